@@ -1,0 +1,50 @@
+# Two commands set everything up on a fresh machine: `make run` and `make test`.
+# Both create the virtualenv from the pinned lock file on first use.
+PYTHON ?= python3.11
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-dev
+
+.PHONY: run test lint format bench messages lock clean worker
+
+$(STAMP): requirements/dev.txt
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements/dev.txt
+	touch $@
+
+## Migrate, load demo data into an empty database, serve on http://127.0.0.1:8000 with a Celery worker.
+run: $(STAMP)
+	PYTHON=$(PY) bash bin/serve
+
+## The whole test suite (SQLite by default; PostgreSQL and Redis when DATABASE_URL / REDIS_URL are set).
+test: $(STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: $(STAMP)
+	$(PY) bench/run.py
+
+## Re-extract translatable strings and compile them (needs GNU gettext).
+messages: $(STAMP)
+	$(PY) manage.py makemessages -l zh_Hans -l en --no-obsolete --ignore=.venv --ignore=var --ignore=staticfiles
+	$(PY) manage.py compilemessages --ignore=.venv
+
+## Re-pin requirements/*.txt from pyproject.toml (needs uv: pip install uv).
+lock:
+	uv pip compile pyproject.toml --python-version 3.11 --no-header -o requirements/base.txt
+	uv pip compile pyproject.toml --extra dev --python-version 3.11 --no-header -o requirements/dev.txt
+
+worker: $(STAMP)
+	$(VENV)/bin/celery -A perfmgmt worker -B -l info
+
+clean:
+	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache

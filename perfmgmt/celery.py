@@ -1,0 +1,37 @@
+"""The Celery application. Broker and result backend come from Django settings (CELERY_*).
+
+Periodic jobs are declared here, in one place; django-celery-beat's DatabaseScheduler loads
+this schedule into the database at start, where admins can see and pause them.
+"""
+
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "perfmgmt.settings.local")
+
+app = Celery("perfmgmt")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+app.conf.beat_schedule = {
+    # Just after midnight in TIME_ZONE (the stores' default zone): a member whose leave date
+    # was yesterday stops being active from the first minute of the new day.
+    "members-deactivate-departed": {
+        "task": "teams.tasks.members_deactivate_departed_task",
+        "schedule": crontab(hour=0, minute=5),
+    },
+}
+
+
+@app.on_after_configure.connect
+def _ensure_file_broker_folders(sender: Celery, **kwargs) -> None:
+    """The embedded file broker needs its folders before the first message is written."""
+    options = sender.conf.broker_transport_options or {}
+    for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
+        if options.get(key):
+            os.makedirs(options[key], exist_ok=True)
+    backend = str(sender.conf.result_backend or "")
+    if backend.startswith("file://"):
+        os.makedirs(backend.removeprefix("file://"), exist_ok=True)

@@ -1,0 +1,26 @@
+"""Settings for pytest: the same database and broker choice as local, faster hashing."""
+
+from .local import *  # noqa: F403
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Tests that exercise lockout turn axes on themselves, with their own limits.
+AXES_ENABLED = True
+# Static files are served from the finders in tests; nothing is collected.
+STATIC_ROOT = None
+WHITENOISE_USE_FINDERS = True
+
+if not REDIS_URL:  # noqa: F405
+    # Each test run gets its own file-broker folder, so a developer's `make run` queue is untouched.
+    import tempfile
+
+    _broker = Path(tempfile.mkdtemp(prefix="perfmgmt-test-broker-"))  # noqa: F405
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker / "queue"),
+        "data_folder_out": str(_broker / "queue"),
+        "processed_folder": str(_broker / "processed"),
+        "control_folder": str(_broker / "control"),
+        "store_processed": False,
+    }
+    CELERY_RESULT_BACKEND = f"file://{_broker / 'results'}"

@@ -1,0 +1,12 @@
+import datetime as dt
+import math
+
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def minutes(value: dt.timedelta | None) -> int:
+    """Whole minutes of a duration, rounded up (a lockout of 90 s reads "2 minutes")."""
+    return math.ceil(value.total_seconds() / 60) if value else 0

@@ -1,0 +1,54 @@
+from django.contrib import admin
+
+from teams.models import AccountAssignment, Member, PlatformAccount, RoleGrant, Store, Team, TeamMembership
+
+
+@admin.register(Store)
+class StoreAdmin(admin.ModelAdmin):
+    list_display = ["name", "platform", "time_zone", "attribution_window_hours"]
+    list_filter = ["platform"]
+    search_fields = ["name"]
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ["name", "store", "kind", "lead"]
+    list_filter = ["store", "kind"]
+    search_fields = ["name"]
+    autocomplete_fields = ["lead"]
+
+
+class TeamMembershipInline(admin.TabularInline):
+    model = TeamMembership
+    extra = 0
+
+
+class AccountAssignmentInline(admin.TabularInline):
+    model = AccountAssignment
+    fk_name = "member"
+    extra = 0
+    autocomplete_fields = ["account"]
+    exclude = ["assigned_by"]
+
+
+@admin.register(Member)
+class MemberAdmin(admin.ModelAdmin):
+    list_display = ["display_name", "employee_number", "user", "hire_date", "leave_date", "active"]
+    list_filter = ["active"]
+    search_fields = ["display_name", "employee_number"]
+    autocomplete_fields = ["user"]
+    inlines = [TeamMembershipInline, AccountAssignmentInline]
+
+
+@admin.register(PlatformAccount)
+class PlatformAccountAdmin(admin.ModelAdmin):
+    list_display = ["name", "store", "first_seen_at"]
+    list_filter = ["store"]
+    search_fields = ["name"]
+
+
+@admin.register(RoleGrant)
+class RoleGrantAdmin(admin.ModelAdmin):
+    list_display = ["user", "role", "store"]
+    list_filter = ["role", "store"]
+    autocomplete_fields = ["user"]

@@ -1,0 +1,47 @@
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+from teams.models import Store
+
+
+class Command(BaseCommand):
+    help = "Create the demo organisation and one login per role (manager, lead, staff1, staff2, hr, admin)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--password", default="demo12345", help="Password of every demo user.")
+        parser.add_argument(
+            "--force", action="store_true", help="Run even with DEBUG off (never on real data)."
+        )
+        parser.add_argument(
+            "--if-empty",
+            action="store_true",
+            help="Do nothing, successfully, when the database has any user.",
+        )
+
+    def handle(self, *args, password: str, force: bool, if_empty: bool, **options):
+        from teams.services.demo import DEMO_USERNAMES, demo_organisation_create
+
+        if if_empty and get_user_model().objects.exists():
+            existing = (
+                get_user_model()
+                .objects.filter(username__in=DEMO_USERNAMES)
+                .values_list("username", flat=True)
+            )
+            self.stdout.write("Database already has users: demo data not loaded again.")
+            if existing:
+                self.stdout.write(
+                    f"Demo logins: {', '.join(existing)} "
+                    "(password as when the demo was loaded; default demo12345)."
+                )
+            return
+        if not settings.DEBUG and not force:
+            raise CommandError(
+                "DEBUG is off: this looks like a real installation. Use --force to seed anyway."
+            )
+        if Store.objects.exists():
+            raise CommandError("Stores already exist: the demo is only loaded into an empty database.")
+        logins = demo_organisation_create(password=password)
+        self.stdout.write(self.style.SUCCESS(f"Demo data loaded. Logins (password: {password}):"))
+        for login in logins:
+            self.stdout.write(f"  {login.username:<8} {login.role:<14} sees {login.sees}")

@@ -1,0 +1,247 @@
+"""Organisation: stores, teams, members, their platform accounts and who may see what.
+
+Dated histories (team membership, account assignment) use `start_date` inclusive and
+`end_date` inclusive (the last day), `end_date` empty while the period is open. A day is a
+calendar day in the store's time zone.
+"""
+
+import zoneinfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+
+def _validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(_("%(zone)s is not a known time zone."), params={"zone": value})
+
+
+class Platform(models.TextChoices):
+    TAOBAO = "taobao", _("Taobao")
+    TMALL = "tmall", _("Tmall")
+    JD = "jd", _("JD")
+    PDD = "pdd", _("Pinduoduo")
+    DOUYIN = "douyin", _("Douyin")
+    SHOPIFY = "shopify", _("Shopify")
+    OTHER = "other", _("Other")
+
+
+class Store(models.Model):
+    name = models.CharField(_("name"), max_length=120, unique=True)
+    platform = models.CharField(_("platform"), max_length=16, choices=Platform, default=Platform.TAOBAO)
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, default=settings.TIME_ZONE, validators=[_validate_time_zone]
+    )
+    # An order is credited to the buyer's latest chat that started at most this many hours earlier.
+    attribution_window_hours = models.PositiveSmallIntegerField(_("attribution window (hours)"), default=24)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("store")
+        verbose_name_plural = _("stores")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TeamKind(models.TextChoices):
+    PRESALES = "presales", _("Pre-sales service")
+    AFTERSALES = "aftersales", _("After-sales service")
+    ONLINE_SALES = "online_sales", _("Online sales")
+    TELESALES = "telesales", _("Telesales")
+    OPERATIONS = "operations", _("Operations")
+
+
+class Team(models.Model):
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="teams", verbose_name=_("store"))
+    name = models.CharField(_("name"), max_length=120)
+    kind = models.CharField(_("kind"), max_length=16, choices=TeamKind, default=TeamKind.PRESALES)
+    lead = models.ForeignKey(
+        "Member",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="teams_led",
+        verbose_name=_("team lead"),
+    )
+
+    class Meta:
+        ordering = ["store__name", "name"]
+        constraints = [models.UniqueConstraint(fields=["store", "name"], name="team_unique_name_per_store")]
+        verbose_name = _("team")
+        verbose_name_plural = _("teams")
+
+    def __str__(self) -> str:
+        return f"{self.store.name} / {self.name}"
+
+
+class Member(models.Model):
+    display_name = models.CharField(_("display name"), max_length=120)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="member",
+        verbose_name=_("user"),
+    )
+    employee_number = models.CharField(
+        _("employee number"), max_length=40, unique=True, null=True, blank=True
+    )
+    hire_date = models.DateField(_("hire date"), null=True, blank=True)
+    leave_date = models.DateField(_("leave date"), null=True, blank=True, help_text=_("Last working day."))
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["display_name", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(leave_date__isnull=True)
+                | Q(hire_date__isnull=True)
+                | Q(leave_date__gte=F("hire_date")),
+                name="member_leave_after_hire",
+            )
+        ]
+        verbose_name = _("member")
+        verbose_name_plural = _("members")
+
+    def __str__(self) -> str:
+        return self.display_name
+
+
+class TeamMembership(models.Model):
+    """A member's time in a team. Activity of a day belongs to the team of that day."""
+
+    member = models.ForeignKey(
+        Member, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("member")
+    )
+    team = models.ForeignKey(
+        Team, on_delete=models.PROTECT, related_name="memberships", verbose_name=_("team")
+    )
+    start_date = models.DateField(_("start date"))
+    end_date = models.DateField(_("end date"), null=True, blank=True, help_text=_("Last day in the team."))
+
+    class Meta:
+        ordering = ["member", "start_date"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_date__isnull=True) | Q(end_date__gte=F("start_date")),
+                name="membership_end_after_start",
+            )
+        ]
+        indexes = [models.Index(fields=["team", "start_date"])]
+        verbose_name = _("team membership")
+        verbose_name_plural = _("team memberships")
+
+    def __str__(self) -> str:
+        return f"{self.member} @ {self.team} {self.start_date}–{self.end_date or ''}"
+
+
+class PlatformAccount(models.Model):
+    """A shop sub-account as it appears in exports, e.g. `衣衣风尚:客服05`.
+
+    Its name is kept exactly as the platform writes it. The member it belongs to on a day comes
+    from AccountAssignment; an account with no open assignment is "unassigned" and waits for a
+    manager on the assign-accounts page, so no imported activity is ever dropped.
+    """
+
+    store = models.ForeignKey(
+        Store, on_delete=models.PROTECT, related_name="platform_accounts", verbose_name=_("store")
+    )
+    name = models.CharField(_("account name"), max_length=120)
+    first_seen_at = models.DateTimeField(_("first seen"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["store__name", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["store", "name"], name="account_unique_name_per_store")
+        ]
+        verbose_name = _("platform account")
+        verbose_name_plural = _("platform accounts")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AccountAssignment(models.Model):
+    """Which member used a platform account, over which days. At most one member at a time."""
+
+    account = models.ForeignKey(
+        PlatformAccount, on_delete=models.CASCADE, related_name="assignments", verbose_name=_("account")
+    )
+    member = models.ForeignKey(
+        Member, on_delete=models.CASCADE, related_name="account_assignments", verbose_name=_("member")
+    )
+    start_date = models.DateField(_("start date"))
+    end_date = models.DateField(_("end date"), null=True, blank=True, help_text=_("Last day, inclusive."))
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    assigned_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["account", "start_date"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_date__isnull=True) | Q(end_date__gte=F("start_date")),
+                name="assignment_end_after_start",
+            ),
+            # One open assignment per account; closed periods are checked for overlap in the service.
+            models.UniqueConstraint(
+                fields=["account"], condition=Q(end_date__isnull=True), name="assignment_one_open_per_account"
+            ),
+        ]
+        verbose_name = _("account assignment")
+        verbose_name_plural = _("account assignments")
+
+    def __str__(self) -> str:
+        return f"{self.account} → {self.member} {self.start_date}–{self.end_date or ''}"
+
+
+class Role(models.TextChoices):
+    MANAGER = "manager", _("Manager")
+    HR = "hr", _("HR")
+    ADMIN = "admin", _("Administrator")
+
+
+class RoleGrant(models.Model):
+    """A role given to a user. Managers are granted per store; HR and admin everywhere.
+
+    Staff need no grant (a user linked to a member is staff) and team leads none either
+    (Team.lead makes the member lead of that team).
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="role_grants", verbose_name=_("user")
+    )
+    role = models.CharField(_("role"), max_length=16, choices=Role)
+    store = models.ForeignKey(
+        Store,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="role_grants",
+        verbose_name=_("store"),
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(role="manager") & Q(store__isnull=False))
+                | (~Q(role="manager") & Q(store__isnull=True)),
+                name="rolegrant_store_only_for_manager",
+            ),
+            models.UniqueConstraint(fields=["user", "role", "store"], name="rolegrant_unique"),
+            models.UniqueConstraint(
+                fields=["user", "role"], condition=Q(store__isnull=True), name="rolegrant_unique_global"
+            ),
+        ]
+        verbose_name = _("role grant")
+        verbose_name_plural = _("role grants")
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.get_role_display()} {self.store or ''}".strip()

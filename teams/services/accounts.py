@@ -1,0 +1,58 @@
+"""Writes on platform accounts: who used an account over which days."""
+
+import datetime as dt
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils.translation import gettext as _
+
+from teams.models import AccountAssignment, Member, PlatformAccount, TeamMembership
+
+
+@transaction.atomic
+def account_assign(
+    *,
+    account: PlatformAccount,
+    member: Member,
+    start_date: dt.date,
+    actor: AbstractBaseUser | None = None,
+) -> AccountAssignment:
+    """Give `account` to `member` from `start_date` on (inclusive).
+
+    The open assignment, if any, ends the day before; an account belongs to one member at a
+    time, so a start inside or before an earlier closed period is refused rather than rewriting
+    history that KPIs were credited by.
+    """
+    # Lock the account row so two managers assigning at once cannot both open an assignment.
+    PlatformAccount.objects.select_for_update().get(pk=account.pk)
+    if not TeamMembership.objects.filter(member=member, team__store_id=account.store_id).exists():
+        raise ValidationError(
+            _("%(member)s is in no team of %(store)s, so cannot use its account %(account)s."),
+            params={"member": member.display_name, "store": account.store.name, "account": account.name},
+        )
+    current = AccountAssignment.objects.filter(account=account, end_date__isnull=True).first()
+    if current and current.member_id == member.pk:
+        return current
+    overlapping = AccountAssignment.objects.filter(account=account).filter(
+        Q(end_date__isnull=False, end_date__gte=start_date)
+        | Q(end_date__isnull=True, start_date__gte=start_date)
+    )
+    if overlapping.exists():
+        raise ValidationError(
+            _("%(account)s already has a member on or after %(date)s; choose a later start date."),
+            params={"account": account.name, "date": start_date.isoformat()},
+        )
+    if current:
+        current.end_date = start_date - dt.timedelta(days=1)
+        current.save(update_fields=["end_date"])
+    return AccountAssignment.objects.create(
+        account=account, member=member, start_date=start_date, assigned_by=actor
+    )
+
+
+def platform_account_get_or_create(*, store_id: int, name: str) -> PlatformAccount:
+    """The account of `store` named exactly `name` (as the platform writes it), created unassigned if new."""
+    account, _created = PlatformAccount.objects.get_or_create(store_id=store_id, name=name)
+    return account

@@ -1,0 +1,116 @@
+from dataclasses import dataclass
+
+import pytest
+from rest_framework.test import APIClient
+
+from teams.models import Member, PlatformAccount, Role, Store, Team
+from tests.factories import (
+    AccountAssignmentFactory,
+    MemberFactory,
+    PlatformAccountFactory,
+    RoleGrantFactory,
+    StoreFactory,
+    TeamFactory,
+    TeamMembershipFactory,
+    UserFactory,
+)
+
+
+@dataclass
+class Org:
+    """Two stores. S1 has teams X and Y, S2 has team Z. Staff A and B in X (lead L), C in Y, D in Z."""
+
+    s1: Store
+    s2: Store
+    x: Team
+    y: Team
+    z: Team
+    a: Member
+    b: Member
+    c: Member
+    d: Member
+    lead_x: Member
+    account_a: PlatformAccount
+    account_b: PlatformAccount
+    account_c: PlatformAccount
+    account_d: PlatformAccount
+    unassigned_s1: PlatformAccount
+    unassigned_s2: PlatformAccount
+    users: dict
+
+
+@pytest.fixture
+def org(db) -> Org:
+    s1, s2 = StoreFactory(name="未来衣橱旗舰店"), StoreFactory(name="Mirror Home Store")
+    x, y, z = (
+        TeamFactory(store=s1, name="售前X"),
+        TeamFactory(store=s1, name="售后Y"),
+        TeamFactory(store=s2, name="Z"),
+    )
+    users = {
+        name: UserFactory(username=name)
+        for name in ("staff_a", "staff_b", "lead_x", "manager_s1", "manager_s2", "hr", "admin", "nobody")
+    }
+    a = MemberFactory(display_name="Alice 王", user=users["staff_a"])
+    b = MemberFactory(display_name="Bob 李", user=users["staff_b"])
+    c = MemberFactory(display_name="Carol 张")
+    d = MemberFactory(display_name="Dan 刘")
+    lead_x = MemberFactory(display_name="Lead 赵", user=users["lead_x"])
+    for member, team in ((a, x), (b, x), (lead_x, x), (c, y), (d, z)):
+        TeamMembershipFactory(member=member, team=team)
+    x.lead = lead_x
+    x.save()
+    accounts = {}
+    for key, member, store in (("a", a, s1), ("b", b, s1), ("c", c, s1), ("d", d, s2)):
+        accounts[key] = AccountAssignmentFactory(
+            member=member, account=PlatformAccountFactory(store=store, name=f"{store.name[:4]}:客服{key}")
+        ).account
+    RoleGrantFactory(user=users["manager_s1"], role=Role.MANAGER, store=s1)
+    RoleGrantFactory(user=users["manager_s2"], role=Role.MANAGER, store=s2)
+    RoleGrantFactory(user=users["hr"], role=Role.HR)
+    users["admin"].is_superuser = True
+    users["admin"].save()
+    return Org(
+        s1=s1,
+        s2=s2,
+        x=x,
+        y=y,
+        z=z,
+        a=a,
+        b=b,
+        c=c,
+        d=d,
+        lead_x=lead_x,
+        account_a=accounts["a"],
+        account_b=accounts["b"],
+        account_c=accounts["c"],
+        account_d=accounts["d"],
+        unassigned_s1=PlatformAccountFactory(store=s1, name="未来衣橱:新客服"),
+        unassigned_s2=PlatformAccountFactory(store=s2, name="Mirr:new agent"),
+        users=users,
+    )
+
+
+@pytest.fixture
+def client_for(client):
+    """A page client logged in as the named fixture user."""
+
+    def login(user):
+        client.force_login(user)
+        return client
+
+    return login
+
+
+@pytest.fixture
+def api_for():
+    """An API client authenticated as the given user through a real token."""
+    from rest_framework.authtoken.models import Token
+
+    def login(user):
+        api = APIClient()
+        token, _ = Token.objects.get_or_create(user=user)
+        api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return api
+
+    return login

@@ -1,0 +1,94 @@
+"""docker-compose.yml and the Dockerfile: no Docker engine runs here, so check what can be checked:
+the files parse, every service is there with a health check, and every command they run exists."""
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from django.core.management import get_commands
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+
+
+def test_compose_has_every_service_with_health_checks_and_volumes(compose):
+    services = compose["services"]
+    assert {"web", "worker", "beat", "postgres", "redis", "migrate"} <= set(services)
+    for name in ("web", "worker", "beat", "postgres", "redis"):
+        assert "healthcheck" in services[name], name
+        assert services[name]["healthcheck"]["test"], name
+    assert {"pgdata", "redisdata", "media"} <= set(compose["volumes"])
+    assert services["postgres"]["volumes"] == ["pgdata:/var/lib/postgresql/data"]
+    for name in ("web", "worker", "beat", "migrate"):
+        assert services[name]["env_file"] == ".env"
+        assert services[name]["environment"]["DJANGO_SETTINGS_MODULE"] == "perfmgmt.settings.production"
+
+
+def _module_exists(dotted: str) -> bool:
+    return (ROOT / (dotted.replace(".", "/") + ".py")).exists()
+
+
+def _check_command(argv: list[str]) -> None:
+    program = argv[0]
+    if program == "gunicorn":
+        module, _, attribute = argv[1].partition(":")
+        assert _module_exists(module), argv
+        assert attribute in (ROOT / (module.replace(".", "/") + ".py")).read_text()
+    elif program == "celery":
+        assert argv[1] == "-A" and _module_exists(f"{argv[2]}/celery".replace("/", ".")), argv
+        assert argv[3] in ("worker", "beat", "inspect"), argv
+        if "--scheduler" in argv:
+            module, _, cls = argv[argv.index("--scheduler") + 1].partition(":")
+            assert cls in Path(__import__(module, fromlist=[cls]).__file__).read_text()
+    elif program == "python":
+        if argv[1] == "-c":
+            compile(argv[2], "<healthcheck>", "exec")
+        else:
+            assert argv[1] == "manage.py" and (ROOT / "manage.py").exists()
+            assert argv[2] in get_commands(), argv
+    elif program in ("redis-server", "redis-cli", "pg_isready"):
+        pass  # provided by the official postgres and redis images
+    else:
+        pytest.fail(f"unknown program in compose: {argv}")
+    # Any installed Python entry point named here must exist in the pinned environment.
+    if program in ("gunicorn", "celery"):
+        assert shutil.which(program) or (Path(__import__("sys").executable).parent / program).exists(), (
+            program
+        )
+
+
+def test_every_command_compose_runs_exists_in_the_project(compose):
+    for service in compose["services"].values():
+        if "command" in service:
+            _check_command(service["command"])
+        test = service.get("healthcheck", {}).get("test", [])
+        if test and test[0] == "CMD":
+            _check_command(test[1:])
+        elif test and test[0] == "CMD-SHELL":
+            _check_command(test[1].split())
+
+
+def test_dockerfile_copies_files_that_exist_and_runs_gunicorn():
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    assert dockerfile.startswith("#") and "FROM python:3.11" in dockerfile
+    for source in re.findall(r"^COPY (\S+) ", dockerfile, flags=re.M):
+        assert source == "." or (ROOT / source).exists(), source
+    assert re.search(r'CMD \["gunicorn", "perfmgmt.wsgi:application"', dockerfile)
+    assert "collectstatic" in dockerfile and "collectstatic" in get_commands()
+
+
+def test_compose_variables_are_in_the_example_env(compose):
+    text = (ROOT / "docker-compose.yml").read_text(encoding="utf-8")
+    used = set(re.findall(r"\$\{(\w+)\}", text))
+    example = {
+        line.split("=", 1)[0]
+        for line in (ROOT / ".env.example").read_text().splitlines()
+        if "=" in line and not line.startswith("#")
+    }
+    assert used <= example

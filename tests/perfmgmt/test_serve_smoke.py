@@ -1,0 +1,72 @@
+"""Start the site the way `make run` does (bin/serve) and fetch the login page as a browser would."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_make_run_serves_the_login_page_with_demo_logins(tmp_path):
+    port = _free_port()
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE")
+    }
+    # Its own SQLite file and file broker: the embedded default, on a fresh, empty database.
+    env.update(
+        PYTHON=sys.executable,
+        PORT=str(port),
+        PERFMGMT_VAR_DIR=str(tmp_path),
+        DJANGO_ENV_FILE=str(tmp_path / ".env"),
+    )
+    log = (tmp_path / "serve.log").open("w")
+    process = subprocess.Popen(
+        ["bash", "bin/serve"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    try:
+        body, deadline = None, time.monotonic() + 120
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{port}/accounts/login/", timeout=5
+                ) as response:
+                    assert response.status == 200
+                    body = response.read().decode()
+                    break
+            except OSError:
+                time.sleep(0.5)
+        output = (tmp_path / "serve.log").read_text()
+        assert body is not None, f"server did not answer; exit={process.poll()}\n{output}"
+        assert 'name="username"' in body and 'name="password"' in body
+        assert "登录" in body  # Chinese by default
+        for username in ("manager", "lead", "staff1", "staff2", "hr", "admin"):
+            assert f"  {username}" in output
+        assert (tmp_path / "db.sqlite3").exists()
+        # The worker started beside the server is up on the file broker.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and "ready." not in (tmp_path / "log" / "worker.log").read_text():
+            time.sleep(0.5)
+        assert "ready." in (tmp_path / "log" / "worker.log").read_text()
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+        log.close()
