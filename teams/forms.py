@@ -6,10 +6,13 @@ from teams.models import Member
 
 
 class AccountAssignForm(forms.Form):
-    member = forms.ModelChoiceField(queryset=Member.objects.none(), label=_("Member"))
+    member = forms.ModelChoiceField(
+        queryset=Member.objects.none(), label=_("Member"), empty_label=_("Choose a member")
+    )
     start_date = forms.DateField(
         label=_("From"),
-        widget=forms.DateInput(attrs={"type": "date"}),
+        # ISO format: the only one an <input type="date"> accepts, whatever the page language.
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         help_text=_("First day the member uses this account."),
     )
 

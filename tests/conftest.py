@@ -16,6 +16,16 @@ from tests.factories import (
 )
 
 
+def pytest_report_header(config):
+    """Say which database and broker this run really uses, so a CI log shows it."""
+    from django.conf import settings
+
+    return (
+        f"perfmgmt: database {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}, "
+        f"celery broker {settings.CELERY_BROKER_URL.split('://')[0]}"
+    )
+
+
 @dataclass
 class Org:
     """Two stores. S1 has teams X and Y, S2 has team Z. Staff A and B in X (lead L), C in Y, D in Z."""

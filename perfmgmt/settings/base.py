@@ -116,6 +116,9 @@ AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0)
 LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="zh-hans")
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# The language a user picks in the header (cookie) wins over the browser's Accept-Language,
+# which wins over LANGUAGE_CODE; the pick is remembered for a year, not just the session.
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600  # seconds
 TIME_ZONE = env.str("TIME_ZONE", default="Asia/Shanghai")
 USE_I18N = True
 USE_TZ = True

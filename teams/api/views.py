@@ -2,6 +2,7 @@
 not see answers 404, exactly as if it did not exist."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -88,10 +89,10 @@ class PlatformAccountViewSet(ScopedViewSet):
     @action(detail=True, methods=["post"])
     def assign(self, request, pk=None):
         if not self.viewer.can_assign_accounts:
-            raise PermissionDenied("Only managers assign platform accounts.")
+            raise PermissionDenied(_("Only managers assign platform accounts."))
         account = self.get_object()
         if not assignable_account_list(viewer=self.viewer).filter(pk=account.pk).exists():
-            raise PermissionDenied("You do not manage this account's store.")
+            raise PermissionDenied(_("You do not manage this account's store."))
         payload = AccountAssignRequestSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         members = account_assign_member_choices(viewer=self.viewer, store_ids={account.store_id})[
@@ -100,7 +101,7 @@ class PlatformAccountViewSet(ScopedViewSet):
         try:
             member = members.get(pk=payload.validated_data["member"])
         except Member.DoesNotExist:
-            raise ValidationError({"member": ["No such active member in this store's teams."]}) from None
+            raise ValidationError({"member": [_("No such active member in this store's teams.")]}) from None
         try:
             assignment = account_assign(
                 account=account,

@@ -89,6 +89,7 @@ def test_default_language_is_chinese_and_english_is_switchable(client, org):
     assert "成员" in chinese  # "Members" heading
     response = client.post(reverse("set_language"), {"language": "en", "next": reverse("teams:member_list")})
     assert response.status_code == 302
+    assert response.cookies["django_language"]["max-age"] == 365 * 24 * 3600
     english = client.get(reverse("teams:member_list")).content.decode()
     assert 'lang="en"' in english
     assert "<h1>Members</h1>" in english

@@ -150,3 +150,14 @@ def test_store_and_team_lists_render_empty_states(client_for, db):
     home = client.get(reverse("home")).content.decode()
     assert 'class="panel empty"' in home
     assert 'class="panel empty"' in client.get(reverse("teams:store_list")).content.decode()
+
+
+def test_assign_form_prefills_today_in_iso_format_in_both_languages(client_for, org):
+    from django.utils import timezone
+
+    client = client_for(org.users["manager_s1"])
+    today = timezone.localdate().isoformat()
+    for language in ("zh-hans", "en"):
+        client.cookies["django_language"] = language
+        body = client.get(reverse("teams:account_list")).content.decode()
+        assert f'type="date" name="a{org.unassigned_s1.pk}-start_date" value="{today}"' in body
