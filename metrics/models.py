@@ -1,1 +1,273 @@
-# Models arrive with their issue; the app is registered now so that migrations and URLs have a home.
+"""Facts imported from shop exports, and the record of every import.
+
+Facts keep the platform's own values (status text, account name) next to the normalised fields.
+Money is stored as integer cents (分): exact on SQLite and PostgreSQL alike, and SUM() stays
+exact; code reads it as Decimal through the `*_amount` properties (see `metrics.money`).
+Datetimes are aware, stored in UTC, and were read as local times of the store's time zone.
+"""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from metrics.money import cents_to_decimal
+from teams.models import PlatformAccount, Store
+
+
+class ImportKind(models.TextChoices):
+    ORDERS = "orders", _("Orders")
+    CHATS = "chats", _("Chat sessions")
+    TRAFFIC = "traffic", _("Traffic")
+
+
+class ImportStatus(models.TextChoices):
+    NEEDS_MAPPING = "needs_mapping", _("Needs column mapping")
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Importing")
+    SUCCEEDED = "succeeded", _("Imported")
+    FAILED = "failed", _("Rows rejected, nothing imported")
+    REFUSED = "refused", _("File refused")
+
+
+def _upload_to(instance: "ImportBatch", filename: str) -> str:
+    return f"imports/{instance.created_at:%Y/%m}/{instance.sha256[:16]}-{filename}"
+
+
+class ImportBatch(models.Model):
+    """One file imported (or being imported) by one person."""
+
+    kind = models.CharField(_("kind"), max_length=16, choices=ImportKind)
+    # The store chosen for the import; empty when the file names its stores (店铺名称).
+    store = models.ForeignKey(
+        Store,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="import_batches",
+        verbose_name=_("store"),
+    )
+    stores = models.ManyToManyField(Store, blank=True, related_name="+", verbose_name=_("stores in the file"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        verbose_name=_("imported by"),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=16, choices=ImportStatus, default=ImportStatus.QUEUED)
+
+    file = models.FileField(_("file"), upload_to=_upload_to, max_length=300, blank=True)
+    file_name = models.CharField(_("file name"), max_length=255)
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    size_bytes = models.BigIntegerField(_("size (bytes)"))
+    encoding = models.CharField(_("encoding"), max_length=32, blank=True)
+    sheet = models.CharField(_("sheet"), max_length=120, blank=True)
+    column_mapping = models.JSONField(_("column mapping"), default=dict, blank=True)
+    skip_invalid = models.BooleanField(_("import valid rows, skip invalid ones"), default=False)
+
+    rows_total = models.PositiveIntegerField(_("rows"), default=0)
+    rows_processed = models.PositiveIntegerField(_("rows read"), default=0)
+    inserted = models.PositiveIntegerField(_("inserted"), default=0)
+    updated = models.PositiveIntegerField(_("updated"), default=0)
+    unchanged = models.PositiveIntegerField(_("unchanged"), default=0)
+    rejected = models.PositiveIntegerField(_("rejected"), default=0)
+    duration_ms = models.PositiveIntegerField(_("duration (ms)"), null=True, blank=True)
+    error_message = models.TextField(_("error"), blank=True)
+    file_deleted_at = models.DateTimeField(_("file deleted at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["kind", "status"]), models.Index(fields=["sha256"])]
+        verbose_name = _("import batch")
+        verbose_name_plural = _("import batches")
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.file_name} ({self.get_status_display()})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (ImportStatus.SUCCEEDED, ImportStatus.FAILED, ImportStatus.REFUSED)
+
+    @property
+    def progress_percent(self) -> int:
+        if self.is_finished:
+            return 100
+        return min(99, round(100 * self.rows_processed / self.rows_total)) if self.rows_total else 0
+
+
+class ImportRowError(models.Model):
+    """A rejected row (or cell). The first IMPORT_MAX_REPORTED_ERRORS are kept; the batch has the total."""
+
+    batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="row_errors")
+    line = models.PositiveIntegerField(_("line"))
+    column = models.CharField(_("column"), max_length=120, blank=True)
+    value = models.CharField(_("value"), max_length=200, blank=True)
+    reason = models.CharField(_("reason"), max_length=300)
+
+    class Meta:
+        ordering = ["batch", "line", "id"]
+        verbose_name = _("rejected row")
+        verbose_name_plural = _("rejected rows")
+
+    def __str__(self) -> str:
+        return f"line {self.line} {self.column}: {self.reason}"
+
+
+class ColumnMapping(models.Model):
+    """How a store's files of one kind name their columns: {canonical field: header in the file}."""
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="column_mappings")
+    kind = models.CharField(max_length=16, choices=ImportKind)
+    mapping = models.JSONField(default=dict)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["store", "kind"], name="column_mapping_one_per_store_kind")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.store} {self.kind}"
+
+
+class OrderStatus(models.TextChoices):
+    PENDING_PAYMENT = "pending_payment", _("Awaiting payment")
+    PAID = "paid", _("Paid, awaiting shipment")
+    SHIPPED = "shipped", _("Shipped")
+    COMPLETED = "completed", _("Completed")
+    CLOSED = "closed", _("Closed")
+    OTHER = "other", _("Other")
+
+
+class Order(models.Model):
+    # Fact tables hold millions of rows written only by the importer, with store and account ids
+    # it has just resolved: no database constraint (a per-row trigger on every import, 2.7 s a
+    # million rows here); PROTECT still guards deletes in the ORM. No single-column index on
+    # store either: every composite index below starts with it.
+    store = models.ForeignKey(
+        Store, on_delete=models.PROTECT, related_name="orders", db_index=False, db_constraint=False
+    )
+    order_id = models.CharField(_("order id"), max_length=64)
+    buyer = models.CharField(_("buyer"), max_length=128)
+    payable_cents = models.BigIntegerField(_("amount payable (cents)"), null=True)
+    paid_cents = models.BigIntegerField(_("amount paid (cents)"))
+    status = models.CharField(_("status"), max_length=16, choices=OrderStatus)
+    status_raw = models.CharField(_("status as exported"), max_length=64)
+    created_at = models.DateTimeField(_("created at"))
+    paid_at = models.DateTimeField(_("paid at"), null=True)
+    item_count = models.PositiveIntegerField(_("items"), default=1)
+    refund_cents = models.BigIntegerField(_("refund (cents)"), default=0)
+    title = models.CharField(_("item title"), max_length=300, blank=True)
+    # The import that last wrote the row. Informational, and on every fact row: no database
+    # constraint or index, which would cost a trigger and an index entry per imported row.
+    batch = models.ForeignKey(
+        ImportBatch,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["store", "order_id"], name="order_unique_per_store")]
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+
+        indexes = [
+            models.Index(fields=["store", "created_at"]),
+            models.Index(fields=["store", "buyer", "created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.order_id
+
+    @property
+    def paid_amount(self) -> Decimal:
+        return cents_to_decimal(self.paid_cents)
+
+    @property
+    def payable_amount(self) -> Decimal | None:
+        return None if self.payable_cents is None else cents_to_decimal(self.payable_cents)
+
+    @property
+    def refund_amount(self) -> Decimal:
+        return cents_to_decimal(self.refund_cents)
+
+
+class ChatSession(models.Model):
+    # No database constraints on store and account: see Order.store.
+    store = models.ForeignKey(
+        Store, on_delete=models.PROTECT, related_name="chat_sessions", db_index=False, db_constraint=False
+    )
+    session_id = models.CharField(_("session id"), max_length=64)
+    account = models.ForeignKey(
+        PlatformAccount, on_delete=models.PROTECT, related_name="chat_sessions", db_constraint=False
+    )
+    buyer = models.CharField(_("buyer"), max_length=128)
+    started_at = models.DateTimeField(_("started at"))
+    first_response_at = models.DateTimeField(_("first response at"), null=True)
+    ended_at = models.DateTimeField(_("ended at"), null=True)
+    buyer_messages = models.PositiveIntegerField(_("buyer messages"), null=True)
+    agent_messages = models.PositiveIntegerField(_("agent messages"), null=True)
+    # The import that last wrote the row. Informational, and on every fact row: no database
+    # constraint or index, which would cost a trigger and an index entry per imported row.
+    batch = models.ForeignKey(
+        ImportBatch,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["store", "session_id"], name="chat_unique_per_store")]
+        verbose_name = _("chat session")
+        verbose_name_plural = _("chat sessions")
+
+        indexes = [
+            models.Index(fields=["store", "started_at"]),
+            models.Index(fields=["store", "buyer", "started_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.session_id
+
+
+class TrafficDay(models.Model):
+    store = models.ForeignKey(
+        Store, on_delete=models.PROTECT, related_name="traffic_days", db_index=False, db_constraint=False
+    )
+    date = models.DateField(_("date"))
+    channel = models.CharField(_("channel"), max_length=64)
+    uv = models.PositiveIntegerField(_("visitors (UV)"))
+    pv = models.PositiveIntegerField(_("page views (PV)"))
+    cart_adds = models.PositiveIntegerField(_("add-to-cart buyers"), default=0)
+    # The import that last wrote the row. Informational, and on every fact row: no database
+    # constraint or index, which would cost a trigger and an index entry per imported row.
+    batch = models.ForeignKey(
+        ImportBatch,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["store", "date", "channel"], name="traffic_unique_per_store_day_channel"
+            )
+        ]
+        verbose_name = _("traffic day")
+        verbose_name_plural = _("traffic days")
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.channel}"

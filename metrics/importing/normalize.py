@@ -1,0 +1,385 @@
+"""Check and normalise a chunk of an export, column by column, with pandas (no loop over rows).
+
+Every cell that cannot be read is reported with its line, column, value and reason; a row with
+any such cell is rejected as a whole. What comes out is ready for the staging table:
+money as integer cents (parsed from the text, never through a float), datetimes as UTC epoch
+seconds (read as local times of
+the row's store), counts as integers, order statuses normalised with the platform text kept.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from django.utils.translation import gettext as _
+
+from metrics.importing.readers import Chunk
+from metrics.importing.schema import FIELDS, ORDER_STATUSES, Field, FieldType
+from metrics.models import ImportKind, OrderStatus
+
+# Columns of the staging table, in order, per kind (after `line` and `store_id`).
+STAGING_COLUMNS: dict[str, tuple[str, ...]] = {
+    ImportKind.ORDERS: (
+        "order_id", "buyer", "payable_cents", "paid_cents", "status", "status_raw",
+        "created_at", "paid_at", "item_count", "refund_cents", "title",
+    ),
+    ImportKind.CHATS: (
+        "session_id", "account", "buyer", "started_at", "first_response_at", "ended_at",
+        "buyer_messages", "agent_messages",
+    ),
+    ImportKind.TRAFFIC: ("date", "channel", "uv", "pv", "cart_adds"),
+}  # fmt: skip
+
+_STATUS_KEYS = {unicodedata.normalize("NFKC", k).strip().lower(): v for k, v in ORDER_STATUSES.items()}
+_MONEY = r"\d{1,12}(?:\.\d{1,2})?"  # at most 12 digits of yuan: fits int64 cents with room
+_INT_MAX = 2**31 - 1
+
+
+@dataclass
+class StoreResolver:
+    """Maps store names in a file to store ids, and says which stores a row may belong to.
+
+    `fixed_store_id`: the store chosen for the import (rows naming another store are rejected).
+    `known`: name → id of existing stores the importer may write to. Unknown names get negative
+    temporary ids when `create_unknown` (the stores are created at merge time, so a refused
+    import leaves no empty store behind); otherwise their rows are rejected.
+    """
+
+    fixed_store_id: int | None
+    fixed_store_name: str | None
+    known: dict[str, int]
+    time_zones: dict[int, str]
+    create_unknown: bool
+    default_time_zone: str
+    new: dict[str, int] = field(default_factory=dict)
+
+    def time_zone(self, store_id: int) -> str:
+        return self.time_zones.get(store_id, self.default_time_zone)
+
+
+@dataclass
+class CheckedChunk:
+    rows: pd.DataFrame  # line, store_id, then STAGING_COLUMNS[kind]
+    errors: pd.DataFrame  # line, column, value, reason
+    rejected: int  # rows rejected in this chunk
+
+
+@dataclass
+class _Errors:
+    frames: list[pd.DataFrame] = field(default_factory=list)
+
+    def add(
+        self,
+        mask: pd.Series | np.ndarray,
+        lines: np.ndarray,
+        column: str,
+        values: pd.Series | None,
+        reason: str,
+    ):
+        mask = np.asarray(mask, dtype=bool)
+        if not mask.any():
+            return
+        shown = values[mask].astype(str).str.slice(0, 200).to_numpy() if values is not None else ""
+        self.frames.append(
+            pd.DataFrame({"line": lines[mask], "column": column, "value": shown, "reason": reason})
+        )
+
+    def frame(self) -> pd.DataFrame:
+        if not self.frames:
+            return pd.DataFrame(
+                {"line": pd.Series(dtype="int64"), "column": "", "value": "", "reason": ""}
+            ).iloc[:0]
+        return pd.concat(self.frames, ignore_index=True)
+
+
+def chunk_check(*, chunk: Chunk, kind: str, mapping: dict[str, str], stores: StoreResolver) -> CheckedChunk:
+    frame, lines = chunk.frame, chunk.lines
+    n = len(frame)
+    errors = _Errors()
+    for line, reason in chunk.bad_lines:
+        errors.frames.append(
+            pd.DataFrame(
+                {
+                    "line": [line],
+                    "column": [""],
+                    "value": [""],
+                    "reason": [_("Cannot split the line into cells: %(detail)s") % {"detail": reason}],
+                }
+            )
+        )
+    out: dict[str, object] = {"line": lines}
+    bad = np.zeros(n, dtype=bool)
+
+    # The store of each row first: time zones depend on it.
+    store_ids, store_bad = _resolve_stores(frame, lines, mapping, stores, errors)
+    bad |= store_bad
+    out["store_id"] = store_ids
+    zones = pd.Series(store_ids).map({int(sid): stores.time_zone(int(sid)) for sid in np.unique(store_ids)})
+
+    for spec in FIELDS[kind]:
+        if spec.name == "store":
+            continue
+        header = mapping.get(spec.name)
+        raw = frame[header].astype(str) if header else None
+        column = header or str(spec.label)
+        values, invalid = _convert(spec, raw, n, lines, column, zones, errors)
+        bad |= invalid
+        if spec.type == FieldType.STATUS:
+            out["status"], out["status_raw"] = values
+        elif spec.type == FieldType.MONEY:
+            out[spec.name.replace("_amount", "_cents")] = values
+        else:
+            out[spec.name] = values
+
+    bad |= _check_order_of_times(kind, out, frame, lines, mapping, errors)
+    rows = pd.DataFrame(out)
+    rows = rows.loc[~bad, ["line", "store_id", *STAGING_COLUMNS[kind]]]
+    return CheckedChunk(
+        rows=rows.reset_index(drop=True),
+        errors=errors.frame(),
+        rejected=int(bad.sum()) + len(chunk.bad_lines),
+    )
+
+
+def _resolve_stores(
+    frame, lines, mapping, stores: StoreResolver, errors: _Errors
+) -> tuple[np.ndarray, np.ndarray]:
+    n = len(frame)
+    header = mapping.get("store")
+    if not header:
+        return np.full(n, stores.fixed_store_id, dtype="int64"), np.zeros(n, dtype=bool)
+    names = frame[header].astype(str).str.strip()
+    ids = pd.Series(np.zeros(n, dtype="int64"))
+    bad = np.zeros(n, dtype=bool)
+    empty = (names == "").to_numpy()
+    if stores.fixed_store_id is not None:
+        # A chosen store takes rows with no store name; a row naming another store is an error.
+        other = (~empty) & (names != stores.fixed_store_name).to_numpy()
+        errors.add(
+            other,
+            lines,
+            header,
+            names,
+            _("This row belongs to another store than the one chosen for the import."),
+        )
+        ids[:] = stores.fixed_store_id
+        return ids.to_numpy(), other
+    errors.add(empty, lines, header, names, _("The store name is empty."))
+    bad |= empty
+    for name in names[~empty].unique():
+        if name in stores.known:
+            store_id = stores.known[name]
+        elif name in stores.new:
+            store_id = stores.new[name]
+        elif stores.create_unknown:
+            store_id = -(len(stores.new) + 1)
+            stores.new[name] = store_id
+        else:
+            mask = (names == name).to_numpy()
+            errors.add(mask, lines, header, names, _("Unknown store, or not one you may import into."))
+            bad |= mask
+            continue
+        ids[(names == name).to_numpy()] = store_id
+    return ids.to_numpy(), bad
+
+
+def _convert(
+    spec: Field, raw: pd.Series | None, n: int, lines, column: str, zones: pd.Series, errors: _Errors
+):
+    """(values, invalid mask) for one field; an absent optional column gives its default."""
+    if raw is None:
+        value = spec.default if spec.default is not None else None
+        if spec.type == FieldType.STATUS:
+            return (pd.Series([None] * n, dtype=object), pd.Series([None] * n, dtype=object)), np.zeros(
+                n, dtype=bool
+            )
+        return pd.Series([value] * n, dtype=object), np.zeros(n, dtype=bool)
+
+    text = raw.str.strip()
+    empty = (text == "").to_numpy()
+    invalid = np.zeros(n, dtype=bool)
+    if not spec.nullable:
+        errors.add(empty, lines, column, None, _("A value is required."))
+        invalid |= empty
+
+    if spec.type == FieldType.TEXT:
+        # Spreadsheet tricks that keep long ids as text: ="3100…", '3100…, a leading tab.
+        if spec.name in ("order_id", "session_id"):
+            text = text.str.replace(r'^="?(.*?)"?$', r"\1", regex=True).str.lstrip("'\t")
+        too_long = (
+            (text.str.len() > spec.max_length).to_numpy() if spec.max_length else np.zeros(n, dtype=bool)
+        )
+        errors.add(too_long, lines, column, text, _("Longer than %(n)s characters.") % {"n": spec.max_length})
+        invalid |= too_long
+        values = text.where(~empty, spec.default if spec.default is not None else None)
+        return values.astype(object), invalid
+
+    if spec.type == FieldType.STATUS:
+        # Few distinct texts: fold each once, then map the column.
+        normalised = {
+            t: _STATUS_KEYS.get(unicodedata.normalize("NFKC", t).lower(), OrderStatus.OTHER)
+            for t in text.unique()
+        }
+        status = text.map(normalised)
+        too_long = (text.str.len() > spec.max_length).to_numpy()
+        errors.add(too_long, lines, column, text, _("Longer than %(n)s characters.") % {"n": spec.max_length})
+        return (status.astype(object), text.astype(object)), invalid | too_long
+
+    if spec.type == FieldType.MONEY:
+        values, not_money = _money_cents(text, empty)
+        errors.add(not_money, lines, column, raw, _("Not an amount of money (like 1234.50 or ¥1,234.00)."))
+        if spec.default is not None:
+            values = values.where(~pd.Series(empty), int(spec.default))
+        return values.astype(object), invalid | not_money
+
+    if spec.type == FieldType.INT:
+        values, not_int = _integer(text, empty)
+        errors.add(not_int, lines, column, raw, _("Not a whole number of 0 or more."))
+        if spec.default is not None:
+            values = values.where(~pd.Series(empty), int(spec.default))
+        return values.astype(object), invalid | not_int
+
+    if spec.type == FieldType.DATE:
+        parsed = _local_datetimes(text, date_only=True)
+        not_date = parsed.isna().to_numpy() & ~empty
+        errors.add(not_date, lines, column, raw, _("Not a date (like 2026-08-01 or 2026/8/1)."))
+        values = parsed.dt.strftime("%Y-%m-%d").where(parsed.notna(), None)
+        return values.astype(object), invalid | not_date
+
+    # DATETIME: local time of the row's store → UTC epoch seconds.
+    parsed = _local_datetimes(text, date_only=False)
+    not_time = parsed.isna().to_numpy() & ~empty
+    errors.add(
+        not_time, lines, column, raw, _("Not a date and time (like 2026-08-01 10:00:00 or 2026/8/1 10:00).")
+    )
+    epoch, nonexistent = _to_epoch(parsed, zones)
+    errors.add(
+        nonexistent & ~not_time & ~empty,
+        lines,
+        column,
+        raw,
+        _("This local time does not exist or is ambiguous in the store's time zone (a clock change)."),
+    )
+    return epoch, invalid | not_time | (nonexistent & ~empty)
+
+
+def _money_cents(text: pd.Series, empty: np.ndarray) -> tuple[pd.Series, np.ndarray]:
+    """Integer cents of amounts like 1234.5, ¥1,234.00 or 1234; exact integer arithmetic only."""
+    ok = text.str.fullmatch(_MONEY).to_numpy(dtype=bool, copy=True)
+    clean = text.copy()
+    todo = ~ok & ~empty
+    if todo.any():
+        cleaned = text[todo].str.replace(r"^[¥￥$]|[,，\s元]|RMB|CNY", "", regex=True)
+        fixed = cleaned.str.fullmatch(_MONEY).to_numpy(dtype=bool)
+        clean.iloc[np.flatnonzero(todo)[fixed]] = cleaned[fixed].to_numpy()
+        ok[np.flatnonzero(todo)[fixed]] = True
+    valid = clean.where(pd.Series(ok), "0")
+    # "1234.5" → digits "12345" with 1 decimal → × 10 → 123450 cents.
+    dot = valid.str.find(".").to_numpy()
+    decimals = np.where(dot >= 0, valid.str.len().to_numpy() - dot - 1, 0)
+    digits = valid.str.replace(".", "", regex=False).astype("int64").to_numpy()
+    cents = digits * (10 ** (2 - decimals))
+    values = pd.Series(cents, dtype=object)
+    values[~ok] = None
+    return values, ~ok & ~empty
+
+
+def _integer(text: pd.Series, empty: np.ndarray) -> tuple[pd.Series, np.ndarray]:
+    """Whole numbers 0 … 2^31-1; "1,234" and "12.0" (as spreadsheets write them) are accepted."""
+    ok = text.str.fullmatch(r"\d{1,10}").to_numpy(dtype=bool, copy=True)
+    clean = text.copy()
+    todo = ~ok & ~empty
+    if todo.any():
+        cleaned = text[todo].str.replace(r"[,，\s]|\.0+$", "", regex=True)
+        fixed = cleaned.str.fullmatch(r"\d{1,10}").to_numpy(dtype=bool)
+        clean.iloc[np.flatnonzero(todo)[fixed]] = cleaned[fixed].to_numpy()
+        ok[np.flatnonzero(todo)[fixed]] = True
+    numbers = clean.where(pd.Series(ok), "0").astype("int64").to_numpy()
+    ok &= numbers <= _INT_MAX
+    values = pd.Series(numbers, dtype=object)
+    values[~ok] = None
+    return values, ~ok & ~empty
+
+
+_DATE_PARTS = (
+    r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?"  # date: 2026-08-01, 2026/8/1, 2026年8月1日
+    r"(?:[ T]+(\d{1,2})[:：](\d{1,2})(?:[:：](\d{1,2})(?:\.\d+)?)?)?$"  # optional time, seconds optional
+)
+
+
+def _local_datetimes(text: pd.Series, *, date_only: bool) -> pd.Series:
+    """Naive local datetimes (NaT where unreadable): the common format fast, the rest by parts."""
+    fmt = "%Y-%m-%d" if date_only else "%Y-%m-%d %H:%M:%S"
+    parsed = pd.to_datetime(text, format=fmt, errors="coerce")
+    todo = parsed.isna() & (text != "")
+    if todo.any():
+        rest = text[todo]
+        parts = rest.str.extract(_DATE_PARTS).astype("float64")
+        by_parts = pd.to_datetime(
+            pd.DataFrame(
+                {
+                    "year": parts[0], "month": parts[1], "day": parts[2],
+                    "hour": parts[3].fillna(0), "minute": parts[4].fillna(0), "second": parts[5].fillna(0),
+                }
+            ),
+            errors="coerce",
+        )  # fmt: skip
+        if date_only:
+            by_parts = by_parts.where(parts[3].isna())
+        # Excel serial day numbers (days since 1899-12-30), as XLSX cells without a date format hold.
+        serial = pd.to_numeric(rest, errors="coerce")
+        serial = serial.where((serial >= 1) & (serial < 2958466))
+        from_serial = pd.to_datetime(serial * 86400, unit="s", origin="1899-12-30", errors="coerce").dt.round(
+            "s"
+        )
+        if date_only:
+            from_serial = from_serial.where(serial == serial.round())
+        combined = by_parts.fillna(from_serial)
+        parsed = parsed.astype("datetime64[ns]")
+        parsed[todo] = combined.astype("datetime64[ns]")
+    return parsed
+
+
+def _to_epoch(naive: pd.Series, zones: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """UTC epoch seconds of naive local datetimes, each in its row's zone; NaT → None."""
+    epoch = np.zeros(len(naive), dtype="int64")
+    missing = naive.isna().to_numpy()
+    impossible = np.zeros(len(naive), dtype=bool)
+    for zone in zones.unique():
+        mask = (zones == zone).to_numpy() & ~missing
+        if not mask.any():
+            continue
+        aware = naive[mask].dt.tz_localize(zone, ambiguous="NaT", nonexistent="NaT")
+        bad = aware.isna().to_numpy()
+        impossible[np.flatnonzero(mask)[bad]] = True
+        utc = aware.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[s]")
+        epoch[np.flatnonzero(mask)[~bad]] = utc[~bad].astype("int64").to_numpy()
+    values = pd.Series(epoch, dtype=object)
+    values[missing | impossible] = None
+    return values, impossible
+
+
+def _check_order_of_times(
+    kind: str, out: dict, frame: pd.DataFrame, lines, mapping, errors: _Errors
+) -> np.ndarray:
+    """Times that contradict each other make KPIs wrong (negative response times): reject them."""
+    pairs = {
+        ImportKind.ORDERS: [("created_at", "paid_at", _("Paid before the order was created."))],
+        ImportKind.CHATS: [
+            ("started_at", "first_response_at", _("First response before the chat started.")),
+            ("started_at", "ended_at", _("Chat ended before it started.")),
+        ],
+    }.get(kind, [])
+    bad = np.zeros(len(lines), dtype=bool)
+    for earlier, later, reason in pairs:
+        a = pd.to_numeric(pd.Series(out[earlier]), errors="coerce")
+        b = pd.to_numeric(pd.Series(out[later]), errors="coerce")
+        wrong = (b < a).fillna(False).to_numpy(dtype=bool)
+        header = mapping.get(later)
+        if header:
+            errors.add(wrong, lines, header, frame[header].astype(str), reason)
+        bad |= wrong
+    return bad

@@ -1,0 +1,368 @@
+"""Read any real-world export as a stream of string chunks, without loading the file.
+
+CSV: UTF-8 (with or without BOM), GB18030/GBK (what Chinese Excel writes) or UTF-16 (Excel's
+"Unicode text"), comma, tab or semicolon separated. XLSX: the first sheet or a named one, read
+in openpyxl's streaming mode after checks against zip bombs. Everything else is refused with a
+message a person can act on.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import io
+import re
+import warnings
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+
+class ImportRefused(Exception):
+    """The file as a whole cannot be imported; nothing was written."""
+
+
+@dataclass
+class Chunk:
+    """Rows of the file as strings (columns = the file's headers) and the line of each row."""
+
+    frame: pd.DataFrame
+    lines: np.ndarray  # 1-based physical line (CSV) or sheet row (XLSX) of each row
+    bad_lines: list[tuple[int, str]] = field(default_factory=list)  # rows that could not be split into cells
+
+
+@dataclass
+class Source:
+    path: Path
+    format: str  # "csv" or "xlsx"
+    headers: list[str]
+    encoding: str = ""  # as shown to users: "UTF-8", "UTF-8 (BOM)", "GB18030", "UTF-16"
+    sheet: str = ""
+    delimiter: str = ","
+    rows_estimate: int = 0  # data rows, for the progress bar
+    _codec: str = ""
+    header_line: int = 1
+
+    def chunks(self, chunk_rows: int) -> Iterator[Chunk]:
+        if self.format == "xlsx":
+            yield from _xlsx_chunks(self, chunk_rows)
+        else:
+            yield from _csv_chunks(self, chunk_rows)
+
+
+_BLOCK = 8 * 1024 * 1024
+
+
+def source_open(path: Path, *, sheet: str | None = None, encoding: str = "") -> Source:
+    """Open and sniff `path`; raise ImportRefused with the reason when it cannot be imported.
+
+    `encoding`: the label found when the file was first inspected, to skip decoding it again."""
+    size = path.stat().st_size
+    limit = settings.IMPORT_MAX_FILE_MB * 1024 * 1024
+    if size > limit:
+        raise ImportRefused(
+            _("The file is %(size)s MB; the limit is %(limit)s MB. Split the export by date range.")
+            % {"size": round(size / 1024 / 1024, 1), "limit": settings.IMPORT_MAX_FILE_MB}
+        )
+    if size == 0:
+        raise ImportRefused(_("The file is empty."))
+    with path.open("rb") as handle:
+        head = handle.read(8)
+    if head.startswith(b"PK\x03\x04"):
+        return _xlsx_open(path, sheet=sheet)
+    if head.startswith(
+        (b"\xd0\xcf\x11\xe0", b"%PDF", b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"\x1f\x8b", b"Rar!")
+    ):
+        raise ImportRefused(
+            _("This is not a table: save the export as CSV (UTF-8 or GBK) or as an .xlsx workbook.")
+        )
+    return _csv_open(path, encoding=encoding)
+
+
+_CODECS = {"UTF-8 (BOM)": "utf-8-sig", "UTF-16": "utf-16", "UTF-8": "utf-8", "GB18030": "gb18030"}
+
+
+def _detect_encoding(path: Path, known: str = "") -> tuple[str, str, int]:
+    """(codec, label, number of line breaks): the whole file is decoded once, in blocks."""
+    if known in _CODECS and known != "UTF-16":
+        newlines = 0
+        with path.open("rb") as handle:
+            while block := handle.read(_BLOCK):
+                newlines += block.count(b"\n")
+        return _CODECS[known], known, newlines
+    with path.open("rb") as handle:
+        start = handle.read(4)
+    if start.startswith(codecs.BOM_UTF8):
+        # The BOM says what the file is: count lines without decoding. Should a later byte not be
+        # UTF-8 after all, reading stops there with a clear refusal, before anything is written.
+        return _detect_encoding(path, "UTF-8 (BOM)")
+    elif start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        candidates = [("utf-16", "UTF-16")]
+    else:
+        candidates = [("utf-8", "UTF-8"), ("gb18030", "GB18030")]
+    for codec, label in candidates:
+        decoder = codecs.getincrementaldecoder(codec)()
+        newlines = 0
+        try:
+            with path.open("rb") as handle:
+                while block := handle.read(_BLOCK):
+                    text = decoder.decode(block)
+                    if "\x00" in text:
+                        raise ImportRefused(
+                            _("This is not a text table: save the export as CSV (UTF-8 or GBK) or as .xlsx.")
+                        )
+                    newlines += text.count("\n")
+                decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            continue
+        return codec, label, newlines
+    raise ImportRefused(
+        _(
+            "The file is neither UTF-8 nor GB18030/GBK text. "
+            "Save it from Excel as “CSV UTF-8” and upload it again."
+        )
+    )
+
+
+def _csv_open(path: Path, *, encoding: str = "") -> Source:
+    codec, label, newlines = _detect_encoding(path, encoding)
+    with path.open("r", encoding=codec, newline="") as handle:
+        sample = handle.read(64 * 1024)
+    lines = [line for line in sample.splitlines() if line.strip()]
+    if not lines:
+        raise ImportRefused(_("The file has no header row."))
+    try:
+        delimiter = csv.Sniffer().sniff("\n".join(lines[:20]), delimiters=",\t;|").delimiter
+    except csv.Error:
+        delimiter = ","
+    # The header is the first non-blank line; some exports put a title line above it, which the
+    # column check then reports as missing columns.
+    header_line = next(i for i, line in enumerate(sample.splitlines(), start=1) if line.strip())
+    headers = [h.strip() for h in next(csv.reader([lines[0]], delimiter=delimiter))]
+    if len(headers) < 2:
+        raise ImportRefused(
+            _(
+                "Only one column was found. The file is not a table, "
+                "or its separator is not comma, tab or semicolon."
+            )
+        )
+    _check_headers(headers)
+    return Source(
+        path=path,
+        format="csv",
+        headers=headers,
+        encoding=label,
+        delimiter=delimiter,
+        rows_estimate=max(0, newlines - header_line),
+        _codec=codec,
+        header_line=header_line,
+    )
+
+
+def _check_headers(headers: list[str]) -> None:
+    if any(not h for h in headers):
+        position = next(i for i, h in enumerate(headers, start=1) if not h)
+        raise ImportRefused(_("Column %(position)s has no header.") % {"position": position})
+    duplicates = sorted({h for h in headers if headers.count(h) > 1})
+    if duplicates:
+        raise ImportRefused(
+            _("These headers appear twice: %(headers)s.") % {"headers": ", ".join(duplicates)}
+        )
+
+
+_BAD_LINE = re.compile(r"Skipping line (\d+): (.+)")
+
+
+def _csv_chunks(source: Source, chunk_rows: int) -> Iterator[Chunk]:
+    reader = pd.read_csv(
+        source.path,
+        encoding=source._codec,
+        sep=source.delimiter,
+        dtype=str,
+        keep_default_na=False,
+        na_filter=False,
+        skiprows=source.header_line - 1,
+        header=0,
+        names=source.headers,
+        chunksize=chunk_rows,
+        on_bad_lines="warn",
+        skip_blank_lines=False,
+        engine="c",
+    )
+    # Row i of the data (0-based, as pandas counts) is on line header_line + 1 + i, plus one for
+    # every line pandas skipped before it as malformed (it names those in warnings).
+    skipped: list[int] = []
+    try:
+        while True:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", pd.errors.ParserWarning)
+                try:
+                    frame = next(reader)
+                except StopIteration:
+                    break
+            bad = []
+            for warning in caught:
+                for match in _BAD_LINE.finditer(str(warning.message)):
+                    # pandas counts lines from the first one it read (the header) as line 1.
+                    bad.append((int(match.group(1)) + source.header_line - 1, match.group(2).strip()))
+            skipped.extend(line for line, _reason in bad)
+            index = frame.index.to_numpy()
+            lines = _data_lines(index, np.array(sorted(skipped)), first_data_line=source.header_line + 1)
+            frame = frame.fillna("")
+            # Blank lines read as rows of empty cells: drop them, they are not data.
+            blank = (frame == "").all(axis=1).to_numpy()
+            if blank.any():
+                frame, lines = frame.loc[~blank].reset_index(drop=True), lines[~blank]
+            else:
+                frame = frame.reset_index(drop=True)
+            yield Chunk(frame=frame, lines=lines, bad_lines=bad)
+    except UnicodeDecodeError as error:  # detection read the whole file, so this is not expected
+        raise ImportRefused(
+            _("The file's encoding changes part-way through: %(error)s") % {"error": error}
+        ) from None
+    except pd.errors.ParserError as error:
+        raise ImportRefused(_("The file cannot be read as a table: %(error)s") % {"error": error}) from None
+
+
+def _data_lines(index: np.ndarray, skipped_lines: np.ndarray, *, first_data_line: int) -> np.ndarray:
+    """Physical line of each data row, given the (sorted) lines pandas skipped as malformed."""
+    if skipped_lines.size == 0:
+        return index + first_data_line
+    # The j-th skipped line (0-based) would have been row skipped_lines[j] - first_data_line - j.
+    shifts = skipped_lines - first_data_line - np.arange(skipped_lines.size)
+    return index + first_data_line + np.searchsorted(shifts, index, side="right")
+
+
+# --- XLSX ---------------------------------------------------------------------------------
+
+
+def _xlsx_open(path: Path, *, sheet: str | None) -> Source:
+    import openpyxl  # imported here: only XLSX imports pay for it
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+            names = {m.filename for m in members}
+            if "xl/workbook.xml" not in names:
+                raise ImportRefused(_("This zip file is not an Excel workbook (.xlsx)."))
+            unpacked = sum(m.file_size for m in members)
+            packed = max(1, sum(m.compress_size for m in members))
+    except zipfile.BadZipFile:
+        raise ImportRefused(_("The workbook is damaged: it cannot be opened as .xlsx.")) from None
+    if unpacked > settings.IMPORT_MAX_XLSX_UNPACKED_MB * 1024 * 1024 or unpacked / packed > 200:
+        raise ImportRefused(
+            _("The workbook unpacks to %(size)s MB, more than a real export does; it was not opened.")
+            % {"size": round(unpacked / 1024 / 1024)}
+        )
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as error:
+        raise ImportRefused(
+            _("The workbook cannot be read (%(error)s). Open it in Excel and save it again as .xlsx.")
+            % {"error": error.__class__.__name__}
+        ) from None
+    try:
+        if sheet:
+            if sheet not in workbook.sheetnames:
+                raise ImportRefused(
+                    _("The workbook has no sheet “%(sheet)s”; it has: %(sheets)s.")
+                    % {"sheet": sheet, "sheets": ", ".join(workbook.sheetnames)}
+                )
+            worksheet = workbook[sheet]
+        else:
+            worksheet = workbook.worksheets[0]
+        header_row, headers = 0, []
+        for number, row in enumerate(worksheet.iter_rows(values_only=True, max_row=20), start=1):
+            cells = [_cell_text(v) for v in row]
+            if any(cells):
+                header_row = number
+                while cells and not cells[-1]:
+                    cells.pop()
+                headers = [c.strip() for c in cells]
+                break
+        if not headers:
+            raise ImportRefused(_("The sheet “%(sheet)s” is empty.") % {"sheet": worksheet.title})
+        _check_headers(headers)
+        rows = max(0, (worksheet.max_row or 0) - header_row)
+        if rows > settings.IMPORT_MAX_ROWS:
+            raise ImportRefused(
+                _("The sheet has %(rows)s rows; the limit is %(limit)s.")
+                % {"rows": rows, "limit": settings.IMPORT_MAX_ROWS}
+            )
+        title = worksheet.title
+    finally:
+        workbook.close()
+    return Source(
+        path=path, format="xlsx", headers=headers, sheet=title, rows_estimate=rows, header_line=header_row
+    )
+
+
+def _cell_text(value) -> str:
+    """A cell as the text an export would have had; Excel dates become ISO text."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _xlsx_chunks(source: Source, chunk_rows: int) -> Iterator[Chunk]:
+    import openpyxl
+
+    workbook = openpyxl.load_workbook(source.path, read_only=True, data_only=True)
+    try:
+        worksheet = workbook[source.sheet]
+        width = len(source.headers)
+        rows: list[list[str]] = []
+        lines: list[int] = []
+        count = 0
+        for number, row in enumerate(
+            worksheet.iter_rows(min_row=source.header_line + 1, values_only=True),
+            start=source.header_line + 1,
+        ):
+            cells = [_cell_text(v) for v in row[:width]]
+            if not any(cells):
+                continue
+            count += 1
+            if count > settings.IMPORT_MAX_ROWS:
+                raise ImportRefused(
+                    _("The sheet has more than %(limit)s rows.") % {"limit": settings.IMPORT_MAX_ROWS}
+                )
+            cells += [""] * (width - len(cells))
+            rows.append(cells)
+            lines.append(number)
+            if len(rows) >= chunk_rows:
+                yield Chunk(
+                    frame=pd.DataFrame(rows, columns=source.headers, dtype=str), lines=np.array(lines)
+                )
+                rows, lines = [], []
+        if rows:
+            yield Chunk(frame=pd.DataFrame(rows, columns=source.headers, dtype=str), lines=np.array(lines))
+    finally:
+        workbook.close()
+
+
+def csv_bytes_of(frame: pd.DataFrame) -> io.BytesIO:
+    """A frame as CSV without header, for COPY … FROM STDIN: a null is an unquoted empty cell,
+    an empty string a quoted one. Arrow's writer, many times faster than DataFrame.to_csv."""
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
+    buffer = io.BytesIO()
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    pa_csv.write_csv(
+        table, buffer, write_options=pa_csv.WriteOptions(include_header=False, quoting_style="needed")
+    )
+    buffer.seek(0)
+    return buffer

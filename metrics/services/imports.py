@@ -1,0 +1,312 @@
+"""Importing shop exports: the only way facts enter the product.
+
+`import_batch_create` stores the file and decides what it is; `import_batch_run` reads, checks,
+stages and merges it. The upload page and the API create a batch and queue
+`import_batch_run_task`; the CLI, the demo and the tests call `orders_import` and friends, which
+do both in the calling process. Either way the same code runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.files import File
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from metrics.importing.merge import Staging
+from metrics.importing.normalize import StoreResolver, chunk_check
+from metrics.importing.readers import ImportRefused, Source, source_open
+from metrics.importing.schema import fields_for, kind_detect, mapping_propose, missing_required
+from metrics.models import ColumnMapping, ImportBatch, ImportKind, ImportRowError, ImportStatus
+from teams.models import Store
+from teams.selectors.scoping import viewer_get
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FileFacts:
+    """What is known of a file before it is imported: enough for the upload page's next step."""
+
+    kind: str | None
+    headers: list[str]
+    encoding: str
+    sheet: str
+    proposal: dict[str, str]
+    missing: list[str]  # canonical names of required fields the proposal does not cover
+
+
+def _sha256(handle) -> str:
+    digest = hashlib.sha256()
+    for block in iter(lambda: handle.read(1024 * 1024), b""):
+        digest.update(block)
+    handle.seek(0)
+    return digest.hexdigest()
+
+
+def import_batch_create(
+    *,
+    file: UploadedFile | Path,
+    user: AbstractBaseUser | None,
+    kind: str | None = None,
+    store: Store | None = None,
+    mapping: dict[str, str] | None = None,
+    skip_invalid: bool = False,
+    sheet: str | None = None,
+) -> ImportBatch:
+    """Keep the file and record the batch. Its status says what happens next:
+
+    - refused: the file cannot be imported (size, format, no kind recognised);
+    - needs_mapping: required columns were not recognised; a person maps them first;
+    - queued: ready for import_batch_run.
+    """
+    handle = file.open("rb") if isinstance(file, Path) else file
+    try:
+        name = Path(getattr(file, "name", "upload")).name
+        size = file.stat().st_size if isinstance(file, Path) else file.size
+        batch = ImportBatch(
+            kind=kind or "",
+            store=store,
+            created_by=user if user and user.is_authenticated else None,
+            file_name=name[:255],
+            sha256=_sha256(handle),
+            size_bytes=size,
+            skip_invalid=skip_invalid,
+            sheet=sheet or "",
+            created_at=timezone.now(),
+        )
+        batch.file.save(name, File(handle, name=name), save=False)
+    finally:
+        if isinstance(file, Path):
+            handle.close()
+    try:
+        facts = file_inspect(path=Path(batch.file.path), kind=kind, store=store, sheet=sheet, mapping=mapping)
+    except ImportRefused as refusal:
+        batch.status, batch.error_message = ImportStatus.REFUSED, str(refusal)
+        batch.kind = batch.kind or ImportKind.ORDERS
+        batch.finished_at = timezone.now()
+        batch.save()
+        return batch
+    batch.kind = facts.kind
+    batch.encoding, batch.sheet = facts.encoding, facts.sheet
+    batch.column_mapping = facts.proposal
+    batch.status = ImportStatus.NEEDS_MAPPING if facts.missing else ImportStatus.QUEUED
+    batch.save()
+    return batch
+
+
+def file_inspect(
+    *, path: Path, kind: str | None, store: Store | None, sheet: str | None, mapping: dict[str, str] | None
+) -> FileFacts:
+    """Sniff the file, detect its kind and propose a column mapping (given > saved > known headers)."""
+    source = source_open(path, sheet=sheet)
+    detected = kind or kind_detect(source.headers)
+    if detected is None:
+        raise ImportRefused(
+            _(
+                "These columns are not an order report, a chat log or a traffic report: %(headers)s. "
+                "Choose the kind and map the columns."
+            )
+            % {"headers": ", ".join(source.headers[:12])}
+        )
+    saved = (
+        ColumnMapping.objects.filter(store=store, kind=detected).values_list("mapping", flat=True).first()
+        if store
+        else None
+    )
+    proposal = mapping_propose(kind=detected, headers=source.headers, saved=saved)
+    if mapping:
+        unknown = sorted(set(mapping.values()) - set(source.headers))
+        if unknown:
+            raise ImportRefused(
+                _("The file has no column named %(headers)s.") % {"headers": ", ".join(unknown)}
+            )
+        proposal.update(mapping)
+    missing = [f.name for f in missing_required(kind=detected, mapping=proposal)]
+    return FileFacts(detected, source.headers, source.encoding, source.sheet, proposal, missing)
+
+
+def import_batch_map(*, batch: ImportBatch, mapping: dict[str, str], remember: bool = True) -> ImportBatch:
+    """A person's column mapping for a batch; saved per store and kind for the next file."""
+    facts = file_inspect(
+        path=Path(batch.file.path),
+        kind=batch.kind,
+        store=batch.store,
+        sheet=batch.sheet or None,
+        mapping=mapping,
+    )
+    batch.column_mapping = facts.proposal
+    batch.status = ImportStatus.NEEDS_MAPPING if facts.missing else ImportStatus.QUEUED
+    batch.save(update_fields=["column_mapping", "status"])
+    if remember and batch.store_id and not facts.missing:
+        ColumnMapping.objects.update_or_create(
+            store_id=batch.store_id, kind=batch.kind, defaults={"mapping": facts.proposal}
+        )
+    return batch
+
+
+def import_batch_queue(*, batch: ImportBatch) -> None:
+    """Run the import in a worker once the batch row is committed."""
+    from metrics.tasks import import_batch_run_task
+
+    transaction.on_commit(lambda: import_batch_run_task.delay(batch.pk))
+
+
+def _resolver(batch: ImportBatch) -> StoreResolver:
+    """Where this batch may write: the chosen store, or the stores the importer may import into."""
+    user = batch.created_by
+    viewer = viewer_get(user=user) if user else None
+    unrestricted = user is None or viewer.is_admin  # the CLI runs as the operator of the installation
+    stores = Store.objects.all() if unrestricted else Store.objects.filter(pk__in=viewer.managed_store_ids)
+    known = dict(stores.values_list("name", "id"))
+    return StoreResolver(
+        fixed_store_id=batch.store_id,
+        fixed_store_name=batch.store.name if batch.store_id else None,
+        known=known,
+        time_zones=dict(Store.objects.values_list("id", "time_zone")),
+        create_unknown=unrestricted,
+        default_time_zone=settings.TIME_ZONE,
+    )
+
+
+def import_batch_run(*, batch: ImportBatch, chunk_rows: int | None = None) -> ImportBatch:
+    """Read, check, stage and merge the batch's file. Idempotent: a finished batch is left alone.
+
+    Default: a file with any invalid row writes nothing and reports every error (the first
+    IMPORT_MAX_REPORTED_ERRORS of them, with the total). With skip_invalid, valid rows are
+    imported and the others reported.
+    """
+    if batch.status != ImportStatus.QUEUED and not (
+        batch.status == ImportStatus.RUNNING and batch.started_at
+    ):
+        return batch
+    started = time.monotonic()
+    ImportBatch.objects.filter(pk=batch.pk).update(status=ImportStatus.RUNNING, started_at=timezone.now())
+    batch.status = ImportStatus.RUNNING
+    try:
+        _run(batch, chunk_rows or settings.IMPORT_CHUNK_ROWS)
+    except ImportRefused as refusal:
+        batch.status, batch.error_message = ImportStatus.REFUSED, str(refusal)
+    except Exception:
+        logger.exception("import batch %s failed", batch.pk)
+        batch.status = ImportStatus.REFUSED
+        batch.error_message = _(
+            "The import stopped on an unexpected error; nothing was written. The error was logged."
+        )
+        batch.inserted = batch.updated = batch.unchanged = 0
+    batch.finished_at = timezone.now()
+    batch.duration_ms = round((time.monotonic() - started) * 1000)
+    batch.save()
+    return batch
+
+
+def _run(batch: ImportBatch, chunk_rows: int) -> None:
+    path = Path(batch.file.path)
+    source: Source = source_open(path, sheet=batch.sheet or None, encoding=batch.encoding)
+    mapping = batch.column_mapping
+    missing = missing_required(kind=batch.kind, mapping=mapping)
+    if missing:
+        expected = "; ".join(f"{f.aliases[0]} ({f.label})" for f in missing)
+        raise ImportRefused(_("Required columns are missing: %(columns)s.") % {"columns": expected})
+    if "store" not in mapping and not batch.store_id:
+        raise ImportRefused(
+            _("The file does not name its stores (店铺名称): choose the store it belongs to.")
+        )
+    batch.encoding, batch.sheet = source.encoding, source.sheet
+    ImportBatch.objects.filter(pk=batch.pk).update(rows_total=source.rows_estimate, encoding=source.encoding)
+
+    resolver = _resolver(batch)
+    cap = settings.IMPORT_MAX_REPORTED_ERRORS
+    kept_errors: list[pd.DataFrame] = []
+    kept, rejected, read = 0, 0, 0
+    present = {name for name in mapping if name != "store"}
+    with Staging(kind=batch.kind, batch_id=batch.pk) as staging:
+        for chunk in source.chunks(chunk_rows):
+            checked = chunk_check(chunk=chunk, kind=batch.kind, mapping=mapping, stores=resolver)
+            read += len(chunk.frame) + len(chunk.bad_lines)
+            rejected += checked.rejected
+            if kept < cap and not checked.errors.empty:
+                kept_errors.append(checked.errors.head(cap - kept))
+                kept += min(len(checked.errors), cap - kept)
+            # Without skip_invalid one bad row means nothing is written: stop staging, keep checking.
+            if batch.skip_invalid or rejected == 0:
+                staging.load(checked.rows)
+            ImportBatch.objects.filter(pk=batch.pk).update(
+                rows_processed=read, rows_total=max(read, source.rows_estimate)
+            )
+        batch.rows_total = batch.rows_processed = read
+        batch.rejected = rejected
+        if kept_errors:
+            errors = pd.concat(kept_errors, ignore_index=True).sort_values(["line"], kind="stable")
+            ImportRowError.objects.bulk_create(
+                ImportRowError(
+                    batch=batch,
+                    line=int(e.line),
+                    column=str(e.column)[:120],
+                    value=str(e.value)[:200],
+                    reason=str(e.reason)[:300],
+                )
+                for e in errors.itertuples(index=False)
+            )
+        if rejected and not batch.skip_invalid:
+            batch.status = ImportStatus.FAILED
+            batch.error_message = _(
+                "%(count)s rows are invalid, so nothing was imported. "
+                "Correct them, or import again with “skip invalid rows”."
+            ) % {"count": rejected}
+            return
+        with transaction.atomic():
+            created = _stores_create(resolver)
+            staging.stores_rename(created)
+            counts = staging.merge(batch_id=batch.pk, present_fields=present, now=timezone.now())
+        store_ids = staging.store_ids()
+    batch.stores.set(store_ids)
+    batch.inserted, batch.updated, batch.unchanged = counts.inserted, counts.updated, counts.unchanged
+    batch.status = ImportStatus.SUCCEEDED
+
+
+def _stores_create(resolver: StoreResolver) -> dict[int, int]:
+    """Create the stores first seen in this file; {temporary id: new id}."""
+    created = {}
+    for name, temporary in resolver.new.items():
+        store, _created = Store.objects.get_or_create(
+            name=name, defaults={"time_zone": resolver.default_time_zone}
+        )
+        created[temporary] = store.pk
+    return created
+
+
+def _import(kind: str, *, store: Store | None, file: Path | UploadedFile, **options) -> ImportBatch:
+    batch = import_batch_create(file=file, kind=kind, store=store, **options)
+    if batch.status == ImportStatus.QUEUED:
+        batch = import_batch_run(batch=batch)
+    return batch
+
+
+def orders_import(*, store: Store | None, file: Path | UploadedFile, **options) -> ImportBatch:
+    """Import an order report (订单报表) now, in this process."""
+    return _import(ImportKind.ORDERS, store=store, file=file, **options)
+
+
+def chats_import(*, store: Store | None, file: Path | UploadedFile, **options) -> ImportBatch:
+    """Import a customer-service reception log (客服接待记录) now, in this process."""
+    return _import(ImportKind.CHATS, store=store, file=file, **options)
+
+
+def traffic_import(*, store: Store | None, file: Path | UploadedFile, **options) -> ImportBatch:
+    """Import a daily traffic report (流量来源) now, in this process."""
+    return _import(ImportKind.TRAFFIC, store=store, file=file, **options)
+
+
+def import_field_labels(kind: str) -> dict[str, str]:
+    return {f.name: str(f.label) for f in fields_for(kind)}

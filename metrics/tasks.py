@@ -1,0 +1,13 @@
+from celery import shared_task
+
+
+@shared_task(acks_late=True)
+def import_batch_run_task(batch_id: int) -> str:
+    """Import one uploaded file. Idempotent: a batch that already finished is left as it is."""
+    from metrics.models import ImportBatch
+    from metrics.services.imports import import_batch_run
+
+    batch = ImportBatch.objects.filter(pk=batch_id).first()
+    if batch is None:
+        return "missing"
+    return import_batch_run(batch=batch).status
