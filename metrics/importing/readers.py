@@ -74,7 +74,7 @@ def source_open(path: Path, *, sheet: str | None = None, encoding: str = "") -> 
     if size == 0:
         raise ImportRefused(_("The file is empty."))
     with path.open("rb") as handle:
-        head = handle.read(8)
+        head = handle.read(8192)
     if head.startswith(b"PK\x03\x04"):
         return _xlsx_open(path, sheet=sheet)
     if head.startswith(
@@ -83,6 +83,9 @@ def source_open(path: Path, *, sheet: str | None = None, encoding: str = "") -> 
         raise ImportRefused(
             _("This is not a table: save the export as CSV (UTF-8 or GBK) or as an .xlsx workbook.")
         )
+    utf16 = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    if not utf16 and b"\x00" in head:
+        raise ImportRefused(_("This is not a text table: save the export as CSV (UTF-8 or GBK) or as .xlsx."))
     return _csv_open(path, encoding=encoding)
 
 

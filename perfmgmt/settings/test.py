@@ -24,3 +24,13 @@ if not REDIS_URL:  # noqa: F405
         "store_processed": False,
     }
     CELERY_RESULT_BACKEND = f"file://{_broker / 'results'}"
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # A file, as `make run` uses, not Django's shared-cache in-memory database: there, concurrent
+    # writers fail at once with "table is locked" instead of waiting, unlike any real install.
+    import os
+    import tempfile
+
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": os.path.join(tempfile.gettempdir(), f"perfmgmt-test-{os.getpid()}.sqlite3")
+    }

@@ -69,7 +69,8 @@ def member_list_with_team(*, viewer: Viewer) -> QuerySet[Member]:
 
 def account_unassigned_list(*, viewer: Viewer) -> QuerySet[PlatformAccount]:
     """Accounts the viewer may assign that have no member now (new in an import, or released)."""
-    return assignable_account_list(viewer=viewer).exclude(assignments__end_date__isnull=True)
+    open_assignments = AccountAssignment.objects.filter(end_date__isnull=True).values("account_id")
+    return assignable_account_list(viewer=viewer).exclude(pk__in=open_assignments)
 
 
 def account_list_for_page(*, viewer: Viewer, status: str = "", store_id: int | None = None, search: str = ""):

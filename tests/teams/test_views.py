@@ -75,7 +75,15 @@ def test_member_list_search_filter_sort_and_pagination(client_for, org):
 
 
 def test_home_shows_unassigned_accounts_to_managers(client_for, org):
-    body = client_for(org.users["manager_s1"]).get(reverse("home")).content.decode()
+    response = client_for(org.users["manager_s1"]).get(reverse("home"))
+    # Never assigned, and released (its assignment closed): both wait for a manager.
+    assert response.context["summary"]["unassigned_accounts"] == 1
+    import datetime as dt
+
+    AccountAssignment.objects.filter(account=org.account_c).update(end_date=dt.date(2026, 1, 31))
+    response = client_for(org.users["manager_s1"]).get(reverse("home"))
+    assert response.context["summary"]["unassigned_accounts"] == 2
+    body = response.content.decode()
     assert reverse("teams:account_list") in body
     assert "未来衣橱旗舰店" in body and "Mirror Home Store" not in body
 

@@ -1,0 +1,80 @@
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from metrics.models import ImportKind, ImportStatus
+
+
+class Command(BaseCommand):
+    help = (
+        "Import a shop export (CSV in UTF-8/GBK or XLSX) now, in this process. Prints one summary line "
+        "'inserted=N updated=N unchanged=N rejected=N'; exits non-zero when the file was refused or rejected."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("kind", choices=ImportKind.values)
+        parser.add_argument("file", type=Path)
+        parser.add_argument(
+            "--store", help="Store the file belongs to (created if new). Omit when the file names its stores."
+        )
+        parser.add_argument(
+            "--map",
+            action="append",
+            default=[],
+            metavar="FIELD=HEADER",
+            help="Map a field to a column of the file, e.g. --map order_id=订单号 (repeatable).",
+        )
+        parser.add_argument("--sheet", help="Sheet of an XLSX workbook (default: the first).")
+        parser.add_argument(
+            "--skip-invalid", action="store_true", help="Import the valid rows, report the others."
+        )
+
+    def handle(
+        self, *args, kind: str, file: Path, store: str | None, map: list[str], sheet, skip_invalid, **options
+    ):
+        from metrics.services.imports import import_batch_create, import_batch_run
+        from teams.models import Store
+
+        if not file.is_file():
+            raise CommandError(f"No such file: {file}")
+        mapping = {}
+        for item in map:
+            field, sep, header = item.partition("=")
+            if not sep or not field or not header:
+                raise CommandError(f"--map takes FIELD=HEADER, not {item!r}")
+            mapping[field.strip()] = header
+        store_obj = Store.objects.get_or_create(name=store)[0] if store else None
+        batch = import_batch_create(
+            file=file,
+            user=None,
+            kind=kind,
+            store=store_obj,
+            mapping=mapping,
+            skip_invalid=skip_invalid,
+            sheet=sheet,
+        )
+        if batch.status == ImportStatus.NEEDS_MAPPING:
+            missing = ", ".join(sorted(set(_required(kind)) - set(batch.column_mapping)))
+            raise CommandError(f"refused: columns not recognised for {missing}; pass --map FIELD=HEADER")
+        batch = import_batch_run(batch=batch)
+        self.stdout.write(
+            f"inserted={batch.inserted} updated={batch.updated} unchanged={batch.unchanged} rejected={batch.rejected}"
+        )
+        if batch.encoding or batch.sheet:
+            self.stderr.write(
+                f"read as {batch.encoding or 'XLSX sheet ' + batch.sheet}; {batch.rows_total} rows"
+            )
+        for error in batch.row_errors.all()[:20]:
+            self.stderr.write(f"line {error.line} [{error.column}] {error.value!r}: {error.reason}")
+        if batch.rejected > 20:
+            self.stderr.write(
+                f"… {batch.rejected} rejected rows in all (see the batch page for the full list)"
+            )
+        if batch.status != ImportStatus.SUCCEEDED:
+            raise CommandError(f"{batch.get_status_display()}: {batch.error_message}")
+
+
+def _required(kind: str) -> list[str]:
+    from metrics.importing.schema import fields_for
+
+    return [f.name for f in fields_for(kind) if f.required]
