@@ -57,9 +57,8 @@ class Command(BaseCommand):
             missing = ", ".join(sorted(set(_required(kind)) - set(batch.column_mapping)))
             raise CommandError(f"refused: columns not recognised for {missing}; pass --map FIELD=HEADER")
         batch = import_batch_run(batch=batch)
-        self.stdout.write(
-            f"inserted={batch.inserted} updated={batch.updated} unchanged={batch.unchanged} rejected={batch.rejected}"
-        )
+        counts = ("inserted", "updated", "unchanged", "rejected")
+        self.stdout.write(" ".join(f"{name}={getattr(batch, name)}" for name in counts))
         if batch.encoding or batch.sheet:
             self.stderr.write(
                 f"read as {batch.encoding or 'XLSX sheet ' + batch.sheet}; {batch.rows_total} rows"
