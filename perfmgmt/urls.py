@@ -15,6 +15,7 @@ account_urls = [
 
 api_urls = [
     path("", include("teams.api.urls")),
+    path("", include("metrics.api.urls")),
     path("auth/token/", TokenObtainView.as_view(), name="api_token"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger_ui"),
@@ -24,6 +25,7 @@ urlpatterns = [
     path("", home, name="home"),
     path("accounts/", include(account_urls)),
     path("org/", include("teams.urls")),
+    path("data/", include("metrics.urls")),
     path("api/", include(api_urls)),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

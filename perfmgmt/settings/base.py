@@ -188,6 +188,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Two models have a field named "kind": give each choice set its own schema name.
+    "ENUM_NAME_OVERRIDES": {
+        "TeamKindEnum": "teams.models.TeamKind",
+        "ImportKindEnum": "metrics.models.ImportKind",
+        "ImportStatusEnum": "metrics.models.ImportStatus",
+    },
 }
 
 LOGGING = {

@@ -1,0 +1,14 @@
+from django.urls import path
+
+from metrics import views
+
+app_name = "metrics"
+
+urlpatterns = [
+    path("imports/", views.batch_list_view, name="batch_list"),
+    path("imports/new/", views.upload_view, name="upload"),
+    path("imports/<int:pk>/", views.batch_detail_view, name="batch_detail"),
+    path("imports/<int:pk>/map/", views.batch_map_view, name="batch_map"),
+    path("imports/<int:pk>/errors.csv", views.batch_errors_csv_view, name="batch_errors_csv"),
+    path("imports/<int:pk>/file/", views.batch_file_view, name="batch_file"),
+]

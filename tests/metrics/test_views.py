@@ -1,0 +1,177 @@
+"""Import pages: who may import where, upload → queue → result, mapping step, error CSV, downloads."""
+
+import csv
+import io
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from metrics.models import ImportBatch, ImportStatus, Order
+from tests.metrics.helpers import ORDER_HEADER, order_line
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def queued(monkeypatch):
+    """Run queued imports inline (what the worker does), recording which batches were queued."""
+    from metrics.services import imports
+
+    ran = []
+
+    def run_now(*, batch):
+        ran.append(batch.pk)
+        imports.import_batch_run(batch=batch)
+
+    monkeypatch.setattr("metrics.views.import_batch_queue", run_now)
+    monkeypatch.setattr("metrics.api.views.import_batch_queue", run_now)
+    return ran
+
+
+def _file(name="orders.csv", *lines, header=ORDER_HEADER):
+    body = "\n".join([header, *lines]) + "\n"
+    return SimpleUploadedFile(name, body.encode("utf-8-sig"), content_type="text/csv")
+
+
+def test_staff_leads_and_hr_cannot_import(client_for, org):
+    for username in ("staff_a", "lead_x", "hr"):
+        client = client_for(org.users[username])
+        assert client.get(reverse("metrics:upload")).status_code == 403
+        assert client.get(reverse("metrics:batch_list")).status_code == 403
+
+
+def test_manager_uploads_a_file_and_sees_the_result(client_for, org, queued):
+    client = client_for(org.users["manager_s1"])
+    client.cookies["django_language"] = "en"
+    response = client.post(
+        reverse("metrics:upload"),
+        {
+            "files": [
+                _file("o.csv", order_line("W1", store=org.s1.name), order_line("W2", store=org.s1.name))
+            ],
+            "store": org.s1.pk,
+        },
+    )
+    batch = ImportBatch.objects.get()
+    assert response.status_code == 302 and response.url == reverse("metrics:batch_detail", args=[batch.pk])
+    assert queued == [batch.pk]
+    batch.refresh_from_db()
+    assert (batch.status, batch.inserted, batch.created_by) == (
+        ImportStatus.SUCCEEDED,
+        2,
+        org.users["manager_s1"],
+    )
+    page = client.get(response.url).content.decode()
+    assert "o.csv" in page and "UTF-8 (BOM)" in page and "Imported" in page
+
+
+def test_manager_cannot_choose_another_stores_import(client_for, org, queued):
+    client = client_for(org.users["manager_s1"])
+    response = client.post(
+        reverse("metrics:upload"),
+        {"files": [_file("o.csv", order_line("X1", store=org.s2.name))], "store": org.s2.pk},
+    )
+    assert response.status_code == 200  # the form refuses the store choice
+    assert "store" in response.context["form"].errors
+    assert not ImportBatch.objects.exists()
+
+
+def test_rows_of_stores_the_manager_does_not_run_are_rejected(client_for, org, queued):
+    client = client_for(org.users["manager_s1"])
+    client.post(reverse("metrics:upload"), {"files": [_file("o.csv", order_line("Y1", store=org.s2.name))]})
+    batch = ImportBatch.objects.get()
+    assert batch.status == ImportStatus.FAILED and not Order.objects.exists()
+
+
+def test_several_files_at_once(client_for, org, queued):
+    client = client_for(org.users["admin"])
+    files = [_file(f"o{i}.csv", order_line(f"M{i}", store=org.s1.name)) for i in range(3)]
+    response = client.post(reverse("metrics:upload"), {"files": files})
+    assert response.status_code == 302
+    ids = sorted(ImportBatch.objects.values_list("pk", flat=True))
+    assert response.url.endswith("?ids=" + ",".join(map(str, ids)))
+    listing = client.get(response.url)
+    assert len(listing.context["page"]) == 3
+    assert Order.objects.count() == 3
+
+
+def test_unknown_headers_go_through_the_mapping_page(client_for, org, queued):
+    client = client_for(org.users["manager_s1"])
+    header = "单号,客户,实收,状况,下单于,付于"
+    upload = _file("custom.csv", "K1,c,5.00,交易成功,2026-08-01 10:00:00,", header=header)
+    response = client.post(
+        reverse("metrics:upload"), {"files": [upload], "store": org.s1.pk, "kind": "orders"}
+    )
+    batch = ImportBatch.objects.get()
+    assert response.url == reverse("metrics:batch_map", args=[batch.pk])
+    form = client.get(response.url).context["form"]
+    assert [c for c, _label in form.fields["field_order_id"].choices][1:] == header.split(",")
+    mapping = {"field_order_id": "单号", "field_buyer": "客户", "field_paid_amount": "实收", "field_status": "状况",
+               "field_created_at": "下单于", "field_paid_at": "付于", "remember": "on"}  # fmt: skip
+    # The same column for two fields is refused.
+    bad = client.post(response.url, {**mapping, "field_buyer": "单号"})
+    assert bad.status_code == 200 and bad.context["form"].non_field_errors()
+    done = client.post(response.url, mapping)
+    assert done.url == reverse("metrics:batch_detail", args=[batch.pk])
+    batch.refresh_from_db()
+    assert (batch.status, batch.inserted) == (ImportStatus.SUCCEEDED, 1)
+
+
+def test_errors_are_listed_and_downloadable_as_formula_safe_csv(client_for, org, queued):
+    client = client_for(org.users["manager_s1"])
+    upload = _file(
+        "bad.csv",
+        order_line("E1", store=org.s1.name),
+        order_line("E2", store=org.s1.name, paid="=HYPERLINK(1)"),
+    )
+    client.post(reverse("metrics:upload"), {"files": [upload], "store": org.s1.pk})
+    batch = ImportBatch.objects.get()
+    assert batch.status == ImportStatus.FAILED
+    page = client.get(reverse("metrics:batch_detail", args=[batch.pk]))
+    assert page.context["errors"].paginator.count == 2
+    csv_text = client.get(reverse("metrics:batch_errors_csv", args=[batch.pk])).content.decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(csv_text)))
+    assert [row[:3] for row in rows[1:]] == [
+        ["3", "买家应付货款", "'=HYPERLINK(1)"],  # a formula in a cell stays inert text
+        ["3", "买家实际支付金额", "'=HYPERLINK(1)"],
+    ]
+
+
+def test_original_file_can_be_downloaded_again(client_for, org, queued):
+    client = client_for(org.users["manager_s1"])
+    upload = _file("keep.csv", order_line("F1", store=org.s1.name))
+    client.post(reverse("metrics:upload"), {"files": [upload], "store": org.s1.pk})
+    batch = ImportBatch.objects.get()
+    response = client.get(reverse("metrics:batch_file", args=[batch.pk]))
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content).decode("utf-8-sig").startswith("订单编号")
+    assert 'filename="keep.csv"' in response["Content-Disposition"]
+
+
+def test_batches_are_scoped_by_store(client_for, org, queued):
+    admin = client_for(org.users["admin"])
+    admin.post(
+        reverse("metrics:upload"),
+        {"files": [_file("s2.csv", order_line("G1", store=org.s2.name))], "store": org.s2.pk},
+    )
+    batch = ImportBatch.objects.get()
+    manager_s1 = client_for(org.users["manager_s1"])
+    assert manager_s1.get(reverse("metrics:batch_detail", args=[batch.pk])).status_code == 404
+    assert manager_s1.get(reverse("metrics:batch_file", args=[batch.pk])).status_code == 404
+    assert (
+        client_for(org.users["manager_s2"]).get(reverse("metrics:batch_detail", args=[batch.pk])).status_code
+        == 200
+    )
+
+
+def test_list_filters_and_empty_state(client_for, org, queued):
+    client = client_for(org.users["manager_s1"])
+    empty = client.get(reverse("metrics:batch_list"))
+    assert 'class="panel empty"' in empty.content.decode()
+    client.post(
+        reverse("metrics:upload"),
+        {"files": [_file("a.csv", order_line("H1", store=org.s1.name))], "store": org.s1.pk},
+    )
+    assert len(client.get(reverse("metrics:batch_list"), {"status": "succeeded"}).context["page"]) == 1
+    assert len(client.get(reverse("metrics:batch_list"), {"kind": "chats"}).context["page"]) == 0
