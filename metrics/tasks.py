@@ -11,3 +11,11 @@ def import_batch_run_task(batch_id: int) -> str:
     if batch is None:
         return "missing"
     return import_batch_run(batch=batch).status
+
+
+@shared_task
+def import_files_purge_task() -> int:
+    """Daily: original export files past the retention period are deleted (see perfmgmt/celery.py)."""
+    from metrics.services.imports import import_files_purge
+
+    return import_files_purge()

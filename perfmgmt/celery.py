@@ -22,6 +22,12 @@ app.conf.beat_schedule = {
         "task": "teams.tasks.members_deactivate_departed_task",
         "schedule": crontab(hour=0, minute=5),
     },
+    # In the quiet early morning: uploaded export files past IMPORT_RETENTION_DAYS are deleted
+    # (personal data of buyers should not be kept longer than needed); the batch records stay.
+    "import-files-purge": {
+        "task": "metrics.tasks.import_files_purge_task",
+        "schedule": crontab(hour=3, minute=30),
+    },
 }
 
 

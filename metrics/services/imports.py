@@ -8,6 +8,7 @@ do both in the calling process. Either way the same code runs.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
 import time
@@ -310,3 +311,19 @@ def traffic_import(*, store: Store | None, file: Path | UploadedFile, **options)
 
 def import_field_labels(kind: str) -> dict[str, str]:
     return {f.name: str(f.label) for f in fields_for(kind)}
+
+
+def import_files_purge(*, now: dt.datetime | None = None) -> int:
+    """Delete original files older than IMPORT_RETENTION_DAYS; the batch records stay.
+
+    Returns how many files were deleted. Idempotent: purged batches are marked and skipped.
+    """
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(days=settings.IMPORT_RETENTION_DAYS)
+    expired = ImportBatch.objects.filter(created_at__lt=cutoff, file_deleted_at__isnull=True).exclude(file="")
+    purged = []
+    for batch in expired.only("id", "file").iterator():
+        batch.file.delete(save=False)  # one file-system call each: files are not rows
+        purged.append(batch.pk)
+    ImportBatch.objects.filter(pk__in=purged).update(file_deleted_at=now, file="")
+    return len(purged)

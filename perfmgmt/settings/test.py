@@ -1,5 +1,7 @@
 """Settings for pytest: the same database and broker choice as local, faster hashing."""
 
+import tempfile
+
 from .local import *  # noqa: F403
 
 DEBUG = False
@@ -34,3 +36,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"] = {  # noqa: F405
         "NAME": os.path.join(tempfile.gettempdir(), f"perfmgmt-test-{os.getpid()}.sqlite3")
     }
+
+# Uploaded files of a test run go to a throwaway folder, not the developer's var/media.
+MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="perfmgmt-test-media-"))  # noqa: F405

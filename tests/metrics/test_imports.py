@@ -636,3 +636,24 @@ def test_two_overlapping_imports_at_the_same_time_end_with_the_right_rows(tmp_pa
     # Whichever ran second found the 500 shared orders already there; counts add up exactly.
     assert results["a"].inserted + results["b"].inserted == 2500
     assert sum(r.inserted + r.updated + r.unchanged for r in results.values()) == 3000
+
+
+def test_original_files_are_purged_after_the_retention_period(tmp_path, store, settings):
+    from django.utils import timezone
+
+    from metrics.models import ImportBatch
+    from metrics.services.imports import import_files_purge
+
+    settings.IMPORT_RETENTION_DAYS = 30
+    old = orders_import(store=None, file=_orders(tmp_path, order_line("P1"), name="old.csv"), user=None)
+    new = orders_import(store=None, file=_orders(tmp_path, order_line("P2"), name="new.csv"), user=None)
+    ImportBatch.objects.filter(pk=old.pk).update(created_at=timezone.now() - dt.timedelta(days=31))
+    old_path = Path(old.file.path)
+    assert old_path.exists()
+    assert import_files_purge() == 1
+    old.refresh_from_db()
+    new.refresh_from_db()
+    assert not old_path.exists() and old.file_deleted_at is not None and not old.file
+    assert Path(new.file.path).exists() and new.file_deleted_at is None
+    assert import_files_purge() == 0  # idempotent
+    assert Order.objects.count() == 2  # the facts stay

@@ -1,9 +1,14 @@
 """The demo organisation and logins behind `make run`."""
 
+import datetime as dt
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
+from django.db.models import Max, Min
+from django.utils import timezone
 
+from metrics.models import ChatSession, ImportBatch, Order, TrafficDay
 from teams.models import AccountAssignment, Member, PlatformAccount, Store, Team
 from teams.selectors.scoping import member_list, viewer_get
 
@@ -12,13 +17,28 @@ pytestmark = pytest.mark.django_db
 
 def test_seed_demo_builds_the_organisation_and_role_logins(settings, capsys):
     settings.DEBUG = True
-    call_command("seed_demo", "--password", "pw-for-test-1")
+    call_command("seed_demo", "--password", "pw-for-test-1", "--orders", "600")
     out = capsys.readouterr().out
     assert (Store.objects.count(), Team.objects.count(), Member.objects.count()) == (3, 5, 24)
-    assert PlatformAccount.objects.count() == 24
-    # One account per store is left for a manager to assign.
-    assert PlatformAccount.objects.exclude(assignments__isnull=False).count() == 3
+    # 24 agents' accounts, plus one newcomer per store first seen in the imported chats.
+    assert PlatformAccount.objects.count() == 27
+    assert set(
+        PlatformAccount.objects.filter(name__endswith="客服新人").values_list("store__name", flat=True)
+    ) == set(Store.objects.values_list("name", flat=True))
+    # One known account per store and every newcomer wait for a manager to assign them.
+    assert PlatformAccount.objects.exclude(assignments__isnull=False).count() == 6
     assert AccountAssignment.objects.count() == 21
+    # 90 days up to yesterday, imported through the importers.
+    yesterday = timezone.localdate() - dt.timedelta(days=1)
+    assert ImportBatch.objects.filter(status="succeeded").count() == 3
+    assert 500 < Order.objects.count() <= 600
+    assert ChatSession.objects.count() == 840
+    assert TrafficDay.objects.count() == 3 * 5 * 90
+    assert TrafficDay.objects.aggregate(first=Min("date"), last=Max("date")) == {
+        "first": yesterday - dt.timedelta(days=89),
+        "last": yesterday,
+    }
+    assert "imported" in out
     users = {u.username: u for u in get_user_model().objects.all()}
     for username in ("manager", "lead", "staff1", "staff2", "hr", "admin"):
         assert f"  {username}" in out
@@ -35,13 +55,13 @@ def test_seed_demo_refuses_with_debug_off_unless_forced(settings):
     with pytest.raises(CommandError, match="DEBUG is off"):
         call_command("seed_demo")
     assert not Store.objects.exists()
-    call_command("seed_demo", "--force")
+    call_command("seed_demo", "--force", "--orders", "100")
     assert Store.objects.count() == 3
 
 
 def test_seed_demo_if_empty_leaves_an_existing_database_alone(settings, capsys):
     settings.DEBUG = True
-    call_command("seed_demo")
+    call_command("seed_demo", "--orders", "100")
     call_command("seed_demo", "--if-empty")
     assert Store.objects.count() == 3
     assert "not loaded again" in capsys.readouterr().out

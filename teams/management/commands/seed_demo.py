@@ -14,12 +14,19 @@ class Command(BaseCommand):
             "--force", action="store_true", help="Run even with DEBUG off (never on real data)."
         )
         parser.add_argument(
+            "--orders",
+            type=int,
+            default=50_000,
+            help="Orders over the 90 days (chats are about 1.4 per order).",
+        )
+        parser.add_argument(
             "--if-empty",
             action="store_true",
             help="Do nothing, successfully, when the database has any user.",
         )
 
     def handle(self, *args, password: str, force: bool, if_empty: bool, **options):
+        from metrics.services.demo_seed import demo_data_import
         from teams.services.demo import DEMO_USERNAMES, demo_organisation_create
 
         if if_empty and get_user_model().objects.exists():
@@ -42,6 +49,8 @@ class Command(BaseCommand):
         if Store.objects.exists():
             raise CommandError("Stores already exist: the demo is only loaded into an empty database.")
         logins = demo_organisation_create(password=password)
+        for line in demo_data_import(orders=options["orders"]):
+            self.stdout.write(line)
         self.stdout.write(self.style.SUCCESS(f"Demo data loaded. Logins (password: {password}):"))
         for login in logins:
             self.stdout.write(f"  {login.username:<8} {login.role:<14} sees {login.sees}")
