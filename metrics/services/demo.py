@@ -133,10 +133,22 @@ def demo_exports_write(
             store = stores[buyer_store[order_buyer[i]]]
             created = order_at[i].astype(dt.datetime)
             paid_at = "" if unpaid[i] else (order_at[i] + pay_delay[i]).astype(dt.datetime).strftime(TIME)
-            writer.writerow([
-                order_ids[i], f"demo_{order_buyer[i]:06d}", _yuan(payable[i]), _yuan(0 if unpaid[i] else paid[i]),
-                status[i], created.strftime(TIME), paid_at, ITEMS[store][i % 4], 1, quantity[i], _yuan(refund[i]), store,
-            ])  # fmt: skip
+            writer.writerow(
+                [
+                    order_ids[i],
+                    f"demo_{order_buyer[i]:06d}",
+                    _yuan(payable[i]),
+                    _yuan(0 if unpaid[i] else paid[i]),
+                    status[i],
+                    created.strftime(TIME),
+                    paid_at,
+                    ITEMS[store][i % 4],
+                    1,
+                    quantity[i],
+                    _yuan(refund[i]),
+                    store,
+                ]
+            )
     with files.chats.open("w", newline="", encoding="utf-8-sig") as handle:
         writer = csv.writer(handle)
         writer.writerow(CHAT_HEADER)
@@ -145,10 +157,19 @@ def demo_exports_write(
             first = "" if unanswered[i] else (begun + dt.timedelta(seconds=float(reply[i]))).strftime(TIME)
             store, account = agents[chat_agent[i]]
             ended = (begun + dt.timedelta(seconds=60 + float(rng.exponential(400)))).strftime(TIME)
-            writer.writerow([
-                f"D{rank:08d}", store, account, f"demo_{chat_buyer[i]:06d}", begun.strftime(TIME), first, ended,
-                int(rng.integers(1, 20)), 0 if unanswered[i] else int(rng.integers(1, 25)),
-            ])  # fmt: skip
+            writer.writerow(
+                [
+                    f"D{rank:08d}",
+                    store,
+                    account,
+                    f"demo_{chat_buyer[i]:06d}",
+                    begun.strftime(TIME),
+                    first,
+                    ended,
+                    int(rng.integers(1, 20)),
+                    0 if unanswered[i] else int(rng.integers(1, 25)),
+                ]
+            )
     with files.traffic.open("w", newline="", encoding="utf-8-sig") as handle:
         writer = csv.writer(handle)
         writer.writerow(TRAFFIC_HEADER)
