@@ -19,10 +19,10 @@ def demo_data_import(*, orders: int = 50_000, days: int = 90) -> list[str]:
     organisation does not know yet: its chats arrive unassigned, as a real new hire's would.
     """
     accounts = {
-        store.name: list(
-            PlatformAccount.objects.filter(store=store).order_by("name").values_list("name", flat=True)
-        )
-        + [f"{store.name[:4]}:客服新人"]
+        store.name: [
+            *PlatformAccount.objects.filter(store=store).order_by("name").values_list("name", flat=True),
+            f"{store.name[:4]}:客服新人",
+        ]
         for store in Store.objects.order_by("id")
     }
     report = []
