@@ -32,6 +32,7 @@ class Command(BaseCommand):
     def handle(
         self, *args, kind: str, file: Path, store: str | None, map: list[str], sheet, skip_invalid, **options
     ):
+        from metrics.importing.schema import missing_required
         from metrics.services.imports import import_batch_create, import_batch_run
         from teams.models import Store
 
@@ -54,8 +55,14 @@ class Command(BaseCommand):
             sheet=sheet,
         )
         if batch.status == ImportStatus.NEEDS_MAPPING:
-            missing = ", ".join(sorted(set(_required(kind)) - set(batch.column_mapping)))
-            raise CommandError(f"refused: columns not recognised for {missing}; pass --map FIELD=HEADER")
+            missing = "; ".join(
+                f"{field.name} (e.g. {' / '.join(field.aliases[:2])})"
+                for field in missing_required(kind=batch.kind, mapping=batch.column_mapping)
+            )
+            raise CommandError(
+                f"refused: required columns are missing: {missing}. The file's columns: "
+                f"{', '.join(batch.column_mapping.values()) or '(none recognised)'}; pass --map FIELD=HEADER"
+            )
         batch = import_batch_run(batch=batch)
         counts = ("inserted", "updated", "unchanged", "rejected")
         self.stdout.write(" ".join(f"{name}={getattr(batch, name)}" for name in counts))
@@ -72,8 +79,3 @@ class Command(BaseCommand):
         if batch.status != ImportStatus.SUCCEEDED:
             raise CommandError(f"{batch.get_status_display()}: {batch.error_message}")
 
-
-def _required(kind: str) -> list[str]:
-    from metrics.importing.schema import fields_for
-
-    return [f.name for f in fields_for(kind) if f.required]
