@@ -19,7 +19,9 @@ def _english():
 
 
 def test_summary_line_and_unknown_stores_are_created(tmp_path, capsys):
-    path = write(tmp_path / "o.csv", [ORDER_HEADER, order_line("A1", store="新店一"), order_line("A2", store="新店二")])
+    path = write(
+        tmp_path / "o.csv", [ORDER_HEADER, order_line("A1", store="新店一"), order_line("A2", store="新店二")]
+    )
     call_command("import_data", "orders", str(path))
     assert capsys.readouterr().out.strip() == "inserted=2 updated=0 unchanged=0 rejected=0"
     assert set(Store.objects.values_list("name", flat=True)) == {"新店一", "新店二"}
@@ -47,7 +49,13 @@ def test_rejected_rows_exit_non_zero_and_are_listed(tmp_path, capsys):
 
 
 def test_unknown_headers_name_what_is_missing_then_map_fixes_it(tmp_path, capsys):
-    path = write(tmp_path / "o.csv", ["单号,买家会员名,买家实际支付金额,订单状态,订单创建时间,订单付款时间", "M1,b,1.00,交易成功,2026-08-01 10:00:00,"])
+    path = write(
+        tmp_path / "o.csv",
+        [
+            "单号,买家会员名,买家实际支付金额,订单状态,订单创建时间,订单付款时间",
+            "M1,b,1.00,交易成功,2026-08-01 10:00:00,",
+        ],
+    )
     with pytest.raises(CommandError, match=r"order_id \(e\.g\. 订单编号"):
         call_command("import_data", "orders", str(path), "--store", "店")
     call_command("import_data", "orders", str(path), "--store", "店", "--map", "order_id=单号")

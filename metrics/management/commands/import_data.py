@@ -78,4 +78,3 @@ class Command(BaseCommand):
             )
         if batch.status != ImportStatus.SUCCEEDED:
             raise CommandError(f"{batch.get_status_display()}: {batch.error_message}")
-
