@@ -144,14 +144,33 @@ class OrderStatus(models.TextChoices):
     OTHER = "other", _("Other")
 
 
-class Order(models.Model):
-    # Fact tables hold millions of rows written only by the importer, with store and account ids
-    # it has just resolved: no database constraint (a per-row trigger on every import, 2.7 s a
-    # million rows here); PROTECT still guards deletes in the ORM. No single-column index on
-    # store either: every composite index below starts with it.
+class ImportedFact(models.Model):
+    """What every fact table has: its store and the import that last wrote the row.
+
+    Fact tables hold millions of rows written only by the importer, with ids it has just
+    resolved: no database constraints on these references (a per-row trigger on every import,
+    2.7 s a million rows here); PROTECT still guards deletes in the ORM. No single-column index
+    on store either: each fact's composite indexes start with it.
+    """
+
     store = models.ForeignKey(
-        Store, on_delete=models.PROTECT, related_name="orders", db_index=False, db_constraint=False
+        Store, on_delete=models.PROTECT, related_name="%(class)s_set", db_index=False, db_constraint=False
     )
+    # Informational: no constraint or index, which would cost every imported row.
+    batch = models.ForeignKey(
+        ImportBatch,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
+
+    class Meta:
+        abstract = True
+
+
+class Order(ImportedFact):
     order_id = models.CharField(_("order id"), max_length=64)
     buyer = models.CharField(_("buyer"), max_length=128)
     payable_cents = models.BigIntegerField(_("amount payable (cents)"), null=True)
@@ -163,16 +182,6 @@ class Order(models.Model):
     item_count = models.PositiveIntegerField(_("items"), default=1)
     refund_cents = models.BigIntegerField(_("refund (cents)"), default=0)
     title = models.CharField(_("item title"), max_length=300, blank=True)
-    # The import that last wrote the row. Informational, and on every fact row: no database
-    # constraint or index, which would cost a trigger and an index entry per imported row.
-    batch = models.ForeignKey(
-        ImportBatch,
-        on_delete=models.SET_NULL,
-        null=True,
-        related_name="+",
-        db_constraint=False,
-        db_index=False,
-    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["store", "order_id"], name="order_unique_per_store")]
@@ -199,11 +208,8 @@ class Order(models.Model):
         return cents_to_decimal(self.refund_cents)
 
 
-class ChatSession(models.Model):
-    # No database constraints on store and account: see Order.store.
-    store = models.ForeignKey(
-        Store, on_delete=models.PROTECT, related_name="chat_sessions", db_index=False, db_constraint=False
-    )
+class ChatSession(ImportedFact):
+    # No database constraint on account either: see ImportedFact.
     session_id = models.CharField(_("session id"), max_length=64)
     account = models.ForeignKey(
         PlatformAccount, on_delete=models.PROTECT, related_name="chat_sessions", db_constraint=False
@@ -214,16 +220,6 @@ class ChatSession(models.Model):
     ended_at = models.DateTimeField(_("ended at"), null=True)
     buyer_messages = models.PositiveIntegerField(_("buyer messages"), null=True)
     agent_messages = models.PositiveIntegerField(_("agent messages"), null=True)
-    # The import that last wrote the row. Informational, and on every fact row: no database
-    # constraint or index, which would cost a trigger and an index entry per imported row.
-    batch = models.ForeignKey(
-        ImportBatch,
-        on_delete=models.SET_NULL,
-        null=True,
-        related_name="+",
-        db_constraint=False,
-        db_index=False,
-    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["store", "session_id"], name="chat_unique_per_store")]
@@ -236,25 +232,12 @@ class ChatSession(models.Model):
         return self.session_id
 
 
-class TrafficDay(models.Model):
-    store = models.ForeignKey(
-        Store, on_delete=models.PROTECT, related_name="traffic_days", db_index=False, db_constraint=False
-    )
+class TrafficDay(ImportedFact):
     date = models.DateField(_("date"))
     channel = models.CharField(_("channel"), max_length=64)
     uv = models.PositiveIntegerField(_("visitors (UV)"))
     pv = models.PositiveIntegerField(_("page views (PV)"))
     cart_adds = models.PositiveIntegerField(_("add-to-cart buyers"), default=0)
-    # The import that last wrote the row. Informational, and on every fact row: no database
-    # constraint or index, which would cost a trigger and an index entry per imported row.
-    batch = models.ForeignKey(
-        ImportBatch,
-        on_delete=models.SET_NULL,
-        null=True,
-        related_name="+",
-        db_constraint=False,
-        db_index=False,
-    )
 
     class Meta:
         constraints = [

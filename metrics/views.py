@@ -1,7 +1,6 @@
 """Import pages. Thin: parse, call a service or selector, render."""
 
 import csv
-from pathlib import Path
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -15,7 +14,12 @@ from metrics.forms import MappingForm, UploadForm
 from metrics.importing.readers import ImportRefused
 from metrics.models import ImportKind, ImportStatus
 from metrics.selectors.imports import import_batch_list, importable_store_list, viewer_can_import
-from metrics.services.imports import file_inspect, import_batch_create, import_batch_map, import_batch_queue
+from metrics.services.imports import (
+    import_batch_create,
+    import_batch_inspect,
+    import_batch_map,
+    import_batch_queue,
+)
 from perfmgmt.listing import queryset_paginate, queryset_sort
 from teams.selectors.scoping import viewer_get
 
@@ -124,13 +128,7 @@ def batch_map_view(request: HttpRequest, pk: int) -> HttpResponse:
     if batch.status != ImportStatus.NEEDS_MAPPING:
         return redirect("metrics:batch_detail", pk=batch.pk)
     try:
-        facts = file_inspect(
-            path=Path(batch.file.path),
-            kind=batch.kind,
-            store=batch.store,
-            sheet=batch.sheet or None,
-            mapping=None,
-        )
+        facts = import_batch_inspect(batch=batch)
     except ImportRefused as refusal:
         messages.error(request, str(refusal))
         return redirect("metrics:batch_detail", pk=batch.pk)

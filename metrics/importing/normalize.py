@@ -228,19 +228,17 @@ def _convert(
         errors.add(too_long, lines, column, text, _("Longer than %(n)s characters.") % {"n": spec.max_length})
         return (status.astype(object), text.astype(object)), invalid | too_long
 
-    if spec.type == FieldType.MONEY:
-        values, not_money = _money_cents(text, empty)
-        errors.add(not_money, lines, column, raw, _("Not an amount of money (like 1234.50 or ¥1,234.00)."))
+    if spec.type in (FieldType.MONEY, FieldType.INT):
+        parse, reason = (
+            (_money_cents, _("Not an amount of money (like 1234.50 or ¥1,234.00)."))
+            if spec.type == FieldType.MONEY
+            else (_integer, _("Not a whole number of 0 or more."))
+        )
+        values, unreadable = parse(text, empty)
+        errors.add(unreadable, lines, column, raw, reason)
         if spec.default is not None:
             values = values.where(~pd.Series(empty), int(spec.default))
-        return values.astype(object), invalid | not_money
-
-    if spec.type == FieldType.INT:
-        values, not_int = _integer(text, empty)
-        errors.add(not_int, lines, column, raw, _("Not a whole number of 0 or more."))
-        if spec.default is not None:
-            values = values.where(~pd.Series(empty), int(spec.default))
-        return values.astype(object), invalid | not_int
+        return values.astype(object), invalid | unreadable
 
     if spec.type == FieldType.DATE:
         parsed = _local_datetimes(text, date_only=True)
@@ -266,37 +264,39 @@ def _convert(
     return epoch, invalid | not_time | (nonexistent & ~empty)
 
 
-def _money_cents(text: pd.Series, empty: np.ndarray) -> tuple[pd.Series, np.ndarray]:
-    """Integer cents of amounts like 1234.5, ¥1,234.00 or 1234; exact integer arithmetic only."""
-    ok = text.str.fullmatch(_MONEY).to_numpy(dtype=bool, copy=True)
+def _match_after_cleaning(
+    text: pd.Series, empty: np.ndarray, pattern: str, junk: str
+) -> tuple[pd.Series, np.ndarray]:
+    """(text, matches): cells matching `pattern` as they are, or once `junk` is removed.
+
+    The common case (already clean) costs one vectorised match; only the rest is cleaned."""
+    ok = text.str.fullmatch(pattern).to_numpy(dtype=bool, copy=True)
     clean = text.copy()
     todo = ~ok & ~empty
     if todo.any():
-        cleaned = text[todo].str.replace(r"^[¥￥$]|[,，\s元]|RMB|CNY", "", regex=True)
-        fixed = cleaned.str.fullmatch(_MONEY).to_numpy(dtype=bool)
+        cleaned = text[todo].str.replace(junk, "", regex=True)
+        fixed = cleaned.str.fullmatch(pattern).to_numpy(dtype=bool)
         clean.iloc[np.flatnonzero(todo)[fixed]] = cleaned[fixed].to_numpy()
         ok[np.flatnonzero(todo)[fixed]] = True
+    return clean, ok
+
+
+def _money_cents(text: pd.Series, empty: np.ndarray) -> tuple[pd.Series, np.ndarray]:
+    """Integer cents of amounts like 1234.5, ¥1,234.00 or 1234; exact integer arithmetic only."""
+    clean, ok = _match_after_cleaning(text, empty, _MONEY, r"^[¥￥$]|[,，\s元]|RMB|CNY")
     valid = clean.where(pd.Series(ok), "0")
     # "1234.5" → digits "12345" with 1 decimal → × 10 → 123450 cents.
     dot = valid.str.find(".").to_numpy()
     decimals = np.where(dot >= 0, valid.str.len().to_numpy() - dot - 1, 0)
     digits = valid.str.replace(".", "", regex=False).astype("int64").to_numpy()
-    cents = digits * (10 ** (2 - decimals))
-    values = pd.Series(cents, dtype=object)
+    values = pd.Series(digits * (10 ** (2 - decimals)), dtype=object)
     values[~ok] = None
     return values, ~ok & ~empty
 
 
 def _integer(text: pd.Series, empty: np.ndarray) -> tuple[pd.Series, np.ndarray]:
     """Whole numbers 0 … 2^31-1; "1,234" and "12.0" (as spreadsheets write them) are accepted."""
-    ok = text.str.fullmatch(r"\d{1,10}").to_numpy(dtype=bool, copy=True)
-    clean = text.copy()
-    todo = ~ok & ~empty
-    if todo.any():
-        cleaned = text[todo].str.replace(r"[,，\s]|\.0+$", "", regex=True)
-        fixed = cleaned.str.fullmatch(r"\d{1,10}").to_numpy(dtype=bool)
-        clean.iloc[np.flatnonzero(todo)[fixed]] = cleaned[fixed].to_numpy()
-        ok[np.flatnonzero(todo)[fixed]] = True
+    clean, ok = _match_after_cleaning(text, empty, r"\d{1,10}", r"[,，\s]|\.0+$")
     numbers = clean.where(pd.Series(ok), "0").astype("int64").to_numpy()
     ok &= numbers <= _INT_MAX
     values = pd.Series(numbers, dtype=object)

@@ -137,15 +137,20 @@ def file_inspect(
     return FileFacts(detected, source.headers, source.encoding, source.sheet, proposal, missing)
 
 
-def import_batch_map(*, batch: ImportBatch, mapping: dict[str, str], remember: bool = True) -> ImportBatch:
-    """A person's column mapping for a batch; saved per store and kind for the next file."""
-    facts = file_inspect(
+def import_batch_inspect(*, batch: ImportBatch, mapping: dict[str, str] | None = None) -> FileFacts:
+    """file_inspect for a stored batch (its file, kind, store and sheet)."""
+    return file_inspect(
         path=Path(batch.file.path),
         kind=batch.kind,
         store=batch.store,
         sheet=batch.sheet or None,
         mapping=mapping,
     )
+
+
+def import_batch_map(*, batch: ImportBatch, mapping: dict[str, str], remember: bool = True) -> ImportBatch:
+    """A person's column mapping for a batch; saved per store and kind for the next file."""
+    facts = import_batch_inspect(batch=batch, mapping=mapping)
     batch.column_mapping = facts.proposal
     batch.status = ImportStatus.NEEDS_MAPPING if facts.missing else ImportStatus.QUEUED
     batch.save(update_fields=["column_mapping", "status"])
