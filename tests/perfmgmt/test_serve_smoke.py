@@ -63,10 +63,15 @@ def test_make_run_serves_the_login_page_with_demo_logins(tmp_path):
         while time.monotonic() < deadline and "ready." not in (tmp_path / "log" / "worker.log").read_text():
             time.sleep(0.5)
         assert "ready." in (tmp_path / "log" / "worker.log").read_text()
+        # Ctrl-C stops the server and the worker, and leaves no process behind.
+        os.killpg(process.pid, signal.SIGINT)
+        assert process.wait(timeout=45) is not None
+        leftovers = subprocess.run(
+            ["pgrep", "-f", str(tmp_path)], capture_output=True, text=True
+        ).stdout.split()
+        assert leftovers == [], "processes left running after Ctrl-C"
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
+        if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
+        subprocess.run(["pkill", "-9", "-f", str(tmp_path)], check=False)
         log.close()
