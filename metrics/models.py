@@ -178,10 +178,19 @@ class Order(ImportedFact):
     status = models.CharField(_("status"), max_length=16, choices=OrderStatus)
     status_raw = models.CharField(_("status as exported"), max_length=64)
     created_at = models.DateTimeField(_("created at"))
+    created_date = models.DateField(_("created on (store's local date)"))
     paid_at = models.DateTimeField(_("paid at"), null=True)
     item_count = models.PositiveIntegerField(_("items"), default=1)
     refund_cents = models.BigIntegerField(_("refund (cents)"), default=0)
     title = models.CharField(_("item title"), max_length=300, blank=True)
+    # Credit (询单 → 下单), computed by metrics.services.attribution whenever orders or chats of
+    # the buyer change: the session, its account, the member of that account on the session's
+    # local day, and that day. All empty for a silent order (静默下单). Ids without constraints,
+    # like the store: rewritten in bulk by the attribution.
+    credited_session_id = models.BigIntegerField(_("credited chat session"), null=True)
+    credited_account_id = models.BigIntegerField(_("credited account"), null=True)
+    credited_member_id = models.BigIntegerField(_("credited member"), null=True)
+    credited_date = models.DateField(_("credited session's local date"), null=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["store", "order_id"], name="order_unique_per_store")]
@@ -190,7 +199,7 @@ class Order(ImportedFact):
 
         # Only what queries use today: every index costs each imported row (a buyer index, in
         # random insertion order, cost 3 s per million orders here). The KPI engine adds its own.
-        indexes = [models.Index(fields=["store", "created_at"])]
+        indexes = [models.Index(fields=["store", "created_date"])]
 
     def __str__(self) -> str:
         return self.order_id
@@ -216,6 +225,8 @@ class ChatSession(ImportedFact):
     )
     buyer = models.CharField(_("buyer"), max_length=128)
     started_at = models.DateTimeField(_("started at"))
+    started_date = models.DateField(_("started on (store's local date)"))
+    started_hour = models.PositiveSmallIntegerField(_("started at hour (store's local time)"))
     first_response_at = models.DateTimeField(_("first response at"), null=True)
     ended_at = models.DateTimeField(_("ended at"), null=True)
     buyer_messages = models.PositiveIntegerField(_("buyer messages"), null=True)
@@ -226,7 +237,7 @@ class ChatSession(ImportedFact):
         verbose_name = _("chat session")
         verbose_name_plural = _("chat sessions")
 
-        indexes = [models.Index(fields=["store", "started_at"])]
+        indexes = [models.Index(fields=["store", "started_date"])]
 
     def __str__(self) -> str:
         return self.session_id

@@ -46,6 +46,9 @@ _TYPES = {
     "pv": ("bigint", "INTEGER"),
     "cart_adds": ("bigint", "INTEGER"),
     "date": ("date", "TEXT"),
+    "created_date": ("date", "TEXT"),
+    "started_date": ("date", "TEXT"),
+    "started_hour": ("smallint", "INTEGER"),
 }
 _EPOCH_COLUMNS = {"created_at", "paid_at", "started_at", "first_response_at", "ended_at"}
 
@@ -58,6 +61,8 @@ _KEYS = {
 # Fact columns each import field writes (when the field is not listed, it writes its own name).
 _FIELD_COLUMNS = {
     "status": ("status", "status_raw"),
+    "created_at": ("created_at", "created_date"),
+    "started_at": ("started_at", "started_date", "started_hour"),
     "account": ("account_id",),
     "payable_amount": ("payable_cents",),
     "paid_amount": ("paid_cents",),

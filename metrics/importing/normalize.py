@@ -24,14 +24,18 @@ from metrics.models import ImportKind, OrderStatus
 STAGING_COLUMNS: dict[str, tuple[str, ...]] = {
     ImportKind.ORDERS: (
         "order_id", "buyer", "payable_cents", "paid_cents", "status", "status_raw",
-        "created_at", "paid_at", "item_count", "refund_cents", "title",
+        "created_at", "created_date", "paid_at", "item_count", "refund_cents", "title",
     ),
     ImportKind.CHATS: (
-        "session_id", "account", "buyer", "started_at", "first_response_at", "ended_at",
-        "buyer_messages", "agent_messages",
+        "session_id", "account", "buyer", "started_at", "started_date", "started_hour",
+        "first_response_at", "ended_at", "buyer_messages", "agent_messages",
     ),
     ImportKind.TRAFFIC: ("date", "channel", "uv", "pv", "cart_adds"),
 }  # fmt: skip
+
+# Local calendar parts kept beside these times: a day is a day in the store's zone, and KPIs
+# group by it in plain SQL on any database.
+LOCAL_PARTS = {"created_at": ("created_date", None), "started_at": ("started_date", "started_hour")}
 
 _STATUS_KEYS = {unicodedata.normalize("NFKC", k).strip().lower(): v for k, v in ORDER_STATUSES.items()}
 _MONEY = r"\d{1,12}(?:\.\d{1,2})?"  # at most 12 digits of yuan: fits int64 cents with room
@@ -125,7 +129,14 @@ def chunk_check(*, chunk: Chunk, kind: str, mapping: dict[str, str], stores: Sto
         header = mapping.get(spec.name)
         raw = frame[header].astype(str) if header else None
         column = header or str(spec.label)
-        values, invalid = _convert(spec, raw, n, lines, column, zones, errors)
+        local: dict[str, pd.Series] = {}
+        values, invalid = _convert(spec, raw, n, lines, column, zones, errors, local)
+        if spec.name in LOCAL_PARTS:
+            date_column, hour_column = LOCAL_PARTS[spec.name]
+            parsed = local["parsed"]
+            out[date_column] = parsed.dt.strftime("%Y-%m-%d").where(parsed.notna(), None).astype(object)
+            if hour_column:
+                out[hour_column] = parsed.dt.hour.astype("Int64").astype(object).where(parsed.notna(), None)
         bad |= invalid
         if spec.type == FieldType.STATUS:
             out["status"], out["status_raw"] = values
@@ -187,9 +198,18 @@ def _resolve_stores(
 
 
 def _convert(
-    spec: Field, raw: pd.Series | None, n: int, lines, column: str, zones: pd.Series, errors: _Errors
+    spec: Field,
+    raw: pd.Series | None,
+    n: int,
+    lines,
+    column: str,
+    zones: pd.Series,
+    errors: _Errors,
+    local: dict | None = None,
 ):
-    """(values, invalid mask) for one field; an absent optional column gives its default."""
+    """(values, invalid mask) for one field; an absent optional column gives its default.
+
+    For a datetime, `local["parsed"]` receives the naive local times as read."""
     if raw is None:
         value = spec.default if spec.default is not None else None
         if spec.type == FieldType.STATUS:
@@ -249,6 +269,8 @@ def _convert(
 
     # DATETIME: local time of the row's store → UTC epoch seconds.
     parsed = _local_datetimes(text, date_only=False)
+    if local is not None:
+        local["parsed"] = parsed
     not_time = parsed.isna().to_numpy() & ~empty
     errors.add(
         not_time, lines, column, raw, _("Not a date and time (like 2026-08-01 10:00:00 or 2026/8/1 10:00).")

@@ -1,0 +1,51 @@
+"""Moving pandas frames in and out of the database, the same way on PostgreSQL and SQLite."""
+
+# SQL here names tables and columns this package owns; values travel as parameters or COPY.
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+from django.db import connection
+
+from metrics.importing.readers import csv_bytes_of
+
+
+def frame_query(sql: str, params: Sequence = (), columns: Sequence[str] = ()) -> pd.DataFrame:
+    """Rows of a query as a DataFrame with the given column names."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+        names = list(columns) or [c[0] for c in cursor.description]
+    return pd.DataFrame.from_records(rows, columns=names)
+
+
+def frame_insert(table: str, frame: pd.DataFrame) -> int:
+    """Insert every row of `frame` (its columns named as the table's): COPY on PostgreSQL."""
+    if frame.empty:
+        return 0
+    columns = list(frame.columns)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.copy_expert(
+                f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)", csv_bytes_of(frame)
+            )
+        else:
+            values = frame.astype(object).where(frame.notna(), None).itertuples(index=False, name=None)
+            cursor.executemany(
+                f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})",
+                list(values),
+            )
+    return len(frame)
+
+
+def store_lock(namespace: int, store_id: int) -> None:
+    """Hold a lock on (namespace, store) until the current transaction ends.
+
+    PostgreSQL: an advisory transaction lock, so a second job on the same store waits. SQLite:
+    nothing to do, the transaction already holds the database's single write lock."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [namespace, store_id])

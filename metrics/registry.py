@@ -1,0 +1,209 @@
+"""The KPI registry: every KPI of `shared/spec/kpi-definitions.md`, defined once.
+
+Dashboards, targets, appraisals, incentive rules and exports refer to KPIs by key only. A KPI's
+value at a level (member, team, store) is one measure, or a ratio of two measures, or their
+difference; measures are what the rollups store or count (see metrics/selectors/kpis.py). No
+other module writes a KPI formula.
+
+Levels: "member" KPIs belong to the period in which the chat session started (cohort by
+inquiry) and roll up to teams by membership on the day; "store" KPIs belong to the period of the
+order's creation (traffic: its date). The same key can exist at both levels with the level's
+meaning, as in the spec (gmv, paid_orders, aov, refund_amount, inquiring_buyers).
+"""
+
+# The registry below is a table, one KPI per entry: its lines are long on purpose.
+# ruff: noqa: E501
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from django.utils.translation import get_language
+
+
+class Unit(StrEnum):
+    COUNT = "count"
+    MONEY = "money"  # measures in cents, values in yuan with two decimals
+    RATE = "rate"  # a fraction 0…1, shown as a percentage
+    SECONDS = "seconds"
+    DAYS = "days"
+
+
+class Direction(StrEnum):
+    HIGHER = "higher"  # higher is better
+    LOWER = "lower"  # lower is better
+    NEUTRAL = "neutral"  # a share or size, neither good nor bad in itself
+
+
+class Level(StrEnum):
+    MEMBER = "member"
+    TEAM = "team"
+    STORE = "store"
+
+
+@dataclass(frozen=True)
+class Formula:
+    """measure, numerator/denominator, or minuend − subtrahend; names of measures."""
+
+    measure: str | None = None
+    numerator: str | None = None
+    denominator: str | None = None
+    minus: str | None = None  # value = measure − minus
+
+    @property
+    def measures(self) -> tuple[str, ...]:
+        return tuple(m for m in (self.measure, self.numerator, self.denominator, self.minus) if m)
+
+
+@dataclass(frozen=True)
+class Kpi:
+    key: str
+    label_zh: str
+    label_en: str
+    unit: Unit
+    direction: Direction
+    member: Formula | None = None  # also the team level
+    store: Formula | None = None
+    definition_zh: str = ""
+    definition_en: str = ""
+    decimals: int = 0  # for display; rates are shown as percentages with one decimal
+    tags: tuple[str, ...] = field(default=())
+
+    @property
+    def label(self) -> str:
+        return self.label_zh if (get_language() or "").startswith("zh") else self.label_en
+
+    @property
+    def definition(self) -> str:
+        return self.definition_zh if (get_language() or "").startswith("zh") else self.definition_en
+
+    def formula(self, level: str) -> Formula | None:
+        return self.store if level == Level.STORE else self.member
+
+    @property
+    def is_rate(self) -> bool:
+        return self.unit == Unit.RATE
+
+
+def _ratio(numerator: str, denominator: str) -> Formula:
+    return Formula(numerator=numerator, denominator=denominator)
+
+
+M, S = Formula, Formula  # readability below: M(...) member formula, S(...) store formula
+
+KPIS: tuple[Kpi, ...] = (
+    # --- agent KPIs (member and team level; cohort by the session's start) -------------------
+    Kpi("sessions", "接待会话数", "Chat sessions", Unit.COUNT, Direction.HIGHER, member=M("sessions"),
+        definition_zh="期间内开始的接待会话数。", definition_en="Chat sessions started in the period."),
+    Kpi("inquiring_buyers", "询单人数", "Inquiring buyers", Unit.COUNT, Direction.HIGHER,
+        member=M("inquiring_buyers"), store=S("store_inquiring_buyers"),
+        definition_zh="这些会话中的去重买家数（整个期间、整个群体内去重）；店铺级：在店铺有会话的去重买家数。",
+        definition_en="Distinct buyers among those sessions (distinct over the whole period and group); "
+        "store level: distinct buyers with a session in the store."),
+    Kpi("unanswered_sessions", "未回复会话数", "Unanswered sessions", Unit.COUNT, Direction.LOWER,
+        member=M("unanswered_sessions"),
+        definition_zh="没有首次响应的会话数。", definition_en="Sessions with no first response."),
+    Kpi("avg_first_response_s", "平均首次响应时长(秒)", "Average first response (s)", Unit.SECONDS,
+        Direction.LOWER, member=_ratio("response_seconds", "answered_sessions"), decimals=1,
+        definition_zh="已回复会话的(首次响应时间 − 开始时间)的平均值。",
+        definition_en="Mean of (first response − start) over answered sessions."),
+    Kpi("ordered_buyers", "下单人数", "Ordering buyers", Unit.COUNT, Direction.HIGHER, member=M("ordered_buyers"),
+        definition_zh="至少有一笔订单归属于这些会话的去重买家数。",
+        definition_en="Distinct buyers with at least one order credited to one of those sessions."),
+    Kpi("paid_buyers", "付款人数", "Paying buyers (inquiry)", Unit.COUNT, Direction.HIGHER, member=M("paid_buyers"),
+        definition_zh="至少有一笔已付款订单归属于这些会话的去重买家数。",
+        definition_en="Distinct buyers with at least one paid order credited to one of those sessions."),
+    Kpi("paid_orders", "成交订单数", "Paid orders", Unit.COUNT, Direction.HIGHER,
+        member=M("paid_orders"), store=S("store_paid_orders"),
+        definition_zh="归属于这些会话的已付款订单数；店铺级：期间内创建的已付款订单数。",
+        definition_en="Paid orders credited to those sessions; store level: paid orders created in the period."),
+    Kpi("gmv", "销售额", "GMV", Unit.MONEY, Direction.HIGHER, member=M("gmv"), store=S("store_gmv"), decimals=2,
+        definition_zh="归属于这些会话的已付款订单的实付金额合计；店铺级：期间内创建的已付款订单实付金额合计。",
+        definition_en="Amount paid of the paid orders credited to those sessions; "
+        "store level: of the paid orders created in the period."),
+    Kpi("refund_amount", "退款金额", "Refunds", Unit.MONEY, Direction.LOWER,
+        member=M("refund"), store=S("store_refund"), decimals=2,
+        definition_zh="这些已付款订单的退款金额合计。", definition_en="Refund amount of those paid orders."),
+    Kpi("inquiry_to_order_rate", "询单→下单转化率", "Inquiry-to-order rate", Unit.RATE, Direction.HIGHER,
+        member=_ratio("ordered_buyers", "inquiring_buyers"),
+        definition_zh="下单人数 / 询单人数。", definition_en="ordered_buyers / inquiring_buyers."),
+    Kpi("inquiry_to_payment_rate", "询单转化率", "Inquiry-to-payment rate", Unit.RATE, Direction.HIGHER,
+        member=_ratio("paid_buyers", "inquiring_buyers"),
+        definition_zh="付款人数 / 询单人数。", definition_en="paid_buyers / inquiring_buyers."),
+    Kpi("aov", "客单价", "Average order value", Unit.MONEY, Direction.HIGHER,
+        member=_ratio("gmv", "paid_orders"), store=_ratio("store_gmv", "store_paid_orders"), decimals=2,
+        definition_zh="销售额 / 成交订单数。", definition_en="gmv / paid_orders."),
+    Kpi("per_buyer_value", "人均成交额", "Value per paying buyer", Unit.MONEY, Direction.HIGHER,
+        member=_ratio("gmv", "paid_buyers"), decimals=2,
+        definition_zh="销售额 / 付款人数。", definition_en="gmv / paid_buyers."),
+    Kpi("refund_order_rate", "退款订单率", "Refunded order rate", Unit.RATE, Direction.LOWER,
+        member=_ratio("refunded_orders", "paid_orders"),
+        definition_zh="退款金额 > 0 的已付款订单数 / 成交订单数。",
+        definition_en="Paid orders with a refund > 0 / paid_orders."),
+    Kpi("items_per_order", "连带率", "Items per order", Unit.COUNT, Direction.HIGHER,
+        member=_ratio("items", "paid_orders"), decimals=2,
+        definition_zh="宝贝数量合计 / 成交订单数。", definition_en="Sum of item count / paid_orders."),
+    Kpi("sales_share", "销售比重", "Share of store sales", Unit.RATE, Direction.NEUTRAL,
+        member=_ratio("gmv", "store_gmv"),
+        definition_zh="销售额 / 同期店铺销售额（按订单创建时间）。",
+        definition_en="gmv / the store's GMV in the same period (by order creation)."),
+    Kpi("working_days", "上班天数", "Working days", Unit.DAYS, Direction.NEUTRAL, member=M("working_days"),
+        definition_zh="至少有一个会话的天数。", definition_en="Days with at least one session."),
+    Kpi("orders_per_working_day", "平均成单数", "Paid orders per working day", Unit.COUNT, Direction.HIGHER,
+        member=_ratio("paid_orders", "working_days"), decimals=2,
+        definition_zh="成交订单数 / 上班天数。", definition_en="paid_orders / working_days."),
+    Kpi("gmv_per_working_day", "日均销售额", "GMV per working day", Unit.MONEY, Direction.HIGHER,
+        member=_ratio("gmv", "working_days"), decimals=2,
+        definition_zh="销售额 / 上班天数。", definition_en="gmv / working_days."),
+    # --- store KPIs (by order creation; traffic by its date) ----------------------------------
+    Kpi("uv", "访客数", "Visitors (UV)", Unit.COUNT, Direction.HIGHER, store=S("uv"),
+        definition_zh="各渠道访客数之和。", definition_en="Visitors, summed over channels."),
+    Kpi("pv", "浏览量", "Page views (PV)", Unit.COUNT, Direction.HIGHER, store=S("pv"),
+        definition_zh="各渠道浏览量之和。", definition_en="Page views, summed over channels."),
+    Kpi("cart_adds", "加购人数", "Add-to-cart buyers", Unit.COUNT, Direction.HIGHER, store=S("cart_adds"),
+        definition_zh="各渠道加购人数之和。", definition_en="Add-to-cart buyers, summed over channels."),
+    Kpi("orders_placed", "下单数", "Orders placed", Unit.COUNT, Direction.HIGHER, store=S("orders_placed"),
+        definition_zh="期间内创建的订单数（含未付款）。", definition_en="Orders created in the period, paid or not."),
+    Kpi("paying_buyers", "支付买家数", "Paying buyers", Unit.COUNT, Direction.HIGHER, store=S("paying_buyers"),
+        definition_zh="期间内有已付款订单的去重买家数。",
+        definition_en="Distinct buyers with a paid order created in the period."),
+    Kpi("net_sales", "净销售额", "Net sales", Unit.MONEY, Direction.HIGHER,
+        store=Formula(measure="store_gmv", minus="store_refund"), decimals=2,
+        definition_zh="销售额 − 退款金额。", definition_en="GMV − refund amount."),
+    Kpi("silent_gmv_share", "静默销售占比", "Silent sales share", Unit.RATE, Direction.NEUTRAL,
+        store=_ratio("silent_gmv", "store_gmv"),
+        definition_zh="未归属任何会话的已付款订单销售额 / 销售额。",
+        definition_en="GMV of paid orders credited to no session / gmv."),
+    Kpi("inquiry_rate", "咨询率", "Inquiry rate", Unit.RATE, Direction.HIGHER,
+        store=_ratio("store_inquiring_buyers", "uv"),
+        definition_zh="询单人数 / 访客数。", definition_en="inquiring_buyers / uv."),
+    Kpi("uv_to_paid_conversion", "全店转化率", "Store conversion", Unit.RATE, Direction.HIGHER,
+        store=_ratio("paying_buyers", "uv"),
+        definition_zh="支付买家数 / 访客数。", definition_en="paying_buyers / uv."),
+    Kpi("repeat_buyers", "复购人数", "Repeat buyers", Unit.COUNT, Direction.HIGHER, store=S("repeat_buyers"),
+        definition_zh="期间内有至少 2 笔已付款订单的支付买家数。",
+        definition_en="Paying buyers with at least two paid orders in the period."),
+    Kpi("repeat_rate", "复购率", "Repeat rate", Unit.RATE, Direction.HIGHER,
+        store=_ratio("repeat_buyers", "paying_buyers"),
+        definition_zh="复购人数 / 支付买家数。", definition_en="repeat_buyers / paying_buyers."),
+    Kpi("returning_buyers", "老客人数", "Returning buyers", Unit.COUNT, Direction.HIGHER,
+        store=S("returning_buyers"),
+        definition_zh="期间内的支付买家中，首笔已付款订单（全部导入历史内）早于期间开始的人数。",
+        definition_en="Paying buyers of the period whose first paid order in the store "
+        "(over all imported history) is before the period."),
+    Kpi("returning_rate", "老客占比", "Returning share", Unit.RATE, Direction.NEUTRAL,
+        store=_ratio("returning_buyers", "paying_buyers"),
+        definition_zh="老客人数 / 支付买家数。", definition_en="returning_buyers / paying_buyers."),
+)  # fmt: skip
+
+KPI_BY_KEY: dict[str, Kpi] = {kpi.key: kpi for kpi in KPIS}
+
+
+def kpis_for(level: str) -> list[Kpi]:
+    """The KPIs defined at a level, in registry order (team = member KPIs)."""
+    return [kpi for kpi in KPIS if kpi.formula(level) is not None]
+
+
+def kpi_get(key: str) -> Kpi:
+    return KPI_BY_KEY[key]
