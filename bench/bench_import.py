@@ -116,12 +116,8 @@ def main() -> int:
         print(
             f"{kind:<8} {sizes[kind] / 1e6:>7.1f} {results[kind]:>9.2f} {baseline[kind]:>7.2f} {results[kind] / baseline[kind]:>6.1f}"
         )
-    print(
-        f"{'both':<8} {sum(sizes.values()) / 1e6:>7.1f} {total:>9.2f} {total_copy:>7.2f} {total / total_copy:>6.1f}"
-    )
-    print(
-        f"peak memory of the importing process: {peak_mb:.0f} MB (before importing: {rss_before / 1024:.0f} MB)"
-    )
+    print(f"{'both':<8} {sum(sizes.values()) / 1e6:>7.1f} {total:>9.2f} {total_copy:>7.2f} {total / total_copy:>6.1f}")
+    print(f"peak memory of the importing process: {peak_mb:.0f} MB (before importing: {rss_before / 1024:.0f} MB)")
     print(f"ratio (import / plain COPY): {total / total_copy:.1f}  (goal: at most 3)")
 
     connection.close()

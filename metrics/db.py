@@ -29,9 +29,7 @@ def frame_insert(table: str, frame: pd.DataFrame) -> int:
     columns = list(frame.columns)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.copy_expert(
-                f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)", csv_bytes_of(frame)
-            )
+            cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)", csv_bytes_of(frame))
         else:
             values = frame.astype(object).where(frame.notna(), None).itertuples(index=False, name=None)
             cursor.executemany(

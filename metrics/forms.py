@@ -79,9 +79,7 @@ class MappingForm(forms.Form):
 
     def mapping(self) -> dict[str, str]:
         return {
-            name.removeprefix("field_"): self.cleaned_data[name]
-            for name in self.field_names
-            if self.cleaned_data[name]
+            name.removeprefix("field_"): self.cleaned_data[name] for name in self.field_names if self.cleaned_data[name]
         }
 
     def clean(self):

@@ -127,9 +127,7 @@ class ColumnMapping(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["store", "kind"], name="column_mapping_one_per_store_kind")
-        ]
+        constraints = [models.UniqueConstraint(fields=["store", "kind"], name="column_mapping_one_per_store_kind")]
 
     def __str__(self) -> str:
         return f"{self.store} {self.kind}"
@@ -252,12 +250,98 @@ class TrafficDay(ImportedFact):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(
-                fields=["store", "date", "channel"], name="traffic_unique_per_store_day_channel"
-            )
+            models.UniqueConstraint(fields=["store", "date", "channel"], name="traffic_unique_per_store_day_channel")
         ]
         verbose_name = _("traffic day")
         verbose_name_plural = _("traffic days")
 
     def __str__(self) -> str:
         return f"{self.date} {self.channel}"
+
+
+# --- Rollups: rebuilt per (store, local day) partition by metrics.services.rollups ----------
+# Additive measures are summed per day; distinct-buyer KPIs count buyers from the slim
+# buyer-day tables, so they are distinct over any period and any group (docs/kpis.md).
+
+
+class MemberDay(models.Model):
+    """One member's additive measures in one store on one local day (cohort by the session's day)."""
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+")
+    date = models.DateField()
+    member = models.ForeignKey("teams.Member", on_delete=models.CASCADE, related_name="+")
+    # The member's team on that day: team figures follow membership on the day of the activity.
+    team = models.ForeignKey("teams.Team", on_delete=models.SET_NULL, null=True, related_name="+")
+    sessions = models.PositiveIntegerField(default=0)
+    unanswered_sessions = models.PositiveIntegerField(default=0)
+    answered_sessions = models.PositiveIntegerField(default=0)
+    response_seconds = models.BigIntegerField(default=0)  # sum over answered sessions, seconds
+    paid_orders = models.PositiveIntegerField(default=0)  # paid orders credited to the day's sessions
+    refunded_orders = models.PositiveIntegerField(default=0)  # … of which with a refund > 0
+    items = models.PositiveIntegerField(default=0)  # item count of those paid orders
+    gmv_cents = models.BigIntegerField(default=0)
+    refund_cents = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["store", "date", "member"], name="memberday_unique")]
+        indexes = [models.Index(fields=["member", "date"]), models.Index(fields=["team", "date"])]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} {self.date}"
+
+
+class InquiryBuyerDay(models.Model):
+    """A buyer who chatted with a member (or an unassigned account: member empty) on a day,
+    and whether an order, and a paid order, of that day's sessions was credited."""
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    date = models.DateField()
+    member = models.ForeignKey(
+        "teams.Member", on_delete=models.CASCADE, null=True, related_name="+", db_constraint=False
+    )
+    team = models.ForeignKey("teams.Team", on_delete=models.SET_NULL, null=True, related_name="+", db_constraint=False)
+    buyer = models.CharField(max_length=128)
+    ordered = models.BooleanField(default=False)
+    paid = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [models.Index(fields=["store", "date"])]
+
+    def __str__(self) -> str:
+        return f"{self.buyer} {self.date}"
+
+
+class StoreDay(models.Model):
+    """A store's additive measures on one local day: orders by creation, traffic by its date."""
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+")
+    date = models.DateField()
+    uv = models.PositiveIntegerField(default=0)
+    pv = models.PositiveIntegerField(default=0)
+    cart_adds = models.PositiveIntegerField(default=0)
+    orders_placed = models.PositiveIntegerField(default=0)
+    paid_orders = models.PositiveIntegerField(default=0)
+    gmv_cents = models.BigIntegerField(default=0)
+    refund_cents = models.BigIntegerField(default=0)
+    silent_gmv_cents = models.BigIntegerField(default=0)  # paid orders credited to no session
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["store", "date"], name="storeday_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.store_id} {self.date}"
+
+
+class StoreBuyerDay(models.Model):
+    """A buyer's paid orders created in a store on one local day (paying, repeat, returning buyers)."""
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    date = models.DateField()
+    buyer = models.CharField(max_length=128)
+    paid_orders = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["store", "date"]), models.Index(fields=["store", "buyer", "date"])]
+
+    def __str__(self) -> str:
+        return f"{self.buyer} {self.date}"

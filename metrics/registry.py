@@ -44,7 +44,9 @@ class Level(StrEnum):
 
 @dataclass(frozen=True)
 class Formula:
-    """measure, numerator/denominator, or minuend − subtrahend; names of measures."""
+    """measure, numerator/denominator, or minuend − subtrahend; names of measures.
+
+    Money measures end in `_cents` (integers); a measure is never named like a KPI key."""
 
     measure: str | None = None
     numerator: str | None = None
@@ -118,12 +120,12 @@ KPIS: tuple[Kpi, ...] = (
         member=M("paid_orders"), store=S("store_paid_orders"),
         definition_zh="归属于这些会话的已付款订单数；店铺级：期间内创建的已付款订单数。",
         definition_en="Paid orders credited to those sessions; store level: paid orders created in the period."),
-    Kpi("gmv", "销售额", "GMV", Unit.MONEY, Direction.HIGHER, member=M("gmv"), store=S("store_gmv"), decimals=2,
+    Kpi("gmv", "销售额", "GMV", Unit.MONEY, Direction.HIGHER, member=M("gmv_cents"), store=S("store_gmv_cents"), decimals=2,
         definition_zh="归属于这些会话的已付款订单的实付金额合计；店铺级：期间内创建的已付款订单实付金额合计。",
         definition_en="Amount paid of the paid orders credited to those sessions; "
         "store level: of the paid orders created in the period."),
     Kpi("refund_amount", "退款金额", "Refunds", Unit.MONEY, Direction.LOWER,
-        member=M("refund"), store=S("store_refund"), decimals=2,
+        member=M("refund_cents"), store=S("store_refund_cents"), decimals=2,
         definition_zh="这些已付款订单的退款金额合计。", definition_en="Refund amount of those paid orders."),
     Kpi("inquiry_to_order_rate", "询单→下单转化率", "Inquiry-to-order rate", Unit.RATE, Direction.HIGHER,
         member=_ratio("ordered_buyers", "inquiring_buyers"),
@@ -132,10 +134,10 @@ KPIS: tuple[Kpi, ...] = (
         member=_ratio("paid_buyers", "inquiring_buyers"),
         definition_zh="付款人数 / 询单人数。", definition_en="paid_buyers / inquiring_buyers."),
     Kpi("aov", "客单价", "Average order value", Unit.MONEY, Direction.HIGHER,
-        member=_ratio("gmv", "paid_orders"), store=_ratio("store_gmv", "store_paid_orders"), decimals=2,
+        member=_ratio("gmv_cents", "paid_orders"), store=_ratio("store_gmv_cents", "store_paid_orders"), decimals=2,
         definition_zh="销售额 / 成交订单数。", definition_en="gmv / paid_orders."),
     Kpi("per_buyer_value", "人均成交额", "Value per paying buyer", Unit.MONEY, Direction.HIGHER,
-        member=_ratio("gmv", "paid_buyers"), decimals=2,
+        member=_ratio("gmv_cents", "paid_buyers"), decimals=2,
         definition_zh="销售额 / 付款人数。", definition_en="gmv / paid_buyers."),
     Kpi("refund_order_rate", "退款订单率", "Refunded order rate", Unit.RATE, Direction.LOWER,
         member=_ratio("refunded_orders", "paid_orders"),
@@ -145,7 +147,7 @@ KPIS: tuple[Kpi, ...] = (
         member=_ratio("items", "paid_orders"), decimals=2,
         definition_zh="宝贝数量合计 / 成交订单数。", definition_en="Sum of item count / paid_orders."),
     Kpi("sales_share", "销售比重", "Share of store sales", Unit.RATE, Direction.NEUTRAL,
-        member=_ratio("gmv", "store_gmv"),
+        member=_ratio("gmv_cents", "store_gmv_cents"),
         definition_zh="销售额 / 同期店铺销售额（按订单创建时间）。",
         definition_en="gmv / the store's GMV in the same period (by order creation)."),
     Kpi("working_days", "上班天数", "Working days", Unit.DAYS, Direction.NEUTRAL, member=M("working_days"),
@@ -154,7 +156,7 @@ KPIS: tuple[Kpi, ...] = (
         member=_ratio("paid_orders", "working_days"), decimals=2,
         definition_zh="成交订单数 / 上班天数。", definition_en="paid_orders / working_days."),
     Kpi("gmv_per_working_day", "日均销售额", "GMV per working day", Unit.MONEY, Direction.HIGHER,
-        member=_ratio("gmv", "working_days"), decimals=2,
+        member=_ratio("gmv_cents", "working_days"), decimals=2,
         definition_zh="销售额 / 上班天数。", definition_en="gmv / working_days."),
     # --- store KPIs (by order creation; traffic by its date) ----------------------------------
     Kpi("uv", "访客数", "Visitors (UV)", Unit.COUNT, Direction.HIGHER, store=S("uv"),
@@ -169,10 +171,10 @@ KPIS: tuple[Kpi, ...] = (
         definition_zh="期间内有已付款订单的去重买家数。",
         definition_en="Distinct buyers with a paid order created in the period."),
     Kpi("net_sales", "净销售额", "Net sales", Unit.MONEY, Direction.HIGHER,
-        store=Formula(measure="store_gmv", minus="store_refund"), decimals=2,
+        store=Formula(measure="store_gmv_cents", minus="store_refund_cents"), decimals=2,
         definition_zh="销售额 − 退款金额。", definition_en="GMV − refund amount."),
     Kpi("silent_gmv_share", "静默销售占比", "Silent sales share", Unit.RATE, Direction.NEUTRAL,
-        store=_ratio("silent_gmv", "store_gmv"),
+        store=_ratio("silent_gmv_cents", "store_gmv_cents"),
         definition_zh="未归属任何会话的已付款订单销售额 / 销售额。",
         definition_en="GMV of paid orders credited to no session / gmv."),
     Kpi("inquiry_rate", "咨询率", "Inquiry rate", Unit.RATE, Direction.HIGHER,

@@ -10,7 +10,10 @@ def import_batch_run_task(batch_id: int) -> str:
     batch = ImportBatch.objects.filter(pk=batch_id).first()
     if batch is None:
         return "missing"
-    return import_batch_run(batch=batch).status
+    batch = import_batch_run(batch=batch)
+    if batch.status == "succeeded":
+        kpis_after_import_task.delay(batch.pk)
+    return batch.status
 
 
 @shared_task
@@ -19,3 +22,91 @@ def import_files_purge_task() -> int:
     from metrics.services.imports import import_files_purge
 
     return import_files_purge()
+
+
+# --- KPIs ----------------------------------------------------------------------------------
+# Every KPI task is idempotent (partitions are rebuilt, never incremented) and takes a per-store
+# lock, so a task that runs twice, or two that run at once, leave the same rows.
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def kpis_after_import_task(batch_id: int) -> dict:
+    """After an import: attribution of the touched buyers, rollups of the touched days."""
+    from metrics.models import ImportBatch, ImportStatus
+    from metrics.services.kpis import kpis_after_import
+
+    batch = ImportBatch.objects.filter(pk=batch_id, status=ImportStatus.SUCCEEDED).first()
+    if batch is None:
+        return {}
+    return vars(kpis_after_import(batch=batch))
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def kpis_recompute_range_task(store_id: int, start: str, end: str) -> dict:
+    """Re-credit and rebuild one store's local days start … end (ISO dates)."""
+    import datetime as dt
+
+    from metrics.services.kpis import kpis_recompute_range
+    from teams.models import Store
+
+    store = Store.objects.get(pk=store_id)
+    return vars(kpis_recompute_range(store=store, start=dt.date.fromisoformat(start), end=dt.date.fromisoformat(end)))
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def kpis_attribution_task(store_id: int) -> int:
+    """Full attribution of one store's orders (the first step of a full recompute)."""
+    from metrics.services.attribution import attribution_recompute
+    from teams.models import Store
+
+    return attribution_recompute(store=Store.objects.get(pk=store_id)).orders_changed
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def kpis_partition_task(_previous, store_id: int, start: str, end: str) -> int:
+    """Rebuild the rollups of one (store, month) partition; `_previous` is the chain's result."""
+    import datetime as dt
+
+    from metrics.services.rollups import rollup_partition_recompute
+    from teams.models import Store
+
+    counts = rollup_partition_recompute(
+        store=Store.objects.get(pk=store_id),
+        start=dt.date.fromisoformat(start),
+        end=dt.date.fromisoformat(end),
+    )
+    return counts.member_days
+
+
+@shared_task
+def kpis_recompute_nightly_task(days: int = 35) -> list[str]:
+    """Nightly: the last `days` local days of every store (late refunds and status changes)."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from teams.models import Store
+
+    end = timezone.localdate()
+    start = end - dt.timedelta(days=days)
+    ids = []
+    for store_id in Store.objects.values_list("id", flat=True):
+        ids.append(kpis_recompute_range_task.delay(store_id, start.isoformat(), end.isoformat()).id)
+    return ids
+
+
+def kpis_full_recompute_signature(store_ids: list[int]):
+    """A Celery group: per store, full attribution then its months' partitions in parallel."""
+    from celery import chain, group
+
+    from metrics.services.kpis import month_ranges, store_fact_days
+    from teams.models import Store
+
+    per_store = []
+    for store in Store.objects.filter(pk__in=store_ids):
+        days = store_fact_days(store=store)
+        if days is None:
+            continue
+        months = [kpis_partition_task.s(store.pk, a.isoformat(), b.isoformat()) for a, b in month_ranges(*days)]
+        per_store.append(chain(kpis_attribution_task.si(store.pk), group(months)))
+    return group(per_store)

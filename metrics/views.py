@@ -132,14 +132,10 @@ def batch_map_view(request: HttpRequest, pk: int) -> HttpResponse:
     except ImportRefused as refusal:
         messages.error(request, str(refusal))
         return redirect("metrics:batch_detail", pk=batch.pk)
-    form = MappingForm(
-        request.POST or None, kind=batch.kind, headers=facts.headers, proposal=batch.column_mapping
-    )
+    form = MappingForm(request.POST or None, kind=batch.kind, headers=facts.headers, proposal=batch.column_mapping)
     if request.method == "POST" and form.is_valid():
         try:
-            batch = import_batch_map(
-                batch=batch, mapping=form.mapping(), remember=form.cleaned_data["remember"]
-            )
+            batch = import_batch_map(batch=batch, mapping=form.mapping(), remember=form.cleaned_data["remember"])
         except ImportRefused as refusal:
             messages.error(request, str(refusal))
         else:

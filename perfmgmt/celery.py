@@ -22,6 +22,13 @@ app.conf.beat_schedule = {
         "task": "teams.tasks.members_deactivate_departed_task",
         "schedule": crontab(hour=0, minute=5),
     },
+    # At 02:00 in TIME_ZONE, after the day has closed everywhere: the last 35 days of every store
+    # are re-credited and rebuilt, catching late refunds and status changes of re-exports that
+    # arrived without a new import touching those days. 35 days covers a month and its returns.
+    "kpis-recompute-nightly": {
+        "task": "metrics.tasks.kpis_recompute_nightly_task",
+        "schedule": crontab(hour=2, minute=0),
+    },
     # In the quiet early morning: uploaded export files past IMPORT_RETENTION_DAYS are deleted
     # (personal data of buyers should not be kept longer than needed); the batch records stay.
     "import-files-purge": {

@@ -6,9 +6,7 @@ from teams.models import Member
 
 
 class AccountAssignForm(forms.Form):
-    member = forms.ModelChoiceField(
-        queryset=Member.objects.none(), label=_("Member"), empty_label=_("Choose a member")
-    )
+    member = forms.ModelChoiceField(queryset=Member.objects.none(), label=_("Member"), empty_label=_("Choose a member"))
     start_date = forms.DateField(
         label=_("From"),
         # ISO format: the only one an <input type="date"> accepts, whatever the page language.

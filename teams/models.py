@@ -89,9 +89,7 @@ class Member(models.Model):
         related_name="member",
         verbose_name=_("user"),
     )
-    employee_number = models.CharField(
-        _("employee number"), max_length=40, unique=True, null=True, blank=True
-    )
+    employee_number = models.CharField(_("employee number"), max_length=40, unique=True, null=True, blank=True)
     hire_date = models.DateField(_("hire date"), null=True, blank=True)
     leave_date = models.DateField(_("leave date"), null=True, blank=True, help_text=_("Last working day."))
     active = models.BooleanField(_("active"), default=True)
@@ -100,9 +98,7 @@ class Member(models.Model):
         ordering = ["display_name", "id"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(leave_date__isnull=True)
-                | Q(hire_date__isnull=True)
-                | Q(leave_date__gte=F("hire_date")),
+                condition=Q(leave_date__isnull=True) | Q(hire_date__isnull=True) | Q(leave_date__gte=F("hire_date")),
                 name="member_leave_after_hire",
             )
         ]
@@ -116,12 +112,8 @@ class Member(models.Model):
 class TeamMembership(models.Model):
     """A member's time in a team. Activity of a day belongs to the team of that day."""
 
-    member = models.ForeignKey(
-        Member, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("member")
-    )
-    team = models.ForeignKey(
-        Team, on_delete=models.PROTECT, related_name="memberships", verbose_name=_("team")
-    )
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("member"))
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="memberships", verbose_name=_("team"))
     start_date = models.DateField(_("start date"))
     end_date = models.DateField(_("end date"), null=True, blank=True, help_text=_("Last day in the team."))
 
@@ -157,9 +149,7 @@ class PlatformAccount(models.Model):
 
     class Meta:
         ordering = ["store__name", "name"]
-        constraints = [
-            models.UniqueConstraint(fields=["store", "name"], name="account_unique_name_per_store")
-        ]
+        constraints = [models.UniqueConstraint(fields=["store", "name"], name="account_unique_name_per_store")]
         verbose_name = _("platform account")
         verbose_name_plural = _("platform accounts")
 
@@ -231,8 +221,7 @@ class RoleGrant(models.Model):
     class Meta:
         constraints = [
             models.CheckConstraint(
-                condition=(Q(role="manager") & Q(store__isnull=False))
-                | (~Q(role="manager") & Q(store__isnull=True)),
+                condition=(Q(role="manager") & Q(store__isnull=False)) | (~Q(role="manager") & Q(store__isnull=True)),
                 name="rolegrant_store_only_for_manager",
             ),
             models.UniqueConstraint(fields=["user", "role", "store"], name="rolegrant_unique"),

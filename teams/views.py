@@ -147,9 +147,7 @@ def account_list_view(request: HttpRequest) -> HttpResponse:
     )
     page = queryset_paginate(request=request, queryset=accounts)
     assignable_ids = set(
-        assignable_account_list(viewer=viewer)
-        .filter(pk__in=[a.pk for a in page])
-        .values_list("pk", flat=True)
+        assignable_account_list(viewer=viewer).filter(pk__in=[a.pk for a in page]).values_list("pk", flat=True)
     )
     choices = account_assign_member_choices(
         viewer=viewer, store_ids={a.store_id for a in page if a.pk in assignable_ids}
@@ -204,16 +202,12 @@ def account_assign_view(request: HttpRequest, pk: int) -> HttpResponse:
                 % {"account": account.name, "member": form.cleaned_data["member"].display_name},
             )
     else:
-        errors = "; ".join(
-            f"{form.fields[f].label}: {' '.join(e)}" for f, e in form.errors.items() if f in form.fields
-        )
+        errors = "; ".join(f"{form.fields[f].label}: {' '.join(e)}" for f, e in form.errors.items() if f in form.fields)
         messages.error(
             request,
             _("%(account)s was not assigned: %(errors)s") % {"account": account.name, "errors": errors},
         )
     next_url = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(
-        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
+    if url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         return redirect(next_url)
     return redirect("teams:account_list")

@@ -38,9 +38,7 @@ class ImportBatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     def get_queryset(self):
         return import_batch_list(viewer=viewer_get(user=self.request.user)).prefetch_related("stores")
 
-    @extend_schema(
-        request={"multipart/form-data": ImportUploadSerializer}, responses={201: ImportBatchSerializer}
-    )
+    @extend_schema(request={"multipart/form-data": ImportUploadSerializer}, responses={201: ImportBatchSerializer})
     def create(self, request):
         """Upload one export file. The import runs in the background: poll the batch until is_finished."""
         # A plain dict: DRF reads a QueryDict's dict fields as "mapping.x" form keys instead.
@@ -79,9 +77,7 @@ class ImportBatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         try:
             # Fields not named keep what was proposed or given before.
             mapping = {**batch.column_mapping, **payload.validated_data["mapping"]}
-            batch = import_batch_map(
-                batch=batch, mapping=mapping, remember=payload.validated_data["remember"]
-            )
+            batch = import_batch_map(batch=batch, mapping=mapping, remember=payload.validated_data["remember"])
         except ImportRefused as refusal:
             raise ValidationError({"mapping": [str(refusal)]}) from None
         if batch.status == ImportStatus.QUEUED:

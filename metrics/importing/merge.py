@@ -121,9 +121,7 @@ class Staging:
         """Give rows of stores created at merge time their real ids."""
         with connection.cursor() as cursor:
             for temporary, real in temporary_to_real.items():
-                cursor.execute(
-                    f"UPDATE {self.table} SET store_id = %s WHERE store_id = %s", [real, temporary]
-                )
+                cursor.execute(f"UPDATE {self.table} SET store_id = %s WHERE store_id = %s", [real, temporary])
 
     def store_ids(self) -> list[int]:
         with connection.cursor() as cursor:
@@ -147,9 +145,7 @@ class Staging:
                 inserted, updated = cursor.fetchone()
             else:
                 table = _MODELS[self.kind]._meta.db_table
-                count_sql = (
-                    f"SELECT count(*) FROM {table} WHERE store_id IN ({', '.join(['%s'] * len(stores))})"
-                )
+                count_sql = f"SELECT count(*) FROM {table} WHERE store_id IN ({', '.join(['%s'] * len(stores))})"
                 cursor.execute(count_sql, stores)
                 before = cursor.fetchone()[0]
                 cursor.execute(statement, params)
@@ -181,9 +177,7 @@ class Staging:
         partition = ", ".join(("store_id", *keys))
         # A key repeated within the file: its last line wins (and the row is merged once).
         if self.postgres:
-            latest = (
-                f"(SELECT DISTINCT ON ({partition}) * FROM {self.table} ORDER BY {partition}, line DESC) s"
-            )
+            latest = f"(SELECT DISTINCT ON ({partition}) * FROM {self.table} ORDER BY {partition}, line DESC) s"
         else:
             latest = (
                 f"(SELECT * FROM (SELECT s.*, ROW_NUMBER() OVER (PARTITION BY {partition} "

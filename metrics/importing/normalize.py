@@ -87,15 +87,11 @@ class _Errors:
         if not mask.any():
             return
         shown = values[mask].astype(str).str.slice(0, 200).to_numpy() if values is not None else ""
-        self.frames.append(
-            pd.DataFrame({"line": lines[mask], "column": column, "value": shown, "reason": reason})
-        )
+        self.frames.append(pd.DataFrame({"line": lines[mask], "column": column, "value": shown, "reason": reason}))
 
     def frame(self) -> pd.DataFrame:
         if not self.frames:
-            return pd.DataFrame(
-                {"line": pd.Series(dtype="int64"), "column": "", "value": "", "reason": ""}
-            ).iloc[:0]
+            return pd.DataFrame({"line": pd.Series(dtype="int64"), "column": "", "value": "", "reason": ""}).iloc[:0]
         return pd.concat(self.frames, ignore_index=True)
 
 
@@ -155,9 +151,7 @@ def chunk_check(*, chunk: Chunk, kind: str, mapping: dict[str, str], stores: Sto
     )
 
 
-def _resolve_stores(
-    frame, lines, mapping, stores: StoreResolver, errors: _Errors
-) -> tuple[np.ndarray, np.ndarray]:
+def _resolve_stores(frame, lines, mapping, stores: StoreResolver, errors: _Errors) -> tuple[np.ndarray, np.ndarray]:
     n = len(frame)
     header = mapping.get("store")
     if not header:
@@ -213,9 +207,7 @@ def _convert(
     if raw is None:
         value = spec.default if spec.default is not None else None
         if spec.type == FieldType.STATUS:
-            return (pd.Series([None] * n, dtype=object), pd.Series([None] * n, dtype=object)), np.zeros(
-                n, dtype=bool
-            )
+            return (pd.Series([None] * n, dtype=object), pd.Series([None] * n, dtype=object)), np.zeros(n, dtype=bool)
         return pd.Series([value] * n, dtype=object), np.zeros(n, dtype=bool)
 
     text = raw.str.strip()
@@ -229,9 +221,7 @@ def _convert(
         # Spreadsheet tricks that keep long ids as text: ="3100…", '3100…, a leading tab.
         if spec.name in ("order_id", "session_id"):
             text = text.str.replace(r'^="?(.*?)"?$', r"\1", regex=True).str.lstrip("'\t")
-        too_long = (
-            (text.str.len() > spec.max_length).to_numpy() if spec.max_length else np.zeros(n, dtype=bool)
-        )
+        too_long = (text.str.len() > spec.max_length).to_numpy() if spec.max_length else np.zeros(n, dtype=bool)
         errors.add(too_long, lines, column, text, _("Longer than %(n)s characters.") % {"n": spec.max_length})
         invalid |= too_long
         values = text.where(~empty, spec.default if spec.default is not None else None)
@@ -240,8 +230,7 @@ def _convert(
     if spec.type == FieldType.STATUS:
         # Few distinct texts: fold each once, then map the column.
         normalised = {
-            t: _STATUS_KEYS.get(unicodedata.normalize("NFKC", t).lower(), OrderStatus.OTHER)
-            for t in text.unique()
+            t: _STATUS_KEYS.get(unicodedata.normalize("NFKC", t).lower(), OrderStatus.OTHER) for t in text.unique()
         }
         status = text.map(normalised)
         too_long = (text.str.len() > spec.max_length).to_numpy()
@@ -272,9 +261,7 @@ def _convert(
     if local is not None:
         local["parsed"] = parsed
     not_time = parsed.isna().to_numpy() & ~empty
-    errors.add(
-        not_time, lines, column, raw, _("Not a date and time (like 2026-08-01 10:00:00 or 2026/8/1 10:00).")
-    )
+    errors.add(not_time, lines, column, raw, _("Not a date and time (like 2026-08-01 10:00:00 or 2026/8/1 10:00)."))
     epoch, nonexistent = _to_epoch(parsed, zones)
     errors.add(
         nonexistent & ~not_time & ~empty,
@@ -286,9 +273,7 @@ def _convert(
     return epoch, invalid | not_time | (nonexistent & ~empty)
 
 
-def _match_after_cleaning(
-    text: pd.Series, empty: np.ndarray, pattern: str, junk: str
-) -> tuple[pd.Series, np.ndarray]:
+def _match_after_cleaning(text: pd.Series, empty: np.ndarray, pattern: str, junk: str) -> tuple[pd.Series, np.ndarray]:
     """(text, matches): cells matching `pattern` as they are, or once `junk` is removed.
 
     The common case (already clean) costs one vectorised match; only the rest is cleaned."""
@@ -354,9 +339,7 @@ def _local_datetimes(text: pd.Series, *, date_only: bool) -> pd.Series:
         # Excel serial day numbers (days since 1899-12-30), as XLSX cells without a date format hold.
         serial = pd.to_numeric(rest, errors="coerce")
         serial = serial.where((serial >= 1) & (serial < 2958466))
-        from_serial = pd.to_datetime(serial * 86400, unit="s", origin="1899-12-30", errors="coerce").dt.round(
-            "s"
-        )
+        from_serial = pd.to_datetime(serial * 86400, unit="s", origin="1899-12-30", errors="coerce").dt.round("s")
         if date_only:
             from_serial = from_serial.where(serial == serial.round())
         combined = by_parts.fillna(from_serial)
@@ -384,9 +367,7 @@ def _to_epoch(naive: pd.Series, zones: pd.Series) -> tuple[pd.Series, np.ndarray
     return values, impossible
 
 
-def _check_order_of_times(
-    kind: str, out: dict, frame: pd.DataFrame, lines, mapping, errors: _Errors
-) -> np.ndarray:
+def _check_order_of_times(kind: str, out: dict, frame: pd.DataFrame, lines, mapping, errors: _Errors) -> np.ndarray:
     """Times that contradict each other make KPIs wrong (negative response times): reject them."""
     pairs = {
         ImportKind.ORDERS: [("created_at", "paid_at", _("Paid before the order was created."))],

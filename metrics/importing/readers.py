@@ -77,12 +77,8 @@ def source_open(path: Path, *, sheet: str | None = None, encoding: str = "") -> 
         head = handle.read(8192)
     if head.startswith(b"PK\x03\x04"):
         return _xlsx_open(path, sheet=sheet)
-    if head.startswith(
-        (b"\xd0\xcf\x11\xe0", b"%PDF", b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"\x1f\x8b", b"Rar!")
-    ):
-        raise ImportRefused(
-            _("This is not a table: save the export as CSV (UTF-8 or GBK) or as an .xlsx workbook.")
-        )
+    if head.startswith((b"\xd0\xcf\x11\xe0", b"%PDF", b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"\x1f\x8b", b"Rar!")):
+        raise ImportRefused(_("This is not a table: save the export as CSV (UTF-8 or GBK) or as an .xlsx workbook."))
     utf16 = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
     if not utf16 and b"\x00" in head:
         raise ImportRefused(_("This is not a text table: save the export as CSV (UTF-8 or GBK) or as .xlsx."))
@@ -127,10 +123,7 @@ def _detect_encoding(path: Path, known: str = "") -> tuple[str, str, int]:
             continue
         return codec, label, newlines
     raise ImportRefused(
-        _(
-            "The file is neither UTF-8 nor GB18030/GBK text. "
-            "Save it from Excel as “CSV UTF-8” and upload it again."
-        )
+        _("The file is neither UTF-8 nor GB18030/GBK text. Save it from Excel as “CSV UTF-8” and upload it again.")
     )
 
 
@@ -151,10 +144,7 @@ def _csv_open(path: Path, *, encoding: str = "") -> Source:
     headers = [h.strip() for h in next(csv.reader([lines[0]], delimiter=delimiter))]
     if len(headers) < 2:
         raise ImportRefused(
-            _(
-                "Only one column was found. The file is not a table, "
-                "or its separator is not comma, tab or semicolon."
-            )
+            _("Only one column was found. The file is not a table, or its separator is not comma, tab or semicolon.")
         )
     _check_headers(headers)
     return Source(
@@ -175,9 +165,7 @@ def _check_headers(headers: list[str]) -> None:
         raise ImportRefused(_("Column %(position)s has no header.") % {"position": position})
     duplicates = sorted({h for h in headers if headers.count(h) > 1})
     if duplicates:
-        raise ImportRefused(
-            _("These headers appear twice: %(headers)s.") % {"headers": ", ".join(duplicates)}
-        )
+        raise ImportRefused(_("These headers appear twice: %(headers)s.") % {"headers": ", ".join(duplicates)})
 
 
 _BAD_LINE = re.compile(r"Skipping line (\d+): (.+)")
@@ -227,9 +215,7 @@ def _csv_chunks(source: Source, chunk_rows: int) -> Iterator[Chunk]:
                 frame = frame.reset_index(drop=True)
             yield Chunk(frame=frame, lines=lines, bad_lines=bad)
     except UnicodeDecodeError as error:  # detection read the whole file, so this is not expected
-        raise ImportRefused(
-            _("The file's encoding changes part-way through: %(error)s") % {"error": error}
-        ) from None
+        raise ImportRefused(_("The file's encoding changes part-way through: %(error)s") % {"error": error}) from None
     except pd.errors.ParserError as error:
         raise ImportRefused(_("The file cannot be read as a table: %(error)s") % {"error": error}) from None
 
@@ -302,9 +288,7 @@ def _xlsx_open(path: Path, *, sheet: str | None) -> Source:
         title = worksheet.title
     finally:
         workbook.close()
-    return Source(
-        path=path, format="xlsx", headers=headers, sheet=title, rows_estimate=rows, header_line=header_row
-    )
+    return Source(path=path, format="xlsx", headers=headers, sheet=title, rows_estimate=rows, header_line=header_row)
 
 
 def _cell_text(value) -> str:
@@ -339,16 +323,12 @@ def _xlsx_chunks(source: Source, chunk_rows: int) -> Iterator[Chunk]:
                 continue
             count += 1
             if count > settings.IMPORT_MAX_ROWS:
-                raise ImportRefused(
-                    _("The sheet has more than %(limit)s rows.") % {"limit": settings.IMPORT_MAX_ROWS}
-                )
+                raise ImportRefused(_("The sheet has more than %(limit)s rows.") % {"limit": settings.IMPORT_MAX_ROWS})
             cells += [""] * (width - len(cells))
             rows.append(cells)
             lines.append(number)
             if len(rows) >= chunk_rows:
-                yield Chunk(
-                    frame=pd.DataFrame(rows, columns=source.headers, dtype=str), lines=np.array(lines)
-                )
+                yield Chunk(frame=pd.DataFrame(rows, columns=source.headers, dtype=str), lines=np.array(lines))
                 rows, lines = [], []
         if rows:
             yield Chunk(frame=pd.DataFrame(rows, columns=source.headers, dtype=str), lines=np.array(lines))
@@ -364,8 +344,6 @@ def csv_bytes_of(frame: pd.DataFrame) -> io.BytesIO:
 
     buffer = io.BytesIO()
     table = pa.Table.from_pandas(frame, preserve_index=False)
-    pa_csv.write_csv(
-        table, buffer, write_options=pa_csv.WriteOptions(include_header=False, quoting_style="needed")
-    )
+    pa_csv.write_csv(table, buffer, write_options=pa_csv.WriteOptions(include_header=False, quoting_style="needed"))
     buffer.seek(0)
     return buffer

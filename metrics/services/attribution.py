@@ -15,11 +15,11 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 from django.db import connection, transaction
 
 from metrics.db import frame_insert, frame_query, store_lock
+from metrics.history import member_of_account_on
 from teams.models import Store
 
 ATTRIBUTION_LOCK = 7401
@@ -77,7 +77,7 @@ def attribution_recompute(*, store: Store, buyers: Iterable[str] | None = None) 
             ["session", "session_key", "buyer", "at", "date", "account"],
         )
         credit = _match(orders, chats, window_s=store.attribution_window_hours * 3600)
-        credit["member"] = members_on_day(credit[["account", "date"]])
+        credit["member"] = member_of_account_on(credit[["account", "date"]])
         changed = _changed(orders, credit)
         result.orders_changed = len(changed)
         if not changed.empty:
@@ -109,26 +109,6 @@ def _match(orders: pd.DataFrame, chats: pd.DataFrame, *, window_s: int) -> pd.Da
         tolerance=window_s,
     )
     return matched[["id", "session", "account", "date"]]
-
-
-def members_on_day(frame: pd.DataFrame) -> pd.Series:
-    """The member using each (account, date) row's account on that day, or NaN (unassigned)."""
-    if frame.empty:
-        return pd.Series([], dtype="float64")
-    assignments = frame_query(
-        "SELECT account_id, member_id, start_date, end_date FROM teams_accountassignment",
-        columns=["account", "member", "start", "end"],
-    )
-    rows = frame.reset_index(drop=True).assign(row=lambda f: np.arange(len(f)))
-    if assignments.empty:
-        return pd.Series(np.nan, index=frame.index)
-    joined = rows.dropna(subset=["account"]).astype({"account": "int64"}).merge(assignments, on="account")
-    day = pd.to_datetime(joined["date"])
-    inside = (day >= pd.to_datetime(joined["start"])) & (
-        joined["end"].isna() | (day <= pd.to_datetime(joined["end"]))
-    )
-    found = joined.loc[inside].drop_duplicates("row").set_index("row")["member"]
-    return pd.Series(rows["row"].map(found).to_numpy(), index=frame.index)
 
 
 def _changed(orders: pd.DataFrame, credit: pd.DataFrame) -> pd.DataFrame:

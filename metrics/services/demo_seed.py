@@ -9,6 +9,7 @@ from django.utils import timezone
 from metrics.models import ImportStatus
 from metrics.services.demo import demo_exports_write
 from metrics.services.imports import chats_import, orders_import, traffic_import
+from metrics.services.kpis import kpis_recompute_store_full
 from teams.models import PlatformAccount, Store
 
 
@@ -43,4 +44,7 @@ def demo_data_import(*, orders: int = 50_000, days: int = 90) -> list[str]:
             if batch.status != ImportStatus.SUCCEEDED:
                 raise RuntimeError(f"demo {label} import failed: {batch.error_message}")
             report.append(f"  imported {batch.inserted:>7} {label} ({batch.duration_ms} ms)")
+    for store in Store.objects.order_by("id"):
+        done = kpis_recompute_store_full(store=store)
+        report.append(f"  KPIs of {store.name}: {done.partitions} months, {done.orders_recredited} orders credited")
     return report

@@ -129,9 +129,7 @@ def file_inspect(
     if mapping:
         unknown = sorted(set(mapping.values()) - set(source.headers))
         if unknown:
-            raise ImportRefused(
-                _("The file has no column named %(headers)s.") % {"headers": ", ".join(unknown)}
-            )
+            raise ImportRefused(_("The file has no column named %(headers)s.") % {"headers": ", ".join(unknown)})
         proposal.update(mapping)
     missing = [f.name for f in missing_required(kind=detected, mapping=proposal)]
     return FileFacts(detected, source.headers, source.encoding, source.sheet, proposal, missing)
@@ -192,9 +190,7 @@ def import_batch_run(*, batch: ImportBatch, chunk_rows: int | None = None) -> Im
     IMPORT_MAX_REPORTED_ERRORS of them, with the total). With skip_invalid, valid rows are
     imported and the others reported.
     """
-    if batch.status != ImportStatus.QUEUED and not (
-        batch.status == ImportStatus.RUNNING and batch.started_at
-    ):
+    if batch.status != ImportStatus.QUEUED and not (batch.status == ImportStatus.RUNNING and batch.started_at):
         return batch
     started = time.monotonic()
     ImportBatch.objects.filter(pk=batch.pk).update(status=ImportStatus.RUNNING, started_at=timezone.now())
@@ -206,9 +202,7 @@ def import_batch_run(*, batch: ImportBatch, chunk_rows: int | None = None) -> Im
     except Exception:
         logger.exception("import batch %s failed", batch.pk)
         batch.status = ImportStatus.REFUSED
-        batch.error_message = _(
-            "The import stopped on an unexpected error; nothing was written. The error was logged."
-        )
+        batch.error_message = _("The import stopped on an unexpected error; nothing was written. The error was logged.")
         batch.inserted = batch.updated = batch.unchanged = 0
     batch.finished_at = timezone.now()
     batch.duration_ms = round((time.monotonic() - started) * 1000)
@@ -225,9 +219,7 @@ def _run(batch: ImportBatch, chunk_rows: int) -> None:
         expected = "; ".join(f"{f.aliases[0]} ({f.label})" for f in missing)
         raise ImportRefused(_("Required columns are missing: %(columns)s.") % {"columns": expected})
     if "store" not in mapping and not batch.store_id:
-        raise ImportRefused(
-            _("The file does not name its stores (店铺名称): choose the store it belongs to.")
-        )
+        raise ImportRefused(_("The file does not name its stores (店铺名称): choose the store it belongs to."))
     batch.encoding, batch.sheet = source.encoding, source.sheet
     ImportBatch.objects.filter(pk=batch.pk).update(rows_total=source.rows_estimate, encoding=source.encoding)
 
@@ -285,9 +277,7 @@ def _stores_create(resolver: StoreResolver) -> dict[int, int]:
     """Create the stores first seen in this file; {temporary id: new id}."""
     created = {}
     for name, temporary in resolver.new.items():
-        store, _created = Store.objects.get_or_create(
-            name=name, defaults={"time_zone": resolver.default_time_zone}
-        )
+        store, _created = Store.objects.get_or_create(name=name, defaults={"time_zone": resolver.default_time_zone})
         created[temporary] = store.pk
     return created
 

@@ -95,9 +95,7 @@ class PlatformAccountViewSet(ScopedViewSet):
             raise PermissionDenied(_("You do not manage this account's store."))
         payload = AccountAssignRequestSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        members = account_assign_member_choices(viewer=self.viewer, store_ids={account.store_id})[
-            account.store_id
-        ]
+        members = account_assign_member_choices(viewer=self.viewer, store_ids={account.store_id})[account.store_id]
         try:
             member = members.get(pk=payload.validated_data["member"])
         except Member.DoesNotExist:

@@ -20,9 +20,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 ("name", models.CharField(max_length=120, verbose_name="account name")),
                 ("first_seen_at", models.DateTimeField(auto_now_add=True, verbose_name="first seen")),
@@ -38,9 +36,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 ("name", models.CharField(max_length=120, unique=True, verbose_name="name")),
                 (
@@ -86,23 +82,17 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 ("display_name", models.CharField(max_length=120, verbose_name="display name")),
                 (
                     "employee_number",
-                    models.CharField(
-                        blank=True, max_length=40, null=True, unique=True, verbose_name="employee number"
-                    ),
+                    models.CharField(blank=True, max_length=40, null=True, unique=True, verbose_name="employee number"),
                 ),
                 ("hire_date", models.DateField(blank=True, null=True, verbose_name="hire date")),
                 (
                     "leave_date",
-                    models.DateField(
-                        blank=True, help_text="Last working day.", null=True, verbose_name="leave date"
-                    ),
+                    models.DateField(blank=True, help_text="Last working day.", null=True, verbose_name="leave date"),
                 ),
                 ("active", models.BooleanField(default=True, verbose_name="active")),
                 (
@@ -128,16 +118,12 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 ("start_date", models.DateField(verbose_name="start date")),
                 (
                     "end_date",
-                    models.DateField(
-                        blank=True, help_text="Last day, inclusive.", null=True, verbose_name="end date"
-                    ),
+                    models.DateField(blank=True, help_text="Last day, inclusive.", null=True, verbose_name="end date"),
                 ),
                 ("assigned_at", models.DateTimeField(auto_now_add=True)),
                 (
@@ -180,9 +166,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 (
                     "role",
@@ -233,9 +217,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 ("name", models.CharField(max_length=120, verbose_name="name")),
                 (
@@ -285,16 +267,12 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 ("start_date", models.DateField(verbose_name="start date")),
                 (
                     "end_date",
-                    models.DateField(
-                        blank=True, help_text="Last day in the team.", null=True, verbose_name="end date"
-                    ),
+                    models.DateField(blank=True, help_text="Last day in the team.", null=True, verbose_name="end date"),
                 ),
                 (
                     "member",
@@ -375,9 +353,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name="platformaccount",
-            constraint=models.UniqueConstraint(
-                fields=("store", "name"), name="account_unique_name_per_store"
-            ),
+            constraint=models.UniqueConstraint(fields=("store", "name"), name="account_unique_name_per_store"),
         ),
         migrations.AddConstraint(
             model_name="team",

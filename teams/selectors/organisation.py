@@ -83,9 +83,7 @@ def account_list_for_page(*, viewer: Viewer, status: str = "", store_id: int | N
     if store_id:
         accounts = accounts.filter(store_id=store_id)
     if search:
-        accounts = accounts.filter(
-            Q(name__icontains=search) | Q(assignments__member__display_name__icontains=search)
-        )
+        accounts = accounts.filter(Q(name__icontains=search) | Q(assignments__member__display_name__icontains=search))
     return accounts.distinct()
 
 

@@ -93,9 +93,7 @@ def viewer_get(*, user: AbstractBaseUser | AnonymousUser) -> Viewer:
     grants = list(RoleGrant.objects.filter(user=user).values_list("role", "store_id"))
     member_id = Member.objects.filter(user=user).values_list("id", flat=True).first()
     led_team_ids = (
-        frozenset(Team.objects.filter(lead_id=member_id).values_list("id", flat=True))
-        if member_id
-        else frozenset()
+        frozenset(Team.objects.filter(lead_id=member_id).values_list("id", flat=True)) if member_id else frozenset()
     )
     viewer = Viewer(
         user_id=user.pk,

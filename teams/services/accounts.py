@@ -36,8 +36,7 @@ def account_assign(
     if current and current.member_id == member.pk:
         return current
     overlapping = AccountAssignment.objects.filter(account=account).filter(
-        Q(end_date__isnull=False, end_date__gte=start_date)
-        | Q(end_date__isnull=True, start_date__gte=start_date)
+        Q(end_date__isnull=False, end_date__gte=start_date) | Q(end_date__isnull=True, start_date__gte=start_date)
     )
     if overlapping.exists():
         raise ValidationError(
@@ -47,9 +46,7 @@ def account_assign(
     if current:
         current.end_date = start_date - dt.timedelta(days=1)
         current.save(update_fields=["end_date"])
-    return AccountAssignment.objects.create(
-        account=account, member=member, start_date=start_date, assigned_by=actor
-    )
+    return AccountAssignment.objects.create(account=account, member=member, start_date=start_date, assigned_by=actor)
 
 
 def platform_account_get_or_create(*, store_id: int, name: str) -> PlatformAccount:

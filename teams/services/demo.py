@@ -80,9 +80,7 @@ def demo_organisation_create(*, password: str, today: dt.date | None = None) -> 
     start = today - dt.timedelta(days=180)
     User = get_user_model()
     with transaction.atomic():
-        stores = Store.objects.bulk_create(
-            Store(name=name, platform=platform) for name, platform in DEMO_STORES
-        )
+        stores = Store.objects.bulk_create(Store(name=name, platform=platform) for name, platform in DEMO_STORES)
         teams = Team.objects.bulk_create(
             Team(store=stores[store_index], name=name, kind=kind) for store_index, name, kind, _ in DEMO_TEAMS
         )

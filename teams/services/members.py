@@ -18,8 +18,7 @@ def membership_move(*, member: Member, team: Team, start_date: dt.date) -> TeamM
     """
     Member.objects.select_for_update().get(pk=member.pk)
     later = TeamMembership.objects.filter(member=member).filter(
-        Q(end_date__isnull=False, end_date__gte=start_date)
-        | Q(end_date__isnull=True, start_date__gte=start_date)
+        Q(end_date__isnull=False, end_date__gte=start_date) | Q(end_date__isnull=True, start_date__gte=start_date)
     )
     if later.exists():
         raise ValidationError(
@@ -40,9 +39,7 @@ def members_deactivate_departed(*, today: dt.date) -> int:
     """
     with transaction.atomic():
         ids = list(
-            Member.objects.select_for_update()
-            .filter(active=True, leave_date__lt=today)
-            .values_list("id", flat=True)
+            Member.objects.select_for_update().filter(active=True, leave_date__lt=today).values_list("id", flat=True)
         )
         if not ids:
             return 0

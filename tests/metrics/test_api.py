@@ -16,9 +16,7 @@ pytestmark = pytest.mark.django_db
 def queued(monkeypatch):
     from metrics.services import imports
 
-    monkeypatch.setattr(
-        "metrics.api.views.import_batch_queue", lambda *, batch: imports.import_batch_run(batch=batch)
-    )
+    monkeypatch.setattr("metrics.api.views.import_batch_queue", lambda *, batch: imports.import_batch_run(batch=batch))
 
 
 def _upload(*lines, header=ORDER_HEADER, name="o.csv"):
@@ -50,9 +48,7 @@ def test_only_managers_and_admins_import(api_for, org):
         api = api_for(org.users[username])
         assert api.get(reverse("import-batch-list")).status_code == 403
         assert (
-            api.post(
-                reverse("import-batch-list"), {"file": _upload(order_line("B1"))}, format="multipart"
-            ).status_code
+            api.post(reverse("import-batch-list"), {"file": _upload(order_line("B1"))}, format="multipart").status_code
             == 403
         )
     assert not ImportBatch.objects.exists()

@@ -19,9 +19,7 @@ def _english():
 
 
 def test_summary_line_and_unknown_stores_are_created(tmp_path, capsys):
-    path = write(
-        tmp_path / "o.csv", [ORDER_HEADER, order_line("A1", store="新店一"), order_line("A2", store="新店二")]
-    )
+    path = write(tmp_path / "o.csv", [ORDER_HEADER, order_line("A1", store="新店一"), order_line("A2", store="新店二")])
     call_command("import_data", "orders", str(path))
     assert capsys.readouterr().out.strip() == "inserted=2 updated=0 unchanged=0 rejected=0"
     assert set(Store.objects.values_list("name", flat=True)) == {"新店一", "新店二"}

@@ -205,9 +205,7 @@ def test_canonical_english_headers(tmp_path, store):
 
 def test_unknown_headers_need_a_mapping_which_is_saved_per_store_and_kind(tmp_path, store):
     header = "单号,客户,实收,状况,下单于,付于,店"
-    path = write(
-        tmp_path / "o.csv", [header, "M1,c1,5.00,交易成功,2026-08-01 10:00,2026-08-01 10:01,未来衣橱旗舰店"]
-    )
+    path = write(tmp_path / "o.csv", [header, "M1,c1,5.00,交易成功,2026-08-01 10:00,2026-08-01 10:01,未来衣橱旗舰店"])
     batch = import_batch_create(file=path, user=None, kind="orders", store=store)
     assert batch.status == ImportStatus.NEEDS_MAPPING
     mapping = {
@@ -243,9 +241,7 @@ def test_cli_style_map_option(tmp_path, store):
 def test_kind_is_detected_from_headers(tmp_path, store):
     path = _orders(tmp_path, order_line("K1"))
     assert import_batch_create(file=path, user=None).kind == "orders"
-    chats = write(
-        tmp_path / "c.csv", [CHAT_HEADER, "S1,未来衣橱旗舰店,未来衣橱:客服01,b,2026-08-01 10:00:00,,,1,0"]
-    )
+    chats = write(tmp_path / "c.csv", [CHAT_HEADER, "S1,未来衣橱旗舰店,未来衣橱:客服01,b,2026-08-01 10:00:00,,,1,0"])
     assert import_batch_create(file=chats, user=None).kind == "chats"
 
 
@@ -469,9 +465,7 @@ def test_a_manager_imports_only_into_their_own_stores(tmp_path, store):
     other = Store.objects.create(name="衣衣风尚专营店")
     manager = UserFactory(username="m")
     RoleGrant.objects.create(user=manager, role=Role.MANAGER, store=store)
-    path = _orders(
-        tmp_path, order_line("P1"), order_line("P2", store=other.name), order_line("P3", store="不存在的店")
-    )
+    path = _orders(tmp_path, order_line("P1"), order_line("P2", store=other.name), order_line("P3", store="不存在的店"))
     batch = orders_import(store=None, file=path, user=manager, skip_invalid=True)
     assert (batch.inserted, batch.rejected) == (1, 2)
     assert not Store.objects.filter(name="不存在的店").exists()
@@ -495,9 +489,7 @@ def test_the_same_file_twice_changes_nothing(tmp_path, store):
 def test_a_later_export_updates_status_paid_time_and_refund(tmp_path, store):
     orders_import(
         store=None,
-        file=_orders(
-            tmp_path, order_line("U1", status="等待买家付款", paid_at=""), order_line("U2"), order_line("U3")
-        ),
+        file=_orders(tmp_path, order_line("U1", status="等待买家付款", paid_at=""), order_line("U2"), order_line("U3")),
         user=None,
     )
     later = _orders(

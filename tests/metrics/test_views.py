@@ -47,9 +47,7 @@ def test_manager_uploads_a_file_and_sees_the_result(client_for, org, queued):
     response = client.post(
         reverse("metrics:upload"),
         {
-            "files": [
-                _file("o.csv", order_line("W1", store=org.s1.name), order_line("W2", store=org.s1.name))
-            ],
+            "files": [_file("o.csv", order_line("W1", store=org.s1.name), order_line("W2", store=org.s1.name))],
             "store": org.s1.pk,
         },
     )
@@ -100,9 +98,7 @@ def test_unknown_headers_go_through_the_mapping_page(client_for, org, queued):
     client = client_for(org.users["manager_s1"])
     header = "单号,客户,实收,状况,下单于,付于"
     upload = _file("custom.csv", "K1,c,5.00,交易成功,2026-08-01 10:00:00,", header=header)
-    response = client.post(
-        reverse("metrics:upload"), {"files": [upload], "store": org.s1.pk, "kind": "orders"}
-    )
+    response = client.post(reverse("metrics:upload"), {"files": [upload], "store": org.s1.pk, "kind": "orders"})
     batch = ImportBatch.objects.get()
     assert response.url == reverse("metrics:batch_map", args=[batch.pk])
     form = client.get(response.url).context["form"]
@@ -159,10 +155,7 @@ def test_batches_are_scoped_by_store(client_for, org, queued):
     manager_s1 = client_for(org.users["manager_s1"])
     assert manager_s1.get(reverse("metrics:batch_detail", args=[batch.pk])).status_code == 404
     assert manager_s1.get(reverse("metrics:batch_file", args=[batch.pk])).status_code == 404
-    assert (
-        client_for(org.users["manager_s2"]).get(reverse("metrics:batch_detail", args=[batch.pk])).status_code
-        == 200
-    )
+    assert client_for(org.users["manager_s2"]).get(reverse("metrics:batch_detail", args=[batch.pk])).status_code == 200
 
 
 def test_list_filters_and_empty_state(client_for, org, queued):

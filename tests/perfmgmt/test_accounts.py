@@ -20,9 +20,7 @@ def test_login_then_logout(client):
 
 def test_wrong_password_shows_a_clear_error(client):
     UserFactory(username="ann")
-    response = client.post(
-        reverse("login"), {"username": "ann", "password": "nope"}, HTTP_ACCEPT_LANGUAGE="en"
-    )
+    response = client.post(reverse("login"), {"username": "ann", "password": "nope"}, HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 200
     assert "enter a correct username and password" in response.content.decode()
 

@@ -58,9 +58,7 @@ def _check_command(argv: list[str]) -> None:
         pytest.fail(f"unknown program in compose: {argv}")
     # Any installed Python entry point named here must exist in the pinned environment.
     if program in ("gunicorn", "celery"):
-        assert shutil.which(program) or (Path(__import__("sys").executable).parent / program).exists(), (
-            program
-        )
+        assert shutil.which(program) or (Path(__import__("sys").executable).parent / program).exists(), program
 
 
 def test_every_command_compose_runs_exists_in_the_project(compose):

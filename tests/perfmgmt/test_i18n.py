@@ -21,14 +21,8 @@ def test_every_message_has_a_chinese_translation():
 
 
 def test_compiled_catalogue_matches_the_po_file():
-    source = {
-        (e.msgctxt, e.msgid): (e.msgstr or e.msgstr_plural.get(0))
-        for e in polib.pofile(str(ZH / "django.po"))
-    }
-    compiled = {
-        (e.msgctxt, e.msgid): (e.msgstr or e.msgstr_plural.get(0))
-        for e in polib.mofile(str(ZH / "django.mo"))
-    }
+    source = {(e.msgctxt, e.msgid): (e.msgstr or e.msgstr_plural.get(0)) for e in polib.pofile(str(ZH / "django.po"))}
+    compiled = {(e.msgctxt, e.msgid): (e.msgstr or e.msgstr_plural.get(0)) for e in polib.mofile(str(ZH / "django.mo"))}
     assert compiled == {key: value for key, value in source.items() if value}, "run `make messages`"
 
 

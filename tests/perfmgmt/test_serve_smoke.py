@@ -23,11 +23,7 @@ def _free_port() -> int:
 @pytest.mark.slow
 def test_make_run_serves_the_login_page_with_demo_logins(tmp_path):
     port = _free_port()
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE")
-    }
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE")}
     # Its own SQLite file and file broker: the embedded default, on a fresh, empty database.
     env.update(
         PYTHON=sys.executable,
@@ -43,9 +39,7 @@ def test_make_run_serves_the_login_page_with_demo_logins(tmp_path):
         body, deadline = None, time.monotonic() + 120
         while time.monotonic() < deadline and process.poll() is None:
             try:
-                with urllib.request.urlopen(
-                    f"http://127.0.0.1:{port}/accounts/login/", timeout=5
-                ) as response:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=5) as response:
                     assert response.status == 200
                     body = response.read().decode()
                     break
@@ -66,9 +60,7 @@ def test_make_run_serves_the_login_page_with_demo_logins(tmp_path):
         # Ctrl-C stops the server and the worker, and leaves no process behind.
         os.killpg(process.pid, signal.SIGINT)
         assert process.wait(timeout=45) is not None
-        leftovers = subprocess.run(
-            ["pgrep", "-f", str(tmp_path)], capture_output=True, text=True
-        ).stdout.split()
+        leftovers = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True).stdout.split()
         assert leftovers == [], "processes left running after Ctrl-C"
     finally:
         if process.poll() is None:

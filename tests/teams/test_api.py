@@ -61,8 +61,7 @@ def test_filters_search_and_ordering(api_for, org):
     }
     assert _ids(api.get(reverse("member-list"), {"search": "王"})) == {org.a.pk}
     names = [
-        row["display_name"]
-        for row in api.get(reverse("member-list"), {"ordering": "-display_name"}).json()["results"]
+        row["display_name"] for row in api.get(reverse("member-list"), {"ordering": "-display_name"}).json()["results"]
     ]
     assert names == sorted(names, reverse=True)
 
@@ -101,10 +100,7 @@ def test_assign_refuses_member_of_another_store_and_other_roles(api_for, org):
     response = api_for(org.users["manager_s1"]).post(url, payload, format="json")
     assert response.status_code == 400
     assert "member" in response.json()
-    assert (
-        api_for(org.users["staff_a"]).post(url, {**payload, "member": org.a.pk}, format="json").status_code
-        == 403
-    )
+    assert api_for(org.users["staff_a"]).post(url, {**payload, "member": org.a.pk}, format="json").status_code == 403
     # Another store's manager does not even see the account.
     assert api_for(org.users["manager_s2"]).post(url, payload, format="json").status_code == 404
     assert not AccountAssignment.objects.filter(account=org.unassigned_s1).exists()

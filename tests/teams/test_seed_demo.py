@@ -22,9 +22,9 @@ def test_seed_demo_builds_the_organisation_and_role_logins(settings, capsys):
     assert (Store.objects.count(), Team.objects.count(), Member.objects.count()) == (3, 5, 24)
     # 24 agents' accounts, plus one newcomer per store first seen in the imported chats.
     assert PlatformAccount.objects.count() == 27
-    assert set(
-        PlatformAccount.objects.filter(name__endswith="客服新人").values_list("store__name", flat=True)
-    ) == set(Store.objects.values_list("name", flat=True))
+    assert set(PlatformAccount.objects.filter(name__endswith="客服新人").values_list("store__name", flat=True)) == set(
+        Store.objects.values_list("name", flat=True)
+    )
     # One known account per store and every newcomer wait for a manager to assign them.
     assert PlatformAccount.objects.exclude(assignments__isnull=False).count() == 6
     assert AccountAssignment.objects.count() == 21

@@ -58,9 +58,7 @@ def test_get_or_create_keeps_the_platform_name_exactly(org):
 
 def test_membership_move_ends_the_old_team_the_day_before(org):
     membership_move(member=org.a, team=org.y, start_date=dt.date(2026, 3, 16))
-    history = list(
-        TeamMembership.objects.filter(member=org.a).order_by("start_date").values_list("team", "end_date")
-    )
+    history = list(TeamMembership.objects.filter(member=org.a).order_by("start_date").values_list("team", "end_date"))
     assert history == [(org.x.pk, dt.date(2026, 3, 15)), (org.y.pk, None)]
     with pytest.raises(ValidationError):
         membership_move(member=org.a, team=org.x, start_date=dt.date(2026, 3, 1))

@@ -25,15 +25,12 @@ class Command(BaseCommand):
             help="Map a field to a column of the file, e.g. --map order_id=订单号 (repeatable).",
         )
         parser.add_argument("--sheet", help="Sheet of an XLSX workbook (default: the first).")
-        parser.add_argument(
-            "--skip-invalid", action="store_true", help="Import the valid rows, report the others."
-        )
+        parser.add_argument("--skip-invalid", action="store_true", help="Import the valid rows, report the others.")
 
-    def handle(
-        self, *args, kind: str, file: Path, store: str | None, map: list[str], sheet, skip_invalid, **options
-    ):
+    def handle(self, *args, kind: str, file: Path, store: str | None, map: list[str], sheet, skip_invalid, **options):
         from metrics.importing.schema import missing_required
         from metrics.services.imports import import_batch_create, import_batch_run
+        from metrics.services.kpis import kpis_after_import
         from teams.models import Store
 
         if not file.is_file():
@@ -67,14 +64,14 @@ class Command(BaseCommand):
         counts = ("inserted", "updated", "unchanged", "rejected")
         self.stdout.write(" ".join(f"{name}={getattr(batch, name)}" for name in counts))
         if batch.encoding or batch.sheet:
-            self.stderr.write(
-                f"read as {batch.encoding or 'XLSX sheet ' + batch.sheet}; {batch.rows_total} rows"
-            )
+            self.stderr.write(f"read as {batch.encoding or 'XLSX sheet ' + batch.sheet}; {batch.rows_total} rows")
         for error in batch.row_errors.all()[:20]:
             self.stderr.write(f"line {error.line} [{error.column}] {error.value!r}: {error.reason}")
         if batch.rejected > 20:
-            self.stderr.write(
-                f"… {batch.rejected} rejected rows in all (see the batch page for the full list)"
-            )
+            self.stderr.write(f"… {batch.rejected} rejected rows in all (see the batch page for the full list)")
         if batch.status != ImportStatus.SUCCEEDED:
             raise CommandError(f"{batch.get_status_display()}: {batch.error_message}")
+        report = kpis_after_import(batch=batch)
+        self.stderr.write(
+            f"KPIs updated: {report.partitions} day ranges, {report.orders_recredited} orders re-credited"
+        )

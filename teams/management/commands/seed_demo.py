@@ -10,9 +10,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--password", default="demo12345", help="Password of every demo user.")
-        parser.add_argument(
-            "--force", action="store_true", help="Run even with DEBUG off (never on real data)."
-        )
+        parser.add_argument("--force", action="store_true", help="Run even with DEBUG off (never on real data).")
         parser.add_argument(
             "--orders",
             type=int,
@@ -30,22 +28,15 @@ class Command(BaseCommand):
         from teams.services.demo import DEMO_USERNAMES, demo_organisation_create
 
         if if_empty and get_user_model().objects.exists():
-            existing = (
-                get_user_model()
-                .objects.filter(username__in=DEMO_USERNAMES)
-                .values_list("username", flat=True)
-            )
+            existing = get_user_model().objects.filter(username__in=DEMO_USERNAMES).values_list("username", flat=True)
             self.stdout.write("Database already has users: demo data not loaded again.")
             if existing:
                 self.stdout.write(
-                    f"Demo logins: {', '.join(existing)} "
-                    "(password as when the demo was loaded; default demo12345)."
+                    f"Demo logins: {', '.join(existing)} (password as when the demo was loaded; default demo12345)."
                 )
             return
         if not settings.DEBUG and not force:
-            raise CommandError(
-                "DEBUG is off: this looks like a real installation. Use --force to seed anyway."
-            )
+            raise CommandError("DEBUG is off: this looks like a real installation. Use --force to seed anyway.")
         if Store.objects.exists():
             raise CommandError("Stores already exist: the demo is only loaded into an empty database.")
         logins = demo_organisation_create(password=password)

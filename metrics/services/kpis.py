@@ -1,0 +1,152 @@
+"""Keeping the KPI rollups in step with the facts.
+
+- after an import: the attribution of the buyers the batch touched, then the rollups of the
+  local days it touched (and of the days whose credit moved);
+- a range (the nightly job: the last 35 days; the command: any range): attribution of the
+  store's orders created in the range, then the range's rollups;
+- a full recompute: everything, fanned out by store and month (metrics.tasks).
+"""
+
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db import connection
+
+from metrics.models import ImportBatch, ImportKind
+from metrics.services.attribution import attribution_recompute
+from metrics.services.rollups import rollup_partition_recompute
+from teams.models import Store
+
+# Orders can be credited to a session up to the window before them: days around a change whose
+# member figures may move with it.
+_WINDOW_DAYS = 1
+
+
+@dataclass
+class RecomputeReport:
+    stores: int = 0
+    partitions: int = 0
+    orders_recredited: int = 0
+
+
+def month_ranges(start: dt.date, end: dt.date) -> list[tuple[dt.date, dt.date]]:
+    """start … end cut at month boundaries: the units full recomputes fan out by."""
+    ranges, first = [], start
+    while first <= end:
+        next_month = (first.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+        last = min(end, next_month - dt.timedelta(days=1))
+        ranges.append((first, last))
+        first = last + dt.timedelta(days=1)
+    return ranges
+
+
+def _runs(days: set[dt.date]) -> list[tuple[dt.date, dt.date]]:
+    """Sorted days grouped into contiguous ranges."""
+    runs: list[tuple[dt.date, dt.date]] = []
+    for day in sorted(days):
+        if runs and day - runs[-1][1] <= dt.timedelta(days=1):
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    return runs
+
+
+def _batch_touch(batch: ImportBatch) -> dict[int, tuple[set[str], set[dt.date]]]:
+    """Per store: the buyers and local days of the rows this batch inserted or changed."""
+    table, date_columns = {
+        ImportKind.ORDERS: ("metrics_order", ("created_date", "credited_date")),
+        ImportKind.CHATS: ("metrics_chatsession", ("started_date",)),
+        ImportKind.TRAFFIC: ("metrics_trafficday", ("date",)),
+    }[batch.kind]
+    touched: dict[int, tuple[set[str], set[dt.date]]] = {}
+    buyer = "buyer" if batch.kind != ImportKind.TRAFFIC else "NULL"
+    with connection.cursor() as cursor:
+        for column in date_columns:
+            cursor.execute(f"SELECT DISTINCT store_id, {buyer}, {column} FROM {table} WHERE batch_id = %s", [batch.pk])
+            for store_id, buyer_name, day in cursor.fetchall():
+                buyers, days = touched.setdefault(store_id, (set(), set()))
+                if buyer_name is not None:
+                    buyers.add(buyer_name)
+                if day is not None:
+                    days.add(day if isinstance(day, dt.date) else dt.date.fromisoformat(str(day)))
+    return touched
+
+
+def kpis_after_import(*, batch: ImportBatch) -> RecomputeReport:
+    """Bring attribution and rollups up to date with what `batch` inserted or changed."""
+    report = RecomputeReport()
+    for store_id, (buyers, days) in _batch_touch(batch).items():
+        store = Store.objects.get(pk=store_id)
+        affected = set(days)
+        if buyers and batch.kind != ImportKind.TRAFFIC:
+            credit = attribution_recompute(store=store, buyers=buyers)
+            report.orders_recredited += credit.orders_changed
+            affected |= credit.changed_dates
+            if batch.kind == ImportKind.CHATS:
+                # A chat counts on its own day; the orders it won or lost count on theirs.
+                affected |= {day + dt.timedelta(days=offset) for day in days for offset in (0, _WINDOW_DAYS)}
+        for first, last in _runs(affected):
+            rollup_partition_recompute(store=store, start=first, end=last)
+            report.partitions += 1
+        report.stores += 1
+    return report
+
+
+def kpis_recompute_range(*, store: Store, start: dt.date, end: dt.date) -> RecomputeReport:
+    """Re-credit the store's orders and rebuild its rollups for start … end (local days)."""
+    report = RecomputeReport(stores=1)
+    buyers = _buyers_in(store, start - dt.timedelta(days=_WINDOW_DAYS), end)
+    credit = attribution_recompute(store=store, buyers=buyers)
+    report.orders_recredited = credit.orders_changed
+    days = {d for d in credit.changed_dates if d < start or d > end}
+    for first, last in [*month_ranges(start, end), *_runs(days)]:
+        rollup_partition_recompute(store=store, start=first, end=last)
+        report.partitions += 1
+    return report
+
+
+def _buyers_in(store: Store, start: dt.date, end: dt.date) -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT DISTINCT buyer FROM metrics_order WHERE store_id = %s AND created_date BETWEEN %s AND %s "
+            "UNION SELECT DISTINCT buyer FROM metrics_chatsession WHERE store_id = %s "
+            "AND started_date BETWEEN %s AND %s",
+            [store.pk, start, end, store.pk, start, end],
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+def store_fact_days(*, store: Store) -> tuple[dt.date, dt.date] | None:
+    """The first and last local day with any fact of the store, or None when it has none."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT MIN(d), MAX(d) FROM (SELECT MIN(created_date) AS d FROM metrics_order WHERE store_id = %s "
+            "UNION ALL SELECT MAX(created_date) FROM metrics_order WHERE store_id = %s "
+            "UNION ALL SELECT MIN(started_date) FROM metrics_chatsession WHERE store_id = %s "
+            "UNION ALL SELECT MAX(started_date) FROM metrics_chatsession WHERE store_id = %s "
+            "UNION ALL SELECT MIN(date) FROM metrics_trafficday WHERE store_id = %s "
+            "UNION ALL SELECT MAX(date) FROM metrics_trafficday WHERE store_id = %s) days",
+            [store.pk] * 6,
+        )
+        first, last = cursor.fetchone()
+    if first is None:
+        return None
+    as_date = lambda d: d if isinstance(d, dt.date) else dt.date.fromisoformat(str(d))  # noqa: E731
+    return as_date(first), as_date(last)
+
+
+def kpis_recompute_store_full(*, store: Store) -> RecomputeReport:
+    """Everything of one store, in this process: full attribution, then every month's rollups."""
+    report = RecomputeReport(stores=1)
+    days = store_fact_days(store=store)
+    if days is None:
+        return report
+    report.orders_recredited = attribution_recompute(store=store).orders_changed
+    for first, last in month_ranges(*days):
+        rollup_partition_recompute(store=store, start=first, end=last)
+        report.partitions += 1
+    return report
