@@ -5,6 +5,7 @@ from metrics import views
 app_name = "metrics"
 
 urlpatterns = [
+    path("kpis/", views.kpi_definitions_view, name="kpi_definitions"),
     path("imports/", views.batch_list_view, name="batch_list"),
     path("imports/new/", views.upload_view, name="upload"),
     path("imports/<int:pk>/", views.batch_detail_view, name="batch_detail"),

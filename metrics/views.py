@@ -20,6 +20,7 @@ from metrics.services.imports import (
     import_batch_map,
     import_batch_queue,
 )
+from perfmgmt.exports import formula_safe
 from perfmgmt.listing import queryset_paginate, queryset_sort
 from teams.selectors.scoping import viewer_get
 
@@ -155,7 +156,7 @@ def batch_errors_csv_view(request: HttpRequest, pk: int) -> HttpResponse:
     writer = csv.writer(response)
     writer.writerow([_("line"), _("column"), _("value"), _("reason")])
     for error in batch.row_errors.all().iterator():
-        writer.writerow([error.line, _formula_safe(error.column), _formula_safe(error.value), error.reason])
+        writer.writerow([error.line, formula_safe(error.column), formula_safe(error.value), error.reason])
     if batch.rejected > batch.row_errors.count():
         writer.writerow(
             [
@@ -168,14 +169,17 @@ def batch_errors_csv_view(request: HttpRequest, pk: int) -> HttpResponse:
     return response
 
 
-def _formula_safe(text: str) -> str:
-    """Spreadsheet apps run cells that start with = + - @ as formulas: make them plain text."""
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 @login_required
 def batch_file_view(request: HttpRequest, pk: int) -> FileResponse:
     batch = _batch_for(request, pk)
     if not batch.file or batch.file_deleted_at:
         raise Http404(_("The original file is no longer kept (retention period)."))
     return FileResponse(batch.file.open("rb"), as_attachment=True, filename=batch.file_name)
+
+
+@login_required
+def kpi_definitions_view(request: HttpRequest) -> HttpResponse:
+    """Every KPI of the registry, in both languages, for everyone who is judged or paid by them."""
+    from metrics.registry import KPIS
+
+    return render(request, "metrics/kpi_definitions.html", {"kpis": KPIS})

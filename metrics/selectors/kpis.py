@@ -29,7 +29,7 @@ def period_start(dates: pd.Series, *, grain: str, start: dt.date) -> pd.Series:
     if grain == "day":
         first = days
     elif grain == "week":
-        first = days - pd.to_timedelta(days.dt.weekday, unit="D")
+        first = days - pd.to_timedelta(days.dt.day_of_week, unit="D")
     elif grain == "month":
         first = days.dt.to_period("M").dt.start_time
     elif grain == "quarter":
@@ -162,7 +162,8 @@ def kpi_values(measures: pd.DataFrame, *, level: str) -> pd.DataFrame:
 
     Money KPIs are Decimal yuan (two places); rates are fractions; counts, seconds and days are
     numbers; a ratio whose denominator is zero is None."""
-    values = {kpi.key: _evaluate(kpi, kpi.formula(level), measures) for kpi in kpis_for(level)}
+    # Object columns: an undefined value stays None (a float column would turn it into NaN).
+    values = {kpi.key: pd.Series(_evaluate(kpi, kpi.formula(level), measures), dtype=object) for kpi in kpis_for(level)}
     keys = [c for c in ("store_id", "entity_id", "period_start") if c in measures]
     return pd.concat([measures[keys].reset_index(drop=True), pd.DataFrame(values)], axis=1)
 
