@@ -75,6 +75,7 @@ def _member_side(store: Store, start: dt.date, end: dt.date) -> tuple[pd.DataFra
     chats["date"] = pd.to_datetime(chats["date"])
     orders["date"] = pd.to_datetime(orders["date"])
     chats["member"] = member_of_account_on(chats)
+    orders["member"] = orders["member"].astype("float64")  # ids with NaN for none, as in chats
     chats["unanswered"] = chats["unanswered"].astype(bool)
     orders["paid"] = orders["paid"].astype(bool)
 
