@@ -30,7 +30,9 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+## Benchmarks against PostgreSQL (and Redis for the Celery path); DuckDB is a bench-only dependency.
 bench: $(STAMP)
+	$(PY) -m pip install --quiet -r requirements/bench.txt
 	$(PY) bench/run.py
 
 ## Re-extract translatable strings and compile them (needs GNU gettext).

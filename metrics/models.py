@@ -276,6 +276,10 @@ class MemberDay(models.Model):
     unanswered_sessions = models.PositiveIntegerField(default=0)
     answered_sessions = models.PositiveIntegerField(default=0)
     response_seconds = models.BigIntegerField(default=0)  # sum over answered sessions, seconds
+    # Answered within 15 s, 30 s and 3 min of the start (the first-response distribution).
+    answered_15s = models.PositiveIntegerField(default=0)
+    answered_30s = models.PositiveIntegerField(default=0)
+    answered_180s = models.PositiveIntegerField(default=0)
     paid_orders = models.PositiveIntegerField(default=0)  # paid orders credited to the day's sessions
     refunded_orders = models.PositiveIntegerField(default=0)  # … of which with a refund > 0
     items = models.PositiveIntegerField(default=0)  # item count of those paid orders
@@ -291,8 +295,9 @@ class MemberDay(models.Model):
 
 
 class InquiryBuyerDay(models.Model):
-    """A buyer who chatted with a member (or an unassigned account: member empty) on a day,
-    and whether an order, and a paid order, of that day's sessions was credited."""
+    """A buyer who chatted with a member (or an unassigned account: member empty) on a day, in
+    an hour of the store's local day, and whether an order, and a paid order, of those sessions
+    was credited. Distinct-buyer measures count buyers, so a buyer on several rows counts once."""
 
     store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+", db_constraint=False)
     date = models.DateField()
@@ -300,6 +305,7 @@ class InquiryBuyerDay(models.Model):
         "teams.Member", on_delete=models.CASCADE, null=True, related_name="+", db_constraint=False
     )
     team = models.ForeignKey("teams.Team", on_delete=models.SET_NULL, null=True, related_name="+", db_constraint=False)
+    hour = models.PositiveSmallIntegerField()  # local hour the sessions started (0–23)
     buyer = models.CharField(max_length=128)
     ordered = models.BooleanField(default=False)
     paid = models.BooleanField(default=False)
@@ -333,12 +339,15 @@ class StoreDay(models.Model):
 
 
 class StoreBuyerDay(models.Model):
-    """A buyer's paid orders created in a store on one local day (paying, repeat, returning buyers)."""
+    """A buyer's orders created in a store on one local day: placed, paid and their GMV (the
+    funnel; paying, repeat and returning buyers; RFM)."""
 
     store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+", db_constraint=False)
     date = models.DateField()
     buyer = models.CharField(max_length=128)
-    paid_orders = models.PositiveIntegerField()
+    placed_orders = models.PositiveIntegerField(default=0)
+    paid_orders = models.PositiveIntegerField(default=0)
+    gmv_cents = models.BigIntegerField(default=0)
 
     class Meta:
         indexes = [models.Index(fields=["store", "date"]), models.Index(fields=["store", "buyer", "date"])]

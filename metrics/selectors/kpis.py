@@ -124,7 +124,14 @@ def measures_store_day_sums(*, grain: str, start: dt.date, end: dt.date, store_i
 def measures_store(*, grain: str, start: dt.date, end: dt.date, store_ids) -> pd.DataFrame:
     """Store measures per (store, period): orders by creation day, traffic by date."""
     measures = measures_store_day_sums(grain=grain, start=start, end=end, store_ids=store_ids)
-    buyers = _rows("metrics_storebuyerday", ["store_id", "date", "buyer", "paid_orders"], start, end, store_ids)
+    buyers = _rows(
+        "metrics_storebuyerday",
+        ["store_id", "date", "buyer", "paid_orders"],
+        start,
+        end,
+        store_ids,
+        " AND paid_orders > 0",
+    )
     inquiries = _rows("metrics_inquirybuyerday", ["store_id", "date", "buyer"], start, end, store_ids)
     keys = ["store_id", "period_start"]
     if not buyers.empty:
@@ -149,7 +156,8 @@ def _first_paid_days(store_ids) -> pd.DataFrame:
     """Each buyer's first paid order day in the store, over all imported history."""
     where, values = _in("store_id", store_ids)
     first = frame_query(
-        f"SELECT store_id, buyer, MIN(date) FROM metrics_storebuyerday WHERE 1 = 1{where} GROUP BY store_id, buyer",
+        f"SELECT store_id, buyer, MIN(date) FROM metrics_storebuyerday WHERE paid_orders > 0{where} "
+        "GROUP BY store_id, buyer",
         values,
         ["store_id", "buyer", "first_paid"],
     )

@@ -60,17 +60,17 @@ def rollup_partition_recompute(*, store: Store, start: dt.date, end: dt.date) ->
 def _member_side(store: Store, start: dt.date, end: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Sessions by their local day and the orders credited to them, per member and buyer."""
     chats = frame_query(
-        f"SELECT started_date, account_id, buyer, first_response_at IS NULL, "
+        f"SELECT id, started_date, started_hour, account_id, buyer, first_response_at IS NULL, "
         f"{_seconds_between('first_response_at', 'started_at')} "
         "FROM metrics_chatsession WHERE store_id = %s AND started_date BETWEEN %s AND %s",
         [store.pk, start, end],
-        ["date", "account", "buyer", "unanswered", "response"],
+        ["session", "date", "hour", "account", "buyer", "unanswered", "response"],
     )
     orders = frame_query(
-        "SELECT credited_date, credited_member_id, buyer, paid_at IS NOT NULL, paid_cents, refund_cents, "
-        "item_count FROM metrics_order WHERE store_id = %s AND credited_date BETWEEN %s AND %s",
+        "SELECT credited_session_id, credited_date, credited_member_id, buyer, paid_at IS NOT NULL, paid_cents, "
+        "refund_cents, item_count FROM metrics_order WHERE store_id = %s AND credited_date BETWEEN %s AND %s",
         [store.pk, start, end],
-        ["date", "member", "buyer", "paid", "gmv_cents", "refund_cents", "items"],
+        ["session", "date", "member", "buyer", "paid", "gmv_cents", "refund_cents", "items"],
     )
     chats["date"] = pd.to_datetime(chats["date"])
     orders["date"] = pd.to_datetime(orders["date"])
@@ -79,10 +79,15 @@ def _member_side(store: Store, start: dt.date, end: dt.date) -> tuple[pd.DataFra
     chats["unanswered"] = chats["unanswered"].astype(bool)
     orders["paid"] = orders["paid"].astype(bool)
 
-    # Buyer-days: one row per (day, member or none, buyer) that chatted, with what followed.
-    buyers = chats[["date", "member", "buyer"]].drop_duplicates()
-    flags = orders.groupby(["date", "member", "buyer"], dropna=False)["paid"].any().rename("paid").reset_index()
-    buyers = buyers.merge(flags, on=["date", "member", "buyer"], how="left")
+    # Buyer-days: one row per (day, hour, member or none, buyer) that chatted, with what followed:
+    # an order credited to one of those sessions, a paid one.
+    chats["hour"] = chats["hour"].astype("float64")
+    hour_of_session = chats.set_index("session")["hour"]
+    orders["hour"] = orders["session"].map(hour_of_session).astype("float64")
+    keys = ["date", "hour", "member", "buyer"]
+    buyers = chats[keys].drop_duplicates()
+    flags = orders.groupby(keys, dropna=False)["paid"].any().rename("paid").reset_index()
+    buyers = buyers.merge(flags, on=keys, how="left")
     buyers["ordered"] = buyers["paid"].notna()
     buyers["paid"] = buyers["paid"].fillna(False).astype(bool)
     buyers["team"] = team_of_member_on(buyers)
@@ -105,15 +110,31 @@ def _member_side(store: Store, start: dt.date, end: dt.date) -> tuple[pd.DataFra
         refund_cents=("refund_cents", "sum"),
     )
     days = sessions.join(response, how="outer").join(sales, how="outer").fillna(0).reset_index()
+    for column in (
+        "sessions",
+        "unanswered_sessions",
+        "answered_15s",
+        "answered_30s",
+        "answered_180s",
+        "response_seconds",
+        "paid_orders",
+        "refunded_orders",
+        "items",
+        "gmv_cents",
+        "refund_cents",
+    ):
+        if column not in days:  # an empty side of the join leaves its columns out
+            days[column] = 0
     days["answered_sessions"] = days["sessions"] - days["unanswered_sessions"]
     days["team"] = team_of_member_on(days)
     days["store_id"] = store.pk
     member_days = days.rename(columns={"member": "member_id", "team": "team_id"})[
         ["store_id", "date", "member_id", "team_id", "sessions", "unanswered_sessions", "answered_sessions",
-         "response_seconds", "paid_orders", "refunded_orders", "items", "gmv_cents", "refund_cents"]
+         "response_seconds", "answered_15s", "answered_30s", "answered_180s", "paid_orders", "refunded_orders",
+         "items", "gmv_cents", "refund_cents"]
     ]  # fmt: skip
     buyer_days = buyers.assign(store_id=store.pk).rename(columns={"member": "member_id", "team": "team_id"})[
-        ["store_id", "date", "member_id", "team_id", "buyer", "ordered", "paid"]
+        ["store_id", "date", "hour", "member_id", "team_id", "buyer", "ordered", "paid"]
     ]
     return _typed(member_days), _typed(buyer_days)
 
@@ -148,8 +169,15 @@ def _store_side(store: Store, start: dt.date, end: dt.date) -> tuple[pd.DataFram
         ["store_id", "date", "uv", "pv", "cart_adds", "orders_placed", "paid_orders", "gmv_cents", "refund_cents",
          "silent_gmv_cents"]
     ]  # fmt: skip
-    buyer_days = paid.groupby(["date", "buyer"]).size().rename("paid_orders").reset_index().assign(store_id=store.pk)
-    return _typed(store_days), _typed(buyer_days[["store_id", "date", "buyer", "paid_orders"]])
+    orders["paid_gmv"] = orders["gmv_cents"].where(orders["paid"], 0)
+    buyer_days = (
+        orders.groupby(["date", "buyer"])
+        .agg(placed_orders=("paid", "size"), paid_orders=("paid", "sum"), gmv_cents=("paid_gmv", "sum"))
+        .reset_index()
+        .assign(store_id=store.pk)
+    )
+    columns = ["store_id", "date", "buyer", "placed_orders", "paid_orders", "gmv_cents"]
+    return _typed(store_days), _typed(buyer_days[columns])
 
 
 def _typed(frame: pd.DataFrame) -> pd.DataFrame:
@@ -158,7 +186,7 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     for column in frame.columns:
         if column == "date":
             frame[column] = pd.to_datetime(frame[column]).dt.strftime("%Y-%m-%d")
-        elif column in ("member_id", "team_id"):
+        elif column in ("member_id", "team_id", "hour"):
             frame[column] = frame[column].astype("Int64")
         elif frame[column].dtype.kind == "f":
             frame[column] = np.round(frame[column]).astype("int64")
