@@ -22,6 +22,14 @@ def frame_query(sql: str, params: Sequence = (), columns: Sequence[str] = ()) ->
     return pd.DataFrame.from_records(rows, columns=names)
 
 
+def sql_in(column: str, values) -> tuple[str, list]:
+    """(" AND column IN (%s, …)", values); an empty list matches nothing."""
+    values = list(values)
+    if not values:
+        return " AND 1 = 0", []
+    return f" AND {column} IN ({', '.join(['%s'] * len(values))})", values
+
+
 def frame_insert(table: str, frame: pd.DataFrame) -> int:
     """Insert every row of `frame` (its columns named as the table's): COPY on PostgreSQL."""
     if frame.empty:

@@ -16,7 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import numpy as np
 import pandas as pd
 
-from metrics.db import frame_query
+from metrics.db import frame_query, sql_in
 from metrics.registry import Formula, Kpi, Level, Unit, kpis_for
 
 GRAINS = ("day", "week", "month", "quarter", "range")
@@ -41,15 +41,8 @@ def period_start(dates: pd.Series, *, grain: str, start: dt.date) -> pd.Series:
     return first.dt.date
 
 
-def _in(column: str, values) -> tuple[str, list]:
-    values = list(values)
-    if not values:
-        return " AND 1 = 0", []
-    return f" AND {column} IN ({', '.join(['%s'] * len(values))})", values
-
-
 def _rows(table: str, columns: list[str], start, end, store_ids, extra: str = "", params=()) -> pd.DataFrame:
-    where, values = _in("store_id", store_ids)
+    where, values = sql_in("store_id", store_ids)
     frame = frame_query(
         f"SELECT {', '.join(columns)} FROM {table} WHERE date BETWEEN %s AND %s{where}{extra}",
         [start, end, *values, *params],
@@ -66,9 +59,9 @@ def measures_member(
     entity = "member_id" if level == Level.MEMBER else "team_id"
     extra, params = "", []
     if member_ids is not None:
-        extra, params = _in("member_id", member_ids)
+        extra, params = sql_in("member_id", member_ids)
     if team_ids is not None:
-        more, more_params = _in("team_id", team_ids)
+        more, more_params = sql_in("team_id", team_ids)
         extra, params = extra + more, params + more_params
     sums = ["sessions", "unanswered_sessions", "answered_sessions", "response_seconds", "paid_orders",
             "refunded_orders", "items", "gmv_cents", "refund_cents"]  # fmt: skip
@@ -154,7 +147,7 @@ def measures_store(*, grain: str, start: dt.date, end: dt.date, store_ids) -> pd
 
 def _first_paid_days(store_ids) -> pd.DataFrame:
     """Each buyer's first paid order day in the store, over all imported history."""
-    where, values = _in("store_id", store_ids)
+    where, values = sql_in("store_id", store_ids)
     first = frame_query(
         f"SELECT store_id, buyer, MIN(date) FROM metrics_storebuyerday WHERE paid_orders > 0{where} "
         "GROUP BY store_id, buyer",

@@ -93,10 +93,19 @@ def _member_side(store: Store, start: dt.date, end: dt.date) -> tuple[pd.DataFra
     buyers["team"] = team_of_member_on(buyers)
 
     answered = chats.loc[~chats["unanswered"]]
+    response = pd.to_numeric(chats["response"], errors="coerce")  # seconds; NaN when unanswered
+    for limit in (15, 30, 180):
+        chats[f"answered_{limit}s"] = response <= limit
     sessions = (
         chats.dropna(subset=["member"])
         .groupby(["date", "member"])
-        .agg(sessions=("buyer", "size"), unanswered_sessions=("unanswered", "sum"))
+        .agg(
+            sessions=("buyer", "size"),
+            unanswered_sessions=("unanswered", "sum"),
+            answered_15s=("answered_15s", "sum"),
+            answered_30s=("answered_30s", "sum"),
+            answered_180s=("answered_180s", "sum"),
+        )
     )
     response = (
         answered.dropna(subset=["member"]).groupby(["date", "member"])["response"].sum().rename("response_seconds")
@@ -110,21 +119,6 @@ def _member_side(store: Store, start: dt.date, end: dt.date) -> tuple[pd.DataFra
         refund_cents=("refund_cents", "sum"),
     )
     days = sessions.join(response, how="outer").join(sales, how="outer").fillna(0).reset_index()
-    for column in (
-        "sessions",
-        "unanswered_sessions",
-        "answered_15s",
-        "answered_30s",
-        "answered_180s",
-        "response_seconds",
-        "paid_orders",
-        "refunded_orders",
-        "items",
-        "gmv_cents",
-        "refund_cents",
-    ):
-        if column not in days:  # an empty side of the join leaves its columns out
-            days[column] = 0
     days["answered_sessions"] = days["sessions"] - days["unanswered_sessions"]
     days["team"] = team_of_member_on(days)
     days["store_id"] = store.pk
