@@ -120,6 +120,7 @@ def one_more_day(data: Path, out: Path, day: dt.date) -> tuple[Path, Path]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=1_000_000)
+    parser.add_argument("--keep-data", action="store_true", help="Keep the scratch database for profiling.")
     args = parser.parse_args()
     server = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("DATABASE_URL", "")
     if not server.startswith("postgres"):
@@ -208,8 +209,9 @@ def main() -> int:
     from django.db import connection
 
     connection.close()
-    with admin.cursor() as cursor:
-        cursor.execute("DROP DATABASE IF EXISTS perfmgmt_bench_kpis")
+    if not args.keep_data:
+        with admin.cursor() as cursor:
+            cursor.execute("DROP DATABASE IF EXISTS perfmgmt_bench_kpis")
     return 0
 
 

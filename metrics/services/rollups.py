@@ -1,10 +1,13 @@
-"""Day rollups, rebuilt per (store, local-day range) partition from the facts.
+"""Day rollups, rebuilt per (store, range of local days) partition from the facts.
 
-Each recompute deletes the partition's rows in the four rollup tables and inserts them anew from
-the facts, in one transaction under a per-store lock: running it twice gives identical rows, and
-two runs on the same store wait for each other instead of double counting.
+Each recompute deletes the partition's rows in the four rollup tables and inserts them anew with
+one INSERT … SELECT … GROUP BY each, in one transaction under a per-store lock: running it twice
+gives identical rows, and two runs on the same store wait for each other instead of double
+counting. The member of a session is the one its account was assigned to on the session's local
+day, and the team that member's team on that day (range joins on the dated histories).
 """
 
+# SQL here names tables and columns this package owns; values travel as parameters.
 # ruff: noqa: S608
 
 from __future__ import annotations
@@ -12,13 +15,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-import numpy as np
-import pandas as pd
 from django.db import connection, transaction
 
-from metrics.db import frame_insert, frame_query, store_lock
-from metrics.history import member_of_account_on, team_of_member_on
-from teams.models import Store
+from metrics.db import store_lock
 
 ROLLUP_LOCK = 7402
 _TABLES = ("metrics_memberday", "metrics_inquirybuyerday", "metrics_storeday", "metrics_storebuyerday")
@@ -32,156 +31,107 @@ class PartitionCounts:
     store_buyer_days: int
 
 
-def _seconds_between(later: str, earlier: str) -> str:
+def _response_seconds() -> str:
+    """Seconds from a session's start to its first response (NULL when unanswered)."""
     if connection.vendor == "postgresql":
-        return f"CAST(EXTRACT(EPOCH FROM ({later} - {earlier})) AS BIGINT)"
-    return f"CAST(strftime('%%s', {later}) AS INTEGER) - CAST(strftime('%%s', {earlier}) AS INTEGER)"
+        return "CAST(EXTRACT(EPOCH FROM (c.first_response_at - c.started_at)) AS BIGINT)"
+    return "CAST(strftime('%%s', c.first_response_at) AS INTEGER) - CAST(strftime('%%s', c.started_at) AS INTEGER)"
 
 
-def rollup_partition_recompute(*, store: Store, start: dt.date, end: dt.date) -> PartitionCounts:
+def _on_day(alias: str, table: str, key: str, key_value: str, day: str) -> str:
+    """LEFT JOIN of a dated history (start and end both inclusive, end empty while open)."""
+    return (
+        f"LEFT JOIN {table} {alias} ON {alias}.{key} = {key_value} AND {day} >= {alias}.start_date "
+        f"AND ({alias}.end_date IS NULL OR {day} <= {alias}.end_date)"
+    )
+
+
+def _sessions() -> str:
+    """The partition's chat sessions with their member and team of the day."""
+    return (
+        f"SELECT c.id, c.started_date AS date, c.started_hour AS hour, c.buyer, aa.member_id, tm.team_id, "
+        f"c.first_response_at IS NULL AS unanswered, {_response_seconds()} AS response "
+        "FROM metrics_chatsession c "
+        + _on_day("aa", "teams_accountassignment", "account_id", "c.account_id", "c.started_date")
+        + " "
+        + _on_day("tm", "teams_teammembership", "member_id", "aa.member_id", "c.started_date")
+        + " WHERE c.store_id = %s AND c.started_date BETWEEN %s AND %s"
+    )
+
+
+def _within(limit: int) -> str:
+    return f"SUM(CASE WHEN NOT unanswered AND response <= {limit} THEN 1 ELSE 0 END)"
+
+
+def rollup_partition_recompute(*, store, start: dt.date, end: dt.date) -> PartitionCounts:
     """Rebuild the rollups of `store` for local days start … end (both inclusive)."""
-    with transaction.atomic():
+    partition = [store.pk, start, end]
+    paid = "o.paid_at IS NOT NULL"
+    with transaction.atomic(), connection.cursor() as cursor:
         store_lock(ROLLUP_LOCK, store.pk)
-        with connection.cursor() as cursor:
-            for table in _TABLES:
-                cursor.execute(
-                    f"DELETE FROM {table} WHERE store_id = %s AND date BETWEEN %s AND %s",
-                    [store.pk, start, end],
-                )
-        member_days, buyer_days = _member_side(store, start, end)
-        store_days, store_buyer_days = _store_side(store, start, end)
-        frame_insert("metrics_memberday", member_days)
-        frame_insert("metrics_inquirybuyerday", buyer_days)
-        frame_insert("metrics_storeday", store_days)
-        frame_insert("metrics_storebuyerday", store_buyer_days)
-    return PartitionCounts(len(member_days), len(buyer_days), len(store_days), len(store_buyer_days))
-
-
-def _member_side(store: Store, start: dt.date, end: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Sessions by their local day and the orders credited to them, per member and buyer."""
-    chats = frame_query(
-        f"SELECT id, started_date, started_hour, account_id, buyer, first_response_at IS NULL, "
-        f"{_seconds_between('first_response_at', 'started_at')} "
-        "FROM metrics_chatsession WHERE store_id = %s AND started_date BETWEEN %s AND %s",
-        [store.pk, start, end],
-        ["session", "date", "hour", "account", "buyer", "unanswered", "response"],
-    )
-    orders = frame_query(
-        "SELECT credited_session_id, credited_date, credited_member_id, buyer, paid_at IS NOT NULL, paid_cents, "
-        "refund_cents, item_count FROM metrics_order WHERE store_id = %s AND credited_date BETWEEN %s AND %s",
-        [store.pk, start, end],
-        ["session", "date", "member", "buyer", "paid", "gmv_cents", "refund_cents", "items"],
-    )
-    chats["date"] = pd.to_datetime(chats["date"])
-    orders["date"] = pd.to_datetime(orders["date"])
-    chats["member"] = member_of_account_on(chats)
-    orders["member"] = orders["member"].astype("float64")  # ids with NaN for none, as in chats
-    chats["unanswered"] = chats["unanswered"].astype(bool)
-    orders["paid"] = orders["paid"].astype(bool)
-
-    # Buyer-days: one row per (day, hour, member or none, buyer) that chatted, with what followed:
-    # an order credited to one of those sessions, a paid one.
-    chats["hour"] = chats["hour"].astype("float64")
-    hour_of_session = chats.set_index("session")["hour"]
-    orders["hour"] = orders["session"].map(hour_of_session).astype("float64")
-    keys = ["date", "hour", "member", "buyer"]
-    buyers = chats[keys].drop_duplicates()
-    flags = orders.groupby(keys, dropna=False)["paid"].any().rename("paid").reset_index()
-    buyers = buyers.merge(flags, on=keys, how="left")
-    buyers["ordered"] = buyers["paid"].notna()
-    buyers["paid"] = buyers["paid"].fillna(False).astype(bool)
-    buyers["team"] = team_of_member_on(buyers)
-
-    answered = chats.loc[~chats["unanswered"]]
-    response = pd.to_numeric(chats["response"], errors="coerce")  # seconds; NaN when unanswered
-    for limit in (15, 30, 180):
-        chats[f"answered_{limit}s"] = response <= limit
-    sessions = (
-        chats.dropna(subset=["member"])
-        .groupby(["date", "member"])
-        .agg(
-            sessions=("buyer", "size"),
-            unanswered_sessions=("unanswered", "sum"),
-            answered_15s=("answered_15s", "sum"),
-            answered_30s=("answered_30s", "sum"),
-            answered_180s=("answered_180s", "sum"),
+        for table in _TABLES:
+            cursor.execute(f"DELETE FROM {table} WHERE store_id = %s AND date BETWEEN %s AND %s", partition)
+        counts = []
+        # Member-days: the sessions of each day, and the paid orders credited to them.
+        cursor.execute(
+            "INSERT INTO metrics_memberday (store_id, date, member_id, team_id, sessions, unanswered_sessions, "
+            "answered_sessions, response_seconds, answered_15s, answered_30s, answered_180s, paid_orders, "
+            "refunded_orders, items, gmv_cents, refund_cents) "
+            "SELECT %s, date, member_id, MAX(team_id), SUM(sessions), SUM(unanswered), "
+            "SUM(sessions) - SUM(unanswered), SUM(response), SUM(w15), SUM(w30), SUM(w180), SUM(paid_orders), "
+            "SUM(refunded), SUM(items), SUM(gmv), SUM(refund) FROM ("
+            f" SELECT date, member_id, team_id, COUNT(*) AS sessions, SUM(CASE WHEN unanswered THEN 1 ELSE 0 END) "
+            f"  AS unanswered, SUM(CASE WHEN unanswered THEN 0 ELSE response END) AS response, {_within(15)} AS w15, "
+            f"  {_within(30)} AS w30, {_within(180)} AS w180, 0 AS paid_orders, 0 AS refunded, 0 AS items, 0 AS gmv, "
+            f"  0 AS refund FROM ({_sessions()}) s WHERE member_id IS NOT NULL GROUP BY date, member_id, team_id"
+            " UNION ALL"
+            " SELECT o.credited_date, o.credited_member_id, tm.team_id, 0, 0, 0, 0, 0, 0, COUNT(*),"
+            "  SUM(CASE WHEN o.refund_cents > 0 THEN 1 ELSE 0 END), SUM(o.item_count), SUM(o.paid_cents),"
+            "  SUM(o.refund_cents)"
+            "  FROM metrics_order o "
+            + _on_day("tm", "teams_teammembership", "member_id", "o.credited_member_id", "o.credited_date")
+            + f"  WHERE o.store_id = %s AND o.credited_date BETWEEN %s AND %s AND {paid}"
+            "  AND o.credited_member_id IS NOT NULL GROUP BY o.credited_date, o.credited_member_id, tm.team_id"
+            ") days GROUP BY date, member_id",
+            [store.pk, *partition, *partition],
         )
-    )
-    response = (
-        answered.dropna(subset=["member"]).groupby(["date", "member"])["response"].sum().rename("response_seconds")
-    )
-    paid = orders.loc[orders["paid"]].dropna(subset=["member"])
-    sales = paid.groupby(["date", "member"]).agg(
-        paid_orders=("buyer", "size"),
-        refunded_orders=("refund_cents", lambda cents: int((cents > 0).sum())),
-        items=("items", "sum"),
-        gmv_cents=("gmv_cents", "sum"),
-        refund_cents=("refund_cents", "sum"),
-    )
-    days = sessions.join(response, how="outer").join(sales, how="outer").fillna(0).reset_index()
-    days["answered_sessions"] = days["sessions"] - days["unanswered_sessions"]
-    days["team"] = team_of_member_on(days)
-    days["store_id"] = store.pk
-    member_days = days.rename(columns={"member": "member_id", "team": "team_id"})[
-        ["store_id", "date", "member_id", "team_id", "sessions", "unanswered_sessions", "answered_sessions",
-         "response_seconds", "answered_15s", "answered_30s", "answered_180s", "paid_orders", "refunded_orders",
-         "items", "gmv_cents", "refund_cents"]
-    ]  # fmt: skip
-    buyer_days = buyers.assign(store_id=store.pk).rename(columns={"member": "member_id", "team": "team_id"})[
-        ["store_id", "date", "hour", "member_id", "team_id", "buyer", "ordered", "paid"]
-    ]
-    return _typed(member_days), _typed(buyer_days)
-
-
-def _store_side(store: Store, start: dt.date, end: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Orders by their creation day, and traffic by its date."""
-    orders = frame_query(
-        "SELECT created_date, buyer, paid_at IS NOT NULL, paid_cents, refund_cents, credited_session_id IS NULL "
-        "FROM metrics_order WHERE store_id = %s AND created_date BETWEEN %s AND %s",
-        [store.pk, start, end],
-        ["date", "buyer", "paid", "gmv_cents", "refund_cents", "silent"],
-    )
-    traffic = frame_query(
-        "SELECT date, uv, pv, cart_adds FROM metrics_trafficday WHERE store_id = %s AND date BETWEEN %s AND %s",
-        [store.pk, start, end],
-        ["date", "uv", "pv", "cart_adds"],
-    )
-    for frame in (orders, traffic):
-        frame["date"] = pd.to_datetime(frame["date"])
-    orders["paid"] = orders["paid"].astype(bool)
-    orders["silent"] = orders["silent"].astype(bool)
-    paid = orders.loc[orders["paid"]]
-    placed = orders.groupby("date").size().rename("orders_placed")
-    sales = paid.groupby("date").agg(
-        paid_orders=("buyer", "size"), gmv_cents=("gmv_cents", "sum"), refund_cents=("refund_cents", "sum")
-    )
-    silent = paid.loc[paid["silent"]].groupby("date")["gmv_cents"].sum().rename("silent_gmv_cents")
-    visits = traffic.groupby("date")[["uv", "pv", "cart_adds"]].sum()
-    days = pd.concat([visits, placed, sales, silent], axis=1).fillna(0).reset_index(names="date")
-    days["store_id"] = store.pk
-    store_days = days[
-        ["store_id", "date", "uv", "pv", "cart_adds", "orders_placed", "paid_orders", "gmv_cents", "refund_cents",
-         "silent_gmv_cents"]
-    ]  # fmt: skip
-    orders["paid_gmv"] = orders["gmv_cents"].where(orders["paid"], 0)
-    buyer_days = (
-        orders.groupby(["date", "buyer"])
-        .agg(placed_orders=("paid", "size"), paid_orders=("paid", "sum"), gmv_cents=("paid_gmv", "sum"))
-        .reset_index()
-        .assign(store_id=store.pk)
-    )
-    columns = ["store_id", "date", "buyer", "placed_orders", "paid_orders", "gmv_cents"]
-    return _typed(store_days), _typed(buyer_days[columns])
-
-
-def _typed(frame: pd.DataFrame) -> pd.DataFrame:
-    """Whole numbers as integers (nullable for ids), dates as ISO text: what COPY and SQLite take."""
-    frame = frame.copy()
-    for column in frame.columns:
-        if column == "date":
-            frame[column] = pd.to_datetime(frame[column]).dt.strftime("%Y-%m-%d")
-        elif column in ("member_id", "team_id", "hour"):
-            frame[column] = frame[column].astype("Int64")
-        elif frame[column].dtype.kind == "f":
-            frame[column] = np.round(frame[column]).astype("int64")
-    return frame
+        counts.append(cursor.rowcount)
+        # Buyer-days: who chatted with whom in which hour, and whether an order (a paid one) of
+        # those sessions was credited.
+        cursor.execute(
+            "INSERT INTO metrics_inquirybuyerday (store_id, date, hour, member_id, team_id, buyer, ordered, paid) "
+            "SELECT %s, s.date, s.hour, s.member_id, MAX(s.team_id), s.buyer, "
+            " MAX(CASE WHEN o.id IS NOT NULL THEN 1 ELSE 0 END) = 1, "
+            f" MAX(CASE WHEN {paid} THEN 1 ELSE 0 END) = 1 "
+            f"FROM ({_sessions()}) s LEFT JOIN metrics_order o ON o.credited_session_id = s.id AND o.store_id = %s "
+            "GROUP BY s.date, s.hour, s.member_id, s.buyer",
+            [store.pk, *partition, store.pk],
+        )
+        counts.append(cursor.rowcount)
+        # Store-days: traffic by its date, orders by their creation day.
+        cursor.execute(
+            "INSERT INTO metrics_storeday (store_id, date, uv, pv, cart_adds, orders_placed, paid_orders, gmv_cents, "
+            "refund_cents, silent_gmv_cents) "
+            "SELECT %s, date, SUM(uv), SUM(pv), SUM(cart_adds), SUM(placed), SUM(paid), SUM(gmv), SUM(refund), "
+            "SUM(silent) FROM ("
+            " SELECT date, uv, pv, cart_adds, 0 AS placed, 0 AS paid, 0 AS gmv, 0 AS refund, 0 AS silent"
+            "  FROM metrics_trafficday WHERE store_id = %s AND date BETWEEN %s AND %s"
+            " UNION ALL"
+            f" SELECT o.created_date, 0, 0, 0, 1, CASE WHEN {paid} THEN 1 ELSE 0 END,"
+            f"  CASE WHEN {paid} THEN o.paid_cents ELSE 0 END, CASE WHEN {paid} THEN o.refund_cents ELSE 0 END,"
+            f"  CASE WHEN {paid} AND o.credited_session_id IS NULL THEN o.paid_cents ELSE 0 END"
+            "  FROM metrics_order o WHERE o.store_id = %s AND o.created_date BETWEEN %s AND %s"
+            ") days GROUP BY date",
+            [store.pk, *partition, *partition],
+        )
+        counts.append(cursor.rowcount)
+        # Store-buyer-days: each buyer's orders placed and paid, and their GMV, per creation day.
+        cursor.execute(
+            "INSERT INTO metrics_storebuyerday (store_id, date, buyer, placed_orders, paid_orders, gmv_cents) "
+            f"SELECT %s, o.created_date, o.buyer, COUNT(*), SUM(CASE WHEN {paid} THEN 1 ELSE 0 END), "
+            f"SUM(CASE WHEN {paid} THEN o.paid_cents ELSE 0 END) FROM metrics_order o "
+            "WHERE o.store_id = %s AND o.created_date BETWEEN %s AND %s GROUP BY o.created_date, o.buyer",
+            [store.pk, *partition],
+        )
+        counts.append(cursor.rowcount)
+    return PartitionCounts(*counts)
