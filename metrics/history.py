@@ -32,12 +32,3 @@ def member_of_account_on(rows: pd.DataFrame) -> pd.Series:
         columns=["account", "value", "start", "end"],
     )
     return _on_day(rows, "account", assignments)
-
-
-def team_of_member_on(rows: pd.DataFrame) -> pd.Series:
-    """Team of each row's `member` on its `date`; NaN when the member was in no team that day."""
-    memberships = frame_query(
-        "SELECT member_id, team_id, start_date, end_date FROM teams_teammembership",
-        columns=["member", "value", "start", "end"],
-    )
-    return _on_day(rows, "member", memberships)
