@@ -53,9 +53,13 @@ def funnel_get(*, store_id: int, start: dt.date, end: dt.date) -> dict:
 def conversion_heatmap(*, team_id: int, start: dt.date, end: dt.date) -> pd.DataFrame:
     """Inquiry-to-payment conversion by local weekday (rows, Monday = 0) and hour (columns) of
     the session's start: paid buyers / inquiring buyers among that team's sessions; NaN when none."""
-    rows = _between(
-        "metrics_inquirybuyerday", ["date", "hour", "buyer", "paid"], start, end, " AND team_id = %s", [team_id]
-    )
+    from teams.models import Team
+
+    store_id = Team.objects.filter(pk=team_id).values_list("store_id", flat=True).first()
+    rows = _between(  # by (store, date) first: the table's index
+        "metrics_inquirybuyerday", ["date", "hour", "buyer", "paid"], start, end,
+        " AND store_id = %s AND team_id = %s", [store_id, team_id],
+    )  # fmt: skip
     grid = pd.DataFrame(np.nan, index=range(7), columns=range(24))
     if rows.empty:
         return grid

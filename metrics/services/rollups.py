@@ -104,8 +104,9 @@ def rollup_partition_recompute(*, store, start: dt.date, end: dt.date) -> Partit
             " MAX(CASE WHEN o.id IS NOT NULL THEN 1 ELSE 0 END) = 1, "
             f" MAX(CASE WHEN {paid} THEN 1 ELSE 0 END) = 1 "
             f"FROM ({_sessions()}) s LEFT JOIN metrics_order o ON o.credited_session_id = s.id AND o.store_id = %s "
-            "GROUP BY s.date, s.hour, s.member_id, s.buyer",
-            [store.pk, *partition, store.pk],
+            # An order is credited on its session's local day: only the partition's days can match.
+            "AND o.credited_date BETWEEN %s AND %s GROUP BY s.date, s.hour, s.member_id, s.buyer",
+            [store.pk, *partition, *partition],
         )
         counts.append(cursor.rowcount)
         # Store-days: traffic by its date, orders by their creation day.
