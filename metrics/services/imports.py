@@ -267,6 +267,7 @@ def _run(batch: ImportBatch, chunk_rows: int) -> None:
             created = _stores_create(resolver)
             staging.stores_rename(created)
             counts = staging.merge(batch_id=batch.pk, present_fields=present, now=timezone.now())
+        staging.statistics_refresh(counts)
         store_ids = staging.store_ids()
     batch.stores.set(store_ids)
     batch.inserted, batch.updated, batch.unchanged = counts.inserted, counts.updated, counts.unchanged

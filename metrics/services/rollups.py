@@ -67,6 +67,11 @@ def rollup_partition_recompute(*, store, start: dt.date, end: dt.date) -> Partit
     """Rebuild the rollups of `store` for local days start … end (both inclusive)."""
     partition = [store.pk, start, end]
     paid = "o.paid_at IS NOT NULL"
+    # Orders credited to the partition's sessions were created from its first day to at most the
+    # store's window after its last: bounding created_date lets the (store, created_date) index
+    # find them.
+    created_until = end + dt.timedelta(days=-(-store.attribution_window_hours // 24))
+    created_near = "o.created_date BETWEEN %s AND %s"
     with transaction.atomic(), connection.cursor() as cursor:
         store_lock(ROLLUP_LOCK, store.pk)
         for table in _TABLES:
@@ -90,10 +95,10 @@ def rollup_partition_recompute(*, store, start: dt.date, end: dt.date) -> Partit
             "  SUM(o.refund_cents)"
             "  FROM metrics_order o "
             + _on_day("tm", "teams_teammembership", "member_id", "o.credited_member_id", "o.credited_date")
-            + f"  WHERE o.store_id = %s AND o.credited_date BETWEEN %s AND %s AND {paid}"
+            + f"  WHERE o.store_id = %s AND o.credited_date BETWEEN %s AND %s AND {paid} AND {created_near}"
             "  AND o.credited_member_id IS NOT NULL GROUP BY o.credited_date, o.credited_member_id, tm.team_id"
             ") days GROUP BY date, member_id",
-            [store.pk, *partition, *partition],
+            [store.pk, *partition, *partition, start, created_until],
         )
         counts.append(cursor.rowcount)
         # Buyer-days: who chatted with whom in which hour, and whether an order (a paid one) of
@@ -105,8 +110,8 @@ def rollup_partition_recompute(*, store, start: dt.date, end: dt.date) -> Partit
             f" MAX(CASE WHEN {paid} THEN 1 ELSE 0 END) = 1 "
             f"FROM ({_sessions()}) s LEFT JOIN metrics_order o ON o.credited_session_id = s.id AND o.store_id = %s "
             # An order is credited on its session's local day: only the partition's days can match.
-            "AND o.credited_date BETWEEN %s AND %s GROUP BY s.date, s.hour, s.member_id, s.buyer",
-            [store.pk, *partition, *partition],
+            f"AND o.credited_date BETWEEN %s AND %s AND {created_near} GROUP BY s.date, s.hour, s.member_id, s.buyer",
+            [store.pk, *partition, *partition, start, created_until],
         )
         counts.append(cursor.rowcount)
         # Store-days: traffic by its date, orders by their creation day.
