@@ -149,8 +149,11 @@ def main() -> int:
     admin = psycopg2.connect(server)
     admin.autocommit = True
     with admin.cursor() as cursor:
-        cursor.execute("DROP DATABASE IF EXISTS perfmgmt_bench_kpis")
+        cursor.execute("DROP DATABASE IF EXISTS perfmgmt_bench_kpis WITH (FORCE)")
         cursor.execute("CREATE DATABASE perfmgmt_bench_kpis")
+    import redis
+
+    redis.Redis.from_url(redis_url).flushdb()  # no task of an interrupted run reaches this run's worker
     env = {**os.environ, "DATABASE_URL": scratch, "REDIS_URL": redis_url, "DJANGO_SETTINGS_MODULE": "perfmgmt.settings.local",
            "PERFMGMT_VAR_DIR": str(ROOT / "var" / "bench" / "var")}  # fmt: skip
     os.environ.update(env)
@@ -211,7 +214,7 @@ def main() -> int:
     connection.close()
     if not args.keep_data:
         with admin.cursor() as cursor:
-            cursor.execute("DROP DATABASE IF EXISTS perfmgmt_bench_kpis")
+            cursor.execute("DROP DATABASE IF EXISTS perfmgmt_bench_kpis WITH (FORCE)")
     return 0
 
 

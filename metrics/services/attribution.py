@@ -20,6 +20,7 @@ from django.db import connection, transaction
 
 from metrics.db import frame_insert, frame_query, store_lock
 from metrics.history import member_of_account_on
+from metrics.importing.merge import ANALYZE_AFTER_ROWS
 from teams.models import Store
 
 ATTRIBUTION_LOCK = 7401
@@ -87,6 +88,11 @@ def attribution_recompute(*, store: Store, buyers: Iterable[str] | None = None) 
         if buyer_list is not None:
             with connection.cursor() as cursor:
                 cursor.execute(f"DROP TABLE IF EXISTS {_BUYERS_TABLE}")
+    if connection.vendor == "postgresql" and result.orders_changed >= ANALYZE_AFTER_ROWS:
+        # The credit columns changed wholesale: without fresh statistics the rollups that follow
+        # are planned as if no order were credited (nested loops over a million rows).
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE metrics_order")
     return result
 
 
