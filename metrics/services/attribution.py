@@ -45,8 +45,15 @@ def _epoch(column: str) -> str:
 _BUYERS_TABLE = "attribution_buyers"
 
 
-def attribution_recompute(*, store: Store, buyers: Iterable[str] | None = None) -> AttributionResult:
-    """Recompute the credit of the store's orders (all of them, or those of `buyers`).
+def attribution_recompute(
+    *, store: Store, buyers: Iterable[str] | None = None, created: tuple[dt.date, dt.date] | None = None
+) -> AttributionResult:
+    """Recompute the credit of the store's orders (all of them, or those of `buyers`, or those
+    created on the local days `created`, both ends inclusive).
+
+    An order's credit depends only on the sessions of its window, so bounding the orders bounds
+    the sessions to read (the window's days before the first order day) and both reads use the
+    (store, day) indexes.
 
     Idempotent: only orders whose credit changes are written. Holds a per-store lock, so two
     recomputes of one store run one after the other."""
@@ -62,10 +69,17 @@ def attribution_recompute(*, store: Store, buyers: Iterable[str] | None = None) 
                 cursor.execute(f"CREATE TEMPORARY TABLE {_BUYERS_TABLE} (buyer varchar(128) PRIMARY KEY)")
             frame_insert(_BUYERS_TABLE, pd.DataFrame({"buyer": buyer_list}))
         where = "" if buyer_list is None else f" AND buyer IN (SELECT buyer FROM {_BUYERS_TABLE})"
+        order_where, chat_where, order_params, chat_params = where, where, [], []
+        if created is not None:
+            window_days = -(-store.attribution_window_hours // 24)
+            order_where += " AND created_date BETWEEN %s AND %s"
+            order_params = [created[0], created[1]]
+            chat_where += " AND started_date BETWEEN %s AND %s"
+            chat_params = [created[0] - dt.timedelta(days=window_days), created[1]]
         orders = frame_query(
             f"SELECT id, buyer, {_epoch('created_at')}, credited_session_id, credited_account_id, "
-            f"credited_member_id, credited_date FROM metrics_order WHERE store_id = %s{where}",
-            [store.pk],
+            f"credited_member_id, credited_date FROM metrics_order WHERE store_id = %s{order_where}",
+            [store.pk, *order_params],
             ["id", "buyer", "at", "old_session", "old_account", "old_member", "old_date"],
         )
         result.orders_seen = len(orders)
@@ -73,8 +87,8 @@ def attribution_recompute(*, store: Store, buyers: Iterable[str] | None = None) 
             return result
         chats = frame_query(
             f"SELECT id, session_id, buyer, {_epoch('started_at')}, started_date, account_id "
-            f"FROM metrics_chatsession WHERE store_id = %s{where}",
-            [store.pk],
+            f"FROM metrics_chatsession WHERE store_id = %s{chat_where}",
+            [store.pk, *chat_params],
             ["session", "session_key", "buyer", "at", "date", "account"],
         )
         credit = _match(orders, chats, window_s=store.attribution_window_hours * 3600)
