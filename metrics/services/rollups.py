@@ -106,11 +106,15 @@ def rollup_partition_recompute(*, store, start: dt.date, end: dt.date) -> Partit
         cursor.execute(
             "INSERT INTO metrics_inquirybuyerday (store_id, date, hour, member_id, team_id, buyer, ordered, paid) "
             "SELECT %s, s.date, s.hour, s.member_id, MAX(s.team_id), s.buyer, "
-            " MAX(CASE WHEN o.id IS NOT NULL THEN 1 ELSE 0 END) = 1, "
-            f" MAX(CASE WHEN {paid} THEN 1 ELSE 0 END) = 1 "
-            f"FROM ({_sessions()}) s LEFT JOIN metrics_order o ON o.credited_session_id = s.id AND o.store_id = %s "
-            # An order is credited on its session's local day: only the partition's days can match.
-            f"AND o.credited_date BETWEEN %s AND %s AND {created_near} GROUP BY s.date, s.hour, s.member_id, s.buyer",
+            " MAX(CASE WHEN o.session_id IS NOT NULL THEN 1 ELSE 0 END) = 1, MAX(COALESCE(o.paid, 0)) = 1 "
+            f"FROM ({_sessions()}) s LEFT JOIN ("
+            # The partition's credited orders, one row per session: a small derived table that
+            # PostgreSQL hash-joins and SQLite indexes on the fly (a join straight to the orders
+            # table has no index on the session to use and runs as a nested loop on SQLite).
+            f" SELECT o.credited_session_id AS session_id, MAX(CASE WHEN {paid} THEN 1 ELSE 0 END) AS paid"
+            " FROM metrics_order o WHERE o.store_id = %s AND o.credited_date BETWEEN %s AND %s"
+            f" AND {created_near} AND o.credited_session_id IS NOT NULL GROUP BY o.credited_session_id"
+            ") o ON o.session_id = s.id GROUP BY s.date, s.hour, s.member_id, s.buyer",
             [store.pk, *partition, *partition, start, created_until],
         )
         counts.append(cursor.rowcount)
