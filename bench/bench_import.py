@@ -15,14 +15,12 @@ import argparse
 import csv
 import os
 import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
-ROOT = Path(__file__).resolve().parents[1]
-GENERATOR = ROOT.parent / "shared" / "bench" / "make_shop_data.py"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import ROOT, scratch_database, shop_data
 
 
 def main() -> int:
@@ -31,40 +29,9 @@ def main() -> int:
     parser.add_argument("--keep-data", action="store_true", help="Do not drop the scratch database.")
     args = parser.parse_args()
 
-    server = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("DATABASE_URL", "")
-    if not server.startswith("postgres"):
-        server = "postgres://postgres@127.0.0.1:5432/postgres"
-    scratch = urlunparse(urlparse(server)._replace(path="/perfmgmt_bench"))
-
-    data = ROOT / "var" / "bench" / f"shop-{args.orders}"
-    if not (data / "chats.csv").exists():
-        if not GENERATOR.exists():
-            print(f"the shared generator is missing: {GENERATOR}")
-            return 1
-        print(f"writing {args.orders} orders with the shared generator into {data} …", flush=True)
-        subprocess.run(
-            [
-                sys.executable,
-                str(GENERATOR),
-                str(data),
-                "--orders",
-                str(args.orders),
-                "--agents",
-                "60",
-                "--days",
-                "365",
-            ],
-            check=True,
-        )
+    data = shop_data(args.orders)
     sizes = {name: (data / f"{name}.csv").stat().st_size for name in ("orders", "chats")}
-
-    import psycopg2
-
-    admin = psycopg2.connect(server)
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute("DROP DATABASE IF EXISTS perfmgmt_bench")
-        cursor.execute("CREATE DATABASE perfmgmt_bench")
+    scratch, admin = scratch_database("perfmgmt_bench")
 
     os.environ["DATABASE_URL"] = scratch
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "perfmgmt.settings.local")
@@ -123,7 +90,7 @@ def main() -> int:
     connection.close()
     if not args.keep_data:
         with admin.cursor() as cursor:
-            cursor.execute("DROP DATABASE IF EXISTS perfmgmt_bench")
+            cursor.execute("DROP DATABASE IF EXISTS perfmgmt_bench WITH (FORCE)")
     return 0
 
 

@@ -24,10 +24,9 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
-ROOT = Path(__file__).resolve().parents[1]
-GENERATOR = ROOT.parent / "shared" / "bench" / "make_shop_data.py"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import GENERATOR, ROOT, scratch_database, shop_data
 
 
 def duckdb_figures(data: Path) -> tuple[float, int, int]:
@@ -122,35 +121,9 @@ def main() -> int:
     parser.add_argument("--orders", type=int, default=1_000_000)
     parser.add_argument("--keep-data", action="store_true", help="Keep the scratch database for profiling.")
     args = parser.parse_args()
-    server = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("DATABASE_URL", "")
-    if not server.startswith("postgres"):
-        server = "postgres://postgres@127.0.0.1:5432/postgres"
-    scratch = urlunparse(urlparse(server)._replace(path="/perfmgmt_bench_kpis"))
     redis_url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/14"
-    data = ROOT / "var" / "bench" / f"shop-{args.orders}"
-    if not (data / "chats.csv").exists():
-        subprocess.run(
-            [
-                sys.executable,
-                str(GENERATOR),
-                str(data),
-                "--orders",
-                str(args.orders),
-                "--agents",
-                "60",
-                "--days",
-                "365",
-            ],
-            check=True,
-        )
-
-    import psycopg2
-
-    admin = psycopg2.connect(server)
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute("DROP DATABASE IF EXISTS perfmgmt_bench_kpis WITH (FORCE)")
-        cursor.execute("CREATE DATABASE perfmgmt_bench_kpis")
+    data = shop_data(args.orders)
+    scratch, admin = scratch_database("perfmgmt_bench_kpis")
     import redis
 
     redis.Redis.from_url(redis_url).flushdb()  # no task of an interrupted run reaches this run's worker
