@@ -30,6 +30,17 @@ def sql_in(column: str, values) -> tuple[str, list]:
     return f" AND {column} IN ({', '.join(['%s'] * len(values))})", values
 
 
+def sql_filters(**columns) -> tuple[str, list]:
+    """ " AND column IN (…)" for every column given a list of values; a column given None is not
+    filtered, one given an empty list matches nothing."""
+    where, params = "", []
+    for column, values in columns.items():
+        if values is not None:
+            more, more_params = sql_in(column, values)
+            where, params = where + more, params + more_params
+    return where, params
+
+
 def frame_insert(table: str, frame: pd.DataFrame) -> int:
     """Insert every row of `frame` (its columns named as the table's): COPY on PostgreSQL."""
     if frame.empty:

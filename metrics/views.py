@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -101,14 +102,8 @@ def upload_view(request: HttpRequest) -> HttpResponse:
                 return redirect("metrics:batch_map", pk=batch.pk)
             return redirect("metrics:batch_detail", pk=batch.pk)
         messages.success(request, _("%(count)s files received.") % {"count": len(created)})
-        return redirect(f"{_url('metrics:batch_list')}?ids={','.join(str(b.pk) for b in created)}")
+        return redirect(f"{reverse('metrics:batch_list')}?ids={','.join(str(b.pk) for b in created)}")
     return render(request, "metrics/upload.html", {"form": form})
-
-
-def _url(name: str, **kwargs) -> str:
-    from django.urls import reverse
-
-    return reverse(name, kwargs=kwargs or None)
 
 
 def _batch_for(request: HttpRequest, pk: int):

@@ -77,6 +77,7 @@ class MergeCounts:
     inserted: int
     updated: int
     unchanged: int
+    store_ids: tuple[int, ...] = ()  # the stores the staged rows belong to
 
 
 class Staging:
@@ -154,7 +155,9 @@ class Staging:
                 cursor.execute(count_sql, stores)
                 inserted = cursor.fetchone()[0] - before
                 updated = changed - inserted
-        return MergeCounts(inserted=inserted, updated=updated, unchanged=self.rows - inserted - updated)
+        return MergeCounts(
+            inserted=inserted, updated=updated, unchanged=self.rows - inserted - updated, store_ids=tuple(stores)
+        )
 
     def statistics_refresh(self, counts: MergeCounts) -> None:
         """After a large merge, refresh PostgreSQL's statistics of the fact table now: queries

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from metrics.db import frame_query, sql_in
+from metrics.db import frame_query, sql_filters
 
 
 def _between(table: str, columns: list[str], start, end, where: str = "", params=()) -> pd.DataFrame:
@@ -74,11 +74,7 @@ def first_response_distribution(
     *, start: dt.date, end: dt.date, store_ids=None, team_ids=None, member_ids=None
 ) -> dict[str, float | None]:
     """Shares of sessions answered within 15 s, 30 s and 3 min, and never answered."""
-    where, params = "", []
-    for column, values in (("store_id", store_ids), ("team_id", team_ids), ("member_id", member_ids)):
-        if values is not None:
-            more, more_params = sql_in(column, values)
-            where, params = where + more, params + more_params
+    where, params = sql_filters(store_id=store_ids, team_id=team_ids, member_id=member_ids)
     days = _between(
         "metrics_memberday",
         ["date", "sessions", "unanswered_sessions", "answered_15s", "answered_30s", "answered_180s"],
@@ -177,11 +173,7 @@ def member_alerts(
     unanswered share above `unanswered_share` (5%). Members with fewer than `min_sessions`
     sessions in either window are not judged."""
     recent_start, baseline_start = as_of - dt.timedelta(days=6), as_of - dt.timedelta(days=34)
-    where, params = "", []
-    for column, values in (("store_id", store_ids), ("member_id", member_ids)):
-        if values is not None:
-            more, more_params = sql_in(column, values)
-            where, params = where + more, params + more_params
+    where, params = sql_filters(store_id=store_ids, member_id=member_ids)
     days = _between(
         "metrics_memberday",
         ["date", "member_id", "sessions", "unanswered_sessions", "answered_sessions", "response_seconds"],

@@ -16,7 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import numpy as np
 import pandas as pd
 
-from metrics.db import frame_query, sql_in
+from metrics.db import frame_query, sql_filters, sql_in
 from metrics.registry import Formula, Kpi, Level, Unit, kpis_for
 
 GRAINS = ("day", "week", "month", "quarter", "range")
@@ -57,12 +57,7 @@ def measures_member(
 ) -> pd.DataFrame:
     """Member or team measures per (store, entity, period): cohort by the session's local day."""
     entity = "member_id" if level == Level.MEMBER else "team_id"
-    extra, params = "", []
-    if member_ids is not None:
-        extra, params = sql_in("member_id", member_ids)
-    if team_ids is not None:
-        more, more_params = sql_in("team_id", team_ids)
-        extra, params = extra + more, params + more_params
+    extra, params = sql_filters(member_id=member_ids, team_id=team_ids)
     sums = ["sessions", "unanswered_sessions", "answered_sessions", "response_seconds", "paid_orders",
             "refunded_orders", "items", "gmv_cents", "refund_cents"]  # fmt: skip
     days = _rows("metrics_memberday", ["store_id", "date", entity, *sums], start, end, store_ids, extra, params)

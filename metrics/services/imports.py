@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 from metrics.importing.merge import Staging
 from metrics.importing.normalize import StoreResolver, chunk_check
 from metrics.importing.readers import ImportRefused, Source, source_open
-from metrics.importing.schema import fields_for, kind_detect, mapping_propose, missing_required
+from metrics.importing.schema import kind_detect, mapping_propose, missing_required
 from metrics.models import ColumnMapping, ImportBatch, ImportKind, ImportRowError, ImportStatus
 from teams.models import Store
 from teams.selectors.scoping import viewer_get
@@ -268,8 +268,7 @@ def _run(batch: ImportBatch, chunk_rows: int) -> None:
             staging.stores_rename(created)
             counts = staging.merge(batch_id=batch.pk, present_fields=present, now=timezone.now())
         staging.statistics_refresh(counts)
-        store_ids = staging.store_ids()
-    batch.stores.set(store_ids)
+    batch.stores.set(counts.store_ids)
     batch.inserted, batch.updated, batch.unchanged = counts.inserted, counts.updated, counts.unchanged
     batch.status = ImportStatus.SUCCEEDED
 
@@ -303,10 +302,6 @@ def chats_import(*, store: Store | None, file: Path | UploadedFile, **options) -
 def traffic_import(*, store: Store | None, file: Path | UploadedFile, **options) -> ImportBatch:
     """Import a daily traffic report (流量来源) now, in this process."""
     return _import(ImportKind.TRAFFIC, store=store, file=file, **options)
-
-
-def import_field_labels(kind: str) -> dict[str, str]:
-    return {f.name: str(f.label) for f in fields_for(kind)}
 
 
 def import_files_purge(*, now: dt.datetime | None = None) -> int:

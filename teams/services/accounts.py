@@ -47,9 +47,3 @@ def account_assign(
         current.end_date = start_date - dt.timedelta(days=1)
         current.save(update_fields=["end_date"])
     return AccountAssignment.objects.create(account=account, member=member, start_date=start_date, assigned_by=actor)
-
-
-def platform_account_get_or_create(*, store_id: int, name: str) -> PlatformAccount:
-    """The account of `store` named exactly `name` (as the platform writes it), created unassigned if new."""
-    account, _created = PlatformAccount.objects.get_or_create(store_id=store_id, name=name)
-    return account

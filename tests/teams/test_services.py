@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.utils import translation
 
 from teams.models import AccountAssignment, Member, TeamMembership
-from teams.services.accounts import account_assign, platform_account_get_or_create
+from teams.services.accounts import account_assign
 from teams.services.members import members_deactivate_departed, membership_move
 from tests.factories import AccountAssignmentFactory, MemberFactory, TeamMembershipFactory
 
@@ -48,12 +48,6 @@ def test_assignment_may_not_rewrite_history(org):
 def test_member_must_be_in_a_team_of_the_accounts_store(org):
     with pytest.raises(ValidationError, match="in no team of"):
         account_assign(account=org.unassigned_s1, member=org.d, start_date=dt.date(2026, 6, 1))
-
-
-def test_get_or_create_keeps_the_platform_name_exactly(org):
-    account = platform_account_get_or_create(store_id=org.s1.pk, name="衣衣风尚:客服05 ")
-    assert account.name == "衣衣风尚:客服05 "
-    assert platform_account_get_or_create(store_id=org.s1.pk, name="衣衣风尚:客服05 ").pk == account.pk
 
 
 def test_membership_move_ends_the_old_team_the_day_before(org):
