@@ -47,6 +47,11 @@ class Store(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def attribution_window_days(self) -> int:
+        """Local days an order can lie after the session it is credited to: the window, rounded up."""
+        return -(-self.attribution_window_hours // 24)
+
 
 class TeamKind(models.TextChoices):
     PRESALES = "presales", _("Pre-sales service")

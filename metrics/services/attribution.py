@@ -71,11 +71,10 @@ def attribution_recompute(
         where = "" if buyer_list is None else f" AND buyer IN (SELECT buyer FROM {_BUYERS_TABLE})"
         order_where, chat_where, order_params, chat_params = where, where, [], []
         if created is not None:
-            window_days = -(-store.attribution_window_hours // 24)
             order_where += " AND created_date BETWEEN %s AND %s"
             order_params = [created[0], created[1]]
             chat_where += " AND started_date BETWEEN %s AND %s"
-            chat_params = [created[0] - dt.timedelta(days=window_days), created[1]]
+            chat_params = [created[0] - dt.timedelta(days=store.attribution_window_days), created[1]]
         orders = frame_query(
             f"SELECT id, buyer, {_epoch('created_at')}, credited_session_id, credited_account_id, "
             f"credited_member_id, credited_date FROM metrics_order WHERE store_id = %s{order_where}",

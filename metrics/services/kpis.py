@@ -21,10 +21,6 @@ from metrics.services.attribution import attribution_recompute
 from metrics.services.rollups import rollup_partition_recompute
 from teams.models import Store
 
-# Orders can be credited to a session up to the window before them: days around a change whose
-# member figures may move with it.
-_WINDOW_DAYS = 1
-
 
 @dataclass
 class RecomputeReport:
@@ -88,14 +84,15 @@ def kpis_after_import(*, batch: ImportBatch) -> RecomputeReport:
         if buyers and batch.kind != ImportKind.TRAFFIC:
             # New or changed orders are credited from the sessions before them; new sessions can
             # win the orders of the window after them.
-            window_days = -(-store.attribution_window_hours // 24)
+            window_days = store.attribution_window_days
             created = (min(days), max(days) + dt.timedelta(days=window_days if batch.kind == ImportKind.CHATS else 0))
             credit = attribution_recompute(store=store, buyers=buyers, created=created)
             report.orders_recredited += credit.orders_changed
             affected |= credit.changed_dates
             if batch.kind == ImportKind.CHATS:
                 # A chat counts on its own day; the orders it won or lost count on theirs.
-                affected |= {day + dt.timedelta(days=offset) for day in days for offset in (0, _WINDOW_DAYS)}
+                # (and the store-days of orders it turned silent or credited, up to the window after).
+                affected |= {day + dt.timedelta(days=offset) for day in days for offset in range(window_days + 1)}
         for first, last in _runs(affected):
             rollup_partition_recompute(store=store, start=first, end=last)
             report.partitions += 1
@@ -106,7 +103,7 @@ def kpis_after_import(*, batch: ImportBatch) -> RecomputeReport:
 def kpis_recompute_range(*, store: Store, start: dt.date, end: dt.date) -> RecomputeReport:
     """Re-credit the store's orders and rebuild its rollups for start … end (local days)."""
     report = RecomputeReport(stores=1)
-    buyers = _buyers_in(store, start - dt.timedelta(days=_WINDOW_DAYS), end)
+    buyers = _buyers_in(store, start - dt.timedelta(days=store.attribution_window_days), end)
     credit = attribution_recompute(store=store, buyers=buyers)
     report.orders_recredited = credit.orders_changed
     days = {d for d in credit.changed_dates if d < start or d > end}

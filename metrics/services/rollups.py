@@ -70,7 +70,7 @@ def rollup_partition_recompute(*, store, start: dt.date, end: dt.date) -> Partit
     # Orders credited to the partition's sessions were created from its first day to at most the
     # store's window after its last: bounding created_date lets the (store, created_date) index
     # find them.
-    created_until = end + dt.timedelta(days=-(-store.attribution_window_hours // 24))
+    created_until = end + dt.timedelta(days=store.attribution_window_days)
     created_near = "o.created_date BETWEEN %s AND %s"
     with transaction.atomic(), connection.cursor() as cursor:
         store_lock(ROLLUP_LOCK, store.pk)

@@ -293,3 +293,17 @@ def test_recomputes_are_idempotent_and_equal_the_incremental_rows(example):
     assert full == incremental
     assert snapshot() == full
     assert sum(len(rows) for rows in full) > 0
+
+
+def test_a_longer_window_rebuilds_the_store_days_it_reaches(tmp_path):
+    shop = Shop(tmp_path)
+    shop.store.attribution_window_hours = 48
+    shop.store.save()
+    shop.order("far", dt.datetime(2026, 8, 12, 10), "80.00")
+    shop.load()
+    assert shop.table(level="store").to_dict("records")[0]["silent_gmv_share"] == 1.0
+    # A chat 38 hours before the order, in a later export: within this store's window.
+    shop.chat("A", "far", dt.datetime(2026, 8, 10, 20))
+    shop.load()
+    assert shop.row("A")["gmv"] == Decimal("80.00")
+    assert shop.table(level="store").to_dict("records")[0]["silent_gmv_share"] == 0.0
