@@ -66,3 +66,14 @@ def store_lock(namespace: int, store_id: int) -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [namespace, store_id])
+
+
+def store_data_version_bump(store_id: int) -> None:
+    """Count one more change of the store's rollups (inside the caller's transaction)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO metrics_storedataversion (store_id, version, updated_at) VALUES (%s, 1, CURRENT_TIMESTAMP) "
+            "ON CONFLICT (store_id) DO UPDATE SET version = metrics_storedataversion.version + 1, "
+            "updated_at = CURRENT_TIMESTAMP",
+            [store_id],
+        )

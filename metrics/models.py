@@ -362,3 +362,34 @@ class StoreBuyerDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.buyer} {self.date}"
+
+
+class BuyerSegmentCount(models.Model):
+    """How many of a store's paying buyers fall in each RFM segment as of a local day, and how
+    many of them are churn risks: a small summary written after each recompute, because the
+    dashboards must not rank every buyer of a store on request."""
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+")
+    as_of = models.DateField()
+    segment = models.CharField(max_length=24)
+    buyers = models.PositiveIntegerField()
+    churn_risk = models.PositiveIntegerField()  # of those buyers, overdue by > 50% of their usual interval
+    computed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["store", "as_of", "segment"], name="buyer_segment_count_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.store_id} {self.as_of} {self.segment}"
+
+
+class StoreDataVersion(models.Model):
+    """A counter bumped in the same transaction as any rebuild of a store's rollups or RFM
+    summary: dashboards put it in their cache keys, so a cached page never outlives the data."""
+
+    store = models.OneToOneField(Store, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    version = models.PositiveBigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.store_id} v{self.version}"

@@ -38,7 +38,22 @@ def kpis_after_import_task(batch_id: int) -> dict:
     batch = ImportBatch.objects.filter(pk=batch_id, status=ImportStatus.SUCCEEDED).first()
     if batch is None:
         return {}
-    return vars(kpis_after_import(batch=batch))
+    report = kpis_after_import(batch=batch)
+    # The RFM summary reads every paying buyer of the store: a task of its own, so the KPIs of
+    # the new day are visible without waiting for it.
+    for store_id in report.store_ids:
+        buyer_segments_refresh_task.delay(store_id)
+    return vars(report)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def buyer_segments_refresh_task(store_id: int, _previous=None) -> int:
+    """RFM segment sizes of one store as of its last day with data (idempotent)."""
+    from metrics.services.segments import buyer_segments_refresh
+    from teams.models import Store
+
+    store = Store.objects.filter(pk=store_id).first()
+    return len(buyer_segments_refresh(store=store)) if store else 0
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
@@ -47,10 +62,13 @@ def kpis_recompute_range_task(store_id: int, start: str, end: str) -> dict:
     import datetime as dt
 
     from metrics.services.kpis import kpis_recompute_range
+    from metrics.services.segments import buyer_segments_refresh
     from teams.models import Store
 
     store = Store.objects.get(pk=store_id)
-    return vars(kpis_recompute_range(store=store, start=dt.date.fromisoformat(start), end=dt.date.fromisoformat(end)))
+    report = kpis_recompute_range(store=store, start=dt.date.fromisoformat(start), end=dt.date.fromisoformat(end))
+    buyer_segments_refresh(store=store)
+    return vars(report)
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
@@ -108,5 +126,8 @@ def kpis_full_recompute_signature(store_ids: list[int]):
         if days is None:
             continue
         months = [kpis_partition_task.s(store.pk, a.isoformat(), b.isoformat()) for a, b in month_ranges(*days)]
-        per_store.append(chain(kpis_attribution_task.si(store.pk), group(months)))
+        # attribution, then the months in parallel, then (a chord) the store's RFM summary
+        per_store.append(
+            chain(kpis_attribution_task.si(store.pk), group(months), buyer_segments_refresh_task.si(store.pk))
+        )
     return group(per_store)

@@ -124,3 +124,13 @@ def api_for():
         return api
 
     return login
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Cached dashboards of one test are never seen by the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from django.db import connection
 
 from metrics.db import frame_query, sql_filters
 
@@ -25,13 +26,26 @@ def _between(table: str, columns: list[str], start, end, where: str = "", params
 
 def funnel_get(*, store_id: int, start: dt.date, end: dt.date) -> dict:
     """UV → inquiring buyers → ordering buyers → paying buyers → repeat buyers, and UV by channel."""
-    store = " AND store_id = %s"
-    uv = _between("metrics_storeday", ["date", "uv"], start, end, store, [store_id])["uv"].sum()
-    inquiring = _between("metrics_inquirybuyerday", ["date", "buyer"], start, end, store, [store_id])["buyer"].nunique()
-    buyers = _between(
-        "metrics_storebuyerday", ["date", "buyer", "placed_orders", "paid_orders"], start, end, store, [store_id]
-    )
-    per_buyer = buyers.groupby("buyer")[["placed_orders", "paid_orders"]].sum()
+    # Counted in the database: a month of a big store is ~100,000 buyer-days, one row back each.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT COALESCE(SUM(uv), 0) FROM metrics_storeday WHERE store_id = %s AND date BETWEEN %s AND %s",
+            [store_id, start, end],
+        )
+        uv = cursor.fetchone()[0]
+        cursor.execute(
+            "SELECT COUNT(DISTINCT buyer) FROM metrics_inquirybuyerday WHERE store_id = %s AND date BETWEEN %s AND %s",
+            [store_id, start, end],
+        )
+        inquiring = cursor.fetchone()[0]
+        cursor.execute(
+            "SELECT SUM(CASE WHEN placed > 0 THEN 1 ELSE 0 END), SUM(CASE WHEN paid > 0 THEN 1 ELSE 0 END), "
+            "SUM(CASE WHEN paid >= 2 THEN 1 ELSE 0 END) FROM (SELECT buyer, SUM(placed_orders) AS placed, "
+            "SUM(paid_orders) AS paid FROM metrics_storebuyerday WHERE store_id = %s AND date BETWEEN %s AND %s "
+            "GROUP BY buyer) per_buyer",
+            [store_id, start, end],
+        )
+        ordered, paying, repeat = (value or 0 for value in cursor.fetchone())
     channels = frame_query(
         "SELECT channel, SUM(uv) FROM metrics_trafficday WHERE store_id = %s AND date BETWEEN %s AND %s "
         "GROUP BY channel ORDER BY SUM(uv) DESC",
@@ -42,9 +56,9 @@ def funnel_get(*, store_id: int, start: dt.date, end: dt.date) -> dict:
         "steps": [
             ("uv", int(uv)),
             ("inquiring_buyers", int(inquiring)),
-            ("ordered_buyers", int((per_buyer["placed_orders"] > 0).sum())),
-            ("paying_buyers", int((per_buyer["paid_orders"] > 0).sum())),
-            ("repeat_buyers", int((per_buyer["paid_orders"] >= 2).sum())),
+            ("ordered_buyers", int(ordered)),
+            ("paying_buyers", int(paying)),
+            ("repeat_buyers", int(repeat)),
         ],
         "uv_by_channel": [(row.channel, int(row.uv)) for row in channels.itertuples()],
     }
@@ -60,12 +74,18 @@ def conversion_heatmap(*, team_id: int, start: dt.date, end: dt.date) -> pd.Data
         "metrics_inquirybuyerday", ["date", "hour", "buyer", "paid"], start, end,
         " AND store_id = %s AND team_id = %s", [store_id, team_id],
     )  # fmt: skip
+    return conversion_grid(rows)
+
+
+def conversion_grid(rows: pd.DataFrame) -> pd.DataFrame:
+    """Buyer-day rows (date, hour, buyer, paid) as a weekday × hour grid of paid / inquiring
+    buyers (distinct per cell); NaN where nobody inquired."""
     grid = pd.DataFrame(np.nan, index=range(7), columns=range(24))
     if rows.empty:
         return grid
-    rows["weekday"] = rows["date"].dt.day_of_week
+    rows = rows.assign(weekday=pd.to_datetime(rows["date"]).dt.day_of_week, paid=rows["paid"].astype(bool))
     inquiring = rows.groupby(["weekday", "hour"])["buyer"].nunique()
-    paying = rows.loc[rows["paid"].astype(bool)].groupby(["weekday", "hour"])["buyer"].nunique()
+    paying = rows.loc[rows["paid"]].groupby(["weekday", "hour"])["buyer"].nunique()
     rate = (paying.reindex(inquiring.index, fill_value=0) / inquiring).unstack()
     return rate.reindex(index=range(7), columns=range(24))
 
@@ -80,14 +100,19 @@ def first_response_distribution(
         ["date", "sessions", "unanswered_sessions", "answered_15s", "answered_30s", "answered_180s"],
         start, end, where, params,
     )  # fmt: skip
-    sessions = days["sessions"].sum()
+    return response_shares(days)
+
+
+def response_shares(days: pd.DataFrame) -> dict[str, float | None]:
+    """Member-day rows as shares of sessions answered within 15 s, 30 s, 3 min, and unanswered."""
+    sessions = days["sessions"].sum() if not days.empty else 0
     if not sessions:
         return {"within_15s": None, "within_30s": None, "within_3min": None, "unanswered": None}
     return {
-        "within_15s": days["answered_15s"].sum() / sessions,
-        "within_30s": days["answered_30s"].sum() / sessions,
-        "within_3min": days["answered_180s"].sum() / sessions,
-        "unanswered": days["unanswered_sessions"].sum() / sessions,
+        "within_15s": float(days["answered_15s"].sum() / sessions),
+        "within_30s": float(days["answered_30s"].sum() / sessions),
+        "within_3min": float(days["answered_180s"].sum() / sessions),
+        "unanswered": float(days["unanswered_sessions"].sum() / sessions),
     }
 
 
@@ -172,7 +197,7 @@ def member_alerts(
     by `drop` (30%) or more, average first response up by `slower` (50%) or more, and an
     unanswered share above `unanswered_share` (5%). Members with fewer than `min_sessions`
     sessions in either window are not judged."""
-    recent_start, baseline_start = as_of - dt.timedelta(days=6), as_of - dt.timedelta(days=34)
+    baseline_start = as_of - dt.timedelta(days=34)
     where, params = sql_filters(store_id=store_ids, member_id=member_ids)
     days = _between(
         "metrics_memberday",
@@ -183,34 +208,69 @@ def member_alerts(
         "metrics_inquirybuyerday", ["date", "member_id", "buyer", "paid"], baseline_start, as_of,
         where + " AND member_id IS NOT NULL", params,
     )  # fmt: skip
+    return alerts_from_rows(
+        days, buyers, as_of=as_of, drop=drop, slower=slower, unanswered_share=unanswered_share,
+        min_sessions=min_sessions,
+    )  # fmt: skip
+
+
+def alerts_from_rows(
+    days: pd.DataFrame,
+    buyers: pd.DataFrame,
+    *,
+    as_of: dt.date,
+    drop: float = 0.3,
+    slower: float = 0.5,
+    unanswered_share: float = 0.05,
+    min_sessions: int = 20,
+) -> list[Alert]:
+    """member_alerts over member-day and buyer-day rows already read (they must cover the 35
+    days up to `as_of`; rows outside them are ignored)."""
+    recent_start, baseline_start = as_of - dt.timedelta(days=6), as_of - dt.timedelta(days=34)
     alerts: list[Alert] = []
     if days.empty:
         return alerts
+    window = (pd.Timestamp(baseline_start), pd.Timestamp(as_of))
+    frames = []
     for frame in (days, buyers):
-        frame["recent"] = frame["date"] >= pd.Timestamp(recent_start)
-    for member_id, member_days in days.groupby("member_id"):
-        recent, base = member_days[member_days["recent"]], member_days[~member_days["recent"]]
-        mine = buyers[buyers["member_id"] == member_id]
-        if recent["sessions"].sum() >= min_sessions and recent["sessions"].sum():
-            share = recent["unanswered_sessions"].sum() / recent["sessions"].sum()
+        dates = pd.to_datetime(frame["date"]) if not frame.empty else pd.Series(dtype="datetime64[ns]")
+        frame = frame.loc[(dates >= window[0]) & (dates <= window[1])].copy()
+        frame["recent"] = dates.loc[frame.index] >= pd.Timestamp(recent_start)
+        frames.append(frame)
+    days, buyers = frames
+    sums = days.groupby(["member_id", "recent"])[
+        ["sessions", "unanswered_sessions", "answered_sessions", "response_seconds"]
+    ].sum()
+    inquiring = buyers.groupby(["member_id", "recent"])["buyer"].nunique()
+    paying = buyers.loc[buyers["paid"].astype(bool)].groupby(["member_id", "recent"])["buyer"].nunique()
+
+    def get(series: pd.Series, member_id, recent: bool, column: str | None = None) -> float:
+        key = (member_id, recent)
+        if key not in series.index:
+            return 0.0
+        value = series.loc[key] if column is None else series.loc[key, column]
+        return float(value)
+
+    for member_id in sums.index.get_level_values("member_id").unique():
+        sessions = [get(sums, member_id, flag, "sessions") for flag in (True, False)]
+        if sessions[0] >= min_sessions:
+            share = get(sums, member_id, True, "unanswered_sessions") / sessions[0]
             if share > unanswered_share:
-                alerts.append(Alert(int(member_id), "unanswered", float(share), None))
-        if recent["sessions"].sum() < min_sessions or base["sessions"].sum() < min_sessions:
+                alerts.append(Alert(int(member_id), "unanswered", share, None))
+        if sessions[0] < min_sessions or sessions[1] < min_sessions:
             continue
-        conversion = [_conversion(mine[mine["recent"] == flag]) for flag in (True, False)]
+        conversion = [
+            get(paying, member_id, flag) / get(inquiring, member_id, flag) if get(inquiring, member_id, flag) else None
+            for flag in (True, False)
+        ]
         if conversion[1] and conversion[0] is not None and conversion[0] <= conversion[1] * (1 - drop):
             alerts.append(Alert(int(member_id), "conversion_drop", conversion[0], conversion[1]))
-        speed = [_mean_response(frame) for frame in (recent, base)]
+        speed = [
+            get(sums, member_id, flag, "response_seconds") / answered
+            if (answered := get(sums, member_id, flag, "answered_sessions"))
+            else None
+            for flag in (True, False)
+        ]
         if speed[1] and speed[0] is not None and speed[0] >= speed[1] * (1 + slower):
             alerts.append(Alert(int(member_id), "slower_response", speed[0], speed[1]))
     return alerts
-
-
-def _conversion(rows: pd.DataFrame) -> float | None:
-    inquiring = rows["buyer"].nunique()
-    return rows.loc[rows["paid"].astype(bool), "buyer"].nunique() / inquiring if inquiring else None
-
-
-def _mean_response(days: pd.DataFrame) -> float | None:
-    answered = days["answered_sessions"].sum()
-    return days["response_seconds"].sum() / answered if answered else None

@@ -11,6 +11,7 @@ Nothing here reads the fact tables.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
@@ -23,8 +24,10 @@ GRAINS = ("day", "week", "month", "quarter", "range")
 _CENT = Decimal("0.01")
 
 
-def period_start(dates: pd.Series, *, grain: str, start: dt.date) -> pd.Series:
-    """First day of each date's period: ISO week (Monday), calendar month or quarter, or the range."""
+def period_start(dates: pd.Series, *, grain: str, start: dt.date, as_dates: bool = True) -> pd.Series:
+    """First day of each date's period: ISO week (Monday), calendar month or quarter, or the range.
+
+    datetime.date values, or pandas timestamps with `as_dates=False` (faster to group by)."""
     days = pd.to_datetime(dates)
     if grain == "day":
         first = days
@@ -38,68 +41,127 @@ def period_start(dates: pd.Series, *, grain: str, start: dt.date) -> pd.Series:
         first = pd.Series(pd.Timestamp(start), index=days.index)
     else:
         raise ValueError(f"unknown grain {grain!r}; one of {GRAINS}")
-    return first.dt.date
+    return first.dt.date if as_dates else first
 
 
-def _rows(table: str, columns: list[str], start, end, store_ids, extra: str = "", params=()) -> pd.DataFrame:
-    where, values = sql_in("store_id", store_ids)
+def _rows(
+    table: str, columns: list[str], start, end, store_ids, extra: str = "", params=(), timestamps: bool = False
+) -> pd.DataFrame:
+    """Rollup rows of start … end; `date` as datetime.date, or pandas timestamps (`timestamps`).
+    store_ids None: every store."""
+    where, values = sql_in("store_id", store_ids) if store_ids is not None else ("", [])
     frame = frame_query(
         f"SELECT {', '.join(columns)} FROM {table} WHERE date BETWEEN %s AND %s{where}{extra}",
         [start, end, *values, *params],
         columns,
     )
-    frame["date"] = pd.to_datetime(frame["date"]).dt.date if not frame.empty else frame["date"]
+    if timestamps:
+        frame["date"] = pd.to_datetime(frame["date"])
+    elif not frame.empty:
+        frame["date"] = pd.to_datetime(frame["date"]).dt.date
     return frame
 
 
-def measures_member(
-    *, level: str, grain: str, start: dt.date, end: dt.date, store_ids, member_ids=None, team_ids=None
-) -> pd.DataFrame:
-    """Member or team measures per (store, entity, period): cohort by the session's local day."""
-    entity = "member_id" if level == Level.MEMBER else "team_id"
+_MEMBER_SUMS = ["sessions", "unanswered_sessions", "answered_sessions", "response_seconds", "answered_15s",
+                "answered_30s", "answered_180s", "paid_orders", "refunded_orders", "items", "gmv_cents",
+                "refund_cents"]  # fmt: skip
+_STORE_SUMS = ["uv", "pv", "cart_adds", "orders_placed", "paid_orders", "gmv_cents", "refund_cents", "silent_gmv_cents"]
+
+
+@dataclass(frozen=True)
+class MemberRows:
+    """The day rollups a set of member or team KPI tables is computed from, read once.
+
+    days: member-day rows; buyers: inquiry buyer-day rows (with the hour); store_days: the
+    stores' day rows (for the share of store sales). Dates are pandas timestamps; buyers are
+    integer codes (counting distinct codes is what the KPIs need, and much faster than text)."""
+
+    days: pd.DataFrame
+    buyers: pd.DataFrame
+    store_days: pd.DataFrame
+
+    def between(self, start: dt.date, end: dt.date) -> MemberRows:
+        return MemberRows(*(_between_days(frame, start, end) for frame in (self.days, self.buyers, self.store_days)))
+
+
+def _between_days(frame: pd.DataFrame, start: dt.date, end: dt.date) -> pd.DataFrame:
+    if frame.empty:
+        return frame
+    return frame.loc[(frame["date"] >= pd.Timestamp(start)) & (frame["date"] <= pd.Timestamp(end))]
+
+
+def member_rows_load(*, start: dt.date, end: dt.date, store_ids, member_ids=None, team_ids=None) -> MemberRows:
+    """Member-day, buyer-day and store-day rollup rows of start … end (three indexed reads)."""
     extra, params = sql_filters(member_id=member_ids, team_id=team_ids)
-    sums = ["sessions", "unanswered_sessions", "answered_sessions", "response_seconds", "paid_orders",
-            "refunded_orders", "items", "gmv_cents", "refund_cents"]  # fmt: skip
-    days = _rows("metrics_memberday", ["store_id", "date", entity, *sums], start, end, store_ids, extra, params)
+    days = _rows("metrics_memberday", ["store_id", "date", "member_id", "team_id", *_MEMBER_SUMS],
+                 start, end, store_ids, extra, params, timestamps=True)  # fmt: skip
     buyers = _rows(
         "metrics_inquirybuyerday",
-        ["store_id", "date", entity, "buyer", "ordered", "paid"],
-        start, end, store_ids, extra + f" AND {entity} IS NOT NULL", params,
+        ["store_id", "date", "hour", "member_id", "team_id", "buyer", "ordered", "paid"],
+        start, end, store_ids, extra + " AND member_id IS NOT NULL", params, timestamps=True,
     )  # fmt: skip
+    if not buyers.empty:
+        buyers["ordered"], buyers["paid"] = buyers["ordered"].astype(bool), buyers["paid"].astype(bool)
+        buyers["buyer"] = pd.factorize(buyers["buyer"])[0]
+    store_days = _rows("metrics_storeday", ["store_id", "date", *_STORE_SUMS], start, end, store_ids, timestamps=True)
+    return MemberRows(days, buyers, store_days)
+
+
+def measures_member(
+    *,
+    level: str,
+    grain: str,
+    start: dt.date,
+    end: dt.date,
+    store_ids=None,
+    member_ids=None,
+    team_ids=None,
+    rows: MemberRows | None = None,
+) -> pd.DataFrame:
+    """Member or team measures per (store, entity, period): cohort by the session's local day.
+
+    `rows` (already read, covering start … end) spares the reads when a page needs several
+    tables of the same rows; otherwise they are read here."""
+    if rows is None:
+        rows = member_rows_load(start=start, end=end, store_ids=store_ids, member_ids=member_ids, team_ids=team_ids)
+    else:
+        rows = rows.between(start, end)
+    entity = "member_id" if level == Level.MEMBER else "team_id"
+    days, buyers = rows.days.dropna(subset=[entity]), rows.buyers.dropna(subset=[entity])
     keys = ["store_id", entity, "period_start"]
     if days.empty:
-        return pd.DataFrame(columns=[*keys, *sums])
-    days["period_start"] = period_start(days["date"], grain=grain, start=start)
-    buyers["period_start"] = period_start(buyers["date"], grain=grain, start=start) if not buyers.empty else []
-    days = days.dropna(subset=[entity])
-    measures = days.groupby(keys)[sums].sum()
+        return pd.DataFrame(columns=[*keys, *_MEMBER_SUMS])
+    days = days.assign(period_start=period_start(days["date"], grain=grain, start=start, as_dates=False))
+    measures = days.groupby(keys)[_MEMBER_SUMS].sum()
     measures["working_days"] = days.loc[days["sessions"] > 0].groupby(keys)["date"].nunique()
-    for name, mask in (("inquiring_buyers", None), ("ordered_buyers", "ordered"), ("paid_buyers", "paid")):
-        chosen = buyers if mask is None else buyers.loc[buyers[mask].astype(bool)]
-        measures[name] = chosen.groupby(keys)["buyer"].nunique()
-    store_gmv = measures_store_day_sums(grain=grain, start=start, end=end, store_ids=store_ids)["store_gmv_cents"]
+    if not buyers.empty:
+        buyers = buyers.assign(period_start=period_start(buyers["date"], grain=grain, start=start, as_dates=False))
+        measures["inquiring_buyers"] = buyers.groupby(keys)["buyer"].nunique()
+        measures["ordered_buyers"] = buyers.loc[buyers["ordered"]].groupby(keys)["buyer"].nunique()
+        measures["paid_buyers"] = buyers.loc[buyers["paid"]].groupby(keys)["buyer"].nunique()
+    store_gmv = _store_day_totals(rows.store_days, grain=grain, start=start, as_dates=False)["store_gmv_cents"]
     measures = measures.join(store_gmv, on=["store_id", "period_start"])
-    return measures.fillna(0).reset_index().rename(columns={entity: "entity_id"})
+    for name in ("inquiring_buyers", "ordered_buyers", "paid_buyers"):
+        if name not in measures:
+            measures[name] = 0
+    measures = measures.fillna(0).reset_index().rename(columns={entity: "entity_id"})
+    measures["period_start"] = measures["period_start"].dt.date
+    return measures
 
 
 def measures_store_day_sums(*, grain: str, start: dt.date, end: dt.date, store_ids) -> pd.DataFrame:
-    sums = [
-        "uv",
-        "pv",
-        "cart_adds",
-        "orders_placed",
-        "paid_orders",
-        "gmv_cents",
-        "refund_cents",
-        "silent_gmv_cents",
-    ]
-    days = _rows("metrics_storeday", ["store_id", "date", *sums], start, end, store_ids)
+    days = _rows("metrics_storeday", ["store_id", "date", *_STORE_SUMS], start, end, store_ids)
+    return _store_day_totals(days, grain=grain, start=start)
+
+
+def _store_day_totals(days: pd.DataFrame, *, grain: str, start: dt.date, as_dates: bool = True) -> pd.DataFrame:
+    """Store-day rows summed per (store, period), the store's own order figures renamed."""
     if days.empty:
         return pd.DataFrame(
             columns=["store_gmv_cents"], index=pd.MultiIndex.from_tuples([], names=["store_id", "period_start"])
         )
-    days["period_start"] = period_start(days["date"], grain=grain, start=start)
-    totals = days.groupby(["store_id", "period_start"])[sums].sum()
+    days = days.assign(period_start=period_start(days["date"], grain=grain, start=start, as_dates=as_dates))
+    totals = days.groupby(["store_id", "period_start"])[_STORE_SUMS].sum()
     return totals.rename(
         columns={
             "paid_orders": "store_paid_orders",
@@ -183,9 +245,19 @@ def _evaluate(kpi: Kpi, formula: Formula, frame: pd.DataFrame) -> list:
 
 
 def kpi_table(
-    *, level: str, grain: str, start: dt.date, end: dt.date, store_ids, member_ids=None, team_ids=None
+    *,
+    level: str,
+    grain: str,
+    start: dt.date,
+    end: dt.date,
+    store_ids=None,
+    member_ids=None,
+    team_ids=None,
+    rows: MemberRows | None = None,
 ) -> pd.DataFrame:
-    """One row per (store, entity, period) with every KPI of the level, ordered."""
+    """One row per (store, entity, period) with every KPI of the level, ordered.
+
+    Member and team tables may be computed from `rows` already read (see MemberRows)."""
     if level == Level.STORE:
         measures = measures_store(grain=grain, start=start, end=end, store_ids=store_ids)
     else:
@@ -197,6 +269,7 @@ def kpi_table(
             store_ids=store_ids,
             member_ids=member_ids,
             team_ids=team_ids,
+            rows=rows,
         )
     if measures.empty:
         return pd.DataFrame(columns=["store_id", "entity_id", "period_start", *(k.key for k in kpis_for(level))])

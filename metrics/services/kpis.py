@@ -12,13 +12,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db import connection
 
 from metrics.models import ImportBatch, ImportKind
 from metrics.services.attribution import attribution_recompute
 from metrics.services.rollups import rollup_partition_recompute
+from metrics.services.segments import buyer_segments_refresh
 from teams.models import Store
 
 
@@ -27,6 +28,7 @@ class RecomputeReport:
     stores: int = 0
     partitions: int = 0
     orders_recredited: int = 0
+    store_ids: list[int] = field(default_factory=list)
 
 
 def month_ranges(start: dt.date, end: dt.date) -> list[tuple[dt.date, dt.date]]:
@@ -97,6 +99,7 @@ def kpis_after_import(*, batch: ImportBatch) -> RecomputeReport:
             rollup_partition_recompute(store=store, start=first, end=last)
             report.partitions += 1
         report.stores += 1
+        report.store_ids.append(store_id)
     return report
 
 
@@ -153,4 +156,5 @@ def kpis_recompute_store_full(*, store: Store) -> RecomputeReport:
     for first, last in month_ranges(*days):
         rollup_partition_recompute(store=store, start=first, end=last)
         report.partitions += 1
+    buyer_segments_refresh(store=store)  # the RFM summary reads the rollups just rebuilt
     return report

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from django.db import connection, transaction
 
-from metrics.db import store_lock
+from metrics.db import store_data_version_bump, store_lock
 
 ROLLUP_LOCK = 7402
 _TABLES = ("metrics_memberday", "metrics_inquirybuyerday", "metrics_storeday", "metrics_storebuyerday")
@@ -74,6 +74,7 @@ def rollup_partition_recompute(*, store, start: dt.date, end: dt.date) -> Partit
     created_near = "o.created_date BETWEEN %s AND %s"
     with transaction.atomic(), connection.cursor() as cursor:
         store_lock(ROLLUP_LOCK, store.pk)
+        store_data_version_bump(store.pk)
         for table in _TABLES:
             cursor.execute(f"DELETE FROM {table} WHERE store_id = %s AND date BETWEEN %s AND %s", partition)
         counts = []
