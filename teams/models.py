@@ -6,9 +6,11 @@ calendar day in the store's time zone.
 """
 
 import zoneinfo
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
@@ -239,3 +241,27 @@ class RoleGrant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.get_role_display()} {self.store or ''}".strip()
+
+
+class StaffCost(models.Model):
+    """What a store's service and sales staff cost in one month (wages, all in), as entered by a
+    manager: the store overview sets it beside GMV (more staff does not mean more sales)."""
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="staff_costs", verbose_name=_("store"))
+    month = models.DateField(_("month"), help_text=_("The first day of the month."))
+    amount_cents = models.BigIntegerField(_("amount (cents)"), validators=[MinValueValidator(0)])
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["store", "-month"]
+        verbose_name = _("staff cost")
+        verbose_name_plural = _("staff costs")
+        constraints = [models.UniqueConstraint(fields=["store", "month"], name="staff_cost_one_per_store_month")]
+
+    def __str__(self) -> str:
+        return f"{self.store} {self.month:%Y-%m}"
+
+    @property
+    def amount(self) -> Decimal:
+        return Decimal(self.amount_cents) / 100

@@ -136,6 +136,24 @@ def team_list(*, viewer: Viewer) -> QuerySet[Team]:
     return teams.filter(q).distinct()
 
 
+def team_list_overseen(*, viewer: Viewer) -> QuerySet[Team]:
+    """Teams whose dashboard (every member's figures) the viewer may open: all for admins and
+    HR, those of managed stores, those led. A staff member's own team is not among them."""
+    teams = Team.objects.select_related("store", "lead")
+    if viewer.sees_everything:
+        return teams
+    if not viewer.is_authenticated:
+        return teams.none()
+    return teams.filter(_visible_team_q(viewer))
+
+
+def store_list_overseen(*, viewer: Viewer) -> QuerySet[Store]:
+    """Stores whose overview the viewer may open: all for admins and HR, the managed ones."""
+    if viewer.sees_everything:
+        return Store.objects.all()
+    return Store.objects.filter(pk__in=viewer.managed_store_ids)
+
+
 def member_list(*, viewer: Viewer) -> QuerySet[Member]:
     """Members the viewer may see: their profile, their KPIs and (for HR) their pay."""
     members = Member.objects.all()

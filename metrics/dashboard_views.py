@@ -1,0 +1,294 @@
+"""Dashboard pages: the team dashboard, the personal page, the store overview.
+
+Thin: parse the filters (all in the URL), resolve what the viewer may see through the scoping
+selectors, call one dashboard selector (cached by data version), render or export."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from metrics.forms import DashboardFilterForm
+from metrics.registry import Level
+from metrics.selectors.dashboards import (
+    DEFAULT_SORT,
+    DEFAULT_TREND_KPI,
+    dashboard_cached,
+    kpi_choices,
+    member_dashboard_get,
+    store_overview_get,
+    team_dashboard_get,
+)
+from metrics.selectors.periods import DEFAULT_PRESET, Period, period_resolve
+from perfmgmt.exports import csv_bytes, xlsx_bytes
+from teams.models import Member, Store
+from teams.selectors.scoping import member_list, store_list_overseen, team_list_overseen, viewer_get
+
+EXPORT_FORMATS = ("csv", "xlsx")
+
+
+def store_today(store: Store | None) -> dt.date:
+    """Today in the store's time zone (the server's zone when there is no store)."""
+    if store is None:
+        return timezone.localdate()
+    return timezone.localdate(timezone=zoneinfo.ZoneInfo(store.time_zone))
+
+
+def _period(form: DashboardFilterForm, today: dt.date) -> tuple[str, Period]:
+    preset = form.value("preset", DEFAULT_PRESET)
+    return preset, period_resolve(preset=preset, today=today, start=form.value("start"), end=form.value("end"))
+
+
+def _query(request: HttpRequest, **changes) -> str:
+    params = request.GET.copy()
+    for key, value in changes.items():
+        if value is None:
+            params.pop(key, None)
+        else:
+            params[key] = value
+    params.pop("export", None)
+    return params.urlencode()
+
+
+def _day_link(request: HttpRequest, path: str):
+    def link(day: dt.date) -> str:
+        return f"{path}?{_query(request, preset='custom', start=day.isoformat(), end=day.isoformat())}"
+
+    return link
+
+
+def _period_query(preset: str, period: Period) -> str:
+    """The filter part of a drill-down link: the same period on the next page."""
+    if preset == "custom":
+        return urlencode({"preset": preset, "start": period.start.isoformat(), "end": period.end.isoformat()})
+    return urlencode({"preset": preset})
+
+
+def _export(request: HttpRequest, *, name: str, columns: list[str], rows: list[list]) -> HttpResponse:
+    kind = request.GET.get("export")
+    if kind == "xlsx":
+        response = HttpResponse(
+            xlsx_bytes(columns, rows, sheet=name),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+    else:
+        response = HttpResponse(csv_bytes(columns, rows), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}.{kind}"'
+    return response
+
+
+def _form_messages(request: HttpRequest, form: DashboardFilterForm) -> None:
+    if form.is_bound and not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.warning(request, _("%(error)s The default was used instead.") % {"error": error})
+
+
+def _shown_form(form: DashboardFilterForm, **resolved) -> DashboardFilterForm:
+    """The filter form as shown: what the page really used (defaults filled in), not the raw query."""
+    period = resolved.pop("period")
+    initial = {**resolved, "start": period.start, "end": period.end}
+    shown = DashboardFilterForm(
+        initial=initial,
+        stores=form.fields["store"].queryset if "store" in form.fields else None,
+        teams=form.fields["team"].queryset if "team" in form.fields else None,
+        members=form.fields["member"].queryset if "member" in form.fields else None,
+        kpis=form.fields["kpi"].choices if "kpi" in form.fields else (),
+    )
+    return shown
+
+
+@login_required
+def team_dashboard_view(request: HttpRequest) -> HttpResponse:
+    viewer = viewer_get(user=request.user)
+    teams = team_list_overseen(viewer=viewer).order_by("store__name", "name")
+    if not teams.exists():
+        if viewer.member_id:
+            return redirect("dashboards:me")
+        raise PermissionDenied(_("The team dashboard is for managers, team leads and HR."))
+    stores = Store.objects.filter(pk__in=teams.values("store_id")).order_by("name")
+    form = DashboardFilterForm(
+        request.GET or None,
+        stores=stores,
+        teams=teams,
+        members=member_list(viewer=viewer).order_by("display_name"),
+        kpis=kpi_choices(Level.TEAM),
+    )
+    form.is_valid()
+    _form_messages(request, form)
+    store = form.value("store")
+    team = form.value("team") or (teams.filter(store=store).first() if store else None) or teams.first()
+    if store and team.store_id != store.pk:
+        team = teams.filter(store=store).first() or team
+    today = store_today(team.store)
+    preset, period = _period(form, today)
+    if form.value("member"):  # picking a member opens their page, for the same period
+        member_url = reverse("dashboards:member", args=[form.value("member").pk])
+        return redirect(f"{member_url}?{_period_query(preset, period)}")
+    trend_kpi = form.value("kpi", DEFAULT_TREND_KPI)
+    sort = request.GET.get("sort", DEFAULT_SORT).removeprefix("-")
+    descending = None if "sort" not in request.GET else not request.GET["sort"].startswith("-")
+    member_query = _period_query(preset, period)
+    path = reverse("dashboards:team")
+
+    def member_link(member_id: int) -> str:
+        return f"{reverse('dashboards:member', args=[member_id])}?{member_query}"
+
+    dashboard = dashboard_cached(
+        kind="team",
+        store_ids=[team.store_id],
+        key=(team.pk, period, trend_kpi, sort, descending, member_query, _query(request, page=None)),
+        compute=lambda: team_dashboard_get(
+            team=team,
+            period=period,
+            trend_kpi=trend_kpi,
+            sort=sort,
+            descending=descending,
+            member_link=member_link,
+            day_link=_day_link(request, path),
+        ),
+    )
+    if request.GET.get("export") in EXPORT_FORMATS:
+        columns = [_("Rank"), _("Member"), *(kpi.label for kpi in dashboard.columns)]
+        rows = [
+            [row.rank, row.name, *(row.values[kpi.key] for kpi in dashboard.columns)] for row in dashboard.leaderboard
+        ]
+        name = f"leaderboard-{team.name}-{period.start:%Y%m%d}-{period.end:%Y%m%d}"
+        return _export(request, name=name, columns=columns, rows=rows)
+    shown = _shown_form(form, preset=preset, period=period, store=store, team=team, kpi=dashboard.trend_kpi.key)
+    return render(
+        request,
+        "dashboards/team.html",
+        {
+            "form": shown,
+            "d": dashboard,
+            "team": team,
+            "today": today,
+            "preset": preset,
+            "member_query": member_query,
+            "sort_descending": dashboard.descending,
+            "can_import": viewer.can_assign_accounts,
+        },
+    )
+
+
+def _member_or_404(request: HttpRequest, pk: int) -> Member:
+    member = member_list(viewer=viewer_get(user=request.user)).filter(pk=pk).first()
+    if member is None:
+        # The same answer for "does not exist" and "not yours": no probing of other people's ids.
+        raise Http404(_("No such member."))
+    return member
+
+
+@login_required
+def my_dashboard_view(request: HttpRequest) -> HttpResponse:
+    viewer = viewer_get(user=request.user)
+    if viewer.member_id is None:
+        if team_list_overseen(viewer=viewer).exists():
+            return redirect("dashboards:team")
+        raise Http404(_("Your account is not linked to a member."))
+    return member_dashboard_view(request, viewer.member_id)
+
+
+@login_required
+def member_dashboard_view(request: HttpRequest, pk: int) -> HttpResponse:
+    member = _member_or_404(request, pk)
+    viewer = viewer_get(user=request.user)
+    form = DashboardFilterForm(request.GET or None, kpis=kpi_choices(Level.MEMBER))
+    form.is_valid()
+    _form_messages(request, form)
+    store = Store.objects.filter(teams__memberships__member=member).order_by("pk").first()
+    today = store_today(store)
+    preset, period = _period(form, today)
+    trend_kpi = form.value("kpi", DEFAULT_TREND_KPI)
+    path = request.path
+    dashboard = dashboard_cached(
+        kind="member",
+        store_ids=[store.pk] if store else [],
+        key=(member.pk, today, period, trend_kpi, _query(request)),
+        compute=lambda: member_dashboard_get(
+            member=member, today=today, period=period, trend_kpi=trend_kpi, day_link=_day_link(request, path)
+        ),
+    )
+    if request.GET.get("export") in EXPORT_FORMATS:
+        columns = [_("KPI")]
+        for label, _span in dashboard.spans:
+            columns += [label, f"{label}: {_('Team median')}", f"{label}: {_('Rank')}"]
+        rows = []
+        for kpi in dashboard.kpis:
+            row = [kpi.label]
+            for cell in dashboard.cells[kpi.key]:
+                row += [cell.value, cell.team_median, f"{cell.rank}/{cell.ranked}" if cell.rank else None]
+            rows.append(row)
+        name = f"kpis-{member.display_name}-{today:%Y%m%d}"
+        return _export(request, name=name, columns=columns, rows=rows)
+    own = viewer.member_id == member.pk
+    return render(
+        request,
+        "dashboards/member.html",
+        {
+            "form": _shown_form(form, preset=preset, period=period, kpi=dashboard.trend_kpi.key),
+            "d": dashboard,
+            "member": member,
+            "own": own,
+            "preset": preset,
+            "back_query": _period_query(preset, period),
+            "can_see_team": team_list_overseen(viewer=viewer).exists(),
+        },
+    )
+
+
+@login_required
+def store_overview_view(request: HttpRequest) -> HttpResponse:
+    viewer = viewer_get(user=request.user)
+    stores = store_list_overseen(viewer=viewer).order_by("name")
+    if not stores.exists():
+        raise PermissionDenied(_("The store overview is for managers and HR."))
+    form = DashboardFilterForm(request.GET or None, stores=stores)
+    form.is_valid()
+    _form_messages(request, form)
+    chosen = stores.filter(pk=form.value("store").pk) if form.value("store") else stores
+    today = store_today(chosen.first())
+    preset, period = _period(form, today)
+    team_url = reverse("dashboards:team")
+    period_query = _period_query(preset, period)
+    overview = dashboard_cached(
+        kind="stores",
+        store_ids=list(chosen.values_list("pk", flat=True)),
+        key=(tuple(chosen.values_list("pk", flat=True)), period, period_query),
+        compute=lambda: store_overview_get(
+            stores=chosen, period=period, store_link=lambda store_id: f"{team_url}?store={store_id}&{period_query}"
+        ),
+    )
+    if request.GET.get("export") in EXPORT_FORMATS:
+        columns = [_("Store"), _("Staff"), _("Daily inquiries"), _("Chat sessions"), _("GMV"), _("Paid orders"),
+                   _("Visitors (UV)"), _("GMV per staff member"), _("Staff cost"), _("Staff cost / GMV")]  # fmt: skip
+        rows = [
+            [
+                *(r.store.name, r.staff, r.daily_inquiries, r.sessions, r.gmv, r.paid_orders, r.uv),
+                *(r.gmv_per_staff, r.staff_cost, r.cost_share),
+            ]
+            for r in overview.rows
+        ]
+        return _export(request, name=f"stores-{period.start:%Y%m%d}-{period.end:%Y%m%d}", columns=columns, rows=rows)
+    return render(
+        request,
+        "dashboards/stores.html",
+        {
+            "form": _shown_form(form, preset=preset, period=period, store=form.value("store")),
+            "o": overview,
+            "preset": preset,
+            "period_query": period_query,
+            "today": today,
+        },
+    )

@@ -1,0 +1,47 @@
+"""KPI values as people read them, in the active language (grouping, decimals, units).
+
+Rates are fractions in data and percentages on screen; money is Decimal yuan; seconds keep one
+decimal. Undefined values (a zero denominator) show as an em dash, never as 0."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
+
+from metrics.registry import Kpi, Unit
+
+EMPTY = "—"
+
+# d3-format strings for plotly's hover and axis labels, by unit.
+D3_FORMATS = {Unit.MONEY: ",.2f", Unit.RATE: ".1%", Unit.SECONDS: ",.1f", Unit.DAYS: ",d"}
+
+
+def d3_format(kpi: Kpi) -> str:
+    if kpi.unit == Unit.COUNT:
+        return ",.2f" if kpi.decimals else ",d"
+    return D3_FORMATS[kpi.unit]
+
+
+def kpi_display(kpi: Kpi, value) -> str:
+    if value is None or (isinstance(value, float) and value != value):  # None or NaN
+        return EMPTY
+    if kpi.unit == Unit.RATE:
+        return f"{number_format(Decimal(str(round(float(value) * 100, 1))), 1, use_l10n=True, force_grouping=True)}%"
+    if kpi.unit == Unit.MONEY:
+        return f"¥{number_format(Decimal(value), 2, use_l10n=True, force_grouping=True)}"
+    if kpi.unit == Unit.SECONDS:
+        return _("%(seconds)s s") % {"seconds": number_format(round(float(value), 1), 1, use_l10n=True)}
+    decimals = kpi.decimals if kpi.unit == Unit.COUNT else 0
+    return number_format(round(float(value), decimals), decimals, use_l10n=True, force_grouping=True)
+
+
+def change_display(change: float | None, *, points: bool) -> str:
+    """A change against the previous period: relative (+12.5%) or in percentage points (+1.2 pp)."""
+    if change is None:
+        return EMPTY
+    sign = "+" if change > 0 else ("−" if change < 0 else "±")
+    if points:
+        return _("%(sign)s%(value)s pp") % {"sign": sign, "value": number_format(abs(change) * 100, 1, use_l10n=True)}
+    return f"{sign}{number_format(abs(change) * 100, 1, use_l10n=True)}%"

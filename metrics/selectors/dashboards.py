@@ -1,0 +1,568 @@
+"""What the dashboards show, read from the day rollups only.
+
+Each dashboard reads its rollup rows once (metrics.selectors.kpis.MemberRows) for the widest
+range it needs and computes every table and figure from them with the registry formulas: the
+cards, the trend, the leaderboard and its sparklines, the scatter, the heatmap, the response
+distribution and the alerts. The store funnel and the RFM summary are two more small reads.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import pandas as pd
+from django.core.cache import cache
+from django.db.models import Max, Min, Q
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from metrics.db import frame_query, sql_in
+from metrics.models import BuyerSegmentCount, StoreDataVersion, StoreDay
+from metrics.registry import Direction, Kpi, Level, kpi_get, kpis_for
+from metrics.selectors import figures
+from metrics.selectors.analytics import (
+    SEGMENTS,
+    Alert,
+    alerts_from_rows,
+    conversion_grid,
+    funnel_get,
+    response_shares,
+)
+from metrics.selectors.kpis import MemberRows, kpi_table, member_rows_load
+from metrics.selectors.periods import Period
+from teams.models import Member, StaffCost, Store, Team, TeamMembership
+
+# The cards of the team dashboard, in the order of the issue: what a manager checks first.
+CARD_KPIS = (
+    "gmv",
+    "paid_orders",
+    "aov",
+    "inquiry_to_payment_rate",
+    "avg_first_response_s",
+    "refund_order_rate",
+    "items_per_order",
+)
+# The personal page's table: the same, plus the volume a member controls.
+PERSONAL_KPIS = (*CARD_KPIS, "sessions", "inquiring_buyers", "gmv_per_working_day")
+DEFAULT_TREND_KPI = "gmv"
+DEFAULT_SORT = "gmv"
+SEGMENT_LABELS = {
+    "champions": _("Champions"),
+    "loyal": _("Loyal"),
+    "new": _("New"),
+    "at_risk": _("At risk"),
+    "lost": _("Lost"),
+    "needs_attention": _("Needs attention"),
+}
+ALERT_LABELS = {
+    "conversion_drop": _("Conversion dropped"),
+    "slower_response": _("Slower first response"),
+    "unanswered": _("Unanswered sessions"),
+}
+ALERT_WINDOW_DAYS = 35  # member_alerts: the last 7 days against the 28 before
+
+
+@dataclass(frozen=True)
+class Card:
+    kpi: Kpi
+    value: object
+    previous: object
+    change: float | None  # relative change, or the difference of two rates (then `points`)
+    points: bool
+    good: bool | None  # the change is good (True), bad (False) or neither / unknown (None)
+
+
+@dataclass(frozen=True)
+class LeaderRow:
+    member_id: int
+    name: str
+    rank: int | None
+    values: dict[str, object]
+    spark: list[float | None]
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    member_id: int
+    name: str
+    kind: str
+    label: str
+    recent: float
+    baseline: float | None
+
+
+@dataclass
+class TeamDashboard:
+    team: Team
+    period: Period
+    previous: Period
+    has_data: bool
+    last_day: dt.date | None  # the team's last day with data, for the empty state
+    cards: list[Card]
+    trend_kpi: Kpi
+    trend: dict
+    funnel_steps: list[tuple[str, int]]
+    uv_by_channel: list[tuple[str, int]]
+    funnel: dict
+    columns: list[Kpi]
+    sort: str
+    descending: bool
+    leaderboard: list[LeaderRow]
+    scatter: dict
+    heatmap: dict
+    response: dict[str, float | None]
+    response_figure: dict
+    alerts: list[AlertRow]
+    segments: list[tuple[str, str, int, int]] = field(default_factory=list)  # key, label, buyers, churn risk
+    segments_as_of: dt.date | None = None
+
+    @property
+    def churn_risk(self) -> int:
+        return sum(row[3] for row in self.segments)
+
+
+def _change(kpi: Kpi, value, previous) -> tuple[float | None, bool, bool | None]:
+    if value is None or previous is None:
+        return None, kpi.is_rate, None
+    if kpi.is_rate:
+        change = float(value) - float(previous)
+    elif float(previous) == 0:
+        return None, False, None
+    else:
+        change = (float(value) - float(previous)) / float(previous)
+    if change == 0 or kpi.direction == Direction.NEUTRAL:
+        return change, kpi.is_rate, None
+    return change, kpi.is_rate, (change > 0) == (kpi.direction == Direction.HIGHER)
+
+
+def _only_row(table: pd.DataFrame) -> dict:
+    return table.iloc[0].to_dict() if len(table) else {}
+
+
+def _rank_key(kpi: Kpi) -> Callable[[object], tuple]:
+    """Best first, undefined last: descending for higher-is-better, ascending otherwise."""
+    lower_first = kpi.direction == Direction.LOWER
+
+    def key(value) -> tuple:
+        if value is None:
+            return (1, 0.0)
+        return (0, float(value) if lower_first else -float(value))
+
+    return key
+
+
+def ranks(values: dict[int, object], kpi: Kpi) -> dict[int, int | None]:
+    """Competition ranks (1, 2, 2, 4) of entities by a KPI, best first; undefined values get none."""
+    ordered = sorted(values.items(), key=lambda item: _rank_key(kpi)(item[1]))
+    result, rank, last = {}, 0, object()
+    for position, (entity, value) in enumerate(ordered, start=1):
+        if value is None:
+            result[entity] = None
+            continue
+        if value != last:
+            rank, last = position, value
+        result[entity] = rank
+    return result
+
+
+def _median(values) -> float | None:
+    present = [float(v) for v in values if v is not None]
+    return statistics.median(present) if present else None
+
+
+def _team_last_day(team: Team) -> dt.date | None:
+    return StoreDay.objects.filter(store_id=team.store_id).aggregate(last=Max("date"))["last"]
+
+
+def segments_get(*, store_id: int, as_of: dt.date) -> tuple[list[tuple[str, str, int, int]], dt.date | None]:
+    """The RFM summary of the store written last on or before `as_of` (or the earliest after it)."""
+    snapshots = BuyerSegmentCount.objects.filter(store_id=store_id)
+    day = snapshots.filter(as_of__lte=as_of).aggregate(day=Max("as_of"))["day"]
+    if day is None:
+        day = snapshots.aggregate(day=Min("as_of"))["day"]
+    if day is None:
+        return [], None
+    counts = {row.segment: row for row in snapshots.filter(as_of=day)}
+    rows = [
+        (key, str(SEGMENT_LABELS[key]), counts[key].buyers, counts[key].churn_risk) for key in SEGMENTS if key in counts
+    ]
+    return rows, day
+
+
+def team_dashboard_get(
+    *,
+    team: Team,
+    period: Period,
+    trend_kpi: str = DEFAULT_TREND_KPI,
+    sort: str = DEFAULT_SORT,
+    descending: bool | None = None,
+    member_link: Callable[[int], str],
+    day_link: Callable[[dt.date], str],
+) -> TeamDashboard:
+    """Everything the team dashboard shows for one team and period (local days, inclusive)."""
+    previous = period.previous()
+    team_kpis = {k.key: k for k in kpis_for(Level.TEAM)}
+    trend = team_kpis.get(trend_kpi) or team_kpis[DEFAULT_TREND_KPI]
+    sort_kpi = team_kpis.get(sort) or team_kpis[DEFAULT_SORT]
+    first = min(previous.start, period.end - dt.timedelta(days=ALERT_WINDOW_DAYS - 1))
+    rows = member_rows_load(start=first, end=period.end, store_ids=[team.store_id], team_ids=[team.pk])
+    current = rows.between(period.start, period.end)
+    has_data = not current.days.empty
+
+    def table(level: str, grain: str, span: Period) -> pd.DataFrame:
+        return kpi_table(level=level, grain=grain, start=span.start, end=span.end, rows=rows)
+
+    now, before = _only_row(table(Level.TEAM, "range", period)), _only_row(table(Level.TEAM, "range", previous))
+    cards = []
+    for key in CARD_KPIS:
+        kpi = kpi_get(key)
+        change, points, good = _change(kpi, now.get(key), before.get(key))
+        cards.append(Card(kpi, now.get(key), before.get(key), change, points, good))
+
+    team_days = table(Level.TEAM, "day", period).set_index("period_start")
+    dates = period.dates()
+    trend_values = [team_days[trend.key].get(day) if trend.key in team_days else None for day in dates]
+    trend_figure = figures.trend_figure(
+        kpi=trend, days=dates, values=trend_values, links=[day_link(day) for day in dates]
+    )
+
+    # Leaderboard: every member KPI of the period, ranked by the sort KPI; a sparkline of it.
+    members = table(Level.MEMBER, "range", period)
+    member_days = table(Level.MEMBER, "day", period)
+    names = dict(Member.objects.filter(pk__in=members["entity_id"].tolist()).values_list("id", "display_name"))
+    columns = kpis_for(Level.MEMBER)
+    values_by_member = {int(r["entity_id"]): r for r in members.to_dict("records")}
+    member_ranks = ranks({m: r[sort_kpi.key] for m, r in values_by_member.items()}, sort_kpi)
+    sparks: dict[int, dict[dt.date, object]] = {}
+    for record in member_days[["entity_id", "period_start", sort_kpi.key]].itertuples(index=False):
+        sparks.setdefault(int(record[0]), {})[record[1]] = record[2]
+    leaderboard = [
+        LeaderRow(
+            member_id=m,
+            name=names.get(m, f"#{m}"),
+            rank=member_ranks.get(m),
+            values={k.key: r[k.key] for k in columns},
+            spark=[None if sparks.get(m, {}).get(d) is None else float(sparks[m][d]) for d in dates],
+        )
+        for m, r in values_by_member.items()
+    ]
+    wanted_descending = (sort_kpi.direction != Direction.LOWER) if descending is None else descending
+    present = [row for row in leaderboard if row.values[sort_kpi.key] is not None]
+    missing = [row for row in leaderboard if row.values[sort_kpi.key] is None]
+    present.sort(key=lambda row: float(row.values[sort_kpi.key]), reverse=wanted_descending)
+    leaderboard = present + sorted(missing, key=lambda row: row.name)
+
+    scatter_rows = [row for row in leaderboard if row.values["paid_orders"]]
+    scatter = figures.scatter_figure(
+        names=[row.name for row in scatter_rows],
+        paid_orders=[int(row.values["paid_orders"]) for row in scatter_rows],
+        aov=[row.values["aov"] for row in scatter_rows],
+        links=[member_link(row.member_id) for row in scatter_rows],
+        median_orders=_median(row.values["paid_orders"] for row in scatter_rows),
+        median_aov=_median(row.values["aov"] for row in scatter_rows),
+    )
+    heatmap = figures.heatmap_figure(grid=conversion_grid(current.buyers))
+    response = response_shares(current.days)
+    funnel = funnel_get(store_id=team.store_id, start=period.start, end=period.end)
+    funnel_labels = {
+        "uv": _("Visitors (UV)"),
+        "inquiring_buyers": _("Inquiring buyers"),
+        "ordered_buyers": _("Ordering buyers"),
+        "paying_buyers": _("Paying buyers"),
+        "repeat_buyers": _("Repeat buyers"),
+    }
+    funnel_steps = [(str(funnel_labels[key]), value) for key, value in funnel["steps"]]
+    # The rows are the team's days only: every member alerted on was in the team then.
+    alerts = [_alert_row(alert, names) for alert in alerts_from_rows(rows.days, rows.buyers, as_of=period.end)]
+    segments, segments_as_of = segments_get(store_id=team.store_id, as_of=period.end)
+    return TeamDashboard(
+        team=team,
+        period=period,
+        previous=previous,
+        has_data=has_data,
+        last_day=None if has_data else _team_last_day(team),
+        cards=cards,
+        trend_kpi=trend,
+        trend=trend_figure,
+        funnel_steps=funnel_steps,
+        uv_by_channel=funnel["uv_by_channel"],
+        funnel=figures.funnel_figure(steps=funnel_steps),
+        columns=columns,
+        sort=sort_kpi.key,
+        descending=wanted_descending,
+        leaderboard=leaderboard,
+        scatter=scatter,
+        heatmap=heatmap,
+        response=response,
+        response_figure=figures.response_figure(shares=response),
+        alerts=alerts,
+        segments=segments,
+        segments_as_of=segments_as_of,
+    )
+
+
+def _alert_row(alert: Alert, names: dict[int, str]) -> AlertRow:
+    if alert.member_id not in names:
+        names[alert.member_id] = (
+            Member.objects.filter(pk=alert.member_id).values_list("display_name", flat=True).first() or ""
+        )
+    return AlertRow(
+        member_id=alert.member_id,
+        name=names[alert.member_id],
+        kind=alert.kind,
+        label=str(ALERT_LABELS[alert.kind]),
+        recent=alert.recent,
+        baseline=alert.baseline,
+    )
+
+
+# --- caching --------------------------------------------------------------------------------
+
+# A cached page lives at most this long (seconds): data changes invalidate it at once through
+# the stores' data versions; renamed members and moved teams show within ten minutes.
+CACHE_SECONDS = 600
+
+
+def data_versions(store_ids) -> tuple[tuple[int, int], ...]:
+    ids = sorted(set(store_ids))
+    versions = dict(StoreDataVersion.objects.filter(store_id__in=ids).values_list("store_id", "version"))
+    return tuple((store_id, versions.get(store_id, 0)) for store_id in ids)
+
+
+def dashboard_cached(*, kind: str, store_ids, key: tuple, compute: Callable[[], object]):
+    """`compute()`'s result, cached under the dashboard kind, the stores' data versions, the
+    language (figures carry translated labels) and `key` (everything the result depends on)."""
+    raw = repr((kind, data_versions(store_ids), get_language(), key)).encode()
+    cache_key = f"dashboard:{kind}:{hashlib.sha256(raw).hexdigest()}"
+    found = cache.get(cache_key)
+    if found is not None:
+        return found
+    result = compute()
+    cache.set(cache_key, result, CACHE_SECONDS)
+    return result
+
+
+# --- the personal page ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PersonalCell:
+    value: object
+    team_median: float | None
+    rank: int | None
+    ranked: int  # members with a value, the rank's denominator
+
+
+@dataclass
+class PersonalDashboard:
+    member: Member
+    team: Team | None
+    today: dt.date
+    spans: list[tuple[str, Period]]  # (label, period): today, this week, this month
+    kpis: list[Kpi]
+    cells: dict[str, list[PersonalCell]]  # kpi key → one cell per span
+    period: Period
+    trend_kpi: Kpi
+    trend: dict
+    response: dict[str, float | None]
+    response_figure: dict
+    alerts: list[AlertRow]
+    has_data: bool
+
+
+def member_team_on(*, member: Member, day: dt.date) -> Team | None:
+    """The member's team on `day`, else their latest team."""
+    memberships = TeamMembership.objects.filter(member=member).select_related("team__store")
+    on_day = memberships.filter(Q(end_date__isnull=True) | Q(end_date__gte=day), start_date__lte=day).first()
+    if on_day:
+        return on_day.team
+    latest = memberships.order_by("-start_date").first()
+    return latest.team if latest else None
+
+
+def member_dashboard_get(
+    *, member: Member, today: dt.date, period: Period, trend_kpi: str = DEFAULT_TREND_KPI, day_link
+) -> PersonalDashboard:
+    """The member's own KPIs for today, this week and this month against the team median and
+    their rank in the team, and a trend over `period` with the team median. Nothing here names
+    another member: the team figures are medians and a count."""
+    team = member_team_on(member=member, day=today)
+    spans = [
+        (str(_("Today")), Period(today, today)),
+        (str(_("This week")), Period(today - dt.timedelta(days=today.weekday()), today)),
+        (str(_("This month")), Period(today.replace(day=1), today)),
+    ]
+    member_kpis = {k.key: k for k in kpis_for(Level.MEMBER)}
+    trend = member_kpis.get(trend_kpi) or member_kpis[DEFAULT_TREND_KPI]
+    kpis = [kpi_get(key) for key in PERSONAL_KPIS]
+    first = min(period.start, spans[-1][1].start, period.end - dt.timedelta(days=ALERT_WINDOW_DAYS - 1))
+    last = max(period.end, today)
+    if team is not None:
+        rows = member_rows_load(start=first, end=last, store_ids=[team.store_id], team_ids=[team.pk])
+    else:
+        rows = member_rows_load(start=first, end=last, store_ids=None, member_ids=[member.pk])
+    cells: dict[str, list[PersonalCell]] = {k.key: [] for k in kpis}
+    for _label, span in spans:
+        table = kpi_table(level=Level.MEMBER, grain="range", start=span.start, end=span.end, rows=rows)
+        by_member = {int(r["entity_id"]): r for r in table.to_dict("records")}
+        mine = by_member.get(member.pk, {})
+        for kpi in kpis:
+            values = {m: r[kpi.key] for m, r in by_member.items()}
+            member_ranks = ranks(values, kpi)
+            cells[kpi.key].append(
+                PersonalCell(
+                    value=mine.get(kpi.key),
+                    team_median=_median(values.values()),
+                    rank=member_ranks.get(member.pk),
+                    ranked=sum(v is not None for v in values.values()),
+                )
+            )
+    days = kpi_table(level=Level.MEMBER, grain="day", start=period.start, end=period.end, rows=rows)
+    dates = period.dates()
+    own = days.loc[days["entity_id"] == member.pk].set_index("period_start")[trend.key] if len(days) else {}
+    medians = days.groupby("period_start")[trend.key].agg(lambda s: _median(s.tolist())) if len(days) else {}
+    trend_figure = figures.trend_figure(
+        kpi=trend,
+        days=dates,
+        values=[own.get(d) if len(own) else None for d in dates],
+        medians=[medians.get(d) if len(medians) else None for d in dates],
+        links=[day_link(d) for d in dates],
+    )
+    mine_days = rows.between(period.start, period.end).days
+    mine_days = mine_days.loc[mine_days["member_id"] == member.pk] if not mine_days.empty else mine_days
+    response = response_shares(mine_days)
+    own_rows = MemberRows(
+        rows.days.loc[rows.days["member_id"] == member.pk] if not rows.days.empty else rows.days,
+        rows.buyers.loc[rows.buyers["member_id"] == member.pk] if not rows.buyers.empty else rows.buyers,
+        rows.store_days,
+    )
+    names = {member.pk: member.display_name}
+    alerts = [
+        _alert_row(alert, names)
+        for alert in alerts_from_rows(own_rows.days, own_rows.buyers, as_of=min(period.end, today))
+    ]
+    return PersonalDashboard(
+        member=member,
+        team=team,
+        today=today,
+        spans=spans,
+        kpis=kpis,
+        cells=cells,
+        period=period,
+        trend_kpi=trend,
+        trend=trend_figure,
+        response=response,
+        response_figure=figures.response_figure(shares=response),
+        alerts=alerts,
+        has_data=not mine_days.empty or any(c.value for cs in cells.values() for c in cs),
+    )
+
+
+# --- the store overview --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoreRow:
+    store: Store
+    staff: int  # members with at least one session in the period
+    daily_inquiries: float | None  # inquiring buyers per day (each day's distinct buyers), 人次
+    sessions: int
+    gmv: object  # Decimal yuan
+    paid_orders: int
+    uv: int
+    gmv_per_staff: object
+    staff_cost: object | None  # Decimal yuan, prorated to the period's days; None when not entered
+    cost_share: float | None  # staff cost / GMV
+
+
+@dataclass
+class StoreOverview:
+    period: Period
+    rows: list[StoreRow]
+    figure: dict
+    has_data: bool
+
+
+def staff_cost_for(*, store_id: int, period: Period) -> object | None:
+    """Entered monthly staff costs prorated to the period's days (a month's cost spread evenly
+    over its days); None when no month of the period has a cost entered."""
+    costs = {
+        (c.month.year, c.month.month): c.amount_cents
+        for c in StaffCost.objects.filter(
+            store_id=store_id, month__gte=period.start.replace(day=1), month__lte=period.end
+        )
+    }
+    if not costs:
+        return None
+    total = Decimal(0)
+    for day in period.dates():
+        cents = costs.get((day.year, day.month))
+        if cents is not None:
+            month_days = ((day.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)).day
+            total += Decimal(cents) / month_days
+    return (total / 100).quantize(Decimal("0.01"))
+
+
+def store_overview_get(*, stores, period: Period, store_link: Callable[[int], str]) -> StoreOverview:
+    """Stores side by side over the period: staff, daily inquiries, GMV, GMV per staff member and
+    staff cost where entered."""
+    store_list = list(stores)
+    ids = [s.pk for s in store_list]
+    where, params = sql_in("store_id", ids)
+    store_days = frame_query(
+        f"SELECT store_id, SUM(gmv_cents), SUM(paid_orders), SUM(uv) FROM metrics_storeday "  # noqa: S608
+        f"WHERE date BETWEEN %s AND %s{where} GROUP BY store_id",
+        [period.start, period.end, *params],
+        ["store_id", "gmv_cents", "paid_orders", "uv"],
+    ).set_index("store_id")
+    staff = frame_query(
+        f"SELECT store_id, COUNT(DISTINCT member_id), SUM(sessions) FROM metrics_memberday "  # noqa: S608
+        f"WHERE date BETWEEN %s AND %s AND sessions > 0{where} GROUP BY store_id",
+        [period.start, period.end, *params],
+        ["store_id", "staff", "sessions"],
+    ).set_index("store_id")
+    # Each day's distinct inquiring buyers, summed: "person-times" as the shops count them.
+    inquiries = frame_query(
+        "SELECT store_id, SUM(buyers) FROM (SELECT store_id, date, COUNT(DISTINCT buyer) AS buyers "  # noqa: S608
+        f"FROM metrics_inquirybuyerday WHERE date BETWEEN %s AND %s{where} GROUP BY store_id, date) d "
+        "GROUP BY store_id",
+        [period.start, period.end, *params],
+        ["store_id", "buyers"],
+    ).set_index("store_id")
+    rows = []
+    for store in store_list:
+        gmv_cents = int(store_days["gmv_cents"].get(store.pk, 0) or 0)
+        gmv = (Decimal(gmv_cents) / 100).quantize(Decimal("0.01"))
+        headcount = int(staff["staff"].get(store.pk, 0) or 0)
+        cost = staff_cost_for(store_id=store.pk, period=period)
+        buyers = inquiries["buyers"].get(store.pk) if not inquiries.empty else None
+        rows.append(
+            StoreRow(
+                store=store,
+                staff=headcount,
+                daily_inquiries=None if buyers is None else float(buyers) / period.days,
+                sessions=int(staff["sessions"].get(store.pk, 0) or 0),
+                gmv=gmv,
+                paid_orders=int(store_days["paid_orders"].get(store.pk, 0) or 0),
+                uv=int(store_days["uv"].get(store.pk, 0) or 0),
+                gmv_per_staff=(gmv / headcount).quantize(Decimal("0.01")) if headcount else None,
+                staff_cost=cost,
+                cost_share=float(cost / gmv) if cost is not None and gmv else None,
+            )
+        )
+    figure = figures.stores_figure(
+        names=[r.store.name for r in rows],
+        gmv=[r.gmv for r in rows],
+        staff=[r.staff for r in rows],
+        links=[store_link(r.store.pk) for r in rows],
+    )
+    return StoreOverview(period=period, rows=rows, figure=figure, has_data=any(r.gmv or r.sessions for r in rows))
+
+
+def kpi_choices(level: str = Level.TEAM) -> list[tuple[str, str]]:
+    return [(k.key, k.label) for k in kpis_for(level)]

@@ -1,0 +1,66 @@
+"""KPI values on pages: {{ value|kpi:kpi_object }}, {{ change|kpi_change:points }}, sparklines."""
+
+from __future__ import annotations
+
+from django import template
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+
+from metrics.formatting import change_display, kpi_display
+from metrics.registry import kpi_get
+
+register = template.Library()
+
+
+@register.filter
+def kpi(value, kpi_or_key):
+    definition = kpi_get(kpi_or_key) if isinstance(kpi_or_key, str) else kpi_or_key
+    return kpi_display(definition, value)
+
+
+@register.filter
+def kpi_change(change, points: bool) -> str:
+    return change_display(change, points=bool(points))
+
+
+@register.filter
+def get_item(mapping, key):
+    return mapping.get(key) if mapping else None
+
+
+@register.filter
+def percent(value, decimals: int = 1) -> str:
+    if value is None:
+        return "—"
+    return f"{float(value) * 100:.{int(decimals)}f}%"
+
+
+@register.simple_tag
+def sparkline(values, width: int = 96, height: int = 24) -> str:
+    """An inline SVG line of the values (gaps where a value is missing); empty when none."""
+    present = [v for v in values if v is not None]
+    if len(present) < 2:
+        return format_html('<span class="muted">—</span>')
+    low, high = min(present), max(present)
+    span = (high - low) or 1.0
+    step = width / max(len(values) - 1, 1)
+    segments, current = [], []
+    for index, value in enumerate(values):
+        if value is None:
+            if current:
+                segments.append(current)
+            current = []
+            continue
+        y = height - 2 - (value - low) / span * (height - 4)
+        current.append(f"{index * step:.1f},{y:.1f}")
+    if current:
+        segments.append(current)
+    lines = "".join(f'<polyline points="{" ".join(points)}"/>' for points in segments if len(points) > 1)
+    return format_html(
+        '<svg class="spark" width="{}" height="{}" viewBox="0 0 {} {}" aria-hidden="true">{}</svg>',
+        width,
+        height,
+        width,
+        height,
+        mark_safe(lines),  # noqa: S308 - numbers this function formatted, nothing from a user
+    )
