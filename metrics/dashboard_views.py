@@ -7,15 +7,18 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import Max
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 
 from metrics.forms import DashboardFilterForm
@@ -23,6 +26,9 @@ from metrics.registry import Level
 from metrics.selectors.dashboards import (
     DEFAULT_SORT,
     DEFAULT_TREND_KPI,
+    PersonalDashboard,
+    StoreOverview,
+    TeamDashboard,
     dashboard_cached,
     kpi_choices,
     member_dashboard_get,
@@ -31,8 +37,10 @@ from metrics.selectors.dashboards import (
 )
 from metrics.selectors.periods import DEFAULT_PRESET, Period, period_resolve
 from perfmgmt.exports import csv_bytes, xlsx_bytes
-from teams.models import Member, Store
+from teams.forms import StaffCostForm
+from teams.models import Member, StaffCost, Store, Team
 from teams.selectors.scoping import member_list, store_list_overseen, team_list_overseen, viewer_get
+from teams.services.costs import staff_cost_set
 
 EXPORT_FORMATS = ("csv", "xlsx")
 
@@ -83,7 +91,7 @@ def _export(request: HttpRequest, *, name: str, columns: list[str], rows: list[l
         )
     else:
         response = HttpResponse(csv_bytes(columns, rows), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{name}.{kind}"'
+    response["Content-Disposition"] = content_disposition_header(True, f"{name}.{kind}")
     return response
 
 
@@ -108,13 +116,29 @@ def _shown_form(form: DashboardFilterForm, **resolved) -> DashboardFilterForm:
     return shown
 
 
-@login_required
-def team_dashboard_view(request: HttpRequest) -> HttpResponse:
+@dataclass
+class TeamPage:
+    """A team dashboard request resolved: who, which team, which period, and the data."""
+
+    form: DashboardFilterForm
+    store: Store | None
+    team: Team | None = None
+    today: dt.date | None = None
+    preset: str = DEFAULT_PRESET
+    period: Period | None = None
+    member_query: str = ""
+    dashboard: TeamDashboard | None = None
+    redirect_to: str | None = None  # the page sends the user elsewhere instead
+
+
+def team_page_resolve(request: HttpRequest) -> TeamPage:
+    """Shared by the page and the API: scope, filters (bad values fall back to defaults), the
+    team (default: the first the viewer oversees in the chosen store), the cached dashboard."""
     viewer = viewer_get(user=request.user)
     teams = team_list_overseen(viewer=viewer).order_by("store__name", "name")
     if not teams.exists():
         if viewer.member_id:
-            return redirect("dashboards:me")
+            return TeamPage(form=DashboardFilterForm(), store=None, redirect_to=reverse("dashboards:me"))
         raise PermissionDenied(_("The team dashboard is for managers, team leads and HR."))
     stores = Store.objects.filter(pk__in=teams.values("store_id")).order_by("name")
     form = DashboardFilterForm(
@@ -125,29 +149,29 @@ def team_dashboard_view(request: HttpRequest) -> HttpResponse:
         kpis=kpi_choices(Level.TEAM),
     )
     form.is_valid()
-    _form_messages(request, form)
     store = form.value("store")
     team = form.value("team") or (teams.filter(store=store).first() if store else None) or teams.first()
     if store and team.store_id != store.pk:
         team = teams.filter(store=store).first() or team
     today = store_today(team.store)
     preset, period = _period(form, today)
+    member_query = _period_query(preset, period)
+    page = TeamPage(form, store, team, today, preset, period, member_query)
     if form.value("member"):  # picking a member opens their page, for the same period
-        member_url = reverse("dashboards:member", args=[form.value("member").pk])
-        return redirect(f"{member_url}?{_period_query(preset, period)}")
+        page.redirect_to = f"{reverse('dashboards:member', args=[form.value('member').pk])}?{member_query}"
+        return page
     trend_kpi = form.value("kpi", DEFAULT_TREND_KPI)
     sort = request.GET.get("sort", DEFAULT_SORT).removeprefix("-")
     descending = None if "sort" not in request.GET else not request.GET["sort"].startswith("-")
-    member_query = _period_query(preset, period)
     path = reverse("dashboards:team")
 
     def member_link(member_id: int) -> str:
         return f"{reverse('dashboards:member', args=[member_id])}?{member_query}"
 
-    dashboard = dashboard_cached(
+    page.dashboard = dashboard_cached(
         kind="team",
         store_ids=[team.store_id],
-        key=(team.pk, period, trend_kpi, sort, descending, member_query, _query(request, page=None)),
+        key=(team.pk, period, trend_kpi, sort, descending, member_query, _query(request, page=None, format=None)),
         compute=lambda: team_dashboard_get(
             team=team,
             period=period,
@@ -158,6 +182,16 @@ def team_dashboard_view(request: HttpRequest) -> HttpResponse:
             day_link=_day_link(request, path),
         ),
     )
+    return page
+
+
+@login_required
+def team_dashboard_view(request: HttpRequest) -> HttpResponse:
+    page = team_page_resolve(request)
+    if page.redirect_to:
+        return redirect(page.redirect_to)
+    _form_messages(request, page.form)
+    dashboard, team, period = page.dashboard, page.team, page.period
     if request.GET.get("export") in EXPORT_FORMATS:
         columns = [_("Rank"), _("Member"), *(kpi.label for kpi in dashboard.columns)]
         rows = [
@@ -165,7 +199,9 @@ def team_dashboard_view(request: HttpRequest) -> HttpResponse:
         ]
         name = f"leaderboard-{team.name}-{period.start:%Y%m%d}-{period.end:%Y%m%d}"
         return _export(request, name=name, columns=columns, rows=rows)
-    shown = _shown_form(form, preset=preset, period=period, store=store, team=team, kpi=dashboard.trend_kpi.key)
+    shown = _shown_form(
+        page.form, preset=page.preset, period=period, store=page.store, team=team, kpi=dashboard.trend_kpi.key
+    )
     return render(
         request,
         "dashboards/team.html",
@@ -173,11 +209,11 @@ def team_dashboard_view(request: HttpRequest) -> HttpResponse:
             "form": shown,
             "d": dashboard,
             "team": team,
-            "today": today,
-            "preset": preset,
-            "member_query": member_query,
+            "today": page.today,
+            "preset": page.preset,
+            "member_query": page.member_query,
             "sort_descending": dashboard.descending,
-            "can_import": viewer.can_assign_accounts,
+            "can_import": viewer_get(user=request.user).can_assign_accounts,
         },
     )
 
@@ -200,26 +236,41 @@ def my_dashboard_view(request: HttpRequest) -> HttpResponse:
     return member_dashboard_view(request, viewer.member_id)
 
 
-@login_required
-def member_dashboard_view(request: HttpRequest, pk: int) -> HttpResponse:
+@dataclass
+class MemberPage:
+    form: DashboardFilterForm
+    member: Member
+    preset: str
+    period: Period
+    dashboard: PersonalDashboard
+
+
+def member_page_resolve(request: HttpRequest, pk: int) -> MemberPage:
     member = _member_or_404(request, pk)
-    viewer = viewer_get(user=request.user)
     form = DashboardFilterForm(request.GET or None, kpis=kpi_choices(Level.MEMBER))
     form.is_valid()
-    _form_messages(request, form)
     store = Store.objects.filter(teams__memberships__member=member).order_by("pk").first()
     today = store_today(store)
     preset, period = _period(form, today)
     trend_kpi = form.value("kpi", DEFAULT_TREND_KPI)
-    path = request.path
+    path = reverse("dashboards:member", args=[member.pk])
     dashboard = dashboard_cached(
         kind="member",
         store_ids=[store.pk] if store else [],
-        key=(member.pk, today, period, trend_kpi, _query(request)),
+        key=(member.pk, today, period, trend_kpi, _query(request, format=None)),
         compute=lambda: member_dashboard_get(
             member=member, today=today, period=period, trend_kpi=trend_kpi, day_link=_day_link(request, path)
         ),
     )
+    return MemberPage(form, member, preset, period, dashboard)
+
+
+@login_required
+def member_dashboard_view(request: HttpRequest, pk: int) -> HttpResponse:
+    page = member_page_resolve(request, pk)
+    _form_messages(request, page.form)
+    dashboard, member = page.dashboard, page.member
+    viewer = viewer_get(user=request.user)
     if request.GET.get("export") in EXPORT_FORMATS:
         columns = [_("KPI")]
         for label, _span in dashboard.spans:
@@ -230,46 +281,87 @@ def member_dashboard_view(request: HttpRequest, pk: int) -> HttpResponse:
             for cell in dashboard.cells[kpi.key]:
                 row += [cell.value, cell.team_median, f"{cell.rank}/{cell.ranked}" if cell.rank else None]
             rows.append(row)
-        name = f"kpis-{member.display_name}-{today:%Y%m%d}"
+        name = f"kpis-{member.display_name}-{dashboard.today:%Y%m%d}"
         return _export(request, name=name, columns=columns, rows=rows)
-    own = viewer.member_id == member.pk
     return render(
         request,
         "dashboards/member.html",
         {
-            "form": _shown_form(form, preset=preset, period=period, kpi=dashboard.trend_kpi.key),
+            "form": _shown_form(page.form, preset=page.preset, period=page.period, kpi=dashboard.trend_kpi.key),
             "d": dashboard,
             "member": member,
-            "own": own,
-            "preset": preset,
-            "back_query": _period_query(preset, period),
+            "own": viewer.member_id == member.pk,
+            "preset": page.preset,
+            "back_query": _period_query(page.preset, page.period),
             "can_see_team": team_list_overseen(viewer=viewer).exists(),
         },
     )
 
 
-@login_required
-def store_overview_view(request: HttpRequest) -> HttpResponse:
+@dataclass
+class StoresPage:
+    form: DashboardFilterForm
+    preset: str
+    period: Period
+    today: dt.date
+    period_query: str
+    overview: StoreOverview
+
+
+def stores_page_resolve(request: HttpRequest) -> StoresPage:
     viewer = viewer_get(user=request.user)
     stores = store_list_overseen(viewer=viewer).order_by("name")
     if not stores.exists():
         raise PermissionDenied(_("The store overview is for managers and HR."))
     form = DashboardFilterForm(request.GET or None, stores=stores)
     form.is_valid()
-    _form_messages(request, form)
     chosen = stores.filter(pk=form.value("store").pk) if form.value("store") else stores
     today = store_today(chosen.first())
     preset, period = _period(form, today)
     team_url = reverse("dashboards:team")
     period_query = _period_query(preset, period)
+    ids = list(chosen.values_list("pk", flat=True))
     overview = dashboard_cached(
         kind="stores",
-        store_ids=list(chosen.values_list("pk", flat=True)),
-        key=(tuple(chosen.values_list("pk", flat=True)), period, period_query),
+        store_ids=ids,
+        # Entered staff costs are not rollups: their last change is part of the key.
+        key=(
+            tuple(ids),
+            period,
+            period_query,
+            str(StaffCost.objects.filter(store_id__in=ids).aggregate(Max("updated_at"))),
+        ),
         compute=lambda: store_overview_get(
             stores=chosen, period=period, store_link=lambda store_id: f"{team_url}?store={store_id}&{period_query}"
         ),
     )
+    return StoresPage(form, preset, period, today, period_query, overview)
+
+
+def _cost_stores(request: HttpRequest):
+    """Stores whose staff cost the user may enter: their managed stores (admins: all)."""
+    viewer = viewer_get(user=request.user)
+    return Store.objects.all() if viewer.is_admin else Store.objects.filter(pk__in=viewer.managed_store_ids)
+
+
+@login_required
+def store_overview_view(request: HttpRequest) -> HttpResponse:
+    cost_form = StaffCostForm(request.POST or None, stores=_cost_stores(request).order_by("name"))
+    if request.method == "POST":
+        if not cost_form.fields["store"].queryset.exists():
+            raise PermissionDenied(_("Only the store's managers enter its staff cost."))
+        if cost_form.is_valid():
+            data = cost_form.cleaned_data
+            staff_cost_set(store=data["store"], month=data["month"], amount=data["amount"], note=data["note"])
+            messages.success(
+                request,
+                _("Staff cost of %(store)s for %(month)s saved.")
+                % {"store": data["store"].name, "month": data["month"].strftime("%Y-%m")},
+            )
+            return redirect(request.get_full_path())
+    page = stores_page_resolve(request)
+    _form_messages(request, page.form)
+    overview, period = page.overview, page.period
     if request.GET.get("export") in EXPORT_FORMATS:
         columns = [_("Store"), _("Staff"), _("Daily inquiries"), _("Chat sessions"), _("GMV"), _("Paid orders"),
                    _("Visitors (UV)"), _("GMV per staff member"), _("Staff cost"), _("Staff cost / GMV")]  # fmt: skip
@@ -285,10 +377,11 @@ def store_overview_view(request: HttpRequest) -> HttpResponse:
         request,
         "dashboards/stores.html",
         {
-            "form": _shown_form(form, preset=preset, period=period, store=form.value("store")),
+            "form": _shown_form(page.form, preset=page.preset, period=period, store=page.form.value("store")),
             "o": overview,
-            "preset": preset,
-            "period_query": period_query,
-            "today": today,
+            "preset": page.preset,
+            "period_query": page.period_query,
+            "today": page.today,
+            "staff_cost_form": cost_form if cost_form.fields["store"].queryset.exists() else None,
         },
     )

@@ -1,6 +1,15 @@
 from django.contrib import admin
 
-from teams.models import AccountAssignment, Member, PlatformAccount, RoleGrant, Store, Team, TeamMembership
+from teams.models import (
+    AccountAssignment,
+    Member,
+    PlatformAccount,
+    RoleGrant,
+    StaffCost,
+    Store,
+    Team,
+    TeamMembership,
+)
 
 
 @admin.register(Store)
@@ -52,3 +61,9 @@ class RoleGrantAdmin(admin.ModelAdmin):
     list_display = ["user", "role", "store"]
     list_filter = ["role", "store"]
     autocomplete_fields = ["user"]
+
+
+@admin.register(StaffCost)
+class StaffCostAdmin(admin.ModelAdmin):
+    list_display = ["store", "month", "amount_cents", "note", "updated_at"]
+    list_filter = ["store"]

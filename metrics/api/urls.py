@@ -1,10 +1,18 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
+from metrics.api.dashboards import MemberDashboardApi, MyDashboardApi, StoreOverviewApi, TeamDashboardApi
 from metrics.api.kpis import KpiView
 from metrics.api.views import ImportBatchViewSet
 
 router = DefaultRouter()
 router.register("imports/batches", ImportBatchViewSet, basename="import-batch")
 
-urlpatterns = [path("kpis/", KpiView.as_view(), name="kpis"), *router.urls]
+urlpatterns = [
+    path("kpis/", KpiView.as_view(), name="kpis"),
+    path("dashboards/team/", TeamDashboardApi.as_view(), name="api_dashboard_team"),
+    path("dashboards/me/", MyDashboardApi.as_view(), name="api_dashboard_me"),
+    path("dashboards/members/<int:pk>/", MemberDashboardApi.as_view(), name="api_dashboard_member"),
+    path("dashboards/stores/", StoreOverviewApi.as_view(), name="api_dashboard_stores"),
+    *router.urls,
+]

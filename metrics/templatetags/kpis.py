@@ -40,7 +40,7 @@ def sparkline(values, width: int = 96, height: int = 24) -> str:
     """An inline SVG line of the values (gaps where a value is missing); empty when none."""
     present = [v for v in values if v is not None]
     if len(present) < 2:
-        return format_html('<span class="muted">—</span>')
+        return mark_safe('<span class="muted">—</span>')
     low, high = min(present), max(present)
     span = (high - low) or 1.0
     step = width / max(len(values) - 1, 1)

@@ -1,0 +1,183 @@
+"""Dashboard selectors: periods, ranks, the team dashboard, the personal page, the store
+overview, the RFM summary and the cache, on data imported through the importers."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from metrics.models import BuyerSegmentCount, StoreDataVersion
+from metrics.registry import kpi_get
+from metrics.selectors.dashboards import (
+    dashboard_cached,
+    member_dashboard_get,
+    ranks,
+    segments_get,
+    staff_cost_for,
+    store_overview_get,
+    team_dashboard_get,
+)
+from metrics.selectors.kpis import kpi_table
+from metrics.selectors.periods import Period, period_resolve
+from metrics.services.rollups import rollup_partition_recompute
+from metrics.services.segments import buyer_segments_refresh
+from teams.services.costs import staff_cost_set
+from tests.metrics.test_kpis import Shop
+
+pytestmark = pytest.mark.django_db
+T = dt.datetime
+AUG = Period(dt.date(2026, 8, 1), dt.date(2026, 8, 31))
+
+
+def link(value) -> str:
+    return f"/x/{value}"
+
+
+@pytest.fixture
+def shop(tmp_path):
+    """August: A sells most, B is fastest, C chats but sells nothing, D is idle. July: less."""
+    shop = Shop(tmp_path)
+    for day in (3, 10, 20):
+        shop.chat("A", f"a{day}", T(2026, 8, day, 10), answered_after_s=40)
+        shop.order(f"a{day}", T(2026, 8, day, 11), "300.00", items=2)
+        shop.chat("B", f"b{day}", T(2026, 8, day, 14), answered_after_s=5)
+        shop.order(f"b{day}", T(2026, 8, day, 15), "100.00", refund="100.00")
+        shop.chat("C", f"c{day}", T(2026, 8, day, 16), answered_after_s=None)
+    # July, the previous month: one sale of A, inside the previous period only.
+    shop.chat("A", "old", T(2026, 7, 15, 10), answered_after_s=60)
+    shop.order("old", T(2026, 7, 15, 10, 30), "500.00")
+    shop.load()
+    return shop
+
+
+def test_presets_resolve_in_local_days_and_compare_with_the_period_before():
+    today = dt.date(2026, 11, 18)  # a Wednesday
+    assert period_resolve(preset="today", today=today) == Period(today, today)
+    assert period_resolve(preset="yesterday", today=today) == Period(dt.date(2026, 11, 17), dt.date(2026, 11, 17))
+    assert period_resolve(preset="last7", today=today) == Period(dt.date(2026, 11, 12), today)
+    assert period_resolve(preset="this_week", today=today) == Period(dt.date(2026, 11, 16), today)
+    assert period_resolve(preset="last_month", today=today) == Period(dt.date(2026, 10, 1), dt.date(2026, 10, 31))
+    assert period_resolve(preset="custom", today=today, start=dt.date(2026, 9, 9), end=dt.date(2026, 9, 1)) == Period(
+        dt.date(2026, 9, 1), dt.date(2026, 9, 9)
+    )
+    assert period_resolve(preset="nonsense", today=today) == Period(dt.date(2026, 10, 20), today)  # last 30 days
+    # A calendar month is compared with the month before; other ranges with as many days before.
+    assert AUG.previous() == Period(dt.date(2026, 7, 1), dt.date(2026, 7, 31))
+    assert Period(dt.date(2026, 8, 5), dt.date(2026, 8, 11)).previous() == Period(
+        dt.date(2026, 7, 29), dt.date(2026, 8, 4)
+    )
+
+
+def test_ranks_are_competition_ranks_best_first_by_direction():
+    gmv, response = kpi_get("gmv"), kpi_get("avg_first_response_s")
+    assert ranks({1: Decimal(5), 2: Decimal(9), 3: Decimal(9), 4: None}, gmv) == {2: 1, 3: 1, 1: 3, 4: None}
+    assert ranks({1: 40.0, 2: 5.0, 3: None}, response) == {2: 1, 1: 2, 3: None}
+
+
+def test_team_dashboard_matches_the_kpi_table_and_compares_with_july(shop):
+    d = team_dashboard_get(team=shop.team, period=AUG, member_link=link, day_link=link)
+    team = kpi_table(level="team", grain="range", start=AUG.start, end=AUG.end, store_ids=[shop.store.pk])
+    cards = {card.kpi.key: card for card in d.cards}
+    assert cards["gmv"].value == team.loc[0, "gmv"] == Decimal("1200.00")
+    assert cards["gmv"].previous == Decimal("500.00")  # July: one order of A
+    assert cards["gmv"].change == pytest.approx(1.4) and cards["gmv"].good is True
+    assert cards["paid_orders"].value == 6
+    assert cards["refund_order_rate"].value == pytest.approx(0.5)
+    # July's one answered session took 60 s; August's answered ones average (3×40 + 3×5) / 6 = 22.5 s.
+    assert cards["avg_first_response_s"].value == pytest.approx(22.5)
+    assert cards["avg_first_response_s"].good is True  # lower is better
+    assert cards["inquiry_to_payment_rate"].points is True
+    # The trend: one value per day of the period, the team's day figures.
+    assert len(d.trend["data"][0]["x"]) == 31
+    values = dict(zip(d.trend["data"][0]["x"], d.trend["data"][0]["y"], strict=True))
+    assert values["2026-08-03"] == 400.0 and values["2026-08-04"] is None
+    # The leaderboard: by GMV, best first; C sold nothing (GMV 0, rank 3); D had no session.
+    names = [row.name for row in d.leaderboard]
+    assert names == ["Agent A", "Agent B", "Agent C"]
+    assert [row.rank for row in d.leaderboard] == [1, 2, 3]
+    assert d.leaderboard[0].values["gmv"] == Decimal("900.00")
+    assert len(d.leaderboard[0].spark) == 31 and d.leaderboard[0].spark[2] == 300.0
+    # The scatter: members with paid orders, team medians as lines.
+    scatter = d.scatter["data"][0]
+    assert scatter["text"] == ["Agent A", "Agent B"] and scatter["x"] == [3, 3]
+    assert {shape["type"] for shape in d.scatter["layout"]["shapes"]} == {"line"}
+    assert d.response["unanswered"] == pytest.approx(3 / 9)
+    assert d.response["within_15s"] == pytest.approx(3 / 9)
+
+
+def test_leaderboard_sorts_by_any_kpi_in_its_direction(shop):
+    by_speed = team_dashboard_get(
+        team=shop.team, period=AUG, sort="avg_first_response_s", member_link=link, day_link=link
+    )
+    assert [row.name for row in by_speed.leaderboard] == ["Agent B", "Agent A", "Agent C"]  # C: undefined, last
+    assert by_speed.descending is False
+    reversed_ = team_dashboard_get(
+        team=shop.team, period=AUG, sort="gmv", descending=False, member_link=link, day_link=link
+    )
+    assert [row.name for row in reversed_.leaderboard] == ["Agent C", "Agent B", "Agent A"]
+
+
+def test_a_period_without_data_is_empty_and_names_the_last_day(shop):
+    d = team_dashboard_get(team=shop.team, period=Period(dt.date(2026, 9, 1), dt.date(2026, 9, 30)), member_link=link,
+                           day_link=link)  # fmt: skip
+    assert d.has_data is False and d.leaderboard == []
+    assert d.last_day == dt.date(2026, 8, 20)
+    gmv = next(card for card in d.cards if card.kpi.key == "gmv")
+    assert gmv.value is None and gmv.change is None  # no rows: shown as "—", not as a 100% drop
+    assert gmv.previous == Decimal("1200.00")  # the previous period of September is August
+
+
+def test_personal_page_shows_own_figures_team_medians_and_rank_only(shop):
+    today = dt.date(2026, 8, 20)
+    d = member_dashboard_get(member=shop.members["B"], today=today, period=AUG, day_link=link)
+    gmv_today, gmv_week, gmv_month = d.cells["gmv"]
+    assert gmv_week.value == Decimal("100.00")  # Monday 17 to Thursday 20 August: the 20th only
+    assert gmv_today.value == Decimal("100.00") and gmv_today.rank == 2 and gmv_today.ranked == 3
+    assert gmv_today.team_median == pytest.approx(100.0)  # A 300, B 100, C 0
+    assert gmv_month.value == Decimal("300.00") and gmv_month.rank == 2
+    speed_month = d.cells["avg_first_response_s"][2]
+    assert speed_month.value == pytest.approx(5.0) and speed_month.rank == 1
+    # Nothing names another member.
+    assert "Agent A" not in repr(d) and "Agent C" not in repr(d)
+    trend = d.trend["data"]
+    assert trend[1]["name"] and len(trend[1]["y"]) == 31  # the team median line
+
+
+def test_store_overview_counts_staff_and_prorates_entered_cost(shop):
+    staff_cost_set(store=shop.store, month=dt.date(2026, 8, 15), amount=Decimal("3100.00"))
+    first_ten = Period(dt.date(2026, 8, 1), dt.date(2026, 8, 10))
+    assert staff_cost_for(store_id=shop.store.pk, period=first_ten) == Decimal("1000.00")
+    assert staff_cost_for(store_id=shop.store.pk, period=Period(dt.date(2026, 9, 1), dt.date(2026, 9, 5))) is None
+    overview = store_overview_get(stores=[shop.store], period=AUG, store_link=link)
+    row = overview.rows[0]
+    assert row.staff == 3  # A, B and C had sessions; D none
+    assert row.gmv == Decimal("1200.00") and row.paid_orders == 6
+    assert row.gmv_per_staff == Decimal("400.00")
+    assert row.staff_cost == Decimal("3100.00") and row.cost_share == pytest.approx(3100 / 1200)
+    assert row.daily_inquiries == pytest.approx(9 / 31)
+
+
+def test_rfm_summary_is_written_per_store_and_read_as_of_a_day(shop):
+    rows = buyer_segments_refresh(store=shop.store)
+    assert sum(r.buyers for r in rows) == 7  # six August buyers and July's one
+    assert BuyerSegmentCount.objects.filter(store=shop.store).count() == 6
+    buyer_segments_refresh(store=shop.store)  # idempotent
+    assert BuyerSegmentCount.objects.filter(store=shop.store).count() == 6
+    segments, as_of = segments_get(store_id=shop.store.pk, as_of=dt.date(2026, 12, 31))
+    assert as_of == dt.date(2026, 8, 20) and sum(s[2] for s in segments) == 7
+
+
+def test_cached_dashboards_are_recomputed_when_the_store_data_changes(shop):
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return len(calls)
+
+    assert dashboard_cached(kind="t", store_ids=[shop.store.pk], key=(1,), compute=compute) == 1
+    assert dashboard_cached(kind="t", store_ids=[shop.store.pk], key=(1,), compute=compute) == 1
+    assert dashboard_cached(kind="t", store_ids=[shop.store.pk], key=(2,), compute=compute) == 2
+    before = StoreDataVersion.objects.get(store=shop.store).version
+    rollup_partition_recompute(store=shop.store, start=dt.date(2026, 8, 1), end=dt.date(2026, 8, 31))
+    assert StoreDataVersion.objects.get(store=shop.store).version == before + 1
+    assert dashboard_cached(kind="t", store_ids=[shop.store.pk], key=(1,), compute=compute) == 3
