@@ -201,5 +201,11 @@ def stores_figure(*, names: Sequence[str], gmv: Sequence, staff: Sequence[int], 
         fig,
         height=320,
         yaxis={"title": {"text": _("GMV")}, "tickformat": ",.0f", "rangemode": "tozero"},
-        yaxis2={"title": {"text": _("Staff")}, "overlaying": "y", "side": "right", "rangemode": "tozero"},
+        yaxis2={
+            "title": {"text": _("Staff")},
+            "overlaying": "y",
+            "side": "right",
+            "rangemode": "tozero",
+            "tickformat": ",d",  # people: whole numbers
+        },
     )

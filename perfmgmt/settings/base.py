@@ -114,6 +114,7 @@ AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0)
 # Internationalisation: Simplified Chinese by default, English switchable per user (cookie).
 LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="zh-hans")
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+FORMAT_MODULE_PATH = ["perfmgmt.formats"]  # digit grouping for Chinese (see perfmgmt/formats)
 LOCALE_PATHS = [BASE_DIR / "locale"]
 # The language a user picks in the header (cookie) wins over the browser's Accept-Language,
 # which wins over LANGUAGE_CODE; the pick is remembered for a year, not just the session.
