@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from collections.abc import Sequence
 
 import pandas as pd
@@ -206,6 +207,7 @@ def stores_figure(*, names: Sequence[str], gmv: Sequence, staff: Sequence[int], 
             "overlaying": "y",
             "side": "right",
             "rangemode": "tozero",
-            "tickformat": ",d",  # people: whole numbers
+            "tickformat": ",d",  # people: whole numbers, on whole-number ticks
+            "dtick": max(1, math.ceil(max(staff, default=0) / 5)),
         },
     )
