@@ -213,6 +213,7 @@ def main() -> int:
     django.setup()
     from django.conf import settings
     from django.contrib.auth import get_user_model
+    from django.core.cache import cache
     from django.core.management import call_command
     from django.db import connection
     from django.db.models import Max, Min
@@ -294,6 +295,29 @@ def main() -> int:
             print(f"{endpoint}: cold p95 {p95:.0f} ms (goal: under {GOAL_MS} ms): {verdict}")
     if missed:
         print(f"goal missed by: {', '.join(missed)}")
+
+    # The morning's views: what the warm-up task (run after every import's KPIs and the nightly
+    # recompute) caches, then requested as a manager or staff member opens them.
+    from metrics.services.dashboards import dashboards_warm
+    from teams.models import Member, Team
+
+    print()
+    cache.clear()
+    for store in Store.objects.order_by("pk"):
+        started = time.perf_counter()
+        pages = dashboards_warm(store=store)
+        print(
+            f"warm-up task of {store.name}: {pages} pages in {time.perf_counter() - started:.1f} s (in the background)"
+        )
+    morning = [f"/dashboard/?team={team_id}" for team_id in Team.objects.values_list("pk", flat=True)]
+    morning += [f"/api/dashboards/team/?team={team_id}" for team_id in Team.objects.values_list("pk", flat=True)]
+    morning += [f"/dashboard/members/{pk}/" for pk in Member.objects.values_list("pk", flat=True)]
+    morning += [f"/api/dashboards/members/{pk}/" for pk in Member.objects.values_list("pk", flat=True)]
+    times = [timed_get(client, url) for url in morning]
+    print(
+        f"default views after the warm-up ({len(times)} requests, each once): p50 {percentile(times, 50):.1f} ms, "
+        f"p95 {percentile(times, 95):.1f} ms, max {max(times):.1f} ms"
+    )
 
     connection.close()
     if admin is not None and not args.keep_data:

@@ -6,9 +6,7 @@ selectors, call one dashboard selector (cached by data version), render or expor
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from dataclasses import dataclass
-from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -17,12 +15,17 @@ from django.db.models import Max
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 
 from metrics.forms import DashboardFilterForm
 from metrics.registry import Level
+from metrics.selectors.dashboard_pages import (
+    member_dashboard_cached,
+    member_home_store,
+    period_query,
+    team_dashboard_cached,
+)
 from metrics.selectors.dashboards import (
     DEFAULT_SORT,
     DEFAULT_TREND_KPI,
@@ -31,11 +34,9 @@ from metrics.selectors.dashboards import (
     TeamDashboard,
     dashboard_cached,
     kpi_choices,
-    member_dashboard_get,
     store_overview_get,
-    team_dashboard_get,
 )
-from metrics.selectors.periods import DEFAULT_PRESET, Period, period_resolve
+from metrics.selectors.periods import DEFAULT_PRESET, Period, period_resolve, store_today
 from perfmgmt.exports import csv_bytes, xlsx_bytes
 from teams.forms import StaffCostForm
 from teams.models import Member, StaffCost, Store, Team
@@ -43,13 +44,6 @@ from teams.selectors.scoping import member_list, store_list_overseen, team_list_
 from teams.services.costs import staff_cost_set
 
 EXPORT_FORMATS = ("csv", "xlsx")
-
-
-def store_today(store: Store | None) -> dt.date:
-    """Today in the store's time zone (the server's zone when there is no store)."""
-    if store is None:
-        return timezone.localdate()
-    return timezone.localdate(timezone=zoneinfo.ZoneInfo(store.time_zone))
 
 
 def _period(form: DashboardFilterForm, today: dt.date) -> tuple[str, Period]:
@@ -66,20 +60,6 @@ def _query(request: HttpRequest, **changes) -> str:
             params[key] = value
     params.pop("export", None)
     return params.urlencode()
-
-
-def _day_link(request: HttpRequest, path: str):
-    def link(day: dt.date) -> str:
-        return f"{path}?{_query(request, preset='custom', start=day.isoformat(), end=day.isoformat())}"
-
-    return link
-
-
-def _period_query(preset: str, period: Period) -> str:
-    """The filter part of a drill-down link: the same period on the next page."""
-    if preset == "custom":
-        return urlencode({"preset": preset, "start": period.start.isoformat(), "end": period.end.isoformat()})
-    return urlencode({"preset": preset})
 
 
 def _export(request: HttpRequest, *, name: str, columns: list[str], rows: list[list]) -> HttpResponse:
@@ -155,32 +135,20 @@ def team_page_resolve(request: HttpRequest) -> TeamPage:
         team = teams.filter(store=store).first() or team
     today = store_today(team.store)
     preset, period = _period(form, today)
-    member_query = _period_query(preset, period)
+    member_query = period_query(preset, period)
     page = TeamPage(form, store, team, today, preset, period, member_query)
     if form.value("member"):  # picking a member opens their page, for the same period
         page.redirect_to = f"{reverse('dashboards:member', args=[form.value('member').pk])}?{member_query}"
         return page
-    trend_kpi = form.value("kpi", DEFAULT_TREND_KPI)
     sort = request.GET.get("sort", DEFAULT_SORT).removeprefix("-")
     descending = None if "sort" not in request.GET else not request.GET["sort"].startswith("-")
-    path = reverse("dashboards:team")
-
-    def member_link(member_id: int) -> str:
-        return f"{reverse('dashboards:member', args=[member_id])}?{member_query}"
-
-    page.dashboard = dashboard_cached(
-        kind="team",
-        store_ids=[team.store_id],
-        key=(team.pk, period, trend_kpi, sort, descending, member_query, _query(request, page=None, format=None)),
-        compute=lambda: team_dashboard_get(
-            team=team,
-            period=period,
-            trend_kpi=trend_kpi,
-            sort=sort,
-            descending=descending,
-            member_link=member_link,
-            day_link=_day_link(request, path),
-        ),
+    page.dashboard = team_dashboard_cached(
+        team=team,
+        preset=preset,
+        period=period,
+        trend_kpi=form.value("kpi", DEFAULT_TREND_KPI),
+        sort=sort,
+        descending=descending,
     )
     return page
 
@@ -249,18 +217,11 @@ def member_page_resolve(request: HttpRequest, pk: int) -> MemberPage:
     member = _member_or_404(request, pk)
     form = DashboardFilterForm(request.GET or None, kpis=kpi_choices(Level.MEMBER))
     form.is_valid()
-    store = Store.objects.filter(teams__memberships__member=member).order_by("pk").first()
+    store = member_home_store(member)
     today = store_today(store)
     preset, period = _period(form, today)
-    trend_kpi = form.value("kpi", DEFAULT_TREND_KPI)
-    path = reverse("dashboards:member", args=[member.pk])
-    dashboard = dashboard_cached(
-        kind="member",
-        store_ids=[store.pk] if store else [],
-        key=(member.pk, today, period, trend_kpi, _query(request, format=None)),
-        compute=lambda: member_dashboard_get(
-            member=member, today=today, period=period, trend_kpi=trend_kpi, day_link=_day_link(request, path)
-        ),
+    dashboard = member_dashboard_cached(
+        member=member, store=store, today=today, period=period, trend_kpi=form.value("kpi", DEFAULT_TREND_KPI)
     )
     return MemberPage(form, member, preset, period, dashboard)
 
@@ -292,7 +253,7 @@ def member_dashboard_view(request: HttpRequest, pk: int) -> HttpResponse:
             "member": member,
             "own": viewer.member_id == member.pk,
             "preset": page.preset,
-            "back_query": _period_query(page.preset, page.period),
+            "back_query": period_query(page.preset, page.period),
             "can_see_team": team_list_overseen(viewer=viewer).exists(),
         },
     )
@@ -319,7 +280,7 @@ def stores_page_resolve(request: HttpRequest) -> StoresPage:
     today = store_today(chosen.first())
     preset, period = _period(form, today)
     team_url = reverse("dashboards:team")
-    period_query = _period_query(preset, period)
+    filters = period_query(preset, period)
     ids = list(chosen.values_list("pk", flat=True))
     overview = dashboard_cached(
         kind="stores",
@@ -328,14 +289,14 @@ def stores_page_resolve(request: HttpRequest) -> StoresPage:
         key=(
             tuple(ids),
             period,
-            period_query,
+            filters,
             str(StaffCost.objects.filter(store_id__in=ids).aggregate(Max("updated_at"))),
         ),
         compute=lambda: store_overview_get(
-            stores=chosen, period=period, store_link=lambda store_id: f"{team_url}?store={store_id}&{period_query}"
+            stores=chosen, period=period, store_link=lambda store_id: f"{team_url}?store={store_id}&{filters}"
         ),
     )
-    return StoresPage(form, preset, period, today, period_query, overview)
+    return StoresPage(form, preset, period, today, filters, overview)
 
 
 def _cost_stores(request: HttpRequest):

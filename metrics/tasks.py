@@ -1,4 +1,4 @@
-from celery import shared_task
+from celery import chain, shared_task
 
 
 @shared_task(acks_late=True)
@@ -42,7 +42,7 @@ def kpis_after_import_task(batch_id: int) -> dict:
     # The RFM summary reads every paying buyer of the store: a task of its own, so the KPIs of
     # the new day are visible without waiting for it.
     for store_id in report.store_ids:
-        buyer_segments_refresh_task.delay(store_id)
+        chain(buyer_segments_refresh_task.si(store_id), dashboards_warm_task.si(store_id)).delay()
     return vars(report)
 
 
@@ -57,6 +57,17 @@ def buyer_segments_refresh_task(store_id: int, _previous=None) -> int:
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
+def dashboards_warm_task(store_id: int, _previous=None) -> int:
+    """Cache the store's default dashboards (every team's and member's last 30 days) after its
+    data changed, so the morning's first page view is served from the cache."""
+    from metrics.services.dashboards import dashboards_warm
+    from teams.models import Store
+
+    store = Store.objects.filter(pk=store_id).first()
+    return dashboards_warm(store=store) if store else 0
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
 def kpis_recompute_range_task(store_id: int, start: str, end: str) -> dict:
     """Re-credit and rebuild one store's local days start … end (ISO dates)."""
     import datetime as dt
@@ -68,6 +79,7 @@ def kpis_recompute_range_task(store_id: int, start: str, end: str) -> dict:
     store = Store.objects.get(pk=store_id)
     report = kpis_recompute_range(store=store, start=dt.date.fromisoformat(start), end=dt.date.fromisoformat(end))
     buyer_segments_refresh(store=store)
+    dashboards_warm_task.delay(store.pk)
     return vars(report)
 
 
@@ -115,7 +127,7 @@ def kpis_recompute_nightly_task(days: int = 35) -> list[str]:
 
 def kpis_full_recompute_signature(store_ids: list[int]):
     """A Celery group: per store, full attribution then its months' partitions in parallel."""
-    from celery import chain, group
+    from celery import group
 
     from metrics.services.kpis import month_ranges, store_fact_days
     from teams.models import Store
@@ -126,8 +138,13 @@ def kpis_full_recompute_signature(store_ids: list[int]):
         if days is None:
             continue
         months = [kpis_partition_task.s(store.pk, a.isoformat(), b.isoformat()) for a, b in month_ranges(*days)]
-        # attribution, then the months in parallel, then (a chord) the store's RFM summary
+        # attribution, then the months in parallel, then (a chord) the RFM summary and the warm-up
         per_store.append(
-            chain(kpis_attribution_task.si(store.pk), group(months), buyer_segments_refresh_task.si(store.pk))
+            chain(
+                kpis_attribution_task.si(store.pk),
+                group(months),
+                buyer_segments_refresh_task.si(store.pk),
+                dashboards_warm_task.si(store.pk),
+            )
         )
     return group(per_store)

@@ -7,8 +7,10 @@ caller passes it), so a Shanghai shop's "yesterday" does not depend on the serve
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from dataclasses import dataclass
 
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 PRESETS: dict[str, str] = {
@@ -69,3 +71,10 @@ def period_resolve(*, preset: str, today: dt.date, start: dt.date | None = None,
         first, last = min(start, end), max(start, end)
         return Period(max(first, last - dt.timedelta(days=MAX_RANGE_DAYS - 1)), last)
     return period_resolve(preset=DEFAULT_PRESET, today=today)
+
+
+def store_today(store) -> dt.date:
+    """Today in the store's time zone (the server's zone when there is no store)."""
+    if store is None:
+        return timezone.localdate()
+    return timezone.localdate(timezone=zoneinfo.ZoneInfo(store.time_zone))

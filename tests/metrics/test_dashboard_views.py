@@ -161,3 +161,27 @@ def test_the_api_returns_the_same_figures_scoped_by_role(org, sales, api_for):
     assert staff.get(f"/api/dashboards/members/{org.b.pk}/").status_code == 404
     mine = staff.get("/api/dashboards/me/").json()
     assert mine["member"]["name"] == "Alice 王" and "Bob" not in str(mine)
+
+
+def test_warmed_default_views_are_served_without_computing(org, sales, client_for, monkeypatch):
+    from metrics.selectors import dashboards
+    from metrics.services.dashboards import dashboards_warm
+
+    # Two teams of S1 and their three members today (A, B, the lead in X; C in Y), in both languages.
+    assert dashboards_warm(store=org.s1) == 2 * (2 + 4)
+
+    def refuse(**kwargs):
+        raise AssertionError("computed on request although warmed")
+
+    monkeypatch.setattr(dashboards, "team_dashboard_get", refuse)
+    monkeypatch.setattr(dashboards, "member_dashboard_get", refuse)
+    monkeypatch.setattr("metrics.selectors.dashboard_pages.team_dashboard_get", refuse)
+    monkeypatch.setattr("metrics.selectors.dashboard_pages.member_dashboard_get", refuse)
+    manager = client_for(org.users["manager_s1"])
+    for team in (org.x, org.y):
+        assert manager.get("/dashboard/", {"team": team.pk}, HTTP_ACCEPT_LANGUAGE="en").status_code == 200
+    assert manager.get("/dashboard/", HTTP_ACCEPT_LANGUAGE="zh-hans").status_code == 200
+    # Another period is not warmed: computing it is refused here.
+    with pytest.raises(AssertionError, match="computed on request"):
+        manager.get("/dashboard/", {"team": org.x.pk, "preset": "last7"})
+    assert client_for(org.users["staff_a"]).get("/dashboard/me/").status_code == 200  # (the same client, now A)

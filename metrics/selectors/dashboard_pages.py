@@ -1,0 +1,97 @@
+"""The dashboards as the pages show them: canonical links and the cache, shared by the views,
+the API and the task that warms the cache after each import (metrics.services.dashboards).
+
+A page's content depends only on the arguments here (never on the raw query string), so the
+warm-up task and a request compute the same cache key."""
+
+from __future__ import annotations
+
+import datetime as dt
+from urllib.parse import urlencode
+
+from django.urls import reverse
+
+from metrics.selectors.dashboards import (
+    DEFAULT_SORT,
+    DEFAULT_TREND_KPI,
+    PersonalDashboard,
+    TeamDashboard,
+    dashboard_cached,
+    member_dashboard_get,
+    team_dashboard_get,
+)
+from metrics.selectors.periods import Period
+from teams.models import Member, Store, Team
+
+
+def period_query(preset: str, period: Period) -> str:
+    """The filter part of a link: the same period on the next page."""
+    if preset == "custom":
+        return urlencode({"preset": preset, "start": period.start.isoformat(), "end": period.end.isoformat()})
+    return urlencode({"preset": preset})
+
+
+def _day_query(day: dt.date, **more) -> str:
+    params = {key: value for key, value in more.items() if value not in (None, "")}
+    return urlencode({**params, "preset": "custom", "start": day.isoformat(), "end": day.isoformat()})
+
+
+def team_dashboard_cached(
+    *,
+    team: Team,
+    preset: str,
+    period: Period,
+    trend_kpi: str = DEFAULT_TREND_KPI,
+    sort: str = DEFAULT_SORT,
+    descending: bool | None = None,
+) -> TeamDashboard:
+    members_query = period_query(preset, period)
+    team_url, sort_param = reverse("dashboards:team"), None
+    if sort != DEFAULT_SORT or descending is not None:
+        sort_param = sort if descending in (None, True) else f"-{sort}"
+    kpi_param = trend_kpi if trend_kpi != DEFAULT_TREND_KPI else None
+
+    def member_link(member_id: int) -> str:
+        return f"{reverse('dashboards:member', args=[member_id])}?{members_query}"
+
+    def day_link(day: dt.date) -> str:
+        return f"{team_url}?{_day_query(day, team=team.pk, kpi=kpi_param, sort=sort_param)}"
+
+    return dashboard_cached(
+        kind="team",
+        store_ids=[team.store_id],
+        key=(team.pk, preset, period, trend_kpi, sort, descending),
+        compute=lambda: team_dashboard_get(
+            team=team,
+            period=period,
+            trend_kpi=trend_kpi,
+            sort=sort,
+            descending=descending,
+            member_link=member_link,
+            day_link=day_link,
+        ),
+    )
+
+
+def member_dashboard_cached(
+    *, member: Member, store: Store | None, today: dt.date, period: Period, trend_kpi: str = DEFAULT_TREND_KPI
+) -> PersonalDashboard:
+    member_url = reverse("dashboards:member", args=[member.pk])
+    kpi_param = trend_kpi if trend_kpi != DEFAULT_TREND_KPI else None
+
+    def day_link(day: dt.date) -> str:
+        return f"{member_url}?{_day_query(day, kpi=kpi_param)}"
+
+    return dashboard_cached(
+        kind="member",
+        store_ids=[store.pk] if store else [],
+        key=(member.pk, today, period, trend_kpi),
+        compute=lambda: member_dashboard_get(
+            member=member, today=today, period=period, trend_kpi=trend_kpi, day_link=day_link
+        ),
+    )
+
+
+def member_home_store(member: Member) -> Store | None:
+    """The store whose day and data a member's page follows: that of their first team."""
+    return Store.objects.filter(teams__memberships__member=member).order_by("pk").first()
