@@ -71,6 +71,9 @@ class Kpi:
     definition_en: str = ""
     decimals: int = 0  # for display; rates are shown as percentages with one decimal
     tags: tuple[str, ...] = field(default=())
+    # False for the few KPIs the product adds to the spec (promotion focus targets); exports keep
+    # to the spec's keys.
+    in_spec: bool = True
 
     @property
     def label(self) -> str:
@@ -197,14 +200,29 @@ KPIS: tuple[Kpi, ...] = (
     Kpi("returning_rate", "老客占比", "Returning share", Unit.RATE, Direction.NEUTRAL,
         store=_ratio("returning_buyers", "paying_buyers"),
         definition_zh="老客人数 / 支付买家数。", definition_en="returning_buyers / paying_buyers."),
+    # --- beyond the spec: the focus KPIs of promotion phases ----------------------------------
+    Kpi("answered_15s_rate", "15秒响应率", "Answered within 15 s", Unit.RATE, Direction.HIGHER,
+        member=_ratio("answered_15s", "sessions"), in_spec=False,
+        definition_zh="首次响应在 15 秒内的会话数 / 接待会话数（预热期重点）。",
+        definition_en="Sessions first answered within 15 s / sessions (the pre-heat focus)."),
+    Kpi("cart_to_pay_rate", "加购支付转化率", "Cart-to-pay conversion", Unit.RATE, Direction.HIGHER,
+        store=_ratio("paying_buyers", "cart_adds"), in_spec=False,
+        definition_zh="支付买家数 / 加购人数（爆发期重点）。",
+        definition_en="paying_buyers / cart_adds (the peak's focus)."),
+    Kpi("repurchase_7d_rate", "7天回购率", "7-day repurchase rate", Unit.RATE, Direction.HIGHER,
+        store=_ratio("repurchase_7d_buyers", "paying_buyers"), in_spec=False,
+        definition_zh="期间内的支付买家中，首笔已付款订单后 7 天内再次付款的人数 / 支付买家数（返场期重点）。",
+        definition_en="Paying buyers of the period who paid again within 7 days after their first paid order "
+        "in it / paying_buyers (the after-phase focus)."),
 )  # fmt: skip
 
 KPI_BY_KEY: dict[str, Kpi] = {kpi.key: kpi for kpi in KPIS}
 
 
-def kpis_for(level: str) -> list[Kpi]:
-    """The KPIs defined at a level, in registry order (team = member KPIs)."""
-    return [kpi for kpi in KPIS if kpi.formula(level) is not None]
+def kpis_for(level: str, *, spec_only: bool = False) -> list[Kpi]:
+    """The KPIs defined at a level, in registry order (team = member KPIs); `spec_only`: only
+    those of the spec (the exports' columns)."""
+    return [kpi for kpi in KPIS if kpi.formula(level) is not None and (kpi.in_spec or not spec_only)]
 
 
 def kpi_get(key: str) -> Kpi:

@@ -11,7 +11,12 @@ from teams.models import AccountAssignment, Member, Store, Team
 
 def kpi_export_columns(*, level: str) -> list[str]:
     entity = {Level.MEMBER: ["member_id", "member_name", "accounts"], Level.TEAM: ["team_id", "team_name"]}
-    return ["store", *entity.get(level, ["store_id"]), "period_start", *(k.key for k in kpis_for(level))]
+    return [
+        "store",
+        *entity.get(level, ["store_id"]),
+        "period_start",
+        *(k.key for k in kpis_for(level, spec_only=True)),
+    ]
 
 
 def kpi_export_rows(
@@ -21,7 +26,7 @@ def kpi_export_rows(
         level=level, grain=grain, start=start, end=end, store_ids=store_ids, member_ids=member_ids, team_ids=team_ids
     )
     stores = dict(Store.objects.values_list("id", "name"))
-    keys = [k.key for k in kpis_for(level)]
+    keys = [k.key for k in kpis_for(level, spec_only=True)]
     names, accounts = {}, {}
     if level == Level.MEMBER:
         ids = set(table["entity_id"].tolist())

@@ -174,14 +174,16 @@ def _store_day_totals(days: pd.DataFrame, *, grain: str, start: dt.date, as_date
 def measures_store(*, grain: str, start: dt.date, end: dt.date, store_ids) -> pd.DataFrame:
     """Store measures per (store, period): orders by creation day, traffic by date."""
     measures = measures_store_day_sums(grain=grain, start=start, end=end, store_ids=store_ids)
-    buyers = _rows(
+    # Paid buyer-days up to a week past the end: a repurchase within 7 days may fall after it.
+    paid_days = _rows(
         "metrics_storebuyerday",
         ["store_id", "date", "buyer", "paid_orders"],
         start,
-        end,
+        end + dt.timedelta(days=REPURCHASE_DAYS),
         store_ids,
         " AND paid_orders > 0",
     )
+    buyers = paid_days.loc[paid_days["date"] <= end] if not paid_days.empty else paid_days
     inquiries = _rows("metrics_inquirybuyerday", ["store_id", "date", "buyer"], start, end, store_ids)
     keys = ["store_id", "period_start"]
     if not buyers.empty:
@@ -193,13 +195,33 @@ def measures_store(*, grain: str, start: dt.date, end: dt.date, store_ids) -> pd
         per_buyer = per_buyer.merge(first, on=["store_id", "buyer"], how="left")
         returning = per_buyer.loc[per_buyer["first_paid"] < per_buyer["period_start"]]
         measures["returning_buyers"] = returning.groupby(keys)["buyer"].nunique()
+        measures["repurchase_7d_buyers"] = _repurchasers(buyers, paid_days, keys)
     if not inquiries.empty:
         inquiries["period_start"] = period_start(inquiries["date"], grain=grain, start=start)
         measures["store_inquiring_buyers"] = inquiries.groupby(keys)["buyer"].nunique()
-    for name in ("paying_buyers", "repeat_buyers", "returning_buyers", "store_inquiring_buyers"):
+    for name in (
+        "paying_buyers",
+        "repeat_buyers",
+        "returning_buyers",
+        "store_inquiring_buyers",
+        "repurchase_7d_buyers",
+    ):
         if name not in measures:
             measures[name] = 0
     return measures.fillna(0).reset_index().assign(entity_id=lambda f: f["store_id"])
+
+
+REPURCHASE_DAYS = 7
+
+
+def _repurchasers(buyers: pd.DataFrame, paid_days: pd.DataFrame, keys: list[str]) -> pd.Series:
+    """Per period: paying buyers who paid again (on a later day) within 7 days after their first
+    paid day in the period."""
+    first = buyers.groupby([*keys, "buyer"])["date"].min().rename("first").reset_index()
+    later = first.merge(paid_days[["store_id", "buyer", "date"]], on=["store_id", "buyer"])
+    gap = (pd.to_datetime(later["date"]) - pd.to_datetime(later["first"])).dt.days
+    again = later.loc[(gap > 0) & (gap <= REPURCHASE_DAYS)]
+    return again.groupby(keys)["buyer"].nunique()
 
 
 def _first_paid_days(store_ids) -> pd.DataFrame:

@@ -307,3 +307,22 @@ def test_a_longer_window_rebuilds_the_store_days_it_reaches(tmp_path):
     shop.load()
     assert shop.row("A")["gmv"] == Decimal("80.00")
     assert shop.table(level="store").to_dict("records")[0]["silent_gmv_share"] == 0.0
+
+
+def test_promotion_focus_kpis_beyond_the_spec(tmp_path):
+    """answered_15s_rate, cart_to_pay_rate and repurchase_7d_rate: the registry's additions."""
+    shop = Shop(tmp_path)
+    shop.chat("A", "x", dt.datetime(2026, 8, 3, 10), answered_after_s=10)
+    shop.chat("A", "y", dt.datetime(2026, 8, 3, 11), answered_after_s=20)
+    shop.order("x", dt.datetime(2026, 8, 3, 12), "100.00")
+    shop.order("x", dt.datetime(2026, 8, 9, 12), "100.00")  # 6 days later: a 7-day repurchase
+    shop.order("y", dt.datetime(2026, 8, 20, 12), "100.00")
+    shop.order("y", dt.datetime(2026, 8, 29, 12), "100.00")  # 9 days later: not within 7 days
+    shop.order("z", dt.datetime(2026, 8, 30, 12), "100.00")
+    shop.order("z", dt.datetime(2026, 9, 5, 12), "100.00")  # after the period, within 7 days: counts
+    shop.load()
+    member = shop.table().set_index("entity_id").loc[shop.members["A"].pk]
+    assert member["answered_15s_rate"] == pytest.approx(0.5)
+    store = shop.table(level="store").iloc[0]
+    assert store["repurchase_7d_rate"] == pytest.approx(2 / 3)  # x and z of x, y, z
+    assert store["cart_to_pay_rate"] is None  # no traffic imported: no add-to-cart buyers
