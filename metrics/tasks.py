@@ -42,7 +42,9 @@ def kpis_after_import_task(batch_id: int) -> dict:
     # The RFM summary reads every paying buyer of the store: a task of its own, so the KPIs of
     # the new day are visible without waiting for it.
     for store_id in report.store_ids:
-        chain(buyer_segments_refresh_task.si(store_id), dashboards_warm_task.si(store_id)).delay()
+        chain(
+            buyer_segments_refresh_task.si(store_id), targets_check_task.si(store_id), dashboards_warm_task.si(store_id)
+        ).delay()
     return vars(report)
 
 
@@ -148,3 +150,25 @@ def kpis_full_recompute_signature(store_ids: list[int]):
             )
         )
     return group(per_store)
+
+
+# --- targets -------------------------------------------------------------------------------
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def targets_check_task(store_id: int, _previous=None) -> int:
+    """Raise the alerts a store's running targets have earned (after its KPIs changed, and each
+    morning); each is raised once, so running this twice raises nothing more."""
+    from metrics.services.targets import target_alerts_check
+    from teams.models import Store
+
+    store = Store.objects.filter(pk=store_id).first()
+    return len(target_alerts_check(store=store)) if store else 0
+
+
+@shared_task
+def targets_check_all_task() -> list[str]:
+    """Daily: every store's targets checked, for targets whose pace slips without a new import."""
+    from teams.models import Store
+
+    return [targets_check_task.delay(store_id).id for store_id in Store.objects.values_list("id", flat=True)]

@@ -29,6 +29,12 @@ app.conf.beat_schedule = {
         "task": "metrics.tasks.kpis_recompute_nightly_task",
         "schedule": crontab(hour=2, minute=0),
     },
+    # At 07:30, before the working day starts and after the nightly recompute has settled: targets
+    # behind pace or past a milestone are announced (in the app and by e-mail) when people can act.
+    "targets-check": {
+        "task": "metrics.tasks.targets_check_all_task",
+        "schedule": crontab(hour=7, minute=30),
+    },
     # In the quiet early morning: uploaded export files past IMPORT_RETENTION_DAYS are deleted
     # (personal data of buyers should not be kept longer than needed); the batch records stay.
     "import-files-purge": {

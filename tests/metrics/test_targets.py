@@ -1,0 +1,214 @@
+"""Targets: backward decomposition (seed 001), the saved tree, pace and forecast, parent and
+children, behaviours, promotions, alerts and who may set targets."""
+
+import datetime as dt
+from dataclasses import replace
+from decimal import Decimal
+
+import pytest
+from django.core import mail
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from metrics.models import Behaviour, Target, TargetAlert, TargetTier
+from metrics.selectors.decomposition import DecompositionInput, member_shares, revenue_decompose
+from metrics.selectors.periods import Period
+from metrics.selectors.targets import target_list, targets_progress
+from metrics.services.targets import (
+    DecompositionSave,
+    behaviour_record_set,
+    campaign_create,
+    decomposition_save,
+    target_alerts_check,
+    target_create,
+)
+from teams.models import Role
+from teams.selectors.scoping import viewer_get
+from tests.factories import RoleGrantFactory, UserFactory
+from tests.metrics.test_kpis import Shop
+
+pytestmark = pytest.mark.django_db
+FEB_2027 = Period(dt.date(2027, 2, 1), dt.date(2027, 2, 28))  # Monday 1st to Sunday 28th: four whole weeks
+T = dt.datetime
+
+
+def seed_001(**more) -> DecompositionInput:
+    return DecompositionInput(
+        revenue=Decimal(1_000_000), period=FEB_2027, returning_share=Decimal("0.40"),
+        new_value_per_deal=Decimal(10_000), lead_conversion=Decimal("0.06"), returning_order_value=Decimal(500),
+        **more,
+    )  # fmt: skip
+
+
+def test_seed_001_comes_out_as_it_reads():
+    plan = revenue_decompose(seed_001())
+    assert plan.returning_revenue == Decimal(400_000) and plan.new_revenue == Decimal(600_000)
+    assert plan.new_deals == Decimal(60) and plan.leads == Decimal(1000)
+    # Four weeks of six working days (Monday to Saturday): 250 leads a week, about 40 a day.
+    assert plan.working_days == 24
+    assert [week.leads for week in plan.weeks] == [Decimal(250)] * 4
+    assert [week.working_days for week in plan.weeks] == [6] * 4
+    assert plan.leads_per_working_day == Decimal("41.7")
+    assert plan.returning_orders == Decimal(800) and plan.orders == Decimal(860)
+    assert sum(day.revenue for day in plan.days) == pytest.approx(Decimal(1_000_000))
+
+
+def test_weekday_weights_shift_the_days_not_the_total():
+    weights = {day: Decimal(1) for day in range(6)} | {5: Decimal(2)}  # Saturdays count double
+    plan = revenue_decompose(seed_001(weekday_weights=weights))
+    saturday = next(d for d in plan.days if d.start.weekday() == 5)
+    monday = next(d for d in plan.days if d.start.weekday() == 0)
+    assert saturday.leads == pytest.approx(2 * monday.leads)
+    assert sum(d.leads for d in plan.days) == pytest.approx(Decimal(1000))
+    assert [w.leads for w in plan.weeks] == [Decimal(250)] * 4  # every week has the same days
+
+
+def test_a_partial_week_gets_its_share_of_working_days():
+    plan = revenue_decompose(replace(seed_001(), period=Period(dt.date(2027, 3, 1), dt.date(2027, 3, 31))))
+    assert plan.working_days == 27  # March 2027: 31 days, four Sundays
+    assert [w.working_days for w in plan.weeks] == [6, 6, 6, 6, 3]
+    assert plan.weeks[-1].leads == pytest.approx(Decimal(1000) * 3 / 27)
+
+
+def test_member_shares_equal_by_history_and_by_hand():
+    assert member_shares(split="equal", member_ids=[1, 2, 3, 4]) == {m: Decimal("0.25") for m in (1, 2, 3, 4)}
+    history = {1: Decimal(300), 2: Decimal(100)}
+    assert member_shares(split="last_period", member_ids=[1, 2], history=history) == {
+        1: Decimal("0.75"), 2: Decimal("0.25"),
+    }  # fmt: skip
+    assert member_shares(split="last_period", member_ids=[1, 2], history={}) == {1: Decimal("0.5"), 2: Decimal("0.5")}
+    assert member_shares(split="manual", member_ids=[1, 2], manual={1: Decimal(3), 2: Decimal(1)})[1] == Decimal("0.75")
+    with pytest.raises(ValueError):
+        revenue_decompose(replace(seed_001(), lead_conversion=Decimal(0)))
+
+
+@pytest.fixture
+def shop(tmp_path):
+    """The store of test_kpis (team 售前, agents A–D) with August sales: A 900, B 300, C 0."""
+    shop = Shop(tmp_path)
+    for day in (3, 10, 20):
+        shop.chat("A", f"a{day}", T(2026, 8, day, 10), answered_after_s=40)
+        shop.order(f"a{day}", T(2026, 8, day, 11), "300.00")
+        shop.chat("B", f"b{day}", T(2026, 8, day, 14), answered_after_s=5)
+        shop.order(f"b{day}", T(2026, 8, day, 15), "100.00", refund="100.00")
+        shop.chat("C", f"c{day}", T(2026, 8, day, 16), answered_after_s=None)
+    shop.load()
+    shop.manager = UserFactory(username="boss", email="boss@example.com")
+    RoleGrantFactory(user=shop.manager, role=Role.MANAGER, store=shop.store)
+    shop.viewer = viewer_get(user=shop.manager)
+    return shop
+
+
+def make(shop, **fields) -> Target:
+    defaults = {"tier": TargetTier.STRATEGY, "name": "t", "store": shop.store, "period_kind": "month",
+                "start": dt.date(2026, 8, 1), "end": dt.date(2026, 8, 31)}  # fmt: skip
+    return target_create(viewer=shop.viewer, user=shop.manager, **(defaults | fields))
+
+
+def test_decomposition_saves_a_tree_whose_members_add_up(shop):
+    members = [shop.members[k].pk for k in "ABCD"]
+    plan = revenue_decompose(seed_001(inquiry_conversion=Decimal("0.5"), member_shares=member_shares(
+        split="equal", member_ids=members)))  # fmt: skip
+    how = DecompositionSave(store=shop.store, team=shop.team, name="Q1", period_kind="month", leads_behaviour=None)
+    root = decomposition_save(viewer=shop.viewer, user=shop.manager, plan=plan, how=how)
+    assert root.tier == TargetTier.STRATEGY and root.kpi_key == "gmv" and root.value == Decimal(1_000_000)
+    tactics = {t.kpi_key: t.value for t in root.children.filter(tier=TargetTier.TACTIC)}
+    assert tactics == {"paid_orders": Decimal(860), "paid_buyers": Decimal(860), "inquiring_buyers": Decimal(1720)}
+    execution = root.children.filter(tier=TargetTier.EXECUTION)
+    assert execution.filter(kpi_key="gmv").count() == 4 * 4  # four members, four weeks
+    assert sum(t.value for t in execution.filter(kpi_key="gmv")) == Decimal("1000000.00")
+    assert set(execution.values_list("period_kind", flat=True)) == {"week"}
+
+
+def test_pace_forecast_and_status_from_the_rollups(shop):
+    gmv = make(shop, kpi_key="gmv", team=shop.team, value=Decimal(2000))
+    refunds = make(shop, kpi_key="refund_order_rate", team=shop.team, value=Decimal("0.2"), tier="tactic")
+    reached = make(shop, kpi_key="gmv", team=shop.team, value=Decimal(1000))
+    progress = targets_progress([gmv, refunds, reached], today=dt.date(2026, 8, 21))
+    p = progress[gmv.pk]
+    # The last day with data is 20 August: 20 of 31 days counted.
+    assert p.as_of == dt.date(2026, 8, 20) and p.elapsed == pytest.approx(Decimal(20) / 31)
+    assert p.actual == Decimal("1200.00") and p.expected == pytest.approx(Decimal(2000) * 20 / 31)
+    assert p.forecast == pytest.approx(Decimal(1200) * 31 / 20)
+    assert p.status == "behind" and p.completion == Decimal("0.6")
+    assert refunds.direction == "at_most" and progress[refunds.pk].status == "behind"  # 50% refunded vs ≤ 20%
+    assert progress[reached.pk].status == "achieved"
+    after = targets_progress([gmv, reached], today=dt.date(2026, 9, 5))
+    assert after[gmv.pk].status == "missed" and after[reached.pk].status == "achieved"
+    assert targets_progress([gmv], today=dt.date(2026, 7, 1))[gmv.pk].status == "not_started"
+
+
+def test_a_team_target_counts_what_its_members_targets_count(shop):
+    team = make(shop, kpi_key="gmv", team=shop.team, value=Decimal(1500))
+    children = [make(shop, kpi_key="gmv", team=shop.team, member=shop.members[k], value=Decimal(500), parent=team,
+                     tier="execution") for k in "ABC"]  # fmt: skip
+    progress = targets_progress([team, *children], today=dt.date(2026, 9, 1))
+    assert [progress[c.pk].actual for c in children] == [Decimal("900.00"), Decimal("300.00"), Decimal("0.00")]
+    assert progress[team.pk].actual == sum(progress[c.pk].actual for c in children)
+    assert [progress[c.pk].status for c in children] == ["achieved", "missed", "missed"]
+
+
+def test_behaviour_counts_recorded_by_staff(shop):
+    closes = Behaviour.objects.create(store=shop.store, name="A类客户成交", unit="个")
+    staff_user = UserFactory(username="a")
+    shop.members["A"].user = staff_user
+    shop.members["A"].save()
+    staff = viewer_get(user=staff_user)
+    behaviour_record_set(viewer=staff, user=staff_user, member=shop.members["A"], behaviour=closes,
+                         date=dt.date(2026, 8, 3), count=2)  # fmt: skip
+    behaviour_record_set(viewer=staff, user=staff_user, member=shop.members["A"], behaviour=closes,
+                         date=dt.date(2026, 8, 3), count=3)  # the same day again: replaced  # fmt: skip
+    with pytest.raises(PermissionDenied):
+        behaviour_record_set(viewer=staff, user=staff_user, member=shop.members["B"], behaviour=closes,
+                             date=dt.date(2026, 8, 3), count=1)  # fmt: skip
+    with pytest.raises(ValidationError):
+        behaviour_record_set(viewer=staff, user=staff_user, member=shop.members["A"], behaviour=closes,
+                             date=dt.date(2099, 1, 1), count=1)  # fmt: skip
+    week = make(shop, behaviour=closes, member=shop.members["A"], team=shop.team, value=Decimal(3), tier="execution",
+                period_kind="week", start=dt.date(2026, 8, 3), end=dt.date(2026, 8, 9))  # fmt: skip
+    assert targets_progress([week], today=dt.date(2026, 8, 4))[week.pk].actual == Decimal(3)
+    assert targets_progress([week], today=dt.date(2026, 8, 4))[week.pk].status == "achieved"
+
+
+def test_a_promotion_creates_its_phases_and_focus_targets(shop):
+    campaign = campaign_create(
+        viewer=shop.viewer, user=shop.manager, store=shop.store, kind="double11", name="双11",
+        phases={"preheat": (dt.date(2026, 10, 20), dt.date(2026, 10, 31)), "peak": (dt.date(2026, 11, 1),
+                dt.date(2026, 11, 11)), "after": (dt.date(2026, 11, 12), dt.date(2026, 11, 18))},
+    )  # fmt: skip
+    focus = {(t.phase.kind, t.kpi_key, t.level) for t in Target.objects.filter(phase__campaign=campaign)}
+    assert focus == {
+        ("preheat", "answered_15s_rate", "team"), ("peak", "cart_to_pay_rate", "store"),
+        ("peak", "inquiry_to_payment_rate", "team"), ("after", "repurchase_7d_rate", "store"),
+    }  # fmt: skip
+    assert Target.objects.get(phase__kind="preheat").start == dt.date(2026, 10, 20)
+
+
+def test_alerts_once_per_milestone_and_by_mail(shop):
+    target = make(shop, kpi_key="gmv", team=shop.team, value=Decimal(1300), owner=shop.manager)
+    raised = target_alerts_check(store=shop.store, today=dt.date(2026, 8, 21))
+    assert {a.kind for a in raised} == {"half", "ninety"}  # 1,200 of 1,300: 92%
+    assert len(mail.outbox) == 2 and mail.outbox[0].to == ["boss@example.com"]
+    assert target_alerts_check(store=shop.store, today=dt.date(2026, 8, 21)) == []
+    assert TargetAlert.objects.filter(target=target).count() == 2
+
+
+def test_who_may_set_targets(shop, org):
+    staff, lead, hr = (viewer_get(user=org.users[name]) for name in ("staff_a", "lead_x", "hr"))
+    fields = {"tier": "execution", "name": "x", "kpi_key": "gmv", "period_kind": "week", "value": Decimal(1),
+              "start": dt.date(2026, 8, 3), "end": dt.date(2026, 8, 9)}  # fmt: skip
+    for viewer in (staff, hr):
+        with pytest.raises(PermissionDenied):
+            target_create(viewer=viewer, user=None, store=org.s1, team=org.x, member=org.a, **fields)
+    assert target_create(viewer=lead, user=None, store=org.s1, team=org.x, member=org.a, **fields).pk
+    with pytest.raises(PermissionDenied):  # a member of team Y
+        target_create(viewer=lead, user=None, store=org.s1, team=org.y, member=org.c, **fields)
+    with pytest.raises(PermissionDenied):  # manager of S1 in S2
+        target_create(viewer=viewer_get(user=org.users["manager_s1"]), user=None, store=org.s2, **fields)
+    with pytest.raises(ValidationError):  # UV is a store KPI, not a member's
+        target_create(viewer=lead, user=None, store=org.s1, team=org.x, member=org.a, **(fields | {"kpi_key": "uv"}))
+    # Staff see their own targets, not another team's member's.
+    mine = target_list(viewer=staff)
+    assert mine.filter(member=org.a).exists()
+    other = target_create(viewer=viewer_get(user=org.users["admin"]), user=None, store=org.s1, team=org.y,
+                          member=org.c, **fields)  # fmt: skip
+    assert not mine.filter(pk=other.pk).exists()
