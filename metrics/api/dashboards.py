@@ -13,6 +13,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from metrics.dashboard_views import member_page_resolve, stores_page_resolve, team_page_resolve
+from metrics.registry import Kpi, Unit
+from metrics.selectors.dashboards import TargetRow
 from teams.selectors.scoping import viewer_get
 
 _FILTERS = [
@@ -48,9 +50,48 @@ def _period(period) -> dict:
     return {"start": period.start, "end": period.end}
 
 
+def _number(kpi: Kpi | None, value):
+    """A target's figure: money as Decimal (a string with two decimals in the answer), anything
+    else (rates, seconds, counts, behaviours) as a number, unrounded."""
+    if value is None:
+        return None
+    if kpi is not None and kpi.unit == Unit.MONEY:
+        return Decimal(value).quantize(Decimal("0.01"))
+    return float(value)
+
+
+def _target(t: TargetRow | None) -> dict | None:
+    if t is None:
+        return None
+    return {
+        "id": t.target_id,
+        "name": t.name,
+        "kpi": t.kpi.key if t.kpi else None,
+        "behaviour": t.behaviour or None,
+        "level": t.level,
+        "period_kind": t.period_kind,
+        "start": t.start,
+        "end": t.end,
+        "direction": "at_least" if t.at_least else "at_most",
+        "value": _number(t.kpi, t.value),
+        "actual": _number(t.kpi, t.actual),
+        "expected": _number(t.kpi, t.expected),
+        "forecast": _number(t.kpi, t.forecast),
+        "completion": None if t.completion is None else float(t.completion),
+        "status": t.status,  # achieved, ahead, on_pace, behind, missed, not_started, no_data
+        "as_of": t.as_of,
+        "today_about": _number(t.kpi, t.today_about),
+    }
+
+
+def _bands(bands) -> list[dict]:
+    return [{"phase": b.kind, "label": b.label, "title": b.title, "start": b.start, "end": b.end} for b in bands]
+
+
 class TeamDashboardApi(APIView):
-    """The team dashboard of one team and period: cards with the previous period, the daily trend,
-    the store funnel, the leaderboard, the response distribution, alerts and the RFM summary."""
+    """The team dashboard of one team and period: cards with the previous period and their target,
+    the daily trend with the team's target and promotion phases, the store funnel, the
+    leaderboard, the response distribution, alerts and the RFM summary."""
 
     @extend_schema(parameters=_TEAM_FILTERS, responses={200: OpenApiResponse(description="Team dashboard")})
     def get(self, request):
@@ -74,6 +115,8 @@ class TeamDashboardApi(APIView):
                             "change": c.change,
                             "change_in_points": c.points,
                             "good": c.good,
+                            # The team's (else the store's) target covering the period's end.
+                            "target": _target(c.target),
                         }
                         for c in d.cards
                     ],
@@ -81,7 +124,10 @@ class TeamDashboardApi(APIView):
                         "kpi": d.trend_kpi.key,
                         "days": d.trend["data"][0]["x"],
                         "values": d.trend["data"][0]["y"],
+                        "target": [_number(d.trend_kpi, v) for v in d.trend_targets],
+                        "promotions": _bands(d.bands),
                     },
+                    "targets_as_of": d.targets_as_of,
                     "funnel": [{"step": label, "value": value} for label, value in d.funnel_steps],
                     "uv_by_channel": [{"channel": c, "uv": uv} for c, uv in d.uv_by_channel],
                     "leaderboard": {
@@ -136,16 +182,20 @@ def _member_payload(page) -> dict:
                 "days": d.trend["data"][0]["x"],
                 "values": d.trend["data"][0]["y"],
                 "team_median": d.trend["data"][1]["y"],
+                "promotions": _bands(d.bands),
             },
             "first_response": d.response,
             "alerts": [{"kind": a.kind, "recent": a.recent, "baseline": a.baseline} for a in d.alerts],
+            # The member's own targets of today and this week, with their progress today.
+            "targets": [_target(t) for t in d.targets],
         }
     )
 
 
 class MemberDashboardApi(APIView):
     """One member's page: today, this week and this month against the team median and their rank;
-    their trend. Staff may fetch their own only (others answer 404)."""
+    their trend; their targets of today and this week. Staff may fetch their own only (others
+    answer 404)."""
 
     @extend_schema(parameters=_FILTERS, responses={200: OpenApiResponse(description="Member page")})
     def get(self, request, pk: int):

@@ -9,8 +9,10 @@ from __future__ import annotations
 import datetime as dt
 from urllib.parse import urlencode
 
+from django.db.models import Count, Max, Q
 from django.urls import reverse
 
+from metrics.models import BehaviourRecord, CampaignPhase, Target
 from metrics.selectors.dashboards import (
     DEFAULT_SORT,
     DEFAULT_TREND_KPI,
@@ -20,7 +22,7 @@ from metrics.selectors.dashboards import (
     member_dashboard_get,
     team_dashboard_get,
 )
-from metrics.selectors.periods import Period
+from metrics.selectors.periods import Period, store_today
 from teams.models import Member, Store, Team
 
 
@@ -34,6 +36,33 @@ def period_query(preset: str, period: Period) -> str:
 def _day_query(day: dt.date, **more) -> str:
     params = {key: value for key, value in more.items() if value not in (None, "")}
     return urlencode({**params, "preset": "custom", "start": day.isoformat(), "end": day.isoformat()})
+
+
+def plans_version(*, store_id: int | None, period: Period, member_id: int | None = None) -> tuple:
+    """What the pages show beyond the rollups, as part of their cache key. Targets, promotions and
+    behaviour counts change without a rollup rebuild (so without a new data version):
+
+    - the store's targets (and the member's, wherever they are): how many and the last change
+      (a deletion lowers the count, any save moves `updated_at`); the whole store's, a cheap
+      aggregate that also covers the stores' targets shown on the team cards;
+    - the promotion phases overlapping the period, by value (phases carry no timestamp; an
+      edited date or name changes the key);
+    - on a personal page, the member's behaviour counts: how many and the last change.
+    """
+    scope = Q(pk__in=[])  # matches nothing: the alternatives below add to it
+    if store_id is not None:
+        scope |= Q(store_id=store_id)
+    if member_id is not None:
+        scope |= Q(member_id=member_id)
+    targets = Target.objects.filter(scope)
+    key: tuple = (tuple(targets.aggregate(n=Count("pk"), last=Max("updated_at")).values()),)
+    everywhere = Q(campaign__store__isnull=True) | (Q(campaign__store_id=store_id) if store_id else Q(pk__in=[]))
+    phases = CampaignPhase.objects.filter(everywhere, start__lte=period.end, end__gte=period.start).order_by("pk")
+    key += (tuple(phases.values_list("pk", "kind", "start", "end", "campaign__name")),)
+    if member_id is not None:
+        records = BehaviourRecord.objects.filter(member_id=member_id)
+        key += (tuple(records.aggregate(n=Count("pk"), last=Max("updated_at")).values()),)
+    return key
 
 
 def team_dashboard_cached(
@@ -57,10 +86,21 @@ def team_dashboard_cached(
     def day_link(day: dt.date) -> str:
         return f"{team_url}?{_day_query(day, team=team.pk, kpi=kpi_param, sort=sort_param)}"
 
+    # Targets' progress is taken on the period's last day, at most today: today is in the key.
+    today = store_today(team.store)
     return dashboard_cached(
         kind="team",
         store_ids=[team.store_id],
-        key=(team.pk, preset, period, trend_kpi, sort, descending),
+        key=(
+            team.pk,
+            preset,
+            period,
+            trend_kpi,
+            sort,
+            descending,
+            today,
+            plans_version(store_id=team.store_id, period=period),
+        ),
         compute=lambda: team_dashboard_get(
             team=team,
             period=period,
@@ -69,6 +109,7 @@ def team_dashboard_cached(
             descending=descending,
             member_link=member_link,
             day_link=day_link,
+            today=today,
         ),
     )
 
@@ -85,7 +126,13 @@ def member_dashboard_cached(
     return dashboard_cached(
         kind="member",
         store_ids=[store.pk] if store else [],
-        key=(member.pk, today, period, trend_kpi),
+        key=(
+            member.pk,
+            today,
+            period,
+            trend_kpi,
+            plans_version(store_id=store.pk if store else None, period=period, member_id=member.pk),
+        ),
         compute=lambda: member_dashboard_get(
             member=member, today=today, period=period, trend_kpi=trend_kpi, day_link=day_link
         ),

@@ -13,17 +13,19 @@ import hashlib
 import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 
 import pandas as pd
 from django.core.cache import cache
 from django.db.models import Max, Min, Q
+from django.utils.formats import number_format
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from metrics.db import frame_query, sql_in
-from metrics.models import BuyerSegmentCount, StoreDataVersion, StoreDay
-from metrics.registry import Direction, Kpi, Level, kpi_get, kpis_for
+from metrics.formatting import EMPTY, kpi_display
+from metrics.models import BuyerSegmentCount, CampaignPhase, StoreDataVersion, StoreDay, Target, TargetDirection
+from metrics.registry import KPI_BY_KEY, Direction, Kpi, Level, Unit, kpi_get, kpis_for
 from metrics.selectors import figures
 from metrics.selectors.analytics import (
     SEGMENTS,
@@ -34,7 +36,18 @@ from metrics.selectors.analytics import (
     response_shares,
 )
 from metrics.selectors.kpis import MemberRows, kpi_table, member_rows_load
-from metrics.selectors.periods import Period
+from metrics.selectors.periods import Period, store_today
+from metrics.selectors.targets import (
+    ACHIEVED,
+    AHEAD,
+    BEHIND,
+    MISSED,
+    NO_DATA,
+    NOT_STARTED,
+    ON_PACE,
+    Progress,
+    targets_progress,
+)
 from teams.models import Member, StaffCost, Store, Team, TeamMembership
 
 # The cards of the team dashboard, in the order of the issue: what a manager checks first.
@@ -67,6 +80,229 @@ ALERT_LABELS = {
 ALERT_WINDOW_DAYS = 35  # member_alerts: the last 7 days against the 28 before
 
 
+# --- targets on the dashboards ----------------------------------------------------------------
+
+STATUS_LABELS = {
+    ACHIEVED: _("Achieved"),
+    AHEAD: _("Ahead"),
+    ON_PACE: _("On pace"),
+    BEHIND: _("Behind"),
+    MISSED: _("Missed"),
+    NOT_STARTED: _("Not started"),
+    NO_DATA: _("No figures yet"),
+}
+STATUS_CLASSES = {ACHIEVED: "ok", AHEAD: "ok", ON_PACE: "info", BEHIND: "warn", MISSED: "bad"}  # badges, as /targets/
+# "Today: about N" spreads what is missing over the working days left, as the decomposition
+# plans them (metrics.selectors.decomposition): Monday to Saturday.
+WORKING_WEEKDAYS = (0, 1, 2, 3, 4, 5)
+
+
+@dataclass(frozen=True)
+class TargetRow:
+    """A target and its progress as a dashboard shows it (a card's target, a row of "My targets")."""
+
+    target_id: int
+    name: str
+    level: str  # member, team or store
+    kpi: Kpi | None  # None: a counted behaviour
+    behaviour: str  # the behaviour's name ("" for a KPI)
+    unit: str  # the behaviour's unit, e.g. 条
+    period_kind: str
+    start: dt.date
+    end: dt.date  # inclusive
+    value: Decimal
+    at_least: bool
+    actual: Decimal | None
+    expected: Decimal | None
+    forecast: Decimal | None
+    completion: Decimal | None  # 1 = met
+    status: str
+    as_of: dt.date | None
+    is_sum: bool
+    today_about: Decimal | None = None  # for a running sum: about this much today (see WORKING_WEEKDAYS)
+
+    @property
+    def label(self) -> str:
+        return self.kpi.label if self.kpi else self.behaviour
+
+    @property
+    def status_label(self) -> str:
+        return str(STATUS_LABELS.get(self.status, self.status))
+
+    @property
+    def status_class(self) -> str:
+        return STATUS_CLASSES.get(self.status, "")
+
+    @property
+    def completion_percent(self) -> float | None:
+        """For a progress bar: 0–100 (capped; the text shows the real figure)."""
+        return None if self.completion is None else max(0.0, min(float(self.completion) * 100, 100.0))
+
+    def display(self, value) -> str:
+        if value is None:
+            return EMPTY
+        if self.kpi is not None:
+            return kpi_display(self.kpi, value)
+        places = 0 if value == int(value) else 1  # a count; an expected count may be fractional
+        number = number_format(round(Decimal(value), places), places, use_l10n=True, force_grouping=True)
+        return f"{number} {self.unit}".rstrip()
+
+    # Formatted when the page renders (in its language), not when the dashboard is cached.
+    @property
+    def value_display(self) -> str:
+        return self.display(self.value)
+
+    @property
+    def actual_display(self) -> str:
+        return self.display(self.actual)
+
+    @property
+    def expected_display(self) -> str:
+        return self.display(self.expected)
+
+    @property
+    def today_display(self) -> str:
+        if self.today_about is None:
+            return EMPTY
+        about = self.today_about
+        if self.kpi is None or self.kpi.unit == Unit.COUNT:
+            about = about.quantize(Decimal(1), rounding=ROUND_CEILING)  # whole orders, buyers, calls: rounded up
+        return self.display(about)
+
+
+def _kpi_is_sum(kpi: Kpi, level: str) -> bool:
+    """A sum (money, counts) paces through its period; a rate or an average does not."""
+    formula = kpi.formula(level)
+    return formula is not None and not formula.denominator
+
+
+def _working_days_left(today: dt.date, end: dt.date) -> int:
+    days = sum(1 for n in range((end - today).days + 1) if (today + dt.timedelta(days=n)).weekday() in WORKING_WEEKDAYS)
+    return max(days, 1)  # on a Sunday that ends the week: today itself
+
+
+def _target_row(target: Target, progress: Progress, *, today: dt.date) -> TargetRow:
+    at_least = target.direction == TargetDirection.AT_LEAST
+    status = progress.status
+    today_about = None
+    running = target.start <= today <= target.end and status not in (ACHIEVED, MISSED, NOT_STARTED)
+    if running and progress.is_sum and at_least:
+        left = target.value - (progress.actual or Decimal(0))
+        if left > 0:
+            today_about = left / _working_days_left(today, target.end)
+    return TargetRow(
+        target_id=target.pk,
+        name=target.name,
+        level=target.level,
+        kpi=KPI_BY_KEY.get(target.kpi_key) if target.kpi_key else None,
+        behaviour=target.behaviour.name if target.behaviour_id else "",
+        unit=target.behaviour.unit if target.behaviour_id else "",
+        period_kind=target.period_kind,
+        start=target.start,
+        end=target.end,
+        value=target.value,
+        at_least=at_least,
+        actual=progress.actual,
+        expected=progress.expected,
+        forecast=progress.forecast,
+        completion=progress.completion,
+        status=status,
+        as_of=progress.as_of,
+        is_sum=progress.is_sum,
+        today_about=today_about,
+    )
+
+
+def _most_specific(targets: list[Target]) -> Target | None:
+    """Of targets covering the same day, the shortest period (this month before this quarter);
+    on a tie the latest created."""
+    return min(targets, key=lambda t: ((t.end - t.start).days, -t.pk), default=None)
+
+
+def card_targets_get(*, team: Team, as_of: dt.date) -> dict[str, TargetRow]:
+    """For each card KPI, the team's target covering `as_of` (else the store's, when the KPI is
+    measured at store level), with its progress as of that day. Keyed by KPI key."""
+    candidates = list(
+        Target.objects.filter(
+            Q(team=team) | Q(team__isnull=True),
+            store_id=team.store_id,
+            member__isnull=True,
+            kpi_key__in=CARD_KPIS,
+            start__lte=as_of,
+            end__gte=as_of,
+        ).select_related("behaviour")
+    )
+    chosen: dict[str, Target] = {}
+    for key in CARD_KPIS:
+        own = [t for t in candidates if t.kpi_key == key and t.team_id == team.pk]
+        store = [t for t in candidates if t.kpi_key == key and t.team_id is None] if kpi_get(key).store else []
+        target = _most_specific(own or store)
+        if target is not None:
+            chosen[key] = target
+    progress = targets_progress(list(chosen.values()), today=as_of)
+    return {key: _target_row(t, progress[t.pk], today=as_of) for key, t in chosen.items()}
+
+
+def trend_targets_get(*, team: Team, kpi: Kpi, days: list[dt.date]) -> tuple[list[Decimal | None], str]:
+    """The team's target of the trend KPI for each day (None where it has none) and the line's
+    label: a sum's target per day is its value over its days; a rate's or average's, the value."""
+    if not days:
+        return [], ""
+    targets = list(
+        Target.objects.filter(
+            team=team, member__isnull=True, kpi_key=kpi.key, start__lte=days[-1], end__gte=days[0]
+        ).order_by("pk")
+    )
+    if not targets:
+        return [None] * len(days), ""
+    is_sum = _kpi_is_sum(kpi, Level.TEAM)
+    values: list[Decimal | None] = []
+    for day in days:
+        target = _most_specific([t for t in targets if t.start <= day <= t.end])
+        if target is None:
+            values.append(None)
+        else:
+            values.append(target.value / ((target.end - target.start).days + 1) if is_sum else target.value)
+    last = next((v for v in reversed(values) if v is not None), None)
+    if last is None:
+        return values, ""
+    shown = kpi_display(kpi, last)
+    label = _("Target %(value)s / day") % {"value": shown} if is_sum else _("Target %(value)s") % {"value": shown}
+    return values, str(label)
+
+
+def promotion_bands_get(*, store_id: int | None, start: dt.date, end: dt.date) -> list[figures.Band]:
+    """Phases of the store's promotions and of those of every store overlapping the days, as
+    chart bands; the first band of each promotion names it."""
+    scope = Q(campaign__store__isnull=True) | (Q(campaign__store_id=store_id) if store_id else Q(pk__in=[]))
+    phases = (
+        CampaignPhase.objects.filter(scope, start__lte=end, end__gte=start)
+        .select_related("campaign")
+        .order_by("start", "pk")
+    )
+    bands, named = [], set()
+    for phase in phases:
+        kind = phase.get_kind_display()
+        label = kind if phase.campaign_id in named else f"{phase.campaign.name} · {kind}"
+        named.add(phase.campaign_id)
+        title = f"{phase.campaign.name} · {kind} · {phase.start:%m-%d} – {phase.end:%m-%d}"
+        bands.append(figures.Band(start=phase.start, end=phase.end, kind=phase.kind, label=label, title=title))
+    return bands
+
+
+def member_targets_get(*, member: Member, today: dt.date) -> list[TargetRow]:
+    """The member's own targets (member scope) running today or this week (Monday to Sunday),
+    with their progress today. Only this member's: never another's."""
+    monday = today - dt.timedelta(days=today.weekday())
+    targets = list(
+        Target.objects.filter(member=member, start__lte=monday + dt.timedelta(days=6), end__gte=monday)
+        .select_related("behaviour")
+        .order_by("start", "end", "name", "pk")
+    )
+    progress = targets_progress(targets, today=today)
+    return [_target_row(t, progress[t.pk], today=today) for t in targets]
+
+
 @dataclass(frozen=True)
 class Card:
     kpi: Kpi
@@ -75,6 +311,19 @@ class Card:
     change: float | None  # relative change, or the difference of two rates (then `points`)
     points: bool
     good: bool | None  # the change is good (True), bad (False) or neither / unknown (None)
+    target: TargetRow | None = None  # the team's (or store's) target covering the period's end
+
+    @property
+    def target_value(self) -> Decimal | None:
+        return self.target.value if self.target else None
+
+    @property
+    def completion(self) -> Decimal | None:
+        return self.target.completion if self.target else None
+
+    @property
+    def status(self) -> str | None:
+        return self.target.status if self.target else None
 
 
 @dataclass(frozen=True)
@@ -120,10 +369,17 @@ class TeamDashboard:
     alerts: list[AlertRow]
     segments: list[tuple[str, str, int, int]] = field(default_factory=list)  # key, label, buyers, churn risk
     segments_as_of: dt.date | None = None
+    targets_as_of: dt.date | None = None  # the day the cards' targets' progress is taken on
+    trend_targets: list[Decimal | None] = field(default_factory=list)  # per day of the period
+    bands: list[figures.Band] = field(default_factory=list)  # promotion phases in the period
 
     @property
     def churn_risk(self) -> int:
         return sum(row[3] for row in self.segments)
+
+    @property
+    def has_trend_target(self) -> bool:
+        return any(value is not None for value in self.trend_targets)
 
 
 def _change(kpi: Kpi, value, previous) -> tuple[float | None, bool, bool | None]:
@@ -203,8 +459,12 @@ def team_dashboard_get(
     descending: bool | None = None,
     member_link: Callable[[int], str],
     day_link: Callable[[dt.date], str],
+    today: dt.date | None = None,
 ) -> TeamDashboard:
-    """Everything the team dashboard shows for one team and period (local days, inclusive)."""
+    """Everything the team dashboard shows for one team and period (local days, inclusive).
+
+    Targets: a card shows the target covering the period's end (at most today: the store's
+    local day unless given) with its progress on that day; the trend draws the team's target."""
     previous = period.previous()
     team_kpis = {k.key: k for k in kpis_for(Level.TEAM)}
     trend = team_kpis.get(trend_kpi) or team_kpis[DEFAULT_TREND_KPI]
@@ -218,17 +478,27 @@ def team_dashboard_get(
         return kpi_table(level=level, grain=grain, start=span.start, end=span.end, rows=rows)
 
     now, before = _only_row(table(Level.TEAM, "range", period)), _only_row(table(Level.TEAM, "range", previous))
+    targets_as_of = min(period.end, today or store_today(team.store))
+    card_targets = card_targets_get(team=team, as_of=targets_as_of)
     cards = []
     for key in CARD_KPIS:
         kpi = kpi_get(key)
         change, points, good = _change(kpi, now.get(key), before.get(key))
-        cards.append(Card(kpi, now.get(key), before.get(key), change, points, good))
+        cards.append(Card(kpi, now.get(key), before.get(key), change, points, good, card_targets.get(key)))
 
     team_days = table(Level.TEAM, "day", period).set_index("period_start")
     dates = period.dates()
     trend_values = [team_days[trend.key].get(day) if trend.key in team_days else None for day in dates]
+    trend_targets, target_label = trend_targets_get(team=team, kpi=trend, days=dates)
+    bands = promotion_bands_get(store_id=team.store_id, start=period.start, end=period.end)
     trend_figure = figures.trend_figure(
-        kpi=trend, days=dates, values=trend_values, links=[day_link(day) for day in dates]
+        kpi=trend,
+        days=dates,
+        values=trend_values,
+        links=[day_link(day) for day in dates],
+        targets=trend_targets,
+        target_label=target_label,
+        bands=bands,
     )
 
     # Leaderboard: every member KPI of the period, ranked by the sort KPI; a sparkline of it.
@@ -303,6 +573,9 @@ def team_dashboard_get(
         alerts=alerts,
         segments=segments,
         segments_as_of=segments_as_of,
+        targets_as_of=targets_as_of,
+        trend_targets=trend_targets,
+        bands=bands,
     )
 
 
@@ -373,6 +646,8 @@ class PersonalDashboard:
     response_figure: dict
     alerts: list[AlertRow]
     has_data: bool
+    targets: list[TargetRow] = field(default_factory=list)  # the member's own, of today and this week
+    bands: list[figures.Band] = field(default_factory=list)  # promotion phases in the period
 
 
 def member_team_on(*, member: Member, day: dt.date) -> Team | None:
@@ -426,12 +701,14 @@ def member_dashboard_get(
     dates = period.dates()
     own = days.loc[days["entity_id"] == member.pk].set_index("period_start")[trend.key] if len(days) else {}
     medians = days.groupby("period_start")[trend.key].agg(lambda s: _median(s.tolist())) if len(days) else {}
+    bands = promotion_bands_get(store_id=team.store_id if team else None, start=period.start, end=period.end)
     trend_figure = figures.trend_figure(
         kpi=trend,
         days=dates,
         values=[own.get(d) if len(own) else None for d in dates],
         medians=[medians.get(d) if len(medians) else None for d in dates],
         links=[day_link(d) for d in dates],
+        bands=bands,
     )
     mine_days = rows.between(period.start, period.end).days
     mine_days = mine_days.loc[mine_days["member_id"] == member.pk] if not mine_days.empty else mine_days
@@ -460,6 +737,8 @@ def member_dashboard_get(
         response_figure=figures.response_figure(shares=response),
         alerts=alerts,
         has_data=not mine_days.empty or any(c.value for cs in cells.values() for c in cs),
+        targets=member_targets_get(member=member, today=today),
+        bands=bands,
     )
 
 

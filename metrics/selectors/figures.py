@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -47,14 +48,94 @@ def _number(value) -> float | None:
     return None if value is None else float(value)
 
 
+@dataclass(frozen=True)
+class Band:
+    """A promotion phase on a trend chart: a shaded band over its days, labelled at the top."""
+
+    start: dt.date
+    end: dt.date  # inclusive
+    kind: str  # preheat, peak or after: the band's colour
+    label: str  # short, on the chart
+    title: str  # on hover: the promotion, the phase and its days
+
+
+# Pre-heat warms up (amber), the peak is the sale itself (red), after cools down (green).
+_BAND_COLOURS = {"preheat": "#f59e0b", "peak": "#ef4444", "after": "#10b981"}
+_HALF_DAY = dt.timedelta(hours=12)
+
+
+def _day_edge(day: dt.date, shift: dt.timedelta) -> str:
+    # A day's marker sits at its midnight: a band covers its days from half a day before the
+    # first to half a day after the last, so the first and last markers are inside it.
+    return (dt.datetime.combine(day, dt.time()) + shift).isoformat(sep=" ")
+
+
+def _bands_layout(bands: Sequence[Band], days: Sequence[dt.date]) -> tuple[list[dict], list[dict]]:
+    """Plotly shapes (rectangles over the x range, the full height) and their labels; clipped to
+    the chart's days so a long promotion does not stretch the axis."""
+    if not days:
+        return [], []
+    first, last = min(days), max(days)
+    shapes, annotations = [], []
+    for band in bands:
+        start, end = max(band.start, first), min(band.end, last)
+        if end < start:
+            continue
+        colour = _BAND_COLOURS.get(band.kind, _MUTED)
+        shapes.append(
+            {
+                "type": "rect",
+                "xref": "x",
+                "yref": "paper",
+                "x0": _day_edge(start, -_HALF_DAY),
+                "x1": _day_edge(end, _HALF_DAY),
+                "y0": 0,
+                "y1": 1,
+                "fillcolor": colour,
+                "opacity": 0.12,
+                "layer": "below",
+                "line": {"width": 0},
+            }
+        )
+        middle = (
+            dt.datetime.combine(start, dt.time())
+            + (dt.datetime.combine(end, dt.time()) - dt.datetime.combine(start, dt.time())) / 2
+        )
+        annotations.append(
+            {
+                "x": middle.isoformat(sep=" "),
+                "xref": "x",
+                "y": 1,
+                "yref": "paper",
+                "yanchor": "bottom",
+                "text": band.label,
+                "hovertext": band.title,
+                "showarrow": False,
+                "font": {"size": 10, "color": colour},
+            }
+        )
+    return shapes, annotations
+
+
 def trend_figure(
-    *, kpi: Kpi, days: Sequence[dt.date], values: Sequence, links: Sequence[str], medians: Sequence | None = None
+    *,
+    kpi: Kpi,
+    days: Sequence[dt.date],
+    values: Sequence,
+    links: Sequence[str],
+    medians: Sequence | None = None,
+    targets: Sequence | None = None,
+    target_label: str = "",
+    bands: Sequence[Band] = (),
 ) -> dict:
-    """A KPI day by day; clicking a day opens that day. `medians`: the team's median per day."""
+    """A KPI day by day; clicking a day opens that day. `medians`: the team's median per day.
+    `targets`: the target for each day (None where there is none), a dashed line labelled with
+    `target_label` at its last day. `bands`: promotion phases, shaded behind the lines."""
     fig = go.Figure()
+    x = [d.isoformat() for d in days]
     fig.add_trace(
         go.Scatter(
-            x=[d.isoformat() for d in days],
+            x=x,
             y=[_number(v) for v in values],
             name=kpi.label,
             mode="lines+markers",
@@ -67,7 +148,7 @@ def trend_figure(
     if medians is not None:
         fig.add_trace(
             go.Scatter(
-                x=[d.isoformat() for d in days],
+                x=x,
                 y=[_number(v) for v in medians],
                 name=_("Team median"),
                 mode="lines",
@@ -75,8 +156,49 @@ def trend_figure(
                 hovertemplate=f"%{{x|%Y-%m-%d}}<br>{_('Team median')}: %{{y:{d3_format(kpi)}}}<extra></extra>",
             )
         )
+    annotations: list[dict] = []
+    has_target = targets is not None and any(v is not None for v in targets)
+    if has_target:
+        y = [_number(v) for v in targets]
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=y,
+                name=_("Target"),
+                mode="lines",
+                line={"color": _ACCENT, "dash": "dash", "width": 2, "shape": "hv"},
+                connectgaps=False,
+                hovertemplate=f"%{{x|%Y-%m-%d}}<br>{_('Target')}: %{{y:{d3_format(kpi)}}}<extra></extra>",
+            )
+        )
+        last = max(i for i, v in enumerate(y) if v is not None)
+        annotations.append(
+            {
+                "x": x[last],
+                "y": y[last],
+                "xref": "x",
+                "yref": "y",
+                "xanchor": "right",
+                "yanchor": "bottom",
+                "text": target_label or _("Target"),
+                "showarrow": False,
+                "bgcolor": "rgba(255,255,255,0.8)",  # readable over the lines
+                "font": {"size": 11, "color": _ACCENT},
+            }
+        )
+    shapes, band_labels = _bands_layout(bands, days)
+    more: dict = {}
+    if shapes:
+        more["shapes"] = shapes
+        more["margin"] = {"l": 48, "r": 16, "t": 28, "b": 40}  # room for the phases' labels
+    if annotations or band_labels:
+        more["annotations"] = band_labels + annotations
     return _layout(
-        fig, yaxis=_axis_format(kpi), xaxis={"type": "date", "tickformat": "%m-%d"}, showlegend=bool(medians)
+        fig,
+        yaxis=_axis_format(kpi),
+        xaxis={"type": "date", "tickformat": "%m-%d"},
+        showlegend=medians is not None or has_target,
+        **more,
     )
 
 

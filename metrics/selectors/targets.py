@@ -33,6 +33,7 @@ ACHIEVED, AHEAD, ON_PACE, BEHIND, MISSED, NOT_STARTED = (
     "missed",
     "not_started",
 )
+NO_DATA = "no_data"  # running, but no day of it has figures yet (a Monday before the week's import)
 
 
 def target_list(*, viewer: Viewer) -> QuerySet[Target]:
@@ -166,7 +167,22 @@ def targets_progress(
             last = last_days.get(target.store_id)
             as_of[target.pk] = min(last, today) if last else None
     actuals = _actuals(targets, as_of)
+    weights = dict(weights or {})
+    for store_id in {t.store_id for t in targets if t.pace == "weekdays"} - set(weights):
+        first = min(t.start for t in targets if t.store_id == store_id and t.pace == "weekdays")
+        weights[store_id] = store_weekday_weights(store_id=store_id, before=first)
     return {t.pk: _progress(t, actuals.get(t.pk), as_of[t.pk], today, (weights or {}).get(t.store_id)) for t in targets}
+
+
+def store_weekday_weights(*, store_id: int, before: dt.date, days: int = 56) -> dict[int, Decimal]:
+    """How the store's GMV fell on each weekday (Monday = 0) in the `days` before a day: the
+    weights of a target paced by weekday. Empty without history (the pace is then even)."""
+    totals: dict[int, int] = {}
+    rows = StoreDay.objects.filter(store_id=store_id, date__gte=before - dt.timedelta(days=days), date__lt=before)
+    for day, cents in rows.values_list("date", "gmv_cents"):
+        totals[day.weekday()] = totals.get(day.weekday(), 0) + cents
+    grand = sum(totals.values())
+    return {weekday: Decimal(cents) / grand for weekday, cents in totals.items()} if grand else {}
 
 
 def target_progress(target: Target, *, today: dt.date) -> Progress:
@@ -183,7 +199,8 @@ def _progress(
     elapsed = _elapsed(target, as_of, use_weights) if as_of else Decimal(0)
     if actual is None:
         ended = today > target.end
-        return Progress(None, None, None, None, MISSED if ended else BEHIND, as_of, elapsed, is_sum)
+        # Nothing of it counted yet: missed once over, otherwise not behind but without figures.
+        return Progress(None, None, None, None, MISSED if ended else NO_DATA, as_of, elapsed, is_sum)
     expected = value * elapsed if is_sum else value
     forecast = (actual / elapsed if elapsed else None) if is_sum else actual
     if at_least:

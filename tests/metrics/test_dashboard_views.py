@@ -185,3 +185,43 @@ def test_warmed_default_views_are_served_without_computing(org, sales, client_fo
     with pytest.raises(AssertionError, match="computed on request"):
         manager.get("/dashboard/", {"team": org.x.pk, "preset": "last7"})
     assert client_for(org.users["staff_a"]).get("/dashboard/me/").status_code == 200  # (the same client, now A)
+
+
+def test_targets_show_on_the_cards_and_on_the_members_own_page_and_api(org, sales, client_for, api_for):
+    from metrics.services.targets import campaign_create, target_create
+    from teams.selectors.scoping import viewer_get
+
+    manager = org.users["manager_s1"]
+    viewer = viewer_get(user=manager)
+    # Thirty days around the sales (yesterday and ten days ago), whatever day the test runs.
+    start, end = sales - dt.timedelta(days=20), sales + dt.timedelta(days=9)
+    target_create(viewer=viewer, user=manager, tier="strategy", name="Team X these 30 days", kpi_key="gmv",
+                  store=org.s1, team=org.x, period_kind="custom", start=start, end=end,
+                  value=Decimal("100000"))  # fmt: skip
+    monday = sales - dt.timedelta(days=sales.weekday())
+    week = {"tier": "execution", "kpi_key": "gmv", "store": org.s1, "team": org.x, "period_kind": "week",
+            "start": monday, "end": monday + dt.timedelta(days=6), "value": Decimal("5000")}  # fmt: skip
+    target_create(viewer=viewer, user=manager, name="Alice week GMV", member=org.a, **week)
+    target_create(viewer=viewer, user=manager, name="Bob week GMV", member=org.b, **week)
+    campaign_create(viewer=viewer, user=manager, store=org.s1, kind="custom", name="Demo sale",
+                    phases={"peak": (sales - dt.timedelta(days=3), sales)})  # fmt: skip
+
+    html = client_for(manager).get("/dashboard/", {"team": org.x.pk}, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    card = html[html.index('data-kpi="gmv"') : html.index('data-kpi="paid_orders"')]
+    assert 'data-testid="card-target"' in card and "¥100,000.00" in card
+    assert "Shaded: promotion phases." in html and "Dashed line" in html
+
+    page = client_for(org.users["staff_a"]).get("/dashboard/me/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    panel = page[page.index('data-testid="my-targets"') : page.index('data-testid="personal-kpis"')]
+    assert "My targets" in panel and "Alice week GMV" in panel and "¥5,000.00" in panel
+    assert "Bob" not in page
+
+    body = api_for(org.users["staff_a"]).get("/api/dashboards/me/").json()
+    assert [t["name"] for t in body["targets"]] == ["Alice week GMV"] and body["targets"][0]["value"] == "5000.00"
+    assert body["trend"]["promotions"][0]["phase"] == "peak"
+    team = api_for(manager).get("/api/dashboards/team/", {"team": org.x.pk}).json()
+    gmv = next(card for card in team["cards"] if card["kpi"] == "gmv")
+    assert gmv["target"]["value"] == "100000.00" and gmv["target"]["level"] == "team"
+    assert gmv["target"]["actual"] == "400.00" and gmv["target"]["completion"] == pytest.approx(0.004)
+    assert gmv["target"]["status"] == "behind"
+    assert team["trend"]["target"][-1] == "3333.33" and team["trend"]["target"][0] is None  # 100,000 over 30 days

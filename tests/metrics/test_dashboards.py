@@ -6,9 +6,11 @@ from decimal import Decimal
 
 import pytest
 
-from metrics.models import BuyerSegmentCount, StoreDataVersion
+from metrics.models import Behaviour, BuyerSegmentCount, Campaign, CampaignPhase, StoreDataVersion
 from metrics.registry import kpi_get
+from metrics.selectors.dashboard_pages import team_dashboard_cached
 from metrics.selectors.dashboards import (
+    NO_DATA,
     dashboard_cached,
     member_dashboard_get,
     ranks,
@@ -21,12 +23,16 @@ from metrics.selectors.kpis import kpi_table
 from metrics.selectors.periods import Period, period_resolve
 from metrics.services.rollups import rollup_partition_recompute
 from metrics.services.segments import buyer_segments_refresh
+from metrics.services.targets import behaviour_record_set, campaign_create, target_create
+from teams.models import Store
+from teams.selectors.scoping import Viewer
 from teams.services.costs import staff_cost_set
 from tests.metrics.test_kpis import Shop
 
 pytestmark = pytest.mark.django_db
 T = dt.datetime
 AUG = Period(dt.date(2026, 8, 1), dt.date(2026, 8, 31))
+ADMIN = Viewer(user_id=0, is_admin=True)  # sets any target; the targets' rules are tested with the targets
 
 
 def link(value) -> str:
@@ -181,3 +187,116 @@ def test_cached_dashboards_are_recomputed_when_the_store_data_changes(shop):
     rollup_partition_recompute(store=shop.store, start=dt.date(2026, 8, 1), end=dt.date(2026, 8, 31))
     assert StoreDataVersion.objects.get(store=shop.store).version == before + 1
     assert dashboard_cached(kind="t", store_ids=[shop.store.pk], key=(1,), compute=compute) == 3
+
+
+# --- targets and promotions on the dashboards ----------------------------------------------------
+
+
+def target(shop, *, name: str, kpi_key: str = "gmv", start=AUG.start, end=AUG.end, value: str, team=True, **more):
+    fields = {"tier": "strategy", "period_kind": "month", "store": shop.store, "team": shop.team if team else None}
+    return target_create(viewer=ADMIN, user=None, **{**fields, **more}, name=name, kpi_key=kpi_key, start=start,
+                         end=end, value=Decimal(value))  # fmt: skip
+
+
+def test_a_team_target_shows_on_its_card_with_its_completion_and_on_the_trend(shop):
+    august = target(shop, name="August GMV", value="2400")
+    target(shop, name="Q3 GMV", start=dt.date(2026, 7, 1), end=dt.date(2026, 9, 30), value="9000",
+           period_kind="quarter")  # fmt: skip
+    target(shop, name="September GMV", start=dt.date(2026, 9, 1), end=dt.date(2026, 9, 30), value="1")
+    # No team target for paid orders: the store's (a KPI measured at store level too) stands in.
+    target(shop, name="Store orders", kpi_key="paid_orders", value="12", team=False)
+    d = team_dashboard_get(team=shop.team, period=AUG, member_link=link, day_link=link, today=dt.date(2026, 11, 1))
+    cards = {card.kpi.key: card for card in d.cards}
+    gmv = cards["gmv"]
+    # The month's target, not the quarter's: the shortest period covering the period's end.
+    assert gmv.target.target_id == august.pk and gmv.target_value == Decimal("2400")
+    assert gmv.target.actual == Decimal("1200.00") and gmv.completion == Decimal("0.5")
+    # Taken on 31 August, the period's end; the figures end on the 20th: 20 of 31 days' worth expected.
+    assert d.targets_as_of == dt.date(2026, 8, 31) and gmv.target.as_of == dt.date(2026, 8, 20)
+    assert gmv.target.expected == pytest.approx(Decimal(2400) * 20 / 31)
+    assert gmv.status == "behind" and gmv.target.status_label
+    orders = cards["paid_orders"].target
+    assert orders.level == "store" and orders.actual == 6 and orders.completion == Decimal("0.5")
+    assert cards["aov"].target is None and cards["aov"].status is None
+    # The trend draws the month's target per day (a sum: the value over its 31 days), dashed and labelled.
+    line = next(trace for trace in d.trend["data"] if trace["name"] == "Target")
+    assert line["line"]["dash"] == "dash" and len(line["y"]) == 31
+    assert line["y"][0] == pytest.approx(2400 / 31) and line["y"][-1] == pytest.approx(2400 / 31)
+    assert any("Target" in note["text"] for note in d.trend["layout"]["annotations"])
+    assert d.has_trend_target and d.trend["data"][0]["y"][2] == 400.0  # the team's own line is unchanged
+    # A rate's target is the value itself, every day it covers.
+    target(shop, name="Conversion", kpi_key="inquiry_to_payment_rate", value="0.40", start=dt.date(2026, 8, 10),
+           end=dt.date(2026, 8, 20), period_kind="custom")  # fmt: skip
+    d = team_dashboard_get(team=shop.team, period=AUG, trend_kpi="inquiry_to_payment_rate", member_link=link,
+                           day_link=link, today=dt.date(2026, 11, 1))  # fmt: skip
+    line = next(trace for trace in d.trend["data"] if trace["name"] == "Target")
+    assert line["y"][8] is None and line["y"][9] == pytest.approx(0.4) and line["y"][20] is None
+    assert next(c for c in d.cards if c.kpi.key == "inquiry_to_payment_rate").target is None  # ended on the 20th
+
+
+def test_a_new_target_shows_at_once_on_the_cached_page(shop):
+    before = team_dashboard_cached(team=shop.team, preset="custom", period=AUG)
+    assert all(card.target is None for card in before.cards)
+    target(shop, name="August GMV", value="2400")
+    after = team_dashboard_cached(team=shop.team, preset="custom", period=AUG)  # no data import in between
+    assert next(c for c in after.cards if c.kpi.key == "gmv").target_value == Decimal("2400")
+
+
+def test_promotion_phases_are_bands_on_the_team_and_the_personal_trend(shop):
+    campaign_create(viewer=ADMIN, user=None, store=shop.store, kind="custom", name="夏末清仓",
+                    phases={"preheat": (dt.date(2026, 8, 5), dt.date(2026, 8, 9)),
+                            "peak": (dt.date(2026, 8, 10), dt.date(2026, 8, 12)),
+                            "after": (dt.date(2026, 9, 2), dt.date(2026, 9, 8))})  # fmt: skip
+    everywhere = Campaign.objects.create(store=None, name="全平台大促")
+    CampaignPhase.objects.create(campaign=everywhere, kind="peak", start=dt.date(2026, 7, 28), end=dt.date(2026, 8, 2))
+    elsewhere = Campaign.objects.create(store=Store.objects.create(name="别家店"), name="别家")
+    CampaignPhase.objects.create(campaign=elsewhere, kind="peak", start=dt.date(2026, 8, 15), end=dt.date(2026, 8, 16))
+
+    def bands(figure):
+        return [s for s in figure["layout"].get("shapes", []) if s["type"] == "rect" and s["yref"] == "paper"]
+
+    d = team_dashboard_get(team=shop.team, period=AUG, member_link=link, day_link=link)
+    shaded = bands(d.trend)
+    # The other store's promotion and the phase in September are not drawn; the one of every
+    # store is, clipped to the chart's first day.
+    assert len(shaded) == 3 and [b.label for b in d.bands][1:] == ["夏末清仓 · Pre-heat", "Peak"]
+    assert shaded[0]["x0"].startswith("2026-07-31 12:00") and shaded[0]["xref"] == "x"
+    assert shaded[1]["x0"].startswith("2026-08-04 12:00") and shaded[1]["x1"].startswith("2026-08-09 12:00")
+    texts = [note["text"] for note in d.trend["layout"]["annotations"]]
+    assert "夏末清仓 · Pre-heat" in texts and "全平台大促 · Peak" in texts
+    personal = member_dashboard_get(member=shop.members["A"], today=dt.date(2026, 8, 20), period=AUG, day_link=link)
+    assert len(bands(personal.trend)) == 3
+    # The other charts have no bands.
+    assert all(s["type"] == "line" for s in d.scatter["layout"]["shapes"])
+
+
+def test_personal_page_lists_the_members_targets_of_the_week_only_their_own(shop):
+    a, b = shop.members["A"], shop.members["B"]
+    week = {"tier": "execution", "period_kind": "week", "start": dt.date(2026, 8, 17), "end": dt.date(2026, 8, 23)}
+    mine = target(shop, name="B GMV week 34", value="300", member=b, **week)
+    target(shop, name="A GMV week 34", value="900", member=a, **week)
+    target(shop, name="B GMV week 33", value="300", member=b, **{**week, "start": dt.date(2026, 8, 10),
+                                                                 "end": dt.date(2026, 8, 16)})  # fmt: skip
+    calls = Behaviour.objects.create(store=shop.store, name="客户需求上报", unit="条")
+    counted = target(shop, name="B needs week 34", kpi_key="", behaviour=calls, value="18", member=b, **week)
+    for day, count in ((17, 5), (19, 4)):
+        behaviour_record_set(viewer=ADMIN, user=None, member=b, behaviour=calls, date=dt.date(2026, 8, day),
+                             count=count)  # fmt: skip
+    today = dt.date(2026, 8, 20)  # a Thursday
+    d = member_dashboard_get(member=b, today=today, period=AUG, day_link=link)
+    rows = {row.target_id: row for row in d.targets}
+    assert set(rows) == {mine.pk, counted.pk}  # not A's, not last week's
+    gmv = rows[mine.pk]
+    assert gmv.actual == Decimal("100.00") and gmv.completion == pytest.approx(Decimal(1) / 3)
+    assert gmv.status == "behind"  # 4 of 7 days gone: about 171 expected
+    # Today: the 200 missing over the working days left, Thursday to Saturday.
+    assert gmv.today_about == pytest.approx(Decimal(200) / 3)
+    needs = rows[counted.pk]
+    assert needs.actual == 9 and needs.value_display == "18 条" and needs.today_display == "3 条"
+    assert "A GMV" not in repr(d) and "Agent A" not in repr(d)
+    # On the Monday of a new week, before its first import, a KPI target is waiting for figures.
+    week35 = {**week, "start": dt.date(2026, 8, 24), "end": dt.date(2026, 8, 30)}
+    target(shop, name="B GMV week 35", value="300", member=b, **week35)
+    monday = member_dashboard_get(member=b, today=dt.date(2026, 8, 24), period=AUG, day_link=link)
+    assert [(row.name, row.status) for row in monday.targets] == [("B GMV week 35", NO_DATA)]
+    assert monday.targets[0].today_about == pytest.approx(Decimal(300) / 6)

@@ -212,3 +212,21 @@ def test_who_may_set_targets(shop, org):
     other = target_create(viewer=viewer_get(user=org.users["admin"]), user=None, store=org.s1, team=org.y,
                           member=org.c, **fields)  # fmt: skip
     assert not mine.filter(pk=other.pk).exists()
+
+
+def test_a_target_paced_by_weekday_expects_what_history_sold_on_those_days(shop):
+    # History before September: sales on Mondays (3, 10 August) and a Thursday (20 August).
+    target = make(shop, kpi_key="gmv", team=shop.team, value=Decimal(3000), pace="weekdays",
+                  start=dt.date(2026, 9, 7), end=dt.date(2026, 9, 13))  # fmt: skip
+    linear = make(shop, kpi_key="gmv", team=shop.team, value=Decimal(3000), start=dt.date(2026, 9, 7),
+                  end=dt.date(2026, 9, 13))  # fmt: skip
+    # Data up to Monday 7 September only (a sale of A that day).
+    shop.chat("A", "mon", T(2026, 9, 7, 10))
+    shop.order("mon", T(2026, 9, 7, 11), "300.00")
+    shop.load()
+    progress = targets_progress([target, linear], today=dt.date(2026, 9, 8))
+    # Mondays sold 2 × 400 of 1,200: two thirds of the week's GMV is expected by Monday night.
+    assert progress[target.pk].elapsed == pytest.approx(Decimal(800) / 1200)
+    assert progress[linear.pk].elapsed == pytest.approx(Decimal(1) / 7)
+    assert progress[target.pk].status == "behind" and progress[linear.pk].status == "behind"
+    assert progress[target.pk].expected > progress[linear.pk].expected

@@ -8,7 +8,17 @@ from django.core.management import CommandError, call_command
 from django.db.models import Max, Min
 from django.utils import timezone
 
-from metrics.models import ChatSession, ImportBatch, Order, TrafficDay
+from metrics.models import (
+    BehaviourRecord,
+    Campaign,
+    ChatSession,
+    ImportBatch,
+    Order,
+    Target,
+    TargetAlert,
+    TrafficDay,
+)
+from metrics.selectors.periods import store_today
 from teams.models import AccountAssignment, Member, PlatformAccount, Store, Team
 from teams.selectors.scoping import member_list, viewer_get
 
@@ -39,6 +49,26 @@ def test_seed_demo_builds_the_organisation_and_role_logins(settings, capsys):
         "last": yesterday,
     }
     assert "imported" in out
+    # Targets through the services: each store's quarter tree, each team's month tree under it
+    # with the members' weekly targets; a counted behaviour; a promotion; the alerts they raised.
+    today = store_today(Store.objects.first())
+    quarters = Target.objects.filter(tier="strategy", period_kind="quarter", team__isnull=True, parent__isnull=True)
+    assert quarters.count() == 3 and all(q.start <= today <= q.end for q in quarters)
+    months = Target.objects.filter(tier="strategy", period_kind="month", parent__in=quarters)
+    assert months.count() == 5 and all(m.team_id and m.start <= today <= m.end for m in months)
+    assert Target.objects.filter(parent__in=quarters, tier="tactic", kpi_key="uv").count() == 3
+    weekly = Target.objects.filter(tier="execution", period_kind="week", member__isnull=False, parent__in=months)
+    assert weekly.filter(kpi_key="gmv").values("member").distinct().count() == 24
+    this_week = weekly.filter(behaviour__isnull=False, start__lte=today, end__gte=today)
+    assert this_week.count() == 24
+    assert BehaviourRecord.objects.filter(date__lte=today).count() >= 24
+    campaign = Campaign.objects.get()
+    phases = list(campaign.phases.order_by("start"))
+    assert [p.kind for p in phases] == ["preheat", "peak", "after"]
+    assert any(p.start <= today and p.end >= today - dt.timedelta(days=29) for p in phases)  # on the default view
+    assert Target.objects.filter(phase__campaign=campaign).exists()
+    alerts = TargetAlert.objects.count()
+    assert alerts > 0 and f"{alerts} alerts" in out and "targets:" in out
     users = {u.username: u for u in get_user_model().objects.all()}
     for username in ("manager", "lead", "staff1", "staff2", "hr", "admin"):
         assert f"  {username}" in out

@@ -6,7 +6,10 @@ from teams.models import Store
 
 
 class Command(BaseCommand):
-    help = "Create the demo organisation and one login per role (manager, lead, staff1, staff2, hr, admin)."
+    help = (
+        "Create the demo organisation, 90 days of shop data, targets and a promotion, and one login per role "
+        "(manager, lead, staff1, staff2, hr, admin)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--password", default="demo12345", help="Password of every demo user.")
@@ -24,7 +27,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, password: str, force: bool, if_empty: bool, **options):
-        from metrics.services.demo_seed import demo_data_import
+        from metrics.services.demo_seed import demo_data_import, demo_plans_create
         from teams.services.demo import DEMO_USERNAMES, demo_organisation_create
 
         if if_empty and get_user_model().objects.exists():
@@ -42,6 +45,11 @@ class Command(BaseCommand):
         logins = demo_organisation_create(password=password)
         for line in demo_data_import(orders=options["orders"]):
             self.stdout.write(line)
+        plans = demo_plans_create()
+        self.stdout.write(
+            f"  targets: {plans.targets} in {plans.trees} quarter and month trees, {plans.campaigns} promotion, "
+            f"{plans.behaviour_records} behaviour counts, {plans.alerts} alerts"
+        )
         self.stdout.write(self.style.SUCCESS(f"Demo data loaded. Logins (password: {password}):"))
         for login in logins:
             self.stdout.write(f"  {login.username:<8} {login.role:<14} sees {login.sees}")
