@@ -3,10 +3,14 @@ from rest_framework.routers import DefaultRouter
 
 from metrics.api.dashboards import MemberDashboardApi, MyDashboardApi, StoreOverviewApi, TeamDashboardApi
 from metrics.api.kpis import KpiView
+from metrics.api.targets import BehaviourRecordViewSet, DecomposeApi, PromotionViewSet, TargetViewSet
 from metrics.api.views import ImportBatchViewSet
 
 router = DefaultRouter()
 router.register("imports/batches", ImportBatchViewSet, basename="import-batch")
+router.register("targets", TargetViewSet, basename="target")
+router.register("behaviour-records", BehaviourRecordViewSet, basename="behaviour-record")
+router.register("promotions", PromotionViewSet, basename="promotion")
 
 urlpatterns = [
     path("kpis/", KpiView.as_view(), name="kpis"),
@@ -14,5 +18,6 @@ urlpatterns = [
     path("dashboards/me/", MyDashboardApi.as_view(), name="api_dashboard_me"),
     path("dashboards/members/<int:pk>/", MemberDashboardApi.as_view(), name="api_dashboard_member"),
     path("dashboards/stores/", StoreOverviewApi.as_view(), name="api_dashboard_stores"),
+    path("targets/decompose/", DecomposeApi.as_view(), name="api_target_decompose"),
     *router.urls,
 ]

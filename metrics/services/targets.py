@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from metrics.models import (
@@ -125,6 +125,12 @@ class DecompositionSave:
 
 @transaction.atomic
 def decomposition_save(*, viewer: Viewer, user, plan: Decomposition, how: DecompositionSave) -> Target:
+    # The names it writes are data: in the site's language, not that of whoever saved them.
+    with translation.override(settings.LANGUAGE_CODE):
+        return _decomposition_save(viewer=viewer, user=user, plan=plan, how=how)
+
+
+def _decomposition_save(*, viewer: Viewer, user, plan: Decomposition, how: DecompositionSave) -> Target:
     """The decomposition as a target tree in one action: the revenue (strategy); the orders,
     buyers, inquiries and UV it needs (tactics); each member's revenue and leads per week
     (execution). Returns the root."""
@@ -238,7 +244,13 @@ def campaign_create(
     focus_values: dict[str, Decimal] | None = None,
 ) -> Campaign:  # fmt: skip
     """A promotion with its phases and each phase's focus targets: member-level KPIs for every
-    team of the store, store-level ones for the store."""
+    team of the store, store-level ones for the store. Target names in the site's language."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return _campaign_create(viewer=viewer, user=user, store=store, kind=kind, name=name, phases=phases,
+                                focus_values=focus_values)  # fmt: skip
+
+
+def _campaign_create(*, viewer, user, store, kind, name, phases, focus_values) -> Campaign:
     if not target_can_edit(viewer=viewer, store_id=store.pk, team_id=None, member_id=None):
         raise PermissionDenied(_("Only the store's managers plan its promotions."))
     campaign = Campaign.objects.create(store=store, kind=kind, name=name)
@@ -336,3 +348,10 @@ def _email(alert: TargetAlert) -> str:
         }  # fmt: skip
     send_mail(subject, body, None, recipients)
     return ", ".join(recipients)
+
+
+def target_alerts_mark_read(*, alerts) -> int:
+    """Mark the given alerts (a queryset the caller scoped to the viewer) read; returns how many."""
+    return TargetAlert.objects.filter(
+        pk__in=list(alerts.filter(read_at__isnull=True).values_list("pk", flat=True))
+    ).update(read_at=timezone.now())

@@ -211,6 +211,8 @@ SPECTACULAR_SETTINGS = {
         "TeamKindEnum": "teams.models.TeamKind",
         "ImportKindEnum": "metrics.models.ImportKind",
         "ImportStatusEnum": "metrics.models.ImportStatus",
+        "CampaignKindEnum": "metrics.models.CampaignKind",
+        "PhaseKindEnum": "metrics.models.PhaseKind",
     },
 }
 
