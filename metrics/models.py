@@ -583,6 +583,7 @@ class Target(models.Model):
 
 class TargetAlertKind(models.TextChoices):
     HALF = "half", _("Half reached")
+    # xgettext:no-python-format
     NINETY = "ninety", _("90% reached")
     ACHIEVED = "achieved", _("Achieved")
     BEHIND = "behind", _("Behind pace")
