@@ -5,6 +5,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.utils import translation
 
 from metrics.models import Behaviour, BuyerSegmentCount, Campaign, CampaignPhase, StoreDataVersion
 from metrics.registry import kpi_get
@@ -198,6 +199,7 @@ def target(shop, *, name: str, kpi_key: str = "gmv", start=AUG.start, end=AUG.en
                          end=end, value=Decimal(value))  # fmt: skip
 
 
+@translation.override("en")  # the labels asserted below are the English ones
 def test_a_team_target_shows_on_its_card_with_its_completion_and_on_the_trend(shop):
     august = target(shop, name="August GMV", value="2400")
     target(shop, name="Q3 GMV", start=dt.date(2026, 7, 1), end=dt.date(2026, 9, 30), value="9000",
@@ -242,6 +244,7 @@ def test_a_new_target_shows_at_once_on_the_cached_page(shop):
     assert next(c for c in after.cards if c.kpi.key == "gmv").target_value == Decimal("2400")
 
 
+@translation.override("en")  # the labels asserted below are the English ones
 def test_promotion_phases_are_bands_on_the_team_and_the_personal_trend(shop):
     campaign_create(viewer=ADMIN, user=None, store=shop.store, kind="custom", name="夏末清仓",
                     phases={"preheat": (dt.date(2026, 8, 5), dt.date(2026, 8, 9)),
