@@ -1,0 +1,92 @@
+"""Scoring rules, 0–100, and grades. Pure functions of numbers: no database here.
+
+- linear: 0 at the floor, 100 at the target, straight in between, capped to 0…100. For a KPI
+  where lower is better (first response time) the floor is the worst acceptable value and lies
+  above the target; the same formula then rewards going down.
+- thresholds: [[value, score], …]; the best threshold the value reaches gives its score (for a
+  lower-is-better KPI, "reaches" means "is at or below").
+- rank within the team: the best of n scores 100, the last 0, evenly in between (one member: 100).
+- ratings: 1–5 mapped to 0–100 (1 → 0, 5 → 100), raters weighted, missing raters left out.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+HUNDRED = Decimal(100)
+GRADE_BANDS = ((Decimal(90), "S"), (Decimal(80), "A"), (Decimal(70), "B"), (Decimal(60), "C"), (Decimal(0), "D"))
+# During calibration: the share of a team each grade should roughly take (a forced-distribution guide).
+GRADE_GUIDE = {
+    "S": Decimal("0.10"),
+    "A": Decimal("0.20"),
+    "B": Decimal("0.40"),
+    "C": Decimal("0.20"),
+    "D": Decimal("0.10"),
+}
+
+
+def _clamp(score: Decimal) -> Decimal:
+    return min(HUNDRED, max(Decimal(0), score))
+
+
+def score_linear(value: Decimal | None, *, floor: Decimal, target: Decimal) -> Decimal | None:
+    if value is None:
+        return None
+    if target == floor:
+        return HUNDRED if value == target else Decimal(0)
+    return _clamp((value - floor) / (target - floor) * HUNDRED)
+
+
+def score_thresholds(value: Decimal | None, *, thresholds: list, lower_is_better: bool) -> Decimal | None:
+    if value is None:
+        return None
+    best = Decimal(0)
+    for limit, score in thresholds:
+        reached = value <= Decimal(str(limit)) if lower_is_better else value >= Decimal(str(limit))
+        if reached:
+            best = max(best, Decimal(str(score)))
+    return _clamp(best)
+
+
+def score_rank(rank: int | None, *, of: int) -> Decimal | None:
+    if rank is None or of < 1:
+        return None
+    if of == 1:
+        return HUNDRED
+    return _clamp(HUNDRED * Decimal(of - rank) / Decimal(of - 1))
+
+
+def score_rating(ratings: dict[str, list[int]], weights: dict[str, Decimal]) -> Decimal | None:
+    """ratings: role → the 1–5 scores given in that role (peers may be several: averaged)."""
+    parts = []
+    for role, scores in ratings.items():
+        weight = weights.get(role, Decimal(0))
+        if scores and weight > 0:
+            mean = Decimal(sum(scores)) / len(scores)
+            parts.append(((mean - 1) / 4 * HUNDRED, weight))
+    total = sum(w for _s, w in parts)
+    if not total:
+        return None
+    return sum(s * w for s, w in parts) / total
+
+
+def weighted(scores: list[tuple[Decimal | None, Decimal]]) -> Decimal | None:
+    """Weighted mean of the scores present (weights of missing scores are left out)."""
+    present = [(s, w) for s, w in scores if s is not None and w > 0]
+    total = sum(w for _s, w in present)
+    if not total:
+        return None
+    return sum(s * w for s, w in present) / total
+
+
+def rounded(score: Decimal | None) -> Decimal | None:
+    return None if score is None else score.quantize(Decimal("0.01"), ROUND_HALF_UP)
+
+
+def grade_for(total: Decimal | None) -> str:
+    if total is None:
+        return ""
+    for lower, grade in GRADE_BANDS:
+        if total >= lower:
+            return grade
+    return "D"

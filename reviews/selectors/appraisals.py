@@ -1,0 +1,143 @@
+"""Reading appraisals: who may do what in which state, the KPI evidence of a month, scores."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Q, QuerySet
+
+from metrics.models import Target
+from metrics.registry import KPI_BY_KEY, Direction, Level
+from metrics.selectors.dashboards import ranks
+from metrics.selectors.kpis import kpi_table
+from reviews import scoring
+from reviews.models import Appraisal, Cycle, CycleState, Item, ItemKind, RaterRole, ScoringRule
+from teams.selectors.scoping import Viewer
+
+# What each role may change in each state (enforced by the services).
+SELF_EDITABLE = {CycleState.SELF_REVIEW}
+PEER_EDITABLE = {CycleState.SELF_REVIEW, CycleState.MANAGER_REVIEW}
+MANAGER_EDITABLE = {CycleState.MANAGER_REVIEW, CycleState.CALIBRATION}
+HR_EDITABLE = {CycleState.CALIBRATION}
+AUDITED = {CycleState.MANAGER_REVIEW, CycleState.CALIBRATION, CycleState.FINALISED, CycleState.PUBLISHED}
+
+
+def month_end(month: dt.date) -> dt.date:
+    return (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+
+
+def viewer_manages_cycle(*, viewer: Viewer, cycle: Cycle) -> bool:
+    """The cycle's managers: admins, the store's managers, the team's lead."""
+    return (
+        viewer.is_admin
+        or cycle.store_id in viewer.managed_store_ids
+        or (cycle.team_id is not None and cycle.team_id in viewer.led_team_ids)
+    )
+
+
+def cycle_list(*, viewer: Viewer) -> QuerySet[Cycle]:
+    cycles = Cycle.objects.select_related("store", "team", "template")
+    if viewer.sees_everything:
+        return cycles
+    q = Q(store_id__in=viewer.managed_store_ids) | Q(team_id__in=viewer.led_team_ids)
+    if viewer.member_id:
+        q |= Q(appraisals__member_id=viewer.member_id)
+    return cycles.filter(q).distinct()
+
+
+def appraisal_list(*, viewer: Viewer) -> QuerySet[Appraisal]:
+    """Appraisals the viewer may open: HR and admins all; managers and leads their cycles'; staff
+    their own once published (and while they self-review)."""
+    appraisals = Appraisal.objects.select_related("cycle__store", "cycle__team", "member")
+    if viewer.sees_everything:
+        return appraisals
+    q = Q(cycle__store_id__in=viewer.managed_store_ids) | Q(cycle__team_id__in=viewer.led_team_ids)
+    if viewer.member_id:
+        q |= Q(member_id=viewer.member_id)
+    return appraisals.filter(q)
+
+
+def members_of_cycle(*, cycle: Cycle):
+    """Members in the cycle's team (or store) for at least one day of the month."""
+    from teams.models import Member
+
+    end = month_end(cycle.month)
+    on = Q(memberships__start_date__lte=end) & (
+        Q(memberships__end_date__isnull=True) | Q(memberships__end_date__gte=cycle.month)
+    )
+    scope = Q(memberships__team_id=cycle.team_id) if cycle.team_id else Q(memberships__team__store_id=cycle.store_id)
+    return Member.objects.filter(on & scope).distinct().order_by("display_name")
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """The month's KPI values per member, and each member's KPI targets of the month."""
+
+    values: dict[int, dict[str, object]]  # member id → kpi key → value
+    targets: dict[tuple[int, str], Decimal]  # (member id, kpi key) → target value
+
+
+def cycle_evidence(*, cycle: Cycle, member_ids: list[int]) -> Evidence:
+    end = month_end(cycle.month)
+    kwargs = {"team_ids": [cycle.team_id]} if cycle.team_id else {}
+    table = kpi_table(level=Level.MEMBER, grain="range", start=cycle.month, end=end, store_ids=[cycle.store_id],
+                      member_ids=member_ids, **kwargs)  # fmt: skip
+    values = {int(r["entity_id"]): r for r in table.to_dict("records")}
+    targets: dict[tuple[int, str], Decimal] = {}
+    # The member's own target of that KPI for the month: the one whose period is closest to it.
+    candidates = Target.objects.filter(member_id__in=member_ids, start__lte=end, end__gte=cycle.month).exclude(
+        kpi_key=""
+    )
+    best: dict[tuple[int, str], tuple[int, Decimal]] = {}
+    for t in candidates:
+        distance = abs((t.start - cycle.month).days) + abs((t.end - end).days)
+        key = (t.member_id, t.kpi_key)
+        if key not in best or distance < best[key][0]:
+            best[key] = (distance, t.value)
+    for key, (_distance, value) in best.items():
+        targets[key] = value
+    return Evidence(values, targets)
+
+
+def _decimal(value) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+def item_kpi_score(
+    item: Item, *, member_id: int, evidence: Evidence, member_ids: list[int]
+) -> tuple[Decimal | None, Decimal | None, Decimal | None]:
+    """(value, target, score) of a KPI item for one member."""
+    kpi = KPI_BY_KEY[item.kpi_key]
+    value = _decimal(evidence.values.get(member_id, {}).get(item.kpi_key))
+    lower = kpi.direction == Direction.LOWER
+    if item.rule == ScoringRule.RANK:
+        peer_values = {m: evidence.values.get(m, {}).get(item.kpi_key) for m in member_ids}
+        member_ranks = ranks(peer_values, kpi)
+        ranked = sum(v is not None for v in peer_values.values())
+        return value, None, scoring.score_rank(member_ranks.get(member_id), of=ranked)
+    if item.rule == ScoringRule.THRESHOLDS:
+        return value, None, scoring.score_thresholds(value, thresholds=item.thresholds or [], lower_is_better=lower)
+    target = item.target if item.target is not None else evidence.targets.get((member_id, item.kpi_key))
+    if target is None:
+        return value, None, None  # nothing to score against: left out of the dimension
+    floor = item.floor if item.floor is not None else Decimal(0)
+    return value, target, scoring.score_linear(value, floor=floor, target=Decimal(target))
+
+
+def item_rating_score(item: Item, ratings) -> Decimal | None:
+    by_role: dict[str, list[int]] = {}
+    for rating in ratings:
+        if rating.item_id == item.pk:
+            by_role.setdefault(rating.role, []).append(rating.score)
+    weights = {
+        RaterRole.MANAGER: item.manager_weight,
+        RaterRole.SELF: item.self_weight,
+        RaterRole.PEER: item.peer_weight,
+    }
+    return scoring.score_rating(by_role, weights)
+
+
+def is_kpi(item: Item) -> bool:
+    return item.kind == ItemKind.KPI
