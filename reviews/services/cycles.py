@@ -141,7 +141,8 @@ def rating_set(*, viewer: Viewer, user, appraisal: Appraisal, item: Item, role: 
         appraisal=appraisal, item=item, role=role, rater=rater, defaults={"score": score, "comment": comment}
     )
     if old != int(score):
-        _audit(cycle, user, f"{item.name_zh} ({RaterRole(role).label})", old, score, reason, appraisal)
+        # Stored as data (the item's name and the role's key), not in whoever's language.
+        _audit(cycle, user, f"{item.name_zh} ({role})", old, score, reason, appraisal)
     appraisal_scores_refresh(appraisal=appraisal)
     return rating
 
