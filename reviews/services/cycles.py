@@ -116,6 +116,8 @@ def _editable_role(viewer: Viewer, appraisal: Appraisal, role: str) -> bool:
         return (viewer.member_id is not None and viewer.member_id != appraisal.member_id and state in PEER_EDITABLE
                 and cycle.appraisals.filter(member_id=viewer.member_id).exists())  # fmt: skip
     if role == RaterRole.MANAGER:
+        if viewer.member_id is not None and viewer.member_id == appraisal.member_id:
+            return False  # a team lead is appraised too, but never as their own manager
         manages = viewer_manages_cycle(viewer=viewer, cycle=cycle)
         return (manages and state in MANAGER_EDITABLE) or (viewer.is_hr and state == CycleState.CALIBRATION)
     return False
@@ -154,7 +156,11 @@ def comment_set(*, viewer: Viewer, user, appraisal: Appraisal, text: str, reason
     state = appraisal.cycle.state
     if viewer.member_id == appraisal.member_id and state in SELF_EDITABLE:
         field, old = "self_comment", appraisal.self_comment
-    elif viewer_manages_cycle(viewer=viewer, cycle=appraisal.cycle) and state in MANAGER_EDITABLE:
+    elif (
+        viewer_manages_cycle(viewer=viewer, cycle=appraisal.cycle)
+        and state in MANAGER_EDITABLE
+        and viewer.member_id != appraisal.member_id  # not one's own manager's comment
+    ):
         field, old = "manager_comment", appraisal.manager_comment
     else:
         raise PermissionDenied(_("You may not change this comment now."))

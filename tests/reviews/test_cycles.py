@@ -116,6 +116,11 @@ def test_who_may_rate_in_each_state(org, cycle):
     with pytest.raises(PermissionDenied):  # self review is over
         rate(org, "staff_a", cycle, org.a, "Responsibility", "self", 5)
     rate(org, "lead_x", cycle, org.a, "Responsibility", "manager", 5)
+    with pytest.raises(PermissionDenied):  # the lead is in the team too, but not their own manager
+        rate(org, "lead_x", cycle, org.lead_x, "Responsibility", "manager", 5)
+    with pytest.raises(PermissionDenied):
+        comment_set(viewer=viewers(org)["lead_x"][0], user=org.users["lead_x"],
+                    appraisal=cycle.appraisals.get(member=org.lead_x), text="Great me")  # fmt: skip
     comment_set(viewer=viewers(org)["lead_x"][0], user=org.users["lead_x"], appraisal=cycle.appraisals.get(member=org.a),
                 text="Good month")  # fmt: skip
     with pytest.raises(PermissionDenied):  # the manager may not finalise

@@ -19,6 +19,7 @@ from metrics.models import (
     TrafficDay,
 )
 from metrics.selectors.periods import store_today
+from reviews.models import Appraisal, Cycle, CycleState, Item, ItemKind, RaterRole, Rating
 from teams.models import AccountAssignment, Member, PlatformAccount, Store, Team
 from teams.selectors.scoping import member_list, viewer_get
 
@@ -69,6 +70,7 @@ def test_seed_demo_builds_the_organisation_and_role_logins(settings, capsys):
     assert Target.objects.filter(phase__campaign=campaign).exists()
     alerts = TargetAlert.objects.count()
     assert alerts > 0 and f"{alerts} alerts" in out and "targets:" in out
+    _check_appraisals(today, out)
     users = {u.username: u for u in get_user_model().objects.all()}
     for username in ("manager", "lead", "staff1", "staff2", "hr", "admin"):
         assert f"  {username}" in out
@@ -78,6 +80,32 @@ def test_seed_demo_builds_the_organisation_and_role_logins(settings, capsys):
     assert member_list(viewer=viewer_get(user=users["lead"])).count() == 7
     assert member_list(viewer=viewer_get(user=users["manager"])).count() == 18
     assert member_list(viewer=viewer_get(user=users["hr"])).count() == 24
+
+
+def _check_appraisals(today: dt.date, out: str) -> None:
+    """Last month's cycle of every team finalised by HR (rated, commented, scored, frozen); this
+    month's open for self review."""
+    this_month = today.replace(day=1)
+    last_month = (this_month - dt.timedelta(days=1)).replace(day=1)
+    for team in Team.objects.all():
+        states = dict(Cycle.objects.filter(team=team).values_list("month", "state"))
+        assert states == {last_month: CycleState.FINALISED, this_month: CycleState.SELF_REVIEW}, team
+    last = Appraisal.objects.filter(cycle__month=last_month).select_related("cycle")
+    assert last.count() == 24
+    for appraisal in last:
+        assert appraisal.total is not None and appraisal.grade in "SABCD" and appraisal.grade
+        assert appraisal.frozen_at is not None and appraisal.cycle.finalised_at is not None
+        assert appraisal.frozen["total"] == str(appraisal.total) and appraisal.frozen["grade"] == appraisal.grade
+        assert appraisal.manager_comment and appraisal.self_comment
+        rated = Item.objects.filter(dimension__template=appraisal.cycle.template_id, kind=ItemKind.RATING).count()
+        ratings = Rating.objects.filter(appraisal=appraisal)
+        assert ratings.filter(role=RaterRole.SELF).count() == ratings.filter(role=RaterRole.MANAGER).count() == rated
+    assert len({a.grade for a in last}) >= 3  # a spread of grades, not one for all
+    current = Appraisal.objects.filter(cycle__month=this_month)
+    assert current.count() == 24 and not current.filter(frozen_at__isnull=False).exists()
+    assert not Rating.objects.filter(appraisal__in=current).exists()  # the members' self review is to come
+    assert f"appraisals: 5 cycles of {last_month:%Y-%m} finalised by HR (24 appraisals; grades " in out
+    assert f"5 cycles of {this_month:%Y-%m} in self review" in out
 
 
 def test_seed_demo_refuses_with_debug_off_unless_forced(settings):

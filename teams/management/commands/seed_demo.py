@@ -7,7 +7,8 @@ from teams.models import Store
 
 class Command(BaseCommand):
     help = (
-        "Create the demo organisation, 90 days of shop data, targets and a promotion, and one login per role "
+        "Create the demo organisation, 90 days of shop data, targets and a promotion, last month's appraisals "
+        "(finalised by HR) and this month's (in self review), and one login per role "
         "(manager, lead, staff1, staff2, hr, admin)."
     )
 
@@ -27,7 +28,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, password: str, force: bool, if_empty: bool, **options):
-        from metrics.services.demo_seed import demo_data_import, demo_plans_create
+        from metrics.services.demo_seed import demo_appraisals_create, demo_data_import, demo_plans_create
         from teams.services.demo import DEMO_USERNAMES, demo_organisation_create
 
         if if_empty and get_user_model().objects.exists():
@@ -49,6 +50,13 @@ class Command(BaseCommand):
         self.stdout.write(
             f"  targets: {plans.targets} in {plans.trees} quarter and month trees, {plans.campaigns} promotion, "
             f"{plans.behaviour_records} behaviour counts, {plans.alerts} alerts"
+        )
+        reviews = demo_appraisals_create()
+        grades = " ".join(f"{grade} {count}" for grade, count in reviews.grades.items())
+        self.stdout.write(
+            f"  appraisals: {reviews.finalised} cycles of {reviews.last_month:%Y-%m} finalised by HR "
+            f"({reviews.appraisals} appraisals; grades {grades}), {reviews.open} cycles of "
+            f"{reviews.this_month:%Y-%m} in self review"
         )
         self.stdout.write(self.style.SUCCESS(f"Demo data loaded. Logins (password: {password}):"))
         for login in logins:

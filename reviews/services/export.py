@@ -1,0 +1,271 @@
+"""HR's workbook of a month's appraisals (xlsx): a summary sheet, a sheet per team's cycle with one
+row per member, and a definitions sheet (every item's weight, KPI, definition and scoring rule;
+the grade bands).
+
+Headers are in the chosen language. No cell can become a formula: every text goes through
+perfmgmt.exports (written as text; one that starts like a formula also gets Excel's quote
+prefix). Money is a number with two decimals, rates are fractions shown as percentages, scores
+are 0–100 with two decimals. A finalised cycle shows its frozen scores."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+from collections import Counter
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.utils import translation
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
+
+from metrics.registry import KPI_BY_KEY, Direction, Kpi, Unit
+from perfmgmt.exports import _xlsx_cell, formula_safe
+from reviews import scoring
+from reviews.models import Appraisal, Cycle, Dimension, Grade, Item, ItemKind, RaterRole, ScoringRule
+from teams.models import Store
+
+XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+LANGUAGES = ("zh-hans", "en")
+MONEY = "#,##0.00"
+RATE = "0.00%"
+WEIGHT = "0%"
+SCORE = "0.00"
+_CENT = Decimal("0.01")
+_SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
+_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # control characters xlsx cannot hold
+GRADES = [g.value for g in Grade]
+
+
+def _text_cell(worksheet, text: str):
+    text = _ILLEGAL.sub("", text)
+    cell = _xlsx_cell(worksheet, text)  # data type "s": never a formula
+    if formula_safe(text) != text:
+        cell.quotePrefix = True  # and stays text when someone edits it in Excel
+    return cell
+
+
+def _cell(worksheet, value, number_format: str | None = None):
+    from openpyxl.cell import WriteOnlyCell
+
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return _text_cell(worksheet, value)
+    cell = WriteOnlyCell(worksheet, value=value)
+    if number_format:
+        cell.number_format = number_format
+    return cell
+
+
+def _number_format(kpi: Kpi) -> str:
+    if kpi.unit == Unit.MONEY:
+        return MONEY
+    if kpi.unit == Unit.RATE:
+        return RATE
+    return "0." + "0" * kpi.decimals if kpi.decimals else "0"
+
+
+def _kpi_value(kpi: Kpi, value) -> Decimal | None:
+    if value is None:
+        return None
+    value = Decimal(str(value))
+    return value.quantize(_CENT) if kpi.unit == Unit.MONEY else value
+
+
+def _sheet_title(base: str, used: set[str]) -> str:
+    """≤ 31 characters, none of []:*?/\\, not starting or ending with an apostrophe, unique
+    (sheet names are case-insensitive)."""
+    title = _SHEET_FORBIDDEN.sub("_", _ILLEGAL.sub("", base)).strip().strip("'").strip()[:31].strip() or "Sheet"
+    candidate, n = title, 2
+    while candidate.lower() in used or candidate.lower() == "history":  # "History" is Excel's own
+        suffix = f" ({n})"
+        candidate, n = title[: 31 - len(suffix)] + suffix, n + 1
+    used.add(candidate.lower())
+    return candidate
+
+
+@dataclass
+class _Sheet:
+    cycle: Cycle
+    title: str
+    items: list[Item]
+    dimensions: list[Dimension]
+    appraisals: list[Appraisal]
+
+
+def _cycles(month: dt.date, store: Store | None) -> list[Cycle]:
+    cycles = Cycle.objects.filter(month=month.replace(day=1)).select_related("store", "team", "template")
+    if store is not None:
+        cycles = cycles.filter(store=store)
+    return list(cycles.order_by("store__name", "store_id", "team__name", "team_id"))
+
+
+def _sheets(cycles: list[Cycle], used: set[str]) -> list[_Sheet]:
+    names = Counter(c.team.name for c in cycles if c.team_id)
+    sheets = []
+    for cycle in cycles:
+        if cycle.team_id is None:
+            base = cycle.store.name
+        elif names[cycle.team.name] > 1:  # the same team name in two stores
+            base = f"{cycle.team.name} · {cycle.store.name}"
+        else:
+            base = cycle.team.name
+        items = list(Item.objects.filter(dimension__template_id=cycle.template_id).select_related("dimension")
+                     .order_by("dimension__order", "dimension_id", "order", "pk"))  # fmt: skip
+        dimensions = list(Dimension.objects.filter(template_id=cycle.template_id).order_by("order", "pk"))
+        appraisals = list(cycle.appraisals.select_related("member").prefetch_related("item_scores")
+                          .order_by("member__display_name", "member_id"))  # fmt: skip
+        sheets.append(_Sheet(cycle, _sheet_title(base, used), items, dimensions, appraisals))
+    return sheets
+
+
+def _kpi_items(items: list[Item]) -> list[tuple[Item, Kpi]]:
+    return [(i, KPI_BY_KEY[i.kpi_key]) for i in items if i.kind == ItemKind.KPI and i.kpi_key in KPI_BY_KEY]
+
+
+def _team_header(sheet: _Sheet) -> list[str]:
+    header = [_("Employee number"), _("Name"), _("Store"), _("Team")]
+    for item, kpi in _kpi_items(sheet.items):
+        header.append(kpi.label)
+        if item.rule == ScoringRule.LINEAR:
+            header.append(f"{kpi.label} · {_('Target')}")
+    header += [f"{item.name} · {_('Score')}" for item in sheet.items]
+    header += [f"{d.name} · {_('Score')}" for d in sheet.dimensions]
+    return [*header, _("Total"), _("Grade"), capfirst(_("manager's comment"))]
+
+
+def _team_row(ws, sheet: _Sheet, appraisal: Appraisal) -> list:
+    cycle, member = sheet.cycle, appraisal.member
+    scores = {s.item_id: s for s in appraisal.item_scores.all()}
+    row = [
+        _cell(ws, member.employee_number or ""),
+        _cell(ws, member.display_name),
+        _cell(ws, cycle.store.name),
+        _cell(ws, cycle.team.name if cycle.team_id else ""),
+    ]
+    for item, kpi in _kpi_items(sheet.items):
+        score = scores.get(item.pk)
+        row.append(_cell(ws, _kpi_value(kpi, score and score.value), _number_format(kpi)))
+        if item.rule == ScoringRule.LINEAR:
+            row.append(_cell(ws, _kpi_value(kpi, score and score.target), _number_format(kpi)))
+    row += [_cell(ws, scores[i.pk].score if i.pk in scores else None, SCORE) for i in sheet.items]
+    for dimension in sheet.dimensions:
+        mine = [(scores[i.pk].score if i.pk in scores else None, i.weight) for i in sheet.items
+                if i.dimension_id == dimension.pk]  # fmt: skip
+        row.append(_cell(ws, scoring.rounded(scoring.weighted(mine)), SCORE))
+    return [*row, _cell(ws, appraisal.total, SCORE), _cell(ws, appraisal.grade), _cell(ws, appraisal.manager_comment)]
+
+
+def _summary_rows(ws, sheets: list[_Sheet]) -> list[list]:
+    rows = [[_cell(ws, h) for h in [_("Month"), _("Store"), _("Team"), capfirst(_("state")), _("Members"),
+                                     _("Average total"), *GRADES, _("Not graded")]]]  # fmt: skip
+    for sheet in sheets:
+        cycle = sheet.cycle
+        totals = [a.total for a in sheet.appraisals if a.total is not None]
+        average = scoring.rounded(sum(totals) / len(totals)) if totals else None
+        grades = Counter(a.grade for a in sheet.appraisals)
+        rows.append([
+            _cell(ws, f"{cycle.month:%Y-%m}"), _cell(ws, cycle.store.name),
+            _cell(ws, cycle.team.name if cycle.team_id else ""), _cell(ws, str(cycle.get_state_display())),
+            len(sheet.appraisals), _cell(ws, average, SCORE), *(grades.get(g, 0) for g in GRADES), grades.get("", 0),
+        ])  # fmt: skip
+    return rows
+
+
+def _thresholds_text(item: Item, kpi: Kpi) -> str:
+    sign = "≤" if kpi.direction == Direction.LOWER else "≥"
+    parts = []
+    for limit, score in item.thresholds or []:
+        limit = Decimal(str(limit))
+        shown = f"{limit * 100:g}%" if kpi.unit == Unit.RATE else f"{limit:g}"
+        parts.append(f"{sign} {shown} → {score}")
+    return "; ".join(parts)
+
+
+def _rater_weights(item: Item) -> str:
+    weights = ((RaterRole.MANAGER, item.manager_weight), (RaterRole.SELF, item.self_weight),
+               (RaterRole.PEER, item.peer_weight))  # fmt: skip
+    return ", ".join(f"{role.label} {weight * 100:.0f}%" for role, weight in weights if weight > 0)
+
+
+def _definition_rows(ws, sheets: list[_Sheet]) -> list[list]:
+    header = [_("Template"), _("Dimension"), _("Dimension weight"), _("Item"), _("Item weight"), capfirst(_("kind")),
+              _("KPI key"), _("KPI"), _("Definition"), capfirst(_("scoring rule")), capfirst(_("floor")),
+              _("Target"), capfirst(_("thresholds")), _("Rater weights")]  # fmt: skip
+    rows = [[_cell(ws, h) for h in header]]
+    seen = set()
+    for sheet in sheets:
+        template = sheet.cycle.template
+        if template.pk in seen:
+            continue
+        seen.add(template.pk)
+        for item in sheet.items:
+            kpi = KPI_BY_KEY.get(item.kpi_key) if item.kind == ItemKind.KPI else None
+            fmt = _number_format(kpi) if kpi else None
+            target = None
+            if kpi and item.rule == ScoringRule.LINEAR:
+                target = item.target if item.target is not None else _("The member's target of the month")
+            rows.append([
+                _cell(ws, template.name), _cell(ws, item.dimension.name), _cell(ws, item.dimension.weight, WEIGHT),
+                _cell(ws, item.name), _cell(ws, item.weight, WEIGHT), _cell(ws, str(item.get_kind_display())),
+                _cell(ws, item.kpi_key), _cell(ws, kpi.label if kpi else ""),
+                _cell(ws, kpi.definition if kpi else item.rubric),
+                _cell(ws, str(item.get_rule_display()) if item.rule else ""),
+                _cell(ws, item.floor if kpi and item.rule == ScoringRule.LINEAR else None, fmt),
+                _cell(ws, target, fmt),
+                _cell(ws, _thresholds_text(item, kpi) if kpi and item.rule == ScoringRule.THRESHOLDS else ""),
+                _cell(ws, _rater_weights(item) if item.kind == ItemKind.RATING else ""),
+            ])  # fmt: skip
+    rows.append([])
+    rows.append([_cell(ws, h) for h in (_("Grade"), _("Total from"), _("Total below"))])
+    upper = None
+    for lower, grade in scoring.GRADE_BANDS:
+        rows.append([_cell(ws, grade), _cell(ws, lower, SCORE), _cell(ws, upper, SCORE)])
+        upper = lower
+    return rows
+
+
+def _widths(ws, widths: list[int]) -> None:
+    from openpyxl.utils import get_column_letter
+
+    for index, width in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(index)].width = width
+
+
+def appraisals_export(*, month: dt.date, store: Store | None = None, lang: str = "zh-hans") -> bytes:
+    """The month's appraisals of every team (or of one store's teams) as an xlsx workbook."""
+    from openpyxl import Workbook
+
+    with translation.override(lang):
+        summary_title, definitions_title = _("Summary")[:31], _("Definitions")[:31]
+        used = {summary_title.lower(), definitions_title.lower()}
+        sheets = _sheets(_cycles(month, store), used)
+        workbook = Workbook(write_only=True)
+        summary = workbook.create_sheet(_sheet_title(summary_title, set()))
+        _widths(summary, [10, 20, 20, 14, 8, 12])
+        summary.freeze_panes = "A2"
+        for row in _summary_rows(summary, sheets):
+            summary.append(row)
+        for sheet in sheets:
+            ws = workbook.create_sheet(sheet.title)
+            _widths(ws, [12, 16, 18, 16])
+            ws.freeze_panes = "C2"
+            ws.append([_cell(ws, h) for h in _team_header(sheet)])
+            for appraisal in sheet.appraisals:
+                ws.append(_team_row(ws, sheet, appraisal))
+        definitions = workbook.create_sheet(_sheet_title(definitions_title, set()))
+        _widths(definitions, [24, 14, 10, 20, 10, 16, 24, 18, 48, 24, 10, 14, 28, 20])
+        for row in _definition_rows(definitions, sheets):
+            definitions.append(row)
+        buffer = io.BytesIO()
+        workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def month_parse(text: str) -> dt.date:
+    """The first day of the month written "YYYY-MM"; ValueError otherwise."""
+    if not re.fullmatch(r"\d{4}-\d{2}", (text or "").strip()):
+        raise ValueError(text)
+    return dt.datetime.strptime(text.strip(), "%Y-%m").date()
