@@ -64,6 +64,7 @@ from reviews.selectors.appraisals import (
     month_end,
     viewer_manages_cycle,
 )
+from reviews.selectors.insights import cycle_insights
 from reviews.services.cycles import comment_set, cycle_advance, cycle_create, cycle_data_changes, rating_set
 from reviews.services.templates import appraisal_templates_ensure
 from teams.models import Store, Team
@@ -608,6 +609,7 @@ def cycle_view(request: HttpRequest, pk: int) -> HttpResponse:
         "states": [(value, label, CYCLE_ORDER.index(value) <= CYCLE_ORDER.index(cycle.state))
                    for value, label in CycleState.choices],
         "manager_editable": cycle.state in MANAGER_EDITABLE,
+        "insights": cycle_insights(cycle=cycle),
     })  # fmt: skip
 
 

@@ -353,3 +353,21 @@ def test_the_print_view_renders_one_sheet(org, client_for, cycle):
     assert html.count('class="line"') == 3  # member, manager and HR sign
     mine.refresh_from_db()
     assert f"{mine.total:.1f}" in html
+
+
+def test_the_cycle_page_shows_the_five_insights(org, client_for):
+    from reviews.models import AppraisalTemplate
+    from reviews.services.cycles import cycle_create
+    from reviews.services.templates import appraisal_templates_ensure
+    from teams.selectors.scoping import viewer_get
+
+    appraisal_templates_ensure()
+    hr = org.users["hr"]
+    cycle = cycle_create(viewer=viewer_get(user=hr), user=hr, store=org.s1, team=org.x, month=dt.date(2026, 8, 1),
+                         template=AppraisalTemplate.objects.get(key="sales-ability-attitude"))  # fmt: skip
+    html = client_for(hr).get(f"/appraisals/cycles/{cycle.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    section = html[html.index('data-testid="insights"') :]
+    for heading in ("Below target", "Volume vs price", "Inquiries and conversion", "After-sales quality",
+                    "Suggested training focus"):  # fmt: skip
+        assert heading in section
+    assert "Alice 王" in section
