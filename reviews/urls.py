@@ -14,5 +14,6 @@ urlpatterns = [
     path("<int:pk>/", views.appraisal_view, name="appraisal"),
     path("<int:pk>/review/", views.review_view, name="review"),
     path("<int:pk>/self/", views.self_view, name="self"),
+    path("<int:pk>/peer/", views.peer_view, name="peer"),
     path("<int:pk>/print/", views.print_view, name="print"),
 ]

@@ -58,6 +58,7 @@ from reviews.models import (
 )
 from reviews.selectors.appraisals import (
     MANAGER_EDITABLE,
+    PEER_EDITABLE,
     SELF_EDITABLE,
     appraisal_list,
     cycle_list,
@@ -770,6 +771,58 @@ def self_view(request: HttpRequest, pk: int) -> HttpResponse:
     }, status=status)  # fmt: skip
 
 
+def _peer_items(sheet) -> list:
+    return [item for item in sheet.rating_items if item.peer_weight > 0]
+
+
+@login_required
+def peer_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """A teammate rates a member on the items the template asks peers about (peer weight > 0),
+    while self review and manager review are open. Each peer's ratings are their own."""
+    viewer = _viewer(request)
+    appraisal = get_object_or_404(Appraisal.objects.select_related("cycle", "member"), pk=pk)
+    cycle = appraisal.cycle
+    teammate = (viewer.member_id is not None and viewer.member_id != appraisal.member_id
+                and cycle.appraisals.filter(member_id=viewer.member_id).exists())  # fmt: skip
+    if not teammate:
+        raise Http404
+    sheet = _sheet(appraisal)
+    items = _peer_items(sheet)
+    editable = cycle.state in PEER_EDITABLE and bool(items)
+
+    def make_form(data=None) -> RatingsForm:
+        form = RatingsForm(data, items=items, ratings=_ratings_of(appraisal, RaterRole.PEER, rater=request.user),
+                           comment="", editable=editable, comment_label=_("Comment"))  # fmt: skip
+        form.fields["comment"].disabled = True  # peers rate; the comments are the member's and the manager's
+        return form
+
+    status = 200
+    if request.method == "POST":
+        if not editable:
+            raise PermissionDenied(_("Peer ratings are closed (the cycle is %(state)s).")
+                                   % {"state": cycle.get_state_display()})  # fmt: skip
+        form = make_form(request.POST)
+        if form.is_valid():
+            try:
+                _save_ratings(form, viewer=viewer, user=request.user, appraisal=appraisal, role=RaterRole.PEER)
+            except PermissionDenied:
+                form.add_error(None, _("Peer ratings are closed (the cycle is %(state)s).")
+                               % {"state": cycle.get_state_display()})  # fmt: skip
+                status = 403
+            if form.is_valid() and status == 200:
+                messages.success(request, _("Your ratings of %(member)s are saved.")
+                                 % {"member": appraisal.member.display_name})  # fmt: skip
+                return redirect("reviews:mine")
+        if status == 200:
+            status = 400
+    else:
+        form = make_form()
+    rows = form.rows([row for row in sheet.rating_rows if row.item in items])
+    return render(request, "reviews/peer.html", {
+        "appraisal": appraisal, "cycle": cycle, "form": form, "rows": rows, "editable": editable, "items": items,
+    }, status=status)  # fmt: skip
+
+
 # --- the appraisal, its printable sheet, the member's list ----------------------------------------
 
 
@@ -824,7 +877,16 @@ def mine_view(request: HttpRequest) -> HttpResponse:
     rated = set(Rating.objects.filter(appraisal__in=to_do, role=RaterRole.SELF).values_list("appraisal_id", "item_id"))
     counts = _rating_item_counts({a.cycle.template_id for a in to_do})
     progress = {a.pk: (sum(1 for pk, _i in rated if pk == a.pk), counts.get(a.cycle.template_id, 0)) for a in to_do}
+    # Teammates to rate: members of the viewer's cycles open for peers, on templates that ask peers.
+    peers = []
+    if viewer.member_id is not None:
+        peers = list(
+            Appraisal.objects.filter(cycle__appraisals__member_id=viewer.member_id, cycle__state__in=PEER_EDITABLE,
+                                     cycle__template__dimensions__items__peer_weight__gt=0)
+            .exclude(member_id=viewer.member_id).select_related("member", "cycle").distinct()
+        )  # fmt: skip
     return render(request, "reviews/mine.html", {
+        "peers": peers,
         "to_do": [(a, *progress[a.pk]) for a in to_do], "waiting": waiting, "page": published,
         "can_overview": can_open_cycles(viewer), "today": timezone.localdate(),
     })  # fmt: skip

@@ -371,3 +371,32 @@ def test_the_cycle_page_shows_the_five_insights(org, client_for):
                     "Suggested training focus"):  # fmt: skip
         assert heading in section
     assert "Alice 王" in section
+
+
+def test_teammates_rate_each_other_when_the_template_asks_peers(org, client_for):
+    from reviews.models import AppraisalTemplate, Item, Rating
+    from reviews.services.cycles import cycle_advance, cycle_create
+    from reviews.services.templates import appraisal_templates_ensure
+    from teams.selectors.scoping import viewer_get
+
+    appraisal_templates_ensure()
+    template = AppraisalTemplate.objects.get(key="sales-ability-attitude")
+    cooperation = Item.objects.get(dimension__template=template, name_en="Cooperation")
+    cooperation.peer_weight = cooperation.manager_weight = 1
+    cooperation.save()
+    hr = org.users["hr"]
+    cycle = cycle_create(viewer=viewer_get(user=hr), user=hr, store=org.s1, team=org.x, month=dt.date(2026, 8, 1),
+                         template=template)  # fmt: skip
+    alice = cycle.appraisals.get(member=org.a)
+    bob = client_for(org.users["staff_b"])
+    assert bob.get(f"/appraisals/{alice.pk}/peer/").status_code == 200
+    assert bob.post(f"/appraisals/{alice.pk}/peer/", {f"score_{cooperation.pk}": "5"}).status_code == 403  # draft
+    cycle_advance(viewer=viewer_get(user=hr), user=hr, cycle=cycle, to="self_review")
+    assert f"/appraisals/{alice.pk}/peer/" in bob.get("/appraisals/mine/").content.decode()
+    response = bob.post(f"/appraisals/{alice.pk}/peer/", {f"score_{cooperation.pk}": "5"})
+    assert response.status_code == 302
+    assert Rating.objects.get(appraisal=alice, role="peer").score == 5
+    own = cycle.appraisals.get(member=org.b)
+    assert bob.get(f"/appraisals/{own.pk}/peer/").status_code == 404  # not one's own
+    carol_team = client_for(org.users["staff_a"])
+    assert carol_team.get(f"/appraisals/{own.pk}/peer/").status_code == 200  # Alice may rate Bob
