@@ -340,7 +340,11 @@ def _demo_cycle_complete(*, viewer, user, cycle, rng: random.Random) -> None:
     )  # fmt: skip
     for appraisal in cycle.appraisals.select_related("cycle"):
         # The comment follows the member's level, as their ratings do.
-        text = next(text for floor, text in DEMO_MANAGER_COMMENTS if levels[appraisal.pk] >= floor)
+        # (a level below the lowest floor, possible with little data, gets the lowest band's comment)
+        text = next(
+            (text for floor, text in DEMO_MANAGER_COMMENTS if levels[appraisal.pk] >= floor),
+            DEMO_MANAGER_COMMENTS[-1][1],
+        )
         comment_set(viewer=viewer, user=user, appraisal=appraisal, text=text)
     for state in (CycleState.CALIBRATION, CycleState.FINALISED):  # finalising scores and freezes
         cycle = cycle_advance(viewer=viewer, user=user, cycle=cycle, to=state)
