@@ -1,0 +1,64 @@
+"""The arithmetic of pay, on plain numbers: commission by flat rate or tiers (cumulative or
+marginal), caps, comparisons. Statements (incentives/services/statements.py) and the what-if
+estimator both use these, so the page's estimate and the payslip cannot disagree."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+CENT = Decimal("0.01")
+
+
+def money(value: Decimal) -> Decimal:
+    return Decimal(value).quantize(CENT, ROUND_HALF_UP)
+
+
+def compares(value: Decimal | None, comparison: str, threshold: Decimal) -> bool:
+    if value is None:
+        return False
+    return {
+        "ge": value >= threshold,
+        "gt": value > threshold,
+        "le": value <= threshold,
+        "lt": value < threshold,
+    }[comparison]
+
+
+@dataclass(frozen=True)
+class TierPart:
+    rate: Decimal
+    base: Decimal  # the part of the commission base this rate applies to
+    amount: Decimal
+
+
+def tiered_commission(
+    *, base: Decimal, completion: Decimal | None, tiers: list[tuple[Decimal, Decimal]], marginal: bool
+) -> list[TierPart]:
+    """tiers: (from completion, rate), ascending. Cumulative: the rate of the highest tier reached
+    applies to the whole base. Marginal: the base is cut where the completion crosses each tier's
+    start (in proportion to the completion), each part at its tier's rate. Without a completion
+    (no target) the first tier's rate applies to everything."""
+    if not tiers:
+        return []
+    tiers = sorted(tiers)
+    if completion is None or completion <= 0:
+        rate = tiers[0][1]
+        return [TierPart(rate, base, base * rate)]
+    if not marginal:
+        reached = [rate for start, rate in tiers if completion >= start]
+        rate = reached[-1] if reached else tiers[0][1]
+        return [TierPart(rate, base, base * rate)]
+    parts = []
+    for index, (start, rate) in enumerate(tiers):
+        end = tiers[index + 1][0] if index + 1 < len(tiers) else None
+        low, high = max(start, Decimal(0)), completion if end is None else min(end, completion)
+        if high <= low:
+            continue
+        share = (high - low) / completion  # the share of the base earned in this band
+        parts.append(TierPart(rate, base * share, base * share * rate))
+    return parts
+
+
+def capped(amount: Decimal, cap: Decimal | None) -> Decimal:
+    return amount if cap is None else min(amount, cap)

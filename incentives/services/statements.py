@@ -1,0 +1,502 @@
+"""Monthly payout statements, every line explained.
+
+A member's statement for a month of a store: base salary; performance pay by the month's
+appraisal; commission on the GMV credited to them (paid orders, net of refunds) by flat rate or
+tiers of target completion, capped; KPI multipliers; the team PK bonus of the weeks their team
+won; milestone bonuses; ranking awards; clawbacks of refunds on orders an earlier locked
+statement paid commission on. Draft statements follow the data; after the manager approves, a
+recomputation that differs is kept as a proposed adjustment and the lines stay; HR locks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from incentives import calc
+from incentives.models import (
+    CommissionedOrder,
+    CommissionMode,
+    LineKind,
+    Plan,
+    PlanAssignment,
+    Statement,
+    StatementLine,
+    StatementState,
+    TierMode,
+)
+from metrics.models import Order, Target
+from metrics.registry import KPI_BY_KEY, Level
+from metrics.selectors.dashboards import ranks
+from metrics.selectors.kpis import kpi_table
+from teams.models import Member, Store, Team, TeamMembership
+from teams.selectors.scoping import Viewer
+
+
+def month_end(month: dt.date) -> dt.date:
+    return (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+
+
+def plan_for(*, member: Member, store: Store, month: dt.date) -> Plan | None:
+    """The member's own plan covering the month's last day, else their team's."""
+    end = month_end(month)
+    active = Q(start_date__lte=end) & (Q(end_date__isnull=True) | Q(end_date__gte=month))
+    own = PlanAssignment.objects.filter(active, member=member).order_by("-start_date").first()
+    if own:
+        return own.plan
+    team = team_of(member=member, store=store, day=end)
+    if team:
+        shared = PlanAssignment.objects.filter(active, team=team).order_by("-start_date").first()
+        return shared.plan if shared else None
+    return None
+
+
+def team_of(*, member: Member, store: Store, day: dt.date) -> Team | None:
+    membership = (
+        TeamMembership.objects.filter(member=member, team__store=store, start_date__lte=day)
+        .filter(Q(end_date__isnull=True) | Q(end_date__gte=day))
+        .select_related("team")
+        .first()
+    )
+    return membership.team if membership else None
+
+
+@dataclass
+class Line:
+    kind: str
+    amount: Decimal
+    explanation: str
+    kpi_key: str = ""
+    kpi_value: str = ""
+    order_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Computed:
+    plan: Plan | None
+    lines: list[Line]
+    commissioned: list[tuple[Order, Decimal]]  # orders commission is paid on, and the effective rate
+
+    @property
+    def total(self) -> Decimal:
+        return calc.money(sum((line.amount for line in self.lines), Decimal(0)))
+
+
+def _value_text(key: str, value) -> str:
+    from metrics.formatting import kpi_display
+
+    return kpi_display(KPI_BY_KEY[key], value) if key in KPI_BY_KEY else str(value)
+
+
+def _member_kpis(member: Member, store: Store, start: dt.date, end: dt.date) -> dict:
+    table = kpi_table(
+        level=Level.MEMBER, grain="range", start=start, end=end, store_ids=[store.pk], member_ids=[member.pk]
+    )
+    return table.iloc[0].to_dict() if len(table) else {}
+
+
+def _gmv_target(member: Member, month: dt.date) -> Decimal | None:
+    end = month_end(month)
+    best = None
+    for t in Target.objects.filter(member=member, kpi_key="gmv", start__lte=end, end__gte=month):
+        distance = abs((t.start - month).days) + abs((t.end - end).days)
+        if best is None or distance < best[0]:
+            best = (distance, t.value)
+    return best[1] if best else None
+
+
+def _orders(member: Member, store: Store, start: dt.date, end: dt.date) -> list[Order]:
+    return list(
+        Order.objects.filter(
+            store=store, credited_member_id=member.pk, paid_at__isnull=False, credited_date__range=(start, end)
+        ).order_by("created_at")
+    )
+
+
+def _appraisal(member: Member, month: dt.date):
+    from reviews.models import Appraisal, CycleState
+
+    done = Appraisal.objects.filter(member=member, cycle__month=month).select_related("cycle")
+    return done.filter(cycle__state__in=[CycleState.FINALISED, CycleState.PUBLISHED]).first() or done.first()
+
+
+def _champion_weeks(store: Store, month: dt.date, kpi_key: str) -> dict[dt.date, set[int]]:
+    """For each ISO week of the month (its Monday), the store's team(s) best by the KPI over the
+    week's days within the month. Ties share the title."""
+    kpi = KPI_BY_KEY[kpi_key]
+    table = kpi_table(level=Level.TEAM, grain="week", start=month, end=month_end(month), store_ids=[store.pk])
+    winners: dict[dt.date, set[int]] = {}
+    for week, rows in table.groupby("period_start"):
+        values = {int(r["entity_id"]): r[kpi_key] for r in rows.to_dict("records")}
+        ranked = ranks(values, kpi)
+        winners[week] = {team for team, rank in ranked.items() if rank == 1}
+    return winners
+
+
+def statement_compute(*, member: Member, store: Store, month: dt.date) -> Computed:
+    """The statement's lines from the data (nothing is written). Explanations are written in
+    the site's language: a statement is a document, not a page."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return _compute(member, store, month.replace(day=1))
+
+
+def _compute(member: Member, store: Store, month: dt.date) -> Computed:
+    end = month_end(month)
+    plan = plan_for(member=member, store=store, month=month)
+    if plan is None:
+        return Computed(None, [], [])
+    lines: list[Line] = []
+    if plan.base_salary:
+        lines.append(
+            Line(LineKind.BASE, calc.money(plan.base_salary), _("Base salary of plan %(plan)s.") % {"plan": plan.name})
+        )
+    if plan.performance_pay:
+        appraisal = _appraisal(member, month)
+        if appraisal is None or appraisal.total is None:
+            lines.append(
+                Line(
+                    LineKind.PERFORMANCE,
+                    Decimal("0.00"),
+                    _("No appraisal for %(month)s yet: performance pay follows when it is scored.")
+                    % {"month": f"{month:%Y-%m}"},
+                )
+            )
+        elif plan.performance_by_score:
+            amount = calc.money(plan.performance_pay * appraisal.total / 100)
+            lines.append(
+                Line(
+                    LineKind.PERFORMANCE,
+                    amount,
+                    _("%(pay)s × appraisal score %(score)s / 100 = %(amount)s.")
+                    % {"pay": plan.performance_pay, "score": appraisal.total, "amount": amount},
+                )
+            )
+        else:
+            coefficient = Decimal(str((plan.grade_coefficients or {}).get(appraisal.grade, 0)))
+            amount = calc.money(plan.performance_pay * coefficient)
+            lines.append(
+                Line(
+                    LineKind.PERFORMANCE,
+                    amount,
+                    _("%(pay)s × coefficient %(coefficient)s of grade %(grade)s = %(amount)s.")
+                    % {
+                        "pay": plan.performance_pay,
+                        "coefficient": coefficient,
+                        "grade": appraisal.grade,
+                        "amount": amount,
+                    },
+                )
+            )
+    kpis = _member_kpis(member, store, month, end)
+    commissioned: list[tuple[Order, Decimal]] = []
+    commission = Decimal(0)
+    if plan.commission_mode != CommissionMode.NONE:
+        orders = _orders(member, store, month, end)
+        base = sum((Decimal(o.paid_cents - o.refund_cents) for o in orders), Decimal(0)) / 100
+        refs = [o.order_id for o in orders]
+        if plan.commission_mode == CommissionMode.FLAT:
+            commission = base * plan.flat_rate
+            lines.append(
+                Line(
+                    LineKind.COMMISSION,
+                    calc.money(commission),
+                    _("%(rate)s of %(base)s credited GMV net of refunds (%(count)s paid orders).")
+                    % {"rate": f"{plan.flat_rate * 100:.2f}%", "base": calc.money(base), "count": len(orders)},
+                    "gmv",
+                    _value_text("gmv", kpis.get("gmv")),
+                    refs,
+                )
+            )
+        else:
+            target = _gmv_target(member, month)
+            gmv = Decimal(kpis.get("gmv") or 0)
+            completion = (gmv / target) if target else None
+            tiers = [(t.from_completion, t.rate) for t in plan.tiers.all()]
+            parts = calc.tiered_commission(
+                base=base, completion=completion, tiers=tiers, marginal=plan.tier_mode == TierMode.MARGINAL
+            )
+            commission = sum((p.amount for p in parts), Decimal(0))
+            how = "; ".join(f"{p.rate * 100:.2f}% × {calc.money(p.base)}" for p in parts)
+            done = _("no GMV target this month") if completion is None else f"{completion * 100:.1f}%"
+            lines.append(
+                Line(
+                    LineKind.COMMISSION,
+                    calc.money(commission),
+                    _(
+                        "Target completion %(done)s (%(mode)s tiers): %(how)s, on %(base)s credited GMV net of "
+                        "refunds (%(count)s paid orders)."
+                    )
+                    % {
+                        "done": done,
+                        "mode": plan.get_tier_mode_display(),
+                        "how": how or "—",
+                        "base": calc.money(base),
+                        "count": len(orders),
+                    },
+                    "gmv",
+                    _value_text("gmv", gmv),
+                    refs,
+                )
+            )
+        if plan.commission_cap is not None and commission > plan.commission_cap:
+            lines.append(
+                Line(
+                    LineKind.COMMISSION,
+                    calc.money(plan.commission_cap - commission),
+                    _("Commission capped at %(cap)s.") % {"cap": plan.commission_cap},
+                )
+            )
+            commission = plan.commission_cap
+        for modifier in plan.modifiers.all():
+            value = kpis.get(modifier.kpi_key)
+            if calc.compares(None if value is None else Decimal(str(value)), modifier.comparison, modifier.threshold):
+                extra = commission * (modifier.multiplier - 1)
+                lines.append(
+                    Line(
+                        LineKind.MODIFIER,
+                        calc.money(extra),
+                        _("%(kpi)s %(value)s %(cmp)s %(threshold)s: commission × %(multiplier)s.")
+                        % {
+                            "kpi": KPI_BY_KEY[modifier.kpi_key].label,
+                            "value": _value_text(modifier.kpi_key, value),
+                            "cmp": modifier.get_comparison_display(),
+                            "threshold": modifier.threshold,
+                            "multiplier": modifier.multiplier,
+                        },
+                        modifier.kpi_key,
+                        _value_text(modifier.kpi_key, value),
+                    )
+                )
+                commission += extra
+        rate = (commission / base) if base else Decimal(0)
+        commissioned = [(o, rate) for o in orders]
+        if plan.pk_kpi_key and plan.pk_bonus_rate:
+            lines += _pk_lines(plan, member, store, month, orders)
+    for milestone in plan.milestones.all():
+        value = kpis.get(milestone.kpi_key)
+        if calc.compares(None if value is None else Decimal(str(value)), milestone.comparison, milestone.threshold):
+            lines.append(
+                Line(
+                    LineKind.MILESTONE,
+                    calc.money(milestone.amount),
+                    _("%(kpi)s %(value)s %(cmp)s %(threshold)s: bonus %(amount)s.")
+                    % {
+                        "kpi": KPI_BY_KEY[milestone.kpi_key].label,
+                        "value": _value_text(milestone.kpi_key, value),
+                        "cmp": milestone.get_comparison_display(),
+                        "threshold": milestone.threshold,
+                        "amount": milestone.amount,
+                    },
+                    milestone.kpi_key,
+                    _value_text(milestone.kpi_key, value),
+                )
+            )
+    lines += _ranking_lines(plan, member, store, month)
+    lines += _clawback_lines(member, store, month)
+    return Computed(plan, lines, commissioned)
+
+
+def _pk_lines(plan: Plan, member: Member, store: Store, month: dt.date, orders: list[Order]) -> list[Line]:
+    lines = []
+    for monday, champions in sorted(_champion_weeks(store, month, plan.pk_kpi_key).items()):
+        sunday = monday + dt.timedelta(days=6)
+        team = team_of(member=member, store=store, day=min(sunday, month_end(month)))
+        if team is None or team.pk not in champions:
+            continue
+        week_orders = [o for o in orders if monday <= o.credited_date <= sunday]
+        base = sum((Decimal(o.paid_cents - o.refund_cents) for o in week_orders), Decimal(0)) / 100
+        if not base:
+            continue
+        amount = calc.money(base * plan.pk_bonus_rate)
+        shared = _(" (a tie: the title is shared)") if len(champions) > 1 else ""
+        lines.append(
+            Line(
+                LineKind.PK,
+                amount,
+                _("Team %(team)s won the week of %(week)s by %(kpi)s%(shared)s: +%(rate)s on %(base)s.")
+                % {
+                    "team": team.name,
+                    "week": f"{monday:%m-%d}",
+                    "kpi": KPI_BY_KEY[plan.pk_kpi_key].label,
+                    "shared": shared,
+                    "rate": f"{plan.pk_bonus_rate * 100:.2f}%",
+                    "base": calc.money(base),
+                },
+                plan.pk_kpi_key,
+                "",
+                [o.order_id for o in week_orders],
+            )
+        )
+    return lines
+
+
+def _ranking_lines(plan: Plan, member: Member, store: Store, month: dt.date) -> list[Line]:
+    awards = list(plan.ranking_awards.all())
+    if not awards:
+        return []
+    end = month_end(month)
+    team = team_of(member=member, store=store, day=end)
+    if team is None:
+        return []
+    table = kpi_table(level=Level.MEMBER, grain="range", start=month, end=end, store_ids=[store.pk], team_ids=[team.pk])
+    lines = []
+    for award in awards:
+        kpi = KPI_BY_KEY[award.kpi_key]
+        values = {int(r["entity_id"]): r[award.kpi_key] for r in table.to_dict("records")}
+        rank = ranks(values, kpi).get(member.pk)
+        if rank is not None and rank <= len(award.amounts):
+            amount = calc.money(Decimal(str(award.amounts[rank - 1])))
+            lines.append(
+                Line(
+                    LineKind.RANKING,
+                    amount,
+                    _("Rank %(rank)s of %(count)s in %(team)s by %(kpi)s: award %(amount)s.")
+                    % {"rank": rank, "count": len(values), "team": team.name, "kpi": kpi.label, "amount": amount},
+                    award.kpi_key,
+                    _value_text(award.kpi_key, values.get(member.pk)),
+                )
+            )
+    return lines
+
+
+def _clawback_lines(member: Member, store: Store, month: dt.date) -> list[Line]:
+    """Refunds that arrived after a locked statement paid commission on the order."""
+    lines = []
+    earlier = CommissionedOrder.objects.filter(
+        statement__member=member,
+        statement__store=store,
+        statement__state=StatementState.LOCKED,
+        statement__month__lt=month,
+    ).select_related("statement")
+    current = dict(Order.objects.filter(pk__in=earlier.values("order_id")).values_list("pk", "refund_cents"))
+    for paid in earlier:
+        refund_now = current.get(paid.order_id)
+        if refund_now is None or refund_now <= paid.refund_cents:
+            continue
+        amount = calc.money(-Decimal(refund_now - paid.refund_cents) / 100 * paid.rate)
+        lines.append(
+            Line(
+                LineKind.CLAWBACK,
+                amount,
+                _(
+                    "Order %(order)s, paid out in %(month)s, was refunded %(refund)s later: commission at "
+                    "%(rate)s taken back."
+                )
+                % {
+                    "order": paid.order_ref,
+                    "month": f"{paid.statement.month:%Y-%m}",
+                    "refund": calc.money(Decimal(refund_now - paid.refund_cents) / 100),
+                    "rate": f"{paid.rate * 100:.3f}%",
+                },
+                order_ids=[paid.order_ref],
+            )
+        )
+    return lines
+
+
+def _line_dicts(lines: list[Line]) -> list[dict]:
+    return [{"kind": line.kind, "amount": str(line.amount), "explanation": line.explanation} for line in lines]
+
+
+@transaction.atomic
+def statement_refresh(*, member: Member, store: Store, month: dt.date) -> Statement | None:
+    """Compute and store the statement. A draft takes the new lines; an approved or locked one
+    keeps its lines and gets the difference as a proposed adjustment (cleared when equal).
+    Idempotent: the same data gives the same rows."""
+    month = month.replace(day=1)
+    computed = statement_compute(member=member, store=store, month=month)
+    statement = Statement.objects.select_for_update().filter(member=member, store=store, month=month).first()
+    if computed.plan is None and statement is None:
+        return None
+    if statement is None:
+        statement = Statement.objects.create(member=member, store=store, month=month, plan=computed.plan)
+    if statement.state == StatementState.DRAFT:
+        statement.lines.all().delete()
+        StatementLine.objects.bulk_create(
+            [
+                StatementLine(
+                    statement=statement,
+                    order=n,
+                    kind=line.kind,
+                    amount=line.amount,
+                    explanation=line.explanation,
+                    kpi_key=line.kpi_key,
+                    kpi_value=line.kpi_value,
+                    order_ids=line.order_ids,
+                )
+                for n, line in enumerate(computed.lines)
+            ]
+        )
+        statement.plan, statement.total = computed.plan, computed.total
+        statement.proposed_total, statement.proposed_lines = None, []
+    elif computed.total != statement.total:
+        statement.proposed_total, statement.proposed_lines = computed.total, _line_dicts(computed.lines)
+    else:
+        statement.proposed_total, statement.proposed_lines = None, []
+    statement.computed_at = timezone.now()
+    statement.save()
+    return statement
+
+
+def statements_refresh(*, store: Store, month: dt.date) -> list[Statement]:
+    """Every member of the store's teams in the month who has a plan."""
+    end = month_end(month)
+    members = (
+        Member.objects.filter(memberships__team__store=store, memberships__start_date__lte=end)
+        .filter(Q(memberships__end_date__isnull=True) | Q(memberships__end_date__gte=month.replace(day=1)))
+        .distinct()
+    )
+    return [s for m in members if (s := statement_refresh(member=m, store=store, month=month)) is not None]
+
+
+def statement_approve(*, viewer: Viewer, user, statement: Statement) -> Statement:
+    if not (viewer.is_admin or statement.store_id in viewer.managed_store_ids):
+        raise PermissionDenied(_("The store's manager approves its statements."))
+    if statement.state != StatementState.DRAFT:
+        raise ValidationError(_("Only a draft statement can be approved."))
+    statement.state, statement.approved_by, statement.approved_at = StatementState.APPROVED, user, timezone.now()
+    statement.save(update_fields=["state", "approved_by", "approved_at"])
+    return statement
+
+
+@transaction.atomic
+def statement_lock(*, viewer: Viewer, user, statement: Statement) -> Statement:
+    """HR locks an approved statement: its commission orders are recorded (with the refunds
+    known now) and the clawbacks it books are marked, so none is taken twice."""
+    if not (viewer.is_hr or viewer.is_admin):
+        raise PermissionDenied(_("HR locks statements."))
+    if statement.state != StatementState.APPROVED:
+        raise ValidationError(_("Only an approved statement can be locked."))
+    computed = statement_compute(member=statement.member, store=statement.store, month=statement.month)
+    CommissionedOrder.objects.bulk_create(
+        [
+            CommissionedOrder(
+                statement=statement,
+                order=o,
+                order_ref=o.order_id,
+                paid_cents=o.paid_cents,
+                refund_cents=o.refund_cents,
+                rate=rate.quantize(Decimal("0.000001")),
+            )
+            for o, rate in computed.commissioned
+        ]
+    )
+    for line in statement.lines.filter(kind=LineKind.CLAWBACK):
+        for ref in line.order_ids:
+            paid = CommissionedOrder.objects.filter(
+                statement__member=statement.member, order_ref=ref, statement__store=statement.store
+            ).exclude(statement=statement)
+            for record in paid:
+                record.refund_cents = Order.objects.get(pk=record.order_id).refund_cents
+                record.save(update_fields=["refund_cents"])
+    statement.state, statement.locked_by, statement.locked_at = StatementState.LOCKED, user, timezone.now()
+    statement.save(update_fields=["state", "locked_by", "locked_at"])
+    return statement

@@ -1,0 +1,134 @@
+"""Monthly statements by hand: every rule type, clawback across months, team PK ties, approval
+keeping the lines, idempotent recomputation."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import PermissionDenied
+
+from incentives.models import (
+    CommissionTier,
+    Milestone,
+    Modifier,
+    Plan,
+    PlanAssignment,
+    RankingAward,
+    Statement,
+    StatementState,
+)
+from incentives.services.statements import statement_approve, statement_lock, statement_refresh
+from metrics.models import Order, Target
+from teams.selectors.scoping import viewer_get
+from tests.reviews.test_cycles import sell
+
+pytestmark = pytest.mark.django_db
+AUGUST, SEPTEMBER = dt.date(2026, 8, 1), dt.date(2026, 9, 1)
+
+
+@pytest.fixture
+def paid(org, tmp_path):
+    """August: A sells 3 × 300 (one order refunded later), B 1 × 100; C (team Y) 2 × 50."""
+    sell(org, tmp_path, [("a", 3, "300.00"), ("a", 10, "300.00"), ("a", 20, "300.00"), ("b", 5, "100.00"),
+                         ("c", 6, "50.00"), ("c", 7, "50.00")])  # fmt: skip
+    return tmp_path
+
+
+def plan(org, **fields) -> Plan:
+    p = Plan.objects.create(name="CS", **fields)
+    PlanAssignment.objects.create(plan=p, team=org.x, start_date=dt.date(2026, 1, 1))
+    PlanAssignment.objects.create(plan=p, team=org.y, start_date=dt.date(2026, 1, 1))
+    return p
+
+
+def lines(statement) -> dict:
+    out = {}
+    for line in statement.lines.all():
+        out.setdefault(line.kind, []).append(line.amount)
+    return out
+
+
+def test_base_flat_commission_multiplier_and_milestone(org, paid):
+    p = plan(org, base_salary=Decimal(3000), commission_mode="flat", flat_rate=Decimal("0.02"))
+    Modifier.objects.create(plan=p, kpi_key="inquiry_to_payment_rate", comparison="ge", threshold=Decimal("0.4"),
+                            multiplier=Decimal("1.1"))  # fmt: skip
+    Modifier.objects.create(plan=p, kpi_key="refund_order_rate", comparison="gt", threshold=Decimal("0.25"),
+                            multiplier=Decimal("0.8"))  # fmt: skip
+    Milestone.objects.create(plan=p, kpi_key="inquiry_to_payment_rate", comparison="ge", threshold=Decimal("0.10"),
+                             amount=Decimal(500))  # fmt: skip
+    statement = statement_refresh(member=org.a, store=org.s1, month=AUGUST)
+    # 900 × 2% = 18; conversion 100% ≥ 40%: × 1.1 → +1.80; no refunds; milestone 500.
+    assert lines(statement) == {"base": [Decimal("3000.00")], "commission": [Decimal("18.00")],
+                                "modifier": [Decimal("1.80")], "milestone": [Decimal("500.00")]}  # fmt: skip
+    assert statement.total == Decimal("3519.80")
+    commission = statement.lines.get(kind="commission")
+    assert len(commission.order_ids) == 3 and "900.00" in commission.explanation
+    assert statement_refresh(member=org.a, store=org.s1, month=AUGUST).total == Decimal("3519.80")  # idempotent
+    assert statement.lines.count() == 4
+
+
+def test_tiered_commission_by_target_completion_and_ranking_awards(org, paid):
+    p = plan(org, commission_mode="tiered", tier_mode="marginal")
+    for start, rate in ((0, "0.015"), ("1.0", "0.025"), ("1.5", "0.03")):
+        CommissionTier.objects.create(plan=p, from_completion=Decimal(start), rate=Decimal(rate))
+    RankingAward.objects.create(plan=p, kpi_key="gmv", amounts=[800, 500])
+    Target.objects.create(tier="execution", name="A Aug", kpi_key="gmv", store=org.s1, team=org.x, member=org.a,
+                          period_kind="month", start=AUGUST, end=dt.date(2026, 8, 31), value=Decimal(600),
+                          direction="at_least")  # fmt: skip
+    statement = statement_refresh(member=org.a, store=org.s1, month=AUGUST)
+    # 900 of 600 = 150%: 600 × 1.5% + 300 × 2.5% = 9 + 7.5 (nothing above 150%).
+    assert lines(statement)["commission"] == [Decimal("16.50")]
+    assert lines(statement)["ranking"] == [Decimal("800.00")]  # first in team X
+    b = statement_refresh(member=org.b, store=org.s1, month=AUGUST)
+    assert lines(b)["ranking"] == [Decimal("500.00")]
+    assert lines(b)["commission"] == [Decimal("1.50")]  # no target: the first tier, 100 × 1.5%
+
+
+def test_team_pk_ties_share_the_title(org, paid):
+    plan(org, commission_mode="flat", flat_rate=Decimal("0.01"), pk_kpi_key="paid_orders",
+         pk_bonus_rate=Decimal("0.05"))  # fmt: skip
+    statement = statement_refresh(member=org.a, store=org.s1, month=AUGUST)
+    # Week of 3 August: X (A's order of the 3rd, B's of the 5th) 2 paid orders, Y (C's 6th and 7th) 2: a tie,
+    # both teams win. The weeks of the 10th and 17th: X alone (A's orders; Y sold nothing).
+    tie = statement.lines.get(kind="pk", explanation__contains="08-03")
+    assert tie.amount == Decimal("15.00")  # A's 300 that week × 5%
+    c = statement_refresh(member=org.c, store=org.s1, month=AUGUST)
+    assert c.lines.get(kind="pk", explanation__contains="08-03").amount == Decimal("5.00")  # C's 100 × 5%
+    assert [line.amount for line in statement.lines.filter(kind="pk")] == [Decimal("15.00")] * 3
+    assert not c.lines.filter(kind="pk").exclude(explanation__contains="08-03").exists()
+
+
+def test_refund_after_payout_is_clawed_back_once_on_the_next_statement(org, paid, tmp_path):
+    plan(org, commission_mode="flat", flat_rate=Decimal("0.02"))
+    manager, hr = (viewer_get(user=org.users[n]) for n in ("manager_s1", "hr"))
+    august = statement_refresh(member=org.a, store=org.s1, month=AUGUST)
+    with pytest.raises(PermissionDenied):
+        statement_lock(viewer=manager, user=None, statement=august)
+    statement_approve(viewer=manager, user=org.users["manager_s1"], statement=august)
+    statement_lock(viewer=hr, user=org.users["hr"], statement=august)
+    # A re-export in September: one of A's August orders refunded 300.
+    order = Order.objects.filter(credited_member_id=org.a.pk).order_by("created_at").first()
+    Order.objects.filter(pk=order.pk).update(refund_cents=30000)
+    september = statement_refresh(member=org.a, store=org.s1, month=SEPTEMBER)
+    claw = september.lines.get(kind="clawback")
+    assert claw.amount == Decimal("-6.00") and claw.order_ids == [order.order_id] and order.order_id in claw.explanation
+    # The locked August statement did not change; the recomputation shows a proposed adjustment.
+    august = statement_refresh(member=org.a, store=org.s1, month=AUGUST)
+    assert august.state == StatementState.LOCKED and august.total == Decimal("18.00")
+    assert august.proposed_total == Decimal("12.00") and august.adjustment == Decimal("-6.00")
+    statement_approve(viewer=manager, user=None, statement=september)
+    statement_lock(viewer=hr, user=None, statement=september)
+    october = statement_refresh(member=org.a, store=org.s1, month=dt.date(2026, 10, 1))
+    assert october is None or not october.lines.filter(kind="clawback").exists()  # taken back once
+
+
+def test_approval_keeps_the_lines_and_shows_a_different_result_as_a_proposal(org, paid, tmp_path):
+    plan(org, commission_mode="flat", flat_rate=Decimal("0.02"))
+    statement = statement_refresh(member=org.b, store=org.s1, month=AUGUST)
+    statement_approve(viewer=viewer_get(user=org.users["manager_s1"]), user=None, statement=statement)
+    with pytest.raises(PermissionDenied):  # another store's manager
+        statement_approve(viewer=viewer_get(user=org.users["manager_s2"]), user=None, statement=statement)
+    sell(org, tmp_path, [("b", 25, "400.00")], tag="late")
+    again = statement_refresh(member=org.b, store=org.s1, month=AUGUST)
+    assert again.total == Decimal("2.00") and again.proposed_total == Decimal("10.00")
+    assert Statement.objects.get(pk=statement.pk).lines.get(kind="commission").amount == Decimal("2.00")
