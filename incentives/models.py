@@ -57,6 +57,7 @@ class Plan(models.Model):
     # this share more commission on that week's GMV.
     pk_kpi_key = models.CharField(_("team PK KPI"), max_length=40, blank=True)
     pk_bonus_rate = models.DecimalField(_("team PK bonus"), max_digits=6, decimal_places=4, default=0,
+                                        # xgettext:no-python-format
                                         help_text=_("0.05 = +5% commission for the week's champion team."))  # fmt: skip
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -35,6 +35,13 @@ app.conf.beat_schedule = {
         "task": "metrics.tasks.targets_check_all_task",
         "schedule": crontab(hour=7, minute=30),
     },
+    # At 04:00, after the nightly KPI recompute (02:00) has settled: each store's statements of the
+    # month of its last complete day are recomputed (drafts follow the data; approved and locked
+    # ones get a proposed adjustment) and the badges of its last two complete days are awarded.
+    "incentives-nightly": {
+        "task": "incentives.tasks.incentives_nightly_task",
+        "schedule": crontab(hour=4, minute=0),
+    },
     # In the quiet early morning: uploaded export files past IMPORT_RETENTION_DAYS are deleted
     # (personal data of buyers should not be kept longer than needed); the batch records stay.
     "import-files-purge": {

@@ -29,6 +29,7 @@ urlpatterns = [
     path("dashboard/", include("metrics.dashboard_urls")),
     path("targets/", include("metrics.target_urls")),
     path("appraisals/", include("reviews.urls")),
+    path("pay/", include("incentives.urls")),
     path("api/", include(api_urls)),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

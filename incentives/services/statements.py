@@ -279,7 +279,7 @@ def _compute(member: Member, store: Store, month: dt.date) -> Computed:
         rate = (commission / base) if base else Decimal(0)
         commissioned = [(o, rate) for o in orders]
         if plan.pk_kpi_key and plan.pk_bonus_rate:
-            lines += _pk_lines(plan, member, store, month, orders)
+            lines += _pk_lines(plan, member, store, month, orders, rate)
     for milestone in plan.milestones.all():
         value = kpis.get(milestone.kpi_key)
         if calc.compares(None if value is None else Decimal(str(value)), milestone.comparison, milestone.threshold):
@@ -304,7 +304,11 @@ def _compute(member: Member, store: Store, month: dt.date) -> Computed:
     return Computed(plan, lines, commissioned)
 
 
-def _pk_lines(plan: Plan, member: Member, store: Store, month: dt.date, orders: list[Order]) -> list[Line]:
+def _pk_lines(
+    plan: Plan, member: Member, store: Store, month: dt.date, orders: list[Order], rate: Decimal
+) -> list[Line]:
+    """+X% commission for the weeks the member's team won: the week's commission base × the
+    month's effective commission rate × X."""
     lines = []
     for monday, champions in sorted(_champion_weeks(store, month, plan.pk_kpi_key).items()):
         sunday = monday + dt.timedelta(days=6)
@@ -315,20 +319,26 @@ def _pk_lines(plan: Plan, member: Member, store: Store, month: dt.date, orders: 
         base = sum((Decimal(o.paid_cents - o.refund_cents) for o in week_orders), Decimal(0)) / 100
         if not base:
             continue
-        amount = calc.money(base * plan.pk_bonus_rate)
+        commission = base * rate  # the week's share of the commission, at the month's effective rate
+        amount = calc.money(commission * plan.pk_bonus_rate)
         shared = _(" (a tie: the title is shared)") if len(champions) > 1 else ""
         lines.append(
             Line(
                 LineKind.PK,
                 amount,
-                _("Team %(team)s won the week of %(week)s by %(kpi)s%(shared)s: +%(rate)s on %(base)s.")
+                _(
+                    "Team %(team)s won the week of %(week)s by %(kpi)s%(shared)s: +%(rate)s of that week's "
+                    "commission %(commission)s (%(base)s × %(effective)s)."
+                )
                 % {
                     "team": team.name,
                     "week": f"{monday:%m-%d}",
                     "kpi": KPI_BY_KEY[plan.pk_kpi_key].label,
                     "shared": shared,
                     "rate": f"{plan.pk_bonus_rate * 100:.2f}%",
+                    "commission": calc.money(commission),
                     "base": calc.money(base),
+                    "effective": f"{rate * 100:.3f}%",
                 },
                 plan.pk_kpi_key,
                 "",

@@ -391,3 +391,96 @@ def demo_appraisals_create(*, today: dt.date | None = None) -> DemoAppraisals:
     order = [*"SABCD", "-"]
     return DemoAppraisals(last_month, this_month, finalised, opened, appraisals,
                           dict(sorted(grades.items(), key=lambda kv: order.index(kv[0]))))  # fmt: skip
+
+
+# --- incentives: a customer-service plan, last month's statements locked, badges ---------------
+
+DEMO_PLAN = {
+    "name": "客服标准方案",
+    "description": "底薪4000 + 绩效2000×等级系数 + 阶梯提成（按销售额目标完成率）+ 奖金。",
+    "base_salary": Decimal(4000),
+    "performance_pay": Decimal(2000),
+    "grade_coefficients": {"S": 1.5, "A": 1.2, "B": 1.0, "C": 0.8, "D": 0.5},
+    "commission_mode": "tiered",
+    "tier_mode": "marginal",
+    "pk_kpi_key": "gmv",  # the week's champion team by GMV: +5% commission on that week
+    "pk_bonus_rate": Decimal("0.05"),
+}
+DEMO_TIERS = ((Decimal(0), Decimal("0.015")), (Decimal("1.0"), Decimal("0.025")), (Decimal("1.5"), Decimal("0.03")))
+DEMO_MODIFIERS = (  # (KPI, comparison, threshold, commission ×)
+    ("refund_order_rate", "gt", Decimal("0.25"), Decimal("0.8")),
+    ("inquiry_to_payment_rate", "ge", Decimal("0.40"), Decimal("1.1")),
+)
+DEMO_MILESTONES = (("inquiry_to_payment_rate", "ge", Decimal("0.10"), Decimal(500)),)
+DEMO_RANKING = ("gmv", [800, 500, 300])
+# Each store's own badge: a week converting half the inquiring buyers or more.
+DEMO_BADGE_RULE = {"key": "converter-week", "name": "转化达人", "kpi_key": "inquiry_to_payment_rate",
+                   "comparison": "ge", "threshold": Decimal("0.5"), "period": "week"}  # fmt: skip
+DEMO_BADGE_DAYS = 90
+
+
+@dataclass(frozen=True)
+class DemoIncentives:
+    plans: int
+    teams: int
+    last_month: dt.date
+    this_month: dt.date
+    locked: int  # last month's statements, approved and locked
+    locked_total: Decimal
+    drafts: int  # this month's
+    badges: dict[str, int]  # by key
+
+
+def demo_incentives_create(*, today: dt.date | None = None) -> DemoIncentives:
+    """The customer-service plan (through the ORM: plans are set up by HR in the admin), assigned
+    to every team from last month on; then, through the statement services as the administrator,
+    last month's statements computed, approved and locked and this month's drafts; and the badges
+    of the demo's 90 days (each store with a rule of its own). Needs last month's appraisals and
+    targets (`demo_appraisals_create`) for performance pay and commission tiers."""
+    from incentives.models import (
+        BadgeRule,
+        CommissionTier,
+        Milestone,
+        Modifier,
+        Plan,
+        PlanAssignment,
+        RankingAward,
+        StatementState,
+    )
+    from incentives.services.badges import badges_award
+    from incentives.services.statements import statement_approve, statement_lock, statements_refresh
+    from teams.selectors.scoping import Viewer
+
+    admin = get_user_model().objects.filter(is_superuser=True).order_by("pk").first()
+    viewer = Viewer(user_id=admin.pk if admin else None, is_admin=True)
+    plan = Plan.objects.create(**DEMO_PLAN)
+    CommissionTier.objects.bulk_create(CommissionTier(plan=plan, from_completion=start, rate=rate)
+                                       for start, rate in DEMO_TIERS)  # fmt: skip
+    Modifier.objects.bulk_create(Modifier(plan=plan, kpi_key=key, comparison=cmp, threshold=threshold, multiplier=times)
+                                 for key, cmp, threshold, times in DEMO_MODIFIERS)  # fmt: skip
+    Milestone.objects.bulk_create(Milestone(plan=plan, kpi_key=key, comparison=cmp, threshold=threshold, amount=amount)
+                                  for key, cmp, threshold, amount in DEMO_MILESTONES)  # fmt: skip
+    RankingAward.objects.create(plan=plan, kpi_key=DEMO_RANKING[0], amounts=DEMO_RANKING[1])
+    teams = list(Team.objects.select_related("store").order_by("store_id", "pk"))
+    this_month = last_month = None
+    locked, drafts, locked_total = 0, 0, Decimal(0)
+    badges: dict[str, int] = {}
+    for store in Store.objects.order_by("id"):
+        day = today or store_today(store)
+        this_month = day.replace(day=1)
+        last_month = _previous_month(this_month)
+        PlanAssignment.objects.bulk_create(PlanAssignment(plan=plan, team=team, start_date=last_month)
+                                           for team in teams if team.store_id == store.pk)  # fmt: skip
+        BadgeRule.objects.create(store=store, **DEMO_BADGE_RULE)
+        for statement in statements_refresh(store=store, month=last_month):
+            statement = statement_approve(viewer=viewer, user=admin, statement=statement)
+            statement = statement_lock(viewer=viewer, user=admin, statement=statement)
+            locked += statement.state == StatementState.LOCKED
+            locked_total += statement.total
+        drafts += len(statements_refresh(store=store, month=this_month))
+        yesterday = day - dt.timedelta(days=1)
+        start = yesterday - dt.timedelta(days=DEMO_BADGE_DAYS - 1)
+        for badge in badges_award(store=store, start=start, end=yesterday):
+            badges[badge.key] = badges.get(badge.key, 0) + 1
+    return DemoIncentives(1, len(teams), last_month, this_month, locked, locked_total, drafts,
+                          dict(sorted(badges.items())))  # fmt: skip

@@ -85,16 +85,16 @@ def test_tiered_commission_by_target_completion_and_ranking_awards(org, paid):
 
 
 def test_team_pk_ties_share_the_title(org, paid):
-    plan(org, commission_mode="flat", flat_rate=Decimal("0.01"), pk_kpi_key="paid_orders",
+    plan(org, commission_mode="flat", flat_rate=Decimal("0.10"), pk_kpi_key="paid_orders",
          pk_bonus_rate=Decimal("0.05"))  # fmt: skip
     statement = statement_refresh(member=org.a, store=org.s1, month=AUGUST)
     # Week of 3 August: X (A's order of the 3rd, B's of the 5th) 2 paid orders, Y (C's 6th and 7th) 2: a tie,
     # both teams win. The weeks of the 10th and 17th: X alone (A's orders; Y sold nothing).
     tie = statement.lines.get(kind="pk", explanation__contains="08-03")
-    assert tie.amount == Decimal("15.00")  # A's 300 that week × 5%
+    assert tie.amount == Decimal("1.50")  # +5% of the week's commission: 300 × 10% × 5%
     c = statement_refresh(member=org.c, store=org.s1, month=AUGUST)
-    assert c.lines.get(kind="pk", explanation__contains="08-03").amount == Decimal("5.00")  # C's 100 × 5%
-    assert [line.amount for line in statement.lines.filter(kind="pk")] == [Decimal("15.00")] * 3
+    assert c.lines.get(kind="pk", explanation__contains="08-03").amount == Decimal("0.50")  # 100 × 10% × 5%
+    assert [line.amount for line in statement.lines.filter(kind="pk")] == [Decimal("1.50")] * 3
     assert not c.lines.filter(kind="pk").exclude(explanation__contains="08-03").exists()
 
 

@@ -8,6 +8,7 @@ from django.core.management import CommandError, call_command
 from django.db.models import Max, Min
 from django.utils import timezone
 
+from incentives.models import Badge, BadgeRule, CommissionedOrder, PlanAssignment, Statement, StatementState
 from metrics.models import (
     BehaviourRecord,
     Campaign,
@@ -71,6 +72,7 @@ def test_seed_demo_builds_the_organisation_and_role_logins(settings, capsys):
     alerts = TargetAlert.objects.count()
     assert alerts > 0 and f"{alerts} alerts" in out and "targets:" in out
     _check_appraisals(today, out)
+    _check_incentives(today, out)
     users = {u.username: u for u in get_user_model().objects.all()}
     for username in ("manager", "lead", "staff1", "staff2", "hr", "admin"):
         assert f"  {username}" in out
@@ -106,6 +108,32 @@ def _check_appraisals(today: dt.date, out: str) -> None:
     assert not Rating.objects.filter(appraisal__in=current).exists()  # the members' self review is to come
     assert f"appraisals: 5 cycles of {last_month:%Y-%m} finalised by HR (24 appraisals; grades " in out
     assert f"5 cycles of {this_month:%Y-%m} in self review" in out
+
+
+def _check_incentives(today: dt.date, out: str) -> None:
+    """The plan on every team; last month's statements approved and locked (commission orders
+    recorded), this month's drafts, every one with a total; badges of the 90 days."""
+    this_month = today.replace(day=1)
+    last_month = (this_month - dt.timedelta(days=1)).replace(day=1)
+    assert set(PlanAssignment.objects.values_list("team_id", flat=True)) == set(
+        Team.objects.values_list("pk", flat=True)
+    )
+    admin = get_user_model().objects.get(username="admin")
+    last = Statement.objects.filter(month=last_month)
+    assert last.count() == 24 and set(last.values_list("state", flat=True)) == {StatementState.LOCKED}
+    assert all(s.total > 0 and s.approved_by == admin and s.locked_by == admin for s in last)
+    assert last.filter(lines__kind="performance", lines__amount__gt=0).distinct().count() == 24  # graded last month
+    assert last.filter(lines__kind="commission", lines__amount__gt=0).exists()
+    assert CommissionedOrder.objects.filter(statement__in=last).exists()
+    current = Statement.objects.filter(month=this_month)
+    assert current.count() == 24 and set(current.values_list("state", flat=True)) == {StatementState.DRAFT}
+    assert all(s.total > 0 for s in current)
+    assert Badge.objects.filter(key="lightning_deal").exists() and BadgeRule.objects.count() == 3
+    days = (today - dt.timedelta(days=90), today - dt.timedelta(days=1))  # the demo's data: 90 days to yesterday
+    assert not Badge.objects.filter(key="lightning_deal").exclude(period_start__range=days).exists()
+    assert not Badge.objects.filter(period_start__gt=days[1]).exists()  # weeks judged once they ended
+    assert f"24 statements of {last_month:%Y-%m} approved and locked" in out
+    assert f"24 drafts of {this_month:%Y-%m}; {Badge.objects.count()} badges (" in out
 
 
 def test_seed_demo_refuses_with_debug_off_unless_forced(settings):

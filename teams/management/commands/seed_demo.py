@@ -8,7 +8,8 @@ from teams.models import Store
 class Command(BaseCommand):
     help = (
         "Create the demo organisation, 90 days of shop data, targets and a promotion, last month's appraisals "
-        "(finalised by HR) and this month's (in self review), and one login per role "
+        "(finalised by HR) and this month's (in self review), an incentive plan with last month's pay statements "
+        "(locked) and this month's (drafts), the badges of the 90 days, and one login per role "
         "(manager, lead, staff1, staff2, hr, admin)."
     )
 
@@ -28,7 +29,12 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, password: str, force: bool, if_empty: bool, **options):
-        from metrics.services.demo_seed import demo_appraisals_create, demo_data_import, demo_plans_create
+        from metrics.services.demo_seed import (
+            demo_appraisals_create,
+            demo_data_import,
+            demo_incentives_create,
+            demo_plans_create,
+        )
         from teams.services.demo import DEMO_USERNAMES, demo_organisation_create
 
         if if_empty and get_user_model().objects.exists():
@@ -57,6 +63,13 @@ class Command(BaseCommand):
             f"  appraisals: {reviews.finalised} cycles of {reviews.last_month:%Y-%m} finalised by HR "
             f"({reviews.appraisals} appraisals; grades {grades}), {reviews.open} cycles of "
             f"{reviews.this_month:%Y-%m} in self review"
+        )
+        pay = demo_incentives_create()
+        badges = ", ".join(f"{key} {count}" for key, count in pay.badges.items()) or "none"
+        self.stdout.write(
+            f"  incentives: {pay.plans} plan for {pay.teams} teams; {pay.locked} statements of "
+            f"{pay.last_month:%Y-%m} approved and locked (¥{pay.locked_total:,.2f} in all), {pay.drafts} drafts of "
+            f"{pay.this_month:%Y-%m}; {sum(pay.badges.values())} badges ({badges})"
         )
         self.stdout.write(self.style.SUCCESS(f"Demo data loaded. Logins (password: {password}):"))
         for login in logins:

@@ -1,0 +1,99 @@
+"""Admin for incentives: plans are edited here for now (with their tiers, multipliers, milestones,
+ranking awards and assignments inline); statements and badges can be looked at and corrected."""
+
+from django.contrib import admin
+
+from incentives.models import (
+    Badge,
+    BadgeRule,
+    CommissionedOrder,
+    CommissionTier,
+    Milestone,
+    Modifier,
+    Plan,
+    PlanAssignment,
+    RankingAward,
+    Statement,
+    StatementLine,
+)
+
+
+class CommissionTierInline(admin.TabularInline):
+    model = CommissionTier
+    extra = 0
+
+
+class ModifierInline(admin.TabularInline):
+    model = Modifier
+    extra = 0
+
+
+class MilestoneInline(admin.TabularInline):
+    model = Milestone
+    extra = 0
+
+
+class RankingAwardInline(admin.TabularInline):
+    model = RankingAward
+    extra = 0
+
+
+class PlanAssignmentInline(admin.TabularInline):
+    model = PlanAssignment
+    extra = 0
+    autocomplete_fields = ["member", "team"]
+
+
+@admin.register(Plan)
+class PlanAdmin(admin.ModelAdmin):
+    list_display = ["name", "store", "base_salary", "performance_pay", "commission_mode", "tier_mode", "commission_cap"]
+    list_filter = ["store", "commission_mode", "tier_mode"]
+    search_fields = ["name", "description"]
+    inlines = [CommissionTierInline, ModifierInline, MilestoneInline, RankingAwardInline, PlanAssignmentInline]
+
+
+@admin.register(PlanAssignment)
+class PlanAssignmentAdmin(admin.ModelAdmin):
+    list_display = ["plan", "member", "team", "start_date", "end_date"]
+    list_filter = ["plan", "team__store"]
+    autocomplete_fields = ["plan", "member", "team"]
+
+
+class StatementLineInline(admin.TabularInline):
+    model = StatementLine
+    extra = 0
+    fields = ["order", "kind", "amount", "explanation", "kpi_key", "kpi_value"]
+
+
+class CommissionedOrderInline(admin.TabularInline):
+    model = CommissionedOrder
+    extra = 0
+    raw_id_fields = ["order"]
+    readonly_fields = ["order_ref", "paid_cents", "refund_cents", "rate"]
+
+
+@admin.register(Statement)
+class StatementAdmin(admin.ModelAdmin):
+    list_display = ["member", "store", "month", "plan", "state", "total", "proposed_total"]
+    list_filter = ["state", "store", "month"]
+    search_fields = ["member__display_name"]
+    date_hierarchy = "month"
+    raw_id_fields = ["member", "plan", "approved_by", "locked_by"]
+    readonly_fields = ["computed_at", "approved_at", "locked_at"]
+    inlines = [StatementLineInline, CommissionedOrderInline]
+
+
+@admin.register(BadgeRule)
+class BadgeRuleAdmin(admin.ModelAdmin):
+    list_display = ["name", "key", "store", "kpi_key", "comparison", "threshold", "period"]
+    list_filter = ["store", "period"]
+    search_fields = ["name", "key"]
+
+
+@admin.register(Badge)
+class BadgeAdmin(admin.ModelAdmin):
+    list_display = ["member", "store", "key", "period_start", "detail", "awarded_at"]
+    list_filter = ["store", "key"]
+    search_fields = ["member__display_name", "key"]
+    date_hierarchy = "period_start"
+    raw_id_fields = ["member"]

@@ -1,0 +1,116 @@
+"""Forms of the pay pages: the statements' filters, recomputing a store's month, approving or
+locking several statements at once, and the what-if estimator. Choices are limited to what the
+viewer may use; the services check again."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from incentives.models import Plan, StatementState
+from reviews.forms import MonthField
+from teams.models import Store, Team
+
+HUNDRED = Decimal(100)
+
+
+class TeamChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Team) -> str:
+        return f"{obj.store.name} / {obj.name}"
+
+
+class StatementFilterForm(forms.Form):
+    month = MonthField(label=_("Month"), required=False)
+    store = forms.ModelChoiceField(label=_("Store"), queryset=Store.objects.none(), required=False,
+                                   empty_label=_("All stores"))  # fmt: skip
+    team = TeamChoiceField(label=_("Team"), queryset=Team.objects.none(), required=False, empty_label=_("All teams"))
+    state = forms.ChoiceField(label=_("State"), required=False,
+                              choices=[("", _("Any state")), *StatementState.choices])  # fmt: skip
+
+    def __init__(self, *args, stores: QuerySet[Store], teams: QuerySet[Team], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["store"].queryset = stores
+        self.fields["team"].queryset = teams
+
+
+class RecomputeForm(forms.Form):
+    store = forms.ModelChoiceField(queryset=Store.objects.none(), error_messages={
+        "required": _("Choose a store to recompute."), "invalid_choice": _("You cannot recompute that store."),
+    })  # fmt: skip
+    month = MonthField(error_messages={"required": _("Choose a month to recompute.")})
+
+    def __init__(self, *args, stores: QuerySet[Store], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["store"].queryset = stores
+
+
+class BulkForm(forms.Form):
+    APPROVE, LOCK = "approve", "lock"
+
+    action = forms.ChoiceField(choices=[(APPROVE, _("Approve")), (LOCK, _("Lock"))])
+    ids = forms.TypedMultipleChoiceField(
+        coerce=int, choices=(), error_messages={"required": _("Tick at least one statement first.")}
+    )
+
+    def __init__(self, *args, ids: list[int], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["ids"].choices = [(pk, str(pk)) for pk in ids]
+
+
+class PercentField(forms.DecimalField):
+    """A rate typed as a percentage (12.5) and cleaned to a fraction (0.125)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("min_value", 0)
+        kwargs.setdefault("max_value", 100)
+        kwargs.setdefault("decimal_places", 2)
+        kwargs.setdefault("max_digits", 5)
+        super().__init__(**kwargs)
+        self.widget.attrs.update({"step": "0.1", "inputmode": "decimal"})
+
+    def clean(self, value):
+        cleaned = super().clean(value)
+        return None if cleaned is None else cleaned / HUNDRED
+
+
+def percent_initial(rate: Decimal | None) -> str:
+    """A fraction shown in a percentage field: 0.125 → "12.5"."""
+    if rate is None:
+        return ""
+    return f"{(rate * HUNDRED).quantize(Decimal('0.1'))}".rstrip("0").rstrip(".") or "0"
+
+
+class EstimateForm(forms.Form):
+    """The estimator's inputs. Money in yuan, rates as percentages."""
+
+    store = forms.ModelChoiceField(label=_("Store"), queryset=Store.objects.none(), required=False, empty_label=None)
+    gmv = forms.DecimalField(label=_("GMV this month (yuan)"), min_value=0, max_digits=14, decimal_places=2,
+                             widget=forms.NumberInput(attrs={"step": "100", "inputmode": "decimal"}))  # fmt: skip
+    conversion = PercentField(label=_("Inquiry-to-payment rate (%)"), required=False)
+    target = forms.DecimalField(label=_("GMV target (yuan)"), required=False, max_digits=14, decimal_places=2,
+                                validators=[MinValueValidator(Decimal("0.01"))],
+                                widget=forms.NumberInput(attrs={"step": "100", "inputmode": "decimal"}),
+                                help_text=_("Tiers are reached by GMV / target. Empty: no target "
+                                            "(the first tier)."))  # fmt: skip
+    refund_rate = PercentField(label=_("Refunded order rate (%)"), required=False)
+    grade = forms.ChoiceField(label=_("Appraisal grade"), required=False)
+    score = forms.DecimalField(label=_("Appraisal score"), required=False, max_digits=5, decimal_places=1,
+                               validators=[MinValueValidator(0), MaxValueValidator(100)])  # fmt: skip
+
+    def __init__(self, *args, plan: Plan, stores: list[Store], **kwargs):
+        super().__init__(*args, **kwargs)
+        if len(stores) > 1:
+            self.fields["store"].queryset = Store.objects.filter(pk__in=[s.pk for s in stores]).order_by("name")
+        else:
+            del self.fields["store"]
+        if not plan.performance_pay or plan.performance_by_score:
+            del self.fields["grade"]
+        else:
+            grades = list((plan.grade_coefficients or {}).keys())
+            self.fields["grade"].choices = [("", _("Not counted")), *((g, g) for g in grades)]
+        if not plan.performance_pay or not plan.performance_by_score:
+            del self.fields["score"]

@@ -1,0 +1,265 @@
+"""HR's payout workbook of a month (xlsx): a summary sheet (one row per statement: the member, their
+store and team, the statement's state, the amounts by kind, the total and the proposed adjustment),
+a lines sheet (every statement line with its explanation and the orders behind it) and a
+definitions sheet (line kinds, states, and the rules of each plan in use).
+
+Built like the appraisal export (reviews/services/export.py), with its cell writers: headers in the
+chosen language; no cell can become a formula (every text is written as text, and one that starts
+like a formula also gets Excel's quote prefix); money is a number with two decimals. Statements
+are exported as stored: an approved or locked statement shows its own lines, a recomputation
+that differs only shows as the proposed adjustment."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections import defaultdict
+from decimal import Decimal
+
+from django.db.models import Q
+from django.utils import translation
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
+
+from incentives.models import LineKind, Plan, Statement, StatementState
+from incentives.services.statements import month_end
+from metrics.registry import KPI_BY_KEY
+from reviews.services.export import (
+    LANGUAGES,
+    MONEY,
+    XLSX_CONTENT_TYPE,
+    _cell,
+    _sheet_title,
+    _widths,
+    month_parse,
+)
+from teams.models import Store, Team, TeamMembership
+
+__all__ = ["LANGUAGES", "XLSX_CONTENT_TYPE", "month_parse", "payouts_export"]
+
+# The summary's amount columns: the kinds of line summed into each, in the statement's order.
+SUMMARY_KINDS = (
+    LineKind.BASE,
+    LineKind.PERFORMANCE,
+    LineKind.COMMISSION,
+    LineKind.MODIFIER,
+    LineKind.PK,
+    LineKind.MILESTONE,
+    LineKind.RANKING,
+    LineKind.CLAWBACK,
+)
+ORDER_SEPARATOR = ";"
+
+
+def _kind_meanings() -> dict[str, str]:
+    return {
+        LineKind.BASE: _("The plan's monthly base salary."),
+        LineKind.PERFORMANCE: _(
+            "The plan's performance pay scaled by the month's appraisal: by the grade's coefficient, or by "
+            "the score / 100."
+        ),
+        LineKind.COMMISSION: _(
+            "A rate (flat, or by tiers of GMV target completion) on the GMV credited to the member, paid "
+            "orders net of refunds; a negative line is the cap."
+        ),
+        LineKind.MODIFIER: _("The commission multiplied when a KPI of the month compares true: the difference."),
+        LineKind.PK: _("Extra commission on a week's GMV when the member's team was the store's champion that week."),
+        LineKind.MILESTONE: _("A bonus when a KPI of the month reaches the plan's threshold."),
+        LineKind.RANKING: _("An award for a top place in the team by a KPI of the month."),
+        LineKind.CLAWBACK: _(
+            "Commission taken back on an order refunded after a locked statement paid commission on it."
+        ),
+    }
+
+
+def _state_meanings() -> dict[str, str]:
+    return {
+        StatementState.DRAFT: _("Follows the data: recomputed whenever the figures change."),
+        StatementState.APPROVED: _(
+            "Approved by the store's manager: the lines stay; a recomputation that differs is the proposed adjustment."
+        ),
+        StatementState.LOCKED: _("Locked by HR for payroll: final; later refunds are clawed back next month."),
+    }
+
+
+def _statements(month: dt.date, store: Store | None) -> list[Statement]:
+    statements = Statement.objects.filter(month=month).select_related("member", "store", "plan")
+    if store is not None:
+        statements = statements.filter(store=store)
+    return list(statements.prefetch_related("lines"))
+
+
+def _teams(statements: list[Statement], month: dt.date) -> dict[tuple[int, int], Team]:
+    """Each (member, store)'s team on the month's last day (the team its statement's plan and
+    ranking follow)."""
+    end = month_end(month)
+    memberships = (
+        TeamMembership.objects.filter(
+            member_id__in={s.member_id for s in statements},
+            team__store_id__in={s.store_id for s in statements},
+            start_date__lte=end,
+        )
+        .filter(Q(end_date__isnull=True) | Q(end_date__gte=end))
+        .select_related("team")
+        .order_by("member_id", "start_date", "pk")
+    )
+    teams: dict[tuple[int, int], Team] = {}
+    for membership in memberships:
+        teams.setdefault((membership.member_id, membership.team.store_id), membership.team)
+    return teams
+
+
+def _ordered(statements: list[Statement], teams: dict) -> list[Statement]:
+    def key(statement: Statement):
+        team = teams.get((statement.member_id, statement.store_id))
+        return (statement.store.name, statement.store_id, team.name if team else "", team.pk if team else 0,
+                statement.member.display_name, statement.member_id)  # fmt: skip
+
+    return sorted(statements, key=key)
+
+
+def _who(ws, statement: Statement, team: Team | None) -> list:
+    texts = (statement.member.employee_number or "", statement.member.display_name, statement.store.name,
+             team.name if team else "")  # fmt: skip
+    return [_cell(ws, text) for text in texts]
+
+
+def _summary_rows(ws, statements: list[Statement], teams: dict) -> list[list]:
+    header = [_("Employee number"), _("Name"), _("Store"), _("Team"), capfirst(_("state")), _("Plan"),
+              *(str(kind.label) for kind in SUMMARY_KINDS), _("Total pay"), _("Proposed adjustment")]  # fmt: skip
+    rows = [[_cell(ws, h) for h in header]]
+    for statement in statements:
+        sums: dict[str, Decimal] = defaultdict(Decimal)
+        present = set()
+        for line in statement.lines.all():
+            sums[line.kind] += line.amount
+            present.add(line.kind)
+        rows.append([
+            *_who(ws, statement, teams.get((statement.member_id, statement.store_id))),
+            _cell(ws, str(statement.get_state_display())),
+            _cell(ws, statement.plan.name if statement.plan else ""),
+            *(_cell(ws, sums[kind] if kind in present else None, MONEY) for kind in SUMMARY_KINDS),
+            _cell(ws, statement.total, MONEY),
+            _cell(ws, statement.adjustment, MONEY),
+        ])  # fmt: skip
+    return rows
+
+
+def _kpi_label(key: str) -> str:
+    return KPI_BY_KEY[key].label if key in KPI_BY_KEY else key
+
+
+def _line_rows(ws, statements: list[Statement], teams: dict) -> list[list]:
+    header = [_("Employee number"), _("Name"), _("Store"), _("Team"), capfirst(_("state")), _("No."),
+              capfirst(_("kind")), _("Amount"), _("Explanation"), _("KPI"), _("KPI value"), _("Order ids")]  # fmt: skip
+    rows = [[_cell(ws, h) for h in header]]
+    for statement in statements:
+        team = teams.get((statement.member_id, statement.store_id))
+        state = str(statement.get_state_display())
+        for number, line in enumerate(statement.lines.all(), start=1):
+            rows.append([
+                *_who(ws, statement, team), _cell(ws, state), number,
+                _cell(ws, str(line.get_kind_display())), _cell(ws, line.amount, MONEY), _cell(ws, line.explanation),
+                _cell(ws, _kpi_label(line.kpi_key) if line.kpi_key else ""), _cell(ws, line.kpi_value),
+                _cell(ws, ORDER_SEPARATOR.join(str(ref) for ref in line.order_ids or [])),
+            ])  # fmt: skip
+    return rows
+
+
+def _number(value: Decimal) -> str:
+    """A Decimal without trailing zeros or exponent: 100, 1.5, 0.8."""
+    return f"{Decimal(value).normalize():f}"
+
+
+def _percent(rate: Decimal) -> str:
+    return f"{_number(Decimal(rate) * 100)}%"
+
+
+def _comparison(kpi_key: str, comparison: str, threshold: Decimal) -> str:
+    kpi = KPI_BY_KEY.get(kpi_key)
+    sign = {"ge": "≥", "gt": ">", "le": "≤", "lt": "<"}.get(comparison, comparison)
+    shown = _percent(threshold) if kpi is not None and kpi.is_rate else _number(threshold)
+    return f"{_kpi_label(kpi_key)} {sign} {shown}"
+
+
+def _plan_texts(plan: Plan) -> list[str]:
+    """The plan's rules, one short text per column of the definitions' plan table."""
+    if plan.performance_by_score:
+        scaling = _("× score / 100")
+    else:
+        scaling = ", ".join(f"{grade} ×{value}" for grade, value in (plan.grade_coefficients or {}).items())
+    tiers = "; ".join(f"≥ {_percent(t.from_completion)} → {_percent(t.rate)}" for t in plan.tiers.all())
+    if plan.commission_mode == "flat":
+        commission = f"{plan.get_commission_mode_display()}: {_percent(plan.flat_rate)}"
+    elif plan.commission_mode == "tiered":
+        commission = f"{plan.get_tier_mode_display()}: {tiers}"
+    else:
+        commission = str(plan.get_commission_mode_display())
+    if plan.commission_cap is not None:
+        commission += f" ({capfirst(_('commission cap (yuan)'))} {plan.commission_cap})"
+    modifiers = "; ".join(f"{_comparison(m.kpi_key, m.comparison, m.threshold)} → ×{_number(m.multiplier)}"
+                          for m in plan.modifiers.all())  # fmt: skip
+    milestones = "; ".join(f"{_comparison(m.kpi_key, m.comparison, m.threshold)} → {m.amount}"
+                           for m in plan.milestones.all())  # fmt: skip
+    ranking = "; ".join(f"{_kpi_label(r.kpi_key)}: {', '.join(str(a) for a in r.amounts)}"
+                        for r in plan.ranking_awards.all())  # fmt: skip
+    pk = f"{_kpi_label(plan.pk_kpi_key)} +{_percent(plan.pk_bonus_rate)}" if plan.pk_kpi_key else ""
+    return [scaling, commission, modifiers, pk, milestones, ranking]
+
+
+def _definition_rows(ws, statements: list[Statement]) -> list[list]:
+    rows = [[_cell(ws, h) for h in (capfirst(_("kind")), _("Key"), _("Definition"))]]
+    meanings = _kind_meanings()
+    for kind in LineKind:
+        rows.append([_cell(ws, str(kind.label)), _cell(ws, kind.value), _cell(ws, meanings[kind])])
+    rows.append([])
+    rows.append([_cell(ws, h) for h in (capfirst(_("state")), _("Key"), _("Definition"))])
+    meanings = _state_meanings()
+    for state in StatementState:
+        rows.append([_cell(ws, str(state.label)), _cell(ws, state.value), _cell(ws, meanings[state])])
+    plans = {s.plan_id: s.plan for s in statements if s.plan_id}
+    if plans:
+        rows.append([])
+        rows.append([_cell(ws, h) for h in (
+            _("Plan"), _("Store"), str(LineKind.BASE.label), str(LineKind.PERFORMANCE.label), _("Performance scaling"),
+            str(LineKind.COMMISSION.label), str(LineKind.MODIFIER.label), str(LineKind.PK.label),
+            str(LineKind.MILESTONE.label), str(LineKind.RANKING.label),
+        )])  # fmt: skip
+        for plan in sorted(plans.values(), key=lambda p: (p.name, p.pk)):
+            scaling, commission, modifiers, pk, milestones, ranking = _plan_texts(plan)
+            rows.append([
+                _cell(ws, plan.name), _cell(ws, plan.store.name if plan.store_id else ""),
+                _cell(ws, plan.base_salary, MONEY), _cell(ws, plan.performance_pay, MONEY), _cell(ws, scaling),
+                _cell(ws, commission), _cell(ws, modifiers), _cell(ws, pk), _cell(ws, milestones), _cell(ws, ranking),
+            ])  # fmt: skip
+    return rows
+
+
+def payouts_export(*, month: dt.date, store: Store | None = None, lang: str = "zh-hans") -> bytes:
+    """The month's payout statements of every store (or of one) as an xlsx workbook."""
+    from openpyxl import Workbook
+
+    month = month.replace(day=1)
+    with translation.override(lang):
+        statements = _statements(month, store)
+        teams = _teams(statements, month)
+        statements = _ordered(statements, teams)
+        workbook = Workbook(write_only=True)
+        used: set[str] = set()
+        summary = workbook.create_sheet(_sheet_title(_("Summary"), used))
+        _widths(summary, [12, 16, 20, 14, 16, 18, *([12] * len(SUMMARY_KINDS)), 12, 14])
+        summary.freeze_panes = "C2"
+        for row in _summary_rows(summary, statements, teams):
+            summary.append(row)
+        lines = workbook.create_sheet(_sheet_title(_("Lines"), used))
+        _widths(lines, [12, 16, 20, 14, 16, 6, 14, 12, 72, 18, 14, 40])
+        lines.freeze_panes = "C2"
+        for row in _line_rows(lines, statements, teams):
+            lines.append(row)
+        definitions = workbook.create_sheet(_sheet_title(_("Definitions"), used))
+        _widths(definitions, [20, 14, 72, 12, 12, 28, 36, 32, 20, 32])
+        for row in _definition_rows(definitions, statements):
+            definitions.append(row)
+        buffer = io.BytesIO()
+        workbook.save(buffer)
+    return buffer.getvalue()

@@ -1,0 +1,429 @@
+"""Pay pages: the month's statements for managers and HR (recompute, approve, lock, one by one
+or in bulk), one statement with every line explained (printable), the member's own statements
+with a what-if estimator, and the incentive plans in words.
+
+Thin: parse the query or the form, call the incentives selectors or services, render. A
+statement the viewer may not see answers 404; the services decide what may change and their
+refusals are shown as messages."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST
+
+from incentives import calc
+from incentives.forms import BulkForm, EstimateForm, RecomputeForm, StatementFilterForm, percent_initial
+from incentives.models import CommissionMode, Plan, Statement, StatementState, TierMode
+from incentives.selectors.estimate import estimate, latest_appraisal, member_stores, month_so_far
+from incentives.selectors.statements import (
+    month_end,
+    pay_stores,
+    pay_teams,
+    plan_assignments_visible,
+    plan_list,
+    statement_adjustment,
+    statement_list,
+    statement_summary,
+    statement_teams,
+    viewer_can_approve,
+    viewer_can_lock,
+    viewer_can_recompute,
+    viewer_oversees_pay,
+)
+from incentives.services.statements import plan_for, statement_approve, statement_lock, statements_refresh
+from metrics.formatting import kpi_display
+from metrics.registry import KPI_BY_KEY
+from perfmgmt.listing import queryset_paginate, queryset_sort
+from teams.models import Member, Store
+from teams.selectors.scoping import Viewer, viewer_get
+
+ORDERS_SHOWN = 50  # order ids listed under a line; the rest are counted
+MINE_PAGE_SIZE = 12
+PLANS_PAGE_SIZE = 10
+SORTS = {"member": "member__display_name", "store": "store__name", "state": "state", "total": "total"}
+
+
+def _viewer(request: HttpRequest) -> Viewer:
+    return viewer_get(user=request.user)
+
+
+def _errors_of(error: ValidationError | PermissionDenied) -> list[str]:
+    if isinstance(error, ValidationError):
+        return list(error.messages)
+    return [str(error)] if str(error) else [_("You may not do this.")]
+
+
+def _month_previous(today: dt.date) -> dt.date:
+    return (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+
+
+def _back_to_list(request: HttpRequest) -> HttpResponse:
+    """The statements page with the filters the form was posted from (only a query string is kept)."""
+    query = request.POST.get("next", "")
+    return redirect(reverse("incentives:statements") + (query if query.startswith("?") else ""))
+
+
+def _money(value) -> str:
+    return kpi_display(KPI_BY_KEY["gmv"], value)
+
+
+# --- the month's statements ---------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    statement: Statement
+    teams: str
+    can_approve: bool
+    can_lock: bool
+
+    @property
+    def selectable(self) -> bool:
+        return self.can_approve or self.can_lock
+
+
+@login_required
+def statements_view(request: HttpRequest) -> HttpResponse:
+    viewer = _viewer(request)
+    if not viewer_oversees_pay(viewer=viewer):
+        return redirect("incentives:mine")
+    stores = pay_stores(viewer=viewer)
+    filters = StatementFilterForm(request.GET or None, stores=stores, teams=pay_teams(viewer=viewer))
+    month = store = team = None
+    state = ""
+    if filters.is_bound:
+        if filters.is_valid():
+            data = filters.cleaned_data
+            month, store, team, state = data["month"], data["store"], data["team"], data["state"]
+        else:
+            messages.warning(request, _("Some filters could not be used; they are left out."))
+            month = filters.cleaned_data.get("month")
+            store = filters.cleaned_data.get("store")
+            team = filters.cleaned_data.get("team")
+            state = filters.cleaned_data.get("state") or ""
+    month = month or _month_previous(timezone.localdate())
+    if store is None and team is not None:
+        store = team.store
+    if store is None and len(stores) == 1 and "store" not in request.GET:
+        store = stores[0]
+    statements = statement_list(viewer=viewer, month=month, store=store, team=team, state=state or None)
+    summary = statement_summary(statements=statements)
+    statements, sort = queryset_sort(request=request, queryset=statements, fields=SORTS, default="member")
+    page = queryset_paginate(request=request, queryset=statements)
+    shown = list(page.object_list)
+    teams = statement_teams(statements=shown)
+    page.object_list = [
+        Row(s, teams.get(s.pk, ""), viewer_can_approve(viewer=viewer, statement=s),
+            viewer_can_lock(viewer=viewer, statement=s))
+        for s in shown
+    ]  # fmt: skip
+    shown_filters = StatementFilterForm(
+        initial={"month": month, "store": store, "team": team, "state": state},
+        stores=stores,
+        teams=pay_teams(viewer=viewer, store=store),
+    )
+    return render(request, "incentives/statements.html", {
+        "filters": shown_filters, "month": month, "store": store, "team": team, "state": state, "page": page,
+        "sort": sort, "summary": summary, "can_recompute": viewer_can_recompute(viewer=viewer, store=store),
+        "recompute_stores": [s for s in stores if viewer_can_recompute(viewer=viewer, store=s)],
+        "can_bulk_approve": viewer.is_admin or viewer.is_manager, "can_bulk_lock": viewer.is_admin or viewer.is_hr,
+        "any_selectable": any(row.selectable for row in page.object_list),
+        "can_export": viewer.sees_everything or (store is not None and store.pk in viewer.managed_store_ids),
+        "previous_month": _month_previous(month), "next_month": month_end(month) + dt.timedelta(days=1),
+        "query": request.GET.urlencode(),
+        "month_has_any": summary.count > 0 or statement_list(viewer=viewer, month=month, store=store).exists(),
+    })  # fmt: skip
+
+
+@login_required
+@require_POST
+def recompute_view(request: HttpRequest) -> HttpResponse:
+    viewer = _viewer(request)
+    allowed = [s.pk for s in pay_stores(viewer=viewer) if viewer_can_recompute(viewer=viewer, store=s)]
+    if not allowed:
+        raise PermissionDenied(_("The store's managers and HR recompute its statements."))
+    form = RecomputeForm(request.POST, stores=Store.objects.filter(pk__in=allowed))
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for text in errors:
+                messages.error(request, text)
+        return _back_to_list(request)
+    store, month = form.cleaned_data["store"], form.cleaned_data["month"]
+    before = dict(Statement.objects.filter(store=store, month=month).values_list("pk", "state"))
+    refreshed = statements_refresh(store=store, month=month)
+    drafts = sum(1 for s in refreshed if s.state == StatementState.DRAFT)
+    adjusted = sum(1 for s in refreshed if s.state != StatementState.DRAFT and s.proposed_total is not None)
+    created = sum(1 for s in refreshed if s.pk not in before)
+    if not refreshed:
+        messages.warning(request, _("Nobody in %(store)s has an incentive plan for %(month)s: no statement was made. "
+                                    "Assign plans on the plans page first.")
+                         % {"store": store.name, "month": f"{month:%Y-%m}"})  # fmt: skip
+    else:
+        text = ngettext("%(store)s, %(month)s: %(count)s statement recomputed (%(drafts)s drafts updated, "
+                        "%(created)s new).",
+                        "%(store)s, %(month)s: %(count)s statements recomputed (%(drafts)s drafts updated, "
+                        "%(created)s new).", len(refreshed))  # fmt: skip
+        messages.success(request, text % {"store": store.name, "month": f"{month:%Y-%m}", "count": len(refreshed),
+                                          "drafts": drafts, "created": created})  # fmt: skip
+        if adjusted:
+            text = ngettext("%(count)s approved or locked statement differs from the data now: its lines are kept "
+                            "and the difference is shown as a proposed adjustment.",
+                            "%(count)s approved or locked statements differ from the data now: their lines are kept "
+                            "and the difference is shown as a proposed adjustment.", adjusted)  # fmt: skip
+            messages.warning(request, text % {"count": adjusted})
+    return _back_to_list(request)
+
+
+@login_required
+@require_POST
+def bulk_view(request: HttpRequest) -> HttpResponse:
+    viewer = _viewer(request)
+    visible = statement_list(viewer=viewer)
+    requested = [int(v) for v in request.POST.getlist("ids") if v.isdigit()]
+    form = BulkForm(request.POST, ids=list(visible.filter(pk__in=requested).values_list("pk", flat=True)))
+    if not form.is_valid():
+        if "ids" in form.errors and requested:
+            messages.error(request, _("Some of the ticked statements are not yours to change."))
+        else:
+            for errors in form.errors.values():
+                for text in errors:
+                    messages.error(request, text)
+        return _back_to_list(request)
+    action = form.cleaned_data["action"]
+    done, refused = 0, {}
+    for statement in visible.filter(pk__in=form.cleaned_data["ids"]).order_by("member__display_name"):
+        try:
+            if action == BulkForm.APPROVE:
+                statement_approve(viewer=viewer, user=request.user, statement=statement)
+            else:
+                statement_lock(viewer=viewer, user=request.user, statement=statement)
+        except (ValidationError, PermissionDenied) as error:
+            for text in _errors_of(error):
+                refused.setdefault(text, []).append(statement.member.display_name)
+        else:
+            done += 1
+    if done:
+        if action == BulkForm.APPROVE:
+            text = ngettext("%(count)s statement approved.", "%(count)s statements approved.", done)
+        else:
+            text = ngettext("%(count)s statement locked.", "%(count)s statements locked.", done)
+        messages.success(request, text % {"count": done})
+    for text, names in refused.items():
+        messages.error(request, _("Not changed (%(names)s): %(reason)s") % {"names": ", ".join(names), "reason": text})
+    return _back_to_list(request)
+
+
+# --- one statement ------------------------------------------------------------------------------
+
+
+@dataclass
+class LineRow:
+    line: object
+    kpi_label: str
+    order_ids: list[str]
+    more_orders: int
+
+
+def _statement_get(request: HttpRequest, pk: int) -> Statement:
+    return get_object_or_404(statement_list(viewer=_viewer(request)), pk=pk)
+
+
+@login_required
+def statement_view(request: HttpRequest, pk: int) -> HttpResponse:
+    viewer = _viewer(request)
+    statement = _statement_get(request, pk)
+    lines = [
+        LineRow(
+            line,
+            KPI_BY_KEY[line.kpi_key].label if line.kpi_key in KPI_BY_KEY else line.kpi_key,
+            list(line.order_ids or [])[:ORDERS_SHOWN],
+            max(len(line.order_ids or []) - ORDERS_SHOWN, 0),
+        )
+        for line in statement.lines.all()
+    ]
+    teams = statement_teams(statements=[statement]).get(statement.pk, "")
+    return render(request, "incentives/statement.html", {
+        "statement": statement, "lines": lines, "teams": teams,
+        "adjustment": statement_adjustment(statement=statement),
+        "can_approve": viewer_can_approve(viewer=viewer, statement=statement),
+        "can_lock": viewer_can_lock(viewer=viewer, statement=statement),
+        "own": statement.member_id == viewer.member_id, "oversees": viewer_oversees_pay(viewer=viewer),
+        "list_query": f"?month={statement.month:%Y-%m}&store={statement.store_id}",
+    })  # fmt: skip
+
+
+@login_required
+@require_POST
+def statement_approve_view(request: HttpRequest, pk: int) -> HttpResponse:
+    viewer = _viewer(request)
+    statement = _statement_get(request, pk)
+    try:
+        statement_approve(viewer=viewer, user=request.user, statement=statement)
+    except (ValidationError, PermissionDenied) as error:
+        for text in _errors_of(error):
+            messages.error(request, text)
+    else:
+        messages.success(request, _("The statement is approved. HR locks it for payout."))
+    return redirect("incentives:statement", pk=statement.pk)
+
+
+@login_required
+@require_POST
+def statement_lock_view(request: HttpRequest, pk: int) -> HttpResponse:
+    viewer = _viewer(request)
+    statement = _statement_get(request, pk)
+    try:
+        statement_lock(viewer=viewer, user=request.user, statement=statement)
+    except (ValidationError, PermissionDenied) as error:
+        for text in _errors_of(error):
+            messages.error(request, text)
+    else:
+        messages.success(request, _("The statement is locked: it is final and its commission orders are recorded "
+                                    "for clawbacks."))  # fmt: skip
+    return redirect("incentives:statement", pk=statement.pk)
+
+
+# --- my pay: statements and the what-if estimator -----------------------------------------------
+
+
+def _estimator(request: HttpRequest, member: Member, today: dt.date) -> dict:
+    stores = member_stores(member=member, day=today)
+    if not stores:
+        return {"stores": []}
+    store = next((s for s in stores if str(s.pk) == request.GET.get("store")), stores[0])
+    month = today.replace(day=1)
+    plan = plan_for(member=member, store=store, month=month)
+    if plan is None:
+        return {"stores": stores, "store": store, "plan": None, "month": month}
+    so_far = month_so_far(member=member, store=store, today=today)
+    grade, score = latest_appraisal(member=member)
+    if grade not in (plan.grade_coefficients or {}):
+        grade = ""
+    target = calc.money(so_far.target) if so_far.target else None
+    initial = {
+        "store": store, "gmv": so_far.gmv, "target": target, "grade": grade, "score": score,
+        "conversion": percent_initial(so_far.conversion), "refund_rate": percent_initial(so_far.refund_rate),
+    }  # fmt: skip
+    if "gmv" in request.GET:
+        form = EstimateForm(request.GET, plan=plan, stores=stores, initial=initial)
+        values = form.cleaned_data if form.is_valid() else None
+    else:
+        form = EstimateForm(plan=plan, stores=stores, initial=initial)
+        values = {
+            "gmv": so_far.gmv, "conversion": so_far.conversion, "target": target,
+            "refund_rate": so_far.refund_rate, "grade": grade, "score": score,
+        }  # fmt: skip
+    result = None
+    if values is not None:
+        result = estimate(
+            plan=plan, gmv=values["gmv"], conversion=values.get("conversion"), target=values.get("target"),
+            refund_rate=values.get("refund_rate"), appraisal_grade=values.get("grade") or None,
+            appraisal_score=values.get("score"),
+        )  # fmt: skip
+    pace = {**{k: "" if v is None else v for k, v in initial.items()}, "gmv": so_far.projected_gmv,
+            "store": store.pk}  # fmt: skip
+    return {"stores": stores, "store": store, "plan": plan, "month": month, "so_far": so_far, "form": form,
+            "estimate": result, "bound": form.is_bound, "pace_query": urlencode(pace)}  # fmt: skip
+
+
+@login_required
+def mine_view(request: HttpRequest) -> HttpResponse:
+    viewer = _viewer(request)
+    context = {"oversees": viewer_oversees_pay(viewer=viewer), "today": timezone.localdate()}
+    if viewer.member_id is None:
+        return render(request, "incentives/mine.html", {**context, "member": None})
+    member = Member.objects.get(pk=viewer.member_id)
+    statements = statement_list(viewer=viewer).filter(member_id=member.pk).order_by("-month", "store__name")
+    page = Paginator(statements, MINE_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "incentives/mine.html", {
+        **context, "member": member, "page": page, **_estimator(request, member, context["today"]),
+    })  # fmt: skip
+
+
+# --- plans --------------------------------------------------------------------------------------
+
+
+def _percent(rate: Decimal) -> str:
+    return f"{(rate * 100).normalize():f}%"
+
+
+def _kpi_label(key: str) -> str:
+    return KPI_BY_KEY[key].label if key in KPI_BY_KEY else key
+
+
+def _kpi_value(key: str, value) -> str:
+    return kpi_display(KPI_BY_KEY[key], value) if key in KPI_BY_KEY else str(value)
+
+
+def plan_rules(plan: Plan) -> list[tuple[str, str]]:
+    """The plan's rules in words: (what, rule)."""
+    rules = []
+    if plan.base_salary:
+        rules.append((_("Base salary"), _("%(amount)s a month.") % {"amount": _money(plan.base_salary)}))
+    if plan.performance_pay:
+        if plan.performance_by_score:
+            text = _("%(amount)s × the month's appraisal score / 100.") % {"amount": _money(plan.performance_pay)}
+        else:
+            grades = ", ".join(f"{g} × {c}" for g, c in (plan.grade_coefficients or {}).items()) or "—"
+            text = _("%(amount)s × the coefficient of the month's appraisal grade (%(grades)s).") % {
+                "amount": _money(plan.performance_pay), "grades": grades}  # fmt: skip
+        rules.append((_("Performance pay"), text))
+    if plan.commission_mode == CommissionMode.FLAT:
+        rules.append((_("Commission"), _("%(rate)s of the credited GMV, net of refunds.")
+                      % {"rate": _percent(plan.flat_rate)}))  # fmt: skip
+    elif plan.commission_mode == CommissionMode.TIERED:
+        tiers = "; ".join(
+            _("from %(completion)s of target: %(rate)s")
+            % {"completion": _percent(t.from_completion), "rate": _percent(t.rate)}
+            for t in plan.tiers.all()
+        ) or "—"  # fmt: skip
+        how = (_("each rate on its part of the GMV") if plan.tier_mode == TierMode.MARGINAL
+               else _("the rate of the highest tier reached on all of the GMV"))  # fmt: skip
+        rules.append((_("Commission"), _("Tiered by GMV target completion, %(how)s: %(tiers)s.")
+                      % {"how": how, "tiers": tiers}))  # fmt: skip
+    if plan.commission_mode != CommissionMode.NONE and plan.commission_cap is not None:
+        rules.append((_("Cap"), _("Commission is capped at %(cap)s a month.") % {"cap": _money(plan.commission_cap)}))
+    for m in plan.modifiers.all():
+        rules.append((_("KPI multiplier"), _("When %(kpi)s %(cmp)s %(threshold)s: commission × %(multiplier)s.") % {
+            "kpi": _kpi_label(m.kpi_key), "cmp": m.get_comparison_display(),
+            "threshold": _kpi_value(m.kpi_key, m.threshold), "multiplier": m.multiplier.normalize()}))  # fmt: skip
+    if plan.pk_kpi_key and plan.pk_bonus_rate:
+        rules.append((_("Team PK"), _("Each week's champion team by %(kpi)s: +%(rate)s commission on that week's GMV.")
+                      % {"kpi": _kpi_label(plan.pk_kpi_key), "rate": _percent(plan.pk_bonus_rate)}))  # fmt: skip
+    for m in plan.milestones.all():
+        rules.append((_("Milestone bonus"), _("When %(kpi)s %(cmp)s %(threshold)s: %(amount)s.") % {
+            "kpi": _kpi_label(m.kpi_key), "cmp": m.get_comparison_display(),
+            "threshold": _kpi_value(m.kpi_key, m.threshold), "amount": _money(m.amount)}))  # fmt: skip
+    for award in plan.ranking_awards.all():
+        amounts = ", ".join(_money(Decimal(str(a))) for a in award.amounts)
+        rules.append((_("Ranking award"), _("Top %(count)s of the team by %(kpi)s: %(amounts)s.") % {
+            "count": len(award.amounts), "kpi": _kpi_label(award.kpi_key), "amounts": amounts}))  # fmt: skip
+    return rules
+
+
+@login_required
+def plans_view(request: HttpRequest) -> HttpResponse:
+    viewer = _viewer(request)
+    page = Paginator(plan_list(viewer=viewer), PLANS_PAGE_SIZE).get_page(request.GET.get("page"))
+    plans = list(page.object_list)
+    assignments = plan_assignments_visible(viewer=viewer, plans=plans)
+    page.object_list = [(plan, plan_rules(plan), assignments.get(plan.pk, [])) for plan in plans]
+    return render(request, "incentives/plans.html", {
+        "page": page, "oversees": viewer_oversees_pay(viewer=viewer), "today": timezone.localdate(),
+        "can_edit": request.user.is_superuser
+                    or (request.user.is_staff and request.user.has_perm("incentives.change_plan")),
+    })  # fmt: skip
