@@ -319,7 +319,12 @@ def _estimator(request: HttpRequest, member: Member, today: dt.date) -> dict:
         "conversion": percent_initial(so_far.conversion), "refund_rate": percent_initial(so_far.refund_rate),
     }  # fmt: skip
     if "gmv" in request.GET:
-        form = EstimateForm(request.GET, plan=plan, stores=stores, initial=initial)
+        # A short form (the personal page asks only for GMV and conversion): the rest as prefilled.
+        data = request.GET.copy()
+        for key, value in initial.items():
+            if key not in data and value not in (None, ""):
+                data[key] = value.pk if key == "store" else value
+        form = EstimateForm(data, plan=plan, stores=stores, initial=initial)
         values = form.cleaned_data if form.is_valid() else None
     else:
         form = EstimateForm(plan=plan, stores=stores, initial=initial)

@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 
+from incentives.selectors.badges import member_badges_recent
 from metrics.forms import DashboardFilterForm
 from metrics.registry import Level
 from metrics.selectors.dashboard_pages import (
@@ -244,10 +245,13 @@ def member_dashboard_view(request: HttpRequest, pk: int) -> HttpResponse:
             rows.append(row)
         name = f"kpis-{member.display_name}-{dashboard.today:%Y%m%d}"
         return _export(request, name=name, columns=columns, rows=rows)
+    own = viewer.member_id == member.pk
     return render(
         request,
         "dashboards/member.html",
         {
+            "badges": member_badges_recent(member=member, today=dashboard.today) if own else [],
+            "month_gmv": dashboard.cells["gmv"][2].value if own else None,
             "form": _shown_form(page.form, preset=page.preset, period=page.period, kpi=dashboard.trend_kpi.key),
             "d": dashboard,
             "member": member,

@@ -323,3 +323,21 @@ def test_plans_in_words_to_whom_they_apply(org, pay, client_for):
     assert len(hr.context["page"].object_list) == 2
     manager_s1 = client_for(org.users["manager_s1"]).get(reverse("incentives:plans"))
     assert [p.name for p, _r, _a in manager_s1.context["page"].object_list] == ["阶梯方案"]
+
+
+def test_the_personal_page_offers_the_estimator_and_shows_badges(org, client_for):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from incentives.models import Badge
+
+    Badge.objects.create(member=org.a, store=org.s1, key="lightning_deal", period_start=timezone.localdate()
+                         - dt.timedelta(days=2), detail="O1")  # fmt: skip
+    client = client_for(org.users["staff_a"])
+    html = client.get("/dashboard/me/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'data-testid="estimator"' in html and 'action="/pay/mine/"' in html
+    badges = html[html.index('data-testid="my-badges"') :]
+    assert "Lightning deal" in badges
+    other = client_for(org.users["lead_x"]).get(f"/dashboard/members/{org.a.pk}/").content.decode()
+    assert 'data-testid="estimator"' not in other  # only on one's own page
