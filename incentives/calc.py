@@ -62,3 +62,14 @@ def tiered_commission(
 
 def capped(amount: Decimal, cap: Decimal | None) -> Decimal:
     return amount if cap is None else min(amount, cap)
+
+
+GRADE_ORDER = ("S", "A", "B", "C", "D")
+
+
+def grade_coefficients_ordered(coefficients: dict | None) -> list[tuple[str, object]]:
+    """A plan's grade coefficients S, A, B, C, D first (PostgreSQL's jsonb does not keep the order
+    they were written in), then any other keys sorted."""
+    coefficients = coefficients or {}
+    known = [(g, coefficients[g]) for g in GRADE_ORDER if g in coefficients]
+    return known + sorted((g, v) for g, v in coefficients.items() if g not in GRADE_ORDER)

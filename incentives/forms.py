@@ -11,6 +11,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from incentives import calc
 from incentives.models import Plan, StatementState
 from reviews.forms import MonthField
 from teams.models import Store, Team
@@ -110,7 +111,7 @@ class EstimateForm(forms.Form):
         if not plan.performance_pay or plan.performance_by_score:
             del self.fields["grade"]
         else:
-            grades = list((plan.grade_coefficients or {}).keys())
+            grades = [g for g, _c in calc.grade_coefficients_ordered(plan.grade_coefficients)]
             self.fields["grade"].choices = [("", _("Not counted")), *((g, g) for g in grades)]
         if not plan.performance_pay or not plan.performance_by_score:
             del self.fields["score"]

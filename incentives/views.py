@@ -383,7 +383,7 @@ def plan_rules(plan: Plan) -> list[tuple[str, str]]:
         if plan.performance_by_score:
             text = _("%(amount)s × the month's appraisal score / 100.") % {"amount": _money(plan.performance_pay)}
         else:
-            grades = ", ".join(f"{g} × {c}" for g, c in (plan.grade_coefficients or {}).items()) or "—"
+            grades = ", ".join(f"{g} × {c}" for g, c in calc.grade_coefficients_ordered(plan.grade_coefficients)) or "—"
             text = _("%(amount)s × the coefficient of the month's appraisal grade (%(grades)s).") % {
                 "amount": _money(plan.performance_pay), "grades": grades}  # fmt: skip
         rules.append((_("Performance pay"), text))

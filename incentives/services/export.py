@@ -21,6 +21,7 @@ from django.utils import translation
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
+from incentives import calc
 from incentives.models import LineKind, Plan, Statement, StatementState
 from incentives.services.statements import month_end
 from metrics.registry import KPI_BY_KEY
@@ -187,7 +188,9 @@ def _plan_texts(plan: Plan) -> list[str]:
     if plan.performance_by_score:
         scaling = _("× score / 100")
     else:
-        scaling = ", ".join(f"{grade} ×{value}" for grade, value in (plan.grade_coefficients or {}).items())
+        scaling = ", ".join(
+            f"{grade} ×{value}" for grade, value in calc.grade_coefficients_ordered(plan.grade_coefficients)
+        )
     tiers = "; ".join(f"≥ {_percent(t.from_completion)} → {_percent(t.rate)}" for t in plan.tiers.all())
     if plan.commission_mode == "flat":
         commission = f"{plan.get_commission_mode_display()}: {_percent(plan.flat_rate)}"
