@@ -38,7 +38,7 @@ from metrics.selectors.dashboards import (
     store_overview_get,
 )
 from metrics.selectors.periods import DEFAULT_PRESET, Period, period_resolve, store_today
-from perfmgmt.exports import csv_bytes, xlsx_bytes
+from perfmgmt.exports import XLSX_CONTENT_TYPE, csv_bytes, xlsx_bytes
 from teams.forms import StaffCostForm
 from teams.models import Member, StaffCost, Store, Team
 from teams.selectors.scoping import member_list, store_list_overseen, team_list_overseen, viewer_get
@@ -68,7 +68,7 @@ def _export(request: HttpRequest, *, name: str, columns: list[str], rows: list[l
     if kind == "xlsx":
         response = HttpResponse(
             xlsx_bytes(columns, rows, sheet=name),
-            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            content_type=XLSX_CONTENT_TYPE,
         )
     else:
         response = HttpResponse(csv_bytes(columns, rows), content_type="text/csv; charset=utf-8")

@@ -7,8 +7,10 @@ arrives as Decimal and is written with two decimals."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
+import re
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
@@ -81,3 +83,59 @@ def _xlsx_cell(worksheet, value):
         cell.number_format = "0.00"
         return cell
     return value
+
+
+# --- workbooks of several sheets (the HR exports) ------------------------------------------
+
+XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+LANGUAGES = ("zh-hans", "en")  # the languages an export's headers can be written in
+MONEY = "#,##0.00"
+_SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
+_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # control characters xlsx cannot hold
+
+
+def xlsx_text_cell(worksheet, text: str):
+    text = _ILLEGAL.sub("", text)
+    cell = _xlsx_cell(worksheet, text)  # data type "s": never a formula
+    if formula_safe(text) != text:
+        cell.quotePrefix = True  # and stays text when someone edits it in Excel
+    return cell
+
+
+def xlsx_value_cell(worksheet, value, number_format: str | None = None):
+    from openpyxl.cell import WriteOnlyCell
+
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return xlsx_text_cell(worksheet, value)
+    cell = WriteOnlyCell(worksheet, value=value)
+    if number_format:
+        cell.number_format = number_format
+    return cell
+
+
+def xlsx_sheet_title(base: str, used: set[str]) -> str:
+    """≤ 31 characters, none of []:*?/\\, not starting or ending with an apostrophe, unique
+    (sheet names are case-insensitive)."""
+    title = _SHEET_FORBIDDEN.sub("_", _ILLEGAL.sub("", base)).strip().strip("'").strip()[:31].strip() or "Sheet"
+    candidate, n = title, 2
+    while candidate.lower() in used or candidate.lower() == "history":  # "History" is Excel's own
+        suffix = f" ({n})"
+        candidate, n = title[: 31 - len(suffix)] + suffix, n + 1
+    used.add(candidate.lower())
+    return candidate
+
+
+def xlsx_column_widths(ws, widths: list[int]) -> None:
+    from openpyxl.utils import get_column_letter
+
+    for index, width in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(index)].width = width
+
+
+def month_parse(text: str) -> dt.date:
+    """The first day of the month written "YYYY-MM"; ValueError otherwise."""
+    if not re.fullmatch(r"\d{4}-\d{2}", (text or "").strip()):
+        raise ValueError(text)
+    return dt.datetime.strptime(text.strip(), "%Y-%m").date()

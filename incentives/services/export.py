@@ -25,18 +25,13 @@ from incentives import calc
 from incentives.models import LineKind, Plan, Statement, StatementState
 from incentives.services.statements import month_end
 from metrics.registry import KPI_BY_KEY
-from reviews.services.export import (
-    LANGUAGES,
+from perfmgmt.exports import (
     MONEY,
-    XLSX_CONTENT_TYPE,
-    _cell,
-    _sheet_title,
-    _widths,
-    month_parse,
 )
+from perfmgmt.exports import xlsx_column_widths as _widths
+from perfmgmt.exports import xlsx_sheet_title as _sheet_title
+from perfmgmt.exports import xlsx_value_cell as _cell
 from teams.models import Store, Team, TeamMembership
-
-__all__ = ["LANGUAGES", "XLSX_CONTENT_TYPE", "month_parse", "payouts_export"]
 
 # The summary's amount columns: the kinds of line summed into each, in the statement's order.
 SUMMARY_KINDS = (

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import re
 from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
@@ -21,42 +20,21 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from metrics.registry import KPI_BY_KEY, Direction, Kpi, Unit
-from perfmgmt.exports import _xlsx_cell, formula_safe
+from perfmgmt.exports import (
+    MONEY,
+)
+from perfmgmt.exports import xlsx_column_widths as _widths
+from perfmgmt.exports import xlsx_sheet_title as _sheet_title
+from perfmgmt.exports import xlsx_value_cell as _cell
 from reviews import scoring
 from reviews.models import Appraisal, Cycle, Dimension, Grade, Item, ItemKind, RaterRole, ScoringRule
 from teams.models import Store
 
-XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-LANGUAGES = ("zh-hans", "en")
-MONEY = "#,##0.00"
 RATE = "0.00%"
 WEIGHT = "0%"
 SCORE = "0.00"
 _CENT = Decimal("0.01")
-_SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
-_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # control characters xlsx cannot hold
 GRADES = [g.value for g in Grade]
-
-
-def _text_cell(worksheet, text: str):
-    text = _ILLEGAL.sub("", text)
-    cell = _xlsx_cell(worksheet, text)  # data type "s": never a formula
-    if formula_safe(text) != text:
-        cell.quotePrefix = True  # and stays text when someone edits it in Excel
-    return cell
-
-
-def _cell(worksheet, value, number_format: str | None = None):
-    from openpyxl.cell import WriteOnlyCell
-
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return _text_cell(worksheet, value)
-    cell = WriteOnlyCell(worksheet, value=value)
-    if number_format:
-        cell.number_format = number_format
-    return cell
 
 
 def _number_format(kpi: Kpi) -> str:
@@ -72,18 +50,6 @@ def _kpi_value(kpi: Kpi, value) -> Decimal | None:
         return None
     value = Decimal(str(value))
     return value.quantize(_CENT) if kpi.unit == Unit.MONEY else value
-
-
-def _sheet_title(base: str, used: set[str]) -> str:
-    """≤ 31 characters, none of []:*?/\\, not starting or ending with an apostrophe, unique
-    (sheet names are case-insensitive)."""
-    title = _SHEET_FORBIDDEN.sub("_", _ILLEGAL.sub("", base)).strip().strip("'").strip()[:31].strip() or "Sheet"
-    candidate, n = title, 2
-    while candidate.lower() in used or candidate.lower() == "history":  # "History" is Excel's own
-        suffix = f" ({n})"
-        candidate, n = title[: 31 - len(suffix)] + suffix, n + 1
-    used.add(candidate.lower())
-    return candidate
 
 
 @dataclass
@@ -155,7 +121,12 @@ def _team_row(ws, sheet: _Sheet, appraisal: Appraisal) -> list:
         mine = [(scores[i.pk].score if i.pk in scores else None, i.weight) for i in sheet.items
                 if i.dimension_id == dimension.pk]  # fmt: skip
         row.append(_cell(ws, scoring.rounded(scoring.weighted(mine)), SCORE))
-    return [*row, _cell(ws, appraisal.total, SCORE), _cell(ws, appraisal.grade), _cell(ws, appraisal.manager_comment)]
+    return [
+        *row,
+        _cell(ws, appraisal.total, SCORE),
+        _cell(ws, appraisal.grade),
+        _cell(ws, appraisal.manager_comment),
+    ]
 
 
 def _summary_rows(ws, sheets: list[_Sheet]) -> list[list]:
@@ -227,13 +198,6 @@ def _definition_rows(ws, sheets: list[_Sheet]) -> list[list]:
     return rows
 
 
-def _widths(ws, widths: list[int]) -> None:
-    from openpyxl.utils import get_column_letter
-
-    for index, width in enumerate(widths, start=1):
-        ws.column_dimensions[get_column_letter(index)].width = width
-
-
 def appraisals_export(*, month: dt.date, store: Store | None = None, lang: str = "zh-hans") -> bytes:
     """The month's appraisals of every team (or of one store's teams) as an xlsx workbook."""
     from openpyxl import Workbook
@@ -262,10 +226,3 @@ def appraisals_export(*, month: dt.date, store: Store | None = None, lang: str =
         buffer = io.BytesIO()
         workbook.save(buffer)
     return buffer.getvalue()
-
-
-def month_parse(text: str) -> dt.date:
-    """The first day of the month written "YYYY-MM"; ValueError otherwise."""
-    if not re.fullmatch(r"\d{4}-\d{2}", (text or "").strip()):
-        raise ValueError(text)
-    return dt.datetime.strptime(text.strip(), "%Y-%m").date()

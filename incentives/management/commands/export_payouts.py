@@ -3,8 +3,9 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from incentives.models import Statement, StatementLine
-from incentives.services.export import LANGUAGES, month_parse, payouts_export
-from teams.models import Store
+from incentives.services.export import payouts_export
+from perfmgmt.commands import month_and_store_parse, out_folder_check
+from perfmgmt.exports import LANGUAGES
 
 
 class Command(BaseCommand):
@@ -17,16 +18,7 @@ class Command(BaseCommand):
         parser.add_argument("--out", required=True, type=Path, help="The .xlsx file to write.")
 
     def handle(self, *args, month: str, store: str | None, lang: str, out: Path, **options):
-        try:
-            first = month_parse(month)
-        except ValueError:
-            raise CommandError(f"--month must be YYYY-MM (e.g. 2026-08), not {month!r}.") from None
-        chosen = None
-        if store is not None:
-            chosen = Store.objects.filter(name=store).first()
-            if chosen is None:
-                names = ", ".join(Store.objects.order_by("name").values_list("name", flat=True)) or "none"
-                raise CommandError(f"Unknown store {store!r}. Stores: {names}.")
+        first, chosen = month_and_store_parse(month=month, store=store)
         statements = Statement.objects.filter(month=first, **({"store": chosen} if chosen else {}))
         if not statements.exists():
             where = f" in {chosen.name}" if chosen else ""
@@ -36,8 +28,7 @@ class Command(BaseCommand):
             )
         if out.suffix.lower() != ".xlsx":
             raise CommandError(f"--out must name an .xlsx file, not {str(out)!r}.")
-        if out.parent and not out.parent.exists():
-            raise CommandError(f"The folder {out.parent} does not exist.")
+        out_folder_check(out)
         out.write_bytes(payouts_export(month=first, store=chosen, lang=lang))
         states = dict.fromkeys(("draft", "approved", "locked"), 0)
         for state in statements.values_list("state", flat=True):
