@@ -128,27 +128,49 @@ def _appraisal(member: Member, month: dt.date):
     return done.filter(cycle__state__in=[CycleState.FINALISED, CycleState.PUBLISHED]).first() or done.first()
 
 
-def _champion_weeks(store: Store, month: dt.date, kpi_key: str) -> dict[dt.date, set[int]]:
-    """For each ISO week of the month (its Monday), the store's team(s) best by the KPI over the
-    week's days within the month. Ties share the title."""
-    kpi = KPI_BY_KEY[kpi_key]
-    table = kpi_table(level=Level.TEAM, grain="week", start=month, end=month_end(month), store_ids=[store.pk])
-    winners: dict[dt.date, set[int]] = {}
-    for week, rows in table.groupby("period_start"):
-        values = {int(r["entity_id"]): r[kpi_key] for r in rows.to_dict("records")}
-        ranked = ranks(values, kpi)
-        winners[week] = {team for team, rank in ranked.items() if rank == 1}
-    return winners
+class MonthFigures:
+    """What is the same for every member of a store's month (each week's PK champions, each
+    team's member table): read once per pass over the store, not once per member."""
+
+    def __init__(self, *, store: Store, month: dt.date):
+        self.store, self.month = store, month
+        self._champions: dict[str, dict[dt.date, set[int]]] = {}
+        self._teams: dict[int, list[dict]] = {}
+
+    def champion_weeks(self, kpi_key: str) -> dict[dt.date, set[int]]:
+        """For each ISO week of the month (its Monday), the store's team(s) best by the KPI over
+        the week's days within the month. Ties share the title."""
+        if kpi_key not in self._champions:
+            kpi = KPI_BY_KEY[kpi_key]
+            table = kpi_table(level=Level.TEAM, grain="week", start=self.month, end=month_end(self.month),
+                              store_ids=[self.store.pk])  # fmt: skip
+            winners: dict[dt.date, set[int]] = {}
+            for week, rows in table.groupby("period_start"):
+                values = {int(r["entity_id"]): r[kpi_key] for r in rows.to_dict("records")}
+                winners[week] = {team for team, rank in ranks(values, kpi).items() if rank == 1}
+            self._champions[kpi_key] = winners
+        return self._champions[kpi_key]
+
+    def team_members(self, team_id: int) -> list[dict]:
+        """The month's KPI rows of the team's members (while in the team)."""
+        if team_id not in self._teams:
+            table = kpi_table(level=Level.MEMBER, grain="range", start=self.month, end=month_end(self.month),
+                              store_ids=[self.store.pk], team_ids=[team_id])  # fmt: skip
+            self._teams[team_id] = table.to_dict("records")
+        return self._teams[team_id]
 
 
-def statement_compute(*, member: Member, store: Store, month: dt.date) -> Computed:
+def statement_compute(*, member: Member, store: Store, month: dt.date, figures: MonthFigures | None = None) -> Computed:
     """The statement's lines from the data (nothing is written). Explanations are written in
-    the site's language: a statement is a document, not a page."""
+    the site's language: a statement is a document, not a page. `figures`: the store-month's
+    shared figures when several members are computed in one pass."""
+    month = month.replace(day=1)
+    figures = figures or MonthFigures(store=store, month=month)
     with translation.override(settings.LANGUAGE_CODE):
-        return _compute(member, store, month.replace(day=1))
+        return _compute(member, store, month, figures)
 
 
-def _compute(member: Member, store: Store, month: dt.date) -> Computed:
+def _compute(member: Member, store: Store, month: dt.date, figures: MonthFigures) -> Computed:
     end = month_end(month)
     plan = plan_for(member=member, store=store, month=month)
     if plan is None:
@@ -279,7 +301,7 @@ def _compute(member: Member, store: Store, month: dt.date) -> Computed:
         rate = (commission / base) if base else Decimal(0)
         commissioned = [(o, rate) for o in orders]
         if plan.pk_kpi_key and plan.pk_bonus_rate:
-            lines += _pk_lines(plan, member, store, month, orders, rate)
+            lines += _pk_lines(plan, member, store, month, orders, rate, figures)
     for milestone in plan.milestones.all():
         value = kpis.get(milestone.kpi_key)
         if calc.compares(None if value is None else Decimal(str(value)), milestone.comparison, milestone.threshold):
@@ -299,18 +321,19 @@ def _compute(member: Member, store: Store, month: dt.date) -> Computed:
                     _value_text(milestone.kpi_key, value),
                 )
             )
-    lines += _ranking_lines(plan, member, store, month)
+    lines += _ranking_lines(plan, member, store, month, figures)
     lines += _clawback_lines(member, store, month)
     return Computed(plan, lines, commissioned)
 
 
 def _pk_lines(
-    plan: Plan, member: Member, store: Store, month: dt.date, orders: list[Order], rate: Decimal
-) -> list[Line]:
+    plan: Plan, member: Member, store: Store, month: dt.date, orders: list[Order], rate: Decimal,
+    figures: MonthFigures,
+) -> list[Line]:  # fmt: skip
     """+X% commission for the weeks the member's team won: the week's commission base × the
     month's effective commission rate × X."""
     lines = []
-    for monday, champions in sorted(_champion_weeks(store, month, plan.pk_kpi_key).items()):
+    for monday, champions in sorted(figures.champion_weeks(plan.pk_kpi_key).items()):
         sunday = monday + dt.timedelta(days=6)
         team = team_of(member=member, store=store, day=min(sunday, month_end(month)))
         if team is None or team.pk not in champions:
@@ -348,7 +371,7 @@ def _pk_lines(
     return lines
 
 
-def _ranking_lines(plan: Plan, member: Member, store: Store, month: dt.date) -> list[Line]:
+def _ranking_lines(plan: Plan, member: Member, store: Store, month: dt.date, figures: MonthFigures) -> list[Line]:
     awards = list(plan.ranking_awards.all())
     if not awards:
         return []
@@ -356,11 +379,11 @@ def _ranking_lines(plan: Plan, member: Member, store: Store, month: dt.date) -> 
     team = team_of(member=member, store=store, day=end)
     if team is None:
         return []
-    table = kpi_table(level=Level.MEMBER, grain="range", start=month, end=end, store_ids=[store.pk], team_ids=[team.pk])
+    rows = figures.team_members(team.pk)
     lines = []
     for award in awards:
         kpi = KPI_BY_KEY[award.kpi_key]
-        values = {int(r["entity_id"]): r[award.kpi_key] for r in table.to_dict("records")}
+        values = {int(r["entity_id"]): r[award.kpi_key] for r in rows}
         rank = ranks(values, kpi).get(member.pk)
         if rank is not None and rank <= len(award.amounts):
             amount = calc.money(Decimal(str(award.amounts[rank - 1])))
@@ -417,12 +440,14 @@ def _line_dicts(lines: list[Line]) -> list[dict]:
 
 
 @transaction.atomic
-def statement_refresh(*, member: Member, store: Store, month: dt.date) -> Statement | None:
+def statement_refresh(
+    *, member: Member, store: Store, month: dt.date, figures: MonthFigures | None = None
+) -> Statement | None:
     """Compute and store the statement. A draft takes the new lines; an approved or locked one
     keeps its lines and gets the difference as a proposed adjustment (cleared when equal).
     Idempotent: the same data gives the same rows."""
     month = month.replace(day=1)
-    computed = statement_compute(member=member, store=store, month=month)
+    computed = statement_compute(member=member, store=store, month=month, figures=figures)
     statement = Statement.objects.select_for_update().filter(member=member, store=store, month=month).first()
     if computed.plan is None and statement is None:
         return None
@@ -464,7 +489,9 @@ def statements_refresh(*, store: Store, month: dt.date) -> list[Statement]:
         .filter(Q(memberships__end_date__isnull=True) | Q(memberships__end_date__gte=month.replace(day=1)))
         .distinct()
     )
-    return [s for m in members if (s := statement_refresh(member=m, store=store, month=month)) is not None]
+    figures = MonthFigures(store=store, month=month.replace(day=1))  # shared by every member of the pass
+    refreshed = (statement_refresh(member=m, store=store, month=month, figures=figures) for m in members)
+    return [s for s in refreshed if s is not None]
 
 
 def statement_approve(*, viewer: Viewer, user, statement: Statement) -> Statement:
