@@ -20,6 +20,8 @@ class ImportKind(models.TextChoices):
     ORDERS = "orders", _("Orders")
     CHATS = "chats", _("Chat sessions")
     TRAFFIC = "traffic", _("Traffic")
+    LEADS = "leads", _("Leads and deals")
+    CALLS = "calls", _("Calls")
 
 
 class ImportStatus(models.TextChoices):
@@ -261,6 +263,154 @@ class TrafficDay(ImportedFact):
         return f"{self.date} {self.channel}"
 
 
+class LeadStage(models.TextChoices):
+    """The pipeline of seed 001: lead → intent → negotiation → won or lost."""
+
+    LEAD = "lead", _("Lead")
+    INTENT = "intent", _("Intent")
+    NEGOTIATION = "negotiation", _("Negotiation")
+    WON = "won", _("Won")
+    LOST = "lost", _("Lost")
+
+
+OPEN_STAGES = (LeadStage.LEAD, LeadStage.INTENT, LeadStage.NEGOTIATION)
+
+
+class Lead(ImportedFact):
+    """A lead or deal as the latest export shows it; its past stages are in LeadStageChange."""
+
+    lead_id = models.CharField(_("lead id"), max_length=64)
+    # The owner's platform or CRM account; assigned to members like chat accounts.
+    account = models.ForeignKey(PlatformAccount, on_delete=models.PROTECT, related_name="leads", db_constraint=False)
+    customer = models.CharField(_("customer"), max_length=128)
+    source = models.CharField(_("source"), max_length=64, blank=True)
+    stage = models.CharField(_("stage"), max_length=16, choices=LeadStage)
+    stage_raw = models.CharField(_("stage as exported"), max_length=64)
+    stage_changed_at = models.DateTimeField(_("stage changed at"))
+    stage_changed_date = models.DateField(_("stage changed on (store's local date)"))
+    # When the lead was created: the export's column, or else the earliest stage change seen.
+    created_at = models.DateTimeField(_("created at"))
+    created_date = models.DateField(_("created on (store's local date)"))
+    amount_cents = models.BigIntegerField(_("amount (cents)"), null=True)
+    guide_price_cents = models.BigIntegerField(_("guide price (cents)"), null=True)  # seed 002's price control
+    collected_cents = models.BigIntegerField(_("collected (cents)"), null=True)  # payments received so far
+    product = models.CharField(_("product"), max_length=120, blank=True)
+    new_product = models.BooleanField(_("new product"), default=False)
+    expected_close = models.DateField(_("expected close"), null=True)
+    lost_reason = models.CharField(_("lost reason"), max_length=200, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["store", "lead_id"], name="lead_unique_per_store")]
+        indexes = [
+            models.Index(fields=["store", "stage"]),
+            models.Index(fields=["store", "stage_changed_date"]),
+            models.Index(fields=["store", "created_date"]),
+        ]
+        verbose_name = _("lead")
+        verbose_name_plural = _("leads")
+
+    def __str__(self) -> str:
+        return self.lead_id
+
+    @property
+    def amount(self) -> Decimal | None:
+        return None if self.amount_cents is None else cents_to_decimal(self.amount_cents)
+
+
+class LeadStageChange(models.Model):
+    """A stage a lead was seen entering, at the time the export gave: the stage history.
+
+    Every import adds the (lead, stage, time) it shows when not yet known, so two exports a week
+    apart give the lead's path between them. Written only by the leads import (set-based)."""
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False)
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="stage_changes", db_constraint=False)
+    stage = models.CharField(_("stage"), max_length=16, choices=LeadStage)
+    changed_at = models.DateTimeField(_("changed at"))
+    changed_date = models.DateField(_("changed on (store's local date)"))
+    # The owner when the change was seen (ownership can move between exports).
+    account = models.ForeignKey(PlatformAccount, on_delete=models.PROTECT, related_name="+", db_constraint=False)
+    amount_cents = models.BigIntegerField(_("amount (cents)"), null=True)
+    batch = models.ForeignKey(
+        ImportBatch, on_delete=models.SET_NULL, null=True, related_name="+", db_constraint=False, db_index=False
+    )
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["lead", "stage", "changed_at"], name="lead_stage_change_unique")]
+        indexes = [models.Index(fields=["store", "changed_date"])]
+        verbose_name = _("stage change")
+        verbose_name_plural = _("stage changes")
+
+    def __str__(self) -> str:
+        return f"{self.lead_id} {self.stage} {self.changed_at:%Y-%m-%d %H:%M}"
+
+
+class CallDirection(models.TextChoices):
+    OUTBOUND = "out", _("Outbound")
+    INBOUND = "in", _("Inbound")
+
+
+class Call(ImportedFact):
+    """One phone call of an agent account (telesales)."""
+
+    # The export's call id, or, when it has none, one derived from account, start time and number.
+    call_id = models.CharField(_("call id"), max_length=160)
+    account = models.ForeignKey(PlatformAccount, on_delete=models.PROTECT, related_name="calls", db_constraint=False)
+    started_at = models.DateTimeField(_("started at"))
+    started_date = models.DateField(_("started on (store's local date)"))
+    started_hour = models.PositiveSmallIntegerField(_("started at hour (store's local time)"))
+    number = models.CharField(_("number (masked)"), max_length=32)
+    direction = models.CharField(_("direction"), max_length=3, choices=CallDirection)
+    connected = models.BooleanField(_("connected"))
+    duration_seconds = models.PositiveIntegerField(_("talk time (s)"), default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["store", "call_id"], name="call_unique_per_store")]
+        indexes = [models.Index(fields=["store", "started_date"])]
+        verbose_name = _("call")
+        verbose_name_plural = _("calls")
+
+    def __str__(self) -> str:
+        return self.call_id
+
+
+class StuckDeal(models.Model):
+    """A deal found in negotiation longer than the store allows (seed 001: most such deals are
+    lost), the owner's breakthrough plan (卡点突破方案) and the manager's response to it."""
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+")
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="stuck_alerts", db_constraint=False)
+    # Which stay in negotiation this is about: a deal can be stuck, move on, and come back.
+    negotiation_since = models.DateTimeField(_("in negotiation since"))
+    member = models.ForeignKey(
+        "teams.Member", on_delete=models.SET_NULL, null=True, blank=True, related_name="stuck_deals"
+    )
+    detected_at = models.DateTimeField(_("detected at"))
+    plan = models.TextField(_("breakthrough plan"), blank=True)
+    plan_submitted_at = models.DateTimeField(_("plan submitted at"), null=True, blank=True)
+    plan_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    response = models.TextField(_("manager's response"), blank=True)
+    responded_at = models.DateTimeField(_("responded at"), null=True, blank=True)
+    responded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # Set when the deal leaves negotiation (won, lost, or back to an earlier stage).
+    closed_at = models.DateTimeField(_("left negotiation at"), null=True, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=16, choices=LeadStage, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["lead", "negotiation_since"], name="stuck_deal_once_per_stay")]
+        indexes = [models.Index(fields=["store", "detected_at"])]
+        ordering = ["-detected_at", "id"]
+        verbose_name = _("stuck deal")
+        verbose_name_plural = _("stuck deals")
+
+    def __str__(self) -> str:
+        return f"{self.lead_id} {self.negotiation_since:%Y-%m-%d}"
+
+
 # --- Rollups: rebuilt per (store, local day) partition by metrics.services.rollups ----------
 # Additive measures are summed per day; distinct-buyer KPIs count buyers from the slim
 # buyer-day tables, so they are distinct over any period and any group (docs/kpis.md).
@@ -287,6 +437,37 @@ class MemberDay(models.Model):
     items = models.PositiveIntegerField(default=0)  # item count of those paid orders
     gmv_cents = models.BigIntegerField(default=0)
     refund_cents = models.BigIntegerField(default=0)
+    # Telesales (calls by the start's local day; seed 002 assesses outbound connected calls and time).
+    dials = models.PositiveIntegerField(default=0, db_default=0)  # outbound calls
+    connected_dials = models.PositiveIntegerField(default=0, db_default=0)  # … of which connected
+    talk_seconds = models.BigIntegerField(default=0, db_default=0)  # duration of connected outbound calls, seconds
+    inbound_calls = models.PositiveIntegerField(default=0, db_default=0)
+    # Pipeline: the owner's member on the day of each event (stage history). A stage's entries
+    # are counted on the day of entry, with how many of them have since moved on (cohort
+    # conversion); time in a stage on the day the lead left it.
+    new_leads = models.PositiveIntegerField(default=0, db_default=0)  # leads created on the day
+    leads_to_intent = models.PositiveIntegerField(default=0, db_default=0)  # … of which reached intent or beyond
+    intent_entries = models.PositiveIntegerField(default=0, db_default=0)
+    intents_to_negotiation = models.PositiveIntegerField(default=0, db_default=0)
+    negotiation_entries = models.PositiveIntegerField(default=0, db_default=0)
+    negotiations_won = models.PositiveIntegerField(default=0, db_default=0)
+    lead_stage_seconds = models.BigIntegerField(
+        default=0, db_default=0
+    )  # time spent in a stage by the leads leaving it
+    lead_stage_exits = models.PositiveIntegerField(default=0, db_default=0)
+    intent_stage_seconds = models.BigIntegerField(default=0, db_default=0)
+    intent_stage_exits = models.PositiveIntegerField(default=0, db_default=0)
+    negotiation_stage_seconds = models.BigIntegerField(default=0, db_default=0)
+    negotiation_stage_exits = models.PositiveIntegerField(default=0, db_default=0)
+    won_deals = models.PositiveIntegerField(default=0, db_default=0)
+    closed_deals = models.PositiveIntegerField(default=0, db_default=0)  # won or lost on the day
+    won_cents = models.BigIntegerField(default=0, db_default=0)  # amount of the deals won on the day
+    collected_cents = models.BigIntegerField(default=0, db_default=0)  # collected on the deals won on the day
+    cycle_seconds = models.BigIntegerField(default=0, db_default=0)  # deals won on the day: time since creation, summed
+    new_customers = models.PositiveIntegerField(default=0, db_default=0)  # won deals of customers with no earlier win
+    new_product_cents = models.BigIntegerField(default=0, db_default=0)  # won amount of deals of a new product
+    priced_cents = models.BigIntegerField(default=0, db_default=0)  # won amount of deals that have a guide price …
+    guide_price_cents = models.BigIntegerField(default=0, db_default=0)  # … and the sum of those guide prices
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["store", "date", "member"], name="memberday_unique")]

@@ -36,6 +36,14 @@ class Direction(StrEnum):
     NEUTRAL = "neutral"  # a share or size, neither good nor bad in itself
 
 
+class Family(StrEnum):
+    """Which kind of team a KPI describes: pages show a team the families of its kind."""
+
+    SERVICE = "service"  # shop chats and orders (pre- and after-sales service)
+    PIPELINE = "pipeline"  # leads and deals (online sales, telesales)
+    CALLS = "calls"  # phone calls (telesales)
+
+
 class Level(StrEnum):
     MEMBER = "member"
     TEAM = "team"
@@ -52,6 +60,7 @@ class Formula:
     numerator: str | None = None
     denominator: str | None = None
     minus: str | None = None  # value = measure − minus
+    scale: float = 1.0  # the value is multiplied by it (seconds → days: 1 / 86400)
 
     @property
     def measures(self) -> tuple[str, ...]:
@@ -74,6 +83,7 @@ class Kpi:
     # False for the few KPIs the product adds to the spec (promotion focus targets); exports keep
     # to the spec's keys.
     in_spec: bool = True
+    family: str = Family.SERVICE
 
     @property
     def label(self) -> str:
@@ -91,8 +101,11 @@ class Kpi:
         return self.unit == Unit.RATE
 
 
-def _ratio(numerator: str, denominator: str) -> Formula:
-    return Formula(numerator=numerator, denominator=denominator)
+def _ratio(numerator: str, denominator: str, scale: float = 1.0) -> Formula:
+    return Formula(numerator=numerator, denominator=denominator, scale=scale)
+
+
+_DAY = 1 / 86400  # seconds → days
 
 
 M, S = Formula, Formula  # readability below: M(...) member formula, S(...) store formula
@@ -214,15 +227,124 @@ KPIS: tuple[Kpi, ...] = (
         definition_zh="期间内的支付买家中，首笔已付款订单后 7 天内再次付款的人数 / 支付买家数（返场期重点）。",
         definition_en="Paying buyers of the period who paid again within 7 days after their first paid order "
         "in it / paying_buyers (the after-phase focus)."),
+    # --- beyond the spec: online sales and telesales (issue 9; docs/sales-kpis.md) -----------
+    # Pipeline events count for the lead owner's member on the event's local day.
+    Kpi("new_leads", "新增线索数", "New leads", Unit.COUNT, Direction.HIGHER, member=M("new_leads"),
+        in_spec=False, family=Family.PIPELINE,
+        definition_zh="期间内创建的线索数（按负责人）。", definition_en="Leads created in the period, by owner."),
+    Kpi("leads_touched", "跟进线索数", "Leads touched", Unit.COUNT, Direction.HIGHER, member=M("leads_touched"),
+        in_spec=False, family=Family.PIPELINE,
+        definition_zh="期间内有阶段变更记录的去重线索数。",
+        definition_en="Distinct leads with a stage change recorded in the period."),
+    Kpi("lead_to_intent_rate", "线索→意向转化率", "Lead-to-intent rate", Unit.RATE, Direction.HIGHER,
+        member=_ratio("leads_to_intent", "new_leads"), in_spec=False, family=Family.PIPELINE,
+        definition_zh="期间内创建的线索中，至今已进入意向或之后阶段的比例。",
+        definition_en="Of the leads created in the period, the share that has since reached intent or beyond."),
+    Kpi("intent_to_negotiation_rate", "意向→谈判转化率", "Intent-to-negotiation rate", Unit.RATE, Direction.HIGHER,
+        member=_ratio("intents_to_negotiation", "intent_entries"), in_spec=False, family=Family.PIPELINE,
+        definition_zh="期间内进入意向的线索中，至今已进入谈判或成单的比例。",
+        definition_en="Of the leads entering intent in the period, the share that has since reached negotiation or won."),
+    Kpi("negotiation_to_won_rate", "谈判→成单转化率", "Negotiation-to-won rate", Unit.RATE, Direction.HIGHER,
+        member=_ratio("negotiations_won", "negotiation_entries"), in_spec=False, family=Family.PIPELINE,
+        definition_zh="期间内进入谈判的线索中，至今已成单的比例。",
+        definition_en="Of the leads entering negotiation in the period, the share that has since been won."),
+    Kpi("avg_days_lead", "线索阶段平均天数", "Average days as a lead", Unit.DAYS, Direction.LOWER,
+        member=_ratio("lead_stage_seconds", "lead_stage_exits", _DAY), decimals=1, in_spec=False, family=Family.PIPELINE,
+        definition_zh="期间内离开线索阶段的线索在该阶段停留的平均天数。",
+        definition_en="Mean days spent in the lead stage by the leads that left it in the period."),
+    Kpi("avg_days_intent", "意向阶段平均天数", "Average days in intent", Unit.DAYS, Direction.LOWER,
+        member=_ratio("intent_stage_seconds", "intent_stage_exits", _DAY), decimals=1, in_spec=False,
+        family=Family.PIPELINE,
+        definition_zh="期间内离开意向阶段的线索在该阶段停留的平均天数。",
+        definition_en="Mean days spent in intent by the leads that left it in the period."),
+    Kpi("avg_days_negotiation", "谈判阶段平均天数", "Average days in negotiation", Unit.DAYS, Direction.LOWER,
+        member=_ratio("negotiation_stage_seconds", "negotiation_stage_exits", _DAY), decimals=1, in_spec=False,
+        family=Family.PIPELINE,
+        definition_zh="期间内离开谈判阶段的线索在该阶段停留的平均天数。",
+        definition_en="Mean days spent in negotiation by the leads that left it in the period."),
+    Kpi("won_deals", "成单数", "Deals won", Unit.COUNT, Direction.HIGHER, member=M("won_deals"),
+        in_spec=False, family=Family.PIPELINE,
+        definition_zh="期间内成单的线索数。", definition_en="Leads won in the period."),
+    Kpi("win_rate", "赢单率", "Win rate", Unit.RATE, Direction.HIGHER, member=_ratio("won_deals", "closed_deals"),
+        in_spec=False, family=Family.PIPELINE,
+        definition_zh="成单数 / 期间内成单或丢单的线索数。", definition_en="won_deals / leads won or lost in the period."),
+    Kpi("won_amount", "成单金额", "Amount won", Unit.MONEY, Direction.HIGHER, member=M("won_cents"), decimals=2,
+        in_spec=False, family=Family.PIPELINE,
+        definition_zh="期间内成单线索的金额合计。", definition_en="Amount of the leads won in the period."),
+    Kpi("sales_cycle_days", "销售周期(天)", "Sales cycle (days)", Unit.DAYS, Direction.LOWER,
+        member=_ratio("cycle_seconds", "won_deals", _DAY), decimals=1, in_spec=False, family=Family.PIPELINE,
+        definition_zh="期间内成单线索从创建到成单的平均天数。",
+        definition_en="Mean days from creation to win of the leads won in the period."),
+    Kpi("pipeline_value", "在途商机金额", "Pipeline value", Unit.MONEY, Direction.HIGHER, member=M("pipeline_cents"),
+        decimals=2, in_spec=False, family=Family.PIPELINE,
+        definition_zh="期末处于意向或谈判阶段的线索金额合计（按期末负责人）。",
+        definition_en="Amount of the leads in intent or negotiation at the end of the period (by owner then)."),
+    Kpi("collected_amount", "回款金额", "Amount collected", Unit.MONEY, Direction.HIGHER,
+        member=M("collected_cents"), decimals=2, in_spec=False, family=Family.PIPELINE,
+        definition_zh="期间内成单线索的已回款金额合计。",
+        definition_en="Amount collected on the leads won in the period."),
+    Kpi("new_customers", "新开发客户数", "New customers", Unit.COUNT, Direction.HIGHER, member=M("new_customers"),
+        in_spec=False, family=Family.PIPELINE,
+        definition_zh="期间内成单、且此前在本店没有成单记录的客户数。",
+        definition_en="Customers won in the period with no earlier won deal in the store."),
+    Kpi("new_product_amount", "新品销售额", "New-product sales", Unit.MONEY, Direction.HIGHER,
+        member=M("new_product_cents"), decimals=2, in_spec=False, family=Family.PIPELINE,
+        definition_zh="期间内成单的新品线索金额合计。", definition_en="Amount won in the period on new-product deals."),
+    Kpi("sales_target_completion", "销售任务完成率", "Sales target completion", Unit.RATE, Direction.HIGHER,
+        member=_ratio("won_cents", "target_won_cents"), in_spec=False, family=Family.PIPELINE,
+        definition_zh="成单金额 / 成单金额目标（种子 002：实际完成销售收入 / 目标销售收入）。",
+        definition_en="won_amount / its target (seed 002: sales achieved / sales target)."),
+    Kpi("collection_rate", "销售回款率", "Collection rate", Unit.RATE, Direction.HIGHER,
+        member=_ratio("collected_cents", "target_collected_cents"), in_spec=False, family=Family.PIPELINE,
+        definition_zh="回款金额 / 回款目标。", definition_en="collected_amount / its target."),
+    Kpi("new_customer_completion", "新客户开发计划完成率", "New-customer plan completion", Unit.RATE,
+        Direction.HIGHER, member=_ratio("new_customers", "target_new_customers"), in_spec=False, family=Family.PIPELINE,
+        definition_zh="新开发客户数 / 计划开发客户数。", definition_en="new_customers / its target."),
+    Kpi("new_product_completion", "新产品销售任务完成率", "New-product target completion", Unit.RATE,
+        Direction.HIGHER, member=_ratio("new_product_cents", "target_new_product_cents"), in_spec=False,
+        family=Family.PIPELINE,
+        definition_zh="新品销售额 / 新品销售目标。", definition_en="new_product_amount / its target."),
+    Kpi("price_control_rate", "销售价格控制率", "Price control rate", Unit.RATE, Direction.HIGHER,
+        member=_ratio("priced_cents", "guide_price_cents"), in_spec=False, family=Family.PIPELINE,
+        definition_zh="有指导价的成单线索：成交金额合计 / 公司指导价合计。",
+        definition_en="Won deals with a guide price: amount won / the sum of their guide prices."),
+    Kpi("new_hire_qualification_rate", "新进销售人员培养合格率", "New-hire qualification rate", Unit.RATE,
+        Direction.HIGHER, member=_ratio("qualified_new_hires", "new_hires"), in_spec=False, family=Family.PIPELINE,
+        definition_zh="期间内试用期满的新人中已转正的比例（成员的入职和转正日期）。",
+        definition_en="Of the new hires whose probation ended in the period, the share confirmed (hire and confirmation dates)."),
+    Kpi("dials", "呼出数", "Outbound calls", Unit.COUNT, Direction.HIGHER, member=M("dials"),
+        in_spec=False, family=Family.CALLS,
+        definition_zh="期间内的呼出电话数。", definition_en="Outbound calls in the period."),
+    Kpi("connected_dials", "呼出接通数", "Connected outbound calls", Unit.COUNT, Direction.HIGHER,
+        member=M("connected_dials"), in_spec=False, family=Family.CALLS,
+        definition_zh="接通的呼出电话数。", definition_en="Outbound calls that connected."),
+    Kpi("connect_rate", "接通率", "Connect rate", Unit.RATE, Direction.HIGHER,
+        member=_ratio("connected_dials", "dials"), in_spec=False, family=Family.CALLS,
+        definition_zh="呼出接通数 / 呼出数。", definition_en="connected_dials / dials."),
+    Kpi("talk_time", "呼出接通时长(秒)", "Outbound talk time (s)", Unit.SECONDS, Direction.HIGHER,
+        member=M("talk_seconds"), in_spec=False, family=Family.CALLS,
+        definition_zh="接通的呼出电话的通话时长合计。", definition_en="Talk time of the connected outbound calls."),
+    Kpi("avg_talk_s", "平均通话时长(秒)", "Average talk time (s)", Unit.SECONDS, Direction.HIGHER,
+        member=_ratio("talk_seconds", "connected_dials"), decimals=1, in_spec=False, family=Family.CALLS,
+        definition_zh="呼出接通时长 / 呼出接通数。", definition_en="talk_time / connected_dials."),
+    Kpi("inbound_calls", "呼入数", "Inbound calls", Unit.COUNT, Direction.NEUTRAL, member=M("inbound_calls"),
+        in_spec=False, family=Family.CALLS,
+        definition_zh="期间内的呼入电话数。", definition_en="Inbound calls in the period."),
 )  # fmt: skip
 
 KPI_BY_KEY: dict[str, Kpi] = {kpi.key: kpi for kpi in KPIS}
 
 
-def kpis_for(level: str, *, spec_only: bool = False) -> list[Kpi]:
+def kpis_for(level: str, *, spec_only: bool = False, families: tuple[str, ...] | None = None) -> list[Kpi]:
     """The KPIs defined at a level, in registry order (team = member KPIs); `spec_only`: only
-    those of the spec (the exports' columns)."""
-    return [kpi for kpi in KPIS if kpi.formula(level) is not None and (kpi.in_spec or not spec_only)]
+    those of the spec (the exports' columns); `families`: only those families."""
+    return [
+        kpi
+        for kpi in KPIS
+        if kpi.formula(level) is not None
+        and (kpi.in_spec or not spec_only)
+        and (families is None or kpi.family in families)
+    ]
 
 
 def kpi_get(key: str) -> Kpi:

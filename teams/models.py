@@ -39,6 +39,12 @@ class Store(models.Model):
     )
     # An order is credited to the buyer's latest chat that started at most this many hours earlier.
     attribution_window_hours = models.PositiveSmallIntegerField(_("attribution window (hours)"), default=24)
+    # Seed 001: deals in negotiation for more than 7 days are mostly lost; the manager answers the
+    # owner's breakthrough plan within 12 hours.
+    stuck_deal_days = models.PositiveSmallIntegerField(_("negotiation days before a deal is stuck"), default=7)
+    stuck_deal_response_hours = models.PositiveSmallIntegerField(
+        _("hours the manager has to answer a breakthrough plan"), default=12
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
@@ -99,6 +105,10 @@ class Member(models.Model):
     employee_number = models.CharField(_("employee number"), max_length=40, unique=True, null=True, blank=True)
     hire_date = models.DateField(_("hire date"), null=True, blank=True)
     leave_date = models.DateField(_("leave date"), null=True, blank=True, help_text=_("Last working day."))
+    # 转正: the end of probation, which seed 002's new-hire qualification rate counts.
+    confirmed_date = models.DateField(
+        _("confirmed on"), null=True, blank=True, help_text=_("The day the probation was passed (转正).")
+    )
     active = models.BooleanField(_("active"), default=True)
 
     class Meta:

@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy as _
 from metrics.db import frame_query, sql_in
 from metrics.formatting import EMPTY, kpi_display
 from metrics.models import BuyerSegmentCount, CampaignPhase, StoreDataVersion, StoreDay, Target, TargetDirection
-from metrics.registry import KPI_BY_KEY, Direction, Kpi, Level, Unit, kpi_get, kpis_for
+from metrics.registry import KPI_BY_KEY, Direction, Family, Kpi, Level, Unit, kpi_get, kpis_for
 from metrics.selectors import figures
 from metrics.selectors.analytics import (
     SEGMENTS,
@@ -466,7 +466,7 @@ def team_dashboard_get(
     Targets: a card shows the target covering the period's end (at most today: the store's
     local day unless given) with its progress on that day; the trend draws the team's target."""
     previous = period.previous()
-    team_kpis = {k.key: k for k in kpis_for(Level.TEAM)}
+    team_kpis = {k.key: k for k in kpis_for(Level.TEAM, families=(Family.SERVICE,))}
     trend = team_kpis.get(trend_kpi) or team_kpis[DEFAULT_TREND_KPI]
     sort_kpi = team_kpis.get(sort) or team_kpis[DEFAULT_SORT]
     first = min(previous.start, period.end - dt.timedelta(days=ALERT_WINDOW_DAYS - 1))
@@ -505,7 +505,7 @@ def team_dashboard_get(
     members = table(Level.MEMBER, "range", period)
     member_days = table(Level.MEMBER, "day", period)
     names = dict(Member.objects.filter(pk__in=members["entity_id"].tolist()).values_list("id", "display_name"))
-    columns = kpis_for(Level.MEMBER)
+    columns = kpis_for(Level.MEMBER, families=(Family.SERVICE,))
     values_by_member = {int(r["entity_id"]): r for r in members.to_dict("records")}
     member_ranks = ranks({m: r[sort_kpi.key] for m, r in values_by_member.items()}, sort_kpi)
     sparks: dict[int, dict[dt.date, object]] = {}
@@ -672,7 +672,7 @@ def member_dashboard_get(
         (str(_("This week")), Period(today - dt.timedelta(days=today.weekday()), today)),
         (str(_("This month")), Period(today.replace(day=1), today)),
     ]
-    member_kpis = {k.key: k for k in kpis_for(Level.MEMBER)}
+    member_kpis = {k.key: k for k in kpis_for(Level.MEMBER, families=(Family.SERVICE,))}
     trend = member_kpis.get(trend_kpi) or member_kpis[DEFAULT_TREND_KPI]
     kpis = [kpi_get(key) for key in PERSONAL_KPIS]
     first = min(period.start, spans[-1][1].start, period.end - dt.timedelta(days=ALERT_WINDOW_DAYS - 1))
@@ -844,4 +844,4 @@ def store_overview_get(*, stores, period: Period, store_link: Callable[[int], st
 
 
 def kpi_choices(level: str = Level.TEAM) -> list[tuple[str, str]]:
-    return [(k.key, k.label) for k in kpis_for(level)]
+    return [(k.key, k.label) for k in kpis_for(level, families=(Family.SERVICE,))]

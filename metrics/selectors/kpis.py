@@ -259,7 +259,8 @@ def _evaluate(kpi: Kpi, formula: Formula, frame: pd.DataFrame) -> list:
                 (Decimal(int(n)) / Decimal(int(d)) / 100).quantize(_CENT, ROUND_HALF_UP) if d else None
                 for n, d in zip(numerator, denominator, strict=True)
             ]
-        return [float(n / d) if d else None for n, d in zip(numerator, denominator, strict=True)]
+        scale = formula.scale
+        return [float(n / d * scale) if d else None for n, d in zip(numerator, denominator, strict=True)]
     value = column(formula.measure) - (column(formula.minus) if formula.minus else 0)
     if kpi.unit == Unit.MONEY:
         return [(Decimal(int(v)) / 100).quantize(_CENT) for v in value]
