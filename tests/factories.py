@@ -3,6 +3,7 @@ import datetime as dt
 import factory
 from django.contrib.auth import get_user_model
 
+from metrics.models import Call, CallDirection, Lead, LeadStage, LeadStageChange
 from teams.models import (
     AccountAssignment,
     Member,
@@ -90,3 +91,73 @@ class RoleGrantFactory(factory.django.DjangoModelFactory):
 
     user = factory.SubFactory(UserFactory)
     role = Role.HR
+
+
+def _local_date(moment: dt.datetime, store: Store) -> dt.date:
+    """The store's local day of an aware datetime (as the importer stores it)."""
+    from zoneinfo import ZoneInfo
+
+    return moment.astimezone(ZoneInfo(store.time_zone)).date()
+
+
+_SHANGHAI = dt.timezone(dt.timedelta(hours=8))
+
+
+class LeadFactory(factory.django.DjangoModelFactory):
+    """A lead as an import leaves it. Pass aware datetimes; local dates follow the store's zone.
+    Stage history rows are not made here: use LeadStageChangeFactory (or lead_path below)."""
+
+    class Meta:
+        model = Lead
+
+    store = factory.SubFactory(StoreFactory)
+    lead_id = factory.Sequence(lambda n: f"L{n:06d}")
+    account = factory.SubFactory(PlatformAccountFactory, store=factory.SelfAttribute("..store"))
+    customer = factory.Sequence(lambda n: f"客户{n}")
+    source = "官网"
+    stage = LeadStage.LEAD
+    stage_raw = factory.LazyAttribute(lambda o: o.stage)
+    created_at = dt.datetime(2026, 8, 3, 10, 0, tzinfo=_SHANGHAI)
+    created_date = factory.LazyAttribute(lambda o: _local_date(o.created_at, o.store))
+    stage_changed_at = factory.LazyAttribute(lambda o: o.created_at)
+    stage_changed_date = factory.LazyAttribute(lambda o: _local_date(o.stage_changed_at, o.store))
+    amount_cents = 1_000_000
+
+
+class LeadStageChangeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = LeadStageChange
+
+    lead = factory.SubFactory(LeadFactory)
+    store = factory.LazyAttribute(lambda o: o.lead.store)
+    account = factory.LazyAttribute(lambda o: o.lead.account)
+    stage = LeadStage.LEAD
+    changed_at = factory.LazyAttribute(lambda o: o.lead.created_at)
+    changed_date = factory.LazyAttribute(lambda o: _local_date(o.changed_at, o.store))
+    amount_cents = factory.LazyAttribute(lambda o: o.lead.amount_cents)
+
+
+def lead_path(*, steps: list[tuple[str, dt.datetime]], **lead_fields) -> Lead:
+    """A lead that went through `steps` [(stage, aware time), ...]: the Lead row shows the last
+    step, created at the first; one LeadStageChange per step."""
+    first, last = steps[0], steps[-1]
+    lead = LeadFactory(created_at=first[1], stage=last[0], stage_changed_at=last[1], **lead_fields)
+    for stage, moment in steps:
+        LeadStageChangeFactory(lead=lead, stage=stage, changed_at=moment)
+    return lead
+
+
+class CallFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Call
+
+    store = factory.SubFactory(StoreFactory)
+    call_id = factory.Sequence(lambda n: f"C{n:07d}")
+    account = factory.SubFactory(PlatformAccountFactory, store=factory.SelfAttribute("..store"))
+    started_at = dt.datetime(2026, 8, 3, 10, 0, tzinfo=_SHANGHAI)
+    started_date = factory.LazyAttribute(lambda o: _local_date(o.started_at, o.store))
+    started_hour = factory.LazyAttribute(lambda o: o.started_at.astimezone(_SHANGHAI).hour)
+    number = "138****0000"
+    direction = CallDirection.OUTBOUND
+    connected = True
+    duration_seconds = 120
