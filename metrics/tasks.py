@@ -32,7 +32,7 @@ def import_files_purge_task() -> int:
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def kpis_after_import_task(batch_id: int) -> dict:
     """After an import: attribution of the touched buyers, rollups of the touched days."""
-    from metrics.models import ImportBatch, ImportStatus
+    from metrics.models import ImportBatch, ImportKind, ImportStatus
     from metrics.services.kpis import kpis_after_import
 
     batch = ImportBatch.objects.filter(pk=batch_id, status=ImportStatus.SUCCEEDED).first()
@@ -40,11 +40,13 @@ def kpis_after_import_task(batch_id: int) -> dict:
         return {}
     report = kpis_after_import(batch=batch)
     # The RFM summary reads every paying buyer of the store: a task of its own, so the KPIs of
-    # the new day are visible without waiting for it.
+    # the new day are visible without waiting for it. A leads export may show deals newly stuck
+    # in negotiation: their owners hear of it now, not at the next hourly check.
     for store_id in report.store_ids:
-        chain(
-            buyer_segments_refresh_task.si(store_id), targets_check_task.si(store_id), dashboards_warm_task.si(store_id)
-        ).delay()
+        after = [buyer_segments_refresh_task.si(store_id), targets_check_task.si(store_id)]
+        if batch.kind == ImportKind.LEADS:
+            after.append(stuck_deals_detect_task.si(store_id))
+        chain(*after, dashboards_warm_task.si(store_id)).delay()
     return vars(report)
 
 
@@ -172,3 +174,26 @@ def targets_check_all_task() -> list[str]:
     from teams.models import Store
 
     return [targets_check_task.delay(store_id).id for store_id in Store.objects.values_list("id", flat=True)]
+
+
+# --- stuck deals ---------------------------------------------------------------------------
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def stuck_deals_detect_task(store_id: int, _previous=None) -> int:
+    """Record a store's deals stuck in negotiation and close those that left it (after a leads
+    import, and hourly); each stay is recorded and announced once, so running this twice adds
+    nothing. `_previous` lets it follow another task in a chain."""
+    from metrics.services.deals import stuck_deals_detect
+    from teams.models import Store
+
+    store = Store.objects.filter(pk=store_id).first()
+    return stuck_deals_detect(store=store) if store else 0
+
+
+@shared_task
+def stuck_deals_detect_all_task() -> list[str]:
+    """Hourly: every store's stuck deals (see perfmgmt/celery.py)."""
+    from teams.models import Store
+
+    return [stuck_deals_detect_task.delay(store_id).id for store_id in Store.objects.values_list("id", flat=True)]

@@ -174,7 +174,14 @@ def batch_file_view(request: HttpRequest, pk: int) -> FileResponse:
 
 @login_required
 def kpi_definitions_view(request: HttpRequest) -> HttpResponse:
-    """Every KPI of the registry, in both languages, for everyone who is judged or paid by them."""
-    from metrics.registry import KPIS
+    """Every KPI of the registry, in both languages, for everyone who is judged or paid by them,
+    grouped by the kind of team they describe."""
+    from metrics.registry import KPIS, Family
 
-    return render(request, "metrics/kpi_definitions.html", {"kpis": KPIS})
+    titles = {
+        Family.SERVICE: _("Shop service: chats, orders and traffic"),
+        Family.PIPELINE: _("Online sales and telesales: leads and deals"),
+        Family.CALLS: _("Telesales: calls"),
+    }
+    groups = [(family, titles[family], [k for k in KPIS if k.family == family]) for family in Family]
+    return render(request, "metrics/kpi_definitions.html", {"groups": groups})

@@ -42,6 +42,14 @@ app.conf.beat_schedule = {
         "task": "incentives.tasks.incentives_nightly_task",
         "schedule": crontab(hour=4, minute=0),
     },
+    # Hourly, at a quarter past: deals in negotiation longer than the store allows are recorded and
+    # announced, and those that moved on are closed. Not nightly: the manager has 12 hours
+    # (Store.stuck_deal_response_hours) to answer the owner's breakthrough plan, and the owner
+    # should hear of the stuck deal within the hour it crosses the line, not the next morning.
+    "stuck-deals-detect": {
+        "task": "metrics.tasks.stuck_deals_detect_all_task",
+        "schedule": crontab(minute=15),
+    },
     # In the quiet early morning: uploaded export files past IMPORT_RETENTION_DAYS are deleted
     # (personal data of buyers should not be kept longer than needed); the batch records stay.
     "import-files-purge": {

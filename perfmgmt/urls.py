@@ -28,6 +28,7 @@ urlpatterns = [
     path("data/", include("metrics.urls")),
     path("dashboard/", include("metrics.dashboard_urls")),
     path("targets/", include("metrics.target_urls")),
+    path("pipeline/", include("metrics.pipeline_urls")),
     path("appraisals/", include("reviews.urls")),
     path("pay/", include("incentives.urls")),
     path("api/", include(api_urls)),

@@ -3,6 +3,7 @@ from rest_framework.routers import DefaultRouter
 
 from metrics.api.dashboards import MemberDashboardApi, MyDashboardApi, StoreOverviewApi, TeamDashboardApi
 from metrics.api.kpis import KpiView
+from metrics.api.pipeline import StuckDealViewSet
 from metrics.api.targets import BehaviourRecordViewSet, DecomposeApi, PromotionViewSet, TargetViewSet
 from metrics.api.views import ImportBatchViewSet
 
@@ -11,6 +12,7 @@ router.register("imports/batches", ImportBatchViewSet, basename="import-batch")
 router.register("targets", TargetViewSet, basename="target")
 router.register("behaviour-records", BehaviourRecordViewSet, basename="behaviour-record")
 router.register("promotions", PromotionViewSet, basename="promotion")
+router.register("pipeline/stuck-deals", StuckDealViewSet, basename="stuck-deal")
 
 urlpatterns = [
     path("kpis/", KpiView.as_view(), name="kpis"),
