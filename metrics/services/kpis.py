@@ -1,7 +1,9 @@
 """Keeping the KPI rollups in step with the facts.
 
 - after an import: the attribution of the buyers the batch touched, then the rollups of the
-  local days it touched (and of the days whose credit moved);
+  local days it touched (and of the days whose credit moved); after a leads import, every day
+  from the earliest creation or stage change of the leads it touched to their latest change
+  (a lead moving on changes the cohort conversion of the day it entered its earlier stages);
 - a range (the nightly job: the last 35 days; the command: any range): attribution of the
   store's orders created in the range, then the range's rollups;
 - a full recompute: everything, fanned out by store and month (metrics.tasks).
@@ -53,15 +55,22 @@ def _runs(days: set[dt.date]) -> list[tuple[dt.date, dt.date]]:
     return runs
 
 
+def _as_date(day) -> dt.date:
+    return day if isinstance(day, dt.date) else dt.date.fromisoformat(str(day))
+
+
 def _batch_touch(batch: ImportBatch) -> dict[int, tuple[set[str], set[dt.date]]]:
     """Per store: the buyers and local days of the rows this batch inserted or changed."""
+    if batch.kind == ImportKind.LEADS:
+        return _leads_touch(batch)
     table, date_columns = {
         ImportKind.ORDERS: ("metrics_order", ("created_date", "credited_date")),
         ImportKind.CHATS: ("metrics_chatsession", ("started_date",)),
         ImportKind.TRAFFIC: ("metrics_trafficday", ("date",)),
+        ImportKind.CALLS: ("metrics_call", ("started_date",)),
     }[batch.kind]
     touched: dict[int, tuple[set[str], set[dt.date]]] = {}
-    buyer = "buyer" if batch.kind != ImportKind.TRAFFIC else "NULL"
+    buyer = "buyer" if batch.kind in (ImportKind.ORDERS, ImportKind.CHATS) else "NULL"
     with connection.cursor() as cursor:
         # One pass over the table (the batch column has no index: see ImportedFact).
         cursor.execute(
@@ -73,7 +82,30 @@ def _batch_touch(batch: ImportBatch) -> dict[int, tuple[set[str], set[dt.date]]]
                 buyers.add(buyer_name)
             for day in row_days:
                 if day is not None:
-                    days.add(day if isinstance(day, dt.date) else dt.date.fromisoformat(str(day)))
+                    days.add(_as_date(day))
+    return touched
+
+
+def _leads_touch(batch: ImportBatch) -> dict[int, tuple[set[str], set[dt.date]]]:
+    """Per store: every day from the earliest creation or stage change of the leads the batch
+    inserted, changed or added a stage change to, to their latest stage change (no buyers).
+
+    A new stage changes the conversion of the cohorts the lead entered earlier (the day it was
+    created, entered intent, negotiation), and a win can change whether a later win of the same
+    customer is a new customer's: the whole span is rebuilt."""
+    touched: dict[int, tuple[set[str], set[dt.date]]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT l.store_id, MIN(l.created_date), MAX(l.created_date), MIN(h.changed_date), MAX(h.changed_date), "
+            "MAX(l.stage_changed_date) FROM metrics_lead l LEFT JOIN metrics_leadstagechange h ON h.lead_id = l.id "
+            "WHERE l.id IN (SELECT id FROM metrics_lead WHERE batch_id = %s "
+            "UNION SELECT lead_id FROM metrics_leadstagechange WHERE batch_id = %s) GROUP BY l.store_id",
+            [batch.pk, batch.pk],
+        )
+        for store_id, *bounds in cursor.fetchall():
+            known = [_as_date(day) for day in bounds if day is not None]
+            first, last = min(known), max(known)
+            touched[store_id] = (set(), {first + dt.timedelta(days=n) for n in range((last - first).days + 1)})
     return touched
 
 
@@ -83,7 +115,7 @@ def kpis_after_import(*, batch: ImportBatch) -> RecomputeReport:
     for store_id, (buyers, days) in _batch_touch(batch).items():
         store = Store.objects.get(pk=store_id)
         affected = set(days)
-        if buyers and batch.kind != ImportKind.TRAFFIC:
+        if buyers and batch.kind in (ImportKind.ORDERS, ImportKind.CHATS):
             # New or changed orders are credited from the sessions before them; new sessions can
             # win the orders of the window after them.
             window_days = store.attribution_window_days
@@ -136,14 +168,19 @@ def store_fact_days(*, store: Store) -> tuple[dt.date, dt.date] | None:
             "UNION ALL SELECT MIN(started_date) FROM metrics_chatsession WHERE store_id = %s "
             "UNION ALL SELECT MAX(started_date) FROM metrics_chatsession WHERE store_id = %s "
             "UNION ALL SELECT MIN(date) FROM metrics_trafficday WHERE store_id = %s "
-            "UNION ALL SELECT MAX(date) FROM metrics_trafficday WHERE store_id = %s) days",
-            [store.pk] * 6,
+            "UNION ALL SELECT MAX(date) FROM metrics_trafficday WHERE store_id = %s "
+            "UNION ALL SELECT MIN(created_date) FROM metrics_lead WHERE store_id = %s "
+            "UNION ALL SELECT MAX(created_date) FROM metrics_lead WHERE store_id = %s "
+            "UNION ALL SELECT MIN(changed_date) FROM metrics_leadstagechange WHERE store_id = %s "
+            "UNION ALL SELECT MAX(changed_date) FROM metrics_leadstagechange WHERE store_id = %s "
+            "UNION ALL SELECT MIN(started_date) FROM metrics_call WHERE store_id = %s "
+            "UNION ALL SELECT MAX(started_date) FROM metrics_call WHERE store_id = %s) days",
+            [store.pk] * 12,
         )
         first, last = cursor.fetchone()
     if first is None:
         return None
-    as_date = lambda d: d if isinstance(d, dt.date) else dt.date.fromisoformat(str(d))  # noqa: E731
-    return as_date(first), as_date(last)
+    return _as_date(first), _as_date(last)
 
 
 def kpis_recompute_store_full(*, store: Store) -> RecomputeReport:

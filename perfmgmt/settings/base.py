@@ -241,3 +241,7 @@ IMPORT_MAX_REPORTED_ERRORS = env.int("IMPORT_MAX_REPORTED_ERRORS", default=1000)
 IMPORT_RETENTION_DAYS = env.int("IMPORT_RETENTION_DAYS", default=90)  # original files kept this long
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024  # bytes; larger uploads go to a temporary file
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024  # bytes of non-file form data
+
+# Sales teams: a new hire's probation lasts this many calendar months from the hire date (the
+# new-hire qualification rate counts those whose probation ended in a period; docs/sales-kpis.md).
+PROBATION_MONTHS = env.int("PROBATION_MONTHS", default=3)
