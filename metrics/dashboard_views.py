@@ -14,7 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Max
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 
@@ -45,6 +45,14 @@ from teams.selectors.scoping import member_list, store_list_overseen, team_list_
 from teams.services.costs import staff_cost_set
 
 EXPORT_FORMATS = ("csv", "xlsx")
+
+
+def _pipeline_url() -> str | None:
+    """The stuck deals page (/pipeline/), linked from the stage ageing; None without it."""
+    try:
+        return reverse("pipeline:stuck_list")
+    except NoReverseMatch:
+        return None
 
 
 def _period(form: DashboardFilterForm, today: dt.date) -> tuple[str, Period]:
@@ -171,6 +179,7 @@ def team_dashboard_view(request: HttpRequest) -> HttpResponse:
     shown = _shown_form(
         page.form, preset=page.preset, period=period, store=page.store, team=team, kpi=dashboard.trend_kpi.key
     )
+    shown.fields["kpi"].choices = kpi_choices(Level.TEAM, families=dashboard.families)  # the team's own
     return render(
         request,
         "dashboards/team.html",
@@ -183,6 +192,7 @@ def team_dashboard_view(request: HttpRequest) -> HttpResponse:
             "member_query": page.member_query,
             "sort_descending": dashboard.descending,
             "can_import": viewer_get(user=request.user).can_assign_accounts,
+            "pipeline_url": None if dashboard.is_service else _pipeline_url(),
         },
     )
 
@@ -246,19 +256,22 @@ def member_dashboard_view(request: HttpRequest, pk: int) -> HttpResponse:
         name = f"kpis-{member.display_name}-{dashboard.today:%Y%m%d}"
         return _export(request, name=name, columns=columns, rows=rows)
     own = viewer.member_id == member.pk
+    form = _shown_form(page.form, preset=page.preset, period=page.period, kpi=dashboard.trend_kpi.key)
+    form.fields["kpi"].choices = kpi_choices(Level.MEMBER, families=dashboard.families)
     return render(
         request,
         "dashboards/member.html",
         {
             "badges": member_badges_recent(member=member, today=dashboard.today) if own else [],
-            "month_gmv": dashboard.cells["gmv"][2].value if own else None,
-            "form": _shown_form(page.form, preset=page.preset, period=page.period, kpi=dashboard.trend_kpi.key),
+            "month_gmv": dashboard.cells["gmv"][2].value if own and "gmv" in dashboard.cells else None,
+            "form": form,
             "d": dashboard,
             "member": member,
             "own": viewer.member_id == member.pk,
             "preset": page.preset,
             "back_query": period_query(page.preset, page.period),
             "can_see_team": team_list_overseen(viewer=viewer).exists(),
+            "pipeline_url": None if dashboard.is_service else _pipeline_url(),
         },
     )
 

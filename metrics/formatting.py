@@ -19,8 +19,8 @@ D3_FORMATS = {Unit.MONEY: ",.2f", Unit.RATE: ".1%", Unit.SECONDS: ",.1f", Unit.D
 
 
 def d3_format(kpi: Kpi) -> str:
-    if kpi.unit == Unit.COUNT:
-        return ",.2f" if kpi.decimals else ",d"
+    if kpi.unit in (Unit.COUNT, Unit.DAYS):
+        return f",.{kpi.decimals}f" if kpi.decimals else ",d"
     return D3_FORMATS[kpi.unit]
 
 
@@ -33,7 +33,8 @@ def kpi_display(kpi: Kpi, value) -> str:
         return f"¥{number_format(Decimal(value), 2, use_l10n=True, force_grouping=True)}"
     if kpi.unit == Unit.SECONDS:
         return _("%(seconds)s s") % {"seconds": number_format(round(float(value), 1), 1, use_l10n=True)}
-    decimals = kpi.decimals if kpi.unit == Unit.COUNT else 0
+    # Counts and days show the registry's decimals (working days: 0; average days in a stage: 1).
+    decimals = kpi.decimals if kpi.unit in (Unit.COUNT, Unit.DAYS) else 0
     return number_format(round(float(value), decimals), decimals, use_l10n=True, force_grouping=True)
 
 

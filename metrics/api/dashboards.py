@@ -84,6 +84,42 @@ def _target(t: TargetRow | None) -> dict | None:
     }
 
 
+def _sales(sales) -> dict:
+    """A sales page's figures (null where the page's families have none): the pipeline funnel
+    of the period's leads, the ageing of the open ones, the outbound calls by local hour."""
+    ageing = sales.ageing if sales else None
+    return {
+        "pipeline_funnel": None
+        if not sales or sales.funnel is None
+        else [
+            {
+                "step": f.key,
+                "label": f.label,
+                "leads": f.count,
+                "of_created": f.of_created,
+                "of_previous": f.of_previous,
+            }
+            for f in sales.funnel
+        ],
+        "stage_ageing": None
+        if ageing is None
+        else {
+            "as_of": ageing.as_of,
+            "buckets": ageing.buckets,
+            "stages": [
+                {"stage": stage, "label": label, "leads": ageing.counts[stage]} for stage, label in ageing.stages
+            ],
+            "stuck_days": ageing.stuck_days,
+            "stuck": ageing.stuck,
+        },
+        "calls_by_hour": None
+        if not sales or sales.calls is None
+        else [
+            {"hour": r.hour, "dials": r.dials, "connected": r.connected, "connect_rate": r.rate} for r in sales.calls
+        ],
+    }
+
+
 def _bands(bands) -> list[dict]:
     return [{"phase": b.kind, "label": b.label, "title": b.title, "start": b.start, "end": b.end} for b in bands]
 
@@ -91,7 +127,9 @@ def _bands(bands) -> list[dict]:
 class TeamDashboardApi(APIView):
     """The team dashboard of one team and period: cards with the previous period and their target,
     the daily trend with the team's target and promotion phases, the store funnel, the
-    leaderboard, the response distribution, alerts and the RFM summary."""
+    leaderboard, the response distribution, alerts and the RFM summary; for online and telesales
+    teams the cards and leaderboard of their KPI families, the pipeline funnel, the stage ageing
+    and the calls by hour instead of the shop's figures."""
 
     @extend_schema(parameters=_TEAM_FILTERS, responses={200: OpenApiResponse(description="Team dashboard")})
     def get(self, request):
@@ -107,6 +145,8 @@ class TeamDashboardApi(APIView):
                     "period": _period(d.period),
                     "previous_period": _period(d.previous),
                     "has_data": d.has_data,
+                    # service; pipeline and/or calls for online and telesales teams
+                    "families": [str(f) for f in d.families],
                     "cards": [
                         {
                             "kpi": c.kpi.key,
@@ -138,7 +178,8 @@ class TeamDashboardApi(APIView):
                             for r in d.leaderboard
                         ],
                     },
-                    "first_response": d.response,
+                    "first_response": d.response or None,
+                    **_sales(d.sales),
                     "alerts": [
                         {
                             "member": {"id": a.member_id, "name": a.name},
@@ -184,7 +225,9 @@ def _member_payload(page) -> dict:
                 "team_median": d.trend["data"][1]["y"],
                 "promotions": _bands(d.bands),
             },
-            "first_response": d.response,
+            "families": [str(f) for f in d.families],
+            "first_response": d.response or None,
+            **_sales(d.sales),
             "alerts": [{"kind": a.kind, "recent": a.recent, "baseline": a.baseline} for a in d.alerts],
             # The member's own targets of today and this week, with their progress today.
             "targets": [_target(t) for t in d.targets],

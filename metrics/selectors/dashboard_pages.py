@@ -13,14 +13,19 @@ from django.db.models import Count, Max, Q
 from django.urls import reverse
 
 from metrics.models import BehaviourRecord, CampaignPhase, Target
+from metrics.registry import KPI_BY_KEY
 from metrics.selectors.dashboards import (
     DEFAULT_SORT,
     DEFAULT_TREND_KPI,
     PersonalDashboard,
     TeamDashboard,
     dashboard_cached,
+    family_default_kpi,
+    family_kpis,
     member_dashboard_get,
+    member_team_on,
     team_dashboard_get,
+    team_families,
 )
 from metrics.selectors.periods import Period, store_today
 from teams.models import Member, Store, Team
@@ -75,10 +80,20 @@ def team_dashboard_cached(
     descending: bool | None = None,
 ) -> TeamDashboard:
     members_query = period_query(preset, period)
+    # The team's KPI families decide its defaults: a sales team's default trend and order are
+    # its own (won amount, connected calls), and a KPI of another family falls back to them. The
+    # key holds the resolved values, so the default view has one cache entry however it is asked.
+    families = team_families(team=team)
+    allowed, default_kpi = {k.key for k in family_kpis(families=families)}, family_default_kpi(families=families)
+    if trend_kpi not in allowed:
+        trend_kpi = default_kpi
+    if sort not in allowed:
+        descending = None if sort in KPI_BY_KEY else descending  # an unknown key keeps its direction, as before
+        sort = default_kpi
     team_url, sort_param = reverse("dashboards:team"), None
-    if sort != DEFAULT_SORT or descending is not None:
+    if sort != default_kpi or descending is not None:
         sort_param = sort if descending in (None, True) else f"-{sort}"
-    kpi_param = trend_kpi if trend_kpi != DEFAULT_TREND_KPI else None
+    kpi_param = trend_kpi if trend_kpi != default_kpi else None
 
     def member_link(member_id: int) -> str:
         return f"{reverse('dashboards:member', args=[member_id])}?{members_query}"
@@ -93,6 +108,8 @@ def team_dashboard_cached(
         store_ids=[team.store_id],
         key=(
             team.pk,
+            team.kind,
+            families,
             preset,
             period,
             trend_kpi,
@@ -118,7 +135,11 @@ def member_dashboard_cached(
     *, member: Member, store: Store | None, today: dt.date, period: Period, trend_kpi: str = DEFAULT_TREND_KPI
 ) -> PersonalDashboard:
     member_url = reverse("dashboards:member", args=[member.pk])
-    kpi_param = trend_kpi if trend_kpi != DEFAULT_TREND_KPI else None
+    families = team_families(team=member_team_on(member=member, day=today))
+    default_kpi = family_default_kpi(families=families)
+    if trend_kpi not in {k.key for k in family_kpis(families=families)}:
+        trend_kpi = default_kpi
+    kpi_param = trend_kpi if trend_kpi != default_kpi else None
 
     def day_link(day: dt.date) -> str:
         return f"{member_url}?{_day_query(day, kpi=kpi_param)}"
@@ -128,6 +149,7 @@ def member_dashboard_cached(
         store_ids=[store.pk] if store else [],
         key=(
             member.pk,
+            families,
             today,
             period,
             trend_kpi,

@@ -24,7 +24,18 @@ from django.utils.translation import gettext_lazy as _
 
 from metrics.db import frame_query, sql_in
 from metrics.formatting import EMPTY, kpi_display
-from metrics.models import BuyerSegmentCount, CampaignPhase, StoreDataVersion, StoreDay, Target, TargetDirection
+from metrics.models import (
+    OPEN_STAGES,
+    BuyerSegmentCount,
+    CallDirection,
+    CampaignPhase,
+    LeadStage,
+    MemberDay,
+    StoreDataVersion,
+    StoreDay,
+    Target,
+    TargetDirection,
+)
 from metrics.registry import KPI_BY_KEY, Direction, Family, Kpi, Level, Unit, kpi_get, kpis_for
 from metrics.selectors import figures
 from metrics.selectors.analytics import (
@@ -48,7 +59,7 @@ from metrics.selectors.targets import (
     Progress,
     targets_progress,
 )
-from teams.models import Member, StaffCost, Store, Team, TeamMembership
+from teams.models import Member, StaffCost, Store, Team, TeamKind, TeamMembership
 
 # The cards of the team dashboard, in the order of the issue: what a manager checks first.
 CARD_KPIS = (
@@ -78,6 +89,7 @@ ALERT_LABELS = {
     "unanswered": _("Unanswered sessions"),
 }
 ALERT_WINDOW_DAYS = 35  # member_alerts: the last 7 days against the 28 before
+SERVICE_FAMILIES: tuple[str, ...] = (Family.SERVICE,)  # what a team of no sales kind shows
 
 
 # --- targets on the dashboards ----------------------------------------------------------------
@@ -219,21 +231,21 @@ def _most_specific(targets: list[Target]) -> Target | None:
     return min(targets, key=lambda t: ((t.end - t.start).days, -t.pk), default=None)
 
 
-def card_targets_get(*, team: Team, as_of: dt.date) -> dict[str, TargetRow]:
-    """For each card KPI, the team's target covering `as_of` (else the store's, when the KPI is
-    measured at store level), with its progress as of that day. Keyed by KPI key."""
+def card_targets_get(*, team: Team, as_of: dt.date, keys: tuple[str, ...] = CARD_KPIS) -> dict[str, TargetRow]:
+    """For each card KPI (`keys`), the team's target covering `as_of` (else the store's, when the
+    KPI is measured at store level), with its progress as of that day. Keyed by KPI key."""
     candidates = list(
         Target.objects.filter(
             Q(team=team) | Q(team__isnull=True),
             store_id=team.store_id,
             member__isnull=True,
-            kpi_key__in=CARD_KPIS,
+            kpi_key__in=keys,
             start__lte=as_of,
             end__gte=as_of,
         ).select_related("behaviour")
     )
     chosen: dict[str, Target] = {}
-    for key in CARD_KPIS:
+    for key in keys:
         own = [t for t in candidates if t.kpi_key == key and t.team_id == team.pk]
         store = [t for t in candidates if t.kpi_key == key and t.team_id is None] if kpi_get(key).store else []
         target = _most_specific(own or store)
@@ -355,23 +367,31 @@ class TeamDashboard:
     cards: list[Card]
     trend_kpi: Kpi
     trend: dict
-    funnel_steps: list[tuple[str, int]]
-    uv_by_channel: list[tuple[str, int]]
-    funnel: dict
     columns: list[Kpi]
     sort: str
     descending: bool
     leaderboard: list[LeaderRow]
-    scatter: dict
-    heatmap: dict
-    response: dict[str, float | None]
-    response_figure: dict
-    alerts: list[AlertRow]
+    families: tuple[str, ...] = SERVICE_FAMILIES  # the KPI families shown (team_families)
+    # Service teams (empty for sales teams): the store funnel, volume vs price, the chat
+    # conversion heatmap, the first response, alerts and the RFM summary.
+    funnel_steps: list[tuple[str, int]] = field(default_factory=list)
+    uv_by_channel: list[tuple[str, int]] = field(default_factory=list)
+    funnel: dict = field(default_factory=dict)
+    scatter: dict = field(default_factory=dict)
+    heatmap: dict = field(default_factory=dict)
+    response: dict[str, float | None] = field(default_factory=dict)
+    response_figure: dict = field(default_factory=dict)
+    alerts: list[AlertRow] = field(default_factory=list)
     segments: list[tuple[str, str, int, int]] = field(default_factory=list)  # key, label, buyers, churn risk
     segments_as_of: dt.date | None = None
     targets_as_of: dt.date | None = None  # the day the cards' targets' progress is taken on
     trend_targets: list[Decimal | None] = field(default_factory=list)  # per day of the period
     bands: list[figures.Band] = field(default_factory=list)  # promotion phases in the period
+    sales: SalesFigures | None = None  # sales teams: the pipeline and calls figures
+
+    @property
+    def is_service(self) -> bool:
+        return Family.SERVICE in self.families
 
     @property
     def churn_risk(self) -> int:
@@ -431,7 +451,11 @@ def _median(values) -> float | None:
     return statistics.median(present) if present else None
 
 
-def _team_last_day(team: Team) -> dt.date | None:
+def _team_last_day(team: Team, *, service: bool = True) -> dt.date | None:
+    """For the empty state: the store's last day with shop data; a sales team's last day with
+    figures of its own."""
+    if not service:
+        return MemberDay.objects.filter(team=team).aggregate(last=Max("date"))["last"]
     return StoreDay.objects.filter(store_id=team.store_id).aggregate(last=Max("date"))["last"]
 
 
@@ -450,6 +474,311 @@ def segments_get(*, store_id: int, as_of: dt.date) -> tuple[list[tuple[str, str,
     return rows, day
 
 
+# --- sales teams: KPI families, the pipeline funnel, stage ageing, calls by hour --------------
+#
+# A team's kind decides which KPI families its pages show (metrics.registry.Family). The KPI
+# figures come from the rollups like every other; the three figures below read the leads and
+# calls facts of one store and period (indexed by store and local day, a few thousand rows) with
+# the owner's member and team of the day joined as the rollups join them, and are cached with the
+# page by the store's data version.
+
+FAMILY_CARDS: dict[str, tuple[str, ...]] = {
+    Family.SERVICE: CARD_KPIS,
+    Family.PIPELINE: ("new_leads", "won_deals", "won_amount", "win_rate", "pipeline_value", "sales_target_completion"),
+    Family.CALLS: ("dials", "connected_dials", "connect_rate", "talk_time"),
+}
+# The personal page's table: the cards plus what a sales member controls day to day.
+FAMILY_PERSONAL: dict[str, tuple[str, ...]] = {
+    Family.SERVICE: PERSONAL_KPIS,
+    Family.PIPELINE: (
+        *FAMILY_CARDS[Family.PIPELINE],
+        "leads_touched",
+        "lead_to_intent_rate",
+        "sales_cycle_days",
+        "collected_amount",
+    ),
+    Family.CALLS: (*FAMILY_CARDS[Family.CALLS], "avg_talk_s", "inbound_calls"),
+}
+# The default trend and leaderboard order: the first family's.
+FAMILY_DEFAULT_KPI: dict[str, str] = {
+    Family.SERVICE: DEFAULT_TREND_KPI,
+    Family.PIPELINE: "won_amount",
+    Family.CALLS: "connected_dials",
+}
+
+
+def team_families(*, team: Team | None) -> tuple[str, ...]:
+    """The KPI families a team's pages show, first the main one: service teams (pre-sales,
+    after-sales, operations) their chats and orders; telesales calls and pipeline; online sales
+    the pipeline, and calls too once any member-day of the team has a call."""
+    if team is None:
+        return SERVICE_FAMILIES
+    if team.kind == TeamKind.TELESALES:
+        return (Family.CALLS, Family.PIPELINE)
+    if team.kind == TeamKind.ONLINE_SALES:
+        has_calls = MemberDay.objects.filter(Q(dials__gt=0) | Q(inbound_calls__gt=0), team=team).exists()
+        return (Family.PIPELINE, Family.CALLS) if has_calls else (Family.PIPELINE,)
+    return SERVICE_FAMILIES
+
+
+def family_kpis(*, families: tuple[str, ...], level: str = Level.MEMBER) -> list[Kpi]:
+    """The KPIs of the families at a level, family by family in the order given (registry order
+    within a family)."""
+    return [kpi for family in families for kpi in kpis_for(level, families=(family,))]
+
+
+def family_default_kpi(*, families: tuple[str, ...]) -> str:
+    return FAMILY_DEFAULT_KPI[families[0]]
+
+
+def _family_keys(table: dict[str, tuple[str, ...]], families: tuple[str, ...]) -> list[str]:
+    return [key for family in families for key in table[family]]
+
+
+# Stages in pipeline order; a lead "reached" a stage when it entered it or any later one (won
+# counts as having passed intent and negotiation; lost counts as nothing).
+_STAGE_RANK = {LeadStage.LEAD: 0, LeadStage.INTENT: 1, LeadStage.NEGOTIATION: 2, LeadStage.WON: 3}
+_RANK_SQL = "CASE {column} WHEN 'intent' THEN 1 WHEN 'negotiation' THEN 2 WHEN 'won' THEN 3 ELSE 0 END"
+FUNNEL_STEPS = (
+    ("created", _("Leads created")),
+    (LeadStage.INTENT, _("Reached intent")),
+    (LeadStage.NEGOTIATION, _("Reached negotiation")),
+    (LeadStage.WON, _("Won")),
+)
+# Age of an open lead in its current stage, in whole local days since it entered it.
+AGE_BUCKETS: tuple[tuple[int, int | None], ...] = ((0, 3), (4, 7), (8, 14), (15, 30), (31, None))
+
+
+def age_bucket_label(low: int, high: int | None) -> str:
+    if high is None:
+        return str(_("> %(days)s days") % {"days": low - 1})
+    return str(_("%(low)s–%(high)s days") % {"low": low, "high": high})
+
+
+def _owner_join(account: str, day: str, *, team: bool) -> str:
+    """The owner's member on the day (and that member's team on the day), as the rollups join."""
+    sql = (
+        f" LEFT JOIN teams_accountassignment aa ON aa.account_id = {account} AND {day} >= aa.start_date"
+        f" AND (aa.end_date IS NULL OR {day} <= aa.end_date)"
+    )
+    if team:
+        sql += (
+            " LEFT JOIN teams_teammembership tm ON tm.member_id = aa.member_id AND "
+            f"{day} >= tm.start_date AND (tm.end_date IS NULL OR {day} <= tm.end_date)"
+        )
+    return sql
+
+
+def _owner_where(*, team_id: int | None, member_id: int | None) -> tuple[str, list]:
+    if team_id is not None:
+        return " AND tm.team_id = %s", [team_id]
+    return " AND aa.member_id = %s", [member_id]
+
+
+@dataclass(frozen=True)
+class FunnelStep:
+    key: str  # created, intent, negotiation, won
+    label: str
+    count: int
+    of_created: float | None  # share of the leads created
+    of_previous: float | None  # share of the step before
+
+
+def pipeline_funnel_get(
+    *, store_id: int, start: dt.date, end: dt.date, team_id: int | None = None, member_id: int | None = None
+) -> list[FunnelStep]:
+    """The cohort of leads created on local days start … end by the team's (or the member's)
+    owners of that day, and how many of them have reached intent, negotiation and won since
+    (by their stage history and current stage). Owner at creation: the account of the lead's
+    first recorded stage, else its account now."""
+    first_account = (
+        "COALESCE((SELECT c.account_id FROM metrics_leadstagechange c WHERE c.lead_id = l.id "
+        "ORDER BY c.changed_at, c.id LIMIT 1), l.account_id)"
+    )
+    where, params = _owner_where(team_id=team_id, member_id=member_id)
+    reached = frame_query(
+        f"SELECT l.id, {_RANK_SQL.format(column='l.stage')}, "  # noqa: S608
+        f"(SELECT MAX({_RANK_SQL.format(column='h.stage')}) FROM metrics_leadstagechange h WHERE h.lead_id = l.id) "
+        f"FROM metrics_lead l{_owner_join(first_account, 'l.created_date', team=team_id is not None)} "
+        f"WHERE l.store_id = %s AND l.created_date BETWEEN %s AND %s{where}",
+        [store_id, start, end, *params],
+        ["lead", "now", "history"],
+    )
+    if not reached.empty:
+        reached = reached.drop_duplicates("lead")
+        rank = reached[["now", "history"]].fillna(0).astype(int).max(axis=1)
+    else:
+        rank = pd.Series(dtype=int)
+    counts = [len(rank), *(int((rank >= _STAGE_RANK[stage]).sum()) for stage, _label in FUNNEL_STEPS[1:])]
+    steps = []
+    for position, ((key, label), count) in enumerate(zip(FUNNEL_STEPS, counts, strict=True)):
+        previous = counts[position - 1] if position else None
+        steps.append(
+            FunnelStep(
+                key=str(key),
+                label=str(label),
+                count=count,
+                of_created=count / counts[0] if counts[0] else None,
+                of_previous=(count / previous if previous else None) if position else None,
+            )
+        )
+    return steps
+
+
+@dataclass(frozen=True)
+class Ageing:
+    """Open leads by current stage × days in it, as of a local day."""
+
+    as_of: dt.date
+    stages: list[tuple[str, str]]  # (stage, label)
+    buckets: list[str]  # labels, in AGE_BUCKETS order
+    counts: dict[str, list[int]]  # stage → one count per bucket
+    stuck_days: int  # the store's threshold: in negotiation longer than this is stuck
+    stuck: int  # deals in negotiation longer than the threshold
+
+    @property
+    def total(self) -> int:
+        return sum(sum(row) for row in self.counts.values())
+
+
+def stage_ageing_get(
+    *, store: Store, as_of: dt.date, team_id: int | None = None, member_id: int | None = None
+) -> Ageing:
+    """The leads open now (lead, intent, negotiation) whose account belongs, on `as_of`, to a
+    member of the team (or to the member), by stage and whole local days since they entered it:
+    0–3, 4–7, 8–14, 15–30, over 30 (a lead that entered its stage 7 days ago is in 4–7)."""
+    where, params = _owner_where(team_id=team_id, member_id=member_id)
+    stages = [str(stage) for stage in OPEN_STAGES]
+    stage_in, stage_params = sql_in("l.stage", stages)
+    leads = frame_query(
+        f"SELECT l.id, l.stage, l.stage_changed_date FROM metrics_lead l"  # noqa: S608
+        f"{_owner_join('l.account_id', '%s', team=team_id is not None)} WHERE l.store_id = %s{stage_in}{where}",
+        [as_of, as_of, *([as_of, as_of] if team_id is not None else []), store.pk, *stage_params, *params],
+        ["lead", "stage", "since"],
+    ).drop_duplicates("lead")
+    counts = {stage: [0] * len(AGE_BUCKETS) for stage in stages}
+    stuck = 0
+    if not leads.empty:
+        ages = (pd.Timestamp(as_of) - pd.to_datetime(leads["since"])).dt.days.clip(lower=0)
+        for stage, age in zip(leads["stage"], ages, strict=True):
+            index = next(i for i, (low, high) in enumerate(AGE_BUCKETS) if age >= low and (high is None or age <= high))
+            counts[stage][index] += 1
+            stuck += int(stage == LeadStage.NEGOTIATION and age > store.stuck_deal_days)
+    return Ageing(
+        as_of=as_of,
+        stages=[(stage, str(LeadStage(stage).label)) for stage in stages],
+        buckets=[age_bucket_label(low, high) for low, high in AGE_BUCKETS],
+        counts=counts,
+        stuck_days=store.stuck_deal_days,
+        stuck=stuck,
+    )
+
+
+@dataclass(frozen=True)
+class HourRow:
+    hour: int  # the store's local hour of the call's start
+    dials: int
+    connected: int
+
+    @property
+    def rate(self) -> float | None:
+        return self.connected / self.dials if self.dials else None
+
+
+def calls_by_hour_get(
+    *, store_id: int, start: dt.date, end: dt.date, team_id: int | None = None, member_id: int | None = None
+) -> list[HourRow]:
+    """Outbound calls of local days start … end by the team's (or the member's) accounts of
+    the call's day, per local hour of their start: 24 rows, dials and connected."""
+    where, params = _owner_where(team_id=team_id, member_id=member_id)
+    # The joins' days are the call's: its member and team on that day, as the rollups count it.
+    counts = frame_query(
+        "SELECT c.started_hour, COUNT(*), SUM(CASE WHEN c.connected THEN 1 ELSE 0 END) FROM metrics_call c"  # noqa: S608
+        f"{_owner_join('c.account_id', 'c.started_date', team=team_id is not None)} "
+        f"WHERE c.store_id = %s AND c.started_date BETWEEN %s AND %s AND c.direction = %s{where} "
+        "GROUP BY c.started_hour",
+        [store_id, start, end, CallDirection.OUTBOUND, *params],
+        ["hour", "dials", "connected"],
+    )
+    by_hour = {int(r.hour): (int(r.dials), int(r.connected or 0)) for r in counts.itertuples(index=False)}
+    return [HourRow(hour, *by_hour.get(hour, (0, 0))) for hour in range(24)]
+
+
+@dataclass
+class SalesFigures:
+    """The pipeline and calls figures of a team's or member's page (None: not the page's family)."""
+
+    funnel: list[FunnelStep] | None = None
+    funnel_figure: dict = field(default_factory=dict)
+    ageing: Ageing | None = None
+    ageing_figure: dict = field(default_factory=dict)
+    calls: list[HourRow] | None = None
+    calls_figure: dict = field(default_factory=dict)
+
+    @property
+    def has_funnel(self) -> bool:
+        return bool(self.funnel and self.funnel[0].count)
+
+    @property
+    def has_ageing(self) -> bool:
+        return self.ageing is not None and self.ageing.total > 0
+
+    @property
+    def has_calls(self) -> bool:
+        return bool(self.calls and any(row.dials for row in self.calls))
+
+    @property
+    def any(self) -> bool:
+        return self.has_funnel or self.has_ageing or self.has_calls
+
+
+def sales_figures_get(
+    *,
+    families: tuple[str, ...],
+    store: Store,
+    period: Period,
+    as_of: dt.date,
+    team_id: int | None = None,
+    member_id: int | None = None,
+) -> SalesFigures:
+    """The sales figures of the families: pipeline (funnel of the period's leads, ageing of the
+    open ones as of `as_of`) and calls (by hour over the period)."""
+    result = SalesFigures()
+    owner = {"team_id": team_id, "member_id": member_id}
+    if Family.PIPELINE in families:
+        result.funnel = pipeline_funnel_get(store_id=store.pk, start=period.start, end=period.end, **owner)
+        result.funnel_figure = figures.funnel_figure(steps=[(step.label, step.count) for step in result.funnel])
+        result.ageing = stage_ageing_get(store=store, as_of=as_of, **owner)
+        result.ageing_figure = figures.ageing_figure(
+            stages=result.ageing.stages,
+            buckets=result.ageing.buckets,
+            counts=result.ageing.counts,
+            stuck_position=_stuck_position(result.ageing.stuck_days),
+            stuck_label=str(_("Stuck after %(days)s days in negotiation") % {"days": result.ageing.stuck_days}),
+        )
+    if Family.CALLS in families:
+        result.calls = calls_by_hour_get(store_id=store.pk, start=period.start, end=period.end, **owner)
+        result.calls_figure = figures.calls_hour_figure(
+            hours=[row.hour for row in result.calls],
+            dials=[row.dials for row in result.calls],
+            connected=[row.connected for row in result.calls],
+            rates=[row.rate for row in result.calls],
+        )
+    return result
+
+
+def _stuck_position(days: int) -> float:
+    """Where `days` falls on the ageing chart's category axis (bucket i at x = i): after the
+    bucket it ends, or inside the bucket that holds it."""
+    for index, (low, high) in enumerate(AGE_BUCKETS):
+        if high is None or days <= high:
+            if days < low:
+                return index - 0.5
+            width = (high - low + 1) if high is not None else 1
+            return index - 0.5 + min((days - low + 1) / width, 1.0)
+    return len(AGE_BUCKETS) - 0.5
+
+
 def team_dashboard_get(
     *,
     team: Team,
@@ -466,22 +795,27 @@ def team_dashboard_get(
     Targets: a card shows the target covering the period's end (at most today: the store's
     local day unless given) with its progress on that day; the trend draws the team's target."""
     previous = period.previous()
-    team_kpis = {k.key: k for k in kpis_for(Level.TEAM, families=(Family.SERVICE,))}
-    trend = team_kpis.get(trend_kpi) or team_kpis[DEFAULT_TREND_KPI]
-    sort_kpi = team_kpis.get(sort) or team_kpis[DEFAULT_SORT]
+    families = team_families(team=team)
+    service = Family.SERVICE in families
+    default_kpi = family_default_kpi(families=families)
+    team_kpis = {k.key: k for k in family_kpis(families=families, level=Level.TEAM)}
+    trend = team_kpis.get(trend_kpi) or team_kpis[default_kpi]
+    sort_kpi = team_kpis.get(sort) or team_kpis[default_kpi]
+    if sort_kpi.key != sort and sort in KPI_BY_KEY:
+        descending = None  # another family's KPI: the team's default order
     first = min(previous.start, period.end - dt.timedelta(days=ALERT_WINDOW_DAYS - 1))
     rows = member_rows_load(start=first, end=period.end, store_ids=[team.store_id], team_ids=[team.pk])
     current = rows.between(period.start, period.end)
-    has_data = not current.days.empty
 
     def table(level: str, grain: str, span: Period) -> pd.DataFrame:
         return kpi_table(level=level, grain=grain, start=span.start, end=span.end, rows=rows)
 
     now, before = _only_row(table(Level.TEAM, "range", period)), _only_row(table(Level.TEAM, "range", previous))
     targets_as_of = min(period.end, today or store_today(team.store))
-    card_targets = card_targets_get(team=team, as_of=targets_as_of)
+    card_keys = tuple(_family_keys(FAMILY_CARDS, families))
+    card_targets = card_targets_get(team=team, as_of=targets_as_of, keys=card_keys)
     cards = []
-    for key in CARD_KPIS:
+    for key in card_keys:
         kpi = kpi_get(key)
         change, points, good = _change(kpi, now.get(key), before.get(key))
         cards.append(Card(kpi, now.get(key), before.get(key), change, points, good, card_targets.get(key)))
@@ -505,7 +839,7 @@ def team_dashboard_get(
     members = table(Level.MEMBER, "range", period)
     member_days = table(Level.MEMBER, "day", period)
     names = dict(Member.objects.filter(pk__in=members["entity_id"].tolist()).values_list("id", "display_name"))
-    columns = kpis_for(Level.MEMBER, families=(Family.SERVICE,))
+    columns = family_kpis(families=families, level=Level.MEMBER)
     values_by_member = {int(r["entity_id"]): r for r in members.to_dict("records")}
     member_ranks = ranks({m: r[sort_kpi.key] for m, r in values_by_member.items()}, sort_kpi)
     sparks: dict[int, dict[dt.date, object]] = {}
@@ -527,6 +861,59 @@ def team_dashboard_get(
     present.sort(key=lambda row: float(row.values[sort_kpi.key]), reverse=wanted_descending)
     leaderboard = present + sorted(missing, key=lambda row: row.name)
 
+    # Sales teams: the pipeline and calls figures from the facts; the ageing is of today (the
+    # leads as the latest export shows them), whatever the period.
+    sales = sales_figures_get(
+        families=families, store=team.store, period=period, as_of=today or store_today(team.store), team_id=team.pk
+    )
+    has_data = not current.days.empty or sales.any
+    service_parts = (
+        _service_parts(
+            team=team,
+            period=period,
+            rows=rows,
+            current=current,
+            names=names,
+            leaderboard=leaderboard,
+            member_link=member_link,
+        )
+        if service
+        else {}
+    )
+    return TeamDashboard(
+        team=team,
+        period=period,
+        previous=previous,
+        has_data=has_data,
+        last_day=None if has_data else _team_last_day(team, service=service),
+        cards=cards,
+        trend_kpi=trend,
+        trend=trend_figure,
+        columns=columns,
+        sort=sort_kpi.key,
+        descending=wanted_descending,
+        leaderboard=leaderboard,
+        targets_as_of=targets_as_of,
+        trend_targets=trend_targets,
+        bands=bands,
+        families=families,
+        sales=sales,
+        **service_parts,
+    )
+
+
+def _service_parts(
+    *,
+    team: Team,
+    period: Period,
+    rows: MemberRows,
+    current: MemberRows,
+    names: dict[int, str],
+    leaderboard: list[LeaderRow],
+    member_link: Callable[[int], str],
+) -> dict:
+    """The service teams' figures: volume vs price, the chat conversion heatmap, the first
+    response, the store funnel, alerts and the RFM summary."""
     scatter_rows = [row for row in leaderboard if row.values["paid_orders"]]
     scatter = figures.scatter_figure(
         names=[row.name for row in scatter_rows],
@@ -536,7 +923,6 @@ def team_dashboard_get(
         median_orders=_median(row.values["paid_orders"] for row in scatter_rows),
         median_aov=_median(row.values["aov"] for row in scatter_rows),
     )
-    heatmap = figures.heatmap_figure(grid=conversion_grid(current.buyers))
     response = response_shares(current.days)
     funnel = funnel_get(store_id=team.store_id, start=period.start, end=period.end)
     funnel_labels = {
@@ -550,33 +936,18 @@ def team_dashboard_get(
     # The rows are the team's days only: every member alerted on was in the team then.
     alerts = [_alert_row(alert, names) for alert in alerts_from_rows(rows.days, rows.buyers, as_of=period.end)]
     segments, segments_as_of = segments_get(store_id=team.store_id, as_of=period.end)
-    return TeamDashboard(
-        team=team,
-        period=period,
-        previous=previous,
-        has_data=has_data,
-        last_day=None if has_data else _team_last_day(team),
-        cards=cards,
-        trend_kpi=trend,
-        trend=trend_figure,
-        funnel_steps=funnel_steps,
-        uv_by_channel=funnel["uv_by_channel"],
-        funnel=figures.funnel_figure(steps=funnel_steps),
-        columns=columns,
-        sort=sort_kpi.key,
-        descending=wanted_descending,
-        leaderboard=leaderboard,
-        scatter=scatter,
-        heatmap=heatmap,
-        response=response,
-        response_figure=figures.response_figure(shares=response),
-        alerts=alerts,
-        segments=segments,
-        segments_as_of=segments_as_of,
-        targets_as_of=targets_as_of,
-        trend_targets=trend_targets,
-        bands=bands,
-    )
+    return {
+        "funnel_steps": funnel_steps,
+        "uv_by_channel": funnel["uv_by_channel"],
+        "funnel": figures.funnel_figure(steps=funnel_steps),
+        "scatter": scatter,
+        "heatmap": figures.heatmap_figure(grid=conversion_grid(current.buyers)),
+        "response": response,
+        "response_figure": figures.response_figure(shares=response),
+        "alerts": alerts,
+        "segments": segments,
+        "segments_as_of": segments_as_of,
+    }
 
 
 def _alert_row(alert: Alert, names: dict[int, str]) -> AlertRow:
@@ -648,6 +1019,12 @@ class PersonalDashboard:
     has_data: bool
     targets: list[TargetRow] = field(default_factory=list)  # the member's own, of today and this week
     bands: list[figures.Band] = field(default_factory=list)  # promotion phases in the period
+    families: tuple[str, ...] = SERVICE_FAMILIES  # those of the member's team (team_families)
+    sales: SalesFigures | None = None  # sales staff: their own pipeline and calls figures
+
+    @property
+    def is_service(self) -> bool:
+        return Family.SERVICE in self.families
 
 
 def member_team_on(*, member: Member, day: dt.date) -> Team | None:
@@ -672,9 +1049,10 @@ def member_dashboard_get(
         (str(_("This week")), Period(today - dt.timedelta(days=today.weekday()), today)),
         (str(_("This month")), Period(today.replace(day=1), today)),
     ]
-    member_kpis = {k.key: k for k in kpis_for(Level.MEMBER, families=(Family.SERVICE,))}
-    trend = member_kpis.get(trend_kpi) or member_kpis[DEFAULT_TREND_KPI]
-    kpis = [kpi_get(key) for key in PERSONAL_KPIS]
+    families = team_families(team=team)
+    member_kpis = {k.key: k for k in family_kpis(families=families, level=Level.MEMBER)}
+    trend = member_kpis.get(trend_kpi) or member_kpis[family_default_kpi(families=families)]
+    kpis = [kpi_get(key) for key in _family_keys(FAMILY_PERSONAL, families)]
     first = min(period.start, spans[-1][1].start, period.end - dt.timedelta(days=ALERT_WINDOW_DAYS - 1))
     last = max(period.end, today)
     if team is not None:
@@ -712,17 +1090,26 @@ def member_dashboard_get(
     )
     mine_days = rows.between(period.start, period.end).days
     mine_days = mine_days.loc[mine_days["member_id"] == member.pk] if not mine_days.empty else mine_days
-    response = response_shares(mine_days)
-    own_rows = MemberRows(
-        rows.days.loc[rows.days["member_id"] == member.pk] if not rows.days.empty else rows.days,
-        rows.buyers.loc[rows.buyers["member_id"] == member.pk] if not rows.buyers.empty else rows.buyers,
-        rows.store_days,
+    service = Family.SERVICE in families
+    response = response_shares(mine_days) if service else {}
+    alerts = []
+    if service:
+        own_rows = MemberRows(
+            rows.days.loc[rows.days["member_id"] == member.pk] if not rows.days.empty else rows.days,
+            rows.buyers.loc[rows.buyers["member_id"] == member.pk] if not rows.buyers.empty else rows.buyers,
+            rows.store_days,
+        )
+        names = {member.pk: member.display_name}
+        alerts = [
+            _alert_row(alert, names)
+            for alert in alerts_from_rows(own_rows.days, own_rows.buyers, as_of=min(period.end, today))
+        ]
+    # Sales staff: their own leads and calls only (member_id), never the team's.
+    sales = (
+        sales_figures_get(families=families, store=team.store, period=period, as_of=today, member_id=member.pk)
+        if team is not None and not service
+        else None
     )
-    names = {member.pk: member.display_name}
-    alerts = [
-        _alert_row(alert, names)
-        for alert in alerts_from_rows(own_rows.days, own_rows.buyers, as_of=min(period.end, today))
-    ]
     return PersonalDashboard(
         member=member,
         team=team,
@@ -734,11 +1121,13 @@ def member_dashboard_get(
         trend_kpi=trend,
         trend=trend_figure,
         response=response,
-        response_figure=figures.response_figure(shares=response),
+        response_figure=figures.response_figure(shares=response) if service else {},
         alerts=alerts,
-        has_data=not mine_days.empty or any(c.value for cs in cells.values() for c in cs),
+        has_data=not mine_days.empty or any(c.value for cs in cells.values() for c in cs) or bool(sales and sales.any),
         targets=member_targets_get(member=member, today=today),
         bands=bands,
+        families=families,
+        sales=sales,
     )
 
 
@@ -843,5 +1232,7 @@ def store_overview_get(*, stores, period: Period, store_link: Callable[[int], st
     return StoreOverview(period=period, rows=rows, figure=figure, has_data=any(r.gmv or r.sessions for r in rows))
 
 
-def kpi_choices(level: str = Level.TEAM) -> list[tuple[str, str]]:
-    return [(k.key, k.label) for k in kpis_for(level, families=(Family.SERVICE,))]
+def kpi_choices(level: str = Level.TEAM, *, families: tuple[str, ...] | None = None) -> list[tuple[str, str]]:
+    """The trend's choices: the KPIs of the families (all member KPIs when None), family by family."""
+    kpis = kpis_for(level) if families is None else family_kpis(families=families, level=level)
+    return [(k.key, k.label) for k in kpis]

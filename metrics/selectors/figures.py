@@ -333,3 +333,97 @@ def stores_figure(*, names: Sequence[str], gmv: Sequence, staff: Sequence[int], 
             "dtick": max(1, math.ceil(max(staff, default=0) / 5)),
         },
     )
+
+
+_STAGE_COLOURS = ["#93c5fd", _PRIMARY, _ACCENT]  # lead, intent, negotiation
+
+
+def ageing_figure(
+    *,
+    stages: Sequence[tuple[str, str]],
+    buckets: Sequence[str],
+    counts: dict[str, Sequence[int]],
+    stuck_position: float,
+    stuck_label: str,
+) -> dict:
+    """Open leads by days in their current stage (x, buckets) and stage (grouped bars); a dashed
+    line where a deal in negotiation becomes stuck (`stuck_position` on the category axis)."""
+    fig = go.Figure()
+    for (stage, label), colour in zip(stages, _STAGE_COLOURS, strict=False):
+        fig.add_trace(
+            go.Bar(
+                x=list(buckets),
+                y=list(counts[stage]),
+                name=label,
+                marker={"color": colour},
+                hovertemplate=f"{label} · %{{x}}: %{{y:,d}}<extra></extra>",
+            )
+        )
+    fig.add_vline(x=stuck_position, line={"color": "#ef4444", "dash": "dash", "width": 2})
+    return _layout(
+        fig,
+        height=300,
+        barmode="group",
+        margin={"l": 48, "r": 16, "t": 28, "b": 40},
+        xaxis={"type": "category", "title": {"text": _("Days in the current stage")}},
+        yaxis={"title": {"text": _("Open leads")}, "tickformat": ",d", "rangemode": "tozero"},
+        annotations=[
+            {
+                "x": stuck_position,
+                "xref": "x",
+                "y": 1,
+                "yref": "paper",
+                "yanchor": "bottom",
+                "text": stuck_label,
+                "showarrow": False,
+                "font": {"size": 11, "color": "#ef4444"},
+            }
+        ],
+    )
+
+
+def calls_hour_figure(
+    *, hours: Sequence[int], dials: Sequence[int], connected: Sequence[int], rates: Sequence[float | None]
+) -> dict:
+    """Outbound calls and connected calls by the store's local hour (bars), the connect rate on
+    the right axis (line; none in an hour without calls)."""
+    x = [f"{h:02d}" for h in hours]
+    fig = go.Figure()
+    fig.add_trace(
+        go.Bar(
+            x=x,
+            y=list(dials),
+            name=_("Outbound calls"),
+            marker={"color": "#93c5fd"},
+            hovertemplate="%{x}:00 · " + _("Outbound calls") + ": %{y:,d}<extra></extra>",
+        )
+    )
+    fig.add_trace(
+        go.Bar(
+            x=x,
+            y=list(connected),
+            name=_("Connected"),
+            marker={"color": _PRIMARY},
+            hovertemplate="%{x}:00 · " + _("Connected") + ": %{y:,d}<extra></extra>",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=[_number(r) for r in rates],
+            name=_("Connect rate"),
+            yaxis="y2",
+            mode="lines+markers",
+            line={"color": _ACCENT},
+            connectgaps=False,
+            hovertemplate="%{x}:00 · " + _("Connect rate") + ": %{y:.1%}<extra></extra>",
+        )
+    )
+    return _layout(
+        fig,
+        height=300,
+        barmode="group",
+        xaxis={"type": "category", "title": {"text": _("Hour")}},
+        yaxis={"title": {"text": _("Calls")}, "tickformat": ",d", "rangemode": "tozero"},
+        yaxis2={"overlaying": "y", "side": "right", "tickformat": ".0%", "range": [0, 1.05], "showgrid": False},
+    )
