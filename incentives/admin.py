@@ -1,7 +1,12 @@
 """Admin for incentives: plans are edited here for now (with their tiers, multipliers, milestones,
 ranking awards and assignments inline); statements and badges can be looked at and corrected."""
 
+from decimal import Decimal
+
 from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.forms.models import BaseInlineFormSet
+from django.utils.translation import gettext as _
 
 from incentives.models import (
     Badge,
@@ -16,10 +21,30 @@ from incentives.models import (
     Statement,
     StatementLine,
 )
+from incentives.services.plans import plan_tier_rates_validate
+
+
+class CommissionTierFormSet(BaseInlineFormSet):
+    """A telesales plan's tiers: every rate within 1.5%–3%, and at least one tier when tiered.
+    `self.instance` is the plan as edited on the same page (its new kind and mode)."""
+
+    def clean(self):
+        super().clean()
+        if any(self.errors):
+            return
+        kept = [f.cleaned_data for f in self.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")]
+        rates = [Decimal(row["rate"]) for row in kept if row.get("rate") is not None]
+        try:
+            plan_tier_rates_validate(plan=self.instance, rates=rates)
+        except ValidationError as error:
+            raise ValidationError(error.messages) from error
+        if self.instance.is_telesales and self.instance.commission_mode == "tiered" and not rates:
+            raise ValidationError(_("A telesales plan needs at least one commission tier."))
 
 
 class CommissionTierInline(admin.TabularInline):
     model = CommissionTier
+    formset = CommissionTierFormSet
     extra = 0
 
 
@@ -46,8 +71,9 @@ class PlanAssignmentInline(admin.TabularInline):
 
 @admin.register(Plan)
 class PlanAdmin(admin.ModelAdmin):
-    list_display = ["name", "store", "base_salary", "performance_pay", "commission_mode", "tier_mode", "commission_cap"]
-    list_filter = ["store", "commission_mode", "tier_mode"]
+    list_display = ["name", "store", "kind", "base_salary", "performance_pay", "call_pay", "commission_mode",
+                    "commission_base", "tier_mode", "commission_cap"]  # fmt: skip
+    list_filter = ["store", "kind", "commission_mode", "commission_base", "tier_mode"]
     search_fields = ["name", "description"]
     inlines = [CommissionTierInline, ModifierInline, MilestoneInline, RankingAwardInline, PlanAssignmentInline]
 
@@ -62,7 +88,7 @@ class PlanAssignmentAdmin(admin.ModelAdmin):
 class StatementLineInline(admin.TabularInline):
     model = StatementLine
     extra = 0
-    fields = ["order", "kind", "amount", "explanation", "kpi_key", "kpi_value"]
+    fields = ["order", "kind", "amount", "explanation", "kpi_key", "kpi_value", "deals"]
 
 
 class CommissionedOrderInline(admin.TabularInline):

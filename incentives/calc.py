@@ -73,3 +73,22 @@ def grade_coefficients_ordered(coefficients: dict | None) -> list[tuple[str, obj
     coefficients = coefficients or {}
     known = [(g, coefficients[g]) for g in GRADE_ORDER if g in coefficients]
     return known + sorted((g, v) for g, v in coefficients.items() if g not in GRADE_ORDER)
+
+
+@dataclass(frozen=True)
+class CallPart:
+    """One part of a call assessment (connected calls, or talk time) against its monthly target."""
+
+    completion: Decimal  # actual / target, uncapped (1.03 = 103%)
+    counted: Decimal  # the share of the part's pay earned: min(completion, 1), or 0 below the floor
+    below_floor: bool
+    amount: Decimal  # yuan, to the cent: pay × weight × counted
+
+
+def call_part(*, actual: Decimal, target: Decimal, weight: Decimal, pay: Decimal, floor: Decimal) -> CallPart:
+    """Pro rata up to 100% of the target; a completion below `floor` (a fraction, 0: none) earns
+    nothing. The floor is inclusive: exactly 60% of the target with a 60% floor pays 60%."""
+    completion = Decimal(actual) / Decimal(target)
+    below = bool(floor) and completion < floor
+    counted = Decimal(0) if below else min(completion, Decimal(1))
+    return CallPart(completion, counted, below, money(pay * weight * counted))

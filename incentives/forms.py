@@ -12,7 +12,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from incentives import calc
-from incentives.models import Plan, StatementState
+from incentives.models import CommissionBase, Plan, StatementState
 from reviews.forms import MonthField
 from teams.models import Store, Team
 
@@ -86,7 +86,9 @@ def percent_initial(rate: Decimal | None) -> str:
 
 
 class EstimateForm(forms.Form):
-    """The estimator's inputs. Money in yuan, rates as percentages."""
+    """The estimator's inputs. Money in yuan, rates as percentages, talk time in minutes. A plan
+    paying commission on deals asks for the amount won (and its target) instead of GMV; a plan
+    with a call assessment asks for connected calls and talk time."""
 
     store = forms.ModelChoiceField(label=_("Store"), queryset=Store.objects.none(), required=False, empty_label=None)
     gmv = forms.DecimalField(label=_("GMV this month (yuan)"), min_value=0, max_digits=14, decimal_places=2,
@@ -98,6 +100,14 @@ class EstimateForm(forms.Form):
                                 help_text=_("Tiers are reached by GMV / target. Empty: no target "
                                             "(the first tier)."))  # fmt: skip
     refund_rate = PercentField(label=_("Refunded order rate (%)"), required=False)
+    won = forms.DecimalField(label=_("Amount won this month (yuan)"), min_value=0, max_digits=14, decimal_places=2,
+                             widget=forms.NumberInput(attrs={"step": "100", "inputmode": "decimal"}))  # fmt: skip
+    connected_calls = forms.IntegerField(label=_("Connected outbound calls this month"), min_value=0,
+                                         max_value=1_000_000)  # fmt: skip
+    talk_minutes = forms.DecimalField(
+        label=_("Outbound talk time this month (minutes)"), min_value=0, max_digits=9, decimal_places=1,
+        widget=forms.NumberInput(attrs={"step": "10", "inputmode": "decimal"}),
+    )  # fmt: skip
     grade = forms.ChoiceField(label=_("Appraisal grade"), required=False)
     score = forms.DecimalField(label=_("Appraisal score"), required=False, max_digits=5, decimal_places=1,
                                validators=[MinValueValidator(0), MaxValueValidator(100)])  # fmt: skip
@@ -108,6 +118,16 @@ class EstimateForm(forms.Form):
             self.fields["store"].queryset = Store.objects.filter(pk__in=[s.pk for s in stores]).order_by("name")
         else:
             del self.fields["store"]
+        if plan.commission_base == CommissionBase.WON:
+            for name in ("gmv", "conversion", "refund_rate"):
+                del self.fields[name]
+            self.fields["target"].label = _("Amount-won target (yuan)")
+            self.fields["target"].help_text = _("Tiers are reached by amount won / target. Empty: no target "
+                                                "(the first tier).")  # fmt: skip
+        else:
+            del self.fields["won"]
+        if not plan.assesses_calls:
+            del self.fields["connected_calls"], self.fields["talk_minutes"]
         if not plan.performance_pay or plan.performance_by_score:
             del self.fields["grade"]
         else:

@@ -7,7 +7,10 @@ approves it and HR locks it, recomputing never changes it: differences become a 
 adjustment on it, and refunds of orders it paid commission on are clawed back on a later one.
 """
 
+from decimal import Decimal
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -30,6 +33,33 @@ class CommissionMode(models.TextChoices):
 class TierMode(models.TextChoices):
     CUMULATIVE = "cumulative", _("Cumulative: the reached tier's rate on everything")
     MARGINAL = "marginal", _("Marginal: each tier's rate on its part")
+
+
+class PlanKind(models.TextChoices):
+    GENERAL = "general", _("General")
+    # Seed 002: base salary + call assessment (connected calls and talk time) + commission 1.5%–3%.
+    TELESALES = "telesales", _("Telesales")
+
+
+class CommissionBase(models.TextChoices):
+    GMV = "gmv", _("Credited shop GMV, net of refunds")
+    WON = "won", _("Amount of the deals won")
+
+
+# Seed 002: a telesales plan's commission rates lie within 1.5% and 3% (fractions, both inclusive).
+TELESALES_RATE_MIN = Decimal("0.015")
+TELESALES_RATE_MAX = Decimal("0.03")
+
+
+def telesales_rate_error(rate: Decimal) -> ValidationError | None:
+    """The error for a telesales commission rate outside 1.5%–3%, or None when it is within."""
+    if TELESALES_RATE_MIN <= rate <= TELESALES_RATE_MAX:
+        return None
+    return ValidationError(
+        _("A telesales plan's commission rates lie between %(low)s and %(high)s; %(rate)s is outside."),
+        code="telesales_rate",
+        params={"low": "1.5%", "high": "3%", "rate": f"{(rate * 100).normalize():f}%"},
+    )
 
 
 class Plan(models.Model):
@@ -59,6 +89,38 @@ class Plan(models.Model):
     pk_bonus_rate = models.DecimalField(_("team PK bonus"), max_digits=6, decimal_places=4, default=0,
                                         # xgettext:no-python-format
                                         help_text=_("0.05 = +5% commission for the week's champion team."))  # fmt: skip
+    kind = models.CharField(
+        _("kind"), max_length=10, choices=PlanKind, default=PlanKind.GENERAL,
+        # xgettext:no-python-format
+        help_text=_("Telesales: commission rates must lie within 1.5% and 3% (seed 002)."),
+    )  # fmt: skip
+    commission_base = models.CharField(
+        _("commission base"), max_length=4, choices=CommissionBase, default=CommissionBase.GMV,
+        help_text=_("What commission is paid on: the shop GMV credited to the member, or the deals they won "
+                    "(telesales sell by phone, not in shop chats). Tiers are reached against the target of the "
+                    "same measure (GMV, or amount won)."),
+    )  # fmt: skip
+    # Call assessment (seed 002's 考核: 呼出接通数量 + 呼出接通时间): `call_pay` a month, split by the
+    # weights between the two parts; each part pays pro rata to its monthly target, at most 100%, and
+    # nothing below `call_floor` of it.
+    call_pay = models.DecimalField(_("call assessment pay (yuan a month)"), max_digits=12, decimal_places=2,
+                                   default=0)  # fmt: skip
+    call_connected_target = models.PositiveIntegerField(
+        _("connected outbound calls target (a month)"), null=True, blank=True
+    )
+    # Minutes, as people state it (the talk_time KPI is seconds: divided by 60 when compared).
+    call_talk_target_minutes = models.PositiveIntegerField(
+        _("outbound talk time target (minutes a month)"), null=True, blank=True,
+        help_text=_("In minutes: 30 hours = 1800."),
+    )  # fmt: skip
+    call_connected_weight = models.DecimalField(_("weight of connected calls"), max_digits=4, decimal_places=3,
+                                                default=Decimal("0.5"), help_text=_("0.5 = 50%."))  # fmt: skip
+    call_talk_weight = models.DecimalField(_("weight of talk time"), max_digits=4, decimal_places=3,
+                                           default=Decimal("0.5"), help_text=_("0.5 = 50%."))  # fmt: skip
+    call_floor = models.DecimalField(
+        _("call assessment floor"), max_digits=4, decimal_places=3, default=0,
+        help_text=_("A part below this share of its target pays nothing: 0.6 = 60%. 0: no floor."),
+    )  # fmt: skip
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -68,6 +130,46 @@ class Plan(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_telesales(self) -> bool:
+        return self.kind == PlanKind.TELESALES
+
+    @property
+    def assesses_calls(self) -> bool:
+        return bool(self.call_pay)
+
+    def clean(self):
+        errors: dict[str, list] = {}
+        if self.call_pay:
+            if self.call_connected_weight + self.call_talk_weight != 1:
+                errors.setdefault("call_talk_weight", []).append(
+                    ValidationError(_("The two call assessment weights add up to 100% (0.5 + 0.5)."))
+                )
+            if self.call_connected_weight and not self.call_connected_target:
+                errors.setdefault("call_connected_target", []).append(
+                    ValidationError(_("Set the monthly target of connected outbound calls (or give it no weight)."))
+                )
+            if self.call_talk_weight and not self.call_talk_target_minutes:
+                errors.setdefault("call_talk_target_minutes", []).append(
+                    ValidationError(_("Set the monthly talk time target in minutes (or give it no weight)."))
+                )
+            if not 0 <= self.call_floor <= 1:
+                errors.setdefault("call_floor", []).append(ValidationError(_("The floor lies between 0 and 1.")))
+        if self.kind == PlanKind.TELESALES:
+            if self.commission_mode == CommissionMode.NONE:
+                errors.setdefault("commission_mode", []).append(
+                    ValidationError(
+                        _("A telesales plan pays commission (%(low)s–%(high)s): choose flat or tiered."),
+                        params={"low": "1.5%", "high": "3%"},
+                    )
+                )
+            elif self.commission_mode == CommissionMode.FLAT:
+                error = telesales_rate_error(self.flat_rate)
+                if error is not None:
+                    errors.setdefault("flat_rate", []).append(error)
+        if errors:
+            raise ValidationError(errors)
 
 
 class CommissionTier(models.Model):
@@ -186,6 +288,7 @@ class LineKind(models.TextChoices):
     PK = "pk", _("Team PK")
     MILESTONE = "milestone", _("Milestone bonus")
     RANKING = "ranking", _("Ranking award")
+    CALLS = "calls", _("Call assessment")
     CLAWBACK = "clawback", _("Clawback")
 
 
@@ -198,6 +301,8 @@ class StatementLine(models.Model):
     kpi_key = models.CharField(max_length=40, blank=True)
     kpi_value = models.CharField(max_length=40, blank=True)
     order_ids = models.JSONField(default=list, blank=True)  # the platform order ids behind the line
+    # The deals behind a commission on the amount won: [{"lead_id", "customer", "amount" (yuan, text)}].
+    deals = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["statement", "order"]

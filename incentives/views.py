@@ -9,7 +9,7 @@ refusals are shown as messages."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.contrib import messages
@@ -27,7 +27,8 @@ from django.views.decorators.http import require_POST
 
 from incentives import calc
 from incentives.forms import BulkForm, EstimateForm, RecomputeForm, StatementFilterForm, percent_initial
-from incentives.models import CommissionMode, Plan, Statement, StatementState, TierMode
+from incentives.lines import count_text, minutes_text
+from incentives.models import CommissionBase, CommissionMode, Plan, Statement, StatementState, TierMode
 from incentives.selectors.estimate import estimate, latest_appraisal, member_stores, month_so_far
 from incentives.selectors.statements import (
     month_end,
@@ -54,6 +55,8 @@ from teams.selectors.scoping import Viewer, viewer_get
 ORDERS_SHOWN = 50  # order ids listed under a line; the rest are counted
 MINE_PAGE_SIZE = 12
 PLANS_PAGE_SIZE = 10
+# Any of these in the query: the estimator's form was submitted (the rest is prefilled).
+ESTIMATE_INPUTS = ("gmv", "won", "connected_calls", "talk_minutes")
 SORTS = {"member": "member__display_name", "store": "store__name", "state": "state", "total": "total"}
 
 
@@ -236,6 +239,8 @@ class LineRow:
     kpi_label: str
     order_ids: list[str]
     more_orders: int
+    deals: list[dict] = field(default_factory=list)  # the first ORDERS_SHOWN deals, amounts as Decimal
+    more_deals: int = 0
 
 
 def _statement_get(request: HttpRequest, pk: int) -> Statement:
@@ -252,6 +257,8 @@ def statement_view(request: HttpRequest, pk: int) -> HttpResponse:
             KPI_BY_KEY[line.kpi_key].label if line.kpi_key in KPI_BY_KEY else line.kpi_key,
             list(line.order_ids or [])[:ORDERS_SHOWN],
             max(len(line.order_ids or []) - ORDERS_SHOWN, 0),
+            [{**deal, "amount": Decimal(deal["amount"])} for deal in (line.deals or [])[:ORDERS_SHOWN]],
+            max(len(line.deals or []) - ORDERS_SHOWN, 0),
         )
         for line in statement.lines.all()
     ]
@@ -313,12 +320,15 @@ def _estimator(request: HttpRequest, member: Member, today: dt.date) -> dict:
     grade, score = latest_appraisal(member=member)
     if grade not in (plan.grade_coefficients or {}):
         grade = ""
-    target = calc.money(so_far.target) if so_far.target else None
+    on_deals = plan.commission_base == CommissionBase.WON
+    target = so_far.won_target if on_deals else so_far.target  # the target of the commission base
+    target = calc.money(target) if target else None
     initial = {
         "store": store, "gmv": so_far.gmv, "target": target, "grade": grade, "score": score,
         "conversion": percent_initial(so_far.conversion), "refund_rate": percent_initial(so_far.refund_rate),
+        "won": so_far.won, "connected_calls": so_far.connected_calls, "talk_minutes": so_far.talk_minutes,
     }  # fmt: skip
-    if "gmv" in request.GET:
+    if any(key in request.GET for key in ESTIMATE_INPUTS):
         # A short form (the personal page asks only for GMV and conversion): the rest as prefilled.
         data = request.GET.copy()
         for key, value in initial.items():
@@ -330,19 +340,24 @@ def _estimator(request: HttpRequest, member: Member, today: dt.date) -> dict:
         form = EstimateForm(plan=plan, stores=stores, initial=initial)
         values = {
             "gmv": so_far.gmv, "conversion": so_far.conversion, "target": target,
-            "refund_rate": so_far.refund_rate, "grade": grade, "score": score,
+            "refund_rate": so_far.refund_rate, "grade": grade, "score": score, "won": so_far.won,
+            "connected_calls": so_far.connected_calls, "talk_minutes": so_far.talk_minutes,
         }  # fmt: skip
     result = None
     if values is not None:
         result = estimate(
-            plan=plan, gmv=values["gmv"], conversion=values.get("conversion"), target=values.get("target"),
-            refund_rate=values.get("refund_rate"), appraisal_grade=values.get("grade") or None,
-            appraisal_score=values.get("score"),
+            plan=plan, gmv=values.get("gmv") or Decimal(0), conversion=values.get("conversion"),
+            target=values.get("target"), refund_rate=values.get("refund_rate"),
+            appraisal_grade=values.get("grade") or None, appraisal_score=values.get("score"),
+            connected_calls=values.get("connected_calls"), talk_minutes=values.get("talk_minutes"),
+            won_amount=values.get("won"),
         )  # fmt: skip
     pace = {**{k: "" if v is None else v for k, v in initial.items()}, "gmv": so_far.projected_gmv,
-            "store": store.pk}  # fmt: skip
+            "won": so_far.projected_won, "connected_calls": so_far.projected_connected_calls,
+            "talk_minutes": so_far.projected_talk_minutes, "store": store.pk}  # fmt: skip
     return {"stores": stores, "store": store, "plan": plan, "month": month, "so_far": so_far, "form": form,
-            "estimate": result, "bound": form.is_bound, "pace_query": urlencode(pace)}  # fmt: skip
+            "estimate": result, "bound": form.is_bound, "pace_query": urlencode(pace), "on_deals": on_deals,
+            "so_far_talk": minutes_text(so_far.talk_minutes)}  # fmt: skip
 
 
 @login_required
@@ -374,6 +389,28 @@ def _kpi_value(key: str, value) -> str:
     return kpi_display(KPI_BY_KEY[key], value) if key in KPI_BY_KEY else str(value)
 
 
+def _call_rules(plan: Plan) -> list[tuple[str, str]]:
+    """The call assessment in words: the pay, each part's target and weight, the floor."""
+    if not plan.call_pay:
+        return []
+    parts = []
+    if plan.call_connected_weight and plan.call_connected_target:
+        parts.append(_("%(weight)s for %(target)s connected outbound calls") % {
+            "weight": _percent(plan.call_connected_weight),
+            "target": count_text(plan.call_connected_target),
+        })  # fmt: skip
+    if plan.call_talk_weight and plan.call_talk_target_minutes:
+        minutes = Decimal(plan.call_talk_target_minutes)
+        parts.append(_("%(weight)s for %(target)s (%(hours)s h) of outbound talk time") % {
+            "weight": _percent(plan.call_talk_weight), "target": minutes_text(minutes),
+            "hours": f"{(minutes / 60).quantize(Decimal('0.1')).normalize():f}"})  # fmt: skip
+    text = _("%(amount)s a month: %(parts)s; each part pro rata to its monthly target, at most 100%%.") % {
+        "amount": _money(plan.call_pay), "parts": "; ".join(parts) or "—"}  # fmt: skip
+    if plan.call_floor:
+        text += " " + _("A part below %(floor)s of its target pays nothing.") % {"floor": _percent(plan.call_floor)}
+    return [(_("Call assessment"), text)]
+
+
 def plan_rules(plan: Plan) -> list[tuple[str, str]]:
     """The plan's rules in words: (what, rule)."""
     rules = []
@@ -387,9 +424,25 @@ def plan_rules(plan: Plan) -> list[tuple[str, str]]:
             text = _("%(amount)s × the coefficient of the month's appraisal grade (%(grades)s).") % {
                 "amount": _money(plan.performance_pay), "grades": grades}  # fmt: skip
         rules.append((_("Performance pay"), text))
-    if plan.commission_mode == CommissionMode.FLAT:
+    rules += _call_rules(plan)
+    on_deals = plan.commission_base == CommissionBase.WON
+    if plan.commission_mode == CommissionMode.FLAT and on_deals:
+        rules.append((_("Commission"), _("%(rate)s of the amount of the deals won (no refunds on deals, so no "
+                                         "clawback).") % {"rate": _percent(plan.flat_rate)}))  # fmt: skip
+    elif plan.commission_mode == CommissionMode.FLAT:
         rules.append((_("Commission"), _("%(rate)s of the credited GMV, net of refunds.")
                       % {"rate": _percent(plan.flat_rate)}))  # fmt: skip
+    elif plan.commission_mode == CommissionMode.TIERED and on_deals:
+        tiers = "; ".join(
+            _("from %(completion)s of target: %(rate)s")
+            % {"completion": _percent(t.from_completion), "rate": _percent(t.rate)}
+            for t in plan.tiers.all()
+        ) or "—"  # fmt: skip
+        how = (_("each rate on its part of the amount won") if plan.tier_mode == TierMode.MARGINAL
+               else _("the rate of the highest tier reached on all of the amount won"))  # fmt: skip
+        rules.append((_("Commission"), _("On the deals won, tiered by amount-won target completion, %(how)s: "
+                                         "%(tiers)s. No refunds on deals, so no clawback.")
+                      % {"how": how, "tiers": tiers}))  # fmt: skip
     elif plan.commission_mode == CommissionMode.TIERED:
         tiers = "; ".join(
             _("from %(completion)s of target: %(rate)s")

@@ -1,11 +1,14 @@
-"""The what-if estimator: "if I reach X GMV and Y inquiry-to-payment rate this month, I earn Z".
+"""The what-if estimator: "if I reach X GMV and Y inquiry-to-payment rate this month, I earn Z";
+for telesales plans "if I make X connected calls, talk Y minutes and win Z".
 
 `estimate` is pure: it takes a plan and a few numbers and applies the same arithmetic as the
 statements (incentives/calc.py) in the same order: base salary; performance pay by the chosen
-grade (or score); commission on the GMV by flat rate or tiers of target completion; the cap;
-KPI multipliers and milestones whose KPI is one of the given values (GMV, inquiry-to-payment
-rate, refunded order rate). What depends on others (team PK, rankings) or on KPIs not given is
-listed as not estimated. `month_so_far` reads the member's month to prefill the form.
+grade (or score); the call assessment (worded by incentives/lines.py, as on the statement);
+commission on the GMV or the amount won (the plan's commission base) by flat rate or tiers of
+target completion; the cap; KPI multipliers and milestones whose KPI is one of the given values
+(GMV, inquiry-to-payment rate, refunded order rate, connected calls, talk time, amount won).
+What depends on others (team PK, rankings) or on KPIs not given is listed as not estimated.
+`month_so_far` reads the member's month to prefill the form.
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from incentives import calc
-from incentives.models import CommissionMode, LineKind, Plan, TierMode
+from incentives.lines import SECONDS_PER_MINUTE, call_assessment_lines
+from incentives.models import CommissionBase, CommissionMode, LineKind, Plan, TierMode
 from metrics.formatting import kpi_display
 from metrics.models import Target
 from metrics.registry import KPI_BY_KEY, Level
@@ -27,7 +31,8 @@ from metrics.selectors.kpis import kpi_table
 from teams.models import Member, Store, TeamMembership
 
 GMV, CONVERSION, REFUND_RATE = "gmv", "inquiry_to_payment_rate", "refund_order_rate"
-ESTIMATED_KPIS = (GMV, CONVERSION, REFUND_RATE)
+CONNECTED, TALK, WON = "connected_dials", "talk_time", "won_amount"  # a count, seconds, yuan
+ESTIMATED_KPIS = (GMV, CONVERSION, REFUND_RATE, CONNECTED, TALK, WON)
 
 
 @dataclass(frozen=True)
@@ -87,18 +92,28 @@ def _label(key: str) -> str:
 def estimate(
     *,
     plan: Plan,
-    gmv: Decimal,
-    conversion: Decimal | None,
-    target: Decimal | None,
+    gmv: Decimal = Decimal(0),
+    conversion: Decimal | None = None,
+    target: Decimal | None = None,
     refund_rate: Decimal | None = None,
     appraisal_grade: str | None = None,
     appraisal_score: Decimal | None = None,
+    connected_calls: int | Decimal | None = None,
+    talk_minutes: Decimal | None = None,
+    won_amount: Decimal | None = None,
 ) -> Estimate:
     """The month's pay under `plan` if the member reaches these values. Rates are fractions
-    (0.12 = 12%), money is yuan. The commission base is the GMV as given (the statement pays on
-    GMV net of refunds)."""
+    (0.12 = 12%), money is yuan, talk time minutes. The commission base is the GMV as given (the
+    statement pays on GMV net of refunds), or for a plan paying on deals the amount won; `target`
+    is the target of that base (GMV, or amount won). Connected calls and talk time not given
+    count as 0 in the call assessment."""
     gmv = Decimal(gmv)
-    values: dict[str, Decimal | None] = {GMV: gmv, CONVERSION: conversion, REFUND_RATE: refund_rate}
+    talk_seconds = None if talk_minutes is None else Decimal(talk_minutes) * SECONDS_PER_MINUTE
+    won = None if won_amount is None else Decimal(won_amount)
+    values: dict[str, Decimal | None] = {
+        GMV: gmv, CONVERSION: conversion, REFUND_RATE: refund_rate,
+        CONNECTED: None if connected_calls is None else Decimal(connected_calls), TALK: talk_seconds, WON: won,
+    }  # fmt: skip
     lines: list[EstimateLine] = []
     left_out: list[str] = []
     if plan.base_salary:
@@ -106,30 +121,44 @@ def estimate(
                                   _("Base salary of plan %(plan)s.") % {"plan": plan.name}))  # fmt: skip
     if plan.performance_pay:
         lines.append(_performance(plan, appraisal_grade, appraisal_score))
+    lines += [
+        EstimateLine(LineKind.CALLS, part.amount, part.explanation)
+        for part in call_assessment_lines(plan=plan, connected=values[CONNECTED], talk_seconds=talk_seconds)
+    ]
     completion = None
+    on_deals = plan.commission_base == CommissionBase.WON
+    base = (won or Decimal(0)) if on_deals else gmv
     if plan.commission_mode != CommissionMode.NONE:
         commission = Decimal(0)
         if plan.commission_mode == CommissionMode.FLAT:
-            commission = gmv * plan.flat_rate
-            lines.append(EstimateLine(
-                LineKind.COMMISSION, calc.money(commission),
-                _("%(rate)s of %(gmv)s GMV.") % {"rate": _percent(plan.flat_rate), "gmv": _yuan(gmv)},
-            ))  # fmt: skip
+            commission = base * plan.flat_rate
+            if on_deals:
+                text = _("%(rate)s of %(won)s won.") % {"rate": _percent(plan.flat_rate), "won": _yuan(base)}
+            else:
+                text = _("%(rate)s of %(gmv)s GMV.") % {"rate": _percent(plan.flat_rate), "gmv": _yuan(gmv)}
+            lines.append(EstimateLine(LineKind.COMMISSION, calc.money(commission), text))
         else:
-            completion = (gmv / target) if target else None
+            completion = (base / target) if target else None
             tiers = [(t.from_completion, t.rate) for t in plan.tiers.all()]
-            parts = calc.tiered_commission(base=gmv, completion=completion, tiers=tiers,
+            parts = calc.tiered_commission(base=base, completion=completion, tiers=tiers,
                                            marginal=plan.tier_mode == TierMode.MARGINAL)  # fmt: skip
             commission = sum((p.amount for p in parts), Decimal(0))
             marginal = plan.tier_mode == TierMode.MARGINAL
-            if completion is None:
-                text = _("No GMV target: the first tier's rate on %(gmv)s GMV.") % {"gmv": _yuan(gmv)}
+            if on_deals:
+                if completion is None:
+                    text = _("No amount-won target: the first tier's rate on %(won)s won.")
+                elif marginal:
+                    text = _("Target completion %(done)s; each tier's rate on its part of %(won)s won.")
+                else:
+                    text = _("Target completion %(done)s; the highest tier reached applies to all of %(won)s won.")
+            elif completion is None:
+                text = _("No GMV target: the first tier's rate on %(gmv)s GMV.")
             elif marginal:
                 text = _("Target completion %(done)s; each tier's rate on its part of %(gmv)s GMV.")
             else:
                 text = _("Target completion %(done)s; the highest tier reached applies to all of %(gmv)s GMV.")
-            if completion is not None:
-                text = text % {"done": f"{completion * 100:.1f}%", "gmv": _yuan(gmv)}
+            done = "" if completion is None else f"{completion * 100:.1f}%"
+            text = text % {"done": done, "gmv": _yuan(gmv), "won": _yuan(base)}
             lines.append(EstimateLine(
                 LineKind.COMMISSION, calc.money(commission), text,
                 tuple(EstimatePart(p.rate, calc.money(p.base), calc.money(p.amount)) for p in parts),
@@ -216,6 +245,30 @@ class MonthSoFar:
     conversion: Decimal | None
     refund_rate: Decimal | None
     target: Decimal | None
+    connected_calls: int = 0
+    talk_seconds: int = 0
+    won: Decimal = Decimal(0)  # yuan won in deals
+    won_target: Decimal | None = None
+
+    @property
+    def talk_minutes(self) -> Decimal:
+        """Whole minutes (rounded down): what the form asks for."""
+        return Decimal(self.talk_seconds // 60)
+
+    def _projected(self, value: Decimal) -> Decimal:
+        return Decimal(value) * self.days_in_month / self.days if self.days else Decimal(value)
+
+    @property
+    def projected_won(self) -> Decimal:
+        return calc.money(self._projected(self.won))
+
+    @property
+    def projected_connected_calls(self) -> int:
+        return int(self._projected(Decimal(self.connected_calls)))
+
+    @property
+    def projected_talk_minutes(self) -> Decimal:
+        return Decimal(int(self._projected(self.talk_minutes)))
 
     @property
     def days(self) -> int:
@@ -237,11 +290,12 @@ def _decimal(value) -> Decimal | None:
     return Decimal(str(value))
 
 
-def gmv_target(*, member: Member, month: dt.date) -> Decimal | None:
-    """The member's GMV target closest to the month (the one the statements use)."""
+def gmv_target(*, member: Member, month: dt.date, kpi_key: str = GMV) -> Decimal | None:
+    """The member's GMV (or `kpi_key`: amount won) target closest to the month (the one the
+    statements use)."""
     end = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
     best = None
-    for t in Target.objects.filter(member=member, kpi_key=GMV, start__lte=end, end__gte=month):
+    for t in Target.objects.filter(member=member, kpi_key=kpi_key, start__lte=end, end__gte=month):
         distance = abs((t.start - month).days) + abs((t.end - end).days)
         if best is None or distance < best[0]:
             best = (distance, t.value)
@@ -260,6 +314,10 @@ def month_so_far(*, member: Member, store: Store, today: dt.date) -> MonthSoFar:
         conversion=_decimal(row.get(CONVERSION)),
         refund_rate=_decimal(row.get(REFUND_RATE)),
         target=gmv_target(member=member, month=month),
+        connected_calls=int(_decimal(row.get(CONNECTED)) or 0),
+        talk_seconds=int(_decimal(row.get(TALK)) or 0),
+        won=calc.money(_decimal(row.get(WON)) or Decimal(0)),
+        won_target=gmv_target(member=member, month=month, kpi_key=WON),
     )
 
 

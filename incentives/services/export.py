@@ -1,6 +1,6 @@
 """HR's payout workbook of a month (xlsx): a summary sheet (one row per statement: the member, their
 store and team, the statement's state, the amounts by kind, the total and the proposed adjustment),
-a lines sheet (every statement line with its explanation and the orders behind it) and a
+a lines sheet (every statement line with its explanation and the orders or deals behind it) and a
 definitions sheet (line kinds, states, and the rules of each plan in use).
 
 Built like the appraisal export (reviews/services/export.py), with its cell writers: headers in the
@@ -37,6 +37,7 @@ from teams.models import Store, Team, TeamMembership
 SUMMARY_KINDS = (
     LineKind.BASE,
     LineKind.PERFORMANCE,
+    LineKind.CALLS,
     LineKind.COMMISSION,
     LineKind.MODIFIER,
     LineKind.PK,
@@ -45,6 +46,7 @@ SUMMARY_KINDS = (
     LineKind.CLAWBACK,
 )
 ORDER_SEPARATOR = ";"
+DEAL_SEPARATOR = "; "  # between deals; within a deal: lead id, customer, amount separated by spaces
 
 
 def _kind_meanings() -> dict[str, str]:
@@ -57,6 +59,16 @@ def _kind_meanings() -> dict[str, str]:
         LineKind.COMMISSION: _(
             "A rate (flat, or by tiers of GMV target completion) on the GMV credited to the member, paid "
             "orders net of refunds; a negative line is the cap."
+        )
+        + " "
+        + _(
+            "A plan paying on deals: the rate (tiers by amount-won target completion) on the amount of the deals "
+            "the member's accounts won in the month, listed in the Deals column; deals have no refunds, so no "
+            "clawback."
+        ),
+        LineKind.CALLS: _(
+            "Telesales call assessment: the plan's monthly amount × the part's weight × the completion of its "
+            "monthly target (connected outbound calls, or talk time in minutes), at most 100%, 0 below the floor."
         ),
         LineKind.MODIFIER: _("The commission multiplied when a KPI of the month compares true: the difference."),
         LineKind.PK: _("Extra commission on a week's GMV when the member's team was the store's champion that week."),
@@ -147,7 +159,8 @@ def _kpi_label(key: str) -> str:
 
 def _line_rows(ws, statements: list[Statement], teams: dict) -> list[list]:
     header = [_("Employee number"), _("Name"), _("Store"), _("Team"), capfirst(_("state")), _("No."),
-              capfirst(_("kind")), _("Amount"), _("Explanation"), _("KPI"), _("KPI value"), _("Order ids")]  # fmt: skip
+              capfirst(_("kind")), _("Amount"), _("Explanation"), _("KPI"), _("KPI value"), _("Order ids"),
+              _("Deals")]  # fmt: skip
     rows = [[_cell(ws, h) for h in header]]
     for statement in statements:
         team = teams.get((statement.member_id, statement.store_id))
@@ -158,8 +171,15 @@ def _line_rows(ws, statements: list[Statement], teams: dict) -> list[list]:
                 _cell(ws, str(line.get_kind_display())), _cell(ws, line.amount, MONEY), _cell(ws, line.explanation),
                 _cell(ws, _kpi_label(line.kpi_key) if line.kpi_key else ""), _cell(ws, line.kpi_value),
                 _cell(ws, ORDER_SEPARATOR.join(str(ref) for ref in line.order_ids or [])),
+                _cell(ws, _deals_text(line.deals)),
             ])  # fmt: skip
     return rows
+
+
+def _deals_text(deals: list[dict] | None) -> str:
+    """The deals behind a line: "L001 客户甲 30000.00; L002 客户乙 12000.00" (amounts in yuan)."""
+    return DEAL_SEPARATOR.join(f"{d.get('lead_id', '')} {d.get('customer', '')} {d.get('amount', '')}"
+                               for d in deals or [])  # fmt: skip
 
 
 def _number(value: Decimal) -> str:
@@ -202,7 +222,21 @@ def _plan_texts(plan: Plan) -> list[str]:
     ranking = "; ".join(f"{_kpi_label(r.kpi_key)}: {', '.join(str(a) for a in r.amounts)}"
                         for r in plan.ranking_awards.all())  # fmt: skip
     pk = f"{_kpi_label(plan.pk_kpi_key)} +{_percent(plan.pk_bonus_rate)}" if plan.pk_kpi_key else ""
-    return [scaling, commission, modifiers, pk, milestones, ranking]
+    calls = ""
+    if plan.call_pay:
+        parts = []
+        if plan.call_connected_weight and plan.call_connected_target:
+            parts.append(f"{_kpi_label('connected_dials')} {plan.call_connected_target} × "
+                         f"{_percent(plan.call_connected_weight)}")  # fmt: skip
+        if plan.call_talk_weight and plan.call_talk_target_minutes:
+            parts.append(_("talk time %(minutes)s min × %(weight)s") % {
+                "minutes": plan.call_talk_target_minutes, "weight": _percent(plan.call_talk_weight),
+            })  # fmt: skip
+        calls = f"{plan.call_pay}: " + "; ".join(parts)
+        if plan.call_floor:
+            calls += " (" + _("floor %(floor)s") % {"floor": _percent(plan.call_floor)} + ")"
+    return [scaling, commission, modifiers, pk, milestones, ranking, str(plan.get_kind_display()), calls,
+            str(plan.get_commission_base_display())]  # fmt: skip
 
 
 def _definition_rows(ws, statements: list[Statement]) -> list[list]:
@@ -221,14 +255,15 @@ def _definition_rows(ws, statements: list[Statement]) -> list[list]:
         rows.append([_cell(ws, h) for h in (
             _("Plan"), _("Store"), str(LineKind.BASE.label), str(LineKind.PERFORMANCE.label), _("Performance scaling"),
             str(LineKind.COMMISSION.label), str(LineKind.MODIFIER.label), str(LineKind.PK.label),
-            str(LineKind.MILESTONE.label), str(LineKind.RANKING.label),
+            str(LineKind.MILESTONE.label), str(LineKind.RANKING.label), capfirst(_("kind")),
+            str(LineKind.CALLS.label), capfirst(_("commission base")),
         )])  # fmt: skip
         for plan in sorted(plans.values(), key=lambda p: (p.name, p.pk)):
-            scaling, commission, modifiers, pk, milestones, ranking = _plan_texts(plan)
+            texts = _plan_texts(plan)
             rows.append([
                 _cell(ws, plan.name), _cell(ws, plan.store.name if plan.store_id else ""),
-                _cell(ws, plan.base_salary, MONEY), _cell(ws, plan.performance_pay, MONEY), _cell(ws, scaling),
-                _cell(ws, commission), _cell(ws, modifiers), _cell(ws, pk), _cell(ws, milestones), _cell(ws, ranking),
+                _cell(ws, plan.base_salary, MONEY), _cell(ws, plan.performance_pay, MONEY),
+                *(_cell(ws, text) for text in texts),
             ])  # fmt: skip
     return rows
 
@@ -250,12 +285,12 @@ def payouts_export(*, month: dt.date, store: Store | None = None, lang: str = "z
         for row in _summary_rows(summary, statements, teams):
             summary.append(row)
         lines = workbook.create_sheet(_sheet_title(_("Lines"), used))
-        _widths(lines, [12, 16, 20, 14, 16, 6, 14, 12, 72, 18, 14, 40])
+        _widths(lines, [12, 16, 20, 14, 16, 6, 14, 12, 72, 18, 14, 40, 48])
         lines.freeze_panes = "C2"
         for row in _line_rows(lines, statements, teams):
             lines.append(row)
         definitions = workbook.create_sheet(_sheet_title(_("Definitions"), used))
-        _widths(definitions, [20, 14, 72, 12, 12, 28, 36, 32, 20, 32])
+        _widths(definitions, [20, 14, 72, 12, 12, 28, 36, 32, 20, 32, 14, 40, 24])
         for row in _definition_rows(definitions, statements):
             definitions.append(row)
         buffer = io.BytesIO()

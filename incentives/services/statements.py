@@ -1,11 +1,14 @@
 """Monthly payout statements, every line explained.
 
 A member's statement for a month of a store: base salary; performance pay by the month's
-appraisal; commission on the GMV credited to them (paid orders, net of refunds) by flat rate or
-tiers of target completion, capped; KPI multipliers; the team PK bonus of the weeks their team
-won; milestone bonuses; ranking awards; clawbacks of refunds on orders an earlier locked
-statement paid commission on. Draft statements follow the data; after the manager approves, a
-recomputation that differs is kept as a proposed adjustment and the lines stay; HR locks.
+appraisal; the call assessment of telesales plans (connected outbound calls and talk time against
+monthly targets); commission on the GMV credited to them (paid orders, net of refunds) or on the
+deals they won (the plan's commission base), by flat rate or tiers of target completion, capped;
+KPI multipliers; the team PK bonus of the weeks their team won; milestone bonuses; ranking
+awards; clawbacks of refunds on orders an earlier locked statement paid commission on (deals
+have no refunds in the leads export: nothing is clawed back on them). Draft statements follow
+the data; after the manager approves, a recomputation that differs is kept as a proposed
+adjustment and the lines stay; HR locks.
 """
 
 from __future__ import annotations
@@ -13,16 +16,19 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
+from itertools import pairwise
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from incentives import calc
+from incentives.lines import call_assessment_lines
 from incentives.models import (
+    CommissionBase,
     CommissionedOrder,
     CommissionMode,
     LineKind,
@@ -33,11 +39,11 @@ from incentives.models import (
     StatementState,
     TierMode,
 )
-from metrics.models import Order, Target
+from metrics.models import Lead, LeadStage, LeadStageChange, Order, Target
 from metrics.registry import KPI_BY_KEY, Level
 from metrics.selectors.dashboards import ranks
 from metrics.selectors.kpis import kpi_table
-from teams.models import Member, Store, Team, TeamMembership
+from teams.models import AccountAssignment, Member, Store, Team, TeamMembership
 from teams.selectors.scoping import Viewer
 
 
@@ -77,6 +83,7 @@ class Line:
     kpi_key: str = ""
     kpi_value: str = ""
     order_ids: list[str] = field(default_factory=list)
+    deals: list[dict] = field(default_factory=list)  # {"lead_id", "customer", "amount"}: the deals behind it
 
 
 @dataclass
@@ -103,10 +110,11 @@ def _member_kpis(member: Member, store: Store, start: dt.date, end: dt.date) -> 
     return table.iloc[0].to_dict() if len(table) else {}
 
 
-def _gmv_target(member: Member, month: dt.date) -> Decimal | None:
+def _gmv_target(member: Member, month: dt.date, kpi_key: str = "gmv") -> Decimal | None:
+    """The member's target of the KPI closest to the month (GMV, or the amount won)."""
     end = month_end(month)
     best = None
-    for t in Target.objects.filter(member=member, kpi_key="gmv", start__lte=end, end__gte=month):
+    for t in Target.objects.filter(member=member, kpi_key=kpi_key, start__lte=end, end__gte=month):
         distance = abs((t.start - month).days) + abs((t.end - end).days)
         if best is None or distance < best[0]:
             best = (distance, t.value)
@@ -119,6 +127,62 @@ def _orders(member: Member, store: Store, start: dt.date, end: dt.date) -> list[
             store=store, credited_member_id=member.pk, paid_at__isnull=False, credited_date__range=(start, end)
         ).order_by("created_at")
     )
+
+
+@dataclass(frozen=True)
+class DealWon:
+    """A deal behind a commission on the amount won: its lead, the day it was won, yuan."""
+
+    lead: Lead
+    date: dt.date
+    amount: Decimal
+
+
+# A stage's place in the pipeline, to order changes of the same second (as the rollups do).
+_STAGE_RANK = {LeadStage.LEAD: 0, LeadStage.INTENT: 1, LeadStage.NEGOTIATION: 2, LeadStage.WON: 3, LeadStage.LOST: 3}
+
+
+def _deals_won(member: Member, store: Store, start: dt.date, end: dt.date) -> list[DealWon]:
+    """The deals the member won between start and end, counted as the won_amount KPI counts them
+    (metrics/services/rollups.py): each entry into the won stage in the stage history, on its
+    local day, by the account on that change when the account was assigned to the member that
+    day; a change that repeats "won" (a later export showing the same stage) is no new win. The
+    amount is the lead's as last exported, else the change's. A deal reported lost later keeps
+    its win (the history does): there are no refunds on deals and nothing is clawed back."""
+    owned = AccountAssignment.objects.filter(
+        member=member, account_id=OuterRef("account_id"), start_date__lte=OuterRef("changed_date")
+    ).filter(Q(end_date__isnull=True) | Q(end_date__gte=OuterRef("changed_date")))
+    wins = list(
+        LeadStageChange.objects.filter(store=store, stage=LeadStage.WON, changed_date__range=(start, end))
+        .filter(Exists(owned))
+        .select_related("lead")
+    )
+    if not wins:
+        return []
+    history: dict[int, list[LeadStageChange]] = {}
+    for change in LeadStageChange.objects.filter(lead_id__in={w.lead_id for w in wins}).only(
+        "id", "lead_id", "stage", "changed_at"
+    ):
+        history.setdefault(change.lead_id, []).append(change)
+    previous: dict[int, str] = {}
+    for changes in history.values():
+        changes.sort(key=lambda c: (c.changed_at, _STAGE_RANK.get(c.stage, 3), c.pk))
+        previous.update({after.pk: before.stage for before, after in pairwise(changes)})
+    wins = sorted((w for w in wins if previous.get(w.pk) != LeadStage.WON), key=lambda w: (w.changed_at, w.pk))
+    return [
+        DealWon(
+            w.lead,
+            w.changed_date,
+            Decimal(w.lead.amount_cents if w.lead.amount_cents is not None else (w.amount_cents or 0)) / 100,
+        )
+        for w in wins
+    ]
+
+
+def _deal_rows(deals: list[DealWon]) -> list[dict]:
+    return [
+        {"lead_id": d.lead.lead_id, "customer": d.lead.customer, "amount": str(calc.money(d.amount))} for d in deals
+    ]
 
 
 def _appraisal(member: Member, month: dt.date):
@@ -218,54 +282,83 @@ def _compute(member: Member, store: Store, month: dt.date, figures: MonthFigures
                 )
             )
     kpis = _member_kpis(member, store, month, end)
+    lines += [
+        Line(LineKind.CALLS, part.amount, part.explanation, part.kpi_key, part.kpi_value)
+        for part in call_assessment_lines(
+            plan=plan, connected=_number(kpis.get("connected_dials")), talk_seconds=_number(kpis.get("talk_time"))
+        )
+    ]
     commissioned: list[tuple[Order, Decimal]] = []
     commission = Decimal(0)
     if plan.commission_mode != CommissionMode.NONE:
-        orders = _orders(member, store, month, end)
-        base = sum((Decimal(o.paid_cents - o.refund_cents) for o in orders), Decimal(0)) / 100
-        refs = [o.order_id for o in orders]
+        on_deals = plan.commission_base == CommissionBase.WON
+        orders: list[Order] = []
+        deals: list[DealWon] = []
+        if on_deals:
+            # Deals have no refunds in the leads export: nothing is netted and nothing clawed back.
+            deals = _deals_won(member, store, month, end)
+            base = sum((d.amount for d in deals), Decimal(0))
+            items = [(d.date, d.amount, d) for d in deals]
+            kpi_key, refs, deal_rows = "won_amount", [], _deal_rows(deals)
+        else:
+            orders = _orders(member, store, month, end)
+            base = sum((Decimal(o.paid_cents - o.refund_cents) for o in orders), Decimal(0)) / 100
+            items = [(o.credited_date, Decimal(o.paid_cents - o.refund_cents) / 100, o) for o in orders]
+            kpi_key, refs, deal_rows = "gmv", [o.order_id for o in orders], []
+        numbers = {"base": calc.money(base), "count": len(deals) if on_deals else len(orders)}
         if plan.commission_mode == CommissionMode.FLAT:
             commission = base * plan.flat_rate
+            if on_deals:
+                text = _("%(rate)s of %(base)s won in %(count)s deals (no refunds on deals).")
+            else:
+                text = _("%(rate)s of %(base)s credited GMV net of refunds (%(count)s paid orders).")
             lines.append(
                 Line(
                     LineKind.COMMISSION,
                     calc.money(commission),
-                    _("%(rate)s of %(base)s credited GMV net of refunds (%(count)s paid orders).")
-                    % {"rate": f"{plan.flat_rate * 100:.2f}%", "base": calc.money(base), "count": len(orders)},
-                    "gmv",
-                    _value_text("gmv", kpis.get("gmv")),
+                    text % {**numbers, "rate": f"{plan.flat_rate * 100:.2f}%"},
+                    kpi_key,
+                    _value_text(kpi_key, kpis.get(kpi_key)),
                     refs,
+                    deal_rows,
                 )
             )
         else:
-            target = _gmv_target(member, month)
-            gmv = Decimal(kpis.get("gmv") or 0)
-            completion = (gmv / target) if target else None
+            target = _gmv_target(member, month, kpi_key)
+            reached = Decimal(kpis.get(kpi_key) or 0)
+            completion = (reached / target) if target else None
             tiers = [(t.from_completion, t.rate) for t in plan.tiers.all()]
             parts = calc.tiered_commission(
                 base=base, completion=completion, tiers=tiers, marginal=plan.tier_mode == TierMode.MARGINAL
             )
             commission = sum((p.amount for p in parts), Decimal(0))
             how = "; ".join(f"{p.rate * 100:.2f}% × {calc.money(p.base)}" for p in parts)
-            done = _("no GMV target this month") if completion is None else f"{completion * 100:.1f}%"
+            if completion is None:
+                done = _("no amount-won target this month") if on_deals else _("no GMV target this month")
+            elif on_deals:
+                done = _("%(done)s (%(reached)s won / target %(target)s)") % {
+                    "done": f"{completion * 100:.1f}%", "reached": calc.money(reached),
+                    "target": calc.money(target),
+                }  # fmt: skip
+            else:
+                done = f"{completion * 100:.1f}%"
+            if on_deals:
+                text = _("Target completion %(done)s (%(mode)s tiers): %(how)s, on %(base)s won in %(count)s deals "
+                         "(no refunds on deals).")  # fmt: skip
+            else:
+                text = _(
+                    "Target completion %(done)s (%(mode)s tiers): %(how)s, on %(base)s credited GMV net of "
+                    "refunds (%(count)s paid orders)."
+                )
             lines.append(
                 Line(
                     LineKind.COMMISSION,
                     calc.money(commission),
-                    _(
-                        "Target completion %(done)s (%(mode)s tiers): %(how)s, on %(base)s credited GMV net of "
-                        "refunds (%(count)s paid orders)."
-                    )
-                    % {
-                        "done": done,
-                        "mode": plan.get_tier_mode_display(),
-                        "how": how or "—",
-                        "base": calc.money(base),
-                        "count": len(orders),
-                    },
-                    "gmv",
-                    _value_text("gmv", gmv),
+                    text % {**numbers, "done": done, "mode": plan.get_tier_mode_display(), "how": how or "—"},
+                    kpi_key,
+                    _value_text(kpi_key, reached),
                     refs,
+                    deal_rows,
                 )
             )
         if plan.commission_cap is not None and commission > plan.commission_cap:
@@ -299,9 +392,9 @@ def _compute(member: Member, store: Store, month: dt.date, figures: MonthFigures
                 )
                 commission += extra
         rate = (commission / base) if base else Decimal(0)
-        commissioned = [(o, rate) for o in orders]
+        commissioned = [(o, rate) for o in orders]  # deals: none (no refunds, no clawback)
         if plan.pk_kpi_key and plan.pk_bonus_rate:
-            lines += _pk_lines(plan, member, store, month, orders, rate, figures)
+            lines += _pk_lines(plan, member, store, month, items, rate, figures)
     for milestone in plan.milestones.all():
         value = kpis.get(milestone.kpi_key)
         if calc.compares(None if value is None else Decimal(str(value)), milestone.comparison, milestone.threshold):
@@ -327,19 +420,19 @@ def _compute(member: Member, store: Store, month: dt.date, figures: MonthFigures
 
 
 def _pk_lines(
-    plan: Plan, member: Member, store: Store, month: dt.date, orders: list[Order], rate: Decimal,
-    figures: MonthFigures,
+    plan: Plan, member: Member, store: Store, month: dt.date, items: list[tuple[dt.date, Decimal, Order | DealWon]],
+    rate: Decimal, figures: MonthFigures,
 ) -> list[Line]:  # fmt: skip
     """+X% commission for the weeks the member's team won: the week's commission base × the
-    month's effective commission rate × X."""
+    month's effective commission rate × X. `items`: (day, yuan, order or deal) of the base."""
     lines = []
     for monday, champions in sorted(figures.champion_weeks(plan.pk_kpi_key).items()):
         sunday = monday + dt.timedelta(days=6)
         team = team_of(member=member, store=store, day=min(sunday, month_end(month)))
         if team is None or team.pk not in champions:
             continue
-        week_orders = [o for o in orders if monday <= o.credited_date <= sunday]
-        base = sum((Decimal(o.paid_cents - o.refund_cents) for o in week_orders), Decimal(0)) / 100
+        week = [item for day, _amount, item in items if monday <= day <= sunday]
+        base = sum((amount for day, amount, _item in items if monday <= day <= sunday), Decimal(0))
         if not base:
             continue
         commission = base * rate  # the week's share of the commission, at the month's effective rate
@@ -365,7 +458,8 @@ def _pk_lines(
                 },
                 plan.pk_kpi_key,
                 "",
-                [o.order_id for o in week_orders],
+                [o.order_id for o in week if isinstance(o, Order)],
+                _deal_rows([d for d in week if isinstance(d, DealWon)]),
             )
         )
     return lines
@@ -435,6 +529,13 @@ def _clawback_lines(member: Member, store: Store, month: dt.date) -> list[Line]:
     return lines
 
 
+def _number(value) -> Decimal | None:
+    """A KPI value from the table as a Decimal (None when missing or NaN)."""
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    return Decimal(str(value))
+
+
 def _line_dicts(lines: list[Line]) -> list[dict]:
     return [{"kind": line.kind, "amount": str(line.amount), "explanation": line.explanation} for line in lines]
 
@@ -466,6 +567,7 @@ def statement_refresh(
                     kpi_key=line.kpi_key,
                     kpi_value=line.kpi_value,
                     order_ids=line.order_ids,
+                    deals=line.deals,
                 )
                 for n, line in enumerate(computed.lines)
             ]

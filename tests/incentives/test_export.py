@@ -128,7 +128,7 @@ def records(ws) -> list[dict]:
 
 
 SUMMARY_HEADER = ["Employee number", "Name", "Store", "Team", "State", "Plan", "Base salary", "Performance pay",
-                  "Commission", "KPI multiplier", "Team PK", "Milestone bonus", "Ranking award", "Clawback", "Total pay",
+                  "Call assessment", "Commission", "KPI multiplier", "Team PK", "Milestone bonus", "Ranking award", "Clawback", "Total pay",
                   "Proposed adjustment"]  # fmt: skip
 
 
@@ -150,12 +150,13 @@ def test_a_summary_row_per_statement_with_amounts_by_kind_total_and_adjustment(p
     # A at 150% of 2,000: 2,000 × 1.5% + 1,000 × 2.5% = 55; conversion 100% ≥ 40%: +10% = 5.50; the team won
     # the week of 3 August: +5% of that week's commission, 3,000 × (60.50 / 3,000) × 5% = 3.025 → 3.03;
     # milestone 500; first in the team: 800. No appraisal: 0.
-    assert [a[h] for h in SUMMARY_HEADER[6:15]] == [4000, 0, 55, 5.5, 3.03, 500, 800, None, 5363.53]
+    # No call assessment in this plan: an empty cell, not 0.
+    assert [a[h] for h in SUMMARY_HEADER[6:16]] == [4000, 0, None, 55, 5.5, 3.03, 500, 800, None, 5363.53]
     # The late order, after approval: 4,000 at 200% → commission 85, +8.50, PK 4,000 × (93.50 / 4,000) × 5%
     # = 4.675 → 4.68: 5,398.18, that is 34.65 more.
     assert a["Proposed adjustment"] == 34.65
     # B: 1,000 × 1.5% = 15, +1.50, PK 1,000 × (16.50 / 1,000) × 5% = 0.825 → 0.83, 500, second: 500.
-    assert [b[h] for h in SUMMARY_HEADER[6:16]] == [4000, 0, 15, 1.5, 0.83, 500, 500, None, 5017.33, None]
+    assert [b[h] for h in SUMMARY_HEADER[6:17]] == [4000, 0, None, 15, 1.5, 0.83, 500, 500, None, 5017.33, None]
     assert [lead[h] for h in ("Base salary", "Commission", "Ranking award", "Total pay")] == [4000, 0, None, 4000]
     for row in rows:
         statement = Statement.objects.get(member__display_name=row["Name"])
@@ -171,7 +172,7 @@ def test_every_line_with_its_explanation_and_orders(payouts):
     book = workbook(payouts_export(month=AUGUST, lang="en"))
     header = table(book["Lines"])[0]
     assert header == ["Employee number", "Name", "Store", "Team", "State", "No.", "Kind", "Amount", "Explanation",
-                      "KPI", "KPI value", "Order ids"]  # fmt: skip
+                      "KPI", "KPI value", "Order ids", "Deals"]  # fmt: skip
     rows = records(book["Lines"])
     assert len(rows) == sum(s.lines.count() for s in Statement.objects.all())
     a = [r for r in rows if r["Name"] == EVIL_NAME]
@@ -227,8 +228,9 @@ def test_each_formula_like_order_id_alone_stays_text(org, tmp_path):
 def test_definitions_give_line_kinds_states_and_the_plans_rules(payouts):
     rows = table(workbook(payouts_export(month=AUGUST, lang="en"))["Definitions"])
     assert rows[0][:3] == ["Kind", "Key", "Definition"]
-    kinds = {r[1]: r for r in rows[1:9]}
-    assert set(kinds) == {"base", "performance", "commission", "modifier", "pk", "milestone", "ranking", "clawback"}
+    kinds = {r[1]: r for r in rows[1:10]}
+    assert set(kinds) == {"base", "performance", "commission", "modifier", "pk", "milestone", "ranking", "calls",
+                          "clawback"}  # fmt: skip
     assert kinds["clawback"][0] == "Clawback" and "refunded" in kinds["clawback"][2]
     start = rows.index(["State", "Key", "Definition", *[None] * (len(rows[0]) - 3)])
     assert [r[1] for r in rows[start + 1 : start + 4]] == ["draft", "approved", "locked"]
@@ -238,6 +240,7 @@ def test_definitions_give_line_kinds_states_and_the_plans_rules(payouts):
     assert plan[6] == "Refunded order rate > 25% → ×0.8; Inquiry-to-payment rate ≥ 40% → ×1.1"
     assert plan[7] == "GMV +5%" and plan[8] == "Inquiry-to-payment rate ≥ 10% → 500.00"
     assert plan[9] == "GMV: 800, 500, 300"
+    assert plan[10:13] == ["General", None, "Credited shop GMV, net of refunds"]  # kind, call assessment, base
 
 
 def test_headers_in_chinese_and_in_english(payouts):
