@@ -6,7 +6,8 @@ Writes shop exports with the shared generator (../shared/bench/make_shop_data.py
 var/bench/), imports orders.csv and chats.csv into a scratch database through the same services
 the upload page uses (import_batch_create, then import_batch_run, which the Celery task calls),
 then times COPY of the same files into an unindexed table of text columns. Prints both times,
-their ratio and the import's peak memory. Needs PostgreSQL: BENCH_DATABASE_URL, or DATABASE_URL
+their ratio and the import's peak memory. Then the same for a telesales call record of `--calls`
+rows (written here, without call ids, so the derived key and number masking are measured too). Needs PostgreSQL: BENCH_DATABASE_URL, or DATABASE_URL
 if it is PostgreSQL, or postgres://postgres@127.0.0.1:5432 (a database perfmgmt_bench is
 created and dropped).
 """
@@ -26,6 +27,7 @@ from common import ROOT, scratch_database, shop_data
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=1_000_000)
+    parser.add_argument("--calls", type=int, default=500_000, help="Rows of the call record (0: skip).")
     parser.add_argument("--keep-data", action="store_true", help="Do not drop the scratch database.")
     args = parser.parse_args()
 
@@ -86,12 +88,67 @@ def main() -> int:
     print(f"{'both':<8} {sum(sizes.values()) / 1e6:>7.1f} {total:>9.2f} {total_copy:>7.2f} {total / total_copy:>6.1f}")
     print(f"peak memory of the importing process: {peak_mb:.0f} MB (before importing: {rss_before / 1024:.0f} MB)")
     print(f"ratio (import / plain COPY): {total / total_copy:.1f}  (goal: at most 3)")
+    if args.calls:
+        _calls_bench(data / f"calls-{args.calls}.csv", args.calls, connection)
 
     connection.close()
     if not args.keep_data:
         with admin.cursor() as cursor:
             cursor.execute("DROP DATABASE IF EXISTS perfmgmt_bench WITH (FORCE)")
     return 0
+
+
+def _calls_file(path: Path, rows: int) -> None:
+    """A call record like a call centre's export: 60 agents over a year, full mobile numbers,
+    m:ss talk times, no call id. Deterministic (seeded)."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(20260805)
+    start = pd.Timestamp("2025-08-01 08:00:00")
+    seconds = np.sort(rng.integers(0, 365 * 86400, rows))
+    connected = rng.random(rows) < 0.35
+    talk = np.where(connected, rng.integers(5, 900, rows), 0)
+    frame = pd.DataFrame(
+        {
+            "坐席": pd.Series(rng.integers(1, 61, rows)).map(lambda n: f"电销{n:02d}"),
+            "呼叫时间": (start + pd.to_timedelta(seconds, unit="s")).strftime("%Y-%m-%d %H:%M:%S"),
+            "客户号码": pd.Series(rng.integers(13_000_000_000, 13_999_999_999, rows)).astype(str),
+            "呼叫类型": np.where(rng.random(rows) < 0.9, "呼出", "呼入"),
+            "是否接通": np.where(connected, "是", "否"),
+            "通话时长": [f"{t // 60}:{t % 60:02d}" for t in talk],
+        }
+    )
+    frame.to_csv(path, index=False, encoding="utf-8-sig")
+
+
+def _calls_bench(path: Path, rows: int, connection) -> None:
+    from metrics.models import ImportStatus
+    from metrics.services.imports import import_batch_create, import_batch_run
+    from teams.models import Store
+
+    if not path.exists():
+        _calls_file(path, rows)
+    store = Store.objects.get_or_create(name="电销中心")[0]
+    started = time.perf_counter()
+    batch = import_batch_run(batch=import_batch_create(file=path, user=None, kind="calls", store=store))
+    elapsed = time.perf_counter() - started
+    if batch.status != ImportStatus.SUCCEEDED:
+        print(f"calls: import {batch.status}: {batch.error_message}")
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS copy_calls")
+        cursor.execute(f"CREATE TABLE copy_calls ({', '.join(f'c{i} text' for i in range(6))})")
+        copy_started = time.perf_counter()
+        with path.open(encoding="utf-8-sig") as handle:
+            cursor.copy_expert("COPY copy_calls FROM STDIN WITH (FORMAT csv, HEADER true)", handle)
+        copy_elapsed = time.perf_counter() - copy_started
+    print()
+    print(
+        f"calls: {batch.rows_total} rows ({path.stat().st_size / 1e6:.1f} MB) imported in {elapsed:.2f} s "
+        f"= {batch.rows_total / elapsed:,.0f} rows/s (inserted={batch.inserted}); plain COPY {copy_elapsed:.2f} s, "
+        f"ratio {elapsed / copy_elapsed:.1f}"
+    )
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from metrics.importing.schema import fields_for
+from metrics.importing.schema import fields_for, formats_describe
 from metrics.models import ImportKind
 from metrics.selectors.periods import PRESETS
 from teams.models import Member, Store, Team
@@ -55,6 +55,8 @@ class UploadForm(forms.Form):
     def __init__(self, *args, stores, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["store"].queryset = stores
+        # The page's format help: each kind's columns, with a Chinese and an English header.
+        self.formats = formats_describe()
 
 
 class MappingForm(forms.Form):

@@ -4,20 +4,32 @@ Every cell that cannot be read is reported with its line, column, value and reas
 any such cell is rejected as a whole. What comes out is ready for the staging table:
 money as integer cents (parsed from the text, never through a float), datetimes as UTC epoch
 seconds (read as local times of
-the row's store), counts as integers, order statuses normalised with the platform text kept.
+the row's store), counts as integers, order statuses and lead stages normalised with the
+exported text kept, call durations as seconds, phone numbers masked.
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
 import unicodedata
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from metrics.importing.readers import Chunk
-from metrics.importing.schema import FIELDS, ORDER_STATUSES, Field, FieldType
+from metrics.importing.schema import (
+    CALL_DIRECTIONS,
+    FIELDS,
+    LEAD_STAGES,
+    ORDER_STATUSES,
+    YES_NO,
+    Field,
+    FieldType,
+)
 from metrics.models import ImportKind, OrderStatus
 
 # Columns of the staging table, in order, per kind (after `line` and `store_id`).
@@ -31,13 +43,38 @@ STAGING_COLUMNS: dict[str, tuple[str, ...]] = {
         "first_response_at", "ended_at", "buyer_messages", "agent_messages",
     ),
     ImportKind.TRAFFIC: ("date", "channel", "uv", "pv", "cart_adds"),
+    ImportKind.LEADS: (
+        "lead_id", "account", "customer", "source", "stage", "stage_raw", "stage_changed_at",
+        "stage_changed_date", "created_at", "created_date", "amount_cents", "guide_price_cents",
+        "collected_cents", "product", "new_product", "expected_close", "lost_reason",
+    ),
+    ImportKind.CALLS: (
+        "call_id", "account", "started_at", "started_date", "started_hour", "number", "direction",
+        "connected", "duration_seconds",
+    ),
 }  # fmt: skip
 
 # Local calendar parts kept beside these times: a day is a day in the store's zone, and KPIs
 # group by it in plain SQL on any database.
-LOCAL_PARTS = {"created_at": ("created_date", None), "started_at": ("started_date", "started_hour")}
+LOCAL_PARTS = {
+    "created_at": ("created_date", None),
+    "started_at": ("started_date", "started_hour"),
+    "stage_changed_at": ("stage_changed_date", None),
+}
+
+# Choice-like field types: the folded texts each accepts, and the reason an unknown text gets.
+_CHOICES = {
+    FieldType.STAGE: (
+        LEAD_STAGES,
+        _lazy("Unknown stage. Use 线索/lead, 意向/intent, 谈判/negotiation, 成单/won or 丢单/lost."),
+    ),
+    FieldType.DIRECTION: (CALL_DIRECTIONS, _lazy("Unknown call direction. Use 呼出/outbound or 呼入/inbound.")),
+    FieldType.BOOL: (YES_NO, _lazy("Not a yes or no (是/否, Y/N, yes/no, 1/0).")),
+}
 
 _STATUS_KEYS = {unicodedata.normalize("NFKC", k).strip().lower(): v for k, v in ORDER_STATUSES.items()}
+_ID_FIELDS = ("order_id", "session_id", "lead_id", "call_id")
+_CALL_ID_MAX = 160  # Call.call_id's max_length: longer derived keys are replaced by a digest
 _MONEY = r"\d{1,12}(?:\.\d{1,2})?"  # at most 12 digits of yuan: fits int64 cents with room
 _INT_MAX = 2**31 - 1
 
@@ -129,19 +166,26 @@ def chunk_check(*, chunk: Chunk, kind: str, mapping: dict[str, str], stores: Sto
         values, invalid = _convert(spec, raw, n, lines, column, zones, errors, local)
         if spec.name in LOCAL_PARTS:
             date_column, hour_column = LOCAL_PARTS[spec.name]
-            parsed = local["parsed"]
+            # An optional time the file does not have: no local parts either.
+            parsed = local.get("parsed", pd.Series([pd.NaT] * n, dtype="datetime64[ns]"))
             out[date_column] = parsed.dt.strftime("%Y-%m-%d").where(parsed.notna(), None).astype(object)
             if hour_column:
                 out[hour_column] = parsed.dt.hour.astype("Int64").astype(object).where(parsed.notna(), None)
         bad |= invalid
         if spec.type == FieldType.STATUS:
             out["status"], out["status_raw"] = values
+        elif spec.type == FieldType.STAGE:
+            out["stage"], out["stage_raw"] = values
         elif spec.type == FieldType.MONEY:
-            out[spec.name.replace("_amount", "_cents")] = values
+            out[cents_column(spec.name)] = values
+        elif spec.type == FieldType.DURATION:
+            out[f"{spec.name}_seconds"] = values
         else:
             out[spec.name] = values
 
     bad |= _check_order_of_times(kind, out, frame, lines, mapping, errors)
+    if kind == ImportKind.CALLS:
+        _calls_complete(out, n)
     rows = pd.DataFrame(out)
     rows = rows.loc[~bad, ["line", "store_id", *STAGING_COLUMNS[kind]]]
     return CheckedChunk(
@@ -149,6 +193,39 @@ def chunk_check(*, chunk: Chunk, kind: str, mapping: dict[str, str], stores: Sto
         errors=errors.frame(),
         rejected=int(bad.sum()) + len(chunk.bad_lines),
     )
+
+
+def cents_column(name: str) -> str:
+    """The integer-cents column of a money field: paid_amount → paid_cents, amount → amount_cents."""
+    return name.replace("_amount", "_cents") if name.endswith("_amount") else f"{name}_cents"
+
+
+def _calls_complete(out: dict, n: int) -> None:
+    """What a call record implies beyond its cells (rows already rejected are dropped later).
+
+    - connected, when the file has no such column or the cell is empty: talk time above 0;
+    - talk time of a call that was not connected is 0 (some systems report the ringing time);
+    - call id, when the file has none: account, start (UTC epoch seconds), masked number and
+      direction, so importing the same records again finds the same rows.
+    """
+    seconds = pd.Series(out["duration_seconds"], dtype=object)
+    connected = pd.Series(out["connected"], dtype=object)
+    derived = (pd.to_numeric(seconds, errors="coerce").fillna(0) > 0).astype(int).astype(object)
+    connected = connected.where(connected.notna(), derived)
+    out["connected"] = connected.to_numpy()
+    out["duration_seconds"] = seconds.where(connected != 0, 0).to_numpy()
+
+    call_id = pd.Series(out["call_id"], dtype=object)
+    missing = (call_id.isna() | (call_id.astype(str) == "")).to_numpy()
+    if missing.any():
+        parts = [pd.Series(out[c], dtype=object)[missing].astype(str) for c in ("account", "started_at", "number")]
+        direction = pd.Series(out["direction"], dtype=object)[missing].astype(str)
+        keys = parts[0] + "|" + parts[1] + "|" + parts[2] + "|" + direction
+        long = keys.str.len() > _CALL_ID_MAX
+        if long.any():  # account names near their 120-character limit only
+            keys[long] = keys[long].map(lambda k: "sha1:" + hashlib.sha1(k.encode()).hexdigest())  # noqa: S324
+        call_id[missing] = keys.to_numpy()
+    out["call_id"] = call_id.to_numpy()
 
 
 def _resolve_stores(frame, lines, mapping, stores: StoreResolver, errors: _Errors) -> tuple[np.ndarray, np.ndarray]:
@@ -219,8 +296,10 @@ def _convert(
 
     if spec.type == FieldType.TEXT:
         # Spreadsheet tricks that keep long ids as text: ="3100…", '3100…, a leading tab.
-        if spec.name in ("order_id", "session_id"):
+        if spec.name in _ID_FIELDS:
             text = text.str.replace(r'^="?(.*?)"?$', r"\1", regex=True).str.lstrip("'\t")
+        if spec.name == "number":
+            text = _phone_mask(text)
         too_long = (text.str.len() > spec.max_length).to_numpy() if spec.max_length else np.zeros(n, dtype=bool)
         errors.add(too_long, lines, column, text, _("Longer than %(n)s characters.") % {"n": spec.max_length})
         invalid |= too_long
@@ -236,6 +315,29 @@ def _convert(
         too_long = (text.str.len() > spec.max_length).to_numpy()
         errors.add(too_long, lines, column, text, _("Longer than %(n)s characters.") % {"n": spec.max_length})
         return (status.astype(object), text.astype(object)), invalid | too_long
+
+    if spec.type in _CHOICES:
+        accepted, reason = _CHOICES[spec.type]
+        keys = {_fold_choice(k): v for k, v in accepted.items()}
+        # Few distinct texts: fold each once, then map the column.
+        values = text.map({t: keys.get(_fold_choice(t)) for t in text.unique()}).astype(object)
+        unknown = (values.isna() & ~pd.Series(empty)).to_numpy()
+        errors.add(unknown, lines, column, raw, str(reason))
+        invalid |= unknown
+        if spec.type == FieldType.BOOL and spec.default is not None:
+            values = values.where(~pd.Series(empty), int(spec.default))
+        if spec.type == FieldType.STAGE:
+            too_long = (text.str.len() > spec.max_length).to_numpy()
+            errors.add(too_long, lines, column, text, _("Longer than %(n)s characters.") % {"n": spec.max_length})
+            return (values, text.astype(object)), invalid | too_long
+        return values, invalid
+
+    if spec.type == FieldType.DURATION:
+        values, unreadable = _duration_seconds(text, empty)
+        errors.add(unreadable, lines, column, raw, _("Not a duration (seconds like 83, or 1:23, or 0:01:23)."))
+        if spec.default is not None:
+            values = values.where(~pd.Series(empty), int(spec.default))
+        return values.astype(object), invalid | unreadable
 
     if spec.type in (FieldType.MONEY, FieldType.INT):
         parse, reason = (
@@ -271,6 +373,68 @@ def _convert(
         _("This local time does not exist or is ambiguous in the store's time zone (a clock change)."),
     )
     return epoch, invalid | not_time | (nonexistent & ~empty)
+
+
+def _fold_choice(text: str) -> str:
+    """ "Closed_Won", "closed won" and "ＣＬＯＳＥＤ　ＷＯＮ" fold alike."""
+    return re.sub(r"[\s_\-]+", " ", unicodedata.normalize("NFKC", str(text)).strip().lower())
+
+
+def _phone_mask(text: pd.Series) -> pd.Series:
+    """Numbers as they may be stored: a full number is never kept (personal data).
+
+    A mobile (11 digits from 1, optionally after +86/86) keeps its first 3 and last 4 digits:
+    13812341234 → 138****1234. Any other number of 8 digits or more keeps its first 3 and last 4
+    characters. Already masked numbers (with *) and short service numbers (10086) stay as they are.
+    """
+    compact = text.str.replace(r"[\s\-()（）]", "", regex=True)
+    mobile = r"^(?:\+?86)?(1\d{2})\d{4}(\d{4})$"
+    is_mobile = compact.str.fullmatch(mobile).to_numpy(dtype=bool)
+    other = compact.str.fullmatch(r"\+?\d{8,}").to_numpy(dtype=bool) & ~is_mobile
+    masked = text.where(~is_mobile, compact.str.replace(mobile, r"\1****\2", regex=True))
+    if other.any():  # landlines and foreign numbers: few, so a per-row repeat is fine
+        long = compact[other]
+        stars = pd.Series("*", index=long.index).str.repeat((long.str.len() - 7).tolist())
+        masked[other] = long.str.slice(0, 3) + stars + long.str.slice(-4)
+    return masked
+
+
+def _extract(text: pd.Series, pattern: str) -> pd.DataFrame:
+    """The named groups of `pattern` in each cell as floats, NaN where the cell does not match or
+    the group is empty. Arrow's vectorised RE2: pandas' str.extract runs Python per row."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    matched = pc.extract_regex(pa.array(text, type=pa.large_string()), pattern)
+    columns = {}
+    for index, name in enumerate(matched.type.names):
+        values = pc.struct_field(matched, [index]).to_numpy(zero_copy_only=False)  # by position
+        columns[name] = pd.to_numeric(pd.Series(values, index=text.index).replace("", None), errors="coerce")
+    return pd.DataFrame(columns, index=text.index).astype("float64")
+
+
+def _duration_seconds(text: pd.Series, empty: np.ndarray) -> tuple[pd.Series, np.ndarray]:
+    """Whole seconds of "83" (or "83.0", rounded), "1:23" (m:ss), "0:01:23" (h:mm:ss), "1分23秒"."""
+    seconds = pd.Series(np.full(len(text), np.nan), index=text.index)
+    plain = text.str.fullmatch(r"\d{1,9}(?:\.\d+)?").to_numpy(dtype=bool)
+    if plain.any():
+        seconds[plain] = np.floor(pd.to_numeric(text[plain]).to_numpy() + 0.5)
+    todo = ~plain & ~empty
+    if todo.any():
+        # h:mm:ss or m:ss (minutes may exceed 59 without hours: 75:10); seconds below 60.
+        clock = _extract(text[todo], r"^(?:(?P<h>\d{1,4})[:：])?(?P<m>\d{1,4})[:：](?P<s>\d{1,2})$")
+        clock_ok = clock["s"].notna() & (clock["s"] < 60) & (clock["h"].isna() | (clock["m"] < 60))
+        seconds[clock_ok[clock_ok].index] = (clock["h"].fillna(0) * 3600 + clock["m"] * 60 + clock["s"])[clock_ok]
+        todo &= seconds.isna().to_numpy()
+    if todo.any():
+        words = _extract(text[todo], r"^(?:(?P<h>\d{1,4})(?:小时|时))?(?:(?P<m>\d{1,5})分钟?)?(?:(?P<s>\d{1,7})秒)?$")
+        words_ok = words.notna().any(axis=1)
+        total = words["h"].fillna(0) * 3600 + words["m"].fillna(0) * 60 + words["s"].fillna(0)
+        seconds[words_ok[words_ok].index] = total[words_ok]
+    ok = seconds.notna().to_numpy() & (seconds.fillna(0).to_numpy() <= _INT_MAX)
+    values = pd.Series(np.where(ok, seconds.fillna(0), 0).astype("int64"), dtype=object)
+    values[~ok] = None
+    return values, ~ok & ~empty
 
 
 def _match_after_cleaning(text: pd.Series, empty: np.ndarray, pattern: str, junk: str) -> tuple[pd.Series, np.ndarray]:
@@ -335,7 +499,10 @@ def _local_datetimes(text: pd.Series, *, date_only: bool) -> pd.Series:
             errors="coerce",
         )  # fmt: skip
         if date_only:
-            by_parts = by_parts.where(parts[3].isna())
+            # A date with a time is not a date, unless it is midnight: Excel date cells read
+            # back as datetimes at 00:00:00.
+            midnight = (parts[3] == 0) & (parts[4] == 0) & (parts[5].fillna(0) == 0)
+            by_parts = by_parts.where(parts[3].isna() | midnight)
         # Excel serial day numbers (days since 1899-12-30), as XLSX cells without a date format hold.
         serial = pd.to_numeric(rest, errors="coerce")
         serial = serial.where((serial >= 1) & (serial < 2958466))
@@ -375,6 +542,7 @@ def _check_order_of_times(kind: str, out: dict, frame: pd.DataFrame, lines, mapp
             ("started_at", "first_response_at", _("First response before the chat started.")),
             ("started_at", "ended_at", _("Chat ended before it started.")),
         ],
+        ImportKind.LEADS: [("created_at", "stage_changed_at", _("The stage changed before the lead was created."))],
     }.get(kind, [])
     bad = np.zeros(len(lines), dtype=bool)
     for earlier, later, reason in pairs:

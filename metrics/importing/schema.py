@@ -11,7 +11,7 @@ from enum import StrEnum
 
 from django.utils.translation import gettext_lazy as _
 
-from metrics.models import ImportKind, OrderStatus
+from metrics.models import CallDirection, ImportKind, LeadStage, OrderStatus
 
 
 class FieldType(StrEnum):
@@ -21,6 +21,10 @@ class FieldType(StrEnum):
     DATE = "date"
     INT = "int"  # whole number >= 0
     STATUS = "status"  # order status text, normalised through ORDER_STATUSES
+    STAGE = "stage"  # lead stage text, normalised through LEAD_STAGES; unknown text is an error
+    DIRECTION = "direction"  # call direction text, through CALL_DIRECTIONS; unknown text is an error
+    BOOL = "bool"  # yes/no text through YES_NO (是/否, Y/N, true/false, 1/0)
+    DURATION = "duration"  # whole seconds from "83", "1:23", "0:01:23" or "1分23秒"
 
 
 @dataclass(frozen=True)
@@ -217,6 +221,168 @@ FIELDS: dict[str, tuple[Field, ...]] = {
             default="0",
         ),
     ),
+    # A CRM's lead or deal list (线索/商机列表): one row per lead as it stands at export time.
+    # Several exports over time give the stage history (metrics.models.LeadStageChange).
+    ImportKind.LEADS: (
+        Field(
+            "lead_id",
+            FieldType.TEXT,
+            _("lead id"),
+            ("线索编号", "线索ID", "商机编号", "商机ID", "lead id", "deal id"),
+            max_length=64,
+        ),
+        STORE_FIELD,
+        Field(
+            "account",
+            FieldType.TEXT,
+            _("owner"),
+            ("负责人", "归属人", "销售", "跟进人", "owner", "sales rep", "account"),
+            max_length=120,
+        ),
+        Field("customer", FieldType.TEXT, _("customer"), ("客户名称", "客户", "customer"), max_length=128),
+        Field(
+            "source",
+            FieldType.TEXT,
+            _("lead source"),
+            ("线索来源", "来源", "渠道", "source"),
+            required=False,
+            nullable=True,
+            default="",
+            max_length=64,
+        ),
+        Field("stage", FieldType.STAGE, _("stage"), ("阶段", "销售阶段", "商机阶段", "stage"), max_length=64),
+        Field(
+            "stage_changed_at",
+            FieldType.DATETIME,
+            _("stage changed at"),
+            ("阶段变更时间", "阶段更新时间", "更新时间", "stage changed at"),
+        ),
+        Field(
+            "amount",
+            FieldType.MONEY,
+            _("amount"),
+            ("金额", "商机金额", "预计金额", "amount"),
+            required=False,
+            nullable=True,
+        ),
+        Field(
+            "expected_close",
+            FieldType.DATE,
+            _("expected close"),
+            ("预计成交日期", "预计签单日期", "expected close"),
+            required=False,
+            nullable=True,
+        ),
+        Field(
+            "lost_reason",
+            FieldType.TEXT,
+            _("lost reason"),
+            ("丢单原因", "输单原因", "lost reason"),
+            required=False,
+            nullable=True,
+            default="",
+            max_length=200,
+        ),
+        # Empty or absent: the earliest stage change known for the lead stands in (see merge.py).
+        Field(
+            "created_at",
+            FieldType.DATETIME,
+            _("created at"),
+            ("创建时间", "线索创建时间", "created at"),
+            required=False,
+            nullable=True,
+        ),
+        Field(
+            "guide_price",
+            FieldType.MONEY,
+            _("guide price"),
+            ("指导价", "公司指导价", "guide price"),
+            required=False,
+            nullable=True,
+        ),
+        Field(
+            "collected",
+            FieldType.MONEY,
+            _("collected"),
+            ("回款金额", "已回款", "collected"),
+            required=False,
+            nullable=True,
+        ),
+        Field(
+            "product",
+            FieldType.TEXT,
+            _("product"),
+            ("产品", "产品名称", "product"),
+            required=False,
+            nullable=True,
+            default="",
+            max_length=120,
+        ),
+        Field(
+            "new_product",
+            FieldType.BOOL,
+            _("new product"),
+            ("是否新品", "新品", "new product"),
+            required=False,
+            nullable=True,
+            default="0",
+        ),
+    ),
+    # A call-centre or CRM call record (通话记录/话单): one row per call.
+    ImportKind.CALLS: (
+        # Optional: without it the key is derived from account, start time, number and direction.
+        Field(
+            "call_id",
+            FieldType.TEXT,
+            _("call id"),
+            ("通话ID", "呼叫ID", "话单ID", "call id"),
+            required=False,
+            nullable=True,
+            max_length=160,
+        ),
+        STORE_FIELD,
+        Field(
+            "account",
+            FieldType.TEXT,
+            _("agent account"),
+            ("坐席", "坐席工号", "坐席账号", "员工", "agent", "agent account"),
+            max_length=120,
+        ),
+        Field(
+            "started_at",
+            FieldType.DATETIME,
+            _("call time"),
+            ("呼叫时间", "通话开始时间", "开始时间", "call time", "started at"),
+        ),
+        # Masked on import when it arrives in full (138****1234); empty for withheld numbers.
+        Field(
+            "number",
+            FieldType.TEXT,
+            _("phone number"),
+            ("客户号码", "对方号码", "被叫号码", "号码", "number", "phone"),
+            nullable=True,
+            default="",
+            max_length=32,
+        ),
+        Field("direction", FieldType.DIRECTION, _("direction"), ("呼叫类型", "呼叫方向", "方向", "direction")),
+        # Empty or absent: connected when the talk time is above 0.
+        Field(
+            "connected",
+            FieldType.BOOL,
+            _("connected"),
+            ("是否接通", "接通状态", "connected"),
+            required=False,
+            nullable=True,
+        ),
+        Field(
+            "duration",
+            FieldType.DURATION,
+            _("talk time (seconds)"),
+            ("通话时长", "通话时长(秒)", "时长", "duration", "talk time"),
+            nullable=True,
+            default="0",
+        ),
+    ),
 }
 
 # The unique key of each kind's fact (besides the store).
@@ -224,6 +390,8 @@ KEYS: dict[str, tuple[str, ...]] = {
     ImportKind.ORDERS: ("order_id",),
     ImportKind.CHATS: ("session_id",),
     ImportKind.TRAFFIC: ("date", "channel"),
+    ImportKind.LEADS: ("lead_id",),
+    ImportKind.CALLS: ("call_id",),
 }
 
 # Platform status texts, Chinese (Taobao/Tmall wording) and English (API codes and plain words).
@@ -257,6 +425,78 @@ ORDER_STATUSES: dict[str, str] = {
     "trade_closed_by_taobao": OrderStatus.CLOSED,
     "closed": OrderStatus.CLOSED,
     "cancelled": OrderStatus.CLOSED,
+}
+
+# CRM stage texts (Chinese wording of common CRMs, and English). Folded like statuses; a text not
+# listed here is a row error: a stage guessed wrong would corrupt every pipeline KPI.
+LEAD_STAGES: dict[str, str] = {
+    "线索": LeadStage.LEAD,
+    "新线索": LeadStage.LEAD,
+    "潜在客户": LeadStage.LEAD,
+    "意向": LeadStage.INTENT,
+    "有意向": LeadStage.INTENT,
+    "意向客户": LeadStage.INTENT,
+    "谈判": LeadStage.NEGOTIATION,
+    "商务谈判": LeadStage.NEGOTIATION,
+    "议价": LeadStage.NEGOTIATION,
+    "成单": LeadStage.WON,
+    "赢单": LeadStage.WON,
+    "已成交": LeadStage.WON,
+    "成交": LeadStage.WON,
+    "签约": LeadStage.WON,
+    "已签约": LeadStage.WON,
+    "丢单": LeadStage.LOST,
+    "输单": LeadStage.LOST,
+    "已流失": LeadStage.LOST,
+    "流失": LeadStage.LOST,
+    "失败": LeadStage.LOST,
+    "lead": LeadStage.LEAD,
+    "new": LeadStage.LEAD,
+    "new lead": LeadStage.LEAD,
+    "prospect": LeadStage.LEAD,
+    "intent": LeadStage.INTENT,
+    "interested": LeadStage.INTENT,
+    "qualified": LeadStage.INTENT,
+    "negotiation": LeadStage.NEGOTIATION,
+    "negotiating": LeadStage.NEGOTIATION,
+    "won": LeadStage.WON,
+    "closed won": LeadStage.WON,
+    "deal won": LeadStage.WON,
+    "lost": LeadStage.LOST,
+    "closed lost": LeadStage.LOST,
+    "deal lost": LeadStage.LOST,
+}
+
+CALL_DIRECTIONS: dict[str, str] = {
+    "呼出": CallDirection.OUTBOUND,
+    "外呼": CallDirection.OUTBOUND,
+    "去电": CallDirection.OUTBOUND,
+    "outbound": CallDirection.OUTBOUND,
+    "outgoing": CallDirection.OUTBOUND,
+    "out": CallDirection.OUTBOUND,
+    "呼入": CallDirection.INBOUND,
+    "来电": CallDirection.INBOUND,
+    "inbound": CallDirection.INBOUND,
+    "incoming": CallDirection.INBOUND,
+    "in": CallDirection.INBOUND,
+}
+
+# Yes/no cells, as 1/0 (the staging column is an integer on every database).
+YES_NO: dict[str, int] = {
+    "是": 1,
+    "已接通": 1,
+    "接通": 1,
+    "y": 1,
+    "yes": 1,
+    "true": 1,
+    "1": 1,
+    "否": 0,
+    "未接通": 0,
+    "未接": 0,
+    "n": 0,
+    "no": 0,
+    "false": 0,
+    "0": 0,
 }
 
 
@@ -304,3 +544,17 @@ def kind_detect(headers: list[str]) -> str | None:
 
 def missing_required(*, kind: str, mapping: dict[str, str]) -> list[Field]:
     return [f for f in FIELDS[kind] if f.required and f.name not in mapping]
+
+
+def formats_describe() -> list[dict]:
+    """Each kind's expected columns for the upload page: label, a Chinese and an English header,
+    and whether the column must be in the file."""
+    described = []
+    for kind, label in ImportKind.choices:
+        columns = []
+        for spec in FIELDS[kind]:
+            chinese = next((a for a in spec.aliases if not a.isascii()), spec.aliases[0])
+            english = next((a for a in spec.aliases if a.isascii()), spec.name)
+            columns.append({"label": spec.label, "chinese": chinese, "english": english, "required": spec.required})
+        described.append({"kind": kind, "label": label, "columns": columns})
+    return described

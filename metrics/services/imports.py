@@ -115,8 +115,8 @@ def file_inspect(
     if detected is None:
         raise ImportRefused(
             _(
-                "These columns are not an order report, a chat log or a traffic report: %(headers)s. "
-                "Choose the kind and map the columns."
+                "These columns are not an order report, a chat log, a traffic report, a lead list or "
+                "a call record: %(headers)s. Choose the kind and map the columns."
             )
             % {"headers": ", ".join(source.headers[:12])}
         )
@@ -270,6 +270,8 @@ def _run(batch: ImportBatch, chunk_rows: int) -> None:
         staging.statistics_refresh(counts)
     batch.stores.set(counts.store_ids)
     batch.inserted, batch.updated, batch.unchanged = counts.inserted, counts.updated, counts.unchanged
+    if counts.history:
+        logger.info("import batch %s added %s lead stage changes", batch.pk, counts.history)
     batch.status = ImportStatus.SUCCEEDED
 
 
@@ -302,6 +304,16 @@ def chats_import(*, store: Store | None, file: Path | UploadedFile, **options) -
 def traffic_import(*, store: Store | None, file: Path | UploadedFile, **options) -> ImportBatch:
     """Import a daily traffic report (流量来源) now, in this process."""
     return _import(ImportKind.TRAFFIC, store=store, file=file, **options)
+
+
+def leads_import(*, store: Store | None, file: Path | UploadedFile, **options) -> ImportBatch:
+    """Import a CRM lead or deal list (线索/商机列表) now, in this process; adds to the stage history."""
+    return _import(ImportKind.LEADS, store=store, file=file, **options)
+
+
+def calls_import(*, store: Store | None, file: Path | UploadedFile, **options) -> ImportBatch:
+    """Import a call record (通话记录) now, in this process."""
+    return _import(ImportKind.CALLS, store=store, file=file, **options)
 
 
 def import_files_purge(*, now: dt.datetime | None = None) -> int:
