@@ -194,3 +194,139 @@ def demo_exports_write(
 
 def _yuan(cents: int) -> str:
     return f"{int(cents) // 100}.{int(cents) % 100:02d}"
+
+
+# --- online sales and telesales: a CRM's stage log and a call centre's call records ----------
+
+LEAD_HEADER = [
+    "线索编号", "店铺名称", "负责人", "客户名称", "线索来源", "阶段", "阶段变更时间", "创建时间",
+    "金额", "指导价", "回款金额", "产品", "是否新品", "预计成交日期", "丢单原因",
+]  # fmt: skip
+CALL_HEADER = ["通话ID", "店铺名称", "坐席", "呼叫时间", "客户号码", "呼叫类型", "是否接通", "通话时长(秒)"]
+LEAD_SOURCES = {
+    "online_sales": ["官网表单", "直播间留资", "老客转介绍", "企业团购咨询"],
+    "telesales": ["电话外呼", "老客转介绍"],
+}
+# (product, guide price in yuan, new product?)
+PRODUCTS = [("企业定制工服", 12_000, False), ("年会礼品套装", 6_800, False), ("节日福利礼盒", 3_600, False),
+            ("环保面料团服", 9_500, True), ("智能温控羽绒服", 15_800, True)]  # fmt: skip
+LOST_REASONS = ["价格超出预算", "选择了竞品", "需求取消", "交期不满足", "联系不上"]
+CUSTOMER_PARTS = (["华", "瑞", "博", "嘉", "恒", "鑫", "优", "创"], ["信", "达", "远", "诚", "科", "美", "联"],
+                  ["科技", "贸易", "教育", "医疗", "物流"])  # fmt: skip
+STAGE_TEXT = {"lead": "线索", "intent": "意向", "negotiation": "谈判", "won": "成单", "lost": "丢单"}
+
+
+@dataclass(frozen=True)
+class DemoPipelineFiles:
+    leads: Path
+    calls: Path
+
+
+def demo_pipeline_exports_write(
+    *,
+    out_dir: Path,
+    store: str,
+    owners: dict[str, list[str]],
+    last_day: dt.date,
+    days: int = 90,
+    seed: int = 2027,
+    call_share: float = 1.0,
+) -> DemoPipelineFiles:
+    """Write leads.csv (the CRM's stage log: one row per stage change, oldest first, so the last
+    row of a lead is where it stands) and calls.csv for one store's sales accounts.
+
+    `owners`: {"online_sales": [account, ...], "telesales": [account, ...]}. The model, in short:
+    each salesperson has a skill; leads move lead → intent → negotiation → won or lost with
+    delays of days; the longer a deal sits in negotiation, the likelier it is lost (seed 001: 80%
+    beyond 7 days); some deals are still open, a few of them stuck, on the last day. Telesales
+    dial about 80 numbers a working day (× `call_share`, for a smaller demo), a third connect."""
+    rng = np.random.default_rng(seed)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    first_day = last_day - dt.timedelta(days=days - 1)
+    start = dt.datetime.combine(first_day, dt.time())
+    end = dt.datetime.combine(last_day + dt.timedelta(days=1), dt.time())  # exclusive
+    files = DemoPipelineFiles(out_dir / "leads.csv", out_dir / "calls.csv")
+
+    def working_moment(day: int) -> dt.datetime:
+        """A moment of a working day: 9:00–18:00, busiest around 10:00 and 15:00."""
+        hour = rng.choice([9, 10, 10, 11, 11, 14, 14, 15, 15, 16, 17])
+        return start + dt.timedelta(days=int(day), hours=int(hour), seconds=int(rng.integers(0, 3600)))
+
+    rows: list[tuple[dt.datetime, list]] = []
+    number = 0
+    for kind, accounts in owners.items():
+        per_day = 2.2 if kind == "online_sales" else 1.6  # new leads per person and working day
+        for account in accounts:
+            skill = float(np.clip(rng.normal(0.5, 0.12), 0.25, 0.8))
+            for day in range(days):
+                if (first_day + dt.timedelta(days=day)).weekday() == 6:
+                    continue
+                for _ in range(rng.poisson(per_day)):
+                    number += 1
+                    product, guide, new = PRODUCTS[int(rng.integers(0, len(PRODUCTS)))]
+                    amount = int(guide * 100 * rng.uniform(0.82, 1.03) * (1 + rng.poisson(1.5)))
+                    quantity = max(1, round(amount / (guide * 100)))
+                    guide_cents = guide * 100 * quantity
+                    moment = working_moment(day)
+                    path = [("lead", moment)]
+                    if rng.random() < 0.35 + 0.3 * skill:
+                        moment += dt.timedelta(days=float(rng.exponential(2.0)) + 0.2)
+                        path.append(("intent", moment))
+                        if rng.random() < 0.45 + 0.3 * skill:
+                            moment += dt.timedelta(days=float(rng.exponential(3.0)) + 0.5)
+                            path.append(("negotiation", moment))
+                            stay = float(rng.exponential(5.0)) + 0.5
+                            win = (0.75 if stay <= 7 else 0.2) * (0.6 + skill * 0.6)
+                            moment += dt.timedelta(days=stay)
+                            path.append(("won" if rng.random() < win else "lost", moment))
+                    path = [(stage, at) for stage, at in path if at < end]
+                    created = path[0][1]
+                    customer = "".join(str(rng.choice(part)) for part in CUSTOMER_PARTS) + "有限公司"
+                    collected = int(amount * rng.choice([1.0, 1.0, 0.8, 0.5])) if path[-1][0] == "won" else None
+                    for stage, at in path:
+                        rows.append(
+                            (
+                                at,
+                                [
+                                    f"XS{number:06d}", store, account, customer, rng.choice(LEAD_SOURCES[kind]),
+                                    STAGE_TEXT[stage], at.strftime(TIME), created.strftime(TIME), _yuan(amount),
+                                    _yuan(guide_cents), _yuan(collected) if stage == "won" and collected else "",
+                                    product, "是" if new else "否",
+                                    (created + dt.timedelta(days=30)).strftime("%Y-%m-%d"),
+                                    rng.choice(LOST_REASONS) if stage == "lost" else "",
+                                ],
+                            )
+                        )  # fmt: skip
+    rows.sort(key=lambda row: row[0])
+    with files.leads.open("w", newline="", encoding="utf-8-sig") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(LEAD_HEADER)
+        writer.writerows(row for _at, row in rows)
+
+    with files.calls.open("w", newline="", encoding="utf-8-sig") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(CALL_HEADER)
+        serial = 0
+        for kind, accounts in owners.items():
+            dials_per_day = (80 if kind == "telesales" else 12) * call_share
+            for account in accounts:
+                reach = float(np.clip(rng.normal(0.33, 0.07), 0.15, 0.55))
+                talk = float(np.exp(rng.normal(np.log(150), 0.25)))  # typical connected call, seconds
+                for day in range(days):
+                    if (first_day + dt.timedelta(days=day)).weekday() == 6:
+                        continue
+                    calls = [("呼出", working_moment(day)) for _ in range(rng.poisson(dials_per_day))]
+                    calls += [("呼入", working_moment(day)) for _ in range(rng.poisson(3 * call_share))]
+                    for direction, moment in sorted(calls, key=lambda call: call[1]):
+                        serial += 1
+                        # Mornings connect better than late afternoons (people at their desks).
+                        connected = direction == "呼入" or rng.random() < reach * (1.2 if moment.hour < 12 else 0.85)
+                        seconds = int(rng.exponential(talk)) + 5 if connected else 0
+                        writer.writerow(
+                            [
+                                f"H{serial:08d}", store, account, moment.strftime(TIME),
+                                f"1{rng.integers(30, 99)}****{rng.integers(0, 10000):04d}", direction,
+                                "是" if connected else "否", seconds,
+                            ]
+                        )  # fmt: skip
+    return files

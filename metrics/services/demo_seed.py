@@ -7,6 +7,7 @@ import tempfile
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
 from django.db.models import Q
@@ -33,8 +34,8 @@ from metrics.selectors.decomposition import (
 )
 from metrics.selectors.kpis import kpi_table
 from metrics.selectors.periods import Period, store_today
-from metrics.services.demo import demo_exports_write
-from metrics.services.imports import chats_import, orders_import, traffic_import
+from metrics.services.demo import demo_exports_write, demo_pipeline_exports_write
+from metrics.services.imports import calls_import, chats_import, leads_import, orders_import, traffic_import
 from metrics.services.kpis import kpis_recompute_store_full
 from metrics.services.targets import (
     PHASE_FOCUS,
@@ -46,7 +47,7 @@ from metrics.services.targets import (
     target_create,
     target_update,
 )
-from teams.models import Member, PlatformAccount, Role, RoleGrant, Store, Team
+from teams.models import Member, PlatformAccount, Role, RoleGrant, Store, Team, TeamKind
 from teams.selectors.scoping import viewer_get
 
 
@@ -55,28 +56,48 @@ def demo_data_import(*, orders: int = 50_000, days: int = 90) -> list[str]:
 
     The data ends yesterday. Besides the known accounts, each store has one newcomer account the
     organisation does not know yet: its chats arrive unassigned, as a real new hire's would.
+    Accounts of online-sales and telesales teams chat with no one: they get the CRM's leads and
+    the call centre's calls instead.
     """
+    sales_kinds = (TeamKind.ONLINE_SALES, TeamKind.TELESALES)
+    sales_accounts = PlatformAccount.objects.filter(assignments__member__memberships__team__kind__in=sales_kinds)
     accounts = {
         store.name: [
-            *PlatformAccount.objects.filter(store=store).order_by("name").values_list("name", flat=True),
+            *PlatformAccount.objects.filter(store=store)
+            .exclude(pk__in=sales_accounts.values("pk"))
+            .order_by("name")
+            .values_list("name", flat=True),
             f"{store.name[:4]}:客服新人",
         ]
         for store in Store.objects.order_by("id")
     }
+    last_day = timezone.localdate() - dt.timedelta(days=1)
     report = []
     with tempfile.TemporaryDirectory(prefix="perfmgmt-demo-") as folder:
         files = demo_exports_write(
-            out_dir=Path(folder),
-            accounts_by_store=accounts,
-            last_day=timezone.localdate() - dt.timedelta(days=1),
-            days=days,
-            orders=orders,
+            out_dir=Path(folder), accounts_by_store=accounts, last_day=last_day, days=days, orders=orders
         )
-        for label, importer, path in (
+        imports = [
             ("orders", orders_import, files.orders),
             ("chats", chats_import, files.chats),
             ("traffic", traffic_import, files.traffic),
-        ):
+        ]
+        for store in Store.objects.filter(teams__kind__in=sales_kinds).distinct().order_by("id"):
+            owners = {
+                kind: list(
+                    sales_accounts.filter(store=store, assignments__member__memberships__team__kind=kind)
+                    .order_by("name")
+                    .values_list("name", flat=True)
+                    .distinct()
+                )
+                for kind in sales_kinds
+            }
+            pipeline = demo_pipeline_exports_write(
+                out_dir=Path(folder) / f"store-{store.pk}", store=store.name, owners=owners, last_day=last_day,
+                days=days, call_share=min(1.0, max(0.05, orders / 50_000)),  # calls follow the demo's size
+            )  # fmt: skip
+            imports += [("leads", leads_import, pipeline.leads), ("calls", calls_import, pipeline.calls)]
+        for label, importer, path in imports:
             batch = importer(store=None, file=path, user=None)
             if batch.status != ImportStatus.SUCCEEDED:
                 raise RuntimeError(f"demo {label} import failed: {batch.error_message}")
@@ -302,6 +323,35 @@ def _demo_month_targets(*, viewer, user, team: Team, members: list[Member], mont
         )  # fmt: skip
 
 
+# A salesperson's month targets (seed 002's completion rates), from the team's won amount over
+# the four weeks before the month: amount won, collected (90% of it), new customers, new products.
+DEMO_SALES_TARGETS = (("won_amount", Decimal("1.0"), "成单金额"), ("collected_amount", Decimal("0.9"), "回款金额"),
+                      ("new_product_amount", Decimal("0.25"), "新品销售额"))  # fmt: skip
+DEMO_DEAL_SIZE = Decimal(15_000)  # yuan: a typical demo deal, to turn amounts into customers
+
+
+def _demo_sales_targets(*, viewer, user, team: Team, members: list[Member], month: Period) -> None:
+    before = Period(month.start - dt.timedelta(days=HISTORY_DAYS), month.start - dt.timedelta(days=1))
+    table = kpi_table(level=Level.TEAM, grain="range", start=before.start, end=before.end,
+                      store_ids=[team.store_id], team_ids=[team.pk])  # fmt: skip
+    won = Decimal(table.iloc[0]["won_amount"] or 0) if len(table) else Decimal(0)
+    per_member = won / HISTORY_DAYS * month.days * DEMO_GROWTH["month"] / max(len(members), 1)
+    if per_member <= 0:
+        return
+    for member in members:
+        values = [(key, (per_member * share).quantize(Decimal("1")), label) for key, share, label in DEMO_SALES_TARGETS]
+        values.append(
+            ("new_customers", max(Decimal(1), (per_member / DEMO_DEAL_SIZE).quantize(Decimal("1"))), "新客户")
+        )
+        for key, value, label in values:
+            target_create(
+                viewer=viewer, user=user, tier=TargetTier.EXECUTION, kpi_key=key, store=team.store, team=team,
+                member=member, period_kind=PeriodKind.MONTH, start=month.start, end=month.end, value=value,
+                direction=TargetDirection.AT_LEAST, owner=user,
+                name=f"{member.display_name} {month.start:%Y-%m} · {label}",
+            )  # fmt: skip
+
+
 def _demo_rate(rng: random.Random, level: Decimal, *, self_review: bool) -> int:
     """A 1–5 rating around the member's level (their KPI score): people rate themselves a little higher."""
     mean = 3.0 + (float(level) - 60) / 40
@@ -359,7 +409,6 @@ def demo_appraisals_create(*, today: dt.date | None = None) -> DemoAppraisals:
     from reviews.models import AppraisalTemplate, CycleState
     from reviews.services.cycles import cycle_advance, cycle_create
     from reviews.services.templates import appraisal_templates_ensure
-    from teams.models import TeamKind
 
     admin = get_user_model().objects.filter(is_superuser=True).order_by("pk").first()
     viewer = viewer_get(user=admin)
@@ -372,11 +421,13 @@ def demo_appraisals_create(*, today: dt.date | None = None) -> DemoAppraisals:
         day = today or store_today(team.store)
         this_month = day.replace(day=1)
         last_month = _previous_month(this_month)
-        key = "results-behaviour-growth" if team.kind == TeamKind.AFTERSALES else "sales-ability-attitude"
+        sales = team.kind in (TeamKind.ONLINE_SALES, TeamKind.TELESALES)
+        key = {TeamKind.AFTERSALES: "results-behaviour-growth"}.get(team.kind, "sales-ability-attitude")
+        key = "pipeline-calls" if sales else key
         rng = random.Random(team.pk * 100 + last_month.month)  # noqa: S311 - demo ratings, not secrets
         for month in (last_month, this_month):
-            _demo_month_targets(viewer=viewer, user=admin, team=team, members=_members_today(team, day),
-                                month=_month(month))  # fmt: skip
+            set_targets = _demo_sales_targets if sales else _demo_month_targets
+            set_targets(viewer=viewer, user=admin, team=team, members=_members_today(team, day), month=_month(month))
             cycle = cycle_create(viewer=viewer, user=admin, store=team.store, team=team, month=month,
                                  template=templates[key])  # fmt: skip
             if month == last_month:
@@ -461,7 +512,25 @@ def demo_incentives_create(*, today: dt.date | None = None) -> DemoIncentives:
     Milestone.objects.bulk_create(Milestone(plan=plan, kpi_key=key, comparison=cmp, threshold=threshold, amount=amount)
                                   for key, cmp, threshold, amount in DEMO_MILESTONES)  # fmt: skip
     RankingAward.objects.create(plan=plan, kpi_key=DEMO_RANKING[0], amounts=DEMO_RANKING[1])
+    from incentives.models import CommissionBase
+    from incentives.services.plans import plan_telesales_create
+
     teams = list(Team.objects.select_related("store").order_by("store_id", "pk"))
+    # Online sales: the same base and grades, commission on the deals won (tiers by the amount-won
+    # target). Telesales: seed 002's plan (base + call assessment + 1.5–3% of the deals won).
+    online = Plan.objects.create(**{**DEMO_PLAN, "name": "线上销售方案", "pk_kpi_key": "won_amount",
+                                    "commission_base": CommissionBase.WON,
+                                    "description": "底薪4000 + 绩效2000×等级系数 + 成单金额阶梯提成。"})  # fmt: skip
+    CommissionTier.objects.bulk_create(CommissionTier(plan=online, from_completion=start, rate=rate)
+                                       for start, rate in DEMO_TIERS)  # fmt: skip
+    RankingAward.objects.create(plan=online, kpi_key="won_amount", amounts=DEMO_RANKING[1])
+    plans = {TeamKind.ONLINE_SALES: online}
+    for team in teams:
+        if team.kind == TeamKind.TELESALES and TeamKind.TELESALES not in plans:
+            plans[TeamKind.TELESALES] = plan_telesales_create(
+                store=team.store, name="电销方案", base_salary=Decimal(3500),
+                description="底薪3500 + 考核（呼出接通数量 + 呼出接通时间）+ 成单提成1.5%~3%（种子 002）。",
+            )  # fmt: skip
     this_month = last_month = None
     locked, drafts, locked_total = 0, 0, Decimal(0)
     badges: dict[str, int] = {}
@@ -469,7 +538,8 @@ def demo_incentives_create(*, today: dt.date | None = None) -> DemoIncentives:
         day = today or store_today(store)
         this_month = day.replace(day=1)
         last_month = _previous_month(this_month)
-        PlanAssignment.objects.bulk_create(PlanAssignment(plan=plan, team=team, start_date=last_month)
+        PlanAssignment.objects.bulk_create(PlanAssignment(plan=plans.get(team.kind, plan), team=team,
+                                                          start_date=last_month)
                                            for team in teams if team.store_id == store.pk)  # fmt: skip
         BadgeRule.objects.create(store=store, **DEMO_BADGE_RULE)
         for statement in statements_refresh(store=store, month=last_month):
@@ -482,5 +552,70 @@ def demo_incentives_create(*, today: dt.date | None = None) -> DemoIncentives:
         start = yesterday - dt.timedelta(days=DEMO_BADGE_DAYS - 1)
         for badge in badges_award(store=store, start=start, end=yesterday):
             badges[badge.key] = badges.get(badge.key, 0) + 1
-    return DemoIncentives(1, len(teams), last_month, this_month, locked, locked_total, drafts,
+    return DemoIncentives(1 + len(plans), len(teams), last_month, this_month, locked, locked_total, drafts,
                           dict(sorted(badges.items())))  # fmt: skip
+
+
+# --- online sales and telesales: stuck deals, breakthrough plans and the manager's answers ------
+
+DEMO_STUCK_PLANS = (
+    "客户卡在预算审批，计划本周内提供分期付款方案，并邀请客户参加新品体验会，周五前再次约谈决策人。",
+    "竞品报价更低，准备整理三个同行业成功案例和售后服务对比表，明天上午电话沟通采购负责人。",
+    "客户对交期有顾虑，已联系仓库确认现货，计划提供分批交付方案并申请加急物流支持。",
+)
+DEMO_STUCK_RESPONSES = (
+    "同意分期方案，首付比例可放宽到30%，需要我陪同约谈请提前告知。",
+    "案例可以用华信科技那一单，价格底线按指导价九五折执行，超出需报批。",
+    "交期方案可行，已和仓库确认优先排产，本周内给客户书面答复。",
+)
+DEMO_STUCK_HISTORY_DAYS = 21  # the hourly job is replayed once a day at 09:00 over these days
+
+
+@dataclass(frozen=True)
+class DemoPipeline:
+    stuck: int  # stuck deals recorded
+    open: int  # of them still in negotiation
+    plans: int
+    answers: int
+
+
+def demo_pipeline_followups_create(*, now: dt.datetime | None = None) -> DemoPipeline:
+    """Stuck deals as the hourly job would have found them over the last three weeks (replayed
+    once a day through `stuck_deals_detect`), then, for the deals still stuck, the owners'
+    breakthrough plans and the managers' answers through the services: some answered within the
+    store's hours, one late, and some still waiting."""
+    from metrics.models import StuckDeal
+    from metrics.services.deals import stuck_deal_plan_submit, stuck_deal_respond, stuck_deals_detect
+    from teams.selectors.scoping import Viewer
+
+    now = now or timezone.now()
+    plans = answers = 0
+    for store in Store.objects.filter(lead_set__isnull=False).distinct().order_by("id"):
+        zone = ZoneInfo(store.time_zone)
+        today = now.astimezone(zone).date()
+        for back in range(DEMO_STUCK_HISTORY_DAYS, 0, -1):
+            moment = dt.datetime.combine(today - dt.timedelta(days=back), dt.time(9), tzinfo=zone)
+            stuck_deals_detect(store=store, now=moment)
+        stuck_deals_detect(store=store, now=now)
+        grant = RoleGrant.objects.filter(role=Role.MANAGER, store=store).select_related("user").order_by("pk").first()
+        manager = viewer_get(user=grant.user) if grant else None
+        rng = random.Random(store.pk)  # noqa: S311 - demo timings, not secrets
+        open_deals = StuckDeal.objects.filter(store=store, closed_at__isnull=True).select_related("member__user")
+        for index, deal in enumerate(open_deals.order_by("detected_at", "pk")):
+            if deal.member is None or index % 4 == 3:  # every fourth owner has not written a plan yet
+                continue
+            submitted = min(deal.detected_at + dt.timedelta(hours=rng.uniform(1, 8)), now - dt.timedelta(hours=1))
+            owner = Viewer(user_id=deal.member.user_id, member_id=deal.member_id)
+            plan = DEMO_STUCK_PLANS[index % len(DEMO_STUCK_PLANS)]
+            deal = stuck_deal_plan_submit(viewer=owner, user=deal.member.user, deal=deal, plan=plan, now=submitted)
+            plans += 1
+            # Most answers come within the store's hours; one in three is late; some still wait.
+            delay = rng.uniform(1, store.stuck_deal_response_hours - 1) if index % 3 else rng.uniform(13, 30)
+            answered = submitted + dt.timedelta(hours=delay)
+            if manager is None or answered >= now:
+                continue
+            response = DEMO_STUCK_RESPONSES[index % len(DEMO_STUCK_RESPONSES)]
+            stuck_deal_respond(viewer=manager, user=grant.user, deal=deal, response=response, now=answered)
+            answers += 1
+    deals = StuckDeal.objects.all()
+    return DemoPipeline(deals.count(), deals.filter(closed_at__isnull=True).count(), plans, answers)

@@ -50,7 +50,8 @@ def _kpi(dimension: Dimension, zh: str, en: str, key: str, weight: Decimal, orde
 
 @transaction.atomic
 def appraisal_templates_ensure() -> list[AppraisalTemplate]:
-    """The two built-in templates (seed 003 and seed 000); left as they are if they exist."""
+    """The three built-in templates (seed 003, seed 000 and seed 002's sales KPIs); left as they
+    are if they exist."""
     made = []
     if not AppraisalTemplate.objects.filter(key="sales-ability-attitude").exists():
         t = AppraisalTemplate.objects.create(
@@ -103,6 +104,36 @@ def appraisal_templates_ensure() -> list[AppraisalTemplate]:
             _rating(growth, "product_knowledge", D("0.40"), 0),
             _rating(growth, "communication", D("0.30"), 1),
             _rating(growth, "mentoring", D("0.30"), 2),
+        ])  # fmt: skip
+        made.append(t)
+    if not AppraisalTemplate.objects.filter(key="pipeline-calls").exists():
+        t = AppraisalTemplate.objects.create(
+            key="pipeline-calls", name_zh="线上销售·电销（业绩·过程·态度）",
+            name_en="Online sales and telesales (results, process, attitude)",
+            description="Seed 002: 销售任务完成率、回款率、新客户开发、价格控制；电销的呼出接通数量和时长。",
+        )  # fmt: skip
+        results = Dimension.objects.create(template=t, name_zh="业绩", name_en="Results", weight=D("0.70"))
+        process = Dimension.objects.create(template=t, name_zh="过程", name_en="Process", weight=D("0.20"), order=1)
+        attitude = Dimension.objects.create(template=t, name_zh="态度", name_en="Attitude", weight=D("0.10"), order=2)
+        Item.objects.bulk_create([
+            # Linear from 0 to the member's month target of the KPI (the targets' page sets it).
+            _kpi(results, "销售任务完成率", "Amount won against target", "won_amount", D("0.45"), 0,
+                 rule=ScoringRule.LINEAR, floor=D(0)),
+            _kpi(results, "销售回款", "Amount collected against target", "collected_amount", D("0.20"), 1,
+                 rule=ScoringRule.LINEAR, floor=D(0)),
+            _kpi(results, "赢单率", "Win rate", "win_rate", D("0.20"), 2, rule=ScoringRule.LINEAR, floor=D("0.20"),
+                 target=D("0.60")),
+            _kpi(results, "销售价格控制率", "Price control rate", "price_control_rate", D("0.15"), 3,
+                 rule=ScoringRule.THRESHOLDS, thresholds=[[0.85, 40], [0.9, 70], [0.95, 85], [1.0, 100]]),
+            _kpi(process, "新开发客户数排名", "New customers rank", "new_customers", D("0.40"), 0,
+                 rule=ScoringRule.RANK),
+            _kpi(process, "呼出接通数排名", "Connected outbound calls rank", "connected_dials", D("0.30"), 1,
+                 rule=ScoringRule.RANK),
+            _kpi(process, "谈判阶段平均天数", "Average days in negotiation", "avg_days_negotiation", D("0.30"), 2,
+                 rule=ScoringRule.LINEAR, floor=D(14), target=D(5)),
+            _rating(attitude, "responsibility", D("0.35"), 0),
+            _rating(attitude, "initiative", D("0.35"), 1),
+            _rating(attitude, "cooperation", D("0.30"), 2),
         ])  # fmt: skip
         made.append(t)
     return made

@@ -35,7 +35,13 @@ DEMO_TEAMS = [
     (1, "售前客服组", TeamKind.PRESALES, 6),
     (1, "售后客服组", TeamKind.AFTERSALES, 2),
     (2, "Customer Service", TeamKind.PRESALES, 6),
+    # Seeds 001 and 002: an online-sales team working a lead pipeline, and a telesales team.
+    (0, "线上销售组", TeamKind.ONLINE_SALES, 4),
+    (0, "电销组", TeamKind.TELESALES, 5),
 ]
+# What an account is called in each kind of team (客服05, 销售02, 电销03).
+ACCOUNT_WORD = {TeamKind.ONLINE_SALES: "销售", TeamKind.TELESALES: "电销"}
+SALES_KINDS = (TeamKind.ONLINE_SALES, TeamKind.TELESALES)
 DEMO_NAMES = [
     "王芳",
     "李娜",
@@ -61,10 +67,19 @@ DEMO_NAMES = [
     "Liam Wong",
     "Mia Chen",
     "Noah Lee",
+    "郑浩",
+    "谢婷",
+    "韩磊",
+    "唐敏",
+    "冯军",
+    "董洁",
+    "萧然",
+    "程亮",
+    "曹颖",
 ]
 
 
-DEMO_USERNAMES = ["manager", "lead", "staff1", "staff2", "hr", "admin"]
+DEMO_USERNAMES = ["manager", "lead", "staff1", "staff2", "sales1", "tele1", "hr", "admin"]
 
 
 @dataclass(frozen=True)
@@ -92,20 +107,25 @@ def demo_organisation_create(*, password: str, today: dt.date | None = None) -> 
             )
             for i, name in enumerate(DEMO_NAMES)
         )
-        memberships, accounts, agent = [], [], 0
-        for team, (store_index, _name, _kind, size) in zip(teams, DEMO_TEAMS, strict=True):
-            for _ in range(size):
+        memberships, accounts, agent, service = [], [], 0, []
+        for team, (store_index, _name, kind, size) in zip(teams, DEMO_TEAMS, strict=True):
+            for number in range(size):
                 memberships.append(TeamMembership(member=members[agent], team=team, start_date=start))
+                word = ACCOUNT_WORD.get(kind, "客服")
+                serial = agent + 1 if kind not in SALES_KINDS else number + 1
                 accounts.append(
                     PlatformAccount(
-                        store=stores[store_index], name=f"{stores[store_index].name[:4]}:客服{agent + 1:02d}"
+                        store=stores[store_index], name=f"{stores[store_index].name[:4]}:{word}{serial:02d}"
                     )
                 )
+                service.append(kind not in SALES_KINDS)
                 agent += 1
         TeamMembership.objects.bulk_create(memberships)
         accounts = PlatformAccount.objects.bulk_create(accounts)
-        # The last account of each store stays unassigned, so the assign-accounts page has work.
-        last_of_store = {account.store_id: account.pk for account in accounts}
+        # The last service account of each store stays unassigned, so the assign-accounts page has work.
+        last_of_store = {
+            account.store_id: account.pk for account, is_service in zip(accounts, service, strict=True) if is_service
+        }
         AccountAssignment.objects.bulk_create(
             AccountAssignment(account=account, member=members[i], start_date=start)
             for i, account in enumerate(accounts)
@@ -126,15 +146,29 @@ def demo_organisation_create(*, password: str, today: dt.date | None = None) -> 
         hr = user("hr", "人事 HR")
         RoleGrant.objects.create(user=hr, role=Role.HR)
         user("admin", "管理员 Admin", is_staff=True, is_superuser=True)
-        # The lead of the first team, and two agents of that team, log in as themselves.
-        for username, member in (("lead", members[0]), ("staff1", members[1]), ("staff2", members[2])):
+        # New hires of the sales teams (seed 002's qualification rate): hired three to five months
+        # ago; most passed probation (转正), one has not yet.
+        first_sales = _first_agent_indexes()[len(DEMO_TEAMS) - 2]
+        for offset, member in enumerate(members[first_sales:]):
+            if offset % 3 == 0:
+                member.hire_date = today - dt.timedelta(days=100 + 10 * offset)
+                member.confirmed_date = None if offset == 3 else member.hire_date + dt.timedelta(days=91)
+        Member.objects.bulk_update(members[first_sales:], ["hire_date", "confirmed_date"])
+        # The lead of the first team and two of its agents log in as themselves; so do one
+        # online salesperson and one telesales agent.
+        first_tele = _first_agent_indexes()[len(DEMO_TEAMS) - 1]
+        logins = (("lead", members[0]), ("staff1", members[1]), ("staff2", members[2]),
+                  ("sales1", members[first_sales + 1]), ("tele1", members[first_tele + 1]))  # fmt: skip
+        for username, member in logins:
             member.user = user(username, member.display_name)
-        Member.objects.bulk_update(members[:3], ["user"])
+        Member.objects.bulk_update([member for _username, member in logins], ["user"])
     return [
         DemoLogin("manager", "manager", f"{stores[0].name}, {stores[1].name}"),
         DemoLogin("lead", "team lead", f"{teams[0]} ({members[0].display_name})"),
         DemoLogin("staff1", "staff", members[1].display_name),
         DemoLogin("staff2", "staff", members[2].display_name),
+        DemoLogin("sales1", "staff", f"{members[first_sales + 1].display_name} ({teams[-2].name})"),
+        DemoLogin("tele1", "staff", f"{members[first_tele + 1].display_name} ({teams[-1].name})"),
         DemoLogin("hr", "HR", "everyone"),
         DemoLogin("admin", "administrator", "everything, and /admin/"),
     ]

@@ -11,17 +11,22 @@ from django.utils import timezone
 from incentives.models import Badge, BadgeRule, CommissionedOrder, PlanAssignment, Statement, StatementState
 from metrics.models import (
     BehaviourRecord,
+    Call,
     Campaign,
     ChatSession,
     ImportBatch,
+    Lead,
+    LeadStageChange,
+    MemberDay,
     Order,
+    StuckDeal,
     Target,
     TargetAlert,
     TrafficDay,
 )
 from metrics.selectors.periods import store_today
 from reviews.models import Appraisal, Cycle, CycleState, Item, ItemKind, RaterRole, Rating
-from teams.models import AccountAssignment, Member, PlatformAccount, Store, Team
+from teams.models import AccountAssignment, Member, PlatformAccount, Store, Team, TeamKind
 from teams.selectors.scoping import member_list, viewer_get
 
 pytestmark = pytest.mark.django_db
@@ -31,18 +36,18 @@ def test_seed_demo_builds_the_organisation_and_role_logins(settings, capsys):
     settings.DEBUG = True
     call_command("seed_demo", "--password", "pw-for-test-1", "--orders", "600")
     out = capsys.readouterr().out
-    assert (Store.objects.count(), Team.objects.count(), Member.objects.count()) == (3, 5, 24)
-    # 24 agents' accounts, plus one newcomer per store first seen in the imported chats.
-    assert PlatformAccount.objects.count() == 27
+    assert (Store.objects.count(), Team.objects.count(), Member.objects.count()) == (3, 7, 33)
+    # 33 people's accounts (24 agents, 9 salespeople), plus one newcomer per store first seen in the chats.
+    assert PlatformAccount.objects.count() == 36
     assert set(PlatformAccount.objects.filter(name__endswith="客服新人").values_list("store__name", flat=True)) == set(
         Store.objects.values_list("name", flat=True)
     )
     # One known account per store and every newcomer wait for a manager to assign them.
     assert PlatformAccount.objects.exclude(assignments__isnull=False).count() == 6
-    assert AccountAssignment.objects.count() == 21
+    assert AccountAssignment.objects.count() == 30
     # 90 days up to yesterday, imported through the importers.
     yesterday = timezone.localdate() - dt.timedelta(days=1)
-    assert ImportBatch.objects.filter(status="succeeded").count() == 3
+    assert ImportBatch.objects.filter(status="succeeded").count() == 5  # orders, chats, traffic, leads, calls
     assert 500 < Order.objects.count() <= 600
     assert ChatSession.objects.count() == 840
     assert TrafficDay.objects.count() == 3 * 5 * 90
@@ -51,6 +56,7 @@ def test_seed_demo_builds_the_organisation_and_role_logins(settings, capsys):
         "last": yesterday,
     }
     assert "imported" in out
+    _check_sales_teams(yesterday, out)
     # Targets through the services: each store's quarter tree, each team's month tree under it
     # with the members' weekly targets; a counted behaviour; a promotion; the alerts they raised.
     today = store_today(Store.objects.first())
@@ -74,14 +80,38 @@ def test_seed_demo_builds_the_organisation_and_role_logins(settings, capsys):
     _check_appraisals(today, out)
     _check_incentives(today, out)
     users = {u.username: u for u in get_user_model().objects.all()}
-    for username in ("manager", "lead", "staff1", "staff2", "hr", "admin"):
+    for username in ("manager", "lead", "staff1", "staff2", "sales1", "tele1", "hr", "admin"):
         assert f"  {username}" in out
         assert users[username].check_password("pw-for-test-1")
     assert users["admin"].is_superuser
     assert member_list(viewer=viewer_get(user=users["staff1"])).count() == 1
     assert member_list(viewer=viewer_get(user=users["lead"])).count() == 7
-    assert member_list(viewer=viewer_get(user=users["manager"])).count() == 18
-    assert member_list(viewer=viewer_get(user=users["hr"])).count() == 24
+    assert member_list(viewer=viewer_get(user=users["manager"])).count() == 27
+    assert member_list(viewer=viewer_get(user=users["hr"])).count() == 33
+    assert member_list(viewer=viewer_get(user=users["tele1"])).count() == 1
+
+
+SALES_KINDS = (TeamKind.ONLINE_SALES, TeamKind.TELESALES)
+
+
+def _check_sales_teams(yesterday: dt.date, out: str) -> None:
+    """The online-sales and telesales teams' 90 days of leads (a stage history) and calls,
+    imported and rolled up; stuck deals with plans and answers."""
+    assert Lead.objects.count() > 500 and LeadStageChange.objects.count() > Lead.objects.count()
+    assert set(Lead.objects.values_list("stage", flat=True)) == {"lead", "intent", "negotiation", "won", "lost"}
+    assert Call.objects.count() > 1_000  # a small demo (--orders 600) dials 5% of the full one's calls
+    assert Call.objects.aggregate(last=Max("started_date"))["last"] <= yesterday
+    # Calls and leads belong to the sales teams' accounts only, and no chat does.
+    sales_accounts = PlatformAccount.objects.filter(assignments__member__memberships__team__kind__in=SALES_KINDS)
+    assert not Call.objects.exclude(account__in=sales_accounts).exists()
+    assert not ChatSession.objects.filter(account__in=sales_accounts).exists()
+    telesales = MemberDay.objects.filter(team__kind=TeamKind.TELESALES)
+    assert telesales.filter(dials__gt=0).exists() and telesales.filter(won_deals__gt=0).exists()
+    assert "imported" in out and " leads (" in out and " calls (" in out
+    stuck = StuckDeal.objects.all()
+    assert stuck.exists() and f"stuck deals: {stuck.count()} recorded" in out
+    assert stuck.filter(plan_submitted_at__isnull=False).exists()
+    assert stuck.filter(responded_at__isnull=False).exists()
 
 
 def _check_appraisals(today: dt.date, out: str) -> None:
@@ -93,7 +123,7 @@ def _check_appraisals(today: dt.date, out: str) -> None:
         states = dict(Cycle.objects.filter(team=team).values_list("month", "state"))
         assert states == {last_month: CycleState.FINALISED, this_month: CycleState.SELF_REVIEW}, team
     last = Appraisal.objects.filter(cycle__month=last_month).select_related("cycle")
-    assert last.count() == 24
+    assert last.count() == 33
     for appraisal in last:
         assert appraisal.total is not None and appraisal.grade in "SABCD" and appraisal.grade
         assert appraisal.frozen_at is not None and appraisal.cycle.finalised_at is not None
@@ -104,10 +134,12 @@ def _check_appraisals(today: dt.date, out: str) -> None:
         assert ratings.filter(role=RaterRole.SELF).count() == ratings.filter(role=RaterRole.MANAGER).count() == rated
     assert len({a.grade for a in last}) >= 3  # a spread of grades, not one for all
     current = Appraisal.objects.filter(cycle__month=this_month)
-    assert current.count() == 24 and not current.filter(frozen_at__isnull=False).exists()
+    assert current.count() == 33 and not current.filter(frozen_at__isnull=False).exists()
     assert not Rating.objects.filter(appraisal__in=current).exists()  # the members' self review is to come
-    assert f"appraisals: 5 cycles of {last_month:%Y-%m} finalised by HR (24 appraisals; grades " in out
-    assert f"5 cycles of {this_month:%Y-%m} in self review" in out
+    assert f"appraisals: 7 cycles of {last_month:%Y-%m} finalised by HR (33 appraisals; grades " in out
+    assert f"7 cycles of {this_month:%Y-%m} in self review" in out
+    sales = Cycle.objects.filter(team__kind__in=SALES_KINDS).values_list("template__key", flat=True)
+    assert set(sales) == {"pipeline-calls"}
 
 
 def _check_incentives(today: dt.date, out: str) -> None:
@@ -120,20 +152,25 @@ def _check_incentives(today: dt.date, out: str) -> None:
     )
     admin = get_user_model().objects.get(username="admin")
     last = Statement.objects.filter(month=last_month)
-    assert last.count() == 24 and set(last.values_list("state", flat=True)) == {StatementState.LOCKED}
+    assert last.count() == 33 and set(last.values_list("state", flat=True)) == {StatementState.LOCKED}
     assert all(s.total > 0 and s.approved_by == admin and s.locked_by == admin for s in last)
-    assert last.filter(lines__kind="performance", lines__amount__gt=0).distinct().count() == 24  # graded last month
+    # Graded last month: everyone but the telesales team, whose plan (seed 002) has no performance pay.
+    assert last.filter(lines__kind="performance", lines__amount__gt=0).distinct().count() == 28
+    telesales = last.filter(member__memberships__team__kind=TeamKind.TELESALES)
+    assert telesales.count() == 5 and telesales.filter(lines__kind="calls").distinct().count() == 5
+    assert last.filter(member__memberships__team__kind=TeamKind.ONLINE_SALES, lines__kind="commission",
+                       lines__amount__gt=0).exists()  # fmt: skip
     assert last.filter(lines__kind="commission", lines__amount__gt=0).exists()
     assert CommissionedOrder.objects.filter(statement__in=last).exists()
     current = Statement.objects.filter(month=this_month)
-    assert current.count() == 24 and set(current.values_list("state", flat=True)) == {StatementState.DRAFT}
+    assert current.count() == 33 and set(current.values_list("state", flat=True)) == {StatementState.DRAFT}
     assert all(s.total > 0 for s in current)
     assert Badge.objects.filter(key="lightning_deal").exists() and BadgeRule.objects.count() == 3
     days = (today - dt.timedelta(days=90), today - dt.timedelta(days=1))  # the demo's data: 90 days to yesterday
     assert not Badge.objects.filter(key="lightning_deal").exclude(period_start__range=days).exists()
     assert not Badge.objects.filter(period_start__gt=days[1]).exists()  # weeks judged once they ended
-    assert f"24 statements of {last_month:%Y-%m} approved and locked" in out
-    assert f"24 drafts of {this_month:%Y-%m}; {Badge.objects.count()} badges (" in out
+    assert f"33 statements of {last_month:%Y-%m} approved and locked" in out
+    assert f"33 drafts of {this_month:%Y-%m}; {Badge.objects.count()} badges (" in out
 
 
 def test_seed_demo_refuses_with_debug_off_unless_forced(settings):

@@ -7,10 +7,11 @@ from teams.models import Store
 
 class Command(BaseCommand):
     help = (
-        "Create the demo organisation, 90 days of shop data, targets and a promotion, last month's appraisals "
+        "Create the demo organisation, 90 days of shop data (and of leads and calls for an online-sales and a "
+        "telesales team), targets and a promotion, stuck deals with plans and answers, last month's appraisals "
         "(finalised by HR) and this month's (in self review), an incentive plan with last month's pay statements "
         "(locked) and this month's (drafts), the badges of the 90 days, and one login per role "
-        "(manager, lead, staff1, staff2, hr, admin)."
+        "(manager, lead, staff1, staff2, sales1, tele1, hr, admin)."
     )
 
     def add_arguments(self, parser):
@@ -33,6 +34,7 @@ class Command(BaseCommand):
             demo_appraisals_create,
             demo_data_import,
             demo_incentives_create,
+            demo_pipeline_followups_create,
             demo_plans_create,
         )
         from teams.services.demo import DEMO_USERNAMES, demo_organisation_create
@@ -57,6 +59,11 @@ class Command(BaseCommand):
             f"  targets: {plans.targets} in {plans.trees} quarter and month trees, {plans.campaigns} promotion, "
             f"{plans.behaviour_records} behaviour counts, {plans.alerts} alerts"
         )
+        pipeline = demo_pipeline_followups_create()
+        self.stdout.write(
+            f"  stuck deals: {pipeline.stuck} recorded ({pipeline.open} still in negotiation), "
+            f"{pipeline.plans} breakthrough plans, {pipeline.answers} answered"
+        )
         reviews = demo_appraisals_create()
         grades = " ".join(f"{grade} {count}" for grade, count in reviews.grades.items())
         self.stdout.write(
@@ -67,7 +74,7 @@ class Command(BaseCommand):
         pay = demo_incentives_create()
         badges = ", ".join(f"{key} {count}" for key, count in pay.badges.items()) or "none"
         self.stdout.write(
-            f"  incentives: {pay.plans} plan for {pay.teams} teams; {pay.locked} statements of "
+            f"  incentives: {pay.plans} plans for {pay.teams} teams; {pay.locked} statements of "
             f"{pay.last_month:%Y-%m} approved and locked (¥{pay.locked_total:,.2f} in all), {pay.drafts} drafts of "
             f"{pay.this_month:%Y-%m}; {sum(pay.badges.values())} badges ({badges})"
         )
