@@ -32,6 +32,9 @@ def kpi_display(kpi: Kpi, value) -> str:
     if kpi.unit == Unit.MONEY:
         return f"¥{number_format(Decimal(value), 2, use_l10n=True, force_grouping=True)}"
     if kpi.unit == Unit.SECONDS:
+        if float(value) >= 3600:  # talk time over a month: hours read better than 493,903 s
+            hours = number_format(round(float(value) / 3600, 1), 1, use_l10n=True, force_grouping=True)
+            return _("%(hours)s h") % {"hours": hours}
         return _("%(seconds)s s") % {"seconds": number_format(round(float(value), 1), 1, use_l10n=True)}
     # Counts and days show the registry's decimals (working days: 0; average days in a stage: 1).
     decimals = kpi.decimals if kpi.unit in (Unit.COUNT, Unit.DAYS) else 0

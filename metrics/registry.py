@@ -322,7 +322,7 @@ KPIS: tuple[Kpi, ...] = (
     Kpi("connect_rate", "接通率", "Connect rate", Unit.RATE, Direction.HIGHER,
         member=_ratio("connected_dials", "dials"), in_spec=False, family=Family.CALLS,
         definition_zh="呼出接通数 / 呼出数。", definition_en="connected_dials / dials."),
-    Kpi("talk_time", "呼出接通时长(秒)", "Outbound talk time (s)", Unit.SECONDS, Direction.HIGHER,
+    Kpi("talk_time", "呼出接通时长", "Outbound talk time", Unit.SECONDS, Direction.HIGHER,
         member=M("talk_seconds"), in_spec=False, family=Family.CALLS,
         definition_zh="接通的呼出电话的通话时长合计。", definition_en="Talk time of the connected outbound calls."),
     Kpi("avg_talk_s", "平均通话时长(秒)", "Average talk time (s)", Unit.SECONDS, Direction.HIGHER,

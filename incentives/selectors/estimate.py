@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Q
 from django.utils.translation import gettext as _
@@ -252,8 +252,9 @@ class MonthSoFar:
 
     @property
     def talk_minutes(self) -> Decimal:
-        """Whole minutes (rounded down): what the form asks for."""
-        return Decimal(self.talk_seconds // 60)
+        """Minutes to the tenth (the form's precision), so the prefilled estimate stays within a
+        cent or two of the statement, which counts the exact seconds."""
+        return (Decimal(self.talk_seconds) / 60).quantize(Decimal("0.1"), ROUND_HALF_UP)
 
     def _projected(self, value: Decimal) -> Decimal:
         return Decimal(value) * self.days_in_month / self.days if self.days else Decimal(value)
@@ -268,7 +269,7 @@ class MonthSoFar:
 
     @property
     def projected_talk_minutes(self) -> Decimal:
-        return Decimal(int(self._projected(self.talk_minutes)))
+        return self._projected(self.talk_minutes).quantize(Decimal("0.1"), ROUND_HALF_UP)
 
     @property
     def days(self) -> int:

@@ -21,3 +21,12 @@ def test_money_rates_and_undefined():
         assert kpi_display(kpi_get("won_amount"), Decimal("1234567.5")) == "¥1,234,567.50"
         assert kpi_display(kpi_get("connect_rate"), 0.3333) == "33.3%"
         assert kpi_display(kpi_get("win_rate"), None) == EMPTY
+
+
+def test_long_durations_read_in_hours():
+    with translation.override("en"):
+        assert kpi_display(kpi_get("talk_time"), 493903) == "137.2 h"  # 493,903 s / 3,600
+        assert kpi_display(kpi_get("talk_time"), 3599) == "3599.0 s"
+        assert kpi_display(kpi_get("avg_first_response_s"), 12.34) == "12.3 s"
+    with translation.override("zh-hans"):
+        assert kpi_display(kpi_get("talk_time"), 7200) == "2.0 小时"
