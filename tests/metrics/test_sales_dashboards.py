@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
+from django.utils import translation
 
 from metrics.models import LeadStage, MemberDay
 from metrics.registry import kpis_for
@@ -165,7 +166,8 @@ def test_stage_ageing_buckets_by_local_days_with_the_boundaries_inclusive(org):
     open_lead(WON, at(2026, 8, 30, 9))  # closed: not ageing
     open_lead(LOST, at(2026, 8, 30, 9))
     open_lead(NEGOTIATION, at(2026, 8, 1, 9), account=org.acc3)  # another team's
-    ageing = stage_ageing_get(store=org.store, as_of=today, team_id=org.tele.pk)
+    with translation.override("en"):  # the bucket labels are read in English below
+        ageing = stage_ageing_get(store=org.store, as_of=today, team_id=org.tele.pk)
     assert ageing.counts == {"lead": [2, 0, 0, 0, 0], "intent": [0, 1, 0, 1, 0], "negotiation": [0, 2, 1, 0, 1]}
     assert ageing.stuck == 2 and ageing.stuck_days == 7 and ageing.total == 8
     assert ageing.buckets == ["0–3 days", "4–7 days", "8–14 days", "15–30 days", "> 30 days"]
@@ -361,7 +363,7 @@ def test_the_api_returns_the_sales_figures(org, recent, api_for):
     assert body["stage_ageing"]["stuck_days"] == 7
     assert body["stage_ageing"]["stages"][2] == {
         "stage": "negotiation",
-        "label": "Negotiation",
+        "label": "谈判",  # the site's language (zh-hans) when the request asks for none
         "leads": [1, 0, 0, 0, 0],
     }
     assert {h["hour"]: h["dials"] for h in body["calls_by_hour"] if h["dials"]} == {9: 2, 15: 1}
