@@ -6,7 +6,6 @@ from decimal import Decimal
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
-from django.utils.translation import gettext as _
 
 from incentives.models import (
     Badge,
@@ -38,8 +37,6 @@ class CommissionTierFormSet(BaseInlineFormSet):
             plan_tier_rates_validate(plan=self.instance, rates=rates)
         except ValidationError as error:
             raise ValidationError(error.messages) from error
-        if self.instance.is_telesales and self.instance.commission_mode == "tiered" and not rates:
-            raise ValidationError(_("A telesales plan needs at least one commission tier."))
 
 
 class CommissionTierInline(admin.TabularInline):

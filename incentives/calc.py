@@ -92,3 +92,10 @@ def call_part(*, actual: Decimal, target: Decimal, weight: Decimal, pay: Decimal
     below = bool(floor) and completion < floor
     counted = Decimal(0) if below else min(completion, Decimal(1))
     return CallPart(completion, counted, below, money(pay * weight * counted))
+
+
+def decimal_or_none(value) -> Decimal | None:
+    """A KPI value from a table as a Decimal: None when missing or NaN (a float NaN is unequal to itself)."""
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    return Decimal(str(value))

@@ -14,7 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Max
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 
@@ -47,12 +47,9 @@ from teams.services.costs import staff_cost_set
 EXPORT_FORMATS = ("csv", "xlsx")
 
 
-def _pipeline_url() -> str | None:
-    """The stuck deals page (/pipeline/), linked from the stage ageing; None without it."""
-    try:
-        return reverse("pipeline:stuck_list")
-    except NoReverseMatch:
-        return None
+def _pipeline_url() -> str:
+    """The stuck deals page (/pipeline/), linked from the stage ageing."""
+    return reverse("pipeline:stuck_list")
 
 
 def _period(form: DashboardFilterForm, today: dt.date) -> tuple[str, Period]:

@@ -15,7 +15,7 @@ from metrics.registry import Kpi, Unit
 EMPTY = "—"
 
 # d3-format strings for plotly's hover and axis labels, by unit.
-D3_FORMATS = {Unit.MONEY: ",.2f", Unit.RATE: ".1%", Unit.SECONDS: ",.1f", Unit.DAYS: ",d"}
+D3_FORMATS = {Unit.MONEY: ",.2f", Unit.RATE: ".1%", Unit.SECONDS: ",.1f"}  # counts and days: by their decimals
 
 
 def d3_format(kpi: Kpi) -> str:

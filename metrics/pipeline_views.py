@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from metrics.formatting import EMPTY
 from metrics.models import StuckDeal
 from metrics.selectors.periods import MAX_RANGE_DAYS, Period, store_today
 from metrics.selectors.pipeline import (
@@ -98,7 +99,7 @@ def _bounded(value: str | None, default: int, low: int, high: int) -> int:
 
 def _percent(value: Decimal | None, places: int = 1) -> str:
     if value is None:
-        return "—"
+        return EMPTY
     return f"{number_format(round(value * 100, places), places, use_l10n=True)}%"
 
 

@@ -1,7 +1,9 @@
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import factory
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from metrics.models import Call, CallDirection, Lead, LeadStage, LeadStageChange
 from teams.models import (
@@ -93,11 +95,13 @@ class RoleGrantFactory(factory.django.DjangoModelFactory):
     role = Role.HR
 
 
-def _local_date(moment: dt.datetime, store: Store) -> dt.date:
-    """The store's local day of an aware datetime (as the importer stores it)."""
-    from zoneinfo import ZoneInfo
+def _local(moment: dt.datetime, store: Store) -> dt.datetime:
+    """An aware datetime in the store's zone (the importer stores local days and hours)."""
+    return timezone.localtime(moment, ZoneInfo(store.time_zone))
 
-    return moment.astimezone(ZoneInfo(store.time_zone)).date()
+
+def _local_date(moment: dt.datetime, store: Store) -> dt.date:
+    return _local(moment, store).date()
 
 
 _SHANGHAI = dt.timezone(dt.timedelta(hours=8))
@@ -156,7 +160,7 @@ class CallFactory(factory.django.DjangoModelFactory):
     account = factory.SubFactory(PlatformAccountFactory, store=factory.SelfAttribute("..store"))
     started_at = dt.datetime(2026, 8, 3, 10, 0, tzinfo=_SHANGHAI)
     started_date = factory.LazyAttribute(lambda o: _local_date(o.started_at, o.store))
-    started_hour = factory.LazyAttribute(lambda o: o.started_at.astimezone(_SHANGHAI).hour)
+    started_hour = factory.LazyAttribute(lambda o: _local(o.started_at, o.store).hour)
     number = "138****0000"
     direction = CallDirection.OUTBOUND
     connected = True

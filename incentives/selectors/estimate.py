@@ -14,7 +14,6 @@ What depends on others (team PK, rankings) or on KPIs not given is listed as not
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -22,7 +21,7 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from incentives import calc
-from incentives.lines import SECONDS_PER_MINUTE, call_assessment_lines
+from incentives.lines import SECONDS_PER_MINUTE, call_assessment_lines, yuan
 from incentives.models import CommissionBase, CommissionMode, LineKind, Plan, TierMode
 from metrics.formatting import kpi_display
 from metrics.models import Target
@@ -71,10 +70,6 @@ class Estimate:
     def commission(self) -> Decimal:
         kinds = {LineKind.COMMISSION, LineKind.MODIFIER}
         return calc.money(sum((line.amount for line in self.lines if line.kind in kinds), Decimal(0)))
-
-
-def _yuan(value: Decimal) -> str:
-    return kpi_display(KPI_BY_KEY[GMV], calc.money(value))
 
 
 def _percent(rate: Decimal) -> str:
@@ -133,9 +128,9 @@ def estimate(
         if plan.commission_mode == CommissionMode.FLAT:
             commission = base * plan.flat_rate
             if on_deals:
-                text = _("%(rate)s of %(won)s won.") % {"rate": _percent(plan.flat_rate), "won": _yuan(base)}
+                text = _("%(rate)s of %(won)s won.") % {"rate": _percent(plan.flat_rate), "won": yuan(base)}
             else:
-                text = _("%(rate)s of %(gmv)s GMV.") % {"rate": _percent(plan.flat_rate), "gmv": _yuan(gmv)}
+                text = _("%(rate)s of %(gmv)s GMV.") % {"rate": _percent(plan.flat_rate), "gmv": yuan(gmv)}
             lines.append(EstimateLine(LineKind.COMMISSION, calc.money(commission), text))
         else:
             completion = (base / target) if target else None
@@ -158,13 +153,13 @@ def estimate(
             else:
                 text = _("Target completion %(done)s; the highest tier reached applies to all of %(gmv)s GMV.")
             done = "" if completion is None else f"{completion * 100:.1f}%"
-            text = text % {"done": done, "gmv": _yuan(gmv), "won": _yuan(base)}
+            text = text % {"done": done, "gmv": yuan(gmv), "won": yuan(base)}
             lines.append(EstimateLine(
                 LineKind.COMMISSION, calc.money(commission), text,
                 tuple(EstimatePart(p.rate, calc.money(p.base), calc.money(p.amount)) for p in parts),
             ))  # fmt: skip
         if plan.commission_cap is not None and commission > plan.commission_cap:
-            capped = _("Commission capped at %(cap)s.") % {"cap": _yuan(plan.commission_cap)}
+            capped = _("Commission capped at %(cap)s.") % {"cap": yuan(plan.commission_cap)}
             lines.append(EstimateLine(LineKind.COMMISSION, calc.money(plan.commission_cap - commission), capped))
             commission = plan.commission_cap
         for modifier in plan.modifiers.all():
@@ -193,7 +188,7 @@ def estimate(
     for milestone in plan.milestones.all():
         if milestone.kpi_key not in ESTIMATED_KPIS or values.get(milestone.kpi_key) is None:
             left_out.append(_("Bonus %(amount)s when %(kpi)s %(cmp)s %(threshold)s.") % {
-                "amount": _yuan(milestone.amount), "kpi": _label(milestone.kpi_key),
+                "amount": yuan(milestone.amount), "kpi": _label(milestone.kpi_key),
                 "cmp": milestone.get_comparison_display(), "threshold": _shown(milestone.kpi_key, milestone.threshold),
             })  # fmt: skip
             continue
@@ -204,11 +199,11 @@ def estimate(
                 _("%(kpi)s %(value)s %(cmp)s %(threshold)s: bonus %(amount)s.") % {
                     "kpi": _label(milestone.kpi_key), "value": _shown(milestone.kpi_key, value),
                     "cmp": milestone.get_comparison_display(),
-                    "threshold": _shown(milestone.kpi_key, milestone.threshold), "amount": _yuan(milestone.amount),
+                    "threshold": _shown(milestone.kpi_key, milestone.threshold), "amount": yuan(milestone.amount),
                 },
             ))  # fmt: skip
     for award in plan.ranking_awards.all():
-        amounts = ", ".join(_yuan(Decimal(str(a))) for a in award.amounts)
+        amounts = ", ".join(yuan(Decimal(str(a))) for a in award.amounts)
         left_out.append(_("Ranking award by %(kpi)s within your team: %(amounts)s.")
                         % {"kpi": _label(award.kpi_key), "amounts": amounts})  # fmt: skip
     return Estimate(plan=plan, lines=lines, not_estimated=left_out, completion=completion)
@@ -221,7 +216,7 @@ def _performance(plan: Plan, grade: str | None, score: Decimal | None) -> Estima
                                 _("Enter an appraisal score to include performance pay."))  # fmt: skip
         amount = calc.money(plan.performance_pay * Decimal(score) / 100)
         text = _("%(pay)s × appraisal score %(score)s / 100 = %(amount)s.") % {
-            "pay": _yuan(plan.performance_pay), "score": score, "amount": _yuan(amount)}  # fmt: skip
+            "pay": yuan(plan.performance_pay), "score": score, "amount": yuan(amount)}  # fmt: skip
         return EstimateLine(LineKind.PERFORMANCE, amount, text)
     if not grade:
         return EstimateLine(LineKind.PERFORMANCE, Decimal("0.00"),
@@ -230,7 +225,7 @@ def _performance(plan: Plan, grade: str | None, score: Decimal | None) -> Estima
     amount = calc.money(plan.performance_pay * coefficient)
     return EstimateLine(LineKind.PERFORMANCE, amount, _("%(pay)s × coefficient %(coefficient)s of grade %(grade)s = "
                                                         "%(amount)s.") % {
-        "pay": _yuan(plan.performance_pay), "coefficient": coefficient, "grade": grade, "amount": _yuan(amount),
+        "pay": yuan(plan.performance_pay), "coefficient": coefficient, "grade": grade, "amount": yuan(amount),
     })  # fmt: skip
 
 
@@ -285,12 +280,6 @@ class MonthSoFar:
         return calc.money(self.gmv * self.days_in_month / self.days) if self.days else self.gmv
 
 
-def _decimal(value) -> Decimal | None:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    return Decimal(str(value))
-
-
 def gmv_target(*, member: Member, month: dt.date, kpi_key: str = GMV) -> Decimal | None:
     """The member's GMV (or `kpi_key`: amount won) target closest to the month (the one the
     statements use)."""
@@ -311,13 +300,13 @@ def month_so_far(*, member: Member, store: Store, today: dt.date) -> MonthSoFar:
     return MonthSoFar(
         month=month,
         through=today,
-        gmv=calc.money(_decimal(row.get(GMV)) or Decimal(0)),
-        conversion=_decimal(row.get(CONVERSION)),
-        refund_rate=_decimal(row.get(REFUND_RATE)),
+        gmv=calc.money(calc.decimal_or_none(row.get(GMV)) or Decimal(0)),
+        conversion=calc.decimal_or_none(row.get(CONVERSION)),
+        refund_rate=calc.decimal_or_none(row.get(REFUND_RATE)),
         target=gmv_target(member=member, month=month),
-        connected_calls=int(_decimal(row.get(CONNECTED)) or 0),
-        talk_seconds=int(_decimal(row.get(TALK)) or 0),
-        won=calc.money(_decimal(row.get(WON)) or Decimal(0)),
+        connected_calls=int(calc.decimal_or_none(row.get(CONNECTED)) or 0),
+        talk_seconds=int(calc.decimal_or_none(row.get(TALK)) or 0),
+        won=calc.money(calc.decimal_or_none(row.get(WON)) or Decimal(0)),
         won_target=gmv_target(member=member, month=month, kpi_key=WON),
     )
 

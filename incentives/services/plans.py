@@ -33,10 +33,14 @@ TELESALES_TIERS: tuple[tuple[Decimal, Decimal], ...] = (
 
 
 def plan_tier_rates_validate(*, plan: Plan, rates: Iterable[Decimal]) -> None:
-    """A telesales plan's tier rates lie within 1.5%–3% (raises ValidationError listing each rate
-    outside); other plans take any rate. Tiers are their own rows, so Plan.clean cannot see them."""
+    """A telesales plan's tier rates lie within 1.5%–3%, and a tiered one has at least one tier
+    (raises ValidationError listing each rate outside); other plans take any rate. Tiers are
+    their own rows, so Plan.clean cannot see them."""
     if plan.kind != PlanKind.TELESALES:
         return
+    rates = list(rates)
+    if plan.commission_mode == CommissionMode.TIERED and not rates:
+        raise ValidationError(_("A telesales plan needs at least one commission tier."), code="telesales_tiers")
     errors = [error for rate in rates if (error := telesales_rate_error(Decimal(rate))) is not None]
     if errors:
         raise ValidationError(errors)
@@ -82,8 +86,6 @@ def plan_telesales_create(
         commission_base=commission_base,
     )
     plan.full_clean()
-    if not tiers:
-        raise ValidationError(_("A telesales plan needs at least one commission tier."), code="telesales_tiers")
     plan_tier_rates_validate(plan=plan, rates=[rate for _start, rate in tiers])
     plan.save()
     CommissionTier.objects.bulk_create(

@@ -16,11 +16,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
-from itertools import pairwise
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -39,10 +38,12 @@ from incentives.models import (
     StatementState,
     TierMode,
 )
-from metrics.models import Lead, LeadStage, LeadStageChange, Order, Target
+from incentives.selectors.estimate import gmv_target
+from metrics.models import Lead, LeadStage, LeadStageChange, Order
 from metrics.registry import KPI_BY_KEY, Level
 from metrics.selectors.dashboards import ranks
 from metrics.selectors.kpis import kpi_table
+from metrics.services.rollups import stage_order
 from teams.models import AccountAssignment, Member, Store, Team, TeamMembership
 from teams.selectors.scoping import Viewer
 
@@ -110,17 +111,6 @@ def _member_kpis(member: Member, store: Store, start: dt.date, end: dt.date) -> 
     return table.iloc[0].to_dict() if len(table) else {}
 
 
-def _gmv_target(member: Member, month: dt.date, kpi_key: str = "gmv") -> Decimal | None:
-    """The member's target of the KPI closest to the month (GMV, or the amount won)."""
-    end = month_end(month)
-    best = None
-    for t in Target.objects.filter(member=member, kpi_key=kpi_key, start__lte=end, end__gte=month):
-        distance = abs((t.start - month).days) + abs((t.end - end).days)
-        if best is None or distance < best[0]:
-            best = (distance, t.value)
-    return best[1] if best else None
-
-
 def _orders(member: Member, store: Store, start: dt.date, end: dt.date) -> list[Order]:
     return list(
         Order.objects.filter(
@@ -138,10 +128,6 @@ class DealWon:
     amount: Decimal
 
 
-# A stage's place in the pipeline, to order changes of the same second (as the rollups do).
-_STAGE_RANK = {LeadStage.LEAD: 0, LeadStage.INTENT: 1, LeadStage.NEGOTIATION: 2, LeadStage.WON: 3, LeadStage.LOST: 3}
-
-
 def _deals_won(member: Member, store: Store, start: dt.date, end: dt.date) -> list[DealWon]:
     """The deals the member won between start and end, counted as the won_amount KPI counts them
     (metrics/services/rollups.py): each entry into the won stage in the stage history, on its
@@ -149,26 +135,31 @@ def _deals_won(member: Member, store: Store, start: dt.date, end: dt.date) -> li
     day; a change that repeats "won" (a later export showing the same stage) is no new win. The
     amount is the lead's as last exported, else the change's. A deal reported lost later keeps
     its win (the history does): there are no refunds on deals and nothing is clawed back."""
+    # Entries into "won": the stage before each change over the lead's whole history, in the
+    # rollups' order of changes (stage_order), so both count the same deals.
+    # SQL from this project's identifiers; values travel as parameters.
+    entries = (
+        "SELECT w.id FROM (SELECT h.id, h.stage, h.changed_date, "  # noqa: S608
+        f" LAG(h.stage) OVER (PARTITION BY h.lead_id ORDER BY {stage_order('h')}) AS prev_stage "
+        " FROM metrics_leadstagechange h WHERE h.lead_id IN (SELECT t.lead_id FROM metrics_leadstagechange t "
+        "  WHERE t.store_id = %s AND t.stage = %s AND t.changed_date BETWEEN %s AND %s)"
+        ") w WHERE w.stage = %s AND w.changed_date BETWEEN %s AND %s AND (w.prev_stage IS NULL OR w.prev_stage <> %s)"
+    )
+    won = LeadStage.WON
+    with connection.cursor() as cursor:
+        cursor.execute(entries, [store.pk, won, start, end, won, start, end, won])
+        entry_ids = [row[0] for row in cursor.fetchall()]
+    if not entry_ids:
+        return []
     owned = AccountAssignment.objects.filter(
         member=member, account_id=OuterRef("account_id"), start_date__lte=OuterRef("changed_date")
     ).filter(Q(end_date__isnull=True) | Q(end_date__gte=OuterRef("changed_date")))
-    wins = list(
-        LeadStageChange.objects.filter(store=store, stage=LeadStage.WON, changed_date__range=(start, end))
+    wins = (
+        LeadStageChange.objects.filter(pk__in=entry_ids)
         .filter(Exists(owned))
         .select_related("lead")
+        .order_by("changed_at", "pk")
     )
-    if not wins:
-        return []
-    history: dict[int, list[LeadStageChange]] = {}
-    for change in LeadStageChange.objects.filter(lead_id__in={w.lead_id for w in wins}).only(
-        "id", "lead_id", "stage", "changed_at"
-    ):
-        history.setdefault(change.lead_id, []).append(change)
-    previous: dict[int, str] = {}
-    for changes in history.values():
-        changes.sort(key=lambda c: (c.changed_at, _STAGE_RANK.get(c.stage, 3), c.pk))
-        previous.update({after.pk: before.stage for before, after in pairwise(changes)})
-    wins = sorted((w for w in wins if previous.get(w.pk) != LeadStage.WON), key=lambda w: (w.changed_at, w.pk))
     return [
         DealWon(
             w.lead,
@@ -285,7 +276,9 @@ def _compute(member: Member, store: Store, month: dt.date, figures: MonthFigures
     lines += [
         Line(LineKind.CALLS, part.amount, part.explanation, part.kpi_key, part.kpi_value)
         for part in call_assessment_lines(
-            plan=plan, connected=_number(kpis.get("connected_dials")), talk_seconds=_number(kpis.get("talk_time"))
+            plan=plan,
+            connected=calc.decimal_or_none(kpis.get("connected_dials")),
+            talk_seconds=calc.decimal_or_none(kpis.get("talk_time")),
         )
     ]
     commissioned: list[tuple[Order, Decimal]] = []
@@ -324,7 +317,7 @@ def _compute(member: Member, store: Store, month: dt.date, figures: MonthFigures
                 )
             )
         else:
-            target = _gmv_target(member, month, kpi_key)
+            target = gmv_target(member=member, month=month, kpi_key=kpi_key)
             reached = Decimal(kpis.get(kpi_key) or 0)
             completion = (reached / target) if target else None
             tiers = [(t.from_completion, t.rate) for t in plan.tiers.all()]
@@ -527,13 +520,6 @@ def _clawback_lines(member: Member, store: Store, month: dt.date) -> list[Line]:
             )
         )
     return lines
-
-
-def _number(value) -> Decimal | None:
-    """A KPI value from the table as a Decimal (None when missing or NaN)."""
-    if value is None or (isinstance(value, float) and value != value):
-        return None
-    return Decimal(str(value))
 
 
 def _line_dicts(lines: list[Line]) -> list[dict]:

@@ -29,6 +29,7 @@ from django.db import connection, transaction
 
 from metrics.importing.normalize import STAGING_COLUMNS
 from metrics.importing.readers import csv_bytes_of
+from metrics.importing.schema import KEYS
 from metrics.models import Call, ChatSession, ImportKind, Lead, LeadStage, LeadStageChange, Order, TrafficDay
 
 # Staging column types: (PostgreSQL, SQLite).
@@ -73,13 +74,6 @@ _MODELS = {
     ImportKind.LEADS: Lead,
     ImportKind.CALLS: Call,
 }
-_KEYS = {
-    ImportKind.ORDERS: ("order_id",),
-    ImportKind.CHATS: ("session_id",),
-    ImportKind.TRAFFIC: ("date", "channel"),
-    ImportKind.LEADS: ("lead_id",),
-    ImportKind.CALLS: ("call_id",),
-}
 # Kinds whose rows name a platform account, created unassigned when first seen.
 _ACCOUNT_KINDS = {ImportKind.CHATS, ImportKind.LEADS, ImportKind.CALLS}
 # Fact columns each import field writes (when the field is not listed, it writes its own name).
@@ -115,6 +109,17 @@ class MergeCounts:
     unchanged: int
     store_ids: tuple[int, ...] = ()  # the stores the staged rows belong to
     history: int = 0  # leads: stage-history rows added (beyond the inserted/updated leads)
+
+
+def _updatable(present_fields: set[str], expressions: dict[str, str], *, fixed: tuple[str, ...]) -> list[str]:
+    """The fact columns a re-import may change: those the file's fields write, less the key and
+    the columns a merge sets by a rule of its own (`fixed`)."""
+    return [
+        column
+        for name in present_fields
+        for column in _FIELD_COLUMNS.get(name, (name,))
+        if column in expressions and column not in fixed
+    ]
 
 
 class Staging:
@@ -238,7 +243,7 @@ class Staging:
 
     def _merge_sql(self, *, batch_id: int, present_fields: set[str]) -> tuple[str, list]:
         model = _MODELS[self.kind]
-        keys = _KEYS[self.kind]
+        keys = KEYS[self.kind]
         partition = ", ".join(("store_id", *keys))
         # A key repeated within the file: its last line wins (and the row is merged once).
         if self.postgres:
@@ -263,12 +268,7 @@ class Staging:
             else:
                 expressions[column] = f"s.{column}"
         columns = list(expressions)
-        updatable = [
-            column
-            for name in present_fields
-            for column in _FIELD_COLUMNS.get(name, (name,))
-            if column in expressions and column not in keys and column != "store_id"
-        ]
+        updatable = _updatable(present_fields, expressions, fixed=("store_id", *keys))
         conflict = ", ".join(("store_id", *keys))
         insert = (
             f"INSERT INTO {model._meta.db_table} AS t ({', '.join(columns)}) "
@@ -341,12 +341,8 @@ class Staging:
             else:
                 expressions[column] = f"s.{column}"
         columns = list(expressions)
-        updatable = [
-            column
-            for name in present_fields
-            for column in _FIELD_COLUMNS.get(name, (name,))
-            if column in expressions and column not in ("store_id", "lead_id", "created_at", "created_date")
-        ]
+        # The creation time has its own rule (only ever earlier), below.
+        updatable = _updatable(present_fields, expressions, fixed=("store_id", "lead_id", "created_at", "created_date"))
         current = "excluded.stage_changed_at >= t.stage_changed_at"
         earlier = "excluded.created_at < t.created_at"
         changes = [f"{column} = CASE WHEN {current} THEN excluded.{column} ELSE t.{column} END" for column in updatable]

@@ -59,6 +59,7 @@ from metrics.selectors.targets import (
     Progress,
     targets_progress,
 )
+from metrics.services.rollups import on_day_join
 from teams.models import Member, StaffCost, Store, Team, TeamKind, TeamMembership
 
 # The cards of the team dashboard, in the order of the issue: what a manager checks first.
@@ -557,15 +558,9 @@ def age_bucket_label(low: int, high: int | None) -> str:
 
 def _owner_join(account: str, day: str, *, team: bool) -> str:
     """The owner's member on the day (and that member's team on the day), as the rollups join."""
-    sql = (
-        f" LEFT JOIN teams_accountassignment aa ON aa.account_id = {account} AND {day} >= aa.start_date"
-        f" AND (aa.end_date IS NULL OR {day} <= aa.end_date)"
-    )
+    sql = " " + on_day_join("aa", "teams_accountassignment", "account_id", account, day)
     if team:
-        sql += (
-            " LEFT JOIN teams_teammembership tm ON tm.member_id = aa.member_id AND "
-            f"{day} >= tm.start_date AND (tm.end_date IS NULL OR {day} <= tm.end_date)"
-        )
+        sql += " " + on_day_join("tm", "teams_teammembership", "member_id", "aa.member_id", day)
     return sql
 
 

@@ -25,7 +25,7 @@ from django.db.models import Q
 from metrics.db import frame_query, sql_filters, sql_in
 from metrics.models import LeadStage, Target
 from metrics.registry import Formula, Kpi, Level, Unit, kpis_for
-from metrics.services.rollups import stage_order
+from metrics.services.rollups import SALES_DAY_MEASURES, stage_order
 from teams.models import Member
 
 GRAINS = ("day", "week", "month", "quarter", "range")
@@ -73,13 +73,7 @@ def _rows(
 _MEMBER_SUMS = ["sessions", "unanswered_sessions", "answered_sessions", "response_seconds", "answered_15s",
                 "answered_30s", "answered_180s", "paid_orders", "refunded_orders", "items", "gmv_cents",
                 "refund_cents",
-                # calls and the sales pipeline (docs/sales-kpis.md)
-                "dials", "connected_dials", "talk_seconds", "inbound_calls", "new_leads", "leads_to_intent",
-                "intent_entries", "intents_to_negotiation", "negotiation_entries", "negotiations_won",
-                "lead_stage_seconds", "lead_stage_exits", "intent_stage_seconds", "intent_stage_exits",
-                "negotiation_stage_seconds", "negotiation_stage_exits", "won_deals", "closed_deals", "won_cents",
-                "collected_cents", "cycle_seconds", "new_customers", "new_product_cents", "priced_cents",
-                "guide_price_cents"]  # fmt: skip
+                *SALES_DAY_MEASURES]  # calls and the sales pipeline (docs/sales-kpis.md)  # fmt: skip
 _STORE_SUMS = ["uv", "pv", "cart_adds", "orders_placed", "paid_orders", "gmv_cents", "refund_cents", "silent_gmv_cents"]
 
 
@@ -99,10 +93,14 @@ class MemberRows:
     store_ids: list[int] | None = None
     member_ids: list[int] | None = None
     team_ids: list[int] | None = None
+    # Whether the stores have leads or calls (the per-query sales measures run only then), read
+    # once with the rows so the several tables of a page do not ask again; None: not known yet.
+    has_sales: bool | None = None
 
     def between(self, start: dt.date, end: dt.date) -> MemberRows:
         frames = (_between_days(frame, start, end) for frame in (self.days, self.buyers, self.store_days))
-        return MemberRows(*frames, store_ids=self.store_ids, member_ids=self.member_ids, team_ids=self.team_ids)
+        return MemberRows(*frames, store_ids=self.store_ids, member_ids=self.member_ids, team_ids=self.team_ids,
+                          has_sales=self.has_sales)  # fmt: skip
 
 
 def _between_days(frame: pd.DataFrame, start: dt.date, end: dt.date) -> pd.DataFrame:
@@ -126,7 +124,8 @@ def member_rows_load(*, start: dt.date, end: dt.date, store_ids, member_ids=None
         buyers["buyer"] = pd.factorize(buyers["buyer"])[0]
     store_days = _rows("metrics_storeday", ["store_id", "date", *_STORE_SUMS], start, end, store_ids, timestamps=True)
     as_list = lambda ids: None if ids is None else list(ids)  # noqa: E731
-    return MemberRows(days, buyers, store_days, as_list(store_ids), as_list(member_ids), as_list(team_ids))
+    return MemberRows(days, buyers, store_days, as_list(store_ids), as_list(member_ids), as_list(team_ids),
+                      has_sales=stores_have_sales_facts(store_ids=store_ids))  # fmt: skip
 
 
 def measures_member(
@@ -154,7 +153,7 @@ def measures_member(
     keys = ["store_id", entity, "period_start"]
     sales = _sales_measures(
         level=level, grain=grain, start=start, end=end,
-        store_ids=rows.store_ids, member_ids=rows.member_ids, team_ids=rows.team_ids,
+        store_ids=rows.store_ids, member_ids=rows.member_ids, team_ids=rows.team_ids, has_sales=rows.has_sales,
     )  # fmt: skip
     if days.empty and sales.empty:
         return pd.DataFrame(columns=[*keys, *_MEMBER_SUMS])
@@ -207,14 +206,16 @@ def stores_have_sales_facts(*, store_ids) -> bool:
 
 
 def _sales_measures(
-    *, level: str, grain: str, start: dt.date, end: dt.date, store_ids, member_ids, team_ids
+    *, level: str, grain: str, start: dt.date, end: dt.date, store_ids, member_ids, team_ids, has_sales: bool | None
 ) -> pd.DataFrame:
     """leads_touched, pipeline_cents, the four target measures, new_hires and qualified_new_hires
     per (store, member or team, period start), indexed like the day sums; empty when the stores
     have no leads or calls (shop-service pages pay one EXISTS query)."""
     entity = "member_id" if level == Level.MEMBER else "team_id"
     keys = ["store_id", entity, "period_start"]
-    if not stores_have_sales_facts(store_ids=store_ids):
+    if has_sales is None:
+        has_sales = stores_have_sales_facts(store_ids=store_ids)
+    if not has_sales:
         return pd.DataFrame(columns=[*keys, *SALES_MEASURES]).set_index(keys)
     ends = _period_ends(grain=grain, start=start, end=end)
     history = _Histories.load()

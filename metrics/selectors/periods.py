@@ -73,8 +73,8 @@ def period_resolve(*, preset: str, today: dt.date, start: dt.date | None = None,
     return period_resolve(preset=DEFAULT_PRESET, today=today)
 
 
-def store_today(store) -> dt.date:
-    """Today in the store's time zone (the server's zone when there is no store)."""
+def store_today(store, now: dt.datetime | None = None) -> dt.date:
+    """Today (or `now`'s day) in the store's time zone (the server's zone when there is no store)."""
     if store is None:
-        return timezone.localdate()
-    return timezone.localdate(timezone=zoneinfo.ZoneInfo(store.time_zone))
+        return timezone.localdate(now)
+    return timezone.localdate(now, timezone=zoneinfo.ZoneInfo(store.time_zone))

@@ -28,7 +28,7 @@ from metrics.models import (
     LeadStageChange,
     StuckDeal,
 )
-from metrics.selectors.periods import Period
+from metrics.selectors.periods import Period, store_today
 from teams.models import AccountAssignment, Member, Role, RoleGrant, Store, TeamMembership
 from teams.selectors.scoping import Viewer, member_list
 
@@ -196,7 +196,7 @@ def stuck_deal_can_respond(*, viewer: Viewer, deal: StuckDeal) -> bool:
         return False
     if viewer.is_admin or deal.store_id in viewer.managed_store_ids:
         return True
-    return _leads_team_of(viewer=viewer, deal=deal, day=_today(deal.store))
+    return _leads_team_of(viewer=viewer, deal=deal, day=store_today(deal.store))
 
 
 def stuck_deal_responder_emails(*, deal: StuckDeal, day: dt.date) -> set[str]:
@@ -217,10 +217,6 @@ def stuck_deal_responder_emails(*, deal: StuckDeal, day: dt.date) -> set[str]:
             .values_list("team__lead__user__email", flat=True)
         )
     return emails
-
-
-def _today(store: Store) -> dt.date:
-    return timezone.localdate(timezone=zoneinfo.ZoneInfo(store.time_zone))
 
 
 def lead_owner_on(day: dt.date) -> Subquery:
@@ -346,7 +342,7 @@ def followup_health_report(
     """Per member: the pipeline now (open leads, stale ones, average days in the current stage,
     open stuck deals) and the period's stuck deals, plans and their answers. Ordered by name."""
     now = now or timezone.now()
-    today = timezone.localdate(now, timezone=zoneinfo.ZoneInfo(store.time_zone))
+    today = store_today(store, now)
     rows = {m.pk: HealthRow(member=m) for m in members}
     if not rows:
         return []

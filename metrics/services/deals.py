@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 
 from metrics.db import store_lock
 from metrics.models import Lead, LeadStage, LeadStageChange, StuckDeal
+from metrics.selectors.periods import store_today
 from metrics.selectors.pipeline import (
     PLAN_MIN_LENGTH,
     RESPONSE_MIN_LENGTH,
@@ -39,10 +40,6 @@ from teams.selectors.scoping import Viewer
 
 STUCK_DEALS_LOCK = 7411  # pg_advisory_xact_lock namespace of detection (rollups use 7402)
 NEGOTIATION = LeadStage.NEGOTIATION
-
-
-def _store_today(store: Store, now: dt.datetime) -> dt.date:
-    return timezone.localdate(now, timezone=zoneinfo.ZoneInfo(store.time_zone))
 
 
 def _close_left(store: Store) -> int:
@@ -76,7 +73,7 @@ def stuck_deals_detect(*, store: Store, now: dt.datetime | None = None) -> int:
     recorded once per stay, with the member who owns the lead's account on the store's local day
     of detection: the person who has to write the plan now."""
     now = now or timezone.now()
-    today = _store_today(store, now)
+    today = store_today(store, now)
     latest_entry = (
         LeadStageChange.objects.filter(lead_id=OuterRef("pk"), stage=NEGOTIATION, changed_at__lte=now)
         .order_by("-changed_at")
@@ -104,7 +101,7 @@ def stuck_deals_detect(*, store: Store, now: dt.datetime | None = None) -> int:
         if candidates:
             new = list(
                 StuckDeal.objects.filter(store=store, detected_at=now, lead_id__in=[c[0] for c in candidates])
-                .select_related("lead", "member", "store")
+                .select_related("lead", "member__user", "store")
                 .order_by("negotiation_since", "pk")
             )
             transaction.on_commit(lambda: _announce(store=store, deals=new, today=today))
@@ -188,7 +185,7 @@ def stuck_deal_plan_submit(
                 raise ValidationError(_("This deal has left negotiation; no plan is needed any more."))
             raise ValidationError(_("A breakthrough plan was already submitted for this deal."))
         deal.refresh_from_db()
-        recipients = stuck_deal_responder_emails(deal=deal, day=_store_today(deal.store, now))
+        recipients = stuck_deal_responder_emails(deal=deal, day=store_today(deal.store, now))
         transaction.on_commit(lambda: _mail_plan(deal, recipients))
     return deal
 

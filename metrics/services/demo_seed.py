@@ -338,11 +338,9 @@ def _demo_sales_targets(*, viewer, user, team: Team, members: list[Member], mont
     per_member = won / HISTORY_DAYS * month.days * DEMO_GROWTH["month"] / max(len(members), 1)
     if per_member <= 0:
         return
+    values = [(key, (per_member * share).quantize(Decimal("1")), label) for key, share, label in DEMO_SALES_TARGETS]
+    values.append(("new_customers", max(Decimal(1), (per_member / DEMO_DEAL_SIZE).quantize(Decimal("1"))), "新客户"))
     for member in members:
-        values = [(key, (per_member * share).quantize(Decimal("1")), label) for key, share, label in DEMO_SALES_TARGETS]
-        values.append(
-            ("new_customers", max(Decimal(1), (per_member / DEMO_DEAL_SIZE).quantize(Decimal("1"))), "新客户")
-        )
         for key, value, label in values:
             target_create(
                 viewer=viewer, user=user, tier=TargetTier.EXECUTION, kpi_key=key, store=team.store, team=team,
@@ -350,6 +348,11 @@ def _demo_sales_targets(*, viewer, user, team: Team, members: list[Member], mont
                 direction=TargetDirection.AT_LEAST, owner=user,
                 name=f"{member.display_name} {month.start:%Y-%m} · {label}",
             )  # fmt: skip
+
+
+# Appraisal template by kind of team (presales and others: seed 003's).
+DEMO_TEMPLATES = {TeamKind.AFTERSALES: "results-behaviour-growth", TeamKind.ONLINE_SALES: "pipeline-calls",
+                  TeamKind.TELESALES: "pipeline-calls"}  # fmt: skip
 
 
 def _demo_rate(rng: random.Random, level: Decimal, *, self_review: bool) -> int:
@@ -422,8 +425,7 @@ def demo_appraisals_create(*, today: dt.date | None = None) -> DemoAppraisals:
         this_month = day.replace(day=1)
         last_month = _previous_month(this_month)
         sales = team.kind in (TeamKind.ONLINE_SALES, TeamKind.TELESALES)
-        key = {TeamKind.AFTERSALES: "results-behaviour-growth"}.get(team.kind, "sales-ability-attitude")
-        key = "pipeline-calls" if sales else key
+        key = DEMO_TEMPLATES.get(team.kind, "sales-ability-attitude")
         rng = random.Random(team.pk * 100 + last_month.month)  # noqa: S311 - demo ratings, not secrets
         for month in (last_month, this_month):
             set_targets = _demo_sales_targets if sales else _demo_month_targets
@@ -484,12 +486,14 @@ class DemoIncentives:
 
 def demo_incentives_create(*, today: dt.date | None = None) -> DemoIncentives:
     """The customer-service plan (through the ORM: plans are set up by HR in the admin), assigned
-    to every team from last month on; then, through the statement services as the administrator,
+    to every service team from last month on, an online-sales plan (commission on deals won) and
+    seed 002's telesales plan for the sales teams; then, through the statement services as the administrator,
     last month's statements computed, approved and locked and this month's drafts; and the badges
     of the demo's 90 days (each store with a rule of its own). Needs last month's appraisals and
     targets (`demo_appraisals_create`) for performance pay and commission tiers."""
     from incentives.models import (
         BadgeRule,
+        CommissionBase,
         CommissionTier,
         Milestone,
         Modifier,
@@ -512,7 +516,6 @@ def demo_incentives_create(*, today: dt.date | None = None) -> DemoIncentives:
     Milestone.objects.bulk_create(Milestone(plan=plan, kpi_key=key, comparison=cmp, threshold=threshold, amount=amount)
                                   for key, cmp, threshold, amount in DEMO_MILESTONES)  # fmt: skip
     RankingAward.objects.create(plan=plan, kpi_key=DEMO_RANKING[0], amounts=DEMO_RANKING[1])
-    from incentives.models import CommissionBase
     from incentives.services.plans import plan_telesales_create
 
     teams = list(Team.objects.select_related("store").order_by("store_id", "pk"))

@@ -39,12 +39,10 @@ class PartitionCounts:
 
 def _response_seconds() -> str:
     """Seconds from a session's start to its first response (NULL when unanswered)."""
-    if connection.vendor == "postgresql":
-        return "CAST(EXTRACT(EPOCH FROM (c.first_response_at - c.started_at)) AS BIGINT)"
-    return "CAST(strftime('%%s', c.first_response_at) AS INTEGER) - CAST(strftime('%%s', c.started_at) AS INTEGER)"
+    return _seconds_between("c.first_response_at", "c.started_at")
 
 
-def _on_day(alias: str, table: str, key: str, key_value: str, day: str) -> str:
+def on_day_join(alias: str, table: str, key: str, key_value: str, day: str) -> str:
     """LEFT JOIN of a dated history (start and end both inclusive, end empty while open)."""
     return (
         f"LEFT JOIN {table} {alias} ON {alias}.{key} = {key_value} AND {day} >= {alias}.start_date "
@@ -58,15 +56,15 @@ def _sessions() -> str:
         f"SELECT c.id, c.started_date AS date, c.started_hour AS hour, c.buyer, aa.member_id, tm.team_id, "
         f"c.first_response_at IS NULL AS unanswered, {_response_seconds()} AS response "
         "FROM metrics_chatsession c "
-        + _on_day("aa", "teams_accountassignment", "account_id", "c.account_id", "c.started_date")
+        + on_day_join("aa", "teams_accountassignment", "account_id", "c.account_id", "c.started_date")
         + " "
-        + _on_day("tm", "teams_teammembership", "member_id", "aa.member_id", "c.started_date")
+        + on_day_join("tm", "teams_teammembership", "member_id", "aa.member_id", "c.started_date")
         + " WHERE c.store_id = %s AND c.started_date BETWEEN %s AND %s"
     )
 
 
 def _within(limit: int) -> str:
-    return f"SUM(CASE WHEN NOT unanswered AND response <= {limit} THEN 1 ELSE 0 END)"
+    return _when(f"NOT unanswered AND response <= {limit}")
 
 
 def _seconds_between(later: str, earlier: str) -> str:
@@ -125,8 +123,9 @@ def _when(condition: str, value: str = "1") -> str:
     return f"SUM(CASE WHEN {condition} THEN {value} ELSE 0 END)"
 
 
-# MemberDay measures filled by the sales branches, in the order of the SELECTs below.
-_SALES_MEASURES = (
+# MemberDay measures filled by the sales branches, in the order of the SELECTs below (the KPI
+# selectors read the same columns).
+SALES_DAY_MEASURES = (
     "dials", "connected_dials", "talk_seconds", "inbound_calls",
     "new_leads", "leads_to_intent", "intent_entries", "intents_to_negotiation", "negotiation_entries",
     "negotiations_won", "lead_stage_seconds", "lead_stage_exits", "intent_stage_seconds", "intent_stage_exits",
@@ -140,7 +139,7 @@ _SERVICE_MEASURES = ("sessions", "unanswered", "response", "w15", "w30", "w180",
 def _branch(select: dict[str, str]) -> str:
     """The SELECT list of one UNION ALL branch: every measure, 0 where the branch has none (named
     in every branch, though only the first branch's names count)."""
-    return ", ".join(f"{select.get(m, '0')} AS {m}" for m in (*_SERVICE_MEASURES, *_SALES_MEASURES))
+    return ", ".join(f"{select.get(m, '0')} AS {m}" for m in (*_SERVICE_MEASURES, *SALES_DAY_MEASURES))
 
 
 def _calls_branch() -> str:
@@ -155,9 +154,9 @@ def _calls_branch() -> str:
     }
     return (
         f"SELECT c.started_date AS date, aa.member_id, tm.team_id, {_branch(measures)} FROM metrics_call c "
-        + _on_day("aa", "teams_accountassignment", "account_id", "c.account_id", "c.started_date")
+        + on_day_join("aa", "teams_accountassignment", "account_id", "c.account_id", "c.started_date")
         + " "
-        + _on_day("tm", "teams_teammembership", "member_id", "aa.member_id", "c.started_date")
+        + on_day_join("tm", "teams_teammembership", "member_id", "aa.member_id", "c.started_date")
         + " WHERE c.store_id = %s AND c.started_date BETWEEN %s AND %s AND aa.member_id IS NOT NULL"
         " GROUP BY c.started_date, aa.member_id, tm.team_id"
     )
@@ -182,9 +181,9 @@ def _new_leads_branch() -> str:
         f"SELECT l.created_date AS date, aa.member_id, tm.team_id, {_branch(measures)} FROM ("
         f" SELECT l.id AS lead_pk, l.created_date, {first_owner} AS account_id FROM metrics_lead l"
         " WHERE l.store_id = %s AND l.created_date BETWEEN %s AND %s) l "
-        + _on_day("aa", "teams_accountassignment", "account_id", "l.account_id", "l.created_date")
+        + on_day_join("aa", "teams_accountassignment", "account_id", "l.account_id", "l.created_date")
         + " "
-        + _on_day("tm", "teams_teammembership", "member_id", "aa.member_id", "l.created_date")
+        + on_day_join("tm", "teams_teammembership", "member_id", "aa.member_id", "l.created_date")
         + " WHERE aa.member_id IS NOT NULL GROUP BY l.created_date, aa.member_id, tm.team_id"
     )
 
@@ -232,9 +231,9 @@ def _stage_events_branch() -> str:
         f"SELECT e.changed_date AS date, aa.member_id, tm.team_id, {_branch(measures)} "
         f"FROM ({_stage_entries()}) e JOIN metrics_lead l ON l.id = e.lead_id "
         f"LEFT JOIN ({first_wins}) fw ON fw.id = e.id "
-        + _on_day("aa", "teams_accountassignment", "account_id", "e.account_id", "e.changed_date")
+        + on_day_join("aa", "teams_accountassignment", "account_id", "e.account_id", "e.changed_date")
         + " "
-        + _on_day("tm", "teams_teammembership", "member_id", "aa.member_id", "e.changed_date")
+        + on_day_join("tm", "teams_teammembership", "member_id", "aa.member_id", "e.changed_date")
         + " WHERE e.changed_date BETWEEN %s AND %s AND aa.member_id IS NOT NULL"
         " GROUP BY e.changed_date, aa.member_id, tm.team_id"
     )
@@ -257,7 +256,7 @@ def rollup_partition_recompute(*, store, start: dt.date, end: dt.date) -> Partit
         counts = []
         # Member-days: the sessions of each day, the paid orders credited to them, the calls and
         # the pipeline events of the day (one branch each, summed per member and day).
-        sums = ", ".join(f"SUM({m})" for m in _SALES_MEASURES)
+        sums = ", ".join(f"SUM({m})" for m in SALES_DAY_MEASURES)
         service = {
             "sessions": "COUNT(*)",
             "unanswered": "SUM(CASE WHEN unanswered THEN 1 ELSE 0 END)",
@@ -276,7 +275,7 @@ def rollup_partition_recompute(*, store, start: dt.date, end: dt.date) -> Partit
         cursor.execute(
             "INSERT INTO metrics_memberday (store_id, date, member_id, team_id, sessions, unanswered_sessions, "
             "answered_sessions, response_seconds, answered_15s, answered_30s, answered_180s, paid_orders, "
-            f"refunded_orders, items, gmv_cents, refund_cents, {', '.join(_SALES_MEASURES)}) "
+            f"refunded_orders, items, gmv_cents, refund_cents, {', '.join(SALES_DAY_MEASURES)}) "
             "SELECT %s, date, member_id, MAX(team_id), SUM(sessions), SUM(unanswered), "
             "SUM(sessions) - SUM(unanswered), SUM(response), SUM(w15), SUM(w30), SUM(w180), SUM(paid_orders), "
             f"SUM(refunded), SUM(items), SUM(gmv), SUM(refund), {sums} FROM ("
@@ -285,7 +284,7 @@ def rollup_partition_recompute(*, store, start: dt.date, end: dt.date) -> Partit
             " UNION ALL"
             f" SELECT o.credited_date AS date, o.credited_member_id AS member_id, tm.team_id, {_branch(orders)}"
             "  FROM metrics_order o "
-            + _on_day("tm", "teams_teammembership", "member_id", "o.credited_member_id", "o.credited_date")
+            + on_day_join("tm", "teams_teammembership", "member_id", "o.credited_member_id", "o.credited_date")
             + f"  WHERE o.store_id = %s AND o.credited_date BETWEEN %s AND %s AND {paid} AND {created_near}"
             "  AND o.credited_member_id IS NOT NULL GROUP BY o.credited_date, o.credited_member_id, tm.team_id"
             f" UNION ALL {_calls_branch()}"

@@ -131,7 +131,8 @@ def demo_organisation_create(*, password: str, today: dt.date | None = None) -> 
             for i, account in enumerate(accounts)
             if account.pk not in last_of_store.values()
         )
-        for team, first in zip(teams, _first_agent_indexes(), strict=True):
+        firsts = _first_agent_indexes()
+        for team, first in zip(teams, firsts, strict=True):
             team.lead = members[first]
         Team.objects.bulk_update(teams, ["lead"])
 
@@ -148,7 +149,7 @@ def demo_organisation_create(*, password: str, today: dt.date | None = None) -> 
         user("admin", "管理员 Admin", is_staff=True, is_superuser=True)
         # New hires of the sales teams (seed 002's qualification rate): hired three to five months
         # ago; most passed probation (转正), one has not yet.
-        first_sales = _first_agent_indexes()[len(DEMO_TEAMS) - 2]
+        first_sales, first_tele = firsts[-2], firsts[-1]  # the two sales teams come last
         for offset, member in enumerate(members[first_sales:]):
             if offset % 3 == 0:
                 member.hire_date = today - dt.timedelta(days=100 + 10 * offset)
@@ -156,7 +157,6 @@ def demo_organisation_create(*, password: str, today: dt.date | None = None) -> 
         Member.objects.bulk_update(members[first_sales:], ["hire_date", "confirmed_date"])
         # The lead of the first team and two of its agents log in as themselves; so do one
         # online salesperson and one telesales agent.
-        first_tele = _first_agent_indexes()[len(DEMO_TEAMS) - 1]
         logins = (("lead", members[0]), ("staff1", members[1]), ("staff2", members[2]),
                   ("sales1", members[first_sales + 1]), ("tele1", members[first_tele + 1]))  # fmt: skip
         for username, member in logins:
