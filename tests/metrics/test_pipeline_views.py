@@ -67,6 +67,7 @@ def test_english_and_chinese_differ(org, client_for, deal):
     assert "Stuck deals" in en
     zh = page(client_for, org.users["manager_s1"], reverse("pipeline:stuck_list"), "zh-hans").content.decode()
     assert 'lang="zh-hans"' in zh
+    assert "卡点商机" in zh and "Stuck deals" not in zh  # the page itself is translated, not only its lang
 
 
 @pytest.mark.parametrize(
