@@ -30,7 +30,7 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-## Benchmarks against PostgreSQL (and Redis for the Celery path); DuckDB is a bench-only dependency.
+## Benchmarks against PostgreSQL (and Redis for the Celery path); DuckDB and locust are bench-only dependencies.
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -r requirements/bench.txt
 	$(PY) bench/run.py
@@ -44,6 +44,7 @@ messages: $(STAMP)
 lock:
 	uv pip compile pyproject.toml --python-version 3.11 --no-header -o requirements/base.txt
 	uv pip compile pyproject.toml --extra dev --python-version 3.11 --no-header -o requirements/dev.txt
+	uv pip compile requirements/bench.in -c requirements/dev.txt --python-version 3.11 --no-header -o requirements/bench.txt
 
 worker: $(STAMP)
 	$(VENV)/bin/celery -A perfmgmt worker -B -l info
