@@ -90,3 +90,28 @@ def test_compose_variables_are_in_the_example_env(compose):
         if "=" in line and not line.startswith("#")
     }
     assert used <= example
+
+
+def test_deploy_guide_names_only_commands_and_services_that_exist(compose):
+    """docs/deploy.md is followed by people at 2 a.m.: every manage.py command, compose service and
+    Celery task it names must exist, and each of its sections must be there."""
+    guide = (ROOT / "docs" / "deploy.md").read_text(encoding="utf-8")
+    for heading in ("## Scaling out", "## Backups and restore", "## Upgrades and migrations"):
+        assert heading in guide, heading
+    named = set(re.findall(r"manage\.py (\w+)", guide))
+    assert {"migrate", "recompute_kpis", "createsuperuser", "check"} <= named
+    assert named <= set(get_commands()), named - set(get_commands())
+    services = set(re.findall(r"docker compose (?:exec(?: -T)?|run --rm|run -d --no-deps --name \S+) (\w+)", guide))
+    assert services and services <= set(compose["services"]), services - set(compose["services"])
+    from metrics import tasks
+
+    for task in re.findall(r"`(\w+_task)`", guide):
+        assert hasattr(tasks, task), task
+    recompute = get_commands()["recompute_kpis"]
+    assert recompute == "metrics"
+    from metrics.management.commands.recompute_kpis import Command
+
+    options = {
+        a for action in Command().create_parser("manage.py", "recompute_kpis")._actions for a in action.option_strings
+    }
+    assert {"--full", "--queue"} <= options
