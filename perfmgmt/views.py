@@ -1,7 +1,13 @@
+from axes.helpers import get_cool_off
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.exceptions import Throttled, ValidationError
+from rest_framework.permissions import AllowAny
 from rest_framework.throttling import ScopedRateThrottle
 
 
@@ -19,5 +25,35 @@ def healthz(request: HttpRequest) -> JsonResponse:
 class TokenObtainView(ObtainAuthToken):
     """POST username and password, get the API token. Throttled, and subject to login lockout."""
 
+    # Signing in needs no credentials: a stale token or a session without its CSRF token must not
+    # stand in the way (and the schema then shows the operation as open to anyone).
+    authentication_classes = []
+    permission_classes = [AllowAny]
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "token_obtain"
+
+    @extend_schema(
+        responses={
+            200: AuthTokenSerializer,
+            400: OpenApiResponse(description="Unknown username or wrong password (or a field missing)."),
+            429: OpenApiResponse(
+                description="Too many requests from this address (throttle), or this username is locked "
+                "out from this address after repeated failures (django-axes); Retry-After says how long."
+            ),
+        }
+    )
+    def post(self, request, *args, **kwargs):
+        try:
+            return super().post(request, *args, **kwargs)
+        except ValidationError:
+            # django-axes marks the request it was given, here DRF's, not the Django request its
+            # middleware reads: without this a locked-out pair would only read "unable to log in".
+            if getattr(request, "axes_locked_out", False):
+                # Every attempt during a lockout restarts it (AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT),
+                # so the whole cool-off lies ahead; seconds.
+                cool_off = get_cool_off(request)
+                raise Throttled(
+                    wait=cool_off.total_seconds() if cool_off else None,
+                    detail=_("Too many failed sign-ins with this username from this address."),
+                ) from None
+            raise

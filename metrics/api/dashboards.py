@@ -6,33 +6,220 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.utils.translation import gettext as _
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework.exceptions import NotFound, PermissionDenied
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from metrics.dashboard_views import member_page_resolve, stores_page_resolve, team_page_resolve
-from metrics.registry import Kpi, Unit
+from metrics.registry import Kpi, Level, Unit, kpis_for
 from metrics.selectors.dashboards import TargetRow
+from metrics.selectors.periods import PRESETS
+from teams.api.filters import IdQueryField, QueryDateField
 from teams.selectors.scoping import viewer_get
 
-_FILTERS = [
-    OpenApiParameter(
-        "preset",
-        OpenApiTypes.STR,
-        description="today, yesterday, last7, last30 (default), this_week, this_month, last_month or custom",
+# The KPIs of a trend or a leaderboard: every member-level KPI (a team's page shows its families').
+KPI_KEYS = [kpi.key for kpi in kpis_for(Level.MEMBER)]
+
+
+class PeriodQuerySerializer(serializers.Serializer):
+    """The period of a dashboard; invalid values answer 400 (the pages fall back to defaults)."""
+
+    preset = serializers.ChoiceField(
+        choices=list(PRESETS), required=False, help_text="Default last30; custom needs start and end."
+    )
+    start = QueryDateField(help_text="First local day (preset=custom).")
+    end = QueryDateField(help_text="Last local day, inclusive (preset=custom; at most 400 days are shown).")
+
+    def validate(self, attrs):
+        if attrs.get("preset") == "custom" and not (attrs.get("start") and attrs.get("end")):
+            raise ValidationError({"start": [_("A custom range needs both dates.")]})
+        return attrs
+
+
+class TrendQuerySerializer(PeriodQuerySerializer):
+    kpi = serializers.ChoiceField(choices=KPI_KEYS, required=False, help_text="KPI of the trend (default gmv).")
+
+
+class TeamQuerySerializer(TrendQuerySerializer):
+    store = IdQueryField(help_text="The store whose first overseen team is shown (without team).")
+    team = IdQueryField(help_text="Default: the first team the user oversees.")
+    sort = serializers.ChoiceField(
+        choices=[*KPI_KEYS, *(f"-{key}" for key in KPI_KEYS)],
+        required=False,
+        help_text="KPI of the leaderboard's order (default gmv); a leading '-' sorts ascending. "
+        "A KPI outside the team's families falls back to the default.",
+    )
+
+
+class StoresQuerySerializer(PeriodQuerySerializer):
+    store = IdQueryField(help_text="One store only.")
+
+
+# The answers' shapes. A figure is a number, or money as a string with two decimals; null where
+# undefined. Rows keyed by KPI carry one figure per KPI of the families shown.
+ANY: dict = {}
+DATE = {"type": "string", "format": "date"}
+NULLABLE_DATE = {**DATE, "nullable": True}
+
+
+def _obj(properties: dict, *, nullable: bool = False, extra: bool = False) -> dict:
+    schema = {"type": "object", "properties": properties, "required": list(properties)}
+    if extra:
+        schema["additionalProperties"] = ANY
+    if nullable:
+        schema["nullable"] = True
+    return schema
+
+
+def _list(items: dict, *, nullable: bool = False) -> dict:
+    return {"type": "array", "items": items, **({"nullable": True} if nullable else {})}
+
+
+ID_NAME = _obj({"id": {"type": "integer"}, "name": {"type": "string"}})
+PERIOD = _obj({"start": DATE, "end": DATE})
+STRING = {"type": "string"}
+TARGET = _obj(
+    {
+        **dict.fromkeys(("name", "level", "period_kind", "direction", "status"), STRING),
+        "id": {"type": "integer"},
+        "kpi": {**STRING, "nullable": True},
+        "behaviour": {**STRING, "nullable": True},
+        "start": DATE,
+        "end": DATE,
+        "as_of": NULLABLE_DATE,
+        **dict.fromkeys(("value", "actual", "expected", "forecast", "completion", "today_about"), ANY),
+    }
+)
+BANDS = _list(_obj({"phase": STRING, "label": STRING, "title": STRING, "start": DATE, "end": DATE}))
+SALES = {
+    "first_response": {"type": "object", "nullable": True, "additionalProperties": ANY},
+    "pipeline_funnel": _list(
+        _obj({"step": STRING, "label": STRING, "leads": ANY, "of_created": ANY, "of_previous": ANY}), nullable=True
     ),
-    OpenApiParameter("start", OpenApiTypes.DATE, description="First local day (preset=custom)."),
-    OpenApiParameter("end", OpenApiTypes.DATE, description="Last local day, inclusive (preset=custom)."),
-]
-_TEAM_FILTERS = [
-    *_FILTERS,
-    OpenApiParameter("store", OpenApiTypes.INT),
-    OpenApiParameter("team", OpenApiTypes.INT, description="Default: the first team the user oversees."),
-    OpenApiParameter("kpi", OpenApiTypes.STR, description="KPI key of the trend (default gmv)."),
-    OpenApiParameter("sort", OpenApiTypes.STR, description="KPI key of the leaderboard order; '-' ascending."),
-]
+    "stage_ageing": _obj(
+        {"as_of": NULLABLE_DATE, "buckets": ANY, "stages": _list(ANY), "stuck_days": ANY, "stuck": ANY},
+        nullable=True,
+    ),
+    "calls_by_hour": _list(
+        _obj({"hour": {"type": "integer"}, "dials": ANY, "connected": ANY, "connect_rate": ANY}), nullable=True
+    ),
+}
+TEAM_DASHBOARD = _obj(
+    {
+        "store": ID_NAME,
+        "team": ID_NAME,
+        "period": PERIOD,
+        "previous_period": PERIOD,
+        "has_data": {"type": "boolean"},
+        "families": _list(STRING),
+        "cards": _list(
+            _obj(
+                {
+                    "kpi": STRING,
+                    "value": ANY,
+                    "previous": ANY,
+                    "change": ANY,
+                    "change_in_points": {"type": "boolean"},
+                    "good": {"type": "boolean", "nullable": True},
+                    "target": {**TARGET, "nullable": True},
+                }
+            )
+        ),
+        "trend": _obj(
+            {"kpi": STRING, "days": _list(ANY), "values": _list(ANY), "target": _list(ANY), "promotions": BANDS}
+        ),
+        "targets_as_of": NULLABLE_DATE,
+        "funnel": _list(_obj({"step": STRING, "value": ANY})),
+        "uv_by_channel": _list(_obj({"channel": STRING, "uv": ANY})),
+        "leaderboard": _obj(
+            {
+                "sort": STRING,
+                "descending": {"type": "boolean"},
+                "rows": _list(_obj({"rank": {"type": "integer", "nullable": True}, "member": ID_NAME}, extra=True)),
+            }
+        ),
+        **SALES,
+        "alerts": _list(_obj({"member": ID_NAME, "kind": STRING, "recent": ANY, "baseline": ANY})),
+        "segments": _obj(
+            {
+                "as_of": NULLABLE_DATE,
+                "churn_risk": ANY,
+                "rows": _list(_obj({"segment": STRING, "label": STRING, "buyers": ANY, "churn_risk": ANY})),
+            }
+        ),
+    }
+)
+MEMBER_PAGE = _obj(
+    {
+        "member": ID_NAME,
+        "team": {**ID_NAME, "nullable": True},
+        "today": DATE,
+        "spans": _list(_obj({"label": STRING, "start": DATE, "end": DATE})),
+        "kpis": {
+            "type": "object",
+            "description": "KPI key → today, this week, this month.",
+            "additionalProperties": _list(_obj({"value": ANY, "team_median": ANY, "rank": ANY, "ranked": ANY})),
+        },
+        "trend": _obj(
+            {
+                "kpi": STRING,
+                "period": PERIOD,
+                "days": _list(ANY),
+                "values": _list(ANY),
+                "team_median": _list(ANY),
+                "promotions": BANDS,
+            }
+        ),
+        "families": _list(STRING),
+        **SALES,
+        "alerts": _list(_obj({"kind": STRING, "recent": ANY, "baseline": ANY})),
+        "targets": _list(TARGET),
+    }
+)
+STORE_OVERVIEW = _obj(
+    {
+        "period": PERIOD,
+        "stores": _list(
+            _obj(
+                {
+                    "id": {"type": "integer"},
+                    "name": STRING,
+                    **dict.fromkeys(
+                        (
+                            "staff",
+                            "daily_inquiries",
+                            "sessions",
+                            "gmv",
+                            "paid_orders",
+                            "uv",
+                            "gmv_per_staff",
+                            "staff_cost",
+                            "staff_cost_share",
+                        ),
+                        ANY,
+                    ),
+                }
+            )
+        ),
+    }
+)
+
+
+def _query_check(request, serializer_class) -> None:
+    query = serializer_class(data=request.query_params)
+    query.is_valid(raise_exception=True)
+
+
+def _form_check(form) -> None:
+    """What the shared page resolver's form refused beyond the query's types: a store or team the
+    user does not oversee (the same 404 as one that does not exist)."""
+    errors = form.errors if form.is_bound else {}
+    if "store" in errors or "team" in errors:
+        raise NotFound(_("No such store or team among those you oversee."))
+    if errors:
+        raise ValidationError({name: list(messages) for name, messages in errors.items()})
 
 
 def _exact(value):
@@ -131,11 +318,21 @@ class TeamDashboardApi(APIView):
     teams the cards and leaderboard of their KPI families, the pipeline funnel, the stage ageing
     and the calls by hour instead of the shop's figures."""
 
-    @extend_schema(parameters=_TEAM_FILTERS, responses={200: OpenApiResponse(description="Team dashboard")})
+    @extend_schema(
+        parameters=[TeamQuerySerializer],
+        responses={
+            200: OpenApiResponse(TEAM_DASHBOARD, description="Team dashboard"),
+            404: OpenApiResponse(description="A store or team the user does not oversee."),
+        },
+    )
     def get(self, request):
+        _query_check(request, TeamQuerySerializer)
+        if request.query_params.get("member"):  # the page opens the member's page instead
+            raise ValidationError({"member": [_("Fetch /api/dashboards/members/{id}/ for one member.")]})
         page = team_page_resolve(request)
         if page.redirect_to:  # staff without a team to oversee: their own page is /api/dashboards/me/
             raise PermissionDenied(_("The team dashboard is for managers, team leads and HR."))
+        _form_check(page.form)
         d = page.dashboard
         return Response(
             _exact(
@@ -240,31 +437,50 @@ class MemberDashboardApi(APIView):
     their trend; their targets of today and this week. Staff may fetch their own only (others
     answer 404)."""
 
-    @extend_schema(parameters=_FILTERS, responses={200: OpenApiResponse(description="Member page")})
+    @extend_schema(
+        parameters=[TrendQuerySerializer], responses={200: OpenApiResponse(MEMBER_PAGE, description="Member page")}
+    )
     def get(self, request, pk: int):
-        return Response(_member_payload(member_page_resolve(request, pk)))
+        _query_check(request, TrendQuerySerializer)
+        page = member_page_resolve(request, pk)
+        _form_check(page.form)
+        return Response(_member_payload(page))
 
 
 class MyDashboardApi(APIView):
     """The signed-in staff member's own page."""
 
-    @extend_schema(parameters=_FILTERS, responses={200: OpenApiResponse(description="Own page")})
+    @extend_schema(
+        parameters=[TrendQuerySerializer],
+        responses={
+            200: OpenApiResponse(MEMBER_PAGE, description="Own page"),
+            404: OpenApiResponse(description="The user's account is not linked to a member."),
+        },
+    )
     def get(self, request):
+        _query_check(request, TrendQuerySerializer)
         member_id = viewer_get(user=request.user).member_id
         if member_id is None:
             raise NotFound(_("Your account is not linked to a member."))
-        return Response(_member_payload(member_page_resolve(request, member_id)))
+        page = member_page_resolve(request, member_id)
+        _form_check(page.form)
+        return Response(_member_payload(page))
 
 
 class StoreOverviewApi(APIView):
     """Stores side by side: staff, daily inquiries, GMV, GMV per staff member, staff cost."""
 
     @extend_schema(
-        parameters=[*_FILTERS, OpenApiParameter("store", OpenApiTypes.INT)],
-        responses={200: OpenApiResponse(description="Store overview")},
+        parameters=[StoresQuerySerializer],
+        responses={
+            200: OpenApiResponse(STORE_OVERVIEW, description="Store overview"),
+            404: OpenApiResponse(description="A store the user does not oversee."),
+        },
     )
     def get(self, request):
+        _query_check(request, StoresQuerySerializer)
         page = stores_page_resolve(request)
+        _form_check(page.form)
         return Response(
             _exact(
                 {

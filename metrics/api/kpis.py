@@ -14,17 +14,22 @@ from rest_framework.views import APIView
 from metrics.registry import Level
 from metrics.selectors.kpi_exports import kpi_export_columns, kpi_export_rows
 from metrics.selectors.kpis import GRAINS
+from teams.api.filters import IdQueryField, QueryDateField
 from teams.selectors.scoping import member_list, store_list, team_list, viewer_get
 
 
 class KpiQuerySerializer(serializers.Serializer):
     level = serializers.ChoiceField(choices=[Level.MEMBER, Level.TEAM, Level.STORE], default=Level.MEMBER)
     grain = serializers.ChoiceField(choices=GRAINS, default="month")
-    start = serializers.DateField(required=False, help_text="First local day (default: 30 days before end).")
-    end = serializers.DateField(required=False, help_text="Last local day, inclusive (default: yesterday).")
-    store = serializers.IntegerField(required=False)
-    team = serializers.IntegerField(required=False)
-    member = serializers.IntegerField(required=False)
+    start = QueryDateField(help_text="First local day (default: 30 days before end).")
+    end = QueryDateField(help_text="Last local day, inclusive (default: yesterday).")
+    store = IdQueryField()
+    team = IdQueryField()
+    member = IdQueryField()
+    page = serializers.IntegerField(required=False, min_value=1, help_text="A page of the rows (default 1).")
+    page_size = serializers.IntegerField(
+        required=False, min_value=1, max_value=1000, help_text="Rows per page (default 100)."
+    )
 
     def validate(self, attrs):
         attrs["end"] = attrs.get("end") or timezone.localdate() - dt.timedelta(days=1)
@@ -49,7 +54,34 @@ class KpiView(APIView):
     two decimals, empty (null) where undefined. Staff get their own member rows only; team totals
     need a team lead, manager, HR or admin; store totals a manager, HR or admin."""
 
-    @extend_schema(parameters=[KpiQuerySerializer], responses={200: OpenApiResponse(description="Paginated KPI rows")})
+    @extend_schema(
+        parameters=[KpiQuerySerializer],
+        responses={
+            200: OpenApiResponse(
+                {
+                    "type": "object",
+                    "properties": {
+                        "count": {"type": "integer"},
+                        "next": {"type": "string", "format": "uri", "nullable": True},
+                        "previous": {"type": "string", "format": "uri", "nullable": True},
+                        "results": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "description": "One entity and period: its ids and names, period_start, then one "
+                                "column per KPI of the level (money a string, rates fractions, null if undefined).",
+                                "properties": {"period_start": {"type": "string", "format": "date"}},
+                                "required": ["period_start"],
+                                "additionalProperties": {},
+                            },
+                        },
+                    },
+                    "required": ["count", "next", "previous", "results"],
+                },
+                description="Paginated KPI rows",
+            )
+        },
+    )
     def get(self, request):
         query = KpiQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)

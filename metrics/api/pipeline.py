@@ -8,10 +8,8 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
-from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
-    OpenApiParameter,
     OpenApiResponse,
     extend_schema,
     extend_schema_field,
@@ -22,7 +20,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
-from metrics.models import StuckDeal
+from metrics.models import LeadStage, StuckDeal
 from metrics.selectors.pipeline import (
     CLOSED_DEALS,
     OPEN,
@@ -37,6 +35,7 @@ from metrics.selectors.pipeline import (
     stuck_deals_filter,
 )
 from metrics.services.deals import stuck_deal_plan_submit, stuck_deal_respond
+from teams.api.filters import IdQueryField
 from teams.selectors.scoping import viewer_get
 
 SLA_HELP = "no_plan, waiting, on_time, late, overdue or closed (left negotiation before an answer was due)"
@@ -48,6 +47,16 @@ def _django_errors(error: DjangoValidationError) -> ValidationError:
     return ValidationError({"non_field_errors": error.messages})
 
 
+class StuckDealQuerySerializer(serializers.Serializer):
+    """The list's filters: ids (an id the user may not see matches nothing), the state, the SLA."""
+
+    store = IdQueryField()
+    team = IdQueryField(help_text="Deals of members who belong or belonged to the team.")
+    member = IdQueryField()
+    state = serializers.ChoiceField(choices=[OPEN, CLOSED_DEALS], required=False, help_text="Default: both.")
+    sla = serializers.ChoiceField(choices=list(SLA_STATUSES), required=False, help_text=SLA_HELP)
+
+
 class StuckDealSerializer(serializers.ModelSerializer):
     lead_id = serializers.CharField(source="lead.lead_id", read_only=True, help_text="The CRM's lead id.")
     customer = serializers.CharField(source="lead.customer", read_only=True)
@@ -57,6 +66,9 @@ class StuckDealSerializer(serializers.ModelSerializer):
     response_due_at = serializers.SerializerMethodField(help_text="Plan submitted + the store's response hours.")
     response_seconds = serializers.SerializerMethodField(help_text="Answered − plan submitted, in seconds.")
     sla_status = serializers.SerializerMethodField(help_text=SLA_HELP)
+    outcome = serializers.ChoiceField(
+        choices=LeadStage.choices, allow_blank=True, read_only=True, help_text="Empty while in negotiation."
+    )
 
     class Meta:
         model = StuckDeal
@@ -67,16 +79,16 @@ class StuckDealSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
         read_only_fields = fields
 
-    @extend_schema_field(OpenApiTypes.STR)
+    @extend_schema_field(serializers.CharField(allow_null=True))
     def get_amount(self, deal: StuckDeal) -> str | None:
         amount = deal.lead.amount
         return None if amount is None else f"{amount:.2f}"
 
-    @extend_schema_field(OpenApiTypes.DATETIME)
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
     def get_response_due_at(self, deal: StuckDeal):
         return stuck_deal_deadline(deal=deal)
 
-    @extend_schema_field(OpenApiTypes.INT)
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_response_seconds(self, deal: StuckDeal) -> int | None:
         elapsed = stuck_deal_response_time(deal=deal)
         return None if elapsed is None else int(elapsed.total_seconds())
@@ -94,26 +106,10 @@ class ResponseSerializer(serializers.Serializer):
     response = serializers.CharField(min_length=RESPONSE_MIN_LENGTH, max_length=TEXT_MAX_LENGTH)
 
 
-def _positive_int(params, name: str) -> int | None:
-    value = params.get(name)
-    if not value:
-        return None
-    if not value.isdigit():
-        raise ValidationError({name: [_("A number, please.")]})
-    return int(value)
-
-
-_LIST_PARAMETERS = [
-    OpenApiParameter("store", OpenApiTypes.INT),
-    OpenApiParameter("team", OpenApiTypes.INT, description="Deals of members who belong or belonged to the team."),
-    OpenApiParameter("member", OpenApiTypes.INT),
-    OpenApiParameter("state", OpenApiTypes.STR, enum=[OPEN, CLOSED_DEALS], description="Default: both."),
-    OpenApiParameter("sla", OpenApiTypes.STR, enum=list(SLA_STATUSES), description=SLA_HELP),
-]
-
-
 @extend_schema_view(
-    list=extend_schema(parameters=_LIST_PARAMETERS, summary="Stuck deals the user may see, longest stuck first"),
+    list=extend_schema(
+        parameters=[StuckDealQuerySerializer], summary="Stuck deals the user may see, longest stuck first"
+    ),
     retrieve=extend_schema(summary="One stuck deal"),
 )
 class StuckDealViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -130,20 +126,16 @@ class StuckDealViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         deals = stuck_deal_list(viewer=viewer_get(user=self.request.user))
         if self.action != "list":
             return deals
-        params = self.request.query_params
-        state = params.get("state", "")
-        if state and state not in (OPEN, CLOSED_DEALS):
-            raise ValidationError({"state": [_("One of %(values)s.") % {"values": f"{OPEN}, {CLOSED_DEALS}"}]})
-        sla = params.get("sla", "")
-        if sla and sla not in SLA_STATUSES:
-            raise ValidationError({"sla": [SLA_HELP]})
+        query = StuckDealQuerySerializer(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        q = query.validated_data
         deals = stuck_deals_filter(
             deals=deals,
-            store_id=_positive_int(params, "store"),
-            team_id=_positive_int(params, "team"),
-            member_id=_positive_int(params, "member"),
-            state=state,
-            sla=sla,
+            store_id=q.get("store"),
+            team_id=q.get("team"),
+            member_id=q.get("member"),
+            state=q.get("state", ""),
+            sla=q.get("sla", ""),
         )
         return deals.order_by("negotiation_since", "pk")
 
@@ -177,7 +169,7 @@ class StuckDealViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         summary="Submit the breakthrough plan (the deal's owner; once)",
     )
     @action(detail=True, methods=["post"])
-    def plan(self, request, pk=None):
+    def plan(self, request, pk=None, format=None):
         return self._write(request, stuck_deal_plan_submit, PlanSerializer, "plan")
 
     @extend_schema(
@@ -190,5 +182,5 @@ class StuckDealViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         summary="Answer the plan with strategy support (a manager or the team lead; once)",
     )
     @action(detail=True, methods=["post"])
-    def response(self, request, pk=None):
+    def response(self, request, pk=None, format=None):
         return self._write(request, stuck_deal_respond, ResponseSerializer, "response")

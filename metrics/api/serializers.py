@@ -24,7 +24,8 @@ class ImportBatchSerializer(serializers.ModelSerializer):
 class ImportUploadSerializer(serializers.Serializer):
     file = serializers.FileField()
     kind = serializers.ChoiceField(choices=ImportKind.choices, required=False, help_text="Omit to detect from headers.")
-    store = serializers.PrimaryKeyRelatedField(queryset=Store.objects.none(), required=False, allow_null=True)
+    # Not nullable: a multipart form cannot send null (an empty value means "not given").
+    store = serializers.PrimaryKeyRelatedField(queryset=Store.objects.none(), required=False)
     skip_invalid = serializers.BooleanField(default=False)
     sheet = serializers.CharField(required=False, allow_blank=True, max_length=120)
     mapping = serializers.DictField(

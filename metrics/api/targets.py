@@ -5,15 +5,14 @@ two decimals, rates fractions (0.35), counts numbers."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q
 from django.utils.translation import gettext as _
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
-    OpenApiParameter,
     OpenApiResponse,
     extend_schema,
     extend_schema_field,
@@ -33,6 +32,7 @@ from metrics.models import (
     PeriodKind,
     PhaseKind,
     Target,
+    TargetDirection,
     TargetTier,
 )
 from metrics.registry import Unit
@@ -52,6 +52,7 @@ from metrics.services.targets import (
 )
 from metrics.target_forms import can_set_targets, editable_stores, member_stores, period_members
 from metrics.target_views import STATUSES, DecomposeFigures, decompose_plan, targets_progress_by_store
+from teams.api.filters import DayField, IdQueryField
 from teams.models import Member, Store, Team
 from teams.selectors.scoping import member_list, store_list, team_list, viewer_get
 
@@ -128,7 +129,11 @@ class TargetSerializer(serializers.ModelSerializer):
 class TargetWriteSerializer(serializers.ModelSerializer):
     """A target to create or change; the services check scope, the KPI's level and the tree."""
 
-    direction = serializers.CharField(required=False, allow_blank=True, help_text="at_least, at_most; empty: the KPI's")
+    direction = serializers.ChoiceField(
+        choices=TargetDirection.choices, required=False, allow_blank=True, help_text="Empty: the KPI's own direction."
+    )
+    start = DayField(help_text="First day of the period.")
+    end = DayField(help_text="Last day, inclusive.")
 
     class Meta:
         model = Target
@@ -152,24 +157,20 @@ class TargetWriteSerializer(serializers.ModelSerializer):
             Q(campaign__store__in=stores) | Q(campaign__store__isnull=True)
         )
 
-    def validate_direction(self, value: str) -> str:
-        if value and value not in ("at_least", "at_most"):
-            raise ValidationError(_("Choose at_least or at_most."))
-        return value
 
+class TargetQuerySerializer(serializers.Serializer):
+    """The list's filters; an id the user may not see matches nothing."""
 
-_LIST_PARAMETERS = [
-    OpenApiParameter("status", OpenApiTypes.STR, description=STATUS_HELP),
-    OpenApiParameter("store", OpenApiTypes.INT),
-    OpenApiParameter("team", OpenApiTypes.INT),
-    OpenApiParameter("member", OpenApiTypes.INT),
-    OpenApiParameter("tier", OpenApiTypes.STR, enum=TargetTier.values),
-    OpenApiParameter("active_on", OpenApiTypes.DATE, description="Targets whose period includes this day."),
-]
+    status = serializers.ChoiceField(choices=list(STATUSES), required=False, help_text=STATUS_HELP)
+    store = IdQueryField()
+    team = IdQueryField()
+    member = IdQueryField()
+    tier = serializers.ChoiceField(choices=TargetTier.choices, required=False)
+    active_on = serializers.DateField(required=False, help_text="Targets whose period includes this day.")
 
 
 @extend_schema_view(
-    list=extend_schema(parameters=_LIST_PARAMETERS, summary="Targets the user may see, with their progress"),
+    list=extend_schema(parameters=[TargetQuerySerializer], summary="Targets the user may see, with their progress"),
     retrieve=extend_schema(summary="One target with its progress"),
     create=extend_schema(request=TargetWriteSerializer, responses={201: TargetSerializer}),
     update=extend_schema(request=TargetWriteSerializer, responses={200: TargetSerializer}),
@@ -188,22 +189,18 @@ class TargetViewSet(viewsets.ModelViewSet):
 
     def get_queryset(self):
         targets = target_list(viewer=self.viewer).order_by("start", "store__name", "name", "pk")
-        params = self.request.query_params
+        if self.action != "list":
+            return targets
+        query = TargetQuerySerializer(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        q = query.validated_data
         for name in ("store", "team", "member"):
-            value = params.get(name)
-            if value:
-                if not value.isdigit():
-                    raise ValidationError({name: [_("A number, please.")]})
-                targets = targets.filter(**{f"{name}_id": int(value)})
-        tier = params.get("tier")
-        if tier:
-            if tier not in TargetTier.values:
-                raise ValidationError({"tier": [_("One of %(values)s.") % {"values": ", ".join(TargetTier.values)}]})
-            targets = targets.filter(tier=tier)
-        active_on = params.get("active_on")
-        if active_on:
-            day = serializers.DateField().to_internal_value(active_on)
-            targets = targets.filter(start__lte=day, end__gte=day)
+            if name in q:
+                targets = targets.filter(**{f"{name}_id": q[name]})
+        if "tier" in q:
+            targets = targets.filter(tier=q["tier"])
+        if "active_on" in q:
+            targets = targets.filter(start__lte=q["active_on"], end__gte=q["active_on"])
         return targets
 
     def _with_progress(self, targets: list[Target]) -> dict:
@@ -211,10 +208,8 @@ class TargetViewSet(viewsets.ModelViewSet):
 
     def list(self, request, *args, **kwargs):
         targets = self.get_queryset()
-        wanted = request.query_params.get("status")
+        wanted = request.query_params.get("status")  # valid: checked with the other filters
         if wanted:
-            if wanted not in STATUSES:
-                raise ValidationError({"status": [STATUS_HELP]})
             everything = list(targets)
             progress = targets_progress_by_store(everything)
             matching = [t for t in everything if progress[t.pk].status == wanted]
@@ -270,8 +265,8 @@ class TargetViewSet(viewsets.ModelViewSet):
 class DecomposeRequestSerializer(serializers.Serializer):
     store = serializers.PrimaryKeyRelatedField(queryset=Store.objects.none())
     team = serializers.PrimaryKeyRelatedField(queryset=Team.objects.none(), required=False, allow_null=True)
-    start = serializers.DateField(help_text="First day of the period.")
-    end = serializers.DateField(help_text="Last day, inclusive.")
+    start = DayField(help_text="First day of the period.")
+    end = DayField(help_text="Last day, inclusive.")
     period_kind = serializers.ChoiceField(
         choices=PeriodKind.choices, required=False, help_text="Of the saved targets; default custom."
     )
@@ -330,7 +325,8 @@ class DecomposeRequestSerializer(serializers.Serializer):
             raise ValidationError({"leads_behaviour": [_("The behaviour belongs to another store.")]})
         shares = {}
         for key, value in (attrs.get("member_shares") or {}).items():
-            if not str(key).isdigit():
+            # ASCII digits only: str.isdigit() also takes "²", which int() refuses.
+            if not re.fullmatch(r"[0-9]{1,18}", str(key)):
                 raise ValidationError({"member_shares": [_("Keys are member ids.")]})
             shares[int(key)] = value
         attrs["member_shares"] = shares
@@ -396,6 +392,29 @@ def plan_json(plan: Decomposition, members: list[Member]) -> dict:
     }
 
 
+_FIGURE: dict = {}  # money a string with two decimals, counts and shares numbers; null if unknown
+_DATE = {"type": "string", "format": "date"}
+
+
+def _plan_schema(*, saved: bool) -> dict:
+    properties = {
+        "store": {"type": "integer"},
+        "team": {"type": "integer", "nullable": True},
+        "period": {"type": "object", "properties": {"start": _DATE, "end": _DATE}, "required": ["start", "end"]},
+        "working_days": {"type": "integer"},
+        "totals": {"type": "object", "additionalProperties": _FIGURE},
+        "weeks": {"type": "array", "items": {"type": "object", "properties": {"start": _DATE, "end": _DATE}}},
+        "days": {"type": "array", "items": {"type": "object", "properties": {"date": _DATE}}},
+        "members": {
+            "type": "array",
+            "items": {"type": "object", "properties": {"member": {"type": "integer"}, "name": {"type": "string"}}},
+        },
+    }
+    if saved:
+        properties["root_target"] = {"type": "integer", "description": "The saved strategy target's id."}
+    return {"type": "object", "properties": properties, "required": list(properties)}
+
+
 class DecomposeApi(APIView):
     """Work a revenue target back (倒推法) into returning and new revenue, deals, leads, orders,
     paying buyers, inquiries and visitors, per week, per working day and per member. With
@@ -404,8 +423,8 @@ class DecomposeApi(APIView):
     @extend_schema(
         request=DecomposeRequestSerializer,
         responses={
-            200: OpenApiResponse(description="The plan"),
-            201: OpenApiResponse(description="The plan, saved: root_target is the strategy target's id"),
+            200: OpenApiResponse(_plan_schema(saved=False), description="The plan"),
+            201: OpenApiResponse(_plan_schema(saved=True), description="The plan, saved as a target tree"),
             403: OpenApiResponse(description="The user may not set targets for this store or team"),
         },
     )
@@ -472,7 +491,7 @@ class BehaviourRecordSerializer(serializers.ModelSerializer):
 
 class BehaviourRecordWriteSerializer(serializers.Serializer):
     behaviour = serializers.PrimaryKeyRelatedField(queryset=Behaviour.objects.none())
-    date = serializers.DateField(help_text="The local day; today or earlier.")
+    date = DayField(help_text="The local day; today or earlier.")
     count = serializers.IntegerField(min_value=0, max_value=100_000)
     note = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
 
@@ -482,15 +501,14 @@ class BehaviourRecordWriteSerializer(serializers.Serializer):
             self.fields["behaviour"].queryset = Behaviour.objects.filter(store__in=member_stores(member))
 
 
+class BehaviourRecordQuerySerializer(serializers.Serializer):
+    behaviour = IdQueryField()
+    start = serializers.DateField(required=False, help_text="First day, inclusive.")
+    end = serializers.DateField(required=False, help_text="Last day, inclusive.")
+
+
 @extend_schema_view(
-    list=extend_schema(
-        parameters=[
-            OpenApiParameter("behaviour", OpenApiTypes.INT),
-            OpenApiParameter("start", OpenApiTypes.DATE),
-            OpenApiParameter("end", OpenApiTypes.DATE),
-        ],
-        summary="The user's own counts, newest first",
-    ),
+    list=extend_schema(parameters=[BehaviourRecordQuerySerializer], summary="The user's own counts, newest first"),
     create=extend_schema(
         request=BehaviourRecordWriteSerializer,
         responses={201: BehaviourRecordSerializer},
@@ -504,12 +522,16 @@ class BehaviourRecordViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, vie
     def get_queryset(self):
         viewer = viewer_get(user=self.request.user)
         records = BehaviourRecord.objects.filter(member_id=viewer.member_id).select_related("behaviour")
-        params = self.request.query_params
-        if params.get("behaviour", "").isdigit():
-            records = records.filter(behaviour_id=int(params["behaviour"]))
-        for name, lookup in (("start", "date__gte"), ("end", "date__lte")):
-            if params.get(name):
-                records = records.filter(**{lookup: serializers.DateField().to_internal_value(params[name])})
+        if self.action == "list":
+            query = BehaviourRecordQuerySerializer(data=self.request.query_params)
+            query.is_valid(raise_exception=True)
+            q = query.validated_data
+            if "behaviour" in q:
+                records = records.filter(behaviour_id=q["behaviour"])
+            if "start" in q:
+                records = records.filter(date__gte=q["start"])
+            if "end" in q:
+                records = records.filter(date__lte=q["end"])
         return records.order_by("-date", "behaviour__name", "pk") if viewer.member_id else records.none()
 
     def create(self, request, *args, **kwargs):
@@ -575,8 +597,8 @@ class CampaignSerializer(serializers.ModelSerializer):
 
 
 class PhaseDaysSerializer(serializers.Serializer):
-    start = serializers.DateField()
-    end = serializers.DateField(help_text="Inclusive.")
+    start = DayField()
+    end = DayField(help_text="Inclusive.")
 
     def validate(self, attrs):
         if attrs["end"] < attrs["start"]:

@@ -1,17 +1,109 @@
+"""Query filters of the API's lists. Ids are plain integers: an id the user may not see (or that
+does not exist) matches nothing, so a filter never tells which ids exist. Values of the wrong type
+answer 400, as the schema says; an empty value means "not given", as in an HTML form."""
+
+import datetime as dt
+
 import django_filters
+from django import forms
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
 
 from teams.models import Member, PlatformAccount, Team
 
+# Primary keys are BigAutoField: a larger number cannot be an id (and NumberFilter's decimal of 30
+# digits reached SQLite as an OverflowError: a 500).
+MAX_ID = 2**63 - 1
+ID_SCHEMA = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+
+
+@extend_schema_field(ID_SCHEMA)
+class IdFilter(django_filters.NumberFilter):
+    """An object's id: a whole number from 1 to MAX_ID (not a decimal, as NumberFilter allows)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
+
+
+class IdQueryField(serializers.IntegerField):
+    """An optional id in a query string read by a DRF serializer: 1 … MAX_ID."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(**kwargs)
+
+
+# Days the API reads: far enough from date.min and date.max that the period arithmetic (previous
+# periods, 400-day windows, a year back) cannot overflow.
+DATE_MIN = dt.date(1900, 1, 1)
+DATE_MAX = dt.date(2999, 12, 31)
+
+
+class DayField(serializers.DateField):
+    """A day (YYYY-MM-DD) from DATE_MIN to DATE_MAX, for input that periods are computed from.
+    (Not a pattern in the schema: generators must then filter dates by year, which is slow.)"""
+
+    def to_internal_value(self, value):
+        day = super().to_internal_value(value)
+        if not DATE_MIN <= day <= DATE_MAX:
+            raise serializers.ValidationError(
+                _("Choose a day from %(first)s to %(last)s.") % {"first": DATE_MIN, "last": DATE_MAX}
+            )
+        return day
+
+
+class QueryDateField(DayField):
+    """An optional day in a query string."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+
+class StrictBooleanField(forms.NullBooleanField):
+    """true or false; anything else is an error (Django's NullBooleanField reads it as "unknown"
+    and the filter would be silently dropped)."""
+
+    widget = forms.TextInput  # NullBooleanSelect turns any unknown value into None before to_python
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("true", "false"):
+            return text == "true"
+        raise forms.ValidationError(_("Enter true or false."), code="invalid")
+
+    def validate(self, value):
+        pass
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictBooleanField
+
 
 class TeamFilter(django_filters.FilterSet):
+    store = IdFilter(field_name="store_id", label="store")
+    lead = IdFilter(field_name="lead_id", label="lead")
+
     class Meta:
         model = Team
         fields = ["store", "kind", "lead"]
 
 
 class MemberFilter(django_filters.FilterSet):
-    team = django_filters.NumberFilter(field_name="memberships__team", distinct=True, label="team")
-    store = django_filters.NumberFilter(field_name="memberships__team__store", distinct=True, label="store")
+    active = StrictBooleanFilter(field_name="active", label="active")
+    team = IdFilter(field_name="memberships__team", distinct=True, label="team")
+    store = IdFilter(field_name="memberships__team__store", distinct=True, label="store")
 
     class Meta:
         model = Member
@@ -19,7 +111,8 @@ class MemberFilter(django_filters.FilterSet):
 
 
 class PlatformAccountFilter(django_filters.FilterSet):
-    assigned = django_filters.BooleanFilter(method="filter_assigned", label="assigned")
+    store = IdFilter(field_name="store_id", label="store")
+    assigned = StrictBooleanFilter(method="filter_assigned", label="assigned")
 
     class Meta:
         model = PlatformAccount

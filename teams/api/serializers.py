@@ -1,6 +1,7 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from teams.api.filters import MAX_ID, DayField
 from teams.models import AccountAssignment, Member, PlatformAccount, Store, Team, TeamMembership
 
 
@@ -12,7 +13,7 @@ class StoreSerializer(serializers.ModelSerializer):
 
 class TeamSerializer(serializers.ModelSerializer):
     store_name = serializers.CharField(source="store.name", read_only=True)
-    lead_name = serializers.CharField(source="lead.display_name", read_only=True, default=None)
+    lead_name = serializers.CharField(source="lead.display_name", read_only=True, default=None, allow_null=True)
 
     class Meta:
         model = Team
@@ -54,8 +55,10 @@ class PlatformAccountSerializer(serializers.ModelSerializer):
 
 
 class AccountAssignRequestSerializer(serializers.Serializer):
-    member = serializers.IntegerField(help_text=_("Id of a member in one of the account's store's teams."))
-    start_date = serializers.DateField(help_text=_("First day (inclusive) the member uses the account."))
+    member = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, help_text=_("Id of a member in one of the account's store's teams.")
+    )
+    start_date = DayField(help_text=_("First day (inclusive) the member uses the account."))
 
 
 class AccountAssignmentSerializer(serializers.ModelSerializer):

@@ -87,7 +87,7 @@ class PlatformAccountViewSet(ScopedViewSet):
         summary="Give the account to a member from a date on",
     )
     @action(detail=True, methods=["post"])
-    def assign(self, request, pk=None):
+    def assign(self, request, pk=None, format=None):  # format: the router's .json twin
         if not self.viewer.can_assign_accounts:
             raise PermissionDenied(_("Only managers assign platform accounts."))
         account = self.get_object()
