@@ -40,7 +40,7 @@ def csv_bytes(columns: Sequence[str], rows: Iterable[Sequence]) -> bytes:
     buffer = io.StringIO()
     buffer.write("\ufeff")
     writer = csv.writer(buffer)
-    writer.writerow(columns)
+    writer.writerow([_cell_text(c) for c in columns])
     for row in rows:
         writer.writerow([_cell_text(v) for v in row])
     return buffer.getvalue().encode("utf-8")
@@ -59,16 +59,22 @@ def json_bytes(columns: Sequence[str], rows: Iterable[Sequence]) -> bytes:
 
 
 def xlsx_bytes(columns: Sequence[str], rows: Iterable[Sequence], *, sheet: str = "Sheet1") -> bytes:
+    """One sheet. `sheet` may be any text (a team or member name): it is made a valid sheet name."""
     from openpyxl import Workbook
 
     workbook = Workbook(write_only=True)
-    worksheet = workbook.create_sheet(sheet[:31])
-    worksheet.append(list(columns))
+    worksheet = workbook.create_sheet(xlsx_sheet_title(sheet, set()))
+    worksheet.append([_xlsx_any(worksheet, c) for c in columns])
     for row in rows:
-        worksheet.append([_xlsx_cell(worksheet, v) for v in row])
+        worksheet.append([_xlsx_any(worksheet, v) for v in row])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def _xlsx_any(worksheet, value):
+    # Text as inert text (quote prefix, no control characters xlsx cannot hold); money with two decimals.
+    return xlsx_text_cell(worksheet, value) if isinstance(value, str) else _xlsx_cell(worksheet, value)
 
 
 def _xlsx_cell(worksheet, value):

@@ -1,8 +1,9 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from perfmgmt.schema import ApiNotFoundView
 from perfmgmt.views import TokenObtainView, healthz
 from teams.views import home
 
@@ -18,7 +19,10 @@ api_urls = [
     path("", include("metrics.api.urls")),
     path("auth/token/", TokenObtainView.as_view(), name="api_token"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger_ui"),
+    # The split view serves its init script as a file (?script): the CSP allows no inline script.
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger_ui"),
+    # Last: any other address under /api/ answers a JSON 404, not the site's HTML page.
+    re_path(r"^.*/$", ApiNotFoundView.as_view(), name="api_not_found"),
 ]
 
 urlpatterns = [

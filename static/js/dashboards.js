@@ -9,6 +9,7 @@
       name: "zh-CN",
       dictionary: {
         "Download plot as a png": "下载为 PNG 图片",
+        "Download plot as a PNG": "下载为 PNG 图片",  // plotly.js 4 spells it so
         "Zoom": "缩放", "Pan": "平移", "Reset axes": "重置坐标轴", "Autoscale": "自动缩放",
         "Zoom in": "放大", "Zoom out": "缩小", "Box Select": "框选", "Lasso Select": "套索选择",
         "Show closest data on hover": "悬停显示最近数据", "Compare data on hover": "悬停比较数据",
@@ -31,6 +32,9 @@
     const config = {
       responsive: true,
       displaylogo: false,
+      // Nothing beyond our own origin (the Content-Security-Policy allows nothing else): no MathJax
+      // typesetting, and no map traces, whose topojson plotly would fetch from its CDN.
+      typesetMath: false,
       locale: zh ? "zh-CN" : "en",
       modeBarButtonsToRemove: ["select2d", "lasso2d"],
       toImageButtonOptions: { format: "png", filename: element.dataset.filename || element.id, scale: 2 },
