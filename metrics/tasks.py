@@ -1,9 +1,13 @@
 from celery import chain, shared_task
 
 
-@shared_task(acks_late=True)
+# No result kept: the batch row is the outcome, and the web process that queues this task would
+# otherwise subscribe to a result it never reads, a second Redis round trip that, with Redis down,
+# retries for 20 s before the upload hears of it (docs/faults.md).
+@shared_task(acks_late=True, ignore_result=True)
 def import_batch_run_task(batch_id: int) -> str:
-    """Import one uploaded file. Idempotent: a batch that already finished is left as it is."""
+    """Import one uploaded file. Idempotent: a batch that already finished is left as it is; one
+    left running by a killed worker is imported again when its message is redelivered."""
     from metrics.models import ImportBatch
     from metrics.services.imports import import_batch_run
 

@@ -101,6 +101,9 @@ def upload_view(request: HttpRequest) -> HttpResponse:
             if batch.status == ImportStatus.NEEDS_MAPPING:
                 return redirect("metrics:batch_map", pk=batch.pk)
             return redirect("metrics:batch_detail", pk=batch.pk)
+        unqueued = [batch for batch in created if batch.status == ImportStatus.FAILED]  # job queue unreachable
+        if unqueued:
+            messages.error(request, unqueued[0].error_message)
         messages.success(request, _("%(count)s files received.") % {"count": len(created)})
         return redirect(f"{reverse('metrics:batch_list')}?ids={','.join(str(b.pk) for b in created)}")
     return render(request, "metrics/upload.html", {"form": form})

@@ -1,7 +1,9 @@
 """The Celery application. Broker and result backend come from Django settings (CELERY_*).
 
 Periodic jobs are declared here, in one place; django-celery-beat's DatabaseScheduler loads
-this schedule into the database at start, where admins can see and pause them.
+this schedule into the database at start, where admins can see and pause them. The scheduler is
+perfmgmt.beat.LockedDatabaseScheduler (CELERY_BEAT_SCHEDULER): of several beat processes only the
+holder of a leader lock sends, so no job is sent twice (docs/faults.md).
 """
 
 import os

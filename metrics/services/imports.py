@@ -20,9 +20,10 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from kombu.exceptions import KombuError
 
 from metrics.importing.merge import Staging
 from metrics.importing.normalize import StoreResolver, chunk_check
@@ -160,10 +161,32 @@ def import_batch_map(*, batch: ImportBatch, mapping: dict[str, str], remember: b
 
 
 def import_batch_queue(*, batch: ImportBatch) -> None:
-    """Run the import in a worker once the batch row is committed."""
+    """Run the import in a worker once the batch row is committed.
+
+    The broker unreachable (Redis down, the file broker's folder gone): the batch is marked failed
+    with a message saying so, nothing having been imported, and the person uploads the file again
+    later. Not left queued: no worker would ever take it (docs/faults.md)."""
+    transaction.on_commit(lambda: _batch_enqueue(batch))
+
+
+def _batch_enqueue(batch: ImportBatch) -> None:
     from metrics.tasks import import_batch_run_task
 
-    transaction.on_commit(lambda: import_batch_run_task.delay(batch.pk))
+    try:
+        import_batch_run_task.delay(batch.pk)
+    except (KombuError, OSError):
+        # Publishing retries are bounded (CELERY_TASK_PUBLISH_RETRY_POLICY, broker socket
+        # timeouts), so this comes within seconds instead of hanging the request.
+        logger.exception("import batch %s could not be queued: the task broker is unreachable", batch.pk)
+        batch.status = ImportStatus.FAILED
+        batch.error_message = _(
+            "The import could not be queued: the background job service is unreachable. Nothing was "
+            "imported. Upload the file again in a few minutes; if this persists, tell your administrator."
+        )
+        batch.finished_at = timezone.now()
+        ImportBatch.objects.filter(pk=batch.pk, status=ImportStatus.QUEUED).update(
+            status=batch.status, error_message=batch.error_message, finished_at=batch.finished_at
+        )
 
 
 def _resolver(batch: ImportBatch) -> StoreResolver:
@@ -199,15 +222,57 @@ def import_batch_run(*, batch: ImportBatch, chunk_rows: int | None = None) -> Im
         _run(batch, chunk_rows or settings.IMPORT_CHUNK_ROWS)
     except ImportRefused as refusal:
         batch.status, batch.error_message = ImportStatus.REFUSED, str(refusal)
-    except Exception:
-        logger.exception("import batch %s failed", batch.pk)
-        batch.status = ImportStatus.REFUSED
-        batch.error_message = _("The import stopped on an unexpected error; nothing was written. The error was logged.")
-        batch.inserted = batch.updated = batch.unchanged = 0
+    except Exception as error:
+        if batch.status == ImportStatus.SUCCEEDED:
+            # The rows and the batch's counts were committed together; only what follows failed.
+            logger.exception("import batch %s: failed after its rows were merged", batch.pk)
+        elif _connection_lost(error):
+            # PostgreSQL restarted or the network dropped: the merge is one transaction and staging
+            # is a temporary table of the lost session, so nothing of this batch was written.
+            logger.exception("import batch %s: the database connection was lost", batch.pk)
+            batch.status = ImportStatus.FAILED
+            batch.error_message = _(
+                "The connection to the database was lost during the import, so nothing was imported. "
+                "Import the file again."
+            )
+            batch.inserted = batch.updated = batch.unchanged = 0
+        else:
+            logger.exception("import batch %s failed", batch.pk)
+            batch.status = ImportStatus.REFUSED
+            batch.error_message = _(
+                "The import stopped on an unexpected error; nothing was written. The error was logged."
+            )
+            batch.inserted = batch.updated = batch.unchanged = 0
     batch.finished_at = timezone.now()
     batch.duration_ms = round((time.monotonic() - started) * 1000)
-    batch.save()
+    _batch_save(batch)
     return batch
+
+
+def _connection_lost(error: Exception) -> bool:
+    """A database error after which the connection is dead. The driver's own errors count too:
+    COPY (Staging.load) calls psycopg2 directly, without Django's error wrapping."""
+    if not isinstance(error, (DatabaseError, InterfaceError, connection.Database.Error)):
+        return False
+    return connection.connection is None or not connection.is_usable()
+
+
+# After a lost connection the batch's outcome is written on a new one. A restarted PostgreSQL
+# accepts connections again within seconds: tries over about 15 s in all, then the error stands.
+_RECONNECT_DELAYS = (0.5, 1, 2, 4, 8)  # seconds
+
+
+def _batch_save(batch: ImportBatch) -> None:
+    for delay in (*_RECONNECT_DELAYS, None):
+        try:
+            batch.save()
+            return
+        except (OperationalError, InterfaceError):
+            if delay is None or connection.in_atomic_block:
+                raise
+            logger.warning("import batch %s: the database is unreachable, trying again in %s s", batch.pk, delay)
+            connection.close()
+            time.sleep(delay)
 
 
 def _run(batch: ImportBatch, chunk_rows: int) -> None:
@@ -267,12 +332,23 @@ def _run(batch: ImportBatch, chunk_rows: int) -> None:
             created = _stores_create(resolver)
             staging.stores_rename(created)
             counts = staging.merge(batch_id=batch.pk, present_fields=present, now=timezone.now())
+            # The outcome is committed with the rows: a connection lost or a worker killed after
+            # the commit leaves a batch that says what was written, never "failed" over its rows.
+            batch.stores.set(counts.store_ids)
+            batch.inserted, batch.updated, batch.unchanged = counts.inserted, counts.updated, counts.unchanged
+            ImportBatch.objects.filter(pk=batch.pk).update(
+                status=ImportStatus.SUCCEEDED,
+                inserted=batch.inserted,
+                updated=batch.updated,
+                unchanged=batch.unchanged,
+                rows_total=batch.rows_total,
+                rows_processed=batch.rows_processed,
+                rejected=batch.rejected,
+            )
+        batch.status = ImportStatus.SUCCEEDED
         staging.statistics_refresh(counts)
-    batch.stores.set(counts.store_ids)
-    batch.inserted, batch.updated, batch.unchanged = counts.inserted, counts.updated, counts.unchanged
     if counts.history:
         logger.info("import batch %s added %s lead stage changes", batch.pk, counts.history)
-    batch.status = ImportStatus.SUCCEEDED
 
 
 def _stores_create(resolver: StoreResolver) -> dict[int, int]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db import connection
+from django.db import connection, transaction
 
 from metrics.models import ImportBatch, ImportKind
 from metrics.services.attribution import attribution_recompute
@@ -120,13 +120,12 @@ def kpis_after_import(*, batch: ImportBatch) -> RecomputeReport:
             # win the orders of the window after them.
             window_days = store.attribution_window_days
             created = (min(days), max(days) + dt.timedelta(days=window_days if batch.kind == ImportKind.CHATS else 0))
-            credit = attribution_recompute(store=store, buyers=buyers, created=created)
-            report.orders_recredited += credit.orders_changed
-            affected |= credit.changed_dates
             if batch.kind == ImportKind.CHATS:
                 # A chat counts on its own day; the orders it won or lost count on theirs.
                 # (and the store-days of orders it turned silent or credited, up to the window after).
                 affected |= {day + dt.timedelta(days=offset) for day in days for offset in range(window_days + 1)}
+            credit = _credit_with_moved_days(store, report, affected, buyers=buyers, created=created)
+            report.orders_recredited += credit.orders_changed
         for first, last in _runs(affected):
             rollup_partition_recompute(store=store, start=first, end=last)
             report.partitions += 1
@@ -139,13 +138,28 @@ def kpis_recompute_range(*, store: Store, start: dt.date, end: dt.date) -> Recom
     """Re-credit the store's orders and rebuild its rollups for start … end (local days)."""
     report = RecomputeReport(stores=1)
     buyers = _buyers_in(store, start - dt.timedelta(days=store.attribution_window_days), end)
-    credit = attribution_recompute(store=store, buyers=buyers)
+    in_range = {start + dt.timedelta(days=n) for n in range((end - start).days + 1)}
+    credit = _credit_with_moved_days(store, report, in_range, buyers=buyers)
     report.orders_recredited = credit.orders_changed
-    days = {d for d in credit.changed_dates if d < start or d > end}
-    for first, last in [*month_ranges(start, end), *_runs(days)]:
+    for first, last in month_ranges(start, end):
         rollup_partition_recompute(store=store, start=first, end=last)
         report.partitions += 1
     return report
+
+
+def _credit_with_moved_days(store: Store, report: RecomputeReport, rebuilt_after: set[dt.date], **scope):
+    """Re-credit orders (attribution_recompute(**scope)) and, in the same transaction, rebuild the
+    days whose credit moved that the caller does not rebuild anyway (`rebuilt_after`).
+
+    One transaction because only this run knows those days: killed after committing the credit but
+    before rebuilding them, a rerun would find the credit already moved, nothing changed, and leave
+    them counting orders that moved away (docs/faults.md)."""
+    with transaction.atomic():
+        credit = attribution_recompute(store=store, **scope)
+        for first, last in _runs(credit.changed_dates - rebuilt_after):
+            rollup_partition_recompute(store=store, start=first, end=last)
+            report.partitions += 1
+    return credit
 
 
 def _buyers_in(store: Store, start: dt.date, end: dt.date) -> set[str]:

@@ -1,0 +1,28 @@
+"""A task and a signal handler for the fault tests' worker and beat processes only
+(tests/faults/settings.py imports this module)."""
+
+import os
+import time
+from pathlib import Path
+
+from celery import shared_task
+from celery.signals import before_task_publish
+
+PROBE_TASK = "tests.faults.tasks.beat_probe"
+
+
+@shared_task(ignore_result=True)
+def beat_probe(path: str) -> None:
+    """Append the time it runs (epoch seconds) to `path`: one line per run."""
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(f"{time.time():.3f}\n")
+
+
+@before_task_publish.connect
+def _probe_send_record(sender=None, **kwargs) -> None:
+    """In a beat: append when and by which process each probe run is sent, to FAULTS_DIR/sends.log.
+    Run times alone would not show a double send: a worker on the file broker takes one message
+    per poll (about a second), spacing the runs of two messages sent together."""
+    if sender == PROBE_TASK and os.environ.get("FAULTS_DIR"):
+        with (Path(os.environ["FAULTS_DIR"]) / "sends.log").open("a", encoding="utf-8") as handle:
+            handle.write(f"{time.time():.3f} {os.getpid()}\n")
