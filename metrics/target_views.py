@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from django.contrib import messages
@@ -843,6 +843,12 @@ def record_view(request: HttpRequest) -> HttpResponse:
 # --- alerts -----------------------------------------------------------------------------------
 
 
+def _marking(viewer: Viewer) -> Viewer:
+    """The viewer as one who marks alerts read. An alert read is read for everyone it is meant for,
+    and HR's reach is read-only: HR marks through the viewer's other roles only."""
+    return replace(viewer, is_hr=False)
+
+
 def _alerts_for(viewer: Viewer, scope: str) -> QuerySet[TargetAlert]:
     alerts = TargetAlert.objects.filter(target__in=target_list(viewer=viewer).values("pk"))
     if scope != "all":
@@ -869,7 +875,7 @@ def alert_list_view(request: HttpRequest) -> HttpResponse:
             "rows": rows,
             "scope": scope,
             "state": state,
-            "unread": _alerts_for(viewer, scope).filter(read_at__isnull=True).count(),
+            "unread": _alerts_for(_marking(viewer), scope).filter(read_at__isnull=True).count(),  # markable
         },
     )
 
@@ -877,9 +883,10 @@ def alert_list_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def alert_read_view(request: HttpRequest) -> HttpResponse:
-    """Mark the chosen alerts (or all of them) read. Alerts the viewer may not see are ignored."""
+    """Mark the chosen alerts (or all of them) read. Alerts the viewer may not see, or sees only as
+    HR, are ignored."""
     viewer = viewer_get(user=request.user)
-    alerts = _alerts_for(viewer, "all").filter(read_at__isnull=True)
+    alerts = _alerts_for(_marking(viewer), "all").filter(read_at__isnull=True)
     if request.POST.get("all") != "1":
         ids = [i for i in (_int_or_none(v) for v in request.POST.getlist("alert")) if i]
         alerts = alerts.filter(pk__in=ids)
