@@ -5,6 +5,7 @@ environment (or a `.env` file beside manage.py) through django-environ; see READ
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF, UNSAFE_HASHES
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 env = environ.Env()
@@ -33,6 +34,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "axes",
+    "csp",  # django-csp: its system checks (the policy itself is CONTENT_SECURITY_POLICY below)
     "perfmgmt.apps.PerfmgmtConfig",
     "teams",
     "metrics",
@@ -42,6 +44,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",  # the Content-Security-Policy header, on every response
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -111,6 +114,40 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0)
 
+# Content-Security-Policy (django-csp 4): scripts only from our own files, never inline or eval,
+# so an injected name cannot run even if a template forgot to escape it. Page behaviour lives in
+# static/js (data attributes + addEventListener); plotly's data sits in json_script tags, which
+# are data, not script. No template has a <style> block or a style="" attribute either (computed
+# widths and shades are set by static/js/app.js through the CSSOM, which CSP does not govern).
+# plotly.js (4.1, measured in Chromium by tests/browser/test_security_browser.py) needs exactly
+# three inline styles beyond that, so they are allowed by hash instead of 'unsafe-inline':
+# - an empty <style id="plotly.js-style-global"> it creates and then fills through
+#   sheet.insertRule (modebar, hover and cursor rules; without the sheet the modebar is unstyled);
+# - the maplibre CSS its bundle injects as a <style> when it loads (unused: no map traces);
+# - setAttribute("style", …) with "" (colorbar fills) and with its image-rendering test string
+#   (heatmaps drawn as crisp pixels); 'unsafe-hashes' lets these two attribute values, and only
+#   they, through.
+# tests/perfmgmt/test_security.py recomputes the hashes from the installed plotly.min.js.
+PLOTLY_STYLE_HASHES = [
+    "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='",  # "" (empty <style>, style="")
+    "'sha256-ji27qzEtxXZW+7dun6UwjHXJ18e6WAin1VvNtkzIE/o='",  # the bundled maplibre-gl CSS
+    "'sha256-AR/cKIZjWPcPmBUPDA6oti9XBiTbJvz0Cro2J1VzzS8='",  # "image-rendering: optimizeSpeed; …"
+]
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, UNSAFE_HASHES, *PLOTLY_STYLE_HASHES],
+        # blob:: plotly's "Download plot as a PNG" draws the figure's SVG through a blob: image
+        # onto a canvas (data: on Safari); without it the button silently does nothing.
+        "img-src": [SELF, "data:", "blob:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    },
+}
+
 # Internationalisation: Simplified Chinese by default, English switchable per user (cookie).
 LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="zh-hans")
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
@@ -143,10 +180,21 @@ MEDIA_URL = "media/"
 # the web request still never runs a job itself (the worker started by `make run` does).
 REDIS_URL = env.str("REDIS_URL", default="")
 CELERY_BROKER_DIR = VAR_DIR / "celery"
+REDIS_BROKER_TRANSPORT_OPTIONS = {
+    # A message taken by a worker that was then killed as a whole (not just a pool process) goes
+    # back to the queue this long after it was taken: longer than the longest task, or a task
+    # still running would be handed to a second worker (docs/faults.md).
+    "visibility_timeout": env.int("CELERY_BROKER_VISIBILITY_TIMEOUT", default=3600),  # seconds
+    # Redis down or silent: a publish (an upload queuing its import) fails within seconds instead
+    # of hanging the request; the import is then marked failed (metrics.services.imports).
+    "socket_connect_timeout": 3,  # seconds
+    "socket_timeout": 5,  # seconds (a blocking read; the worker polls with 1 s reads)
+}
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = REDIS_BROKER_TRANSPORT_OPTIONS
+    CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 3  # seconds, the result backend's
 else:
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -177,13 +225,20 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TRACK_STARTED = True
 CELERY_RESULT_EXPIRES = 24 * 3600  # seconds
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# django-celery-beat's database schedule behind a leader lock: of two beat processes only the one
+# holding the lock sends the periodic jobs; the other takes over once a dead leader's lock expires.
+CELERY_BEAT_SCHEDULER = "perfmgmt.beat:LockedDatabaseScheduler"
+CELERY_BEAT_LOCK_TTL = env.int("CELERY_BEAT_LOCK_TTL", default=60)  # seconds (Redis lock; renewed every TTL/3)
+# Publishing to a broker that does not answer: 3 tries within about a second, then the caller hears of it.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 REST_FRAMEWORK = {
+    # Token first: DRF takes the first class's WWW-Authenticate header, so a request without valid
+    # credentials answers 401 (the session class has no header and would turn it into a 403).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": [
@@ -193,8 +248,11 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # drf-spectacular's, plus the error responses (400, 401, 403, 404, 415, 429) of every operation.
+    "DEFAULT_SCHEMA_CLASS": "perfmgmt.schema.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {"token_obtain": "10/min"},
+    # Every 400 body an object (field → messages), as the schema's ValidationError says.
+    "EXCEPTION_HANDLER": "perfmgmt.schema.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "perfmgmt API",
@@ -206,6 +264,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Request bodies are documented as JSON (the import upload declares its multipart form itself):
+    # a form encoding cannot carry the null of nullable fields that the schema would promise.
+    "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser"],
     # Two models have a field named "kind": give each choice set its own schema name.
     "ENUM_NAME_OVERRIDES": {
         "TeamKindEnum": "teams.models.TeamKind",
@@ -240,7 +301,12 @@ IMPORT_CHUNK_ROWS = env.int("IMPORT_CHUNK_ROWS", default=100_000)  # rows read, 
 IMPORT_MAX_REPORTED_ERRORS = env.int("IMPORT_MAX_REPORTED_ERRORS", default=1000)
 IMPORT_RETENTION_DAYS = env.int("IMPORT_RETENTION_DAYS", default=90)  # original files kept this long
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024  # bytes; larger uploads go to a temporary file
+# Request bodies beyond these answer 400 before any view runs. Files are limited by IMPORT_MAX_FILE_MB
+# (the import refuses a larger one with its reason); the rest of a request is small: no form of the
+# product sends more than a few hundred fields (target decomposition, bulk pay actions of a page).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024  # bytes of non-file form data
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000  # fields of one request
+DATA_UPLOAD_MAX_NUMBER_FILES = 100  # files of one upload ("drop several exports at once")
 
 # Sales teams: a new hire's probation lasts this many calendar months from the hire date (the
 # new-hire qualification rate counts those whose probation ended in a period; docs/sales-kpis.md).
