@@ -1,10 +1,12 @@
 from django import forms
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.translation import gettext_lazy as _
 
 from metrics.importing.schema import fields_for, formats_describe
 from metrics.models import ImportKind
 from metrics.selectors.periods import PRESETS
+from teams.api.filters import DATE_MAX, DATE_MIN
 from teams.models import Member, Store, Team
 
 
@@ -97,13 +99,22 @@ class MappingForm(forms.Form):
         return cleaned
 
 
+# The days a dashboard may ask for, the API's bounds: the period's previous period and week starts
+# are computed by subtracting days, which overflows near year 1.
+DAY_BOUNDS = [MinValueValidator(DATE_MIN), MaxValueValidator(DATE_MAX)]
+
+
 class DashboardFilterForm(forms.Form):
     """The filters every dashboard shares; all of them live in the URL so a view can be
     bookmarked and shared. Invalid values fall back to the defaults (with a message)."""
 
     preset = forms.ChoiceField(label=_("Period"), choices=list(PRESETS.items()), required=False)
-    start = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}), validators=DAY_BOUNDS
+    )
+    end = forms.DateField(
+        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}), validators=DAY_BOUNDS
+    )
     store = forms.ModelChoiceField(label=_("Store"), queryset=Store.objects.none(), required=False)
     team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.none(), required=False)
     member = forms.ModelChoiceField(label=_("Member"), queryset=Member.objects.none(), required=False)

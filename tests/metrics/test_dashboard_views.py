@@ -129,6 +129,16 @@ def test_a_bad_filter_falls_back_with_a_message(org, sales, client_for):
     assert "The default was used instead." in response.content.decode()
 
 
+@pytest.mark.parametrize("path", ["/dashboard/", "/dashboard/stores/", "/dashboard/me/"])
+def test_days_near_year_one_fall_back_instead_of_overflowing(org, sales, client_for, path):
+    """Subtracting a period's length from 0001-01-05 overflowed (a 500); out-of-range days now fall back."""
+    client = client_for(org.users["manager_s1"] if path != "/dashboard/me/" else org.users["staff_a"])
+    query = {"preset": "custom", "start": "0001-01-01", "end": "0001-01-05"}
+    response = client.get(path, query, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200
+    assert "The default was used instead." in response.content.decode()
+
+
 def test_manager_enters_staff_cost_and_hr_cannot(org, sales, client_for):
     month = sales.replace(day=1)
     client = client_for(org.users["manager_s1"])
