@@ -597,7 +597,12 @@ def locust_run(
         "-u", str(args.users), "-r", str(args.spawn_rate), "-t", f"{seconds}s", "--host", host,
         "--csv", str(OUT / f"locust-{tag}"), "--only-summary", "--loglevel", "WARNING",
     ]  # fmt: skip
-    env = {**env, "LOAD_CONFIG": str(OUT / "people.json"), "LOAD_REQUEST_LOG": str(log)}
+    env = {
+        **env,
+        "LOAD_CONFIG": str(OUT / "people.json"),
+        "LOAD_REQUEST_LOG": str(log),
+        "LOAD_SKIP_TASKS": ",".join(args.skip_task),
+    }
     return processes.start(f"locust {tag}", command, env, OUT / f"locust-{tag}.log", signal.SIGINT), log
 
 
@@ -879,6 +884,13 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=3, help="gunicorn workers (docker-compose.yml: 3).")
     parser.add_argument("--threads", type=int, default=1, help="Threads per gunicorn worker (over 1: gthread).")
     parser.add_argument("--no-calibration", action="store_true", help="Skip the one-at-a-time requests.")
+    parser.add_argument(
+        "--skip-task",
+        action="append",
+        default=[],
+        metavar="CLASS.TASK",
+        help="Leave a task of bench/locustfile.py out of the mix, e.g. ApiClient.kpis_store (repeatable).",
+    )
     parser.add_argument("--redis-db", type=int, default=13, help="Redis database of the bench (flushed).")
     parser.add_argument(
         "--prepare-only", action="store_true", help="Check or build (and keep) the data set, then stop."
@@ -969,6 +981,7 @@ def measure(args: argparse.Namespace, base_url: str, built_s: float | None, star
             "spawn_rate": args.spawn_rate,
             "duration_s": args.duration,
             "import_orders": args.import_orders,
+            "skipped_tasks": args.skip_task,
             "celery": "1 worker, 2 processes",
             "redis": redis_url,
             "database": WORK,
@@ -1025,6 +1038,8 @@ def measure(args: argparse.Namespace, base_url: str, built_s: float | None, star
     print(f"\nsummary (written to {OUT / 'summary.json'} and summary.csv; {time.time() - started:.0f} s in all)")
     for name, goal, what in verdicts:
         print(f"  scenario {name}: goal {what} under {goal} ms: {'met' if summary[name]['goal_met'] else 'MISSED'}")
+    if args.skip_task:
+        print(f"  (tasks left out of the mix: {', '.join(args.skip_task)})")
     return 0
 
 

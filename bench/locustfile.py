@@ -17,6 +17,9 @@ The people (weights are their share of --users; 20 users give exactly these coun
 Everyone waits 1–3 s between requests. One person in five reads the site in English (the
 language is part of the dashboards' cache key), the others in Chinese, the default.
 
+LOAD_SKIP_TASKS (comma-separated, e.g. "ApiClient.kpis_store") leaves tasks out of the mix, to
+see the others without one that holds the server (bench_load.py --skip-task).
+
 Periods: 60 % presets (last30 most often: the default view), 25 % a calendar month of the data,
 15 % an arbitrary 7-, 30- or 90-day window anywhere in the data. Redirects are not followed:
 anything but 200 counts as an error (a redirect to the login page would otherwise pass).
@@ -253,3 +256,23 @@ class ApiClient(Person):
     @task(1)
     def batches(self):
         self.get("/api/imports/batches/", "API: import batches list", None, api=True)
+
+
+PEOPLE = (StoreManager, TeamLead, Staff, Hr, ApiClient)
+
+
+def _skip(names: set[str]) -> None:
+    """Leave the named tasks (Class.method) out of their class's mix; the others keep their weights
+    (locust lists a task once per unit of weight)."""
+    known = {f"{person.__name__}.{t.__name__}" for person in PEOPLE for t in person.tasks}
+    if names - known:
+        raise ValueError(f"LOAD_SKIP_TASKS: no such task {sorted(names - known)}; tasks: {sorted(known)}")
+    for person in PEOPLE:
+        kept = [t for t in person.tasks if f"{person.__name__}.{t.__name__}" not in names]
+        if not kept:
+            raise ValueError(f"LOAD_SKIP_TASKS leaves {person.__name__} nothing to do")
+        person.tasks = kept
+
+
+if os.environ.get("LOAD_SKIP_TASKS"):
+    _skip({name.strip() for name in os.environ["LOAD_SKIP_TASKS"].split(",") if name.strip()})
