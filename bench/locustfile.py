@@ -129,7 +129,9 @@ class Person(HttpUser):
         with self.client.get(
             path, params=params, name=name, headers=headers, allow_redirects=False, catch_response=True
         ) as response:
-            if response.status_code != 200:
+            if response.status_code == 0:  # no answer at all: the connection failed or was closed
+                response.failure(f"no response: {response.error!r}")
+            elif response.status_code != 200:
                 response.failure(f"HTTP {response.status_code}")
             elif api and not response.headers.get("Content-Type", "").startswith("application/json"):
                 response.failure("not JSON")
