@@ -499,11 +499,6 @@ def _targets(*, level: str, start: dt.date, end: dt.date, store_ids, history: _H
     return wide.where(wide.notna(), Decimal(0)).reset_index()
 
 
-def measures_store_day_sums(*, grain: str, start: dt.date, end: dt.date, store_ids) -> pd.DataFrame:
-    days = _rows("metrics_storeday", ["store_id", "date", *_STORE_SUMS], start, end, store_ids)
-    return _store_day_totals(days, grain=grain, start=start)
-
-
 def _store_day_totals(days: pd.DataFrame, *, grain: str, start: dt.date, as_dates: bool = True) -> pd.DataFrame:
     """Store-day rows summed per (store, period), the store's own order figures renamed."""
     if days.empty:
@@ -523,7 +518,11 @@ def _store_day_totals(days: pd.DataFrame, *, grain: str, start: dt.date, as_date
 
 def measures_store(*, grain: str, start: dt.date, end: dt.date, store_ids) -> pd.DataFrame:
     """Store measures per (store, period): orders by creation day, traffic by date."""
-    measures = measures_store_day_sums(grain=grain, start=start, end=end, store_ids=store_ids)
+    # Days as pandas timestamps throughout, dates only in the result: grouping or taking the
+    # minimum of a column of datetime.date objects takes pandas' pure-Python path, which made a
+    # year of a store's buyers (about a million buyer-days) take a minute (docs/load.md).
+    days = _rows("metrics_storeday", ["store_id", "date", *_STORE_SUMS], start, end, store_ids, timestamps=True)
+    measures = _store_day_totals(days, grain=grain, start=start, as_dates=False)
     # Paid buyer-days up to a week past the end: a repurchase within 7 days may fall after it.
     paid_days = _rows(
         "metrics_storebuyerday",
@@ -532,22 +531,25 @@ def measures_store(*, grain: str, start: dt.date, end: dt.date, store_ids) -> pd
         end + dt.timedelta(days=REPURCHASE_DAYS),
         store_ids,
         " AND paid_orders > 0",
+        timestamps=True,
     )
-    buyers = paid_days.loc[paid_days["date"] <= end] if not paid_days.empty else paid_days
-    inquiries = _rows("metrics_inquirybuyerday", ["store_id", "date", "buyer"], start, end, store_ids)
+    buyers = paid_days.loc[paid_days["date"] <= pd.Timestamp(end)]
+    inquiries = _rows("metrics_inquirybuyerday", ["store_id", "date", "buyer"], start, end, store_ids, timestamps=True)
     keys = ["store_id", "period_start"]
     if not buyers.empty:
-        buyers["period_start"] = period_start(buyers["date"], grain=grain, start=start)
+        buyers = buyers.assign(period_start=period_start(buyers["date"], grain=grain, start=start, as_dates=False))
         per_buyer = buyers.groupby([*keys, "buyer"])["paid_orders"].sum().reset_index()
         measures["paying_buyers"] = per_buyer.groupby(keys)["buyer"].nunique()
         measures["repeat_buyers"] = per_buyer.loc[per_buyer["paid_orders"] >= 2].groupby(keys)["buyer"].nunique()
-        first = _first_paid_days(store_ids)
+        first = _first_paid_days(store_ids, until=end)
         per_buyer = per_buyer.merge(first, on=["store_id", "buyer"], how="left")
         returning = per_buyer.loc[per_buyer["first_paid"] < per_buyer["period_start"]]
         measures["returning_buyers"] = returning.groupby(keys)["buyer"].nunique()
         measures["repurchase_7d_buyers"] = _repurchasers(buyers, paid_days, keys)
     if not inquiries.empty:
-        inquiries["period_start"] = period_start(inquiries["date"], grain=grain, start=start)
+        inquiries = inquiries.assign(
+            period_start=period_start(inquiries["date"], grain=grain, start=start, as_dates=False)
+        )
         measures["store_inquiring_buyers"] = inquiries.groupby(keys)["buyer"].nunique()
     for name in (
         "paying_buyers",
@@ -558,7 +560,9 @@ def measures_store(*, grain: str, start: dt.date, end: dt.date, store_ids) -> pd
     ):
         if name not in measures:
             measures[name] = 0
-    return measures.fillna(0).reset_index().assign(entity_id=lambda f: f["store_id"])
+    result = measures.fillna(0).reset_index().assign(entity_id=lambda f: f["store_id"])
+    result["period_start"] = pd.to_datetime(result["period_start"]).dt.date
+    return result
 
 
 REPURCHASE_DAYS = 7
@@ -566,24 +570,25 @@ REPURCHASE_DAYS = 7
 
 def _repurchasers(buyers: pd.DataFrame, paid_days: pd.DataFrame, keys: list[str]) -> pd.Series:
     """Per period: paying buyers who paid again (on a later day) within 7 days after their first
-    paid day in the period."""
+    paid day in the period. Days are pandas timestamps."""
     first = buyers.groupby([*keys, "buyer"])["date"].min().rename("first").reset_index()
     later = first.merge(paid_days[["store_id", "buyer", "date"]], on=["store_id", "buyer"])
-    gap = (pd.to_datetime(later["date"]) - pd.to_datetime(later["first"])).dt.days
+    gap = (later["date"] - later["first"]).dt.days
     again = later.loc[(gap > 0) & (gap <= REPURCHASE_DAYS)]
     return again.groupby(keys)["buyer"].nunique()
 
 
-def _first_paid_days(store_ids) -> pd.DataFrame:
-    """Each buyer's first paid order day in the store, over all imported history."""
+def _first_paid_days(store_ids, *, until: dt.date) -> pd.DataFrame:
+    """Each buyer's first paid order day in the store up to `until` (inclusive), as a pandas
+    timestamp: only whether it comes before a period's first day matters."""
     where, values = sql_in("store_id", store_ids)
     first = frame_query(
-        f"SELECT store_id, buyer, MIN(date) FROM metrics_storebuyerday WHERE paid_orders > 0{where} "
+        f"SELECT store_id, buyer, MIN(date) FROM metrics_storebuyerday WHERE paid_orders > 0 AND date <= %s{where} "
         "GROUP BY store_id, buyer",
-        values,
+        [until, *values],
         ["store_id", "buyer", "first_paid"],
     )
-    first["first_paid"] = pd.to_datetime(first["first_paid"]).dt.date
+    first["first_paid"] = pd.to_datetime(first["first_paid"])
     return first
 
 
