@@ -12,7 +12,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.views import APIView
 
 from metrics.registry import Level
-from metrics.selectors.kpi_exports import kpi_export_columns, kpi_export_rows
+from metrics.selectors.kpi_exports import kpi_export_columns, kpi_export_rows_cached
 from metrics.selectors.kpis import GRAINS
 from teams.api.filters import IdQueryField, QueryDateField
 from teams.selectors.scoping import member_list, store_list, team_list, viewer_get
@@ -110,7 +110,7 @@ class KpiView(APIView):
         if "member" in q and member_ids is not None:
             member_ids = [m for m in member_ids if m == q["member"]]
         columns = kpi_export_columns(level=q["level"])
-        rows = kpi_export_rows(
+        rows = kpi_export_rows_cached(
             level=q["level"],
             grain=q["grain"],
             start=q["start"],

@@ -973,17 +973,25 @@ def data_versions(store_ids) -> tuple[tuple[int, int], ...]:
     return tuple((store_id, versions.get(store_id, 0)) for store_id in ids)
 
 
-def dashboard_cached(*, kind: str, store_ids, key: tuple, compute: Callable[[], object]):
-    """`compute()`'s result, cached under the dashboard kind, the stores' data versions, the
-    language (figures carry translated labels) and `key` (everything the result depends on)."""
-    raw = repr((kind, data_versions(store_ids), get_language(), key)).encode()
-    cache_key = f"dashboard:{kind}:{hashlib.sha256(raw).hexdigest()}"
+def store_data_cached(
+    *, prefix: str, kind: str, store_ids, key: tuple, compute: Callable[[], object], per_language: bool = True
+):
+    """`compute()`'s result, cached under `prefix:kind`, the stores' data versions (a recompute
+    or an import of any of them makes it stale at once), the language when the result carries
+    translated labels, and `key` (everything else the result depends on)."""
+    raw = repr((kind, data_versions(store_ids), get_language() if per_language else None, key)).encode()
+    cache_key = f"{prefix}:{kind}:{hashlib.sha256(raw).hexdigest()}"
     found = cache.get(cache_key)
     if found is not None:
         return found
     result = compute()
     cache.set(cache_key, result, CACHE_SECONDS)
     return result
+
+
+def dashboard_cached(*, kind: str, store_ids, key: tuple, compute: Callable[[], object]):
+    """A dashboard's data, cached per language (figures carry translated labels)."""
+    return store_data_cached(prefix="dashboard", kind=kind, store_ids=store_ids, key=key, compute=compute)
 
 
 # --- the personal page ---------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from metrics.registry import Level, kpis_for
+from metrics.selectors.dashboards import store_data_cached
 from metrics.selectors.kpis import kpi_table
 from teams.models import AccountAssignment, Member, Store, Team
 
@@ -50,3 +51,35 @@ def kpi_export_rows(
         }.get(level, [store_id])
         rows.append([stores.get(store_id, ""), *entity, record["period_start"], *(record[k] for k in keys)])
     return rows
+
+
+def kpi_export_rows_cached(
+    *, level: str, grain: str, start: dt.date, end: dt.date, store_ids, member_ids=None, team_ids=None
+) -> list[list]:
+    """kpi_export_rows, cached until the stores' data change (or ten minutes pass), so that the
+    pages of one answer of the API, and the same query asked again, are computed once."""
+    store_ids = sorted(set(store_ids))
+    key = (
+        level,
+        grain,
+        start,
+        end,
+        None if member_ids is None else tuple(sorted(set(member_ids))),
+        None if team_ids is None else tuple(sorted(set(team_ids))),
+    )
+    return store_data_cached(
+        prefix="kpis",
+        kind=level,
+        store_ids=store_ids,
+        key=key,
+        per_language=False,  # names and figures only: nothing translated
+        compute=lambda: kpi_export_rows(
+            level=level,
+            grain=grain,
+            start=start,
+            end=end,
+            store_ids=store_ids,
+            member_ids=member_ids,
+            team_ids=team_ids,
+        ),
+    )

@@ -99,6 +99,30 @@ def test_api_scoping_by_role(shop, api_for):
     assert bad.status_code == 400
 
 
+def test_api_rows_are_computed_once_per_query_until_the_data_change(shop, api_for, monkeypatch):
+    """The pages of one answer (and the same query again) share one computation; an import
+    (which moves the store's data version) makes the next request compute the new figures."""
+    from metrics.selectors import kpi_exports
+
+    computed = []
+    original = kpi_exports.kpi_export_rows
+    monkeypatch.setattr(kpi_exports, "kpi_export_rows", lambda **kw: computed.append(kw) or original(**kw))
+    manager = UserFactory(username="boss")
+    RoleGrant.objects.create(user=manager, role=Role.MANAGER, store=shop.store)
+    api = api_for(manager)
+    params = {"level": "member", "grain": "month", "start": "2026-08-01", "end": "2026-08-31", "page_size": 2}
+    first = api.get(reverse("kpis"), params).json()
+    second = api.get(reverse("kpis"), {**params, "page": 2}).json()
+    assert first["count"] == second["count"] == 3 and len(first["results"]) == 2 and len(second["results"]) == 1
+    assert len(computed) == 1
+    assert api.get(reverse("kpis"), {**params, "level": "store"}).json()["results"][0]["gmv"] == "246.80"
+    assert len(computed) == 2  # another query: computed
+    shop.order("buyer9", dt.datetime(2026, 8, 20, 11), "100.00")
+    shop.load()
+    store = api.get(reverse("kpis"), {**params, "level": "store"}).json()["results"][0]
+    assert store["gmv"] == "346.80" and len(computed) == 3
+
+
 def test_definitions_page_lists_every_kpi_in_both_languages(client, db):
     from metrics.registry import KPIS
 
