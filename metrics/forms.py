@@ -5,8 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from metrics.importing.schema import fields_for, formats_describe
 from metrics.models import ImportKind
-from metrics.selectors.periods import PRESETS
-from teams.api.filters import DATE_MAX, DATE_MIN
+from metrics.selectors.periods import DATE_MAX, DATE_MIN, PRESETS
 from teams.models import Member, Store, Team
 
 
@@ -129,6 +128,8 @@ class DashboardFilterForm(forms.Form):
                 self.fields[name].queryset = queryset
                 self.fields[name].empty_label = _("All") if name == "store" else "—"
         if "team" in self.fields:
+            # The label names the store: read it with the teams, not one query per option.
+            self.fields["team"].queryset = self.fields["team"].queryset.select_related("store")
             self.fields["team"].label_from_instance = lambda team: f"{team.store.name} / {team.name}"
         if kpis:
             self.fields["kpi"].choices = list(kpis)

@@ -26,6 +26,10 @@ PRESETS: dict[str, str] = {
 DEFAULT_PRESET = "last30"
 # A custom range longer than this is refused: the dashboards read day rollups on request.
 MAX_RANGE_DAYS = 400
+# Days a user may ask for (dashboards and the API): far enough from date.min and date.max that the
+# period arithmetic (previous periods, 400-day windows, a year back) cannot overflow.
+DATE_MIN = dt.date(1900, 1, 1)
+DATE_MAX = dt.date(2999, 12, 31)
 
 
 @dataclass(frozen=True)

@@ -2,14 +2,13 @@
 does not exist) matches nothing, so a filter never tells which ids exist. Values of the wrong type
 answer 400, as the schema says; an empty value means "not given", as in an HTML form."""
 
-import datetime as dt
-
 import django_filters
 from django import forms
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from metrics.selectors.periods import DATE_MAX, DATE_MIN
 from teams.models import Member, PlatformAccount, Team
 
 # Primary keys are BigAutoField: a larger number cannot be an id (and NumberFilter's decimal of 30
@@ -38,12 +37,6 @@ class IdQueryField(serializers.IntegerField):
         kwargs.setdefault("min_value", 1)
         kwargs.setdefault("max_value", MAX_ID)
         super().__init__(**kwargs)
-
-
-# Days the API reads: far enough from date.min and date.max that the period arithmetic (previous
-# periods, 400-day windows, a year back) cannot overflow.
-DATE_MIN = dt.date(1900, 1, 1)
-DATE_MAX = dt.date(2999, 12, 31)
 
 
 class DayField(serializers.DateField):
