@@ -29,7 +29,7 @@ class ImportStatus(models.TextChoices):
     QUEUED = "queued", _("Queued")
     RUNNING = "running", _("Importing")
     SUCCEEDED = "succeeded", _("Imported")
-    FAILED = "failed", _("Rows rejected, nothing imported")
+    FAILED = "failed", _("Failed, nothing imported")  # rejected rows, or the queue or database lost
     REFUSED = "refused", _("File refused")
 
 

@@ -216,8 +216,9 @@ def import_batch_run(*, batch: ImportBatch, chunk_rows: int | None = None) -> Im
     if batch.status != ImportStatus.QUEUED and not (batch.status == ImportStatus.RUNNING and batch.started_at):
         return batch
     started = time.monotonic()
-    ImportBatch.objects.filter(pk=batch.pk).update(status=ImportStatus.RUNNING, started_at=timezone.now())
-    batch.status = ImportStatus.RUNNING
+    batch.status, batch.started_at = ImportStatus.RUNNING, timezone.now()
+    # Written at once (the page shows the batch running); the final save keeps the same start.
+    ImportBatch.objects.filter(pk=batch.pk).update(status=batch.status, started_at=batch.started_at)
     try:
         _run(batch, chunk_rows or settings.IMPORT_CHUNK_ROWS)
     except ImportRefused as refusal:

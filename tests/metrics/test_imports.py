@@ -63,6 +63,8 @@ def test_generator_files_import_with_exactly_their_rows(shop_files):
         assert batch.status == ImportStatus.SUCCEEDED, batch.error_message
         assert (batch.inserted, batch.updated, batch.unchanged, batch.rejected) == (len(rows), 0, 0, 0)
         assert batch.encoding == "UTF-8 (BOM)"
+        batch.refresh_from_db()  # the start is kept by the final save, not only in memory
+        assert batch.started_at is not None and batch.created_at <= batch.started_at <= batch.finished_at
     assert Order.objects.count() == len(orders)
     assert ChatSession.objects.count() == len(chats)
     assert TrafficDay.objects.count() == len(traffic)
