@@ -40,9 +40,10 @@ def monthly_workbook_response(
     if store_id and not store_id.isdigit():
         return HttpResponseBadRequest(_("No such store."))
     if not viewer.sees_everything:
-        # Managers: their stores only (one they do not manage gets the same answer, whether it exists or not).
+        # Managers: their stores only. Another store is "not found", whether it exists or not, as
+        # every object outside someone's scope (docs/roles.md).
         if store_id and int(store_id) not in viewer.managed_store_ids:
-            raise PermissionDenied(foreign_store)
+            raise Http404(foreign_store)
         if not store_id:
             if len(viewer.managed_store_ids) != 1:
                 return HttpResponseBadRequest(_("Choose one of your stores."))

@@ -266,8 +266,8 @@ MATRIX: dict[str, list[Case]] = {
     "reviews:mine": [Case(S("L 200 200 200 200 200 200"), rows=R(
         "appraisal", staff_a="A", staff_b="B", lead_y="", manager_s2="", hr="", admin=""))],
     "reviews:export": [
-        Case(S("L 403 403 403 403 200 200"), query=lambda w: {"month": month(w), "store": w.s1.pk},
-             note="a store the manager does not manage: 403 (perfmgmt/export_views.py), existing or not",
+        Case(S("L 403 403 403 404 200 200"), query=lambda w: {"month": month(w), "store": w.s1.pk},
+             note="a store the manager does not manage: 404 (perfmgmt/export_views.py), existing or not",
              rows=R("member", hr="A B LX", admin="A B LX")),
         Case(S("L 403 403 403 200 200 200"), query=lambda w: {"month": month(w)},
              note="a manager's own store is chosen for them",
@@ -324,7 +324,8 @@ MATRIX: dict[str, list[Case]] = {
         effect=E("A's approved statement locked", lambda w: w.statement_state(w.statement_a2) == "locked",
                  "hr admin"))],
     "incentives:export": [
-        Case(S("L 403 403 403 403 200 200"), query=lambda w: {"month": month(w), "store": w.s1.pk},
+        Case(S("L 403 403 403 404 200 200"), query=lambda w: {"month": month(w), "store": w.s1.pk},
+             note="a store the manager does not manage: 404, as a store that does not exist",
              rows=R("member", hr="A B C", admin="A B C")),
         Case(S("L 403 403 403 200 200 200"), query=lambda w: {"month": month(w)},
              rows=R("member", manager_s2="D", hr="A B C D", admin="A B C D")),

@@ -270,8 +270,9 @@ def test_hr_and_admins_download_every_store_managers_their_own(cycles, client_fo
         response = download(client_for, org.users["manager_s1"], lang="en", **params)
         assert response.status_code == 200 and workbook(response.content).sheetnames == ["Summary", "售前X",
                                                                                          "Definitions"]  # fmt: skip
-    assert download(client_for, org.users["manager_s1"], store=org.s2.pk).status_code == 403
-    assert download(client_for, org.users["manager_s1"], store=987654).status_code == 403
+    # Another store is outside the manager's scope: not found, as a store that does not exist.
+    assert download(client_for, org.users["manager_s1"], store=org.s2.pk).status_code == 404
+    assert download(client_for, org.users["manager_s1"], store=987654).status_code == 404
     assert download(client_for, org.users["hr"], store=987654).status_code == 404
     zh = download(client_for, org.users["hr"], lang="zh-hans")
     assert workbook(zh.content).sheetnames[0] == in_chinese("Summary")
