@@ -2,9 +2,13 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework.routers import APIRootView
+from rest_framework.urlpatterns import format_suffix_patterns
 
+from metrics.api.urls import router as metrics_router
 from perfmgmt.schema import ApiNotFoundView
 from perfmgmt.views import TokenObtainView, healthz
+from teams.api.urls import router as teams_router
 from teams.views import home
 
 account_urls = [
@@ -14,7 +18,17 @@ account_urls = [
     path("password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
 ]
 
+# The API's root lists the collections of every app's router (each router alone would list its own).
+api_root = APIRootView.as_view(
+    api_root_dict={
+        prefix: f"{basename}-list"
+        for router in (teams_router, metrics_router)
+        for prefix, _viewset, basename in router.registry
+    }
+)
+
 api_urls = [
+    *format_suffix_patterns([path("", api_root, name="api-root")]),
     path("", include("teams.api.urls")),
     path("", include("metrics.api.urls")),
     path("auth/token/", TokenObtainView.as_view(), name="api_token"),

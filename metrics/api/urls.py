@@ -7,7 +7,9 @@ from metrics.api.pipeline import StuckDealViewSet
 from metrics.api.targets import BehaviourRecordViewSet, DecomposeApi, PromotionViewSet, TargetViewSet
 from metrics.api.views import ImportBatchViewSet
 
+# No root of its own: perfmgmt/urls.py serves one API root listing every app's collections.
 router = DefaultRouter()
+router.include_root_view = False
 router.register("imports/batches", ImportBatchViewSet, basename="import-batch")
 router.register("targets", TargetViewSet, basename="target")
 router.register("behaviour-records", BehaviourRecordViewSet, basename="behaviour-record")

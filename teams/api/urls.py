@@ -2,7 +2,9 @@ from rest_framework.routers import DefaultRouter
 
 from teams.api.views import MemberViewSet, PlatformAccountViewSet, StoreViewSet, TeamViewSet
 
+# No root of its own: perfmgmt/urls.py serves one API root listing every app's collections.
 router = DefaultRouter()
+router.include_root_view = False
 router.register("stores", StoreViewSet, basename="store")
 router.register("teams", TeamViewSet, basename="team")
 router.register("members", MemberViewSet, basename="member")

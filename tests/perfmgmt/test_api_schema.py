@@ -167,6 +167,20 @@ def test_unknown_api_addresses_answer_a_json_404(schema, org, api_for):
 
 
 @pytest.mark.django_db
+def test_the_api_root_lists_every_collection_and_each_link_answers(org, api_for):
+    """One root for the whole API (each app's router has none of its own)."""
+    api = api_for(org.users["admin"])
+    links = api.get("/api/").json()
+    assert {"stores", "teams", "members", "platform-accounts", "imports/batches", "targets", "behaviour-records",
+            "promotions", "pipeline/stuck-deals"} == set(links)  # fmt: skip
+    for name, url in links.items():
+        assert url == f"http://testserver/api/{name}/"
+        assert api.get(url).status_code == 200, name
+    # The format twin links to the collections in the same format.
+    assert api.get("/api/.json/").json() == {name: f"http://testserver/api/{name}.json" for name in links}
+
+
+@pytest.mark.django_db
 def test_id_filters_match_nothing_for_unseen_ids_and_refuse_non_ids(org, api_for):
     manager = api_for(org.users["manager_s2"])
     other = StoreFactory()
