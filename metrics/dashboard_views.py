@@ -36,6 +36,7 @@ from metrics.selectors.dashboards import (
     dashboard_cached,
     kpi_choices,
     store_overview_get,
+    stores_refreshing,
 )
 from metrics.selectors.periods import DEFAULT_PRESET, Period, period_resolve, store_today
 from perfmgmt.exports import XLSX_CONTENT_TYPE, csv_bytes, xlsx_bytes
@@ -190,6 +191,7 @@ def team_dashboard_view(request: HttpRequest) -> HttpResponse:
             "sort_descending": dashboard.descending,
             "can_import": viewer_get(user=request.user).can_assign_accounts,
             "pipeline_url": None if dashboard.is_service else _pipeline_url(),
+            "refreshing": stores_refreshing(store_ids=[team.store_id]),
         },
     )
 
@@ -219,6 +221,7 @@ class MemberPage:
     preset: str
     period: Period
     dashboard: PersonalDashboard
+    store: Store | None = None  # whose day and data the page follows
 
 
 def member_page_resolve(request: HttpRequest, pk: int) -> MemberPage:
@@ -231,7 +234,7 @@ def member_page_resolve(request: HttpRequest, pk: int) -> MemberPage:
     dashboard = member_dashboard_cached(
         member=member, store=store, today=today, period=period, trend_kpi=form.value("kpi", DEFAULT_TREND_KPI)
     )
-    return MemberPage(form, member, preset, period, dashboard)
+    return MemberPage(form, member, preset, period, dashboard, store)
 
 
 @login_required
@@ -269,6 +272,7 @@ def member_dashboard_view(request: HttpRequest, pk: int) -> HttpResponse:
             "back_query": period_query(page.preset, page.period),
             "can_see_team": team_list_overseen(viewer=viewer).exists(),
             "pipeline_url": None if dashboard.is_service else _pipeline_url(),
+            "refreshing": stores_refreshing(store_ids=[page.store.pk] if page.store else []),
         },
     )
 
@@ -281,6 +285,7 @@ class StoresPage:
     today: dt.date
     period_query: str
     overview: StoreOverview
+    store_ids: list[int]
 
 
 def stores_page_resolve(request: HttpRequest) -> StoresPage:
@@ -310,7 +315,7 @@ def stores_page_resolve(request: HttpRequest) -> StoresPage:
             stores=chosen, period=period, store_link=lambda store_id: f"{team_url}?store={store_id}&{filters}"
         ),
     )
-    return StoresPage(form, preset, period, today, filters, overview)
+    return StoresPage(form, preset, period, today, filters, overview, ids)
 
 
 def _cost_stores(request: HttpRequest):
@@ -358,5 +363,6 @@ def store_overview_view(request: HttpRequest) -> HttpResponse:
             "period_query": page.period_query,
             "today": page.today,
             "staff_cost_form": cost_form if cost_form.fields["store"].queryset.exists() else None,
+            "refreshing": stores_refreshing(store_ids=page.store_ids),
         },
     )

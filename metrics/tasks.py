@@ -37,12 +37,23 @@ def import_files_purge_task() -> int:
 def kpis_after_import_task(batch_id: int) -> dict:
     """After an import: attribution of the touched buyers, rollups of the touched days."""
     from metrics.models import ImportBatch, ImportKind, ImportStatus
+    from metrics.services.dashboards import dashboards_refresh_begin, dashboards_refresh_end
     from metrics.services.kpis import kpis_after_import
 
     batch = ImportBatch.objects.filter(pk=batch_id, status=ImportStatus.SUCCEEDED).first()
     if batch is None:
         return {}
-    report = kpis_after_import(batch=batch)
+    # From here to each store's warm-up, pages computed before the import are served (with a
+    # notice) instead of being computed on the data as it changes.
+    stores = {batch.store_id} if batch.store_id else set(batch.stores.values_list("id", flat=True))
+    dashboards_refresh_begin(store_ids=stores)
+    report = None
+    try:
+        report = kpis_after_import(batch=batch)
+    finally:
+        # Stores no warm-up will follow for (nothing changed there, or the KPIs failed): fresh pages.
+        for store_id in stores - set(report.store_ids if report else ()):
+            dashboards_refresh_end(store_id=store_id)
     # The RFM summary reads every paying buyer of the store: a task of its own, so the KPIs of
     # the new day are visible without waiting for it. A leads export may show deals newly stuck
     # in negotiation: their owners hear of it now, not at the next hourly check.
@@ -68,11 +79,14 @@ def buyer_segments_refresh_task(store_id: int, _previous=None) -> int:
 def dashboards_warm_task(store_id: int, _previous=None) -> int:
     """Cache the store's default dashboards (every team's and member's last 30 days) after its
     data changed, so the morning's first page view is served from the cache."""
-    from metrics.services.dashboards import dashboards_warm
+    from metrics.services.dashboards import dashboards_refresh_end, dashboards_warm
     from teams.models import Store
 
     store = Store.objects.filter(pk=store_id).first()
-    return dashboards_warm(store=store) if store else 0
+    try:
+        return dashboards_warm(store=store) if store else 0
+    finally:  # warmed or not, pages computed before the data changed are no longer served
+        dashboards_refresh_end(store_id=store_id)
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
@@ -80,11 +94,13 @@ def kpis_recompute_range_task(store_id: int, start: str, end: str) -> dict:
     """Re-credit and rebuild one store's local days start … end (ISO dates)."""
     import datetime as dt
 
+    from metrics.services.dashboards import dashboards_refresh_begin
     from metrics.services.kpis import kpis_recompute_range
     from metrics.services.segments import buyer_segments_refresh
     from teams.models import Store
 
     store = Store.objects.get(pk=store_id)
+    dashboards_refresh_begin(store_ids=[store.pk])  # ended by the warm-up below
     report = kpis_recompute_range(store=store, start=dt.date.fromisoformat(start), end=dt.date.fromisoformat(end))
     buyer_segments_refresh(store=store)
     dashboards_warm_task.delay(store.pk)
@@ -95,8 +111,10 @@ def kpis_recompute_range_task(store_id: int, start: str, end: str) -> dict:
 def kpis_attribution_task(store_id: int) -> int:
     """Full attribution of one store's orders (the first step of a full recompute)."""
     from metrics.services.attribution import attribution_recompute
+    from metrics.services.dashboards import dashboards_refresh_begin
     from teams.models import Store
 
+    dashboards_refresh_begin(store_ids=[store_id])  # ended by the warm-up that ends the chain
     return attribution_recompute(store=Store.objects.get(pk=store_id)).orders_changed
 
 

@@ -978,15 +978,43 @@ def store_data_cached(
 ):
     """`compute()`'s result, cached under `prefix:kind`, the stores' data versions (a recompute
     or an import of any of them makes it stale at once), the language when the result carries
-    translated labels, and `key` (everything else the result depends on)."""
-    raw = repr((kind, data_versions(store_ids), get_language() if per_language else None, key)).encode()
+    translated labels, and `key` (everything else the result depends on).
+
+    While one of the stores is being refreshed (an import's KPIs, RFM summary and warm-up are
+    running; see stores_refreshing), a result computed before the data changed is served as it
+    is instead of computing one that the refresh is about to make stale again: every page seen
+    before an import stays fast during it, and the pages say that their figures are updating."""
+    language = get_language() if per_language else None
+    raw = repr((kind, data_versions(store_ids), language, key)).encode()
     cache_key = f"{prefix}:{kind}:{hashlib.sha256(raw).hexdigest()}"
     found = cache.get(cache_key)
     if found is not None:
         return found
+    # The latest computed entry of the same page at any data version (its key).
+    latest_key = f"{prefix}-latest:{kind}:{hashlib.sha256(repr((kind, language, key)).encode()).hexdigest()}"
+    if stores_refreshing(store_ids=store_ids):
+        previous_key = cache.get(latest_key)
+        previous = cache.get(previous_key) if previous_key else None
+        if previous is not None:
+            return previous
     result = compute()
-    cache.set(cache_key, result, CACHE_SECONDS)
+    cache.set_many({cache_key: result, latest_key: cache_key}, CACHE_SECONDS)
     return result
+
+
+# A store's refresh lasts from the start of the KPIs of an import (or a recompute) to the end of
+# its warm-up; a refresh that never ends (a failed task) stops counting after this (seconds).
+REFRESH_MAX_SECONDS = 600
+
+
+def refreshing_key(store_id: int) -> str:
+    return f"refreshing:store:{store_id}"
+
+
+def stores_refreshing(*, store_ids) -> bool:
+    """Whether any of the stores is being refreshed (metrics.services.dashboards)."""
+    keys = [refreshing_key(store_id) for store_id in set(store_ids)]
+    return bool(keys) and any(cache.get_many(keys).values())
 
 
 def dashboard_cached(*, kind: str, store_ids, key: tuple, compute: Callable[[], object]):

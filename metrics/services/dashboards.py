@@ -4,10 +4,12 @@ right after the data changes, so the first manager of the day does not wait for 
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Q
 from django.utils import translation
 
 from metrics.selectors.dashboard_pages import member_dashboard_cached, member_home_store, team_dashboard_cached
+from metrics.selectors.dashboards import REFRESH_MAX_SECONDS, refreshing_key
 from metrics.selectors.periods import DEFAULT_PRESET, period_resolve, store_today
 from teams.models import Member, Store, Team
 
@@ -37,3 +39,14 @@ def dashboards_warm(*, store: Store) -> int:
                 member_dashboard_cached(member=member, store=home, today=today, period=period)
                 computed += 1
     return computed
+
+
+def dashboards_refresh_begin(*, store_ids) -> None:
+    """The stores' data are about to change and their default pages to be computed again: until
+    dashboards_refresh_end (or REFRESH_MAX_SECONDS), cached pages computed before are served."""
+    cache.set_many({refreshing_key(store_id): 1 for store_id in set(store_ids)}, REFRESH_MAX_SECONDS)
+
+
+def dashboards_refresh_end(*, store_id: int) -> None:
+    """The store's refresh is over: the next request of a page computed before it computes it again."""
+    cache.delete(refreshing_key(store_id))

@@ -197,6 +197,26 @@ def test_warmed_default_views_are_served_without_computing(org, sales, client_fo
     assert client_for(org.users["staff_a"]).get("/dashboard/me/").status_code == 200  # (the same client, now A)
 
 
+def test_during_an_imports_refresh_the_pages_say_their_figures_are_updating(org, sales, client_for):
+    from metrics.services.dashboards import dashboards_refresh_begin, dashboards_refresh_end
+
+    notice = 'data-testid="refreshing"'
+    manager = client_for(org.users["manager_s1"])
+    pages = [("/dashboard/", {"team": org.x.pk}), (f"/dashboard/members/{org.a.pk}/", {}), ("/dashboard/stores/", {})]
+    for path, params in pages:
+        assert notice not in manager.get(path, params).content.decode(), path
+    dashboards_refresh_begin(store_ids=[org.s2.pk])  # another store's refresh: not these pages'
+    assert notice not in manager.get("/dashboard/", {"team": org.x.pk}).content.decode()
+    dashboards_refresh_begin(store_ids=[org.s1.pk])
+    for path, params in pages:
+        html = manager.get(path, params, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        assert notice in html and "may be from before the latest import" in html, path
+    zh = manager.get("/dashboard/", {"team": org.x.pk}, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert notice in zh and "may be from before" not in zh  # translated
+    dashboards_refresh_end(store_id=org.s1.pk)
+    assert notice not in manager.get("/dashboard/", {"team": org.x.pk}).content.decode()
+
+
 def test_targets_show_on_the_cards_and_on_the_members_own_page_and_api(org, sales, client_for, api_for):
     from metrics.services.targets import campaign_create, target_create
     from teams.selectors.scoping import viewer_get

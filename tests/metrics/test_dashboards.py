@@ -190,6 +190,39 @@ def test_cached_dashboards_are_recomputed_when_the_store_data_changes(shop):
     assert dashboard_cached(kind="t", store_ids=[shop.store.pk], key=(1,), compute=compute) == 3
 
 
+def test_while_a_store_refreshes_the_pages_computed_before_are_served(shop):
+    """An import's refresh (KPIs to warm-up) serves the page computed before the data changed
+    instead of computing it again on data still changing; after it, the page is computed."""
+    from metrics.selectors.dashboards import stores_refreshing
+    from metrics.services.dashboards import dashboards_refresh_begin, dashboards_refresh_end
+
+    other = Store.objects.create(name="另一家店")
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return len(calls)
+
+    def page(key=(1,)):
+        return dashboard_cached(kind="t", store_ids=[shop.store.pk], key=key, compute=compute)
+
+    assert page() == 1
+    dashboards_refresh_begin(store_ids=[shop.store.pk])
+    assert stores_refreshing(store_ids=[shop.store.pk, other.pk]) and not stores_refreshing(store_ids=[other.pk])
+    rollup_partition_recompute(store=shop.store, start=dt.date(2026, 8, 1), end=dt.date(2026, 8, 31))
+    assert page() == 1  # the figures from before the recompute, not computed again
+    assert page(key=(2,)) == 2  # never computed before: computed, and cached at the new version
+    assert page(key=(2,)) == 2
+    with translation.override("en"):  # another language is another page: computed
+        assert page() == 3
+    # Another store's refresh does not hold this store's pages back.
+    dashboards_refresh_end(store_id=shop.store.pk)
+    dashboards_refresh_begin(store_ids=[other.pk])
+    assert not stores_refreshing(store_ids=[shop.store.pk])
+    assert page() == 4  # the refresh is over: computed on the new data
+    assert page() == 4
+
+
 # --- targets and promotions on the dashboards ----------------------------------------------------
 
 

@@ -1,4 +1,5 @@
-"""recompute_kpis, the Celery fan-out through a real worker, and two recomputes at once."""
+"""recompute_kpis, the Celery fan-out through a real worker, two recomputes at once, and the
+dashboards' refresh around an import's tasks."""
 
 import datetime as dt
 import threading
@@ -12,6 +13,7 @@ from metrics.models import InquiryBuyerDay, MemberDay, StoreBuyerDay, StoreDay
 from metrics.services.kpis import month_ranges
 from metrics.services.rollups import rollup_partition_recompute
 from perfmgmt.celery import app
+from teams.models import Store
 from tests.metrics.test_kpis import Shop
 
 
@@ -95,3 +97,38 @@ def test_two_recomputes_of_one_partition_at_once_never_double_count(tmp_path):
         thread.join(timeout=120)
     assert not failures
     assert _rows() == expected
+
+
+@pytest.mark.django_db
+def test_an_imports_refresh_lasts_from_its_kpis_to_its_warm_up(tmp_path, monkeypatch):
+    from metrics import tasks
+    from metrics.models import ImportBatch
+    from metrics.selectors.dashboards import stores_refreshing
+
+    shop = _shop(tmp_path)
+    other = Store.objects.create(name="另一家店")
+    queued = []
+    monkeypatch.setattr(
+        tasks, "chain", lambda *steps: type("Chain", (), {"delay": lambda self: queued.append(steps)})()
+    )
+    batch = ImportBatch.objects.filter(kind="orders").latest("pk")
+    tasks.kpis_after_import_task(batch.pk)
+    # The KPIs are done and the store's warm-up is queued: until it ends, pages from before are served.
+    assert len(queued) == 1 and stores_refreshing(store_ids=[shop.store.pk])
+    assert not stores_refreshing(store_ids=[other.pk])
+    assert tasks.dashboards_warm_task(shop.store.pk) > 0
+    assert not stores_refreshing(store_ids=[shop.store.pk])
+
+    # A warm-up that fails ends the refresh all the same (fresh pages, slower, rather than old ones).
+    tasks.kpis_after_import_task(batch.pk)
+    assert stores_refreshing(store_ids=[shop.store.pk])
+    monkeypatch.setattr("metrics.services.dashboards.dashboards_warm", lambda **kw: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        tasks.dashboards_warm_task(shop.store.pk)
+    assert not stores_refreshing(store_ids=[shop.store.pk])
+
+    # KPIs that fail leave no refresh behind: no warm-up would end it.
+    monkeypatch.setattr("metrics.services.kpis.kpis_after_import", lambda **kw: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        tasks.kpis_after_import_task(batch.pk)
+    assert not stores_refreshing(store_ids=[shop.store.pk])
