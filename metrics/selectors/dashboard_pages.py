@@ -108,7 +108,7 @@ def team_dashboard_cached(
         store_ids=[team.store_id],
         key=(
             team.pk,
-            team.kind,
+            str(team.kind),  # the value: a team just created holds the enum member, whose repr differs
             families,
             preset,
             period,

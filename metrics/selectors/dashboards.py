@@ -12,6 +12,8 @@ import datetime as dt
 import hashlib
 import statistics
 from collections.abc import Callable
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, Decimal
 
@@ -992,7 +994,7 @@ def store_data_cached(
         return found
     # The latest computed entry of the same page at any data version (its key).
     latest_key = f"{prefix}-latest:{kind}:{hashlib.sha256(repr((kind, language, key)).encode()).hexdigest()}"
-    if stores_refreshing(store_ids=store_ids):
+    if not _fresh_only.get() and stores_refreshing(store_ids=store_ids):
         previous_key = cache.get(latest_key)
         previous = cache.get(previous_key) if previous_key else None
         if previous is not None:
@@ -1000,6 +1002,20 @@ def store_data_cached(
     result = compute()
     cache.set_many({cache_key: result, latest_key: cache_key}, CACHE_SECONDS)
     return result
+
+
+_fresh_only: ContextVar[bool] = ContextVar("dashboards_fresh_only", default=False)
+
+
+@contextmanager
+def dashboards_fresh_only():
+    """Inside, store_data_cached computes what the cache holds for older data only: the warm-up
+    computes the very pages a refresh waits for."""
+    token = _fresh_only.set(True)
+    try:
+        yield
+    finally:
+        _fresh_only.reset(token)
 
 
 # A store's refresh lasts from the start of the KPIs of an import (or a recompute) to the end of

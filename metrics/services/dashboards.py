@@ -9,7 +9,7 @@ from django.db.models import Q
 from django.utils import translation
 
 from metrics.selectors.dashboard_pages import member_dashboard_cached, member_home_store, team_dashboard_cached
-from metrics.selectors.dashboards import REFRESH_MAX_SECONDS, refreshing_key
+from metrics.selectors.dashboards import REFRESH_MAX_SECONDS, dashboards_fresh_only, refreshing_key
 from metrics.selectors.periods import DEFAULT_PRESET, period_resolve, store_today
 from teams.models import Member, Store, Team
 
@@ -28,7 +28,8 @@ def dashboards_warm(*, store: Store) -> int:
     members = list(Member.objects.filter(in_team_today).distinct())
     computed = 0
     for language, _name in settings.LANGUAGES:
-        with translation.override(language):
+        # Computed on the new data even while the store's refresh serves pages from before it.
+        with translation.override(language), dashboards_fresh_only():
             for team in teams:
                 team_dashboard_cached(team=team, preset=DEFAULT_PRESET, period=period)
                 computed += 1

@@ -103,7 +103,9 @@ def test_two_recomputes_of_one_partition_at_once_never_double_count(tmp_path):
 def test_an_imports_refresh_lasts_from_its_kpis_to_its_warm_up(tmp_path, monkeypatch):
     from metrics import tasks
     from metrics.models import ImportBatch
-    from metrics.selectors.dashboards import stores_refreshing
+    from metrics.selectors.dashboard_pages import team_dashboard_cached
+    from metrics.selectors.dashboards import data_versions, stores_refreshing
+    from metrics.selectors.periods import DEFAULT_PRESET, period_resolve, store_today
 
     shop = _shop(tmp_path)
     other = Store.objects.create(name="另一家店")
@@ -112,12 +114,19 @@ def test_an_imports_refresh_lasts_from_its_kpis_to_its_warm_up(tmp_path, monkeyp
         tasks, "chain", lambda *steps: type("Chain", (), {"delay": lambda self: queued.append(steps)})()
     )
     batch = ImportBatch.objects.filter(kind="orders").latest("pk")
+    period = period_resolve(preset=DEFAULT_PRESET, today=store_today(shop.store))
+    team_dashboard_cached(team=shop.team, preset=DEFAULT_PRESET, period=period)  # seen before the import
+    versions = data_versions([shop.store.pk])
     tasks.kpis_after_import_task(batch.pk)
+    assert data_versions([shop.store.pk]) != versions  # the KPIs changed the store's data
     # The KPIs are done and the store's warm-up is queued: until it ends, pages from before are served.
     assert len(queued) == 1 and stores_refreshing(store_ids=[shop.store.pk])
     assert not stores_refreshing(store_ids=[other.pk])
     assert tasks.dashboards_warm_task(shop.store.pk) > 0
     assert not stores_refreshing(store_ids=[shop.store.pk])
+    # The warm-up computed the new data's pages (not the old ones the refresh was serving).
+    monkeypatch.setattr("metrics.selectors.dashboard_pages.team_dashboard_get", lambda **kw: 1 / 0)
+    assert team_dashboard_cached(team=shop.team, preset=DEFAULT_PRESET, period=period).team == shop.team
 
     # A warm-up that fails ends the refresh all the same (fresh pages, slower, rather than old ones).
     tasks.kpis_after_import_task(batch.pk)
