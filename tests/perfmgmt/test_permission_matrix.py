@@ -7,8 +7,8 @@ The cells are generated from the URLconf (`get_resolver()`, walked recursively):
   endpoint without one fails `test_cell[<route>-MISSING]`, an entry without a pattern fails
   `test_every_entry_has_a_pattern`;
 - a DRF `.<format>` twin is held to its canonical entry's expectations, fetched as `.json`;
-- a pattern that a former one shadows (the second DRF router's api-root) is called directly and
-  held to the expectations of the one that answers its URL;
+- a pattern that a former one shadows (none today; the second DRF router's api-root was one) is
+  called directly and held to the expectations of the one that answers its URL;
 - every Django admin pattern follows one rule (`admin_expectations`): anonymous users and users
   without staff status are sent to the admin's login, the superuser gets the page; one test per
   pattern (`test_admin_pattern[...]`) asks every role and lists every failing URL × role.
