@@ -60,17 +60,21 @@ class Source:
 _BLOCK = 8 * 1024 * 1024
 
 
+def file_size_check(*, size: int) -> None:
+    """Refuse a file over IMPORT_MAX_FILE_MB (size in bytes), before it is kept or read."""
+    if size > settings.IMPORT_MAX_FILE_MB * 1024 * 1024:
+        raise ImportRefused(
+            _("The file is %(size)s MB; the limit is %(limit)s MB. Split the export by date range.")
+            % {"size": round(size / 1024 / 1024, 1), "limit": settings.IMPORT_MAX_FILE_MB}
+        )
+
+
 def source_open(path: Path, *, sheet: str | None = None, encoding: str = "") -> Source:
     """Open and sniff `path`; raise ImportRefused with the reason when it cannot be imported.
 
     `encoding`: the label found when the file was first inspected, to skip decoding it again."""
     size = path.stat().st_size
-    limit = settings.IMPORT_MAX_FILE_MB * 1024 * 1024
-    if size > limit:
-        raise ImportRefused(
-            _("The file is %(size)s MB; the limit is %(limit)s MB. Split the export by date range.")
-            % {"size": round(size / 1024 / 1024, 1), "limit": settings.IMPORT_MAX_FILE_MB}
-        )
+    file_size_check(size=size)
     if size == 0:
         raise ImportRefused(_("The file is empty."))
     with path.open("rb") as handle:

@@ -27,7 +27,7 @@ from kombu.exceptions import KombuError
 
 from metrics.importing.merge import Staging
 from metrics.importing.normalize import StoreResolver, chunk_check
-from metrics.importing.readers import ImportRefused, Source, source_open
+from metrics.importing.readers import ImportRefused, Source, file_size_check, source_open
 from metrics.importing.schema import kind_detect, mapping_propose, missing_required
 from metrics.models import ColumnMapping, ImportBatch, ImportKind, ImportRowError, ImportStatus
 from teams.models import Store
@@ -87,6 +87,10 @@ def import_batch_create(
             sheet=sheet or "",
             created_at=timezone.now(),
         )
+        try:
+            file_size_check(size=size)
+        except ImportRefused as refusal:  # recorded with its reason; an oversize file is not kept
+            return _batch_refused(batch, refusal)
         batch.file.save(name, File(handle, name=name), save=False)
     finally:
         if isinstance(file, Path):
@@ -94,15 +98,19 @@ def import_batch_create(
     try:
         facts = file_inspect(path=Path(batch.file.path), kind=kind, store=store, sheet=sheet, mapping=mapping)
     except ImportRefused as refusal:
-        batch.status, batch.error_message = ImportStatus.REFUSED, str(refusal)
-        batch.kind = batch.kind or ImportKind.ORDERS
-        batch.finished_at = timezone.now()
-        batch.save()
-        return batch
+        return _batch_refused(batch, refusal)
     batch.kind = facts.kind
     batch.encoding, batch.sheet = facts.encoding, facts.sheet
     batch.column_mapping = facts.proposal
     batch.status = ImportStatus.NEEDS_MAPPING if facts.missing else ImportStatus.QUEUED
+    batch.save()
+    return batch
+
+
+def _batch_refused(batch: ImportBatch, refusal: ImportRefused) -> ImportBatch:
+    batch.status, batch.error_message = ImportStatus.REFUSED, str(refusal)
+    batch.kind = batch.kind or ImportKind.ORDERS
+    batch.finished_at = timezone.now()
     batch.save()
     return batch
 

@@ -377,10 +377,14 @@ def test_missing_required_columns_stop_before_any_row_is_read(tmp_path, store):
 
 def test_file_over_the_size_limit_is_refused(tmp_path, store, settings):
     settings.IMPORT_MAX_FILE_MB = 0.0001  # about 100 bytes
+    settings.MEDIA_ROOT = tmp_path / "media"
     batch = orders_import(store=None, file=_orders(tmp_path, order_line("Z1"), order_line("Z2")), user=None)
     assert batch.status == ImportStatus.REFUSED
     assert "the limit is" in batch.error_message
     assert Order.objects.count() == 0
+    batch.refresh_from_db()  # recorded, with its size and digest, but the file is not kept
+    assert not batch.file and batch.size_bytes > 100 and len(batch.sha256) == 64
+    assert not any(Path(settings.MEDIA_ROOT).rglob("*"))
 
 
 def test_xlsx_bomb_is_refused_unopened(tmp_path, store):
