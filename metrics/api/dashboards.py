@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from metrics.dashboard_views import member_page_resolve, stores_page_resolve, team_page_resolve
 from metrics.registry import Kpi, Level, Unit, kpis_for
-from metrics.selectors.dashboards import TargetRow
+from metrics.selectors.dashboards import TargetRow, stores_refreshing
 from metrics.selectors.periods import PRESETS
 from teams.api.filters import IdQueryField, QueryDateField
 from teams.selectors.scoping import viewer_get
@@ -109,6 +109,9 @@ SALES = {
 TEAM_DASHBOARD = _obj(
     {
         "store": ID_NAME,
+        # True while the store's data are being refreshed after an import (docs/dashboards.md): the
+        # figures may be from before it, until the store's warm-up ends (at most ten minutes).
+        "updating": {"type": "boolean"},
         "team": ID_NAME,
         "period": PERIOD,
         "previous_period": PERIOD,
@@ -154,6 +157,9 @@ TEAM_DASHBOARD = _obj(
 MEMBER_PAGE = _obj(
     {
         "member": ID_NAME,
+        # True while the store's data are being refreshed after an import (docs/dashboards.md): the
+        # figures may be from before it, until the store's warm-up ends (at most ten minutes).
+        "updating": {"type": "boolean"},
         "team": {**ID_NAME, "nullable": True},
         "today": DATE,
         "spans": _list(_obj({"label": STRING, "start": DATE, "end": DATE})),
@@ -181,6 +187,9 @@ MEMBER_PAGE = _obj(
 STORE_OVERVIEW = _obj(
     {
         "period": PERIOD,
+        # True while the store's data are being refreshed after an import (docs/dashboards.md): the
+        # figures may be from before it, until the store's warm-up ends (at most ten minutes).
+        "updating": {"type": "boolean"},
         "stores": _list(
             _obj(
                 {
@@ -342,6 +351,7 @@ class TeamDashboardApi(APIView):
                     "period": _period(d.period),
                     "previous_period": _period(d.previous),
                     "has_data": d.has_data,
+                    "updating": stores_refreshing(store_ids=[page.team.store_id]),
                     # service; pipeline and/or calls for online and telesales teams
                     "families": [str(f) for f in d.families],
                     "cards": [
@@ -404,6 +414,7 @@ def _member_payload(page) -> dict:
     return _exact(
         {
             "member": {"id": page.member.pk, "name": page.member.display_name},
+            "updating": stores_refreshing(store_ids=[page.store.pk] if page.store else []),
             "team": None if d.team is None else {"id": d.team.pk, "name": d.team.name},
             "today": d.today,
             "spans": [{"label": label, **_period(span)} for label, span in d.spans],
@@ -485,6 +496,7 @@ class StoreOverviewApi(APIView):
             _exact(
                 {
                     "period": _period(page.period),
+                    "updating": stores_refreshing(store_ids=page.store_ids),
                     "stores": [
                         {
                             "id": r.store.pk,

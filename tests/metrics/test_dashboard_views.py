@@ -197,8 +197,12 @@ def test_warmed_default_views_are_served_without_computing(org, sales, client_fo
     assert client_for(org.users["staff_a"]).get("/dashboard/me/").status_code == 200  # (the same client, now A)
 
 
-def test_during_an_imports_refresh_the_pages_say_their_figures_are_updating(org, sales, client_for):
+def test_during_an_imports_refresh_the_pages_say_their_figures_are_updating(org, sales, client_for, api_for):
     from metrics.services.dashboards import dashboards_refresh_begin, dashboards_refresh_end
+
+    api = api_for(org.users["manager_s1"])
+    answers = ["/api/dashboards/team/", f"/api/dashboards/members/{org.a.pk}/", "/api/dashboards/stores/"]
+    assert [api.get(url).json()["updating"] for url in answers] == [False, False, False]
 
     notice = 'data-testid="refreshing"'
     manager = client_for(org.users["manager_s1"])
@@ -213,8 +217,10 @@ def test_during_an_imports_refresh_the_pages_say_their_figures_are_updating(org,
         assert notice in html and "may be from before the latest import" in html, path
     zh = manager.get("/dashboard/", {"team": org.x.pk}, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert notice in zh and "may be from before" not in zh  # translated
+    assert [api.get(url).json()["updating"] for url in answers] == [True, True, True]
     dashboards_refresh_end(store_id=org.s1.pk)
     assert notice not in manager.get("/dashboard/", {"team": org.x.pk}).content.decode()
+    assert [api.get(url).json()["updating"] for url in answers] == [False, False, False]
 
 
 def test_targets_show_on_the_cards_and_on_the_members_own_page_and_api(org, sales, client_for, api_for):
