@@ -74,6 +74,18 @@ def load_data_set(data: Path) -> None:
     print(f"full recompute of every store in this process: {time.perf_counter() - started:.1f} s", flush=True)
 
 
+def segments_fill() -> None:
+    """Fill the RFM summary of every store that has none (a data set loaded by another bench)."""
+    from metrics.models import BuyerSegmentCount
+    from metrics.services.segments import buyer_segments_refresh
+    from teams.models import Store
+
+    for store in Store.objects.order_by("pk"):
+        if not BuyerSegmentCount.objects.filter(store=store).exists():
+            print(f"filling the RFM summary of {store.name} …", flush=True)
+            buyer_segments_refresh(store=store)
+
+
 def windows(first: dt.date, last: dt.date, days: int, count: int) -> list[tuple[dt.date, dt.date]]:
     """`count` windows of `days` days spread evenly from `first` to `last` (both inclusive)."""
     span = (last - first).days + 1 - days
@@ -220,17 +232,13 @@ def main() -> int:
     from django.test import Client
     from django.utils import timezone
 
-    from metrics.models import BuyerSegmentCount, StoreDay
-    from metrics.services.segments import buyer_segments_refresh
+    from metrics.models import StoreDay
     from teams.models import Store
 
     call_command("migrate", verbosity=0)
     if not args.database_url:
         load_data_set(data)
-    for store in Store.objects.order_by("pk"):
-        if not BuyerSegmentCount.objects.filter(store=store).exists():
-            print(f"filling the RFM summary of {store.name} …", flush=True)
-            buyer_segments_refresh(store=store)
+    segments_fill()
 
     days = StoreDay.objects.aggregate(first=Min("date"), last=Max("date"))
     first, last = days["first"], days["last"]

@@ -151,18 +151,12 @@ def build_into(url: str, orders: int) -> None:
     import django
 
     django.setup()
-    from bench_dashboards import load_data_set
+    from bench_dashboards import load_data_set, segments_fill
     from django.core.management import call_command
-
-    from metrics.models import BuyerSegmentCount
-    from metrics.services.segments import buyer_segments_refresh
-    from teams.models import Store
 
     call_command("migrate", verbosity=0)
     load_data_set(shop_data(orders))
-    for store in Store.objects.order_by("pk"):
-        if not BuyerSegmentCount.objects.filter(store=store).exists():
-            buyer_segments_refresh(store=store)
+    segments_fill()
 
 
 def base_name(orders: int) -> str:

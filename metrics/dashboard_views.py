@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from incentives.selectors.badges import member_badges_recent
 from metrics.forms import DashboardFilterForm
 from metrics.registry import Level
+from metrics.selectors.cache import dashboard_cached, stores_refreshing
 from metrics.selectors.dashboard_pages import (
     member_dashboard_cached,
     member_home_store,
@@ -33,10 +34,8 @@ from metrics.selectors.dashboards import (
     PersonalDashboard,
     StoreOverview,
     TeamDashboard,
-    dashboard_cached,
     kpi_choices,
     store_overview_get,
-    stores_refreshing,
 )
 from metrics.selectors.periods import DEFAULT_PRESET, Period, period_resolve, store_today
 from perfmgmt.exports import XLSX_CONTENT_TYPE, csv_bytes, xlsx_bytes

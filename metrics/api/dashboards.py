@@ -14,7 +14,8 @@ from rest_framework.views import APIView
 
 from metrics.dashboard_views import member_page_resolve, stores_page_resolve, team_page_resolve
 from metrics.registry import Kpi, Level, Unit, kpis_for
-from metrics.selectors.dashboards import TargetRow, stores_refreshing
+from metrics.selectors.cache import stores_refreshing
+from metrics.selectors.dashboards import TargetRow
 from metrics.selectors.periods import PRESETS
 from teams.api.filters import IdQueryField, QueryDateField
 from teams.selectors.scoping import viewer_get

@@ -14,12 +14,12 @@ from django.urls import reverse
 
 from metrics.models import BehaviourRecord, CampaignPhase, Target
 from metrics.registry import KPI_BY_KEY
+from metrics.selectors.cache import dashboard_cached
 from metrics.selectors.dashboards import (
     DEFAULT_SORT,
     DEFAULT_TREND_KPI,
     PersonalDashboard,
     TeamDashboard,
-    dashboard_cached,
     family_default_kpi,
     family_kpis,
     member_dashboard_get,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from metrics.registry import Level, kpis_for
-from metrics.selectors.dashboards import store_data_cached
+from metrics.selectors.cache import store_data_cached
 from metrics.selectors.kpis import kpi_table
 from teams.models import AccountAssignment, Member, Store, Team
 

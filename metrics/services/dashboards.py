@@ -8,8 +8,8 @@ from django.core.cache import cache
 from django.db.models import Q
 from django.utils import translation
 
+from metrics.selectors.cache import REFRESH_MAX_SECONDS, dashboards_fresh_only, refreshing_key
 from metrics.selectors.dashboard_pages import member_dashboard_cached, member_home_store, team_dashboard_cached
-from metrics.selectors.dashboards import REFRESH_MAX_SECONDS, dashboards_fresh_only, refreshing_key
 from metrics.selectors.periods import DEFAULT_PRESET, period_resolve, store_today
 from teams.models import Member, Store, Team
 

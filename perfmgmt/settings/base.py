@@ -7,6 +7,8 @@ from pathlib import Path
 import environ
 from csp.constants import NONE, SELF, UNSAFE_HASHES
 
+from perfmgmt.file_broker import file_broker_options
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 env = environ.Env()
 # Variables already in the environment win over the file.
@@ -197,16 +199,10 @@ if REDIS_URL:
     CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 3  # seconds, the result backend's
 else:
     CELERY_BROKER_URL = "filesystem://"
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(CELERY_BROKER_DIR / "queue"),
-        "data_folder_out": str(CELERY_BROKER_DIR / "queue"),
-        "processed_folder": str(CELERY_BROKER_DIR / "processed"),
-        "control_folder": str(CELERY_BROKER_DIR / "control"),
-        "store_processed": False,
-    }
+    CELERY_BROKER_TRANSPORT_OPTIONS = file_broker_options(CELERY_BROKER_DIR)
     CELERY_RESULT_BACKEND = f"file://{CELERY_BROKER_DIR / 'results'}"
 # Cache: dashboards keep computed pages here, keyed by the data version of their stores (see
-# metrics.selectors.dashboards). Redis when REDIS_URL is set; otherwise files under VAR_DIR,
+# metrics.selectors.cache). Redis when REDIS_URL is set; otherwise files under VAR_DIR,
 # which the web server and the worker share (a per-process memory cache would not be).
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}

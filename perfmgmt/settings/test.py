@@ -20,13 +20,7 @@ if not REDIS_URL:  # noqa: F405
     import tempfile
 
     _broker = Path(tempfile.mkdtemp(prefix="perfmgmt-test-broker-"))  # noqa: F405
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_broker / "queue"),
-        "data_folder_out": str(_broker / "queue"),
-        "processed_folder": str(_broker / "processed"),
-        "control_folder": str(_broker / "control"),
-        "store_processed": False,
-    }
+    CELERY_BROKER_TRANSPORT_OPTIONS = file_broker_options(_broker)  # noqa: F405
     CELERY_RESULT_BACKEND = f"file://{_broker / 'results'}"
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405

@@ -11,10 +11,8 @@ $PERFMGMT_SCREENSHOTS (default var/screenshots/).
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -26,11 +24,10 @@ from metrics.services.demo_seed import demo_data_import
 from teams.models import Member
 from teams.selectors.scoping import store_list_overseen, viewer_get
 from teams.services.demo import demo_organisation_create
+from tests.browser.support import browser_required
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "browser-test-password"
 TEAM_FIGURES = ["fig-trend", "fig-funnel", "fig-scatter", "fig-heatmap", "fig-response"]
@@ -38,38 +35,10 @@ MEMBER_FIGURES = ["fig-trend", "fig-response"]
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
-def _browser_missing() -> str | None:
-    if not CHROMIUM.is_file():
-        return f"{CHROMIUM} is not installed (apt-get install chromium)"
-    if importlib.util.find_spec("playwright") is None:
-        return "the playwright package is not installed (pip install -r requirements/dev.txt)"
-    return None
-
-
-_missing = _browser_missing()
-if _missing:
-    if os.environ.get("PERFMGMT_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"PERFMGMT_REQUIRE_BROWSER=1 but {_missing}", pytrace=False)
-    pytest.skip(
-        f"browser tests skipped: {_missing}; set PERFMGMT_REQUIRE_BROWSER=1 to make this an error",
-        allow_module_level=True,
-    )
+browser_required()
 
 # Only now: without playwright the module is skipped above.
-from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with pytest.MonkeyPatch.context() as env:
-        # Playwright's sync API keeps an asyncio loop running in this thread, and Django's ORM
-        # refuses to run beside a running loop unless told it may. It may: the loop only drives the
-        # browser, and the test's queries (and the transactional flush) stay synchronous.
-        env.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        with sync_playwright() as playwright:
-            chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-            yield chromium
-            chromium.close()
+from playwright.sync_api import Page, expect  # noqa: E402
 
 
 @pytest.fixture

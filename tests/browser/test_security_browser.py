@@ -11,55 +11,25 @@ them the module is skipped, unless PERFMGMT_REQUIRE_BROWSER=1 (CI).
 
 from __future__ import annotations
 
-import importlib.util
-import os
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
 
+from tests.browser.support import browser_required
+
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 PASSWORD = "browser-test-password"
 HOSTILE_MEMBER = "<img src=x onerror=alert(1)>"
 HOSTILE_ACCOUNT = "<script>alert(1)</script>"
 HOSTILE_TEAM = '<script>alert("x")</script>'
 
 
-def _browser_missing() -> str | None:
-    if not CHROMIUM.is_file():
-        return f"{CHROMIUM} is not installed (apt-get install chromium)"
-    if importlib.util.find_spec("playwright") is None:
-        return "the playwright package is not installed (pip install -r requirements/dev.txt)"
-    return None
+browser_required()
 
-
-_missing = _browser_missing()
-if _missing:
-    if os.environ.get("PERFMGMT_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"PERFMGMT_REQUIRE_BROWSER=1 but {_missing}", pytrace=False)
-    pytest.skip(
-        f"browser tests skipped: {_missing}; set PERFMGMT_REQUIRE_BROWSER=1 to make this an error",
-        allow_module_level=True,
-    )
-
-from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with pytest.MonkeyPatch.context() as env:
-        # Playwright's sync API keeps an asyncio loop running in this thread; the ORM may run beside
-        # it (the loop only drives the browser), as in test_dashboards_browser.py.
-        env.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        with sync_playwright() as playwright:
-            chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-            yield chromium
-            chromium.close()
+# Only now: without playwright the module is skipped above.
+from playwright.sync_api import Browser, Page, expect  # noqa: E402
 
 
 @dataclass

@@ -23,6 +23,7 @@ from django.utils.translation import override
 
 from metrics.models import ImportBatch, ImportStatus, Order
 from perfmgmt.celery import app
+from perfmgmt.file_broker import file_broker_options
 from tests.faults.conftest import wait_until
 from tests.metrics.helpers import ORDER_HEADER, order_line
 
@@ -109,6 +110,18 @@ def _upload(org, name: str):
     return SimpleUploadedFile(f"{name}.csv", (body + "\n").encode("utf-8-sig"), content_type="text/csv")
 
 
+def _api_upload(api, org, name: str):
+    """Upload through the API; (the response, seconds the POST took)."""
+    started = time.monotonic()
+    response = api.post(
+        reverse("import-batch-list"),
+        {"file": _upload(org, name), "store": org.s1.pk},
+        format="multipart",
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    return response, time.monotonic() - started
+
+
 def _page_upload(client, org, name: str) -> tuple[ImportBatch, str, float]:
     """Upload through the page; (the batch, the page the person lands on, seconds the POST took)."""
     started = time.monotonic()
@@ -162,14 +175,7 @@ def test_redis_stopped_the_api_answers_503_with_the_reason(api_for, org, private
     api = api_for(org.users["manager_s1"])
     private_redis.stop()
     with broker(private_redis.url, settings.REDIS_BROKER_TRANSPORT_OPTIONS):
-        started = time.monotonic()
-        response = api.post(
-            reverse("import-batch-list"),
-            {"file": _upload(org, "api"), "store": org.s1.pk},
-            format="multipart",
-            HTTP_ACCEPT_LANGUAGE="en",
-        )
-        elapsed = time.monotonic() - started
+        response, elapsed = _api_upload(api, org, "api")
     assert response.status_code == 503, response.content
     assert response.json()["status"] == ImportStatus.FAILED
     assert response.json()["error_message"].startswith(MESSAGE)
@@ -185,14 +191,7 @@ def test_redis_that_never_answers_fails_the_upload_within_the_socket_timeout(api
         url = f"redis://127.0.0.1:{silent.getsockname()[1]}/0"
         api = api_for(org.users["manager_s1"])
         with broker(url, settings.REDIS_BROKER_TRANSPORT_OPTIONS):
-            started = time.monotonic()
-            response = api.post(
-                reverse("import-batch-list"),
-                {"file": _upload(org, "silent"), "store": org.s1.pk},
-                format="multipart",
-                HTTP_ACCEPT_LANGUAGE="en",
-            )
-            elapsed = time.monotonic() - started
+            response, elapsed = _api_upload(api, org, "silent")
     assert response.status_code == 503 and response.json()["error_message"].startswith(MESSAGE)
     assert elapsed < SILENT_LIMIT_S, elapsed
     assert Order.objects.count() == 0
@@ -204,15 +203,8 @@ def test_file_broker_folder_gone_the_upload_fails_the_same_way(client_for, org, 
     # (a missing or unmounted disk; here a path under a regular file, which even root cannot create).
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("")
-    options = {
-        "data_folder_in": str(blocker / "queue"),
-        "data_folder_out": str(blocker / "queue"),
-        "processed_folder": str(blocker / "processed"),
-        "control_folder": str(blocker / "control"),
-        "store_processed": False,
-    }
     client = client_for(org.users["manager_s1"])
-    with broker("filesystem://", options):
+    with broker("filesystem://", file_broker_options(blocker)):
         batch, page, elapsed = _page_upload(client, org, "file-broker")
     batch.refresh_from_db()
     assert batch.status == ImportStatus.FAILED and batch.error_message.startswith(MESSAGE)

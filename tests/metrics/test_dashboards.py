@@ -9,10 +9,10 @@ from django.utils import translation
 
 from metrics.models import Behaviour, BuyerSegmentCount, Campaign, CampaignPhase, StoreDataVersion
 from metrics.registry import kpi_get
+from metrics.selectors.cache import dashboard_cached
 from metrics.selectors.dashboard_pages import team_dashboard_cached
 from metrics.selectors.dashboards import (
     NO_DATA,
-    dashboard_cached,
     member_dashboard_get,
     ranks,
     segments_get,
@@ -193,7 +193,7 @@ def test_cached_dashboards_are_recomputed_when_the_store_data_changes(shop):
 def test_while_a_store_refreshes_the_pages_computed_before_are_served(shop):
     """An import's refresh (KPIs to warm-up) serves the page computed before the data changed
     instead of computing it again on data still changing; after it, the page is computed."""
-    from metrics.selectors.dashboards import stores_refreshing
+    from metrics.selectors.cache import stores_refreshing
     from metrics.services.dashboards import dashboards_refresh_begin, dashboards_refresh_end
 
     other = Store.objects.create(name="另一家店")

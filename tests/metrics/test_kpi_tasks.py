@@ -103,8 +103,8 @@ def test_two_recomputes_of_one_partition_at_once_never_double_count(tmp_path):
 def test_an_imports_refresh_lasts_from_its_kpis_to_its_warm_up(tmp_path, monkeypatch):
     from metrics import tasks
     from metrics.models import ImportBatch
+    from metrics.selectors.cache import data_versions, stores_refreshing
     from metrics.selectors.dashboard_pages import team_dashboard_cached
-    from metrics.selectors.dashboards import data_versions, stores_refreshing
     from metrics.selectors.periods import DEFAULT_PRESET, period_resolve, store_today
 
     shop = _shop(tmp_path)
