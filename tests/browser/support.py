@@ -7,11 +7,13 @@ from __future__ import annotations
 import importlib.util
 import os
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+PASSWORD = "browser-test-password"  # every demo login's, as the tests seed them
 
 
 def _browser_missing() -> str | None:
@@ -35,3 +37,14 @@ def browser_required() -> None:
         f"browser tests skipped: {missing}; set PERFMGMT_REQUIRE_BROWSER=1 to make this an error",
         allow_module_level=True,
     )
+
+
+def log_in(page, username: str, *, next_url: str = "/") -> None:
+    """Sign in on the login page (a playwright Page) with PASSWORD and land on `next_url`."""
+    page.goto(f"/accounts/login/?{urlencode({'next': next_url})}")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    # Enter in the password field: the top bar's language buttons are submit buttons too.
+    with page.expect_navigation():
+        page.press("input[name=password]", "Enter")
+    assert "/accounts/login/" not in page.url, f"{username} could not log in"

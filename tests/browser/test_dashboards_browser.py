@@ -15,7 +15,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -24,12 +24,11 @@ from metrics.services.demo_seed import demo_data_import
 from teams.models import Member
 from teams.selectors.scoping import store_list_overseen, viewer_get
 from teams.services.demo import demo_organisation_create
-from tests.browser.support import browser_required
+from tests.browser.support import PASSWORD, browser_required, log_in
 
 pytestmark = pytest.mark.browser
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-PASSWORD = "browser-test-password"
 TEAM_FIGURES = ["fig-trend", "fig-funnel", "fig-scatter", "fig-heatmap", "fig-response"]
 MEMBER_FIGURES = ["fig-trend", "fig-response"]
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -76,13 +75,7 @@ def visitor(browser, site):
             "console", lambda m: visit.problems.append(f"console.{m.type}: {m.text}") if m.type == "error" else None
         )
         page.on("pageerror", lambda error: visit.problems.append(f"page error: {error}"))
-        page.goto(f"/accounts/login/?{urlencode({'next': next_url})}")
-        page.fill("input[name=username]", username)
-        page.fill("input[name=password]", PASSWORD)
-        # Enter in the password field: the top bar's language buttons are submit buttons too.
-        with page.expect_navigation():
-            page.press("input[name=password]", "Enter")
-        assert "/accounts/login/" not in page.url, f"{username} could not log in"
+        log_in(page, username, next_url=next_url)
         return visit
 
     yield login

@@ -16,11 +16,10 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.browser.support import browser_required
+from tests.browser.support import PASSWORD, browser_required, log_in
 
 pytestmark = pytest.mark.browser
 
-PASSWORD = "browser-test-password"
 HOSTILE_MEMBER = "<img src=x onerror=alert(1)>"
 HOSTILE_ACCOUNT = "<script>alert(1)</script>"
 HOSTILE_TEAM = '<script>alert("x")</script>'
@@ -173,12 +172,7 @@ def _visit(browser: Browser, world: World, username: str) -> Visit:
     page.on("response", response)
     page.on("pageerror", lambda error: visit.problems.append(f"page error: {error}"))
     page.on("dialog", visit.on_dialog)
-    page.goto(f"/accounts/login/?{urlencode({'next': '/'})}")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    with page.expect_navigation():
-        page.press("input[name=password]", "Enter")
-    assert "/accounts/login/" not in page.url, f"{username} could not log in"
+    log_in(page, username)
     return visit
 
 
