@@ -2,16 +2,23 @@
 
 Each function returns the figure as a plain dict (plotly's JSON), ready for `json_script`.
 A point that leads somewhere carries its URL in `customdata`: static/js/dashboards.js follows
-it on click (drill-down into a day or a member)."""
+it on click (drill-down into a day or a member).
+
+The dicts are written out directly rather than through `plotly.graph_objects`: its property
+validation and JSON round trip took 5–50 ms a figure. They are what that round trip made of
+the same figures (tests/metrics/test_figures.py has plotly validate them): numbers as plain
+int and float, NaN and infinities as None (null), and plotly's default template in the layout."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
@@ -23,20 +30,94 @@ from metrics.registry import Kpi, Unit
 _PRIMARY, _MUTED, _ACCENT = "#2563eb", "#94a3b8", "#f97316"
 _FONT = "system-ui, -apple-system, 'PingFang SC', 'Noto Sans CJK SC', 'Microsoft YaHei', sans-serif"
 
+# plotly's default template ("plotly"), as plotly.js reads it from every figure's layout: taken
+# once, through plotly's JSON, and shared by all figures (nobody changes it).
+TEMPLATE: dict = json.loads(pio.to_json(go.Figure(), validate=False))["layout"]["template"]
 
-def _layout(fig: go.Figure, *, height: int = 320, **more) -> dict:
-    layout = {
-        "height": height,
-        "margin": {"l": 48, "r": 16, "t": 16, "b": 40},
-        "font": {"family": _FONT, "size": 12},
-        "paper_bgcolor": "rgba(0,0,0,0)",
-        "plot_bgcolor": "rgba(0,0,0,0)",
-        "hoverlabel": {"font": {"family": _FONT}},
-        "legend": {"orientation": "h", "y": -0.18},
-    }
-    fig.update_layout(**{**layout, **more})
-    # Through JSON: numpy values become plain numbers the template can embed.
-    return json.loads(pio.to_json(fig, validate=False))
+# plotly's "Blues" colour scale, written out as plotly does into a figure.
+_BLUES = (
+    (0.0, "rgb(247,251,255)"),
+    (0.125, "rgb(222,235,247)"),
+    (0.25, "rgb(198,219,239)"),
+    (0.375, "rgb(158,202,225)"),
+    (0.5, "rgb(107,174,214)"),
+    (0.625, "rgb(66,146,198)"),
+    (0.75, "rgb(33,113,181)"),
+    (0.875, "rgb(8,81,156)"),
+    (1.0, "rgb(8,48,107)"),
+)
+
+
+def _plain(value):
+    """A value as plotly's JSON left it: numpy scalars as Python numbers, Decimal as float, NaN
+    and infinities as None (null); strings and ints as they are."""
+    if value is None or type(value) in (str, int, bool):
+        return value
+    if isinstance(value, float | Decimal):  # numpy's float64 is a float
+        number = float(value)
+        return number if math.isfinite(number) else None
+    if isinstance(value, np.generic):
+        return _plain(value.item())
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, str):
+        return str.__str__(value)  # a plain str, as JSON gives back
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if value is pd.NaT or value is pd.NA:
+        return None
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    return value
+
+
+def _plains(values: Iterable) -> list:
+    return [_plain(v) for v in values]
+
+
+def _string(value):
+    """A label as plotly takes it: a string, or a number written as one."""
+    if type(value) is str:
+        return value
+    if isinstance(value, str):
+        return str.__str__(value)
+    return str(value) if isinstance(value, int | float) else value
+
+
+def _texts(values: Iterable) -> list:
+    """Texts of points as plotly takes them: strings, anything else written as one, None kept."""
+    return [v if v is None or type(v) is str else str.__str__(v) if isinstance(v, str) else str(v) for v in values]
+
+
+def _layout(data: list[dict], *, height: int = 320, lines: Sequence[dict] = (), **more) -> dict:
+    """The figure: its traces and the dashboards' common layout with `more` over it. `lines`:
+    axis-spanning shapes (see `_vline`, `_hline`), before the rest as plotly put them."""
+    layout: dict = {"template": TEMPLATE}
+    if lines:
+        layout["shapes"] = list(lines)
+    layout["margin"] = more.pop("margin") if "margin" in more else {"l": 48, "r": 16, "t": 16, "b": 40}
+    layout["font"] = {"family": _FONT, "size": 12}
+    layout["hoverlabel"] = {"font": {"family": _FONT}}
+    layout["legend"] = {"orientation": "h", "y": -0.18}
+    # plotly's order: the objects (axes) first, then the plain values and the lists.
+    layout.update((key, value) for key, value in more.items() if isinstance(value, dict))
+    layout["height"] = height
+    layout["paper_bgcolor"] = "rgba(0,0,0,0)"
+    layout["plot_bgcolor"] = "rgba(0,0,0,0)"
+    layout.update((key, value) for key, value in more.items() if not isinstance(value, dict))
+    return {"data": data, "layout": layout}
+
+
+def _vline(x, line: dict) -> dict:
+    """What plotly's `add_vline` adds: a line at `x` over the plot's full height."""
+    x = _plain(x)
+    return {"line": line, "type": "line", "x0": x, "x1": x, "xref": "x", "y0": 0, "y1": 1, "yref": "y domain"}
+
+
+def _hline(y, line: dict) -> dict:
+    """What plotly's `add_hline` adds: a line at `y` over the plot's full width."""
+    y = _plain(y)
+    return {"line": line, "type": "line", "x0": 0, "x1": 1, "xref": "x domain", "y0": y, "y1": y, "yref": "y"}
 
 
 def _axis_format(kpi: Kpi) -> dict:
@@ -45,7 +126,10 @@ def _axis_format(kpi: Kpi) -> dict:
 
 
 def _number(value) -> float | None:
-    return None if value is None else float(value)
+    if value is None:
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None  # NaN and infinities: null
 
 
 @dataclass(frozen=True)
@@ -84,17 +168,17 @@ def _bands_layout(bands: Sequence[Band], days: Sequence[dt.date]) -> tuple[list[
         colour = _BAND_COLOURS.get(band.kind, _MUTED)
         shapes.append(
             {
-                "type": "rect",
-                "xref": "x",
-                "yref": "paper",
-                "x0": _day_edge(start, -_HALF_DAY),
-                "x1": _day_edge(end, _HALF_DAY),
-                "y0": 0,
-                "y1": 1,
                 "fillcolor": colour,
-                "opacity": 0.12,
                 "layer": "below",
                 "line": {"width": 0},
+                "opacity": 0.12,
+                "type": "rect",
+                "x0": _day_edge(start, -_HALF_DAY),
+                "x1": _day_edge(end, _HALF_DAY),
+                "xref": "x",
+                "y0": 0,
+                "y1": 1,
+                "yref": "paper",
             }
         )
         middle = (
@@ -103,15 +187,15 @@ def _bands_layout(bands: Sequence[Band], days: Sequence[dt.date]) -> tuple[list[
         )
         annotations.append(
             {
+                "font": {"color": colour, "size": 10},
+                "hovertext": _string(band.title),
+                "showarrow": False,
+                "text": _string(band.label),
                 "x": middle.isoformat(sep=" "),
                 "xref": "x",
                 "y": 1,
-                "yref": "paper",
                 "yanchor": "bottom",
-                "text": band.label,
-                "hovertext": band.title,
-                "showarrow": False,
-                "font": {"size": 10, "color": colour},
+                "yref": "paper",
             }
         )
     return shapes, annotations
@@ -131,59 +215,62 @@ def trend_figure(
     """A KPI day by day; clicking a day opens that day. `medians`: the team's median per day.
     `targets`: the target for each day (None where there is none), a dashed line labelled with
     `target_label` at its last day. `bands`: promotion phases, shaded behind the lines."""
-    fig = go.Figure()
     x = [d.isoformat() for d in days]
-    fig.add_trace(
-        go.Scatter(
-            x=x,
-            y=[_number(v) for v in values],
-            name=kpi.label,
-            mode="lines+markers",
-            line={"color": _PRIMARY, "width": 2},
-            customdata=list(links),
-            hovertemplate=f"%{{x|%Y-%m-%d}}<br>%{{y:{d3_format(kpi)}}}<extra></extra>",
-            connectgaps=False,
-        )
-    )
+    number_format = d3_format(kpi)
+    data = [
+        {
+            "connectgaps": False,
+            "customdata": _plains(links),
+            "hovertemplate": f"%{{x|%Y-%m-%d}}<br>%{{y:{number_format}}}<extra></extra>",
+            "line": {"color": _PRIMARY, "width": 2},
+            "mode": "lines+markers",
+            "name": kpi.label,
+            "x": x,
+            "y": [_number(v) for v in values],
+            "type": "scatter",
+        }
+    ]
     if medians is not None:
-        fig.add_trace(
-            go.Scatter(
-                x=x,
-                y=[_number(v) for v in medians],
-                name=_("Team median"),
-                mode="lines",
-                line={"color": _MUTED, "dash": "dot"},
-                hovertemplate=f"%{{x|%Y-%m-%d}}<br>{_('Team median')}: %{{y:{d3_format(kpi)}}}<extra></extra>",
-            )
+        data.append(
+            {
+                "hovertemplate": f"%{{x|%Y-%m-%d}}<br>{_('Team median')}: %{{y:{number_format}}}<extra></extra>",
+                "line": {"color": _MUTED, "dash": "dot"},
+                "mode": "lines",
+                "name": _("Team median"),
+                "x": list(x),
+                "y": [_number(v) for v in medians],
+                "type": "scatter",
+            }
         )
     annotations: list[dict] = []
     has_target = targets is not None and any(v is not None for v in targets)
     if has_target:
         y = [_number(v) for v in targets]
-        fig.add_trace(
-            go.Scatter(
-                x=x,
-                y=y,
-                name=_("Target"),
-                mode="lines",
-                line={"color": _ACCENT, "dash": "dash", "width": 2, "shape": "hv"},
-                connectgaps=False,
-                hovertemplate=f"%{{x|%Y-%m-%d}}<br>{_('Target')}: %{{y:{d3_format(kpi)}}}<extra></extra>",
-            )
+        data.append(
+            {
+                "connectgaps": False,
+                "hovertemplate": f"%{{x|%Y-%m-%d}}<br>{_('Target')}: %{{y:{number_format}}}<extra></extra>",
+                "line": {"color": _ACCENT, "dash": "dash", "shape": "hv", "width": 2},
+                "mode": "lines",
+                "name": _("Target"),
+                "x": list(x),
+                "y": y,
+                "type": "scatter",
+            }
         )
         last = max(i for i, v in enumerate(y) if v is not None)
         annotations.append(
             {
-                "x": x[last],
-                "y": y[last],
-                "xref": "x",
-                "yref": "y",
-                "xanchor": "right",
-                "yanchor": "bottom",
-                "text": target_label or _("Target"),
-                "showarrow": False,
                 "bgcolor": "rgba(255,255,255,0.8)",  # readable over the lines
-                "font": {"size": 11, "color": _ACCENT},
+                "font": {"color": _ACCENT, "size": 11},
+                "showarrow": False,
+                "text": _string(target_label or _("Target")),
+                "x": x[last],
+                "xanchor": "right",
+                "xref": "x",
+                "y": y[last],
+                "yanchor": "bottom",
+                "yref": "y",
             }
         )
     shapes, band_labels = _bands_layout(bands, days)
@@ -194,7 +281,7 @@ def trend_figure(
     if annotations or band_labels:
         more["annotations"] = band_labels + annotations
     return _layout(
-        fig,
+        data,
         yaxis=_axis_format(kpi),
         xaxis={"type": "date", "tickformat": "%m-%d"},
         showlegend=medians is not None or has_target,
@@ -203,16 +290,17 @@ def trend_figure(
 
 
 def funnel_figure(*, steps: Sequence[tuple[str, int]]) -> dict:
-    fig = go.Figure(
-        go.Funnel(
-            y=[label for label, _value in steps],
-            x=[value for _label, value in steps],
-            textinfo="value+percent initial",
-            marker={"color": [_PRIMARY, "#3b82f6", "#60a5fa", "#93c5fd", _ACCENT]},
-            hovertemplate="%{y}: %{x:,d}<extra></extra>",
-        )
-    )
-    return _layout(fig, height=300, margin={"l": 120, "r": 16, "t": 8, "b": 8})
+    data = [
+        {
+            "hovertemplate": "%{y}: %{x:,d}<extra></extra>",
+            "marker": {"color": [_PRIMARY, "#3b82f6", "#60a5fa", "#93c5fd", _ACCENT]},
+            "textinfo": "value+percent initial",
+            "x": [_plain(value) for _label, value in steps],
+            "y": [_plain(label) for label, _value in steps],
+            "type": "funnel",
+        }
+    ]
+    return _layout(data, height=300, margin={"l": 120, "r": 16, "t": 8, "b": 8})
 
 
 def scatter_figure(
@@ -225,29 +313,32 @@ def scatter_figure(
     median_aov: float | None,
 ) -> dict:
     """Volume vs price: members by paid orders (x) and AOV (y), the team medians as quadrant lines."""
-    fig = go.Figure(
-        go.Scatter(
-            x=list(paid_orders),
-            y=[_number(v) for v in aov],
-            text=list(names),
-            customdata=list(links),
-            mode="markers+text",
-            textposition="top center",
-            marker={"size": 11, "color": _PRIMARY, "opacity": 0.8},
-            hovertemplate="%{text}<br>"
+    data = [
+        {
+            "customdata": _plains(links),
+            "hovertemplate": "%{text}<br>"
             + _("Paid orders")
             + ": %{x:,d}<br>"
             + _("Average order value")
             + ": ¥%{y:,.2f}<extra></extra>",
-        )
-    )
+            "marker": {"color": _PRIMARY, "opacity": 0.8, "size": 11},
+            "mode": "markers+text",
+            "text": _texts(names),
+            "textposition": "top center",
+            "x": _plains(paid_orders),
+            "y": [_number(v) for v in aov],
+            "type": "scatter",
+        }
+    ]
+    lines = []
     if median_orders is not None:
-        fig.add_vline(x=median_orders, line={"color": _MUTED, "dash": "dash"})
+        lines.append(_vline(median_orders, {"color": _MUTED, "dash": "dash"}))
     if median_aov is not None:
-        fig.add_hline(y=median_aov, line={"color": _MUTED, "dash": "dash"})
+        lines.append(_hline(median_aov, {"color": _MUTED, "dash": "dash"}))
     return _layout(
-        fig,
+        data,
         height=360,
+        lines=lines,
         xaxis={"title": {"text": _("Paid orders")}, "rangemode": "tozero"},
         yaxis={"title": {"text": _("Average order value")}, "tickformat": ",.0f", "rangemode": "tozero"},
     )
@@ -259,20 +350,25 @@ def weekday_labels() -> list[str]:
 
 def heatmap_figure(*, grid: pd.DataFrame) -> dict:
     """Inquiry-to-payment conversion by weekday (rows) and hour of the session's start (columns)."""
-    values = [[None if pd.isna(v) else float(v) for v in row] for row in grid.to_numpy()]
-    fig = go.Figure(
-        go.Heatmap(
-            z=values,
-            x=[f"{h:02d}" for h in range(24)],
-            y=weekday_labels(),
-            colorscale="Blues",
-            zmin=0,
-            hoverongaps=False,
-            colorbar={"tickformat": ".0%", "thickness": 10},
-            hovertemplate="%{y} %{x}:00<br>" + _("Inquiry-to-payment rate") + ": %{z:.1%}<extra></extra>",
-        )
-    )
-    return _layout(fig, height=300, yaxis={"autorange": "reversed"}, xaxis={"title": {"text": _("Hour")}})
+    cells = grid.to_numpy()
+    if cells.dtype.kind in "fiub":  # numbers: NaN is their only gap
+        z = [[v if math.isfinite(v) else None for v in row] for row in cells.astype(float).tolist()]
+    else:
+        z = [[None if pd.isna(v) else _number(v) for v in row] for row in cells]
+    data = [
+        {
+            "colorbar": {"thickness": 10, "tickformat": ".0%"},
+            "colorscale": [[position, colour] for position, colour in _BLUES],
+            "hoverongaps": False,
+            "hovertemplate": "%{y} %{x}:00<br>" + _("Inquiry-to-payment rate") + ": %{z:.1%}<extra></extra>",
+            "x": [f"{h:02d}" for h in range(24)],
+            "y": weekday_labels(),
+            "z": z,
+            "zmin": 0,
+            "type": "heatmap",
+        }
+    ]
+    return _layout(data, height=300, yaxis={"autorange": "reversed"}, xaxis={"title": {"text": _("Hour")}})
 
 
 def response_figure(*, shares: dict[str, float | None]) -> dict:
@@ -282,46 +378,46 @@ def response_figure(*, shares: dict[str, float | None]) -> dict:
         "within_3min": _("Within 3 min"),
         "unanswered": _("Unanswered"),
     }
-    fig = go.Figure(
-        go.Bar(
-            x=[labels[k] for k in labels],
-            y=[shares.get(k) for k in labels],
-            marker={"color": [_PRIMARY, "#3b82f6", "#93c5fd", _ACCENT]},
-            text=[None if shares.get(k) is None else f"{shares[k]:.1%}" for k in labels],
-            textposition="outside",
-            hovertemplate="%{x}: %{y:.1%}<extra></extra>",
-        )
-    )
-    return _layout(fig, height=280, yaxis={"tickformat": ".0%", "range": [0, 1.1]})
+    data = [
+        {
+            "hovertemplate": "%{x}: %{y:.1%}<extra></extra>",
+            "marker": {"color": [_PRIMARY, "#3b82f6", "#93c5fd", _ACCENT]},
+            "text": [None if shares.get(k) is None else f"{shares[k]:.1%}" for k in labels],
+            "textposition": "outside",
+            "x": [labels[k] for k in labels],
+            "y": [_plain(shares.get(k)) for k in labels],
+            "type": "bar",
+        }
+    ]
+    return _layout(data, height=280, yaxis={"tickformat": ".0%", "range": [0, 1.1]})
 
 
 def stores_figure(*, names: Sequence[str], gmv: Sequence, staff: Sequence[int], links: Sequence[str]) -> dict:
     """GMV (bars) beside staff count (markers, right axis) per store: more staff ≠ more sales."""
-    fig = go.Figure()
-    fig.add_trace(
-        go.Bar(
-            x=list(names),
-            y=[_number(v) for v in gmv],
-            name=_("GMV"),
-            marker={"color": _PRIMARY},
-            customdata=list(links),
-            hovertemplate="%{x}<br>" + _("GMV") + ": ¥%{y:,.2f}<extra></extra>",
-        )
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=list(names),
-            y=list(staff),
-            name=_("Staff"),
-            yaxis="y2",
-            mode="markers",
-            marker={"size": 14, "color": _ACCENT, "symbol": "diamond"},
-            customdata=list(links),
-            hovertemplate="%{x}<br>" + _("Staff") + ": %{y:d}<extra></extra>",
-        )
-    )
+    data = [
+        {
+            "customdata": _plains(links),
+            "hovertemplate": "%{x}<br>" + _("GMV") + ": ¥%{y:,.2f}<extra></extra>",
+            "marker": {"color": _PRIMARY},
+            "name": _("GMV"),
+            "x": _plains(names),
+            "y": [_number(v) for v in gmv],
+            "type": "bar",
+        },
+        {
+            "customdata": _plains(links),
+            "hovertemplate": "%{x}<br>" + _("Staff") + ": %{y:d}<extra></extra>",
+            "marker": {"color": _ACCENT, "size": 14, "symbol": "diamond"},
+            "mode": "markers",
+            "name": _("Staff"),
+            "x": _plains(names),
+            "y": _plains(staff),
+            "yaxis": "y2",
+            "type": "scatter",
+        },
+    ]
     return _layout(
-        fig,
+        data,
         height=320,
         yaxis={"title": {"text": _("GMV")}, "tickformat": ",.0f", "rangemode": "tozero"},
         yaxis2={
@@ -348,35 +444,35 @@ def ageing_figure(
 ) -> dict:
     """Open leads by days in their current stage (x, buckets) and stage (grouped bars); a dashed
     line where a deal in negotiation becomes stuck (`stuck_position` on the category axis)."""
-    fig = go.Figure()
-    for (stage, label), colour in zip(stages, _STAGE_COLOURS, strict=False):
-        fig.add_trace(
-            go.Bar(
-                x=list(buckets),
-                y=list(counts[stage]),
-                name=label,
-                marker={"color": colour},
-                hovertemplate=f"{label} · %{{x}}: %{{y:,d}}<extra></extra>",
-            )
-        )
-    fig.add_vline(x=stuck_position, line={"color": "#ef4444", "dash": "dash", "width": 2})
+    data = [
+        {
+            "hovertemplate": f"{label} · %{{x}}: %{{y:,d}}<extra></extra>",
+            "marker": {"color": colour},
+            "name": _string(label),
+            "x": _plains(buckets),
+            "y": _plains(counts[stage]),
+            "type": "bar",
+        }
+        for (stage, label), colour in zip(stages, _STAGE_COLOURS, strict=False)
+    ]
     return _layout(
-        fig,
+        data,
         height=300,
+        lines=[_vline(stuck_position, {"color": "#ef4444", "dash": "dash", "width": 2})],
         barmode="group",
         margin={"l": 48, "r": 16, "t": 28, "b": 40},
-        xaxis={"type": "category", "title": {"text": _("Days in the current stage")}},
+        xaxis={"title": {"text": _("Days in the current stage")}, "type": "category"},
         yaxis={"title": {"text": _("Open leads")}, "tickformat": ",d", "rangemode": "tozero"},
         annotations=[
             {
-                "x": stuck_position,
+                "font": {"color": "#ef4444", "size": 11},
+                "showarrow": False,
+                "text": _string(stuck_label),
+                "x": _plain(stuck_position),
                 "xref": "x",
                 "y": 1,
-                "yref": "paper",
                 "yanchor": "bottom",
-                "text": stuck_label,
-                "showarrow": False,
-                "font": {"size": 11, "color": "#ef4444"},
+                "yref": "paper",
             }
         ],
     )
@@ -388,42 +484,40 @@ def calls_hour_figure(
     """Outbound calls and connected calls by the store's local hour (bars), the connect rate on
     the right axis (line; none in an hour without calls)."""
     x = [f"{h:02d}" for h in hours]
-    fig = go.Figure()
-    fig.add_trace(
-        go.Bar(
-            x=x,
-            y=list(dials),
-            name=_("Outbound calls"),
-            marker={"color": "#93c5fd"},
-            hovertemplate="%{x}:00 · " + _("Outbound calls") + ": %{y:,d}<extra></extra>",
-        )
-    )
-    fig.add_trace(
-        go.Bar(
-            x=x,
-            y=list(connected),
-            name=_("Connected"),
-            marker={"color": _PRIMARY},
-            hovertemplate="%{x}:00 · " + _("Connected") + ": %{y:,d}<extra></extra>",
-        )
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=x,
-            y=[_number(r) for r in rates],
-            name=_("Connect rate"),
-            yaxis="y2",
-            mode="lines+markers",
-            line={"color": _ACCENT},
-            connectgaps=False,
-            hovertemplate="%{x}:00 · " + _("Connect rate") + ": %{y:.1%}<extra></extra>",
-        )
-    )
+    data = [
+        {
+            "hovertemplate": "%{x}:00 · " + _("Outbound calls") + ": %{y:,d}<extra></extra>",
+            "marker": {"color": "#93c5fd"},
+            "name": _("Outbound calls"),
+            "x": x,
+            "y": _plains(dials),
+            "type": "bar",
+        },
+        {
+            "hovertemplate": "%{x}:00 · " + _("Connected") + ": %{y:,d}<extra></extra>",
+            "marker": {"color": _PRIMARY},
+            "name": _("Connected"),
+            "x": list(x),
+            "y": _plains(connected),
+            "type": "bar",
+        },
+        {
+            "connectgaps": False,
+            "hovertemplate": "%{x}:00 · " + _("Connect rate") + ": %{y:.1%}<extra></extra>",
+            "line": {"color": _ACCENT},
+            "mode": "lines+markers",
+            "name": _("Connect rate"),
+            "x": list(x),
+            "y": [_number(r) for r in rates],
+            "yaxis": "y2",
+            "type": "scatter",
+        },
+    ]
     return _layout(
-        fig,
+        data,
         height=300,
         barmode="group",
-        xaxis={"type": "category", "title": {"text": _("Hour")}},
+        xaxis={"title": {"text": _("Hour")}, "type": "category"},
         yaxis={"title": {"text": _("Calls")}, "tickformat": ",d", "rangemode": "tozero"},
         yaxis2={"overlaying": "y", "side": "right", "tickformat": ".0%", "range": [0, 1.05], "showgrid": False},
     )
