@@ -128,9 +128,13 @@ def api_for():
 
 @pytest.fixture(autouse=True)
 def _empty_cache():
-    """Cached dashboards of one test are never seen by the next."""
+    """Cached dashboards and rollups of one test are never seen by the next."""
     from django.core.cache import cache
 
+    from metrics.selectors.rollup_frames import rollup_memory_clear
+
     cache.clear()
+    rollup_memory_clear()
     yield
     cache.clear()
+    rollup_memory_clear()

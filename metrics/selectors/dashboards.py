@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, Decimal
 
+import numpy as np
 import pandas as pd
 from django.db.models import Max, Min, Q
 from django.utils.formats import number_format
@@ -33,7 +34,7 @@ from metrics.models import (
     TargetDirection,
 )
 from metrics.registry import KPI_BY_KEY, Direction, Family, Kpi, Level, Unit, kpi_get, kpis_for
-from metrics.selectors import figures
+from metrics.selectors import figures, grouping
 from metrics.selectors.analytics import (
     SEGMENTS,
     Alert,
@@ -44,6 +45,7 @@ from metrics.selectors.analytics import (
 )
 from metrics.selectors.kpis import MemberRows, kpi_table, member_rows_load
 from metrics.selectors.periods import Period, store_today
+from metrics.selectors.rollup_frames import rollup_frames_get
 from metrics.selectors.targets import (
     ACHIEVED,
     AHEAD,
@@ -798,8 +800,8 @@ def team_dashboard_get(
     rows = member_rows_load(start=first, end=period.end, store_ids=[team.store_id], team_ids=[team.pk])
     current = rows.between(period.start, period.end)
 
-    def table(level: str, grain: str, span: Period) -> pd.DataFrame:
-        return kpi_table(level=level, grain=grain, start=span.start, end=span.end, rows=rows)
+    def table(level: str, grain: str, span: Period, only: list[str] | None = None) -> pd.DataFrame:
+        return kpi_table(level=level, grain=grain, start=span.start, end=span.end, rows=rows, only=only)
 
     now, before = _only_row(table(Level.TEAM, "range", period)), _only_row(table(Level.TEAM, "range", previous))
     targets_as_of = min(period.end, today or store_today(team.store))
@@ -811,7 +813,7 @@ def team_dashboard_get(
         change, points, good = _change(kpi, now.get(key), before.get(key))
         cards.append(Card(kpi, now.get(key), before.get(key), change, points, good, card_targets.get(key)))
 
-    team_days = table(Level.TEAM, "day", period).set_index("period_start")
+    team_days = table(Level.TEAM, "day", period, only=[trend.key]).set_index("period_start")
     dates = period.dates()
     trend_values = [team_days[trend.key].get(day) if trend.key in team_days else None for day in dates]
     trend_targets, target_label = trend_targets_get(team=team, kpi=trend, days=dates)
@@ -828,7 +830,7 @@ def team_dashboard_get(
 
     # Leaderboard: every member KPI of the period, ranked by the sort KPI; a sparkline of it.
     members = table(Level.MEMBER, "range", period)
-    member_days = table(Level.MEMBER, "day", period)
+    member_days = table(Level.MEMBER, "day", period, only=[sort_kpi.key])  # the sparklines
     names = dict(Member.objects.filter(pk__in=members["entity_id"].tolist()).values_list("id", "display_name"))
     columns = family_kpis(families=families, level=Level.MEMBER)
     values_by_member = {int(r["entity_id"]): r for r in members.to_dict("records")}
@@ -1040,7 +1042,7 @@ def member_dashboard_get(
                     ranked=sum(v is not None for v in values.values()),
                 )
             )
-    days = kpi_table(level=Level.MEMBER, grain="day", start=period.start, end=period.end, rows=rows)
+    days = kpi_table(level=Level.MEMBER, grain="day", start=period.start, end=period.end, rows=rows, only=[trend.key])
     dates = period.dates()
     own = days.loc[days["entity_id"] == member.pk].set_index("period_start")[trend.key] if len(days) else {}
     medians = days.groupby("period_start")[trend.key].agg(lambda s: _median(s.tolist())) if len(days) else {}
@@ -1053,17 +1055,12 @@ def member_dashboard_get(
         links=[day_link(d) for d in dates],
         bands=bands,
     )
-    mine_days = rows.between(period.start, period.end).days
-    mine_days = mine_days.loc[mine_days["member_id"] == member.pk] if not mine_days.empty else mine_days
+    mine_days = rows.between(period.start, period.end).of_member(member.pk).days
     service = Family.SERVICE in families
     response = response_shares(mine_days) if service else {}
     alerts = []
     if service:
-        own_rows = MemberRows(
-            rows.days.loc[rows.days["member_id"] == member.pk] if not rows.days.empty else rows.days,
-            rows.buyers.loc[rows.buyers["member_id"] == member.pk] if not rows.buyers.empty else rows.buyers,
-            rows.store_days,
-        )
+        own_rows = rows.of_member(member.pk)
         names = {member.pk: member.display_name}
         alerts = [
             _alert_row(alert, names)
@@ -1141,48 +1138,49 @@ def staff_cost_for(*, store_id: int, period: Period) -> object | None:
     return (total / 100).quantize(Decimal("0.01"))
 
 
+_DAYS_APART = 1 << 20  # (store, day) codes: store ids times more days than any history holds
+
+
 def store_overview_get(*, stores, period: Period, store_link: Callable[[int], str]) -> StoreOverview:
     """Stores side by side over the period: staff, daily inquiries, GMV, GMV per staff member and
     staff cost where entered."""
     store_list = list(stores)
     ids = [s.pk for s in store_list]
-    where, params = sql_in("store_id", ids)
-    store_days = frame_query(
-        f"SELECT store_id, SUM(gmv_cents), SUM(paid_orders), SUM(uv) FROM metrics_storeday "  # noqa: S608
-        f"WHERE date BETWEEN %s AND %s{where} GROUP BY store_id",
-        [period.start, period.end, *params],
-        ["store_id", "gmv_cents", "paid_orders", "uv"],
-    ).set_index("store_id")
-    staff = frame_query(
-        f"SELECT store_id, COUNT(DISTINCT member_id), SUM(sessions) FROM metrics_memberday "  # noqa: S608
-        f"WHERE date BETWEEN %s AND %s AND sessions > 0{where} GROUP BY store_id",
-        [period.start, period.end, *params],
-        ["store_id", "staff", "sessions"],
-    ).set_index("store_id")
-    # Each day's distinct inquiring buyers, summed: "person-times" as the shops count them.
-    inquiries = frame_query(
-        "SELECT store_id, SUM(buyers) FROM (SELECT store_id, date, COUNT(DISTINCT buyer) AS buyers "  # noqa: S608
-        f"FROM metrics_inquirybuyerday WHERE date BETWEEN %s AND %s{where} GROUP BY store_id, date) d "
-        "GROUP BY store_id",
-        [period.start, period.end, *params],
-        ["store_id", "buyers"],
-    ).set_index("store_id")
+    frames = rollup_frames_get(
+        store_ids=ids, start=period.start, end=period.end, tables=("store_days", "days", "buyers")
+    )
+    # Per store: GMV, paid orders and UV; staff (members with a session) and their sessions; each
+    # day's distinct inquiring buyers, summed ("person-times" as the shops count them).
+    store_days, member_days, buyers = frames["store_days"], frames["days"], frames["buyers"]
+    found, sums = grouping.group_sums(store_days["store_id"], store_days.matrix(["gmv_cents", "paid_orders", "uv"]))
+    totals = {int(store): row.tolist() for store, row in zip(found, sums, strict=True)}
+    worked = member_days.where(member_days["sessions"] > 0)
+    staff_found, headcounts = grouping.distinct_count(worked["store_id"], worked["member_id"].astype(np.int64))
+    headcount_of = dict(zip(staff_found.tolist(), headcounts.tolist(), strict=True))
+    session_found, sessions = grouping.group_sums(worked["store_id"], worked.matrix(["sessions"]))
+    sessions_of = dict(zip(session_found.tolist(), sessions[:, 0].tolist(), strict=True))
+    inquiries: dict[int, int] = {}
+    if len(buyers):
+        day_codes = buyers["store_id"] * _DAYS_APART + grouping.day_numbers(buyers["date"])
+        found_days, per_day = grouping.distinct_count(day_codes, buyers["buyer"])
+        stores_of_days, inquired = grouping.group_sums(found_days // _DAYS_APART, per_day.reshape(-1, 1))
+        inquiries = dict(zip(stores_of_days.tolist(), inquired[:, 0].tolist(), strict=True))
     rows = []
     for store in store_list:
-        gmv_cents = int(store_days["gmv_cents"].get(store.pk, 0) or 0)
+        gmv_cents, paid_orders, uv = totals.get(store.pk, (0, 0, 0))
         gmv = (Decimal(gmv_cents) / 100).quantize(Decimal("0.01"))
-        headcount = int(staff["staff"].get(store.pk, 0) or 0)
+        headcount = headcount_of.get(store.pk, 0)
         cost = staff_cost_for(store_id=store.pk, period=period)
-        buyers = inquiries["buyers"].get(store.pk) if not inquiries.empty else None
+        inquired = inquiries.get(store.pk)
         rows.append(
             StoreRow(
                 store=store,
                 staff=headcount,
-                daily_inquiries=None if buyers is None else float(buyers) / period.days,
-                sessions=int(staff["sessions"].get(store.pk, 0) or 0),
+                daily_inquiries=None if inquired is None else float(inquired) / period.days,
+                sessions=sessions_of.get(store.pk, 0),
                 gmv=gmv,
-                paid_orders=int(store_days["paid_orders"].get(store.pk, 0) or 0),
-                uv=int(store_days["uv"].get(store.pk, 0) or 0),
+                paid_orders=paid_orders,
+                uv=uv,
                 gmv_per_staff=(gmv / headcount).quantize(Decimal("0.01")) if headcount else None,
                 staff_cost=cost,
                 cost_share=float(cost / gmv) if cost is not None and gmv else None,

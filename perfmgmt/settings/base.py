@@ -307,3 +307,8 @@ DATA_UPLOAD_MAX_NUMBER_FILES = 100  # files of one upload ("drop several exports
 # Sales teams: a new hire's probation lasts this many calendar months from the hire date (the
 # new-hire qualification rate counts those whose probation ended in a period; docs/sales-kpis.md).
 PROBATION_MONTHS = env.int("PROBATION_MONTHS", default=3)
+
+# The KPI selectors read day rollups a store's month at a time, cached by the store's data version
+# (metrics.selectors.rollup_frames): in the cache above, compressed, and decoded in each process's
+# memory up to this budget (MB per process; a month of a 1,000,000-order-a-year store is about 4 MB).
+ROLLUP_MEMORY_MB = env.int("ROLLUP_MEMORY_MB", default=256)

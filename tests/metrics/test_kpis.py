@@ -7,91 +7,15 @@ from decimal import Decimal
 import pytest
 
 from metrics.models import InquiryBuyerDay, MemberDay, Order, StoreBuyerDay, StoreDay
-from metrics.selectors.kpis import kpi_table
-from metrics.services.imports import chats_import, orders_import
+from metrics.services.imports import orders_import
 from metrics.services.kpis import kpis_after_import, kpis_recompute_store_full
-from teams.models import Store
 from teams.services.members import membership_move
 from tests.factories import (
-    AccountAssignmentFactory,
-    MemberFactory,
-    PlatformAccountFactory,
     TeamFactory,
-    TeamMembershipFactory,
 )
-from tests.metrics.helpers import CHAT_HEADER, ORDER_HEADER, write
+from tests.metrics.helpers import ORDER_HEADER, Shop, write
 
 pytestmark = pytest.mark.django_db
-AUGUST = (dt.date(2026, 8, 1), dt.date(2026, 8, 31))
-
-
-class Shop:
-    """A store with a team, agents A–D (each with one account) and export lines to import."""
-
-    def __init__(self, tmp_path):
-        self.tmp_path = tmp_path
-        self.store = Store.objects.create(name="衣衣风尚专营店")
-        self.team = TeamFactory(store=self.store, name="售前")
-        self.members, self.accounts = {}, {}
-        for name in "ABCD":
-            member = MemberFactory(display_name=f"Agent {name}")
-            TeamMembershipFactory(member=member, team=self.team, start_date=dt.date(2026, 1, 1))
-            account = PlatformAccountFactory(store=self.store, name=f"衣衣风尚:客服{name}")
-            AccountAssignmentFactory(account=account, member=member, start_date=dt.date(2026, 1, 1))
-            self.members[name], self.accounts[name] = member, account
-        self.chats, self.orders = [], []
-        self.serial = 0
-
-    def chat(self, agent: str, buyer: str, at: dt.datetime, answered_after_s: int | None = 20) -> str:
-        self.serial += 1
-        session = f"S{self.serial:07d}"
-        first = (
-            ""
-            if answered_after_s is None
-            else (at + dt.timedelta(seconds=answered_after_s)).strftime("%Y-%m-%d %H:%M:%S")
-        )
-        self.chats.append(
-            f"{session},{self.store.name},{self.accounts[agent].name},{buyer},{at:%Y-%m-%d %H:%M:%S},{first},,3,4"
-        )
-        return session
-
-    def order(
-        self, buyer: str, at: dt.datetime, paid: str, refund: str = "0.00", items: int = 1, unpaid: bool = False
-    ) -> str:
-        self.serial += 1
-        order_id = f"O{self.serial:07d}"
-        paid_at = "" if unpaid else (at + dt.timedelta(minutes=3)).strftime("%Y-%m-%d %H:%M:%S")
-        status = "等待买家付款" if unpaid else "交易成功"
-        self.orders.append(
-            f"{order_id},{buyer},{paid},{'0.00' if unpaid else paid},{status},{at:%Y-%m-%d %H:%M:%S},{paid_at},连衣裙,1,{items},{refund},{self.store.name}"
-        )
-        return order_id
-
-    def load(self):
-        """Import what was written so far, through the importers and the after-import recompute."""
-        batches = []
-        if self.chats:
-            path = write(self.tmp_path / f"chats{self.serial}.csv", [CHAT_HEADER, *self.chats])
-            batches.append(chats_import(store=None, file=path, user=None))
-        if self.orders:
-            path = write(self.tmp_path / f"orders{self.serial}.csv", [ORDER_HEADER, *self.orders])
-            batches.append(orders_import(store=None, file=path, user=None))
-        for batch in batches:
-            assert batch.status == "succeeded", (
-                batch.error_message,
-                list(batch.row_errors.values_list("line", "reason")[:5]),
-            )
-            kpis_after_import(batch=batch)
-        self.chats, self.orders = [], []
-
-    def table(self, level="member", grain="range", start=AUGUST[0], end=AUGUST[1]):
-        return kpi_table(level=level, grain=grain, start=start, end=end, store_ids=[self.store.pk])
-
-    def row(self, agent: str, **kwargs) -> dict:
-        table = self.table(**kwargs)
-        rows = table.loc[table["entity_id"] == self.members[agent].pk].to_dict("records")
-        assert len(rows) == 1, rows
-        return rows[0]
 
 
 def _day(i: int, hour: int = 10) -> dt.datetime:

@@ -27,6 +27,8 @@ class Command(BaseCommand):
         from perfmgmt.exports import csv_bytes, json_bytes, xlsx_bytes
         from teams.models import Store
 
+        # call_command passes options as given, without the parser's type: accept ISO strings too.
+        start, end = (dt.date.fromisoformat(day) if isinstance(day, str) else day for day in (start, end))
         end = end or timezone.localdate() - dt.timedelta(days=1)
         start = start or end - dt.timedelta(days=29)
         if start > end:
