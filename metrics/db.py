@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 import pandas as pd
@@ -76,4 +77,20 @@ def store_data_version_bump(store_id: int) -> None:
             "ON CONFLICT (store_id) DO UPDATE SET version = metrics_storedataversion.version + 1, "
             "updated_at = CURRENT_TIMESTAMP",
             [store_id],
+        )
+
+
+def store_months_bump(store_id: int, start, end) -> None:
+    """Count one more change of the store's rollups in each calendar month overlapping start … end
+    (inside the caller's transaction): the cached rollup months of those months only go stale."""
+    months, month = [], start.replace(day=1)
+    while month <= end:
+        months.append(month)
+        month = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    values = ", ".join(["(%s, %s, 1)"] * len(months))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO metrics_storemonthversion (store_id, month, version) VALUES {values} "
+            "ON CONFLICT (store_id, month) DO UPDATE SET version = metrics_storemonthversion.version + 1",
+            [value for month in months for value in (store_id, month)],
         )

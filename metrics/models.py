@@ -576,6 +576,23 @@ class StoreDataVersion(models.Model):
         return f"{self.store_id} v{self.version}"
 
 
+class StoreMonthVersion(models.Model):
+    """A counter per store and calendar month, bumped in the same transaction as any rebuild of
+    that month's rollups: the rollup months cached for the KPI selectors
+    (metrics.selectors.rollup_frames) are keyed by it, so an import of a few days makes only its
+    own months stale. A month without one was never rebuilt by the rollup service."""
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+")
+    month = models.DateField()  # the month's first day
+    version = models.PositiveBigIntegerField(default=1)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["store", "month"], name="store_month_version_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.store_id} {self.month:%Y-%m} v{self.version}"
+
+
 # --- targets and promotions ------------------------------------------------------------------
 
 

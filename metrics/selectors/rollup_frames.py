@@ -1,13 +1,14 @@
 """The day rollups of a store, read a calendar month at a time and kept in the cache by the
-store's data version, as Arrow tables that the KPI selectors turn into pandas frames.
+month's data version, as numpy columns for the KPI selectors.
 
 Every dashboard, KPI table and export reads day rollups for some stores and local days. Reading
 them from the database on every request is what made a computed page slow (about 80,000 buyer-day
 rows for a 30-day team page: 0.2 s of SQL, transfer and frame building, per request). Here a
 store's month (its member-days, inquiry buyer-days, store-days and store buyer-days) is read once,
-with COPY on PostgreSQL, and kept in the cache under the store's data version (metrics.models.
-StoreDataVersion), which every rollup rebuild bumps in the same transaction as its writes: a chunk
-never outlives its data, and a range of days is the concatenation of its months' chunks.
+with COPY on PostgreSQL, and kept in the cache under that month's version (metrics.models.
+StoreMonthVersion), which every rollup rebuild bumps for the months it rebuilds, in the same
+transaction as its writes: a chunk never outlives its data, an import of a few days makes only
+its own months stale, and a range of days is the concatenation of its months' chunks.
 
 Two levels: the shared cache (Redis in production), which every web process and the worker fill
 and read, holds chunks compressed; each process also keeps the chunks it used last, decoded, in
@@ -15,8 +16,8 @@ memory (ROLLUP_MEMORY_MB, least recently used first out), so a page of a month s
 no transfer at all.
 
 Not cached (read fresh from the database instead):
-- a store with no data version yet: its rollups were never written through the rollup service
-  (rows made by hand, e.g. in tests), so nothing would tell when they change;
+- a month with no version: its rollups were never written through the rollup service (rows made
+  by hand, e.g. in tests), so nothing would tell when they change;
 - inside a transaction that may not commit (any atomic block but a test case's): its own
   uncommitted rows and version must never reach the shared cache.
 
@@ -45,7 +46,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 
-from metrics.models import StoreDataVersion
+from metrics.models import StoreMonthVersion
 from metrics.selectors.grouping import Columns
 from metrics.services.rollups import SALES_DAY_MEASURES
 
@@ -118,11 +119,15 @@ def months_between(start: dt.date, end: dt.date) -> list[dt.date]:
     return months
 
 
-def store_versions(store_ids: Iterable[int]) -> dict[int, int]:
-    """The stores' data versions; 0 for a store whose rollups were never rebuilt by the service."""
+def month_versions(store_ids: Iterable[int], months: Sequence[dt.date]) -> dict[tuple[int, dt.date], int]:
+    """The versions of the stores' months (metrics.models.StoreMonthVersion); 0 for a month whose
+    rollups were never rebuilt by the rollup service."""
     ids = sorted(set(store_ids))
-    versions = dict(StoreDataVersion.objects.filter(store_id__in=ids).values_list("store_id", "version"))
-    return {store_id: versions.get(store_id, 0) for store_id in ids}
+    found = StoreMonthVersion.objects.filter(store_id__in=ids, month__in=list(months))
+    versions = {
+        (store_id, month): version for store_id, month, version in found.values_list("store_id", "month", "version")
+    }
+    return {(store_id, month): versions.get((store_id, month), 0) for store_id in ids for month in months}
 
 
 def _shared_cache_usable() -> bool:
@@ -213,7 +218,7 @@ def _chunk_unpack(packed: dict[str, bytes]) -> dict[str, pa.Table]:
 
 
 # Part of every chunk's key: a change to what a chunk holds (tables, columns, order) changes it.
-_CHUNK_FORMAT = 1
+_CHUNK_FORMAT = 2  # 2: keyed by the month's version (StoreMonthVersion), not the store's
 
 
 def chunk_key(store_id: int, month: dt.date, version: int) -> str:
@@ -326,25 +331,24 @@ def rollup_memory_clear() -> None:
 
 
 def _chunks_get(
-    store_id: int, version: int, months: Sequence[dt.date], tables: Sequence[str]
-) -> tuple[list[dict[str, _Part]], bool]:
-    """The decoded chunks of the store's months: from this process's memory, else the shared
-    cache, else read from the database (every table, kept at both levels, when allowed; else only
-    `tables`); and whether they may be kept (`shared`)."""
-    shared = version > 0 and _shared_cache_usable()
-    keys = [chunk_key(store_id, month, version) for month in months]
+    store_id: int, months: Sequence[tuple[dt.date, int]], tables: Sequence[str]
+) -> list[tuple[str, dict[str, _Part], bool]]:
+    """For each (month, version) of the store: the chunk's key, the decoded chunk and whether it
+    is kept (`shared`). From this process's memory, else the shared cache, else read from the
+    database: every table, kept at both levels, when it may be kept; else only `tables`."""
+    usable = _shared_cache_usable()
+    wanted = [(chunk_key(store_id, month, version), month, usable and version > 0) for month, version in months]
     chunks: dict[str, dict[str, _Part]] = {}
-    if shared:
-        for key in keys:
-            chunk = _memory.get(key)
-            if chunk is not None:
-                chunks[key] = chunk
-        missing = [key for key in keys if key not in chunks]
-        for key, packed in (cache.get_many(missing) if missing else {}).items():
-            chunks[key] = {name: _decode(table, store_id) for name, table in _chunk_unpack(packed).items()}
-            _memory.put(key, chunks[key])
+    for key, _month, shared in wanted:
+        chunk = _memory.get(key) if shared else None
+        if chunk is not None:
+            chunks[key] = chunk
+    missing = [key for key, _month, shared in wanted if shared and key not in chunks]
+    for key, packed in (cache.get_many(missing) if missing else {}).items():
+        chunks[key] = {name: _decode(table, store_id) for name, table in _chunk_unpack(packed).items()}
+        _memory.put(key, chunks[key])
     fresh = {}
-    for key, month in zip(keys, months, strict=True):
+    for key, month, shared in wanted:
         if key not in chunks:
             tables_read = _chunk_read(store_id, month, TABLE_NAMES if shared else tables)
             chunks[key] = {name: _decode(table, store_id) for name, table in tables_read.items()}
@@ -353,7 +357,7 @@ def _chunks_get(
                 _memory.put(key, chunks[key])
     if fresh:
         cache.set_many(fresh, CHUNK_SECONDS)
-    return [chunks[key] for key in keys], shared
+    return [(key, chunks[key], shared) for key, _month, shared in wanted]
 
 
 def _unify(parts: list[_Part], key: tuple | None) -> list[np.ndarray]:
@@ -383,20 +387,21 @@ def rollup_frames_get(
     the same for the same buyer name in every row of a table (not across tables). The arrays may
     be the cache's own: read them, never write into them."""
     store_ids = sorted(set(store_ids))
-    versions = store_versions(store_ids)
     months = months_between(start, end)
+    versions = month_versions(store_ids, months)
     first, last = (start - dt.date(1970, 1, 1)).days, (end - dt.date(1970, 1, 1)).days
     parts: dict[str, list[tuple[str, _Part, int, int]]] = {name: [] for name in tables}
     all_shared = True
     for store_id in store_ids:
-        chunks, shared = _chunks_get(store_id, versions[store_id], months, tables)
-        all_shared = all_shared and shared
-        for month, chunk in zip(months, chunks, strict=True):
+        for key, chunk, shared in _chunks_get(
+            store_id, [(month, versions[store_id, month]) for month in months], tables
+        ):
+            all_shared = all_shared and shared
             for name in tables:
                 part = chunk[name]
                 low, high = np.searchsorted(part.days, [first, last + 1])
                 if high > low:
-                    parts[name].append((chunk_key(store_id, month, versions[store_id]), part, int(low), int(high)))
+                    parts[name].append((key, part, int(low), int(high)))
     result = {}
     for name in tables:
         if not parts[name]:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from django.db import connection, transaction
 
-from metrics.db import store_data_version_bump, store_lock
+from metrics.db import store_data_version_bump, store_lock, store_months_bump
 from metrics.models import CallDirection, LeadStage
 
 ROLLUP_LOCK = 7402
@@ -251,6 +251,7 @@ def rollup_partition_recompute(*, store, start: dt.date, end: dt.date) -> Partit
     with transaction.atomic(), connection.cursor() as cursor:
         store_lock(ROLLUP_LOCK, store.pk)
         store_data_version_bump(store.pk)
+        store_months_bump(store.pk, start, end)
         for table in _TABLES:
             cursor.execute(f"DELETE FROM {table} WHERE store_id = %s AND date BETWEEN %s AND %s", partition)
         counts = []

@@ -9,15 +9,23 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext, override_settings
 
-from metrics.models import InquiryBuyerDay, MemberDay, StoreBuyerDay
+from metrics.models import ChatSession, InquiryBuyerDay, MemberDay, StoreBuyerDay
 from metrics.selectors import rollup_frames
-from metrics.selectors.rollup_frames import chunk_key, rollup_frames_get, rollup_memory_clear, store_versions
+from metrics.selectors.rollup_frames import chunk_key, month_versions, rollup_frames_get, rollup_memory_clear
 from metrics.services.rollups import rollup_partition_recompute
 from tests.factories import MemberFactory, StoreFactory, TeamFactory
 from tests.metrics.helpers import AUGUST, Shop
 
 pytestmark = pytest.mark.django_db
 SEPTEMBER = (dt.date(2026, 9, 1), dt.date(2026, 9, 30))
+
+
+def _version(store_id: int, month: dt.date) -> int:
+    return month_versions([store_id], [month])[store_id, month]
+
+
+def _key(store_id: int, month: dt.date) -> str:
+    return chunk_key(store_id, month, _version(store_id, month))
 
 
 @pytest.fixture
@@ -45,8 +53,8 @@ def test_a_month_is_read_once_then_from_memory_then_from_the_shared_cache(shop):
     assert len(_rollup_queries(first)) == 8  # two months × four tables
     with CaptureQueriesContext(connection) as again:
         frames = rollup_frames_get(store_ids=[store], start=AUGUST[0], end=SEPTEMBER[1])
-    assert _rollup_queries(again) == [] and len(again) == 1  # only the data version
-    assert cache.get(chunk_key(store, dt.date(2026, 8, 1), store_versions([store])[store])) is not None
+    assert _rollup_queries(again) == [] and len(again) == 1  # only the months' versions
+    assert cache.get(_key(store, dt.date(2026, 8, 1))) is not None
     rollup_memory_clear()  # another process: the shared cache has the months
     with CaptureQueriesContext(connection) as shared:
         from_cache = rollup_frames_get(store_ids=[store], start=AUGUST[0], end=SEPTEMBER[1])
@@ -99,18 +107,23 @@ def test_copy_and_fetched_rows_are_the_same_chunk(shop):
     assert {"", 'tb_"quoted, comma"'} <= set(names.to_pylist())
 
 
-def test_a_recompute_makes_every_cached_month_stale(shop):
+def test_a_rebuild_makes_its_own_months_stale_and_only_those(shop):
     before = shop.row("A", start=AUGUST[0], end=SEPTEMBER[1])
+    august = _version(shop.store.pk, dt.date(2026, 8, 1))
     shop.chat("A", "tb_new", dt.datetime(2026, 9, 5, 10))
-    shop.load()  # import and recompute: the store's data version moves
-    after = shop.row("A", start=AUGUST[0], end=SEPTEMBER[1])
+    shop.load()  # import and recompute of the days touched: September's version moves
+    assert _version(shop.store.pk, dt.date(2026, 8, 1)) == august
+    with CaptureQueriesContext(connection) as queries:
+        after = shop.row("A", start=AUGUST[0], end=SEPTEMBER[1])
+    read = _rollup_queries(queries)
+    assert read and all("2026-09-01" in sql for sql in read)  # September read again, August cached
     assert (before["sessions"], after["sessions"]) == (3, 4)
     assert after["inquiring_buyers"] == before["inquiring_buyers"] + 1
 
 
 def test_rows_of_a_transaction_that_rolls_back_never_reach_the_cache(shop):
     store = shop.store
-    version = store_versions([store.pk])[store.pk]
+    september = _version(store.pk, SEPTEMBER[0])
     august_days = MemberDay.objects.filter(store=store, date__range=AUGUST).count()
     assert august_days == 2  # A on 15 and 31 August
     rollup_memory_clear()
@@ -121,14 +134,14 @@ def test_rows_of_a_transaction_that_rolls_back_never_reach_the_cache(shop):
 
     with pytest.raises(Rollback), transaction.atomic():
         MemberDay.objects.filter(store=store).delete()
-        rollup_partition_recompute(store=store, start=dt.date(2026, 9, 1), end=dt.date(2026, 9, 30))
-        inside = store_versions([store.pk])[store.pk]
-        assert inside == version + 1
+        ChatSession.objects.filter(store=store, started_date__range=AUGUST).delete()
+        rollup_partition_recompute(store=store, start=AUGUST[0], end=SEPTEMBER[1])  # August's rows gone
+        assert _version(store.pk, SEPTEMBER[0]) == september + 1
         frames = rollup_frames_get(store_ids=[store.pk], start=AUGUST[0], end=AUGUST[1])
-        assert frames["days"].empty  # this transaction's own view: August deleted
-        assert cache.get(chunk_key(store.pk, dt.date(2026, 8, 1), inside)) is None
+        assert frames["days"].empty  # this transaction's own view
+        assert cache.get(_key(store.pk, dt.date(2026, 8, 1))) is None
         raise Rollback
-    assert store_versions([store.pk])[store.pk] == version
+    assert _version(store.pk, SEPTEMBER[0]) == september
     assert len(rollup_frames_get(store_ids=[store.pk], start=AUGUST[0], end=AUGUST[1])["days"]) == august_days
 
 
@@ -149,12 +162,10 @@ def test_the_memory_keeps_the_most_recently_used_months_within_its_budget(shop):
     store = shop.store.pk
     rollup_frames_get(store_ids=[store], start=AUGUST[0], end=SEPTEMBER[1])
     memory = rollup_frames._memory
-    sizes = [memory._size(memory.get(chunk_key(store, month, store_versions([store])[store])))
-             for month in (dt.date(2026, 8, 1), dt.date(2026, 9, 1))]  # fmt: skip
+    sizes = [memory._size(memory.get(_key(store, month))) for month in (AUGUST[0], SEPTEMBER[0])]
     rollup_memory_clear()
     budget_mb = (max(sizes) + min(sizes) // 2) / 1024 / 1024  # room for one month, not two
     with override_settings(ROLLUP_MEMORY_MB=budget_mb):
         rollup_frames_get(store_ids=[store], start=AUGUST[0], end=SEPTEMBER[1])
-        version = store_versions([store])[store]
-        assert memory.get(chunk_key(store, dt.date(2026, 8, 1), version)) is None  # used first, dropped
-        assert memory.get(chunk_key(store, dt.date(2026, 9, 1), version)) is not None
+        assert memory.get(_key(store, AUGUST[0])) is None  # used first, dropped
+        assert memory.get(_key(store, SEPTEMBER[0])) is not None

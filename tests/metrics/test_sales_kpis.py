@@ -378,7 +378,7 @@ def test_a_repeated_stage_is_no_new_entry(sales):
 
 def test_a_service_store_pays_one_query_and_keeps_its_figures(sales):
     """A shop-service store without leads or calls: the same rows and service KPIs as before,
-    sales KPIs empty, and one EXISTS query beyond the data-version lookup and the three rollup reads."""
+    sales KPIs empty, and one EXISTS query beyond the month-version lookup and the three rollup reads."""
     shop = Store.objects.create(name="衣衣风尚专营店")
     team = TeamFactory(store=shop)
     member = MemberFactory()
@@ -389,7 +389,7 @@ def test_a_service_store_pays_one_query_and_keeps_its_figures(sales):
     with CaptureQueriesContext(connection) as queries:
         table = kpi_table(level="member", grain="month", start=AUGUST[0], end=AUGUST[1], store_ids=[shop.pk])
     assert len(queries) == 5
-    assert "metrics_storedataversion" in queries[0]["sql"]
+    assert "metrics_storemonthversion" in queries[0]["sql"]
     assert "EXISTS (SELECT 1 FROM metrics_lead" in queries[4]["sql"]  # the check, nothing read from the facts
     r = row(table, member.pk)
     assert (r["sessions"], r["paid_orders"], r["gmv"], r["avg_first_response_s"]) == (10, 4, Decimal("400.00"), 20.0)
