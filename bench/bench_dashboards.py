@@ -11,9 +11,12 @@
 2. Requests the team dashboard, the personal page and the store overview, and their API where it
    exists, through django.test.Client as a logged-in superuser in this process (DEBUG off), and
    times each client.get (middleware, view, selectors, rendering: the server's whole share).
-   COLD: the cache is cleared before every request, so the page is computed from the rollups;
+   COLD: nothing is cached before every request (the page, and the rollup months in the cache
+   and in this process's memory), so the page is computed from rollups read from the database;
    varied requests (30-day windows across the data for several teams and members, some 7- and
-   90-day windows). WARM: each cold request repeated at once, served from the cache.
+   90-day windows). COMPUTED: the same request again with only the page's cache entry removed,
+   so its rollup months are in memory, as in a server that has served them before. WARM: each
+   request repeated at once, served from the cache.
 3. Prints p50/p95/max per endpoint and series, and whether each cold p95 is under 300 ms. A
    missed goal is reported, not an error; a response other than 200 is.
 
@@ -159,26 +162,39 @@ def timed_get(client, url: str) -> float:
     return elapsed
 
 
-def measure(client, urls: list[str], warm_repeats: int) -> tuple[list[float], list[float], tuple[int, int]]:
-    """Cold times (cache cleared before each request), warm times (each request repeated from
-    the cache), and the database queries of one untimed cold and warm request."""
+def measure(
+    client, urls: list[str], warm_repeats: int
+) -> tuple[list[float], list[float], list[float], tuple[int, int]]:
+    """Per request: cold (nothing cached: the page, and the rollup months in the shared cache and
+    in this process's memory, so they are read from the database), computed (the page again with
+    only its cache entry removed: the months are in memory, as in a server that served them
+    before) and warm times (the page from the cache, repeated); and the database queries of one
+    untimed cold and warm request."""
     from django.core.cache import cache
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    cache.clear()
-    timed_get(client, urls[0])  # untimed: first use of the view's code paths and templates in this process
-    cold, warm = [], []
-    for url in urls:
+    from metrics.selectors.rollup_frames import rollup_memory_clear
+
+    def nothing_cached() -> None:
         cache.clear()
+        rollup_memory_clear()
+
+    nothing_cached()
+    timed_get(client, urls[0])  # untimed: first use of the view's code paths and templates in this process
+    cold, computed, warm = [], [], []
+    for url in urls:
+        nothing_cached()
         cold.append(timed_get(client, url))
+        cache.clear()  # the page's entry (and the shared months); this process keeps its months
+        computed.append(timed_get(client, url))
         warm += [timed_get(client, url) for _ in range(warm_repeats)]
-    cache.clear()
+    nothing_cached()
     with CaptureQueriesContext(connection) as cold_queries:
         client.get(urls[0])
     with CaptureQueriesContext(connection) as warm_queries:
         client.get(urls[0])
-    return cold, warm, (len(cold_queries), len(warm_queries))
+    return cold, computed, warm, (len(cold_queries), len(warm_queries))
 
 
 def window_days(url: str) -> int:
@@ -270,18 +286,18 @@ def main() -> int:
                 print(f"skipped {endpoint}: {urlparse(urls[0]).path} does not resolve (not written yet?)")
                 continue
             print(f"measuring {endpoint}: {len(urls)} cold requests, {args.warm_repeats} warm each …", flush=True)
-            cold, warm, queries[endpoint] = measure(client, urls, args.warm_repeats)
-            results += [(endpoint, "cold", cold), (endpoint, "warm", warm)]
+            cold, computed, warm, queries[endpoint] = measure(client, urls, args.warm_repeats)
+            results += [(endpoint, "cold", cold), (endpoint, "computed", computed), (endpoint, "warm", warm)]
             for url, ms in zip(urls, cold, strict=True):
                 by_window.setdefault(endpoint, {}).setdefault(window_days(url), []).append(ms)
 
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     print(f"load average after measuring: {load}")
     print()
-    print(f"{'endpoint':<14} {'series':<6} {'n':>4} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
+    print(f"{'endpoint':<14} {'series':<8} {'n':>4} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
     for endpoint, series, times in results:
         print(
-            f"{endpoint:<14} {series:<6} {len(times):>4} {percentile(times, 50):>8.1f} "
+            f"{endpoint:<14} {series:<8} {len(times):>4} {percentile(times, 50):>8.1f} "
             f"{percentile(times, 95):>8.1f} {max(times):>8.1f}"
         )
     print()
@@ -296,11 +312,11 @@ def main() -> int:
     print()
     missed = []
     for endpoint, series, times in results:
-        if series == "cold":
+        if series in ("cold", "computed"):
             p95 = percentile(times, 95)
             verdict = "goal met" if p95 < GOAL_MS else "goal missed"
-            missed += [endpoint] if p95 >= GOAL_MS else []
-            print(f"{endpoint}: cold p95 {p95:.0f} ms (goal: under {GOAL_MS} ms): {verdict}")
+            missed += [f"{endpoint} ({series})"] if p95 >= GOAL_MS else []
+            print(f"{endpoint}: {series} p95 {p95:.0f} ms (goal: under {GOAL_MS} ms): {verdict}")
     if missed:
         print(f"goal missed by: {', '.join(missed)}")
 

@@ -1,17 +1,17 @@
-"""The day rollups of a store, read a calendar month at a time and kept in the cache by the
-month's data version, as numpy columns for the KPI selectors.
+"""The day rollups of a store, read a calendar month of a table at a time and kept in the cache
+by the month's version, as numpy columns for the KPI selectors.
 
 Every dashboard, KPI table and export reads day rollups for some stores and local days. Reading
 them from the database on every request is what made a computed page slow (about 80,000 buyer-day
 rows for a 30-day team page: 0.2 s of SQL, transfer and frame building, per request). Here a
-store's month (its member-days, inquiry buyer-days, store-days and store buyer-days) is read once,
-with COPY on PostgreSQL, and kept in the cache under that month's version (metrics.models.
-StoreMonthVersion), which every rollup rebuild bumps for the months it rebuilds, in the same
-transaction as its writes: a chunk never outlives its data, an import of a few days makes only
-its own months stale, and a range of days is the concatenation of its months' chunks.
+store's month of a table (member-days, inquiry buyer-days, store-days or store buyer-days: a
+"piece") is read once, with COPY on PostgreSQL, and kept in the cache under that month's version
+(metrics.models.StoreMonthVersion), which every rollup rebuild bumps for the months it rebuilds,
+in the same transaction as its writes: a piece never outlives its data, an import of a few days
+makes only its own months stale, and a range of days is the concatenation of its months' pieces.
 
 Two levels: the shared cache (Redis in production), which every web process and the worker fill
-and read, holds chunks compressed; each process also keeps the chunks it used last, decoded, in
+and read, holds pieces compressed; each process also keeps the pieces it used last, decoded, in
 memory (ROLLUP_MEMORY_MB, least recently used first out), so a page of a month seen before costs
 no transfer at all.
 
@@ -50,10 +50,10 @@ from metrics.models import StoreMonthVersion
 from metrics.selectors.grouping import Columns
 from metrics.services.rollups import SALES_DAY_MEASURES
 
-# How long a chunk stays in the cache (seconds). A data change makes it unreachable at once (its
-# key holds the data version); this only bounds how long an unused one takes space.
-CHUNK_SECONDS = 24 * 3600
-# Compression of the cached chunks: buyer names and repeated ids compress about four times.
+# How long a piece stays in the cache (seconds). A data change makes it unreachable at once (its
+# key holds the month's version); this only bounds how long an unused one takes space.
+PIECE_SECONDS = 24 * 3600
+# Compression of the cached pieces: buyer names and repeated ids compress about four times.
 _IPC_OPTIONS = pa.ipc.IpcWriteOptions(compression="zstd")
 
 MEMBER_SUMS = ("sessions", "unanswered_sessions", "answered_sessions", "response_seconds", "answered_15s",
@@ -135,7 +135,7 @@ def _shared_cache_usable() -> bool:
     return not any(not getattr(block, "_from_testcase", False) for block in connection.atomic_blocks)
 
 
-# --- reading a chunk from the database --------------------------------------------------------
+# --- reading a piece from the database ---------------------------------------------------------
 
 
 def _schema(table: RollupTable) -> pa.Schema:
@@ -147,7 +147,7 @@ def _read_postgresql(table: RollupTable, store_id: int, first: dt.date, last: dt
     columns = ["date", *table.names]
     sql = (
         f"COPY (SELECT {', '.join(columns)} FROM {table.db_table} WHERE store_id = {int(store_id)} "
-        f"AND date BETWEEN '{first.isoformat()}' AND '{last.isoformat()}' ORDER BY date) TO STDOUT WITH (FORMAT csv)"
+        f"AND date BETWEEN '{first.isoformat()}' AND '{last.isoformat()}') TO STDOUT WITH (FORMAT csv)"
     )
     buffer = io.BytesIO()
     with connection.cursor() as cursor:
@@ -172,8 +172,7 @@ def _read_other(table: RollupTable, store_id: int, first: dt.date, last: dt.date
     columns = ["date", *table.names]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT {', '.join(columns)} FROM {table.db_table} WHERE store_id = %s AND date BETWEEN %s AND %s "
-            "ORDER BY date",
+            f"SELECT {', '.join(columns)} FROM {table.db_table} WHERE store_id = %s AND date BETWEEN %s AND %s",
             [store_id, first, last],
         )
         rows = cursor.fetchall()
@@ -189,46 +188,43 @@ def _read_other(table: RollupTable, store_id: int, first: dt.date, last: dt.date
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
-def _chunk_read(store_id: int, month: dt.date, tables: Sequence[str] = TABLE_NAMES) -> dict[str, pa.Table]:
-    """A store's month of the rollup tables (all of them for the cache), buyers dictionary-encoded."""
+def _piece_read(store_id: int, month: dt.date, name: str) -> pa.Table:
+    """A store's month of one rollup table, in date order (sorted here: cheaper than in SQL),
+    buyers dictionary-encoded."""
     read = _read_postgresql if connection.vendor == "postgresql" else _read_other
-    first, last = month, month_last(month)
-    chunk = {}
-    for name in tables:
-        frame = read(ROLLUP_TABLES[name], store_id, first, last)
-        if "buyer" in frame.column_names:
-            position = frame.column_names.index("buyer")
-            frame = frame.set_column(position, "buyer", frame.column("buyer").dictionary_encode())
-        chunk[name] = frame
-    return chunk
+    table = read(ROLLUP_TABLES[name], store_id, month, month_last(month)).sort_by("date")
+    if "buyer" in table.column_names:
+        table = table.set_column(table.column_names.index("buyer"), "buyer", table.column("buyer").dictionary_encode())
+    return table
 
 
-def _chunk_bytes(chunk: dict[str, pa.Table]) -> dict[str, bytes]:
-    packed = {}
-    for name, table in chunk.items():
-        sink = pa.BufferOutputStream()
-        with pa.ipc.new_stream(sink, table.schema, options=_IPC_OPTIONS) as writer:
-            writer.write_table(table)
-        packed[name] = sink.getvalue().to_pybytes()
-    return packed
+def _piece_bytes(table: pa.Table) -> bytes:
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema, options=_IPC_OPTIONS) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
 
 
-def _chunk_unpack(packed: dict[str, bytes]) -> dict[str, pa.Table]:
-    return {name: pa.ipc.open_stream(data).read_all() for name, data in packed.items()}
+def _piece_unpack(packed: bytes) -> pa.Table:
+    return pa.ipc.open_stream(packed).read_all()
 
 
-# Part of every chunk's key: a change to what a chunk holds (tables, columns, order) changes it.
-_CHUNK_FORMAT = 2  # 2: keyed by the month's version (StoreMonthVersion), not the store's
+# Part of every piece's key: a change to what a piece holds (tables, columns, order) changes it.
+_PIECE_FORMAT = 3  # 2: keyed by the month's version (StoreMonthVersion); 3: one table a piece
 
 
-def chunk_key(store_id: int, month: dt.date, version: int) -> str:
-    return f"rollups:{_CHUNK_FORMAT}:{store_id}:{month:%Y-%m}:{version}"
+def piece_key(store_id: int, month: dt.date, version: int, name: str) -> str:
+    """The cache key of one table (`name`, of ROLLUP_TABLES) of a store's month at a version."""
+    return f"rollups:{_PIECE_FORMAT}:{store_id}:{month:%Y-%m}:{version}:{name}"
+
+
+# --- decoded pieces in this process -------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class _Part:
-    """One table of a chunk, decoded: columns in the dtypes the selectors use, rows in date order
-    (so a range of days is a slice), and the names behind its buyer codes."""
+    """A piece decoded: columns in the dtypes the selectors use, rows in date order (so a range of
+    days is a slice), and the names behind its buyer codes."""
 
     columns: Columns
     days: np.ndarray  # the rows' days (days since 1970-01-01), ascending
@@ -266,40 +262,35 @@ def _decode(table: pa.Table, store_id: int) -> _Part:
     return _Part(Columns(columns, table.num_rows), days, buyers)
 
 
-class _ChunkMemory:
-    """Decoded chunks of this process, least recently used first out once over the budget; and
-    the buyer codes unified over sets of chunks (`unified`), which a page asks for again and again."""
+class _PieceMemory:
+    """Decoded pieces of this process, least recently used first out once over the budget; and
+    the buyer codes unified over sets of pieces (`unified`), which a page asks for again and again."""
 
     def __init__(self) -> None:
-        self._chunks: OrderedDict[str, dict[str, _Part]] = OrderedDict()
+        self._parts: OrderedDict[str, _Part] = OrderedDict()
         self._bytes = 0
         self._unified: OrderedDict[tuple, list[np.ndarray]] = OrderedDict()
         self._lock = threading.Lock()  # gthread workers share the process
 
-    @staticmethod
-    def _size(chunk: dict[str, _Part]) -> int:
-        return sum(part.nbytes for part in chunk.values())
-
-    def get(self, key: str) -> dict[str, _Part] | None:
+    def get(self, key: str) -> _Part | None:
         with self._lock:
-            chunk = self._chunks.get(key)
-            if chunk is not None:
-                self._chunks.move_to_end(key)
-            return chunk
+            part = self._parts.get(key)
+            if part is not None:
+                self._parts.move_to_end(key)
+            return part
 
-    def put(self, key: str, chunk: dict[str, _Part]) -> None:
+    def put(self, key: str, part: _Part) -> None:
         budget = settings.ROLLUP_MEMORY_MB * 1024 * 1024
-        size = self._size(chunk)
-        if size > budget:
+        if part.nbytes > budget:
             return
         with self._lock:
-            if key in self._chunks:
+            if key in self._parts:
                 return
-            self._chunks[key] = chunk
-            self._bytes += size
+            self._parts[key] = part
+            self._bytes += part.nbytes
             while self._bytes > budget:
-                _key, dropped = self._chunks.popitem(last=False)
-                self._bytes -= self._size(dropped)
+                _key, dropped = self._parts.popitem(last=False)
+                self._bytes -= dropped.nbytes
 
     def unified(self, key: tuple) -> list[np.ndarray] | None:
         with self._lock:
@@ -316,53 +307,58 @@ class _ChunkMemory:
 
     def clear(self) -> None:
         with self._lock:
-            self._chunks.clear()
+            self._parts.clear()
             self._unified.clear()
             self._bytes = 0
 
 
-_UNIFIED_KEPT = 256  # sets of chunks whose buyer codes are kept unified (a few hundred KB each)
-_memory = _ChunkMemory()
+_UNIFIED_KEPT = 256  # sets of pieces whose buyer codes are kept unified (a few hundred KB each)
+_memory = _PieceMemory()
 
 
 def rollup_memory_clear() -> None:
-    """Forget this process's decoded chunks (tests start each from nothing)."""
+    """Forget this process's decoded pieces (tests start each from nothing)."""
     _memory.clear()
 
 
-def _chunks_get(
-    store_id: int, months: Sequence[tuple[dt.date, int]], tables: Sequence[str]
-) -> list[tuple[str, dict[str, _Part], bool]]:
-    """For each (month, version) of the store: the chunk's key, the decoded chunk and whether it
-    is kept (`shared`). From this process's memory, else the shared cache, else read from the
-    database: every table, kept at both levels, when it may be kept; else only `tables`."""
+def _pieces_get(wanted: list[tuple[int, dt.date, int, str]]) -> dict[tuple[int, dt.date, str], tuple[str, _Part, bool]]:
+    """For each (store, month, version, table): the piece's key, the decoded piece and whether it
+    may be kept. From this process's memory, else the shared cache (one round trip for all of
+    them), else read from the database (and then kept at both levels, when it may be)."""
     usable = _shared_cache_usable()
-    wanted = [(chunk_key(store_id, month, version), month, usable and version > 0) for month, version in months]
-    chunks: dict[str, dict[str, _Part]] = {}
-    for key, _month, shared in wanted:
-        chunk = _memory.get(key) if shared else None
-        if chunk is not None:
-            chunks[key] = chunk
-    missing = [key for key, _month, shared in wanted if shared and key not in chunks]
-    for key, packed in (cache.get_many(missing) if missing else {}).items():
-        chunks[key] = {name: _decode(table, store_id) for name, table in _chunk_unpack(packed).items()}
-        _memory.put(key, chunks[key])
+    found: dict[tuple[int, dt.date, str], tuple[str, _Part, bool]] = {}
+    missing: dict[str, tuple[int, dt.date, str]] = {}
+    for store_id, month, version, name in wanted:
+        key, shared = piece_key(store_id, month, version, name), usable and version > 0
+        part = _memory.get(key) if shared else None
+        if part is not None:
+            found[store_id, month, name] = (key, part, shared)
+        elif shared:
+            missing[key] = (store_id, month, name)
+    for key, packed in (cache.get_many(list(missing)) if missing else {}).items():
+        store_id, month, name = missing[key]
+        part = _decode(_piece_unpack(packed), store_id)
+        _memory.put(key, part)
+        found[store_id, month, name] = (key, part, True)
     fresh = {}
-    for key, month, shared in wanted:
-        if key not in chunks:
-            tables_read = _chunk_read(store_id, month, TABLE_NAMES if shared else tables)
-            chunks[key] = {name: _decode(table, store_id) for name, table in tables_read.items()}
-            if shared:
-                fresh[key] = _chunk_bytes(tables_read)
-                _memory.put(key, chunks[key])
+    for store_id, month, version, name in wanted:
+        if (store_id, month, name) in found:
+            continue
+        key, shared = piece_key(store_id, month, version, name), usable and version > 0
+        table = _piece_read(store_id, month, name)
+        part = _decode(table, store_id)
+        if shared:
+            fresh[key] = _piece_bytes(table)
+            _memory.put(key, part)
+        found[store_id, month, name] = (key, part, shared)
     if fresh:
-        cache.set_many(fresh, CHUNK_SECONDS)
-    return [(key, chunks[key], shared) for key, _month, shared in wanted]
+        cache.set_many(fresh, PIECE_SECONDS)
+    return found
 
 
 def _unify(parts: list[_Part], key: tuple | None) -> list[np.ndarray]:
     """For each part, the map from its buyer codes to codes shared by all the parts (one name,
-    one code). Kept per set of chunks when `key` is given."""
+    one code). Kept per set of pieces when `key` is given."""
     found = _memory.unified(key) if key is not None else None
     if found is not None:
         return found
@@ -390,32 +386,31 @@ def rollup_frames_get(
     months = months_between(start, end)
     versions = month_versions(store_ids, months)
     first, last = (start - dt.date(1970, 1, 1)).days, (end - dt.date(1970, 1, 1)).days
-    parts: dict[str, list[tuple[str, _Part, int, int]]] = {name: [] for name in tables}
-    all_shared = True
-    for store_id in store_ids:
-        for key, chunk, shared in _chunks_get(
-            store_id, [(month, versions[store_id, month]) for month in months], tables
-        ):
-            all_shared = all_shared and shared
-            for name in tables:
-                part = chunk[name]
-                low, high = np.searchsorted(part.days, [first, last + 1])
-                if high > low:
-                    parts[name].append((key, part, int(low), int(high)))
+    pieces = _pieces_get(
+        [(store, month, versions[store, month], name) for store in store_ids for month in months for name in tables]
+    )
+    all_shared = all(shared for _key, _part, shared in pieces.values())
     result = {}
     for name in tables:
-        if not parts[name]:
+        parts = []  # (key, part, first row, end row) of the pieces with rows in the range
+        for store in store_ids:
+            for month in months:
+                key, part, _shared = pieces[store, month, name]
+                low, high = np.searchsorted(part.days, [first, last + 1])
+                if high > low:
+                    parts.append((key, part, int(low), int(high)))
+        if not parts:
             result[name] = _empty_columns(name)
             continue
-        names = parts[name][0][1].columns.names
-        pieces = [{column: part.columns[column][low:high] for column in names} for _key, part, low, high in parts[name]]
+        names = parts[0][1].columns.names
+        slices = [{column: part.columns[column][low:high] for column in names} for _key, part, low, high in parts]
         if "buyer" in names:
-            key = (name, *(key for key, _part, _low, _high in parts[name])) if all_shared else None
-            mappings = _unify([part for _key, part, _low, _high in parts[name]], key)
-            for piece, mapping in zip(pieces, mappings, strict=True):
-                piece["buyer"] = mapping[piece["buyer"]]
-        if len(pieces) == 1:
-            result[name] = Columns(pieces[0])
+            key = tuple(key for key, _part, _low, _high in parts) if all_shared else None
+            mappings = _unify([part for _key, part, _low, _high in parts], key)
+            for rows, mapping in zip(slices, mappings, strict=True):
+                rows["buyer"] = mapping[rows["buyer"]]
+        if len(slices) == 1:
+            result[name] = Columns(slices[0])
         else:
-            result[name] = Columns({column: np.concatenate([piece[column] for piece in pieces]) for column in names})
+            result[name] = Columns({column: np.concatenate([rows[column] for rows in slices]) for column in names})
     return result

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext, override_settings
 
 from metrics.models import ChatSession, InquiryBuyerDay, MemberDay, StoreBuyerDay
 from metrics.selectors import rollup_frames
-from metrics.selectors.rollup_frames import chunk_key, month_versions, rollup_frames_get, rollup_memory_clear
+from metrics.selectors.rollup_frames import month_versions, piece_key, rollup_frames_get, rollup_memory_clear
 from metrics.services.rollups import rollup_partition_recompute
 from tests.factories import MemberFactory, StoreFactory, TeamFactory
 from tests.metrics.helpers import AUGUST, Shop
@@ -24,8 +24,8 @@ def _version(store_id: int, month: dt.date) -> int:
     return month_versions([store_id], [month])[store_id, month]
 
 
-def _key(store_id: int, month: dt.date) -> str:
-    return chunk_key(store_id, month, _version(store_id, month))
+def _key(store_id: int, month: dt.date, table: str = "buyers") -> str:
+    return piece_key(store_id, month, _version(store_id, month), table)
 
 
 @pytest.fixture
@@ -139,7 +139,7 @@ def test_rows_of_a_transaction_that_rolls_back_never_reach_the_cache(shop):
         assert _version(store.pk, SEPTEMBER[0]) == september + 1
         frames = rollup_frames_get(store_ids=[store.pk], start=AUGUST[0], end=AUGUST[1])
         assert frames["days"].empty  # this transaction's own view
-        assert cache.get(_key(store.pk, dt.date(2026, 8, 1))) is None
+        assert cache.get(_key(store.pk, dt.date(2026, 8, 1), "days")) is None
         raise Rollback
     assert _version(store.pk, SEPTEMBER[0]) == september
     assert len(rollup_frames_get(store_ids=[store.pk], start=AUGUST[0], end=AUGUST[1])["days"]) == august_days
@@ -160,12 +160,21 @@ def test_rows_never_rebuilt_by_the_service_are_read_fresh():
 
 def test_the_memory_keeps_the_most_recently_used_months_within_its_budget(shop):
     store = shop.store.pk
-    rollup_frames_get(store_ids=[store], start=AUGUST[0], end=SEPTEMBER[1])
+    rollup_frames_get(store_ids=[store], start=AUGUST[0], end=SEPTEMBER[1], tables=("buyers",))
     memory = rollup_frames._memory
-    sizes = [memory._size(memory.get(_key(store, month))) for month in (AUGUST[0], SEPTEMBER[0])]
+    sizes = [memory.get(_key(store, month)).nbytes for month in (AUGUST[0], SEPTEMBER[0])]
     rollup_memory_clear()
     budget_mb = (max(sizes) + min(sizes) // 2) / 1024 / 1024  # room for one month, not two
     with override_settings(ROLLUP_MEMORY_MB=budget_mb):
-        rollup_frames_get(store_ids=[store], start=AUGUST[0], end=SEPTEMBER[1])
+        rollup_frames_get(store_ids=[store], start=AUGUST[0], end=SEPTEMBER[1], tables=("buyers",))
         assert memory.get(_key(store, AUGUST[0])) is None  # used first, dropped
         assert memory.get(_key(store, SEPTEMBER[0])) is not None
+
+
+def test_only_the_tables_asked_for_are_read(shop):
+    rollup_memory_clear()
+    cache.clear()
+    with CaptureQueriesContext(connection) as queries:
+        rollup_frames_get(store_ids=[shop.store.pk], start=AUGUST[0], end=AUGUST[1], tables=("days", "buyers"))
+    read = _rollup_queries(queries)
+    assert len(read) == 2 and not any("storebuyerday" in sql or "metrics_storeday" in sql for sql in read)
