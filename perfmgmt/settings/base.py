@@ -310,5 +310,6 @@ PROBATION_MONTHS = env.int("PROBATION_MONTHS", default=3)
 
 # The KPI selectors read day rollups a store's month at a time, cached by the store's data version
 # (metrics.selectors.rollup_frames): in the cache above, compressed, and decoded in each process's
-# memory up to this budget (MB per process; a month of a 1,000,000-order-a-year store is about 4 MB).
+# memory up to this budget (MB per process; a month of a store with 330,000 orders and 470,000 chats a
+# year is about 5 MB, docs/deploy.md).
 ROLLUP_MEMORY_MB = env.int("ROLLUP_MEMORY_MB", default=256)
