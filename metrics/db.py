@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from collections.abc import Sequence
 
 import pandas as pd
@@ -80,17 +81,40 @@ def store_data_version_bump(store_id: int) -> None:
         )
 
 
-def store_months_bump(store_id: int, start, end) -> None:
-    """Count one more change of the store's rollups in each calendar month overlapping start … end
-    (inside the caller's transaction): the cached rollup months of those months only go stale."""
+def new_version() -> int:
+    """A version number for a rebuilt month: random, not a counter, so that a number is never used
+    twice for different rows (a database restored from a backup, or a rolled-back rebuild, would
+    bring a counter back to numbers the cache already holds rows of)."""
+    return secrets.randbelow(2**62) + 1
+
+
+def store_months_bump(store_id: int, start: dt.date, end: dt.date) -> None:
+    """Give each calendar month of the store overlapping start … end a new version (inside the
+    caller's transaction): the cached rollups of those months only become unreachable."""
     months, month = [], start.replace(day=1)
     while month <= end:
         months.append(month)
         month = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-    values = ", ".join(["(%s, %s, 1)"] * len(months))
+    if not months:
+        return
+    values = ", ".join(["(%s, %s, %s)"] * len(months))
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO metrics_storemonthversion (store_id, month, version) VALUES {values} "
-            "ON CONFLICT (store_id, month) DO UPDATE SET version = metrics_storemonthversion.version + 1",
-            [value for month in months for value in (store_id, month)],
+            "ON CONFLICT (store_id, month) DO UPDATE SET version = excluded.version",
+            [value for month in months for value in (store_id, month, new_version())],
         )
+
+
+def store_all_months_bump(store_ids) -> None:
+    """A new version for every month of the stores (their rollups changed outside a rebuild: a
+    team or member deleted nulls or removes rows of every month), and the stores' data versions."""
+    from metrics.models import StoreMonthVersion
+
+    store_ids = sorted(set(store_ids))
+    months = list(StoreMonthVersion.objects.filter(store_id__in=store_ids).only("pk"))
+    for month in months:
+        month.version = new_version()
+    StoreMonthVersion.objects.bulk_update(months, ["version"], batch_size=500)  # one UPDATE per 500
+    for store_id in store_ids:
+        store_data_version_bump(store_id)

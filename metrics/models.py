@@ -577,10 +577,13 @@ class StoreDataVersion(models.Model):
 
 
 class StoreMonthVersion(models.Model):
-    """A counter per store and calendar month, bumped in the same transaction as any rebuild of
-    that month's rollups: the rollup months cached for the KPI selectors
+    """The version of a store's calendar month of rollups, drawn anew (metrics.db.new_version) in
+    the same transaction as any rebuild of the month's days, or any deletion that changes them
+    (metrics.signals): the rollup months cached for the KPI selectors
     (metrics.selectors.rollup_frames) are keyed by it, so an import of a few days makes only its
-    own months stale. A month without one was never rebuilt by the rollup service."""
+    own months stale. Random rather than a counter: a database restored from a backup must not
+    bring back a number the cache holds newer rows under. A month without one was never rebuilt
+    by the rollup service."""
 
     store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+")
     month = models.DateField()  # the month's first day

@@ -1138,9 +1138,6 @@ def staff_cost_for(*, store_id: int, period: Period) -> object | None:
     return (total / 100).quantize(Decimal("0.01"))
 
 
-_DAYS_APART = 1 << 20  # (store, day) codes: store ids times more days than any history holds
-
-
 def store_overview_get(*, stores, period: Period, store_link: Callable[[int], str]) -> StoreOverview:
     """Stores side by side over the period: staff, daily inquiries, GMV, GMV per staff member and
     staff cost where entered."""
@@ -1161,10 +1158,12 @@ def store_overview_get(*, stores, period: Period, store_link: Callable[[int], st
     sessions_of = dict(zip(session_found.tolist(), sessions[:, 0].tolist(), strict=True))
     inquiries: dict[int, int] = {}
     if len(buyers):
-        day_codes = buyers["store_id"] * _DAYS_APART + grouping.day_numbers(buyers["date"])
+        store_ids = np.array(sorted(ids), dtype=np.int64)
+        days = grouping.day_numbers(buyers["date"])
+        day_codes = np.searchsorted(store_ids, buyers["store_id"]) * grouping.DAY_SPAN + (days - days.min())
         found_days, per_day = grouping.distinct_count(day_codes, buyers["buyer"])
-        stores_of_days, inquired = grouping.group_sums(found_days // _DAYS_APART, per_day.reshape(-1, 1))
-        inquiries = dict(zip(stores_of_days.tolist(), inquired[:, 0].tolist(), strict=True))
+        stores_of_days, inquired = grouping.group_sums(found_days // grouping.DAY_SPAN, per_day.reshape(-1, 1))
+        inquiries = dict(zip(store_ids[stores_of_days].tolist(), inquired[:, 0].tolist(), strict=True))
     rows = []
     for store in store_list:
         gmv_cents, paid_orders, uv = totals.get(store.pk, (0, 0, 0))

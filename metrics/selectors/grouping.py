@@ -19,6 +19,9 @@ import numpy as np
 import pandas as pd
 
 _EPOCH = dt.date(1970, 1, 1)
+# Wider than any span of days the product holds (2,870 years): codes of (something, day offset)
+# are something × DAY_SPAN + offset.
+DAY_SPAN = 1 << 20
 
 
 class Columns:

@@ -101,7 +101,7 @@ def _between_days(rows: Columns, start: dt.date, end: dt.date) -> Columns:
 
 def member_rows_load(*, start: dt.date, end: dt.date, store_ids, member_ids=None, team_ids=None) -> MemberRows:
     """Member-day, buyer-day and store-day rollup rows of start … end (metrics.selectors.
-    rollup_frames: a store's months, cached by its data version). store_ids None: every store."""
+    rollup_frames: a store's months, cached by each month's version). store_ids None: every store."""
     if store_ids is None:
         store_ids = list(Store.objects.values_list("pk", flat=True))
     frames = rollup_frames_get(store_ids=store_ids, start=start, end=end, tables=("days", "buyers", "store_days"))
@@ -600,8 +600,9 @@ def _store_measures(*, grain: str, start: dt.date, end: dt.date, store_ids) -> C
     store_ids = sorted(set(store_ids))
     frames = rollup_frames_get(store_ids=store_ids, start=start, end=end, tables=("store_days", "buyers"))
     days, inquiries = frames["store_days"], frames["buyers"]
-    # A row per (store, period) with store days (orders or traffic); with none at all, per (store,
-    # period) with chats: a shop whose orders are not imported yet still shows its inquiries.
+    # A row per (store, period) with store days (orders or traffic). When none of the stores has
+    # any, a row per (store, period) with chats: a shop whose orders are not imported yet still
+    # shows its inquiries (as before; a store without store days among others has no row).
     rows_of = days if len(days) else inquiries
     if rows_of.empty:
         return None
@@ -663,11 +664,15 @@ def _store_buyer_measures(
     _store_of, period_start_days = codes.decode(pair_group)
     returning = grouping.lookup(pair_buyer, first_codes, first_paid, default=np.iinfo(np.int64).max) < period_start_days
     # Repurchase: a paid day of the same (store, buyer) after the first in the period, within 7 days.
-    ordered = np.sort(store_buyer * _DAY_SPAN + (day - day.min()))
-    base = pair_buyer * _DAY_SPAN + (pair_first - day.min())
+    ordered = np.sort(store_buyer * grouping.DAY_SPAN + (day - day.min()))
+    base = pair_buyer * grouping.DAY_SPAN + (pair_first - day.min())
     position = np.searchsorted(ordered, base, side="right")
     following = ordered[np.minimum(position, len(ordered) - 1)]
-    again = (position < len(ordered)) & (following // _DAY_SPAN == pair_buyer) & (following - base <= REPURCHASE_DAYS)
+    again = (
+        (position < len(ordered))
+        & (following // grouping.DAY_SPAN == pair_buyer)
+        & (following - base <= REPURCHASE_DAYS)
+    )
     for name, flag in (
         ("paying_buyers", np.ones(len(pairs), dtype=bool)),
         ("repeat_buyers", pair_orders[:, 0] >= 2),
@@ -679,12 +684,9 @@ def _store_buyer_measures(
     return measures
 
 
-_DAY_SPAN = 1 << 20  # more days than any store's history holds (2,870 years)
-
-
 def _codes_of_known(codes, rows: Columns, grain: str, start: dt.date) -> tuple[np.ndarray, np.ndarray]:
-    """The store-group codes of the rows whose (store, period) is one of the table's groups
-    (`keep`: which rows those are); the others belong to no row of the table."""
+    """The codes of the rows whose store and period are both among the table's (`keep`: which
+    rows those are); a combination that is no group of the table is dropped by the lookups."""
     store, period = rows["store_id"], _period_days(rows, grain, start)
     known_stores, known_periods = codes.values
     keep = np.isin(store, known_stores) & np.isin(period, known_periods)

@@ -41,6 +41,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 from django.conf import settings
 from django.core.cache import cache
@@ -68,7 +69,7 @@ _BOOL = pa.bool_()
 
 @dataclass(frozen=True)
 class RollupTable:
-    """One rollup table as the chunks hold it: its columns besides store_id and date."""
+    """One rollup table as the pieces hold it: its columns besides store_id and date."""
 
     db_table: str
     columns: tuple[tuple[str, pa.DataType], ...]
@@ -120,14 +121,13 @@ def months_between(start: dt.date, end: dt.date) -> list[dt.date]:
 
 
 def month_versions(store_ids: Iterable[int], months: Sequence[dt.date]) -> dict[tuple[int, dt.date], int]:
-    """The versions of the stores' months (metrics.models.StoreMonthVersion); 0 for a month whose
-    rollups were never rebuilt by the rollup service."""
+    """The versions of the stores' months (metrics.models.StoreMonthVersion) among `months`
+    (ascending); a month missing here was never rebuilt by the rollup service."""
     ids = sorted(set(store_ids))
-    found = StoreMonthVersion.objects.filter(store_id__in=ids, month__in=list(months))
-    versions = {
-        (store_id, month): version for store_id, month, version in found.values_list("store_id", "month", "version")
-    }
-    return {(store_id, month): versions.get((store_id, month), 0) for store_id in ids for month in months}
+    if not months or not ids:
+        return {}
+    found = StoreMonthVersion.objects.filter(store_id__in=ids, month__range=(months[0], months[-1]))
+    return {(store, month): version for store, month, version in found.values_list("store_id", "month", "version")}
 
 
 def _shared_cache_usable() -> bool:
@@ -156,9 +156,12 @@ def _read_postgresql(table: RollupTable, store_id: int, first: dt.date, last: dt
     if not buffer.getbuffer().nbytes:
         return schema.empty_table()
     buffer.seek(0)
+    # Dates come as ISO text: psycopg2 sets the connection's DateStyle to ISO. A buyer name may
+    # hold a line break inside its quotes.
     return pa_csv.read_csv(
         buffer,
         read_options=pa_csv.ReadOptions(column_names=columns),
+        parse_options=pa_csv.ParseOptions(newlines_in_values=True),
         convert_options=pa_csv.ConvertOptions(
             column_types=dict(zip(schema.names, schema.types, strict=True)),
             true_values=["t"],
@@ -188,14 +191,26 @@ def _read_other(table: RollupTable, store_id: int, first: dt.date, last: dt.date
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
-def _piece_read(store_id: int, month: dt.date, name: str) -> pa.Table:
-    """A store's month of one rollup table, in date order (sorted here: cheaper than in SQL),
-    buyers dictionary-encoded."""
+def _rows_read(store_id: int, first: dt.date, last: dt.date, name: str) -> pa.Table:
+    """A store's rows of one rollup table over local days first … last, in date order (sorted here:
+    cheaper than in SQL), buyers dictionary-encoded with their names in sorted order, so that the
+    same rows always give the same codes, whatever order the database returned them in (the
+    buyer codes unified over pieces are kept by the pieces' keys)."""
     read = _read_postgresql if connection.vendor == "postgresql" else _read_other
-    table = read(ROLLUP_TABLES[name], store_id, month, month_last(month)).sort_by("date")
+    table = read(ROLLUP_TABLES[name], store_id, first, last).sort_by("date")
     if "buyer" in table.column_names:
-        table = table.set_column(table.column_names.index("buyer"), "buyer", table.column("buyer").dictionary_encode())
+        names = table.column("buyer").combine_chunks()
+        dictionary = pc.unique(names)
+        dictionary = dictionary.take(pc.sort_indices(dictionary))
+        codes = pc.index_in(names, value_set=dictionary).cast(pa.int32())
+        encoded = pa.DictionaryArray.from_arrays(codes, dictionary)
+        table = table.set_column(table.column_names.index("buyer"), "buyer", encoded)
     return table
+
+
+def _piece_read(store_id: int, month: dt.date, name: str) -> pa.Table:
+    """A store's month of one rollup table (see _rows_read)."""
+    return _rows_read(store_id, month, month_last(month), name)
 
 
 def _piece_bytes(table: pa.Table) -> bytes:
@@ -259,17 +274,21 @@ def _decode(table: pa.Table, store_id: int) -> _Part:
             columns[field.name] = column.to_numpy().astype(np.float64)
         else:
             columns[field.name] = column.to_numpy().astype(np.int64)
+    for array in (*columns.values(), days):
+        array.flags.writeable = False  # shared by every reader of the cached piece: a write would corrupt it
     return _Part(Columns(columns, table.num_rows), days, buyers)
 
 
 class _PieceMemory:
-    """Decoded pieces of this process, least recently used first out once over the budget; and
-    the buyer codes unified over sets of pieces (`unified`), which a page asks for again and again."""
+    """Decoded pieces of this process, least recently used first out once over the budget
+    (ROLLUP_MEMORY_MB); and the buyer codes unified over sets of pieces (`unified`, within a
+    quarter of that again), which a page asks for again and again."""
 
     def __init__(self) -> None:
         self._parts: OrderedDict[str, _Part] = OrderedDict()
         self._bytes = 0
         self._unified: OrderedDict[tuple, list[np.ndarray]] = OrderedDict()
+        self._unified_bytes = 0
         self._lock = threading.Lock()  # gthread workers share the process
 
     def get(self, key: str) -> _Part | None:
@@ -300,19 +319,27 @@ class _PieceMemory:
             return found
 
     def unified_put(self, key: tuple, mappings: list[np.ndarray]) -> None:
+        # A quarter of the budget on top of it: a map is as long as its pieces' buyer names.
+        budget = settings.ROLLUP_MEMORY_MB * 1024 * 1024 // 4
+        size = sum(mapping.nbytes for mapping in mappings)
+        if size > budget:
+            return
         with self._lock:
+            if key in self._unified:
+                return
             self._unified[key] = mappings
-            while len(self._unified) > _UNIFIED_KEPT:
-                self._unified.popitem(last=False)
+            self._unified_bytes += size
+            while self._unified_bytes > budget:
+                _key, dropped = self._unified.popitem(last=False)
+                self._unified_bytes -= sum(mapping.nbytes for mapping in dropped)
 
     def clear(self) -> None:
         with self._lock:
             self._parts.clear()
             self._unified.clear()
-            self._bytes = 0
+            self._bytes = self._unified_bytes = 0
 
 
-_UNIFIED_KEPT = 256  # sets of pieces whose buyer codes are kept unified (a few hundred KB each)
 _memory = _PieceMemory()
 
 
@@ -375,27 +402,51 @@ def _empty_columns(name: str) -> Columns:
     return _decode(_schema(ROLLUP_TABLES[name]).empty_table(), 0).columns
 
 
+def _runs(months: list[dt.date]) -> list[tuple[dt.date, dt.date]]:
+    """Consecutive months as (first day, last day) runs."""
+    runs: list[tuple[dt.date, dt.date]] = []
+    for month in months:
+        if runs and runs[-1][1] + dt.timedelta(days=1) == month:
+            runs[-1] = (runs[-1][0], month_last(month))
+        else:
+            runs.append((month, month_last(month)))
+    return runs
+
+
 def rollup_frames_get(
     *, store_ids: Iterable[int], start: dt.date, end: dt.date, tables: Sequence[str] = TABLE_NAMES
 ) -> dict[str, Columns]:
     """Each of `tables` (names of ROLLUP_TABLES) for the stores and local days start … end, as
     Columns: store_id, date (datetime64[s]), then the table's columns; `buyer` is an integer code,
-    the same for the same buyer name in every row of a table (not across tables). The arrays may
-    be the cache's own: read them, never write into them."""
+    the same for the same buyer name in every row of a table (not across tables). The arrays are
+    the cache's own, read-only.
+
+    Months with a version come from their cached pieces; the months without one (never rebuilt
+    by the rollup service: no rows at all, mostly, or rows made by hand) are read fresh, one query
+    per store, table and run of such months, so a range of many empty years costs a few queries."""
     store_ids = sorted(set(store_ids))
     months = months_between(start, end)
     versions = month_versions(store_ids, months)
     first, last = (start - dt.date(1970, 1, 1)).days, (end - dt.date(1970, 1, 1)).days
     pieces = _pieces_get(
-        [(store, month, versions[store, month], name) for store in store_ids for month in months for name in tables]
+        [(store, month, version, name) for (store, month), version in sorted(versions.items()) for name in tables]
     )
-    all_shared = all(shared for _key, _part, shared in pieces.values())
+    usable = _shared_cache_usable()
+    all_shared = usable and len(versions) == len(store_ids) * len(months)
     result = {}
     for name in tables:
-        parts = []  # (key, part, first row, end row) of the pieces with rows in the range
+        parts = []  # (key or None, part, first row, end row) of the parts with rows in the range
         for store in store_ids:
+            unversioned = [month for month in months if (store, month) not in versions]
+            fresh = {run_first: _decode(_rows_read(store, run_first, run_last, name), store)
+                     for run_first, run_last in _runs(unversioned)}  # fmt: skip
             for month in months:
-                key, part, _shared = pieces[store, month, name]
+                if (store, month) in versions:
+                    key, part, _shared = pieces[store, month, name]
+                elif month in fresh:
+                    key, part = None, fresh[month]
+                else:
+                    continue  # inside a run already read
                 low, high = np.searchsorted(part.days, [first, last + 1])
                 if high > low:
                     parts.append((key, part, int(low), int(high)))

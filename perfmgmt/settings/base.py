@@ -211,7 +211,8 @@ else:
         "default": {
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
             "LOCATION": str(VAR_DIR / "cache"),
-            "OPTIONS": {"MAX_ENTRIES": 2000},
+            # Pages and the rollup months the dashboards read (a piece per store, month and table).
+            "OPTIONS": {"MAX_ENTRIES": 5000},
         }
     }
 CELERY_TIMEZONE = TIME_ZONE
@@ -308,8 +309,8 @@ DATA_UPLOAD_MAX_NUMBER_FILES = 100  # files of one upload ("drop several exports
 # new-hire qualification rate counts those whose probation ended in a period; docs/sales-kpis.md).
 PROBATION_MONTHS = env.int("PROBATION_MONTHS", default=3)
 
-# The KPI selectors read day rollups a store's month at a time, cached by the store's data version
-# (metrics.selectors.rollup_frames): in the cache above, compressed, and decoded in each process's
-# memory up to this budget (MB per process; a month of a store with 330,000 orders and 470,000 chats a
-# year is about 5 MB, docs/deploy.md).
+# The KPI selectors read day rollups a store's month of a table at a time, cached by the month's
+# version (metrics.selectors.rollup_frames): in the cache above, compressed, and decoded in each
+# process's memory up to this budget (MB per process, and a quarter more for buyer codes; a month of
+# a store with 330,000 orders and 470,000 chats a year is about 5 MB, docs/deploy.md).
 ROLLUP_MEMORY_MB = env.int("ROLLUP_MEMORY_MB", default=256)

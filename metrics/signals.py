@@ -1,0 +1,31 @@
+"""Rollup rows that change without a rebuild: deleting a team nulls its rollup rows' team, and
+deleting a member removes theirs (the foreign keys' SET_NULL and CASCADE), in every month. The
+cached rollup months and dashboards of the stores concerned are keyed by versions that only a
+rebuild moves, so the deletion moves them too, in its own transaction (Django sends pre_delete
+inside the deletion's atomic block)."""
+
+from __future__ import annotations
+
+from django.db.models.signals import pre_delete
+from django.dispatch import receiver
+
+from metrics.db import store_all_months_bump
+from metrics.models import MemberDay
+from teams.models import Member, Team
+
+# The stores are read from the member-days (indexed by team and by member): every inquiry
+# buyer-day of a member and team comes from a session of a member-day of the same ones.
+
+
+@receiver(pre_delete, sender=Team, dispatch_uid="metrics.team_deleted")
+def team_deleted(sender, instance: Team, **kwargs) -> None:
+    stores = set(MemberDay.objects.filter(team=instance).values_list("store_id", flat=True).distinct())
+    if stores:
+        store_all_months_bump(stores)
+
+
+@receiver(pre_delete, sender=Member, dispatch_uid="metrics.member_deleted")
+def member_deleted(sender, instance: Member, **kwargs) -> None:
+    stores = set(MemberDay.objects.filter(member=instance).values_list("store_id", flat=True).distinct())
+    if stores:
+        store_all_months_bump(stores)
