@@ -193,9 +193,12 @@ def test_cached_rows_cannot_be_written_into(shop):
 def test_buyer_codes_follow_the_names_order_not_the_rows(shop):
     """A piece read again (evicted, expired) must give the same codes: the unified codes of a set
     of pieces are kept by the pieces' keys."""
+    shop.chat("C", "aaa_last_to_chat", dt.datetime(2026, 9, 20, 10))  # first by name, last by day
+    shop.load()
     table = rollup_frames._rows_read(shop.store.pk, AUGUST[0], SEPTEMBER[1], "buyers")
+    assert table.column("buyer").to_pylist()[-1] == "aaa_last_to_chat"  # the rows are in date order
     dictionary = table.column("buyer").combine_chunks().dictionary.to_pylist()
-    assert dictionary == sorted(set(dictionary)) and len(dictionary) == 3
+    assert dictionary == sorted(set(dictionary)) and len(dictionary) == 4
 
 
 def test_a_range_of_centuries_costs_a_few_queries(shop):
