@@ -13,6 +13,7 @@ import pandas as pd
 from django.db import connection
 
 from metrics.importing.readers import csv_bytes_of
+from metrics.selectors.periods import months_between
 
 
 def frame_query(sql: str, params: Sequence = (), columns: Sequence[str] = ()) -> pd.DataFrame:
@@ -91,10 +92,7 @@ def new_version() -> int:
 def store_months_bump(store_id: int, start: dt.date, end: dt.date) -> None:
     """Give each calendar month of the store overlapping start … end a new version (inside the
     caller's transaction): the cached rollups of those months only become unreachable."""
-    months, month = [], start.replace(day=1)
-    while month <= end:
-        months.append(month)
-        month = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    months = months_between(start, end)
     if not months:
         return
     values = ", ".join(["(%s, %s, %s)"] * len(months))

@@ -253,25 +253,27 @@ def alerts_from_rows(
     def codes_of(member_ids: np.ndarray, recent: np.ndarray) -> np.ndarray:
         return np.searchsorted(members, member_ids) * 2 + recent
 
+    def by_member(codes: np.ndarray, values) -> dict[tuple[int, bool], object]:
+        """Values keyed by (member id, recent or not)."""
+        return {
+            (int(members[code // 2]), bool(code % 2)): value for code, value in zip(codes.tolist(), values, strict=True)
+        }
+
     columns = ["sessions", "unanswered_sessions", "answered_sessions", "response_seconds"]
     found, sums = grouping.group_sums(codes_of(day_members, day_recent), days.matrix(columns))
-    totals = {int(code): dict(zip(columns, row.tolist(), strict=True)) for code, row in zip(found, sums, strict=True)}
+    totals = by_member(found, (dict(zip(columns, row, strict=True)) for row in sums.tolist()))
     inquiring, paying = {}, {}
     if len(buyers):
         cells, inquired, (paid,) = grouping.distinct_flagged(
             codes_of(buyer_members, buyer_recent), _codes(buyers["buyer"]), [buyers["paid"].astype(bool)]
         )
-        inquiring = dict(zip(cells.tolist(), inquired.tolist(), strict=True))
-        paying = dict(zip(cells.tolist(), paid.tolist(), strict=True))
-
-    def code(member_id: int, recent: bool) -> int:
-        return int(np.searchsorted(members, member_id)) * 2 + int(recent)
+        inquiring, paying = by_member(cells, inquired.tolist()), by_member(cells, paid.tolist())
 
     def get(member_id: int, recent: bool, column: str) -> float:
-        return float(totals.get(code(member_id, recent), {}).get(column, 0))
+        return float(totals.get((member_id, recent), {}).get(column, 0))
 
     def buyers_of(member_id: int, recent: bool, *, paid: bool) -> float:
-        return float((paying if paid else inquiring).get(code(member_id, recent), 0))
+        return float((paying if paid else inquiring).get((member_id, recent), 0))
 
     for member_id in grouping.sorted_unique(day_members).tolist():
         sessions = [get(member_id, flag, "sessions") for flag in (True, False)]

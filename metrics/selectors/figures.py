@@ -12,6 +12,7 @@ int and float, NaN and infinities as None (null), and plotly's default template 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import math
 from collections.abc import Iterable, Sequence
@@ -30,9 +31,20 @@ from metrics.registry import Kpi, Unit
 _PRIMARY, _MUTED, _ACCENT = "#2563eb", "#94a3b8", "#f97316"
 _FONT = "system-ui, -apple-system, 'PingFang SC', 'Noto Sans CJK SC', 'Microsoft YaHei', sans-serif"
 
-# plotly's default template ("plotly"), as plotly.js reads it from every figure's layout: taken
-# once, through plotly's JSON, and shared by all figures (nobody changes it).
-TEMPLATE: dict = json.loads(pio.to_json(go.Figure(), validate=False))["layout"]["template"]
+
+@functools.cache
+def _template() -> dict:
+    """plotly's default template ("plotly"), as plotly.js reads it from every figure's layout:
+    taken once, on first use (not at import: 90 ms that every process would pay), through
+    plotly's JSON, and shared by all figures (nobody changes it)."""
+    return json.loads(pio.to_json(go.Figure(), validate=False))["layout"]["template"]
+
+
+def __getattr__(name: str):
+    if name == "TEMPLATE":  # figures.TEMPLATE: the shared template
+        return _template()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 # plotly's "Blues" colour scale, written out as plotly does into a figure.
 _BLUES = (
@@ -92,7 +104,7 @@ def _texts(values: Iterable) -> list:
 def _layout(data: list[dict], *, height: int = 320, lines: Sequence[dict] = (), **more) -> dict:
     """The figure: its traces and the dashboards' common layout with `more` over it. `lines`:
     axis-spanning shapes (see `_vline`, `_hline`), before the rest as plotly put them."""
-    layout: dict = {"template": TEMPLATE}
+    layout: dict = {"template": _template()}
     if lines:
         layout["shapes"] = list(lines)
     layout["margin"] = more.pop("margin") if "margin" in more else {"l": 48, "r": 16, "t": 16, "b": 40}

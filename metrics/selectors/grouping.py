@@ -188,6 +188,15 @@ def distinct_flagged(
     return pair_codes[starts], counts, flagged
 
 
+def group_min(keys: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the distinct keys, sorted; the smallest value of each)."""
+    if not len(keys):
+        return keys, values
+    order = np.lexsort((values, keys))
+    starts = _run_starts(keys[order])
+    return keys[order][starts], values[order][starts]
+
+
 def _run_starts(ordered: np.ndarray) -> np.ndarray:
     """Positions where a new value starts in a sorted array."""
     if not len(ordered):

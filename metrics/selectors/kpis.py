@@ -37,22 +37,17 @@ _CENT = Decimal("0.01")
 
 
 def period_start(dates: pd.Series, *, grain: str, start: dt.date, as_dates: bool = True) -> pd.Series:
-    """First day of each date's period: ISO week (Monday), calendar month or quarter, or the range.
+    """First day of each date's period: ISO week (Monday), calendar month or quarter, or the range
+    (the rule of grouping.period_start_days, for a pandas series).
 
     datetime.date values, or pandas timestamps with `as_dates=False` (faster to group by)."""
-    days = pd.to_datetime(dates)
-    if grain == "day":
-        first = days
-    elif grain == "week":
-        first = days - pd.to_timedelta(days.dt.day_of_week, unit="D")
-    elif grain == "month":
-        first = days.dt.to_period("M").dt.start_time
-    elif grain == "quarter":
-        first = days.dt.to_period("Q").dt.start_time
-    elif grain == "range":
-        first = pd.Series(pd.Timestamp(start), index=days.index)
-    else:
+    if grain not in GRAINS:
         raise ValueError(f"unknown grain {grain!r}; one of {GRAINS}")
+    days = grouping.day_numbers(pd.to_datetime(dates)) if len(dates) else np.empty(0, dtype=np.int64)
+    first = pd.Series(
+        grouping.period_start_days(days, grain=grain, start=start).astype("datetime64[D]").astype("datetime64[s]"),
+        index=dates.index,
+    )
     return first.dt.date if as_dates else first
 
 
@@ -138,8 +133,8 @@ def measures_member(
     """Member or team measures per (store, entity, period): cohort by the session's local day;
     sales measures by the event's local day, and those of `_sales_measures`. As a frame, with
     period_start as dates (kpi_table computes from `_member_measures`' arrays)."""
-    measures = _member_measures(level=level, grain=grain, start=start, end=end, store_ids=store_ids,
-                                member_ids=member_ids, team_ids=team_ids, rows=rows)  # fmt: skip
+    rows = _rows_of(start=start, end=end, store_ids=store_ids, member_ids=member_ids, team_ids=team_ids, rows=rows)
+    measures = _member_measures(level=level, grain=grain, start=start, end=end, rows=rows)
     if measures is None:
         entity = "member_id" if level == Level.MEMBER else "team_id"
         return pd.DataFrame(columns=["store_id", entity, "period_start", *_MEMBER_SUMS])
@@ -152,25 +147,17 @@ def _as_frame(measures: Columns) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
-def _member_measures(
-    *,
-    level: str,
-    grain: str,
-    start: dt.date,
-    end: dt.date,
-    store_ids=None,
-    member_ids=None,
-    team_ids=None,
-    rows: MemberRows | None = None,
-) -> Columns | None:
-    """measures_member's figures as arrays (period_start: day numbers); None when there are none.
-
-    `rows` (already read, covering start … end) spares the reads when a page needs several
-    tables of the same rows; otherwise they are read here."""
+def _rows_of(*, start: dt.date, end: dt.date, store_ids, member_ids, team_ids, rows: MemberRows | None) -> MemberRows:
+    """The rows of start … end: those given, already read for a wider range (a page reads its
+    rows once for several tables), else read here."""
     if rows is None:
-        rows = member_rows_load(start=start, end=end, store_ids=store_ids, member_ids=member_ids, team_ids=team_ids)
-    else:
-        rows = rows.between(start, end)
+        return member_rows_load(start=start, end=end, store_ids=store_ids, member_ids=member_ids, team_ids=team_ids)
+    return rows.between(start, end)
+
+
+def _member_measures(*, level: str, grain: str, start: dt.date, end: dt.date, rows: MemberRows) -> Columns | None:
+    """measures_member's figures as arrays (period_start: day numbers) from the rows of start …
+    end (`_rows_of`); None when there are none."""
     entity = "member_id" if level == Level.MEMBER else "team_id"
     has_sales = rows.has_sales if rows.has_sales is not None else stores_have_sales_facts(store_ids=rows.store_ids)
     sales = _sales_measures(
@@ -650,17 +637,18 @@ def _store_buyer_measures(
     width = int(buyer.max()) + 1
     store_buyer = np.searchsorted(np.asarray(store_ids), store) * width + buyer
     until_end = day <= grouping.day_number(end)
-    first_codes, first_paid = _group_min(store_buyer[until_end], day[until_end])
+    first_codes, first_paid = grouping.group_min(store_buyer[until_end], day[until_end])
     inside = until_end & (day >= grouping.day_number(start))
     if not inside.any():
         return measures
     period_codes, keep = _codes_of_known(codes, paid.where(inside), grain, start)
     pb_store_buyer, pb_day, pb_orders = store_buyer[inside][keep], day[inside][keep], orders[inside][keep]
     # Per (store group, buyer): paid orders in the period, first paid day in it.
-    pair = period_codes * (int(store_buyer.max()) + 1) + pb_store_buyer
+    pair_width = int(store_buyer.max()) + 1
+    pair = period_codes * pair_width + pb_store_buyer
     pairs, pair_orders = grouping.group_sums(pair, pb_orders.reshape(-1, 1))
-    _pairs, pair_first = _group_min(pair, pb_day)
-    pair_group, pair_buyer = pairs // (int(store_buyer.max()) + 1), pairs % (int(store_buyer.max()) + 1)
+    _pairs, pair_first = grouping.group_min(pair, pb_day)
+    pair_group, pair_buyer = pairs // pair_width, pairs % pair_width
     _store_of, period_start_days = codes.decode(pair_group)
     returning = grouping.lookup(pair_buyer, first_codes, first_paid, default=np.iinfo(np.int64).max) < period_start_days
     # Repurchase: a paid day of the same (store, buyer) after the first in the period, within 7 days.
@@ -691,16 +679,6 @@ def _codes_of_known(codes, rows: Columns, grain: str, start: dt.date) -> tuple[n
     known_stores, known_periods = codes.values
     keep = np.isin(store, known_stores) & np.isin(period, known_periods)
     return codes.encode(store[keep], period[keep]), keep
-
-
-def _group_min(keys: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(the distinct keys, sorted; the smallest value of each)."""
-    if not len(keys):
-        return keys, values
-    order = np.lexsort((values, keys))
-    ordered = keys[order]
-    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
-    return ordered[starts], values[order][starts]
 
 
 def _first_paid_day(store_ids: list[int]) -> dt.date | None:
@@ -746,9 +724,7 @@ def _evaluate(kpi: Kpi, formula: Formula, measures: Columns) -> np.ndarray:
                 for n, d in zip(numerator[defined], denominator[defined], strict=True)
             ]
         else:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                ratio = numerator[defined] / denominator[defined] * formula.scale
-            result[defined] = ratio.tolist()  # Python floats
+            result[defined] = (numerator[defined] / denominator[defined] * formula.scale).tolist()  # Python floats
         return result
     value = column(formula.measure) - (column(formula.minus) if formula.minus else 0)
     if kpi.unit == Unit.MONEY:
@@ -777,16 +753,8 @@ def kpi_table(
     if level == Level.STORE:
         measures = _store_measures(grain=grain, start=start, end=end, store_ids=store_ids)
     else:
-        measures = _member_measures(
-            level=level,
-            grain=grain,
-            start=start,
-            end=end,
-            store_ids=store_ids,
-            member_ids=member_ids,
-            team_ids=team_ids,
-            rows=rows,
-        )
+        rows = _rows_of(start=start, end=end, store_ids=store_ids, member_ids=member_ids, team_ids=team_ids, rows=rows)
+        measures = _member_measures(level=level, grain=grain, start=start, end=end, rows=rows)
     if measures is None or measures.empty:
         keys = [k.key for k in kpis_for(level) if only is None or k.key in set(only)]
         return pd.DataFrame(columns=["store_id", "entity_id", "period_start", *keys])

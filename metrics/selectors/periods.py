@@ -82,3 +82,17 @@ def store_today(store, now: dt.datetime | None = None) -> dt.date:
     if store is None:
         return timezone.localdate(now)
     return timezone.localdate(now, timezone=zoneinfo.ZoneInfo(store.time_zone))
+
+
+def month_last(day: dt.date) -> dt.date:
+    """The last day of the day's calendar month."""
+    return (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+
+
+def months_between(start: dt.date, end: dt.date) -> list[dt.date]:
+    """The first days of the calendar months that overlap start … end (none if end < start)."""
+    months, month = [], start.replace(day=1)
+    while month <= end:
+        months.append(month)
+        month = month_last(month) + dt.timedelta(days=1)
+    return months

@@ -48,7 +48,9 @@ from django.core.cache import cache
 from django.db import connection
 
 from metrics.models import StoreMonthVersion
+from metrics.selectors import grouping
 from metrics.selectors.grouping import Columns
+from metrics.selectors.periods import month_last, months_between
 from metrics.services.rollups import SALES_DAY_MEASURES
 
 # How long a piece stays in the cache (seconds). A data change makes it unreachable at once (its
@@ -101,23 +103,6 @@ ROLLUP_TABLES: dict[str, RollupTable] = {
     ),
 }
 TABLE_NAMES = tuple(ROLLUP_TABLES)
-
-
-def month_first(day: dt.date) -> dt.date:
-    return day.replace(day=1)
-
-
-def month_last(day: dt.date) -> dt.date:
-    return (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
-
-
-def months_between(start: dt.date, end: dt.date) -> list[dt.date]:
-    """The first days of the calendar months that overlap start … end."""
-    months, month = [], month_first(start)
-    while month <= end:
-        months.append(month)
-        month = month_last(month) + dt.timedelta(days=1)
-    return months
 
 
 def month_versions(store_ids: Iterable[int], months: Sequence[dt.date]) -> dict[tuple[int, dt.date], int]:
@@ -206,11 +191,6 @@ def _rows_read(store_id: int, first: dt.date, last: dt.date, name: str) -> pa.Ta
         encoded = pa.DictionaryArray.from_arrays(codes, dictionary)
         table = table.set_column(table.column_names.index("buyer"), "buyer", encoded)
     return table
-
-
-def _piece_read(store_id: int, month: dt.date, name: str) -> pa.Table:
-    """A store's month of one rollup table (see _rows_read)."""
-    return _rows_read(store_id, month, month_last(month), name)
 
 
 def _piece_bytes(table: pa.Table) -> bytes:
@@ -348,36 +328,37 @@ def rollup_memory_clear() -> None:
     _memory.clear()
 
 
-def _pieces_get(wanted: list[tuple[int, dt.date, int, str]]) -> dict[tuple[int, dt.date, str], tuple[str, _Part, bool]]:
-    """For each (store, month, version, table): the piece's key, the decoded piece and whether it
-    may be kept. From this process's memory, else the shared cache (one round trip for all of
-    them), else read from the database (and then kept at both levels, when it may be)."""
-    usable = _shared_cache_usable()
-    found: dict[tuple[int, dt.date, str], tuple[str, _Part, bool]] = {}
+def _pieces_get(
+    wanted: list[tuple[int, dt.date, int, str]], *, keep: bool
+) -> dict[tuple[int, dt.date, str], tuple[str, _Part]]:
+    """For each (store, month, version, table): the piece's key and the decoded piece. From this
+    process's memory, else the shared cache (one round trip for all of them), else read from the
+    database; kept at both levels when `keep` (committed data: see _shared_cache_usable)."""
+    found: dict[tuple[int, dt.date, str], tuple[str, _Part]] = {}
     missing: dict[str, tuple[int, dt.date, str]] = {}
     for store_id, month, version, name in wanted:
-        key, shared = piece_key(store_id, month, version, name), usable and version > 0
-        part = _memory.get(key) if shared else None
+        key = piece_key(store_id, month, version, name)
+        part = _memory.get(key) if keep else None
         if part is not None:
-            found[store_id, month, name] = (key, part, shared)
-        elif shared:
+            found[store_id, month, name] = (key, part)
+        elif keep:
             missing[key] = (store_id, month, name)
     for key, packed in (cache.get_many(list(missing)) if missing else {}).items():
         store_id, month, name = missing[key]
         part = _decode(_piece_unpack(packed), store_id)
         _memory.put(key, part)
-        found[store_id, month, name] = (key, part, True)
+        found[store_id, month, name] = (key, part)
     fresh = {}
     for store_id, month, version, name in wanted:
         if (store_id, month, name) in found:
             continue
-        key, shared = piece_key(store_id, month, version, name), usable and version > 0
-        table = _piece_read(store_id, month, name)
+        key = piece_key(store_id, month, version, name)
+        table = _rows_read(store_id, month, month_last(month), name)
         part = _decode(table, store_id)
-        if shared:
+        if keep:
             fresh[key] = _piece_bytes(table)
             _memory.put(key, part)
-        found[store_id, month, name] = (key, part, shared)
+        found[store_id, month, name] = (key, part)
     if fresh:
         cache.set_many(fresh, PIECE_SECONDS)
     return found
@@ -427,12 +408,13 @@ def rollup_frames_get(
     store_ids = sorted(set(store_ids))
     months = months_between(start, end)
     versions = month_versions(store_ids, months)
-    first, last = (start - dt.date(1970, 1, 1)).days, (end - dt.date(1970, 1, 1)).days
+    first, last = grouping.day_number(start), grouping.day_number(end)
+    keep = _shared_cache_usable()
     pieces = _pieces_get(
-        [(store, month, version, name) for (store, month), version in sorted(versions.items()) for name in tables]
+        [(store, month, version, name) for (store, month), version in sorted(versions.items()) for name in tables],
+        keep=keep,
     )
-    usable = _shared_cache_usable()
-    all_shared = usable and len(versions) == len(store_ids) * len(months)
+    all_kept = keep and len(versions) == len(store_ids) * len(months)  # every part a cached piece
     result = {}
     for name in tables:
         parts = []  # (key or None, part, first row, end row) of the parts with rows in the range
@@ -442,7 +424,7 @@ def rollup_frames_get(
                      for run_first, run_last in _runs(unversioned)}  # fmt: skip
             for month in months:
                 if (store, month) in versions:
-                    key, part, _shared = pieces[store, month, name]
+                    key, part = pieces[store, month, name]
                 elif month in fresh:
                     key, part = None, fresh[month]
                 else:
@@ -456,7 +438,7 @@ def rollup_frames_get(
         names = parts[0][1].columns.names
         slices = [{column: part.columns[column][low:high] for column in names} for _key, part, low, high in parts]
         if "buyer" in names:
-            key = tuple(key for key, _part, _low, _high in parts) if all_shared else None
+            key = tuple(key for key, _part, _low, _high in parts) if all_kept else None
             mappings = _unify([part for _key, part, _low, _high in parts], key)
             for rows, mapping in zip(slices, mappings, strict=True):
                 rows["buyer"] = mapping[rows["buyer"]]
