@@ -191,7 +191,6 @@ def import_batch_valid_rows_import(*, batch: ImportBatch, user: AbstractBaseUser
         kind=original.kind,
         store=original.store,
         created_by=user if user and user.is_authenticated else None,
-        created_at=timezone.now(),
         status=ImportStatus.QUEUED,
         # The same stored file, not a copy: it is deleted when the original's retention ends
         # (import_files_purge), whichever batch refers to it.
