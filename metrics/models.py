@@ -81,6 +81,16 @@ class ImportBatch(models.Model):
     duration_ms = models.PositiveIntegerField(_("duration (ms)"), null=True, blank=True)
     error_message = models.TextField(_("error"), blank=True)
     file_deleted_at = models.DateTimeField(_("file deleted at"), null=True, blank=True)
+    # The failed batch whose valid rows this one imports, from the same kept file (skipping the
+    # invalid rows): the failure stays on record as it was, and this batch says where it came from.
+    rerun_of = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="reruns",
+        verbose_name=_("valid rows of"),
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -29,6 +29,7 @@ from metrics.models import (
     TargetTier,
 )
 from metrics.registry import KPI_BY_KEY, KPIS, Kpi, Level, Unit
+from metrics.selectors.decomposition import LEADS
 from metrics.selectors.periods import Period
 from metrics.selectors.targets import target_list
 from teams.models import Member, Store, Team, TeamMembership
@@ -397,7 +398,7 @@ def quarter_choices(today: dt.date) -> list[tuple[str, str]]:
 PERIOD_CHOICES = [("month", _("A month")), ("quarter", _("A quarter")), ("custom", _("From … to …"))]
 SPLIT_CHOICES = [
     ("equal", _("Equally")),
-    ("last_period", _("By each member's GMV in the previous period")),
+    ("last_period", _("By each member's GMV in the last complete period")),
     ("manual", _("By hand")),
 ]
 
@@ -539,9 +540,12 @@ class DecomposeFiguresForm(forms.Form):
         error_messages={"required": _("Choose at least one working day.")},
     )
     pace_by_weights = forms.BooleanField(
-        label=_("Weigh the days by last period's sales per weekday"),
+        label=_("Weigh the days by the store's sales per weekday"),
         required=False,
-        help_text=_("Unticked: every working day carries the same share."),
+        help_text=_(
+            "Each weekday's share of the store's sales in the 8 weeks before; the saved targets expect "
+            "their progress by the same weights. Unticked: every working day carries the same share."
+        ),
     )
     period_kind = forms.ChoiceField(
         label=_("Saved as a target of the period"),
@@ -560,11 +564,24 @@ class DecomposeFiguresForm(forms.Form):
     )
     name = forms.CharField(label=_("Name of the revenue target"), max_length=120, required=False)
 
-    def __init__(self, *args, store: Store | None, members: list[Member], **kwargs):
+    def __init__(self, *args, store: Store | None, members: list[Member], chain: str = LEADS, **kwargs):
         super().__init__(*args, **kwargs)
         self.members = members
-        behaviours = Behaviour.objects.filter(store=store) if store else Behaviour.objects.none()
-        self.fields["leads_behaviour"].queryset = behaviours
+        self.chain = chain
+        if chain == LEADS:
+            behaviours = Behaviour.objects.filter(store=store) if store else Behaviour.objects.none()
+            self.fields["leads_behaviour"].queryset = behaviours
+        else:
+            # A service team has no leads: it sells to the buyers who consult it, so the inquiry
+            # conversion is what the revenue is worked back through, and is required.
+            del self.fields["lead_conversion"], self.fields["leads_behaviour"]
+            inquiry = self.fields["inquiry_conversion"]
+            inquiry.required = True
+            inquiry.help_text = _(
+                "Paying buyers / inquiring buyers: of the buyers who consult the team, those who pay."
+            )
+            self.fields["new_value_per_deal"].label = _("New customers' average order value (yuan)")
+            self.fields["returning_order_value"].label = _("Returning customers' average order value (yuan)")
         for member in members:
             self.fields[f"share_{member.pk}"] = forms.DecimalField(
                 label=member.display_name,

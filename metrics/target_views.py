@@ -37,9 +37,11 @@ from metrics.models import (
     TargetTier,
 )
 from metrics.selectors.decomposition import (
+    LEADS,
     Decomposition,
     DecompositionInput,
     History,
+    decomposition_chain,
     decomposition_history,
     member_shares,
     revenue_decompose,
@@ -72,6 +74,7 @@ from metrics.services.targets import (
 )
 from metrics.target_forms import (
     HUNDRED,
+    WEEKDAYS,
     DecomposeFiguresForm,
     DecomposeScopeForm,
     PromotionForm,
@@ -517,7 +520,7 @@ class DecomposeFigures:
     revenue: Decimal
     returning_share: Decimal
     new_value_per_deal: Decimal
-    lead_conversion: Decimal
+    lead_conversion: Decimal | None  # None for a service team (decomposition_chain)
     returning_order_value: Decimal
     orders_per_buyer: Decimal
     inquiry_conversion: Decimal | None
@@ -531,12 +534,16 @@ class DecomposeFigures:
 def decompose_plan(
     *, store: Store, team: Team | None, period: Period, figures: DecomposeFigures, members: list[Member]
 ) -> tuple[Decomposition, History | None]:
-    """The plan for these figures (shared by the page and the API); the previous period's
-    history only when weekday weights or last period's split need it. ValueError when the
-    figures cannot be worked back (no working day, shares that add up to nothing)."""
+    """The plan for these figures (shared by the page and the API); the history (the store's
+    weekday weights, the members' GMV of the last complete period) only when weekday weights or
+    that split need it. A team that works no leads gets no leads, whatever lead conversion came.
+    ValueError when the figures cannot be worked back (no working day, shares that add up to
+    nothing)."""
     history = None
     if figures.pace_by_weights or figures.split == "last_period":
-        history = decomposition_history(store_id=store.pk, team_id=team.pk if team else None, period=period)
+        history = decomposition_history(
+            store_id=store.pk, team_id=team.pk if team else None, period=period, today=store_today(store)
+        )
     member_ids = [m.pk for m in members]
     if figures.split == "manual":
         member_ids = [m for m in member_ids if figures.manual_shares.get(m, 0) > 0]
@@ -552,7 +559,7 @@ def decompose_plan(
         period=period,
         returning_share=figures.returning_share,
         new_value_per_deal=figures.new_value_per_deal,
-        lead_conversion=figures.lead_conversion,
+        lead_conversion=figures.lead_conversion if decomposition_chain(store=store, team=team) == LEADS else None,
         returning_order_value=figures.returning_order_value,
         orders_per_buyer=figures.orders_per_buyer,
         inquiry_conversion=figures.inquiry_conversion,
@@ -565,7 +572,7 @@ def decompose_plan(
 
 
 def _prefill(history: History, members: list[Member], scope_name: str, period: Period) -> dict:
-    """The figures form's first values: the previous period's rates and values."""
+    """The figures form's first values: the rates and values of the last complete period."""
     aov = plain(Decimal(str(history.aov)), "0.01") if history.aov is not None else ""
     initial = {
         "returning_share": percent_initial(history.returning_share),
@@ -591,7 +598,7 @@ def _figures(form: DecomposeFiguresForm) -> DecomposeFigures:
         revenue=data["revenue"],
         returning_share=data["returning_share"],
         new_value_per_deal=data["new_value_per_deal"],
-        lead_conversion=data["lead_conversion"],
+        lead_conversion=data.get("lead_conversion"),
         returning_order_value=data["returning_order_value"],
         orders_per_buyer=data["orders_per_buyer"],
         inquiry_conversion=data["inquiry_conversion"],
@@ -603,23 +610,68 @@ def _figures(form: DecomposeFiguresForm) -> DecomposeFigures:
     )
 
 
-def _plan_context(plan: Decomposition, members: list[Member]) -> dict:
+# Where the form's first values come from, by the shape of the period (period_shape).
+PREFILLED_FROM = {
+    "month": gettext_lazy("Prefilled from %(start)s – %(end)s, the last complete month; change anything."),
+    "quarter": gettext_lazy("Prefilled from %(start)s – %(end)s, the last complete quarter; change anything."),
+    "year": gettext_lazy("Prefilled from %(start)s – %(end)s, the last complete year; change anything."),
+    "week": gettext_lazy("Prefilled from %(start)s – %(end)s, the last complete week; change anything."),
+    "days": gettext_lazy(
+        "Prefilled from %(start)s – %(end)s, the last complete days of the same number; change anything."
+    ),
+}
+
+
+def _prefilled_from(history: History) -> str:
+    return PREFILLED_FROM[history.kind] % {"start": f"{history.period.start:%Y-%m-%d}",
+                                           "end": f"{history.period.end:%Y-%m-%d}"}  # fmt: skip
+
+
+def _plan_context(plan: Decomposition, members: list[Member], history: History | None) -> dict:
+    """The plan as the page shows it: per week and day, per member; the count each member works
+    at is the leads for a team that works leads, the inquiring buyers for a service team."""
     names = {m.pk: m.display_name for m in members}
+    uses_leads = plan.leads is not None
     weeks = [
-        {"week": week, "per_day": week.leads / week.working_days, "percent": week.weight * HUNDRED}
+        {
+            "week": week,
+            "count": week.leads if uses_leads else week.inquiries,
+            "per_day": week.leads_per_working_day if uses_leads else week.inquiries_per_working_day,
+            "percent": week.weight * HUNDRED,
+        }
         for week in plan.weeks
     ]
-    days = [{"day": day, "percent": day.weight * HUNDRED} for day in plan.days]
+    days = [
+        {"day": day, "percent": day.weight * HUNDRED, "count": day.leads if uses_leads else day.inquiries}
+        for day in plan.days
+    ]
     member_rows = [
         {
             "name": names.get(p.member_id, p.member_id),
             "plan": p,
             "percent": p.share * HUNDRED,
-            "weeks": list(zip(p.revenue_per_week, p.leads_per_week, strict=True)),
+            "count": p.leads if uses_leads else p.inquiries,
+            "weeks": list(
+                zip(p.revenue_per_week, p.leads_per_week if uses_leads else p.inquiries_per_week, strict=True)
+            ),
         }
         for p in plan.members
     ]
-    return {"plan": plan, "weeks": weeks, "days": days, "member_rows": member_rows}
+    return {
+        "plan": plan,
+        "weeks": weeks,
+        "days": days,
+        "member_rows": member_rows,
+        "uses_leads": uses_leads,
+        "weekday_shares": _weekday_shares(plan.input.weekday_weights if plan.weighted else None),
+        "weights_window": history.weights_window if history and plan.weighted else None,
+    }
+
+
+def _weekday_shares(weights: dict[int, Decimal] | None) -> list[tuple[str, Decimal]]:
+    """(weekday name, percent) of each weekday the store sold on, Monday first."""
+    labels = dict(WEEKDAYS)
+    return [(labels[day], share * HUNDRED) for day, share in sorted((weights or {}).items())]
 
 
 def _decompose_scope_error(viewer: Viewer, form: DecomposeScopeForm) -> str | None:
@@ -649,27 +701,39 @@ def decompose_view(request: HttpRequest) -> HttpResponse:
         return render(request, "targets/decompose.html", context)
     store, team, period = scope.cleaned_data["store"], scope.cleaned_data.get("team"), scope.resolved_period
     members = period_members(store=store, team=team, period=period)
-    context.update(store=store, team=team, period=period, members=members)
+    chain = decomposition_chain(store=store, team=team)
+    context.update(store=store, team=team, period=period, members=members, uses_leads=chain == LEADS)
     if not posted:
-        history = decomposition_history(store_id=store.pk, team_id=team.pk if team else None, period=period)
+        history = decomposition_history(
+            store_id=store.pk, team_id=team.pk if team else None, period=period, today=store_today(store)
+        )
         scope_name = team.name if team else store.name
-        context["history"] = history
+        context.update(
+            history=history,
+            prefilled_from=_prefilled_from(history),
+            weekday_shares=_weekday_shares(history.weekday_weights),
+            weights_window=history.weights_window,
+        )
         figures = DecomposeFiguresForm(
-            initial=_prefill(history, members, scope_name, period), store=store, members=members
+            initial=_prefill(history, members, scope_name, period), store=store, members=members, chain=chain
         )
         last_gmv = sum(history.member_gmv.get(m.pk, Decimal(0)) for m in members)
         if last_gmv > 0:
-            figures.fields["revenue"].help_text = _("These members sold ¥%(gmv)s in the period before.") % {
-                "gmv": number_format(Decimal(last_gmv).quantize(Decimal("0.01")), 2, use_l10n=True, force_grouping=True)
+            figures.fields["revenue"].help_text = _("These members sold ¥%(gmv)s from %(start)s to %(end)s.") % {
+                "gmv": number_format(
+                    Decimal(last_gmv).quantize(Decimal("0.01")), 2, use_l10n=True, force_grouping=True
+                ),
+                "start": f"{history.period.start:%Y-%m-%d}",
+                "end": f"{history.period.end:%Y-%m-%d}",
             }
         context["figures"] = figures
         return render(request, "targets/decompose.html", context)
-    figures = DecomposeFiguresForm(request.POST, store=store, members=members)
+    figures = DecomposeFiguresForm(request.POST, store=store, members=members, chain=chain)
     context["figures"] = figures
     if not figures.is_valid():
         return render(request, "targets/decompose.html", context)
     try:
-        plan, _history = decompose_plan(
+        plan, history = decompose_plan(
             store=store, team=team, period=period, figures=_figures(figures), members=members
         )
     except ValueError as error:
@@ -686,7 +750,7 @@ def decompose_view(request: HttpRequest) -> HttpResponse:
             team=team,
             name=name,
             period_kind=figures.cleaned_data["period_kind"] or scope.period_kind,
-            leads_behaviour=figures.cleaned_data["leads_behaviour"],
+            leads_behaviour=figures.cleaned_data.get("leads_behaviour"),
         )
         try:
             root = decomposition_save(viewer=viewer, user=request.user, plan=plan, how=how)
@@ -699,7 +763,7 @@ def decompose_view(request: HttpRequest) -> HttpResponse:
                 % {"name": root.name, "count": _descendants(root)},
             )
             return redirect("targets:detail", pk=root.pk)
-    context.update(_plan_context(plan, members))
+    context.update(_plan_context(plan, members, history))
     return render(request, "targets/decompose.html", context)
 
 

@@ -4,22 +4,28 @@ import csv
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from metrics.forms import MappingForm, UploadForm
 from metrics.importing.readers import ImportRefused
 from metrics.models import ImportKind, ImportStatus
-from metrics.selectors.imports import import_batch_list, importable_store_list, viewer_can_import
+from metrics.selectors.imports import (
+    import_batch_list,
+    import_batch_valid_rows_offer,
+    importable_store_list,
+    viewer_can_import,
+)
 from metrics.services.imports import (
     import_batch_create,
     import_batch_inspect,
     import_batch_map,
     import_batch_queue,
+    import_batch_valid_rows_import,
 )
 from perfmgmt.exports import formula_safe
 from perfmgmt.listing import queryset_paginate, queryset_sort
@@ -117,7 +123,27 @@ def _batch_for(request: HttpRequest, pk: int):
 def batch_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     batch = _batch_for(request, pk)
     errors = queryset_paginate(request=request, queryset=batch.row_errors.all(), per_page=50)
-    return render(request, "metrics/batch_detail.html", {"batch": batch, "errors": errors})
+    offer = import_batch_valid_rows_offer(batch=batch, viewer=viewer_get(user=request.user))
+    return render(request, "metrics/batch_detail.html", {"batch": batch, "errors": errors, "offer": offer})
+
+
+@login_required
+@require_POST
+def batch_import_valid_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Import the valid rows of a batch that failed over invalid rows, from its kept file: a new
+    batch, queued as an upload is; the page of the new batch shows its progress."""
+    batch = _batch_for(request, pk)
+    offer = import_batch_valid_rows_offer(batch=batch, viewer=viewer_get(user=request.user))
+    if offer is not None and not offer.allowed:
+        raise Http404  # a batch of a store the viewer does not import into: not theirs to re-run
+    try:
+        rerun, created = import_batch_valid_rows_import(batch=batch, user=request.user)
+    except ValidationError as refusal:
+        messages.error(request, " ".join(refusal.messages))
+        return redirect("metrics:batch_detail", pk=batch.pk)
+    if created:
+        import_batch_queue(batch=rerun)
+    return redirect("metrics:batch_detail", pk=rerun.pk)
 
 
 @login_required

@@ -16,7 +16,7 @@ class ImportBatchSerializer(serializers.ModelSerializer):
             "id", "kind", "store", "stores", "status", "status_display", "is_finished", "progress_percent",
             "file_name", "sha256", "size_bytes", "encoding", "sheet", "column_mapping", "skip_invalid",
             "rows_total", "rows_processed", "inserted", "updated", "unchanged", "rejected",
-            "error_message", "duration_ms", "created_at", "started_at", "finished_at",
+            "error_message", "duration_ms", "created_at", "started_at", "finished_at", "rerun_of",
         ]  # fmt: skip
         read_only_fields = fields
 

@@ -36,7 +36,7 @@ from metrics.models import (
     TargetTier,
 )
 from metrics.registry import Unit
-from metrics.selectors.decomposition import Decomposition
+from metrics.selectors.decomposition import INQUIRIES, LEADS, Decomposition, decomposition_chain
 from metrics.selectors.periods import Period
 from metrics.selectors.targets import Progress, target_can_edit, target_kpi, target_list
 from metrics.services.targets import (
@@ -273,13 +273,23 @@ class DecomposeRequestSerializer(serializers.Serializer):
     revenue = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=Decimal("0.01"))
     returning_share = serializers.DecimalField(max_digits=6, decimal_places=4, min_value=0, max_value=1)
     new_value_per_deal = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=Decimal("0.01"))
-    lead_conversion = serializers.DecimalField(max_digits=6, decimal_places=4, min_value=Decimal("0.0001"), max_value=1)
+    lead_conversion = serializers.DecimalField(
+        max_digits=6, decimal_places=4, min_value=Decimal("0.0001"), max_value=1, required=False, allow_null=True,
+        help_text="Leads → deals; required for a team that works leads (online sales, telesales, or the whole "
+        "store when one of its teams does), refused for a service team, which works from inquiries.",
+    )  # fmt: skip
     returning_order_value = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=Decimal("0.01"))
     orders_per_buyer = serializers.DecimalField(
         max_digits=8, decimal_places=4, min_value=Decimal("0.01"), default=Decimal(1)
     )
     inquiry_conversion = serializers.DecimalField(
-        max_digits=6, decimal_places=4, min_value=Decimal("0.0001"), max_value=1, required=False, allow_null=True
+        max_digits=6,
+        decimal_places=4,
+        min_value=Decimal("0.0001"),
+        max_value=1,
+        required=False,
+        allow_null=True,
+        help_text="Paying buyers / inquiring buyers; required for a service team.",
     )
     uv_conversion = serializers.DecimalField(
         max_digits=6, decimal_places=4, min_value=Decimal("0.0001"), max_value=1, required=False, allow_null=True
@@ -290,7 +300,11 @@ class DecomposeRequestSerializer(serializers.Serializer):
         default=[0, 1, 2, 3, 4, 5],
         help_text="0 = Monday … 6 = Sunday; default Monday to Saturday.",
     )
-    pace_by_weights = serializers.BooleanField(default=False, help_text="Weigh days by last period's weekday sales.")
+    pace_by_weights = serializers.BooleanField(
+        default=False,
+        help_text="Weigh the days by the store's sales per weekday (the 8 weeks of data before the period); "
+        "the saved targets are then paced by weekday.",
+    )
     split = serializers.ChoiceField(choices=["equal", "last_period", "manual"], default="equal")
     member_shares = serializers.DictField(
         child=serializers.DecimalField(max_digits=9, decimal_places=4, min_value=0),
@@ -323,6 +337,17 @@ class DecomposeRequestSerializer(serializers.Serializer):
         behaviour = attrs.get("leads_behaviour")
         if behaviour is not None and behaviour.store_id != store.pk:
             raise ValidationError({"leads_behaviour": [_("The behaviour belongs to another store.")]})
+        if decomposition_chain(store=store, team=team) == LEADS:
+            if attrs.get("lead_conversion") is None:
+                raise ValidationError({"lead_conversion": [_("Required for a team that works leads.")]})
+        else:
+            for name in ("lead_conversion", "leads_behaviour"):
+                if attrs.get(name) is not None:
+                    raise ValidationError(
+                        {name: [_("A service team works from inquiries, not leads: leave this out.")]}
+                    )
+            if attrs.get("inquiry_conversion") is None:
+                raise ValidationError({"inquiry_conversion": [_("Required for a service team.")]})
         shares = {}
         for key, value in (attrs.get("member_shares") or {}).items():
             # ASCII digits only: str.isdigit() also takes "²", which int() refuses.
@@ -338,6 +363,13 @@ def plan_json(plan: Decomposition, members: list[Member]) -> dict:
     return {
         "period": {"start": plan.input.period.start, "end": plan.input.period.end},
         "working_days": plan.working_days,
+        "chain": LEADS if plan.leads is not None else INQUIRIES,
+        "weighted": plan.weighted,
+        "weekday_weights": {
+            str(day): _number(share, 6) for day, share in sorted((plan.input.weekday_weights or {}).items())
+        }
+        if plan.weighted
+        else {},
         "totals": {
             "revenue": _money(plan.input.revenue),
             "returning_revenue": _money(plan.returning_revenue),
@@ -345,6 +377,7 @@ def plan_json(plan: Decomposition, members: list[Member]) -> dict:
             "new_deals": _number(plan.new_deals),
             "leads": _number(plan.leads),
             "leads_per_working_day": _number(plan.leads_per_working_day, 1),
+            "inquiries_per_working_day": _number(plan.inquiries_per_working_day, 1),
             "returning_orders": _number(plan.returning_orders),
             "orders": _number(plan.orders),
             "paying_buyers": _number(plan.paying_buyers),
@@ -359,7 +392,9 @@ def plan_json(plan: Decomposition, members: list[Member]) -> dict:
                 "share": _number(week.weight, 6),
                 "revenue": _money(week.revenue),
                 "leads": _number(week.leads),
-                "leads_per_working_day": _number(week.leads / week.working_days, 1),
+                "leads_per_working_day": _number(week.leads_per_working_day, 1),
+                "inquiries": _number(week.inquiries),
+                "inquiries_per_working_day": _number(week.inquiries_per_working_day, 1),
                 "orders": _number(week.orders),
             }
             for week in plan.weeks
@@ -370,6 +405,7 @@ def plan_json(plan: Decomposition, members: list[Member]) -> dict:
                 "share": _number(day.weight, 6),
                 "revenue": _money(day.revenue),
                 "leads": _number(day.leads),
+                "inquiries": _number(day.inquiries),
                 "orders": _number(day.orders),
             }
             for day in plan.days
@@ -381,10 +417,18 @@ def plan_json(plan: Decomposition, members: list[Member]) -> dict:
                 "share": _number(p.share, 6),
                 "revenue": _money(p.revenue),
                 "leads": _number(p.leads),
+                "inquiries": _number(p.inquiries),
                 "orders": _number(p.orders),
                 "weeks": [
-                    {"start": week.start, "revenue": _money(revenue), "leads": _number(leads)}
-                    for week, revenue, leads in zip(plan.weeks, p.revenue_per_week, p.leads_per_week, strict=True)
+                    {
+                        "start": week.start,
+                        "revenue": _money(revenue),
+                        "leads": _number(leads),
+                        "inquiries": _number(inquiries),
+                    }
+                    for week, revenue, leads, inquiries in zip(
+                        plan.weeks, p.revenue_per_week, p.leads_per_week, p.inquiries_per_week, strict=True
+                    )
                 ],
             }
             for p in plan.members
@@ -402,6 +446,18 @@ def _plan_schema(*, saved: bool) -> dict:
         "team": {"type": "integer", "nullable": True},
         "period": {"type": "object", "properties": {"start": _DATE, "end": _DATE}, "required": ["start", "end"]},
         "working_days": {"type": "integer"},
+        "chain": {
+            "type": "string",
+            "enum": [LEADS, INQUIRIES],
+            "description": "leads: a team that works leads (leads are planned); inquiries: a service team "
+            "(leads are null, inquiring buyers are planned).",
+        },
+        "weighted": {"type": "boolean", "description": "The days follow the store's weekday weights."},
+        "weekday_weights": {
+            "type": "object",
+            "additionalProperties": {"type": "number"},
+            "description": "Weekday (0 = Monday) → share of the week's sales; empty when not weighted.",
+        },
         "totals": {"type": "object", "additionalProperties": _FIGURE},
         "weeks": {"type": "array", "items": {"type": "object", "properties": {"start": _DATE, "end": _DATE}}},
         "days": {"type": "array", "items": {"type": "object", "properties": {"date": _DATE}}},
@@ -444,7 +500,7 @@ class DecomposeApi(APIView):
             revenue=q["revenue"],
             returning_share=q["returning_share"],
             new_value_per_deal=q["new_value_per_deal"],
-            lead_conversion=q["lead_conversion"],
+            lead_conversion=q.get("lead_conversion"),
             returning_order_value=q["returning_order_value"],
             orders_per_buyer=q["orders_per_buyer"],
             inquiry_conversion=q.get("inquiry_conversion"),

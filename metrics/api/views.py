@@ -1,13 +1,15 @@
-"""Import API: upload a file, poll its batch, list batches, map columns, read rejected rows."""
+"""Import API: upload a file, poll its batch, list batches, map columns, read rejected rows, import
+the valid rows of a batch that failed over invalid rows."""
 
 import json
 
 import django_filters
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
@@ -19,8 +21,18 @@ from metrics.api.serializers import (
 )
 from metrics.importing.readers import ImportRefused
 from metrics.models import ImportBatch, ImportStatus
-from metrics.selectors.imports import import_batch_list, importable_store_list, viewer_can_import
-from metrics.services.imports import import_batch_create, import_batch_map, import_batch_queue
+from metrics.selectors.imports import (
+    import_batch_list,
+    import_batch_valid_rows_offer,
+    importable_store_list,
+    viewer_can_import,
+)
+from metrics.services.imports import (
+    import_batch_create,
+    import_batch_map,
+    import_batch_queue,
+    import_batch_valid_rows_import,
+)
 from teams.api.filters import IdFilter
 from teams.selectors.scoping import viewer_get
 
@@ -104,6 +116,42 @@ class ImportBatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         if batch.status == ImportStatus.QUEUED:
             import_batch_queue(batch=batch)
         return Response(ImportBatchSerializer(batch).data)
+
+    @extend_schema(
+        request=None,
+        responses={
+            201: OpenApiResponse(ImportBatchSerializer, description="A new batch imports the valid rows (queued)."),
+            200: OpenApiResponse(
+                ImportBatchSerializer, description="A batch already imports, or imported, them: that batch."
+            ),
+            409: OpenApiResponse(
+                description="The batch did not fail over invalid rows, has no valid row, or its file is no longer "
+                'kept: {"detail": why}.'
+            ),
+            503: OpenApiResponse(
+                ImportBatchSerializer, description="The job queue is unreachable: the new batch failed."
+            ),
+        },
+    )
+    @action(detail=True, methods=["post"], url_path="import-valid", filter_backends=[])
+    def import_valid(self, request, pk=None, format=None):
+        """Import the valid rows of a batch that failed over invalid rows, from its kept file, without
+        uploading it again: a new batch (skip_invalid, rerun_of = this one) is queued; poll it as an
+        upload. The failed batch stays as it was."""
+        batch = self.get_object()
+        offer = import_batch_valid_rows_offer(batch=batch, viewer=viewer_get(user=request.user))
+        if offer is not None and not offer.allowed:
+            raise NotFound  # a batch of a store the user does not import into
+        try:
+            rerun, created = import_batch_valid_rows_import(batch=batch, user=request.user)
+        except DjangoValidationError as refusal:
+            return Response({"detail": " ".join(refusal.messages)}, status=status.HTTP_409_CONFLICT)
+        if not created:
+            return Response(ImportBatchSerializer(rerun).data)
+        import_batch_queue(batch=rerun)
+        if rerun.status == ImportStatus.FAILED:  # the job queue is unreachable: error_message says so
+            return Response(ImportBatchSerializer(rerun).data, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+        return Response(ImportBatchSerializer(rerun).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses={200: ImportRowErrorSerializer(many=True)})
     @action(detail=True, methods=["get"], filter_backends=[])  # the list's filters are not the rows'

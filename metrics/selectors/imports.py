@@ -1,9 +1,12 @@
 """Reads of imports, scoped like everything else: admins see every batch, managers those of
 their stores (and their own), nobody else any."""
 
-from django.db.models import Q, QuerySet
+from dataclasses import dataclass
 
-from metrics.models import ImportBatch
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
+
+from metrics.models import ImportBatch, ImportStatus
 from teams.models import Store
 from teams.selectors.scoping import Viewer
 
@@ -20,7 +23,7 @@ def importable_store_list(*, viewer: Viewer) -> QuerySet[Store]:
 
 
 def import_batch_list(*, viewer: Viewer) -> QuerySet[ImportBatch]:
-    batches = ImportBatch.objects.select_related("store", "created_by")
+    batches = ImportBatch.objects.select_related("store", "created_by", "rerun_of")
     if viewer.is_admin:
         return batches
     if not viewer.is_manager:
@@ -30,3 +33,70 @@ def import_batch_list(*, viewer: Viewer) -> QuerySet[ImportBatch]:
         | Q(stores__in=viewer.managed_store_ids)
         | Q(created_by_id=viewer.user_id)
     ).distinct()
+
+
+# --- importing the valid rows of a failed batch ------------------------------------------------
+
+_ACTIVE = (ImportStatus.QUEUED, ImportStatus.RUNNING, ImportStatus.SUCCEEDED)  # a re-run that counts
+
+
+def import_batch_rerun_get(*, batch: ImportBatch) -> ImportBatch | None:
+    """The batch importing, or that imported, this batch's valid rows (one that failed or was
+    refused in its turn does not count: the valid rows may be imported again)."""
+    return batch.reruns.filter(status__in=_ACTIVE).order_by("-created_at", "-id").first()
+
+
+def import_batch_valid_rows_refusal(*, batch: ImportBatch) -> str | None:
+    """Why the valid rows of this batch cannot be imported from its kept file, or None when they
+    can: it failed over invalid rows only (not a refused file, a lost queue or database), some
+    rows are valid, and the file is still kept."""
+    if batch.status == ImportStatus.REFUSED:
+        return _(
+            "The file itself was refused, not some of its rows, so there are no valid rows to import. "
+            "Correct the file and upload it again."
+        )
+    if batch.status != ImportStatus.FAILED:
+        return _("Only an import that failed over invalid rows can import its valid rows.")
+    if batch.skip_invalid or not batch.rejected:
+        return _("This import did not fail over invalid rows (see the message above): upload the file again.")
+    if batch.rows_total <= batch.rejected:
+        return _("Every row of the file is invalid: there is nothing to import. Correct the file and upload it again.")
+    if not batch.file or batch.file_deleted_at:
+        return _(
+            "The original file is no longer kept (retention period), so its valid rows cannot be imported "
+            "from it: upload the file again with “skip invalid rows”."
+        )
+    return None
+
+
+@dataclass(frozen=True)
+class ValidRowsOffer:
+    """What the page of a failed batch offers: import its valid rows (a POST), or why not."""
+
+    allowed: bool  # the viewer may import into the batch's store (else: not theirs to re-run)
+    available: bool  # the button is offered
+    reason: str  # why it is not (empty when it is, or when a re-run exists)
+    valid: int  # rows that would be imported
+    invalid: int  # rows that would be skipped
+    rerun: ImportBatch | None  # the batch importing (or that imported) the valid rows
+
+
+def import_batch_valid_rows_offer(*, batch: ImportBatch, viewer: Viewer) -> ValidRowsOffer | None:
+    """The offer on a failed or refused batch's page (None for any other batch). Managers of the
+    batch's store and admins may take it; a file that names its stores is imported again only into
+    the stores of whoever presses the button, as an upload would be."""
+    if batch.status not in (ImportStatus.FAILED, ImportStatus.REFUSED):
+        return None
+    allowed = viewer_can_import(viewer=viewer) and (
+        batch.store_id is None or importable_store_list(viewer=viewer).filter(pk=batch.store_id).exists()
+    )
+    rerun = import_batch_rerun_get(batch=batch)
+    refusal = None if rerun else import_batch_valid_rows_refusal(batch=batch)
+    return ValidRowsOffer(
+        allowed=allowed,
+        available=allowed and rerun is None and refusal is None,
+        reason=refusal or "",
+        valid=max(batch.rows_total - batch.rejected, 0),
+        invalid=batch.rejected,
+        rerun=rerun,
+    )

@@ -96,3 +96,41 @@ def months_between(start: dt.date, end: dt.date) -> list[dt.date]:
         months.append(month)
         month = month_last(month) + dt.timedelta(days=1)
     return months
+
+
+def period_shape(period: Period) -> str:
+    """What kind of period the days make: "year", "quarter", "month", "week" (an ISO week, Monday
+    to Sunday) or "days" (any other run of days)."""
+    start, end = period.start, period.end
+    if start.day == 1 and end == month_last(end):
+        months = (end.year - start.year) * 12 + end.month - start.month + 1
+        if months == 12 and start.month == 1:
+            return "year"
+        if months == 3 and start.month % 3 == 1:
+            return "quarter"
+        if months == 1:
+            return "month"
+    if period.days == 7 and start.weekday() == 0:
+        return "week"
+    return "days"
+
+
+def period_last_complete(*, period: Period, today: dt.date) -> Period:
+    """The latest period of the same shape (period_shape) that is over, ending before today and
+    before the period itself: the last complete month for a month, the last complete ISO week for
+    a week, the last N whole days for N days. Never a part of a running period."""
+    last = min(today, period.start) - dt.timedelta(days=1)  # the last day it may include
+    shape = period_shape(period)
+    if shape == "week":
+        end = last - dt.timedelta(days=(last.weekday() + 1) % 7)  # the last Sunday on or before
+        return Period(end - dt.timedelta(days=6), end)
+    if shape in ("month", "quarter", "year"):
+        months = {"month": 1, "quarter": 3, "year": 12}[shape]
+        # The first month after the last complete one: where the period containing `last + 1` starts.
+        after = last + dt.timedelta(days=1)
+        index = after.year * 12 + after.month - 1
+        index -= index % months  # years and quarters start at month indexes divisible by 12 or 3
+        end = dt.date(index // 12, index % 12 + 1, 1) - dt.timedelta(days=1)
+        first_index = end.year * 12 + end.month - 1 - (months - 1)
+        return Period(dt.date(first_index // 12, first_index % 12 + 1, 1), end)
+    return Period(last - dt.timedelta(days=period.days - 1), last)

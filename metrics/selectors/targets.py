@@ -16,11 +16,12 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Max, Q, QuerySet, Sum
+from django.db.models import Max, Min, Q, QuerySet, Sum
 
 from metrics.models import BehaviourRecord, StoreDay, Target, TargetDirection
 from metrics.registry import KPI_BY_KEY, Kpi, Level, Unit
 from metrics.selectors.kpis import kpi_table
+from metrics.selectors.periods import Period
 from teams.models import TeamMembership
 from teams.selectors.scoping import Viewer, member_list, store_list, team_list_overseen
 
@@ -174,15 +175,44 @@ def targets_progress(
     return {t.pk: _progress(t, actuals.get(t.pk), as_of[t.pk], today, (weights or {}).get(t.store_id)) for t in targets}
 
 
+@dataclass(frozen=True)
+class WeekdayWeights:
+    """How a store's GMV falls on each weekday: Monday = 0 → its share (the shares add up to 1),
+    and the days they were learned from (None without history: the pace is then even)."""
+
+    weights: dict[int, Decimal]
+    window: Period | None
+
+
+def store_weekday_history(*, store_id: int, before: dt.date, days: int = 56) -> WeekdayWeights:
+    """The store's weekday weights from up to `days` days of data before a day: the window ends
+    on the last day with data before it (data of the last days may not be imported yet) and
+    starts no earlier than the store's first day with data. Each weekday weighs its mean GMV per
+    calendar day of the window, so a window of 31 days (five Mondays, four Sundays) does not
+    count one weekday more often than another; a day without a row sold nothing."""
+    rows = StoreDay.objects.filter(store_id=store_id, date__lt=before)
+    bounds = rows.aggregate(first=Min("date"), last=Max("date"))
+    if bounds["last"] is None:
+        return WeekdayWeights({}, None)
+    window = Period(max(bounds["first"], bounds["last"] - dt.timedelta(days=days - 1)), bounds["last"])
+    totals: dict[int, int] = {}
+    for day, cents in rows.filter(date__gte=window.start).values_list("date", "gmv_cents"):
+        totals[day.weekday()] = totals.get(day.weekday(), 0) + cents
+    occurrences: dict[int, int] = {}
+    for day in window.dates():
+        occurrences[day.weekday()] = occurrences.get(day.weekday(), 0) + 1
+    means = {weekday: Decimal(cents) / occurrences[weekday] for weekday, cents in totals.items()}
+    grand = sum(means.values())
+    if not grand:
+        return WeekdayWeights({}, None)
+    return WeekdayWeights({weekday: mean / grand for weekday, mean in sorted(means.items())}, window)
+
+
 def store_weekday_weights(*, store_id: int, before: dt.date, days: int = 56) -> dict[int, Decimal]:
     """How the store's GMV fell on each weekday (Monday = 0) in the `days` before a day: the
-    weights of a target paced by weekday. Empty without history (the pace is then even)."""
-    totals: dict[int, int] = {}
-    rows = StoreDay.objects.filter(store_id=store_id, date__gte=before - dt.timedelta(days=days), date__lt=before)
-    for day, cents in rows.values_list("date", "gmv_cents"):
-        totals[day.weekday()] = totals.get(day.weekday(), 0) + cents
-    grand = sum(totals.values())
-    return {weekday: Decimal(cents) / grand for weekday, cents in totals.items()} if grand else {}
+    weights of a target paced by weekday, and of a decomposition weighed by weekday. Empty
+    without history (the pace is then even). See store_weekday_history."""
+    return store_weekday_history(store_id=store_id, before=before, days=days).weights
 
 
 def target_progress(target: Target, *, today: dt.date) -> Progress:

@@ -25,9 +25,11 @@ from metrics.models import (
 )
 from metrics.registry import KPI_BY_KEY, Level
 from metrics.selectors.decomposition import (
+    LEADS,
     Decomposition,
     DecompositionInput,
     History,
+    decomposition_chain,
     decomposition_history,
     member_shares,
     revenue_decompose,
@@ -146,7 +148,9 @@ def _members_today(team: Team, today: dt.date) -> list[Member]:
     return list(Member.objects.filter(current).distinct().order_by("pk"))
 
 
-def _plan(*, revenue: Decimal, period: Period, history: History, shares: dict[int, Decimal]) -> Decomposition:
+def _plan(
+    *, revenue: Decimal, period: Period, history: History, shares: dict[int, Decimal], chain: str
+) -> Decomposition:
     aov = Decimal(history.aov) if history.aov else Decimal(200)
     return revenue_decompose(
         DecompositionInput(
@@ -154,7 +158,7 @@ def _plan(*, revenue: Decimal, period: Period, history: History, shares: dict[in
             period=period,
             returning_share=min(max(history.returning_share or Decimal("0.3"), Decimal(0)), Decimal(1)),
             new_value_per_deal=aov,
-            lead_conversion=DEMO_LEAD_CONVERSION,
+            lead_conversion=DEMO_LEAD_CONVERSION if chain == LEADS else None,
             returning_order_value=aov,
             orders_per_buyer=history.orders_per_buyer or Decimal(1),
             inquiry_conversion=history.inquiry_conversion or None,
@@ -198,10 +202,10 @@ def demo_plans_create(*, today: dt.date | None = None) -> DemoPlans:
         grant = RoleGrant.objects.filter(role=Role.MANAGER, store=store).select_related("user").order_by("pk").first()
         user = grant.user if grant else admin
         viewer = viewer_get(user=user)
-        # The last four weeks with data, as `decomposition_history` reads "the period before".
+        # The last four weeks with data, as `decomposition_history` reads the last complete 28 days.
         recent = Period(day - dt.timedelta(days=HISTORY_DAYS), day - dt.timedelta(days=1))
         upcoming = Period(day, day + dt.timedelta(days=HISTORY_DAYS - 1))
-        store_history = decomposition_history(store_id=store.pk, team_id=None, period=upcoming)
+        store_history = decomposition_history(store_id=store.pk, team_id=None, period=upcoming, today=day)
         store_gmv = kpi_table(level=Level.STORE, grain="range", start=recent.start, end=recent.end,
                               store_ids=[store.pk])  # fmt: skip
         daily = Decimal(store_gmv.iloc[0]["gmv"] or 0) / HISTORY_DAYS if len(store_gmv) else Decimal(0)
@@ -212,7 +216,7 @@ def demo_plans_create(*, today: dt.date | None = None) -> DemoPlans:
         quarter_root = decomposition_save(
             viewer=viewer, user=user,
             plan=_plan(revenue=daily * quarter.days * DEMO_GROWTH["quarter"], period=quarter, history=store_history,
-                       shares={}),
+                       shares={}, chain=decomposition_chain(store=store, team=None)),
             how=DecompositionSave(store=store, team=None, name=f"{store.name} · {quarter.start.year} Q{q}",
                                   period_kind=PeriodKind.QUARTER, leads_behaviour=None),
         )  # fmt: skip
@@ -225,7 +229,7 @@ def demo_plans_create(*, today: dt.date | None = None) -> DemoPlans:
         rng = random.Random(store.pk)  # noqa: S311 - demo counts, not secrets
         for team in Team.objects.filter(store=store).order_by("pk"):
             members = _members_today(team, day)
-            history = decomposition_history(store_id=store.pk, team_id=team.pk, period=upcoming)
+            history = decomposition_history(store_id=store.pk, team_id=team.pk, period=upcoming, today=day)
             team_gmv = sum(history.member_gmv.get(m.pk, Decimal(0)) for m in members)
             if not members or team_gmv <= 0:
                 continue
@@ -233,7 +237,7 @@ def demo_plans_create(*, today: dt.date | None = None) -> DemoPlans:
             root = decomposition_save(
                 viewer=viewer, user=user,
                 plan=_plan(revenue=team_gmv / HISTORY_DAYS * month.days * DEMO_GROWTH["month"], period=month,
-                           history=history, shares=shares),
+                           history=history, shares=shares, chain=decomposition_chain(store=store, team=team)),
                 how=DecompositionSave(store=store, team=team, name=f"{team.name} · {month.start:%Y-%m}",
                                       period_kind=PeriodKind.MONTH, leads_behaviour=None),
             )  # fmt: skip

@@ -18,9 +18,11 @@ from pathlib import Path
 import pandas as pd
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from kombu.exceptions import KombuError
@@ -30,6 +32,7 @@ from metrics.importing.normalize import StoreResolver, chunk_check
 from metrics.importing.readers import ImportRefused, Source, file_size_check, source_open
 from metrics.importing.schema import kind_detect, mapping_propose, missing_required
 from metrics.models import ColumnMapping, ImportBatch, ImportKind, ImportRowError, ImportStatus
+from metrics.selectors.imports import import_batch_rerun_get, import_batch_valid_rows_refusal
 from teams.models import Store
 from teams.selectors.scoping import viewer_get
 
@@ -166,6 +169,42 @@ def import_batch_map(*, batch: ImportBatch, mapping: dict[str, str], remember: b
             store_id=batch.store_id, kind=batch.kind, defaults={"mapping": facts.proposal}
         )
     return batch
+
+
+@transaction.atomic
+def import_batch_valid_rows_import(*, batch: ImportBatch, user: AbstractBaseUser | None) -> tuple[ImportBatch, bool]:
+    """A new batch that imports the valid rows of `batch`, which failed over invalid rows: the same
+    kept file, kind, store, sheet and column mapping, skipping the invalid rows, created by `user`
+    (whose stores bound where a file naming its stores may write, as for an upload). The failed
+    batch stays as it was, its errors listed; the new one points back at it. Queue it with
+    import_batch_queue. Returns (the batch, created): while one is queued, running or done, it is
+    returned again instead of a second (a double click imports once). ValidationError with the
+    reason when the valid rows cannot be imported (import_batch_valid_rows_refusal)."""
+    original = ImportBatch.objects.select_for_update().get(pk=batch.pk)  # two clicks at once: one re-run
+    existing = import_batch_rerun_get(batch=original)
+    if existing is not None:
+        return existing, False
+    refusal = import_batch_valid_rows_refusal(batch=original)
+    if refusal:
+        raise ValidationError(refusal)
+    rerun = ImportBatch.objects.create(
+        kind=original.kind,
+        store=original.store,
+        created_by=user if user and user.is_authenticated else None,
+        status=ImportStatus.QUEUED,
+        # The same stored file, not a copy: it is deleted when the original's retention ends
+        # (import_files_purge), whichever batch refers to it.
+        file=original.file.name,
+        file_name=original.file_name,
+        sha256=original.sha256,
+        size_bytes=original.size_bytes,
+        encoding=original.encoding,
+        sheet=original.sheet,
+        column_mapping=original.column_mapping,
+        skip_invalid=True,
+        rerun_of=original,
+    )
+    return rerun, True
 
 
 def import_batch_queue(*, batch: ImportBatch) -> None:
@@ -404,11 +443,16 @@ def calls_import(*, store: Store | None, file: Path | UploadedFile, **options) -
 def import_files_purge(*, now: dt.datetime | None = None) -> int:
     """Delete original files older than IMPORT_RETENTION_DAYS; the batch records stay.
 
-    Returns how many files were deleted. Idempotent: purged batches are marked and skipped.
+    Returns how many batches lost their file (a file shared by a failed upload and the batch that
+    imported its valid rows counts for both). Idempotent: purged batches are marked and skipped.
     """
     now = now or timezone.now()
     cutoff = now - dt.timedelta(days=settings.IMPORT_RETENTION_DAYS)
-    expired = ImportBatch.objects.filter(created_at__lt=cutoff, file_deleted_at__isnull=True).exclude(file="")
+    # A batch that imported the valid rows of a failed one shares its file: the file goes when the
+    # upload's retention ends, for both.
+    expired = ImportBatch.objects.filter(
+        Q(created_at__lt=cutoff) | Q(rerun_of__created_at__lt=cutoff), file_deleted_at__isnull=True
+    ).exclude(file="")
     purged = []
     for batch in expired.only("id", "file").iterator():
         batch.file.delete(save=False)  # one file-system call each: files are not rows

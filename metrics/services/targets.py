@@ -19,6 +19,7 @@ from metrics.models import (
     BehaviourRecord,
     Campaign,
     CampaignPhase,
+    PaceMethod,
     PeriodKind,
     PhaseKind,
     Target,
@@ -120,7 +121,9 @@ class DecompositionSave:
     team: Team | None
     name: str
     period_kind: str
-    leads_behaviour: Behaviour | None  # counted by staff; None: leads become inquiring buyers
+    # Counted by staff; None: no leads targets (each member aims at inquiring buyers instead).
+    # Only for a plan with leads (a team that works leads): a service team's plan has none.
+    leads_behaviour: Behaviour | None
 
 
 @transaction.atomic
@@ -132,14 +135,17 @@ def decomposition_save(*, viewer: Viewer, user, plan: Decomposition, how: Decomp
 
 def _decomposition_save(*, viewer: Viewer, user, plan: Decomposition, how: DecompositionSave) -> Target:
     """The decomposition as a target tree in one action: the revenue (strategy); the orders,
-    buyers, inquiries and UV it needs (tactics); each member's revenue and leads per week
-    (execution). Returns the root."""
+    buyers, inquiries and UV it needs (tactics); each member's revenue and leads (or inquiring
+    buyers) per week (execution). Returns the root. A plan weighed by weekday saves targets paced
+    by weekday, so that their expected-to-date follows the same weights."""
     period = plan.input.period
     store, team = how.store, how.team
     if not target_can_edit(viewer=viewer, store_id=store.pk, team_id=team.pk if team else None, member_id=None):
         raise PermissionDenied(_("You may not set targets for this store or team."))
+    leads_behaviour = how.leads_behaviour if plan.leads is not None else None
+    pace = PaceMethod.WEEKDAYS if plan.weighted else PaceMethod.LINEAR
     common = {"store": store, "team": team, "period_kind": how.period_kind, "start": period.start, "end": period.end,
-              "created_by": user, "owner": user}  # fmt: skip
+              "created_by": user, "owner": user, "pace": pace}  # fmt: skip
     root = Target.objects.create(
         tier=TargetTier.STRATEGY, name=how.name, kpi_key="gmv", value=_money(plan.input.revenue),
         direction=TargetDirection.AT_LEAST,
@@ -168,12 +174,12 @@ def _decomposition_save(*, viewer: Viewer, user, plan: Decomposition, how: Decom
         )
         for key, value, name in tactics
     ]
-    if how.leads_behaviour is not None:
+    if leads_behaviour is not None:
         children.append(
             Target(
                 tier=TargetTier.TACTIC,
                 name=str(_("New leads to reach")),
-                behaviour=how.leads_behaviour,
+                behaviour=leads_behaviour,
                 value=_whole(plan.leads),
                 direction=TargetDirection.AT_LEAST,
                 parent=root,
@@ -187,25 +193,25 @@ def _decomposition_save(*, viewer: Viewer, user, plan: Decomposition, how: Decom
     execution = []
     for member_plan in plan.members:
         member = members[member_plan.member_id]
-        for week, revenue, leads in zip(
-            plan.weeks, member_plan.revenue_per_week, member_plan.leads_per_week, strict=True
-        ):
+        for week, revenue, leads, inquiries in zip(
+            plan.weeks, member_plan.revenue_per_week, member_plan.leads_per_week, member_plan.inquiries_per_week,
+            strict=True,
+        ):  # fmt: skip
             base = {"tier": TargetTier.EXECUTION, "store": store, "team": team, "member": member,
                     "period_kind": PeriodKind.WEEK, "start": week.start, "end": week.end, "parent": root,
-                    "created_by": user, "direction": TargetDirection.AT_LEAST}  # fmt: skip
+                    "created_by": user, "direction": TargetDirection.AT_LEAST, "pace": pace}  # fmt: skip
             label = f"{member.display_name} {week.start:%m-%d}–{week.end:%m-%d}"
             execution.append(Target(name=f"{label} · {_('GMV')}", kpi_key="gmv", value=_money(revenue), **base))
-            if how.leads_behaviour is not None:
+            if leads_behaviour is not None:
                 execution.append(
                     Target(
-                        name=f"{label} · {how.leads_behaviour.name}",
-                        behaviour=how.leads_behaviour,
+                        name=f"{label} · {leads_behaviour.name}",
+                        behaviour=leads_behaviour,
                         value=_whole(leads),
                         **base,
                     )
                 )
-            elif plan.inquiries is not None and plan.paying_buyers:
-                inquiries = plan.inquiries * member_plan.share * week.weight
+            elif inquiries is not None:
                 execution.append(
                     Target(
                         name=f"{label} · {_('Inquiring buyers')}",

@@ -109,3 +109,26 @@ def test_refused_file_answers_201_with_the_reason(api_for, org, queued):
     )
     assert response.status_code == 201
     assert response.json()["status"] == ImportStatus.REFUSED and response.json()["error_message"]
+
+
+def test_api_imports_the_valid_rows_of_a_failed_batch(api_for, org, queued):
+    api = api_for(org.users["manager_s1"])
+    lines = [order_line("K1", store=org.s1.name), order_line("K2", store=org.s1.name, paid="abc")]
+    failed = api.post(reverse("import-batch-list"), {"file": _upload(*lines), "store": org.s1.pk}, format="multipart")
+    failed_id = failed.json()["id"]
+    assert failed.json()["status"] == "failed"
+    url = reverse("import-batch-import-valid", args=[failed_id])
+    assert api_for(org.users["manager_s2"]).post(url).status_code == 404
+    assert api_for(org.users["staff_a"]).post(url).status_code == 403
+    response = api.post(url)
+    assert response.status_code == 201, response.content
+    rerun = response.json()
+    assert (rerun["rerun_of"], rerun["skip_invalid"], rerun["id"] != failed_id) == (failed_id, True, True)
+    polled = api.get(reverse("import-batch-detail", args=[rerun["id"]])).json()
+    assert (polled["status"], polled["inserted"], polled["rejected"]) == ("succeeded", 1, 1)
+    assert api.get(reverse("import-batch-detail", args=[failed_id])).json()["status"] == "failed"  # as it was
+    again = api.post(url)
+    assert (again.status_code, again.json()["id"]) == (200, rerun["id"])
+    conflict = api.post(reverse("import-batch-import-valid", args=[rerun["id"]]))
+    assert conflict.status_code == 409 and conflict.json()["detail"]
+    assert list(Order.objects.values_list("order_id", flat=True)) == ["K1"]

@@ -655,3 +655,81 @@ def test_original_files_are_purged_after_the_retention_period(tmp_path, store, s
     assert Path(new.file.path).exists() and new.file_deleted_at is None
     assert import_files_purge() == 0  # idempotent
     assert Order.objects.count() == 2  # the facts stay
+
+
+# --- importing the valid rows of a failed import (issue 18, point 13) ----------------------------
+
+
+def test_the_valid_rows_of_a_failed_import_are_imported_from_its_kept_file(tmp_path, store):
+    from django.core.exceptions import ValidationError
+
+    from metrics.models import ImportBatch
+    from metrics.services.imports import import_batch_valid_rows_import
+
+    path = _orders(tmp_path, order_line("G1"), order_line("B1", paid="abc"), order_line("G2"))
+    failed = orders_import(store=None, file=path, user=None)
+    assert (failed.status, failed.rejected, failed.rows_total) == (ImportStatus.FAILED, 1, 3)
+    path.unlink()  # nobody chooses the file again: the kept copy is read
+    rerun, created = import_batch_valid_rows_import(batch=failed, user=None)
+    assert created and (rerun.status, rerun.skip_invalid, rerun.rerun_of) == (ImportStatus.QUEUED, True, failed)
+    assert (rerun.file.name, rerun.kind, rerun.column_mapping) == (failed.file.name, failed.kind, failed.column_mapping)
+    assert import_batch_valid_rows_import(batch=failed, user=None) == (rerun, False)  # a second click: the same
+    rerun = import_batch_run(batch=rerun)
+    assert (rerun.status, rerun.inserted, rerun.rejected) == (ImportStatus.SUCCEEDED, 2, 1)
+    assert set(Order.objects.values_list("order_id", flat=True)) == {"G1", "G2"}
+    assert {e.line for e in rerun.row_errors.all()} == {3}
+    # The failure stays on record as it was, with its errors.
+    failed = ImportBatch.objects.get(pk=failed.pk)
+    assert (failed.status, failed.inserted, failed.row_errors.count()) == (ImportStatus.FAILED, 0, 2)
+    with pytest.raises(ValidationError):  # already done: nothing to import from it any more
+        import_batch_valid_rows_import(batch=rerun, user=None)
+
+
+def test_the_valid_rows_are_not_offered_when_the_failure_was_not_about_rows(tmp_path, store, settings):
+    from django.core.exceptions import ValidationError
+    from django.utils import timezone
+
+    from metrics.models import ImportBatch
+    from metrics.services.imports import import_batch_valid_rows_import, import_files_purge
+
+    def refusal(batch) -> str:
+        with pytest.raises(ValidationError) as raised:
+            import_batch_valid_rows_import(batch=batch, user=None)
+        return raised.value.messages[0]
+
+    (tmp_path / "x.pdf").write_bytes(b"%PDF-1.7\n" + bytes(200))
+    refused = orders_import(store=None, file=tmp_path / "x.pdf", user=None)
+    assert refused.status == ImportStatus.REFUSED and "refused" in refusal(refused)
+    all_bad = orders_import(store=None, file=_orders(tmp_path, order_line("B1", paid="x"), name="b.csv"), user=None)
+    assert "Every row" in refusal(all_bad)
+    # The job queue was unreachable: failed, nothing checked, no row rejected.
+    lost = import_batch_create(file=_orders(tmp_path, order_line("L1"), name="l.csv"), user=None, kind="orders")
+    ImportBatch.objects.filter(pk=lost.pk).update(status=ImportStatus.FAILED, error_message="queue down")
+    lost.refresh_from_db()
+    assert "did not fail over invalid rows" in refusal(lost)
+    settings.IMPORT_RETENTION_DAYS = 30
+    old = orders_import(store=None, file=_orders(tmp_path, order_line("O1"), order_line("O2", paid="x"), name="o.csv"),
+                        user=None)  # fmt: skip
+    ImportBatch.objects.filter(pk=old.pk).update(created_at=timezone.now() - dt.timedelta(days=31))
+    import_files_purge()
+    old.refresh_from_db()
+    assert "no longer kept" in refusal(old)
+    assert not ImportBatch.objects.filter(rerun_of__isnull=False).exists()
+
+
+def test_a_file_shared_with_the_import_of_its_valid_rows_goes_with_the_uploads_retention(tmp_path, store, settings):
+    from django.utils import timezone
+
+    from metrics.models import ImportBatch
+    from metrics.services.imports import import_batch_valid_rows_import, import_files_purge
+
+    settings.IMPORT_RETENTION_DAYS = 30
+    failed = orders_import(store=None, file=_orders(tmp_path, order_line("P1"), order_line("P2", paid="x")), user=None)
+    rerun, _created = import_batch_valid_rows_import(batch=failed, user=None)
+    import_batch_run(batch=rerun)
+    kept = Path(failed.file.path)
+    ImportBatch.objects.filter(pk=failed.pk).update(created_at=timezone.now() - dt.timedelta(days=31))
+    assert import_files_purge() == 2  # the upload and the batch that read it again
+    assert not kept.exists()
+    assert ImportBatch.objects.filter(file_deleted_at__isnull=False).count() == 2
+    assert Order.objects.filter(order_id="P1").exists()  # the facts stay

@@ -13,12 +13,14 @@ from metrics.models import (
     BehaviourRecord,
     Campaign,
     PeriodKind,
+    StoreDay,
     Target,
     TargetAlert,
     TargetAlertKind,
     TargetTier,
 )
 from metrics.selectors.periods import store_today
+from teams.models import TeamKind
 
 pytestmark = pytest.mark.django_db
 
@@ -237,6 +239,12 @@ def test_edit_and_delete_with_confirmation(org, targets, client_for):
 # --- the revenue decomposition ----------------------------------------------------------------
 
 
+def _works_leads(org) -> None:
+    """Seed 001 is an online-sales team's story: leads, deals and lead conversion."""
+    org.x.kind = TeamKind.ONLINE_SALES
+    org.x.save(update_fields=["kind"])
+
+
 def _seed_form(org, **changes) -> dict:
     data = {
         "store": org.s1.pk,
@@ -263,6 +271,7 @@ def _testid(html: str, testid: str) -> str:
 
 
 def test_decompose_page_reproduces_seed_001(org, client_for):
+    _works_leads(org)
     client = client_for(org.users["manager_s1"])
     response = client.post(reverse("targets:decompose"), _seed_form(org))
     html = response.content.decode()
@@ -287,6 +296,7 @@ def test_decompose_page_prefills_from_the_period_before(org, client_for):
 
 
 def test_decompose_save_creates_the_tree(org, client_for):
+    _works_leads(org)
     leads = Behaviour.objects.create(store=org.s1, name="新客线索", unit="个")
     client = client_for(org.users["manager_s1"])
     data = _seed_form(org, save="1", name="March revenue", leads_behaviour=leads.pk)
@@ -308,6 +318,7 @@ def test_decompose_save_creates_the_tree(org, client_for):
 
 
 def test_team_lead_decomposes_only_their_team(org, client_for):
+    _works_leads(org)
     client = client_for(org.users["lead_x"])
     store_wide = client.post(reverse("targets:decompose"), _seed_form(org, team="", save="1"))
     assert store_wide.status_code == 200 and "choose your team" in store_wide.content.decode()
@@ -318,6 +329,7 @@ def test_team_lead_decomposes_only_their_team(org, client_for):
 
 
 def test_decompose_refuses_bad_figures_with_messages(org, client_for):
+    _works_leads(org)
     client = client_for(org.users["manager_s1"])
     html = client.post(
         reverse("targets:decompose"), _seed_form(org, lead_conversion="0", working_weekdays=[])
@@ -343,6 +355,7 @@ def _seed_json(org, **changes) -> dict:
 
 
 def test_api_decompose_returns_the_plan_and_saves_it(org, api_for):
+    _works_leads(org)
     api = api_for(org.users["manager_s1"])
     response = api.post(reverse("api_target_decompose"), _seed_json(org), format="json")
     assert response.status_code == 200, response.content
@@ -365,6 +378,84 @@ def test_api_decompose_is_forbidden_to_staff_and_hr(org, api_for, username):
     )
     assert response.status_code == 403
     assert not Target.objects.exists()
+
+
+# --- a customer-service team (issue 18, point 12) ---------------------------------------------
+
+
+def _service_form(org, **changes) -> dict:
+    """Seed 001's figures for service team X: no lead conversion, 40% of inquiring buyers pay."""
+    data = {k: v for k, v in _seed_form(org, inquiry_conversion="40").items() if k != "lead_conversion"}
+    data.update(changes)
+    return data
+
+
+def _saturdays_double(store) -> None:
+    """The store's eight weeks before seed 001's March: Saturdays sell twice a weekday, Sundays nothing."""
+    days = [SEED_START - dt.timedelta(days=n) for n in range(1, 57)]
+    StoreDay.objects.bulk_create(
+        StoreDay(store=store, date=day, gmv_cents=(20_000 if day.weekday() == 5 else 10_000))
+        for day in days
+        if day.weekday() != 6
+    )
+
+
+def test_a_service_teams_form_has_no_leads_and_is_prefilled_from_the_last_complete_month(org, client_for):
+    client = client_for(org.users["lead_x"])
+    today = store_today(org.s1)
+    next_month = (today.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+    last_complete_end = today.replace(day=1) - dt.timedelta(days=1)
+    query = {"store": org.s1.pk, "team": org.x.pk, "period": "month", "month": f"{next_month:%Y-%m}"}
+    html = client.get(reverse("targets:decompose"), query).content.decode()
+    assert 'name="revenue"' in html and 'name="lead_conversion"' not in html
+    assert 'name="leads_behaviour"' not in html
+    assert re.search(r'name="inquiry_conversion"[^>]*required', html)
+    # The month before the running one, whole: not the days of this month so far.
+    assert (
+        f"Prefilled from {last_complete_end:%Y-%m}-01 – {last_complete_end:%Y-%m-%d}, the last complete month" in html
+    )
+    _works_leads(org)  # the same team, working leads: lead conversion is asked for
+    html = client.get(reverse("targets:decompose"), query).content.decode()
+    assert 'name="lead_conversion"' in html and 'name="leads_behaviour"' in html
+
+
+def test_a_service_team_decomposes_through_inquiries_weighed_by_the_stores_weekdays(org, client_for):
+    _saturdays_double(org.s1)
+    client = client_for(org.users["lead_x"])
+    response = client.post(reverse("targets:decompose"), _service_form(org, pace_by_weights="on"))
+    html = response.content.decode()
+    assert response.status_code == 200 and 'data-testid="plan-totals"' in html, html
+    assert 'data-testid="leads"' not in html and " leads<" not in html
+    assert _testid(html, "inquiries").endswith(">2,150")  # 860 paying buyers ÷ 40%
+    # Weighed: a Saturday carries twice a weekday's share, and the page says from which days.
+    start = html.index('data-testid="plan-days"')
+    days = html[start : html.index("</table>", start)]
+    assert days.count(">3.57%<") == 20 and days.count(">7.14%<") == 4  # 1/28 and 2/28
+    # The last eight weeks with data: the shop is shut on Sundays, so they end on Saturday 28 February.
+    assert "The store's sales per weekday from 2026-01-05 to 2026-02-28: Mon 14.3% · " in html
+    saved = client.post(reverse("targets:decompose"), _service_form(org, pace_by_weights="on", save="1"))
+    assert saved.status_code == 302
+    root = Target.objects.get(parent__isnull=True)
+    assert set(root.children.filter(tier=TargetTier.EXECUTION).values_list("kpi_key", flat=True)) == {
+        "gmv", "inquiring_buyers",
+    }  # fmt: skip
+    assert set(Target.objects.values_list("pace", flat=True)) == {"weekdays"}
+
+
+def test_api_decompose_a_service_team_through_inquiries(org, api_for):
+    api = api_for(org.users["manager_s1"])
+    body = {k: v for k, v in _seed_json(org, inquiry_conversion="0.40").items() if k != "lead_conversion"}
+    response = api.post(reverse("api_target_decompose"), body, format="json")
+    assert response.status_code == 200, response.content
+    plan = response.json()
+    assert plan["chain"] == "inquiries" and plan["totals"]["leads"] is None and plan["totals"]["inquiries"] == 2150
+    assert [w["inquiries"] for w in plan["weeks"]] == [537.5] * 4 and not plan["weighted"]
+    refused = api.post(reverse("api_target_decompose"), {**body, "lead_conversion": "0.06"}, format="json")
+    assert refused.status_code == 400 and "lead_conversion" in refused.json()
+    assert api.post(reverse("api_target_decompose"), {**body, "inquiry_conversion": None},
+                    format="json").status_code == 400  # fmt: skip
+    _works_leads(org)
+    assert api.post(reverse("api_target_decompose"), body, format="json").json().keys() == {"lead_conversion"}
 
 
 # --- the targets API --------------------------------------------------------------------------

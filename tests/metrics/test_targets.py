@@ -9,10 +9,10 @@ import pytest
 from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from metrics.models import Behaviour, Target, TargetAlert, TargetTier
-from metrics.selectors.decomposition import DecompositionInput, member_shares, revenue_decompose
-from metrics.selectors.periods import Period
-from metrics.selectors.targets import target_list, targets_progress
+from metrics.models import Behaviour, StoreDay, Target, TargetAlert, TargetTier
+from metrics.selectors.decomposition import DecompositionInput, decomposition_history, member_shares, revenue_decompose
+from metrics.selectors.periods import Period, period_last_complete
+from metrics.selectors.targets import store_weekday_history, store_weekday_weights, target_list, targets_progress
 from metrics.services.targets import (
     DecompositionSave,
     behaviour_record_set,
@@ -21,9 +21,9 @@ from metrics.services.targets import (
     target_alerts_check,
     target_create,
 )
-from teams.models import Role
+from teams.models import Role, TeamKind
 from teams.selectors.scoping import viewer_get
-from tests.factories import RoleGrantFactory, UserFactory
+from tests.factories import RoleGrantFactory, StoreFactory, TeamFactory, UserFactory
 from tests.metrics.test_kpis import Shop
 
 pytestmark = pytest.mark.django_db
@@ -32,11 +32,10 @@ T = dt.datetime
 
 
 def seed_001(**more) -> DecompositionInput:
-    return DecompositionInput(
-        revenue=Decimal(1_000_000), period=FEB_2027, returning_share=Decimal("0.40"),
-        new_value_per_deal=Decimal(10_000), lead_conversion=Decimal("0.06"), returning_order_value=Decimal(500),
-        **more,
-    )  # fmt: skip
+    fields = {"revenue": Decimal(1_000_000), "period": FEB_2027, "returning_share": Decimal("0.40"),
+              "new_value_per_deal": Decimal(10_000), "lead_conversion": Decimal("0.06"),
+              "returning_order_value": Decimal(500)}  # fmt: skip
+    return DecompositionInput(**(fields | more))
 
 
 def test_seed_001_comes_out_as_it_reads():
@@ -230,3 +229,111 @@ def test_a_target_paced_by_weekday_expects_what_history_sold_on_those_days(shop)
     assert progress[linear.pk].elapsed == pytest.approx(Decimal(1) / 7)
     assert progress[target.pk].status == "behind" and progress[linear.pk].status == "behind"
     assert progress[target.pk].expected > progress[linear.pk].expected
+
+
+# --- decomposition for a service team, prefill and weekday weights (issue 18, point 12) ------------
+
+
+def test_the_last_complete_period_is_of_the_same_kind_and_never_a_running_one():
+    today = dt.date(2026, 12, 7)  # a Monday
+    january = Period(dt.date(2027, 1, 1), dt.date(2027, 1, 31))
+    # Not the six days of December so far, nor "the month before January": the last whole month.
+    assert period_last_complete(period=january, today=today) == Period(dt.date(2026, 11, 1), dt.date(2026, 11, 30))
+    december = Period(dt.date(2026, 12, 1), dt.date(2026, 12, 31))
+    assert period_last_complete(period=december, today=today) == Period(dt.date(2026, 11, 1), dt.date(2026, 11, 30))
+    next_week = Period(dt.date(2026, 12, 14), dt.date(2026, 12, 20))
+    assert period_last_complete(period=next_week, today=today) == Period(dt.date(2026, 11, 30), dt.date(2026, 12, 6))
+    quarter = Period(dt.date(2027, 1, 1), dt.date(2027, 3, 31))
+    assert period_last_complete(period=quarter, today=today) == Period(dt.date(2026, 7, 1), dt.date(2026, 9, 30))
+    ten_days = Period(dt.date(2026, 12, 20), dt.date(2026, 12, 29))
+    assert period_last_complete(period=ten_days, today=today) == Period(dt.date(2026, 11, 27), dt.date(2026, 12, 6))
+    # A period in the past: the complete one just before it.
+    march = Period(dt.date(2026, 3, 1), dt.date(2026, 3, 31))
+    assert period_last_complete(period=march, today=today) == Period(dt.date(2026, 2, 1), dt.date(2026, 2, 28))
+
+
+def test_a_service_teams_figures_come_from_its_last_complete_month(shop):
+    # August (shop fixture): the team sold 3 × 300 (A) + 3 × 100 (B) in 6 paid orders, 6 of 9
+    # inquiring buyers paid. September so far: one 900 order of A, one chat of C without a sale.
+    shop.chat("A", "sep", T(2026, 9, 7, 10))
+    shop.order("sep", T(2026, 9, 7, 11), "900.00")
+    shop.chat("C", "sep2", T(2026, 9, 7, 12))
+    shop.load()
+    october = Period(dt.date(2026, 10, 1), dt.date(2026, 10, 31))
+    history = decomposition_history(store_id=shop.store.pk, team_id=shop.team.pk, period=october,
+                                    today=dt.date(2026, 9, 8))  # fmt: skip
+    assert history.period == Period(dt.date(2026, 8, 1), dt.date(2026, 8, 31)) and history.kind == "month"
+    assert history.aov == Decimal(200)  # August's 1,200 over 6 orders, not September's 900
+    assert history.inquiry_conversion == Decimal("0.6667")  # 6 of 9 inquiring buyers paid
+    assert history.member_gmv[shop.members["A"].pk] == Decimal(900)
+
+
+def _store_days(store, start: dt.date, end: dt.date, yuan_by_weekday: dict[int, int]) -> None:
+    days = [start + dt.timedelta(days=n) for n in range((end - start).days + 1)]
+    StoreDay.objects.bulk_create(
+        StoreDay(store=store, date=day, gmv_cents=yuan_by_weekday[day.weekday()] * 100)
+        for day in days
+        if yuan_by_weekday.get(day.weekday())
+    )
+
+
+def test_weekday_weights_count_each_weekday_as_often_as_the_others():
+    store = StoreFactory()
+    # The same sales every day of August 2026, which has five Saturdays, Sundays and Mondays and
+    # four of every other weekday; nothing imported since. A target from October.
+    _store_days(store, dt.date(2026, 8, 1), dt.date(2026, 8, 31), dict.fromkeys(range(7), 100))
+    weights = store_weekday_weights(store_id=store.pk, before=dt.date(2026, 10, 1))
+    assert weights == {day: Decimal(1) / 7 for day in range(7)}
+    history = store_weekday_history(store_id=store.pk, before=dt.date(2026, 10, 1))
+    assert history.window == Period(dt.date(2026, 8, 1), dt.date(2026, 8, 31))
+
+
+def test_a_plan_weighed_by_weekday_follows_the_stores_weekdays_whatever_the_team_sells(shop):
+    from metrics.target_views import DecomposeFigures, decompose_plan
+
+    # A team with no shop sales of its own (online sales): the store's weekdays weigh its days.
+    sellers = TeamFactory(store=shop.store, kind=TeamKind.ONLINE_SALES, name="线上销售")
+    # Eight weeks before February 2027: Saturdays sell twice a weekday, the shop is shut on Sundays.
+    _store_days(shop.store, dt.date(2026, 12, 7), dt.date(2027, 1, 31), {0: 100, 1: 100, 2: 100, 3: 100, 4: 100,
+                                                                          5: 200})  # fmt: skip
+    figures = DecomposeFigures(
+        revenue=Decimal(1_000_000), returning_share=Decimal("0.4"), new_value_per_deal=Decimal(10_000),
+        lead_conversion=Decimal("0.06"), returning_order_value=Decimal(500), orders_per_buyer=Decimal(1),
+        inquiry_conversion=None, uv_conversion=None, working_weekdays=(0, 1, 2, 3, 4, 5, 6), pace_by_weights=True,
+        split="equal", manual_shares={},
+    )  # fmt: skip
+    plan, _history = decompose_plan(store=shop.store, team=sellers, period=FEB_2027, figures=figures, members=[])
+    share = {day.start.weekday(): day.weight for day in plan.days}
+    # 4 weeks × (5 weekdays × 1 + Saturday 2 + Sunday 0) = 28 parts
+    assert share[5] == pytest.approx(2 * share[0]) and share[0] == pytest.approx(Decimal(1) / 28) and share[6] == 0
+    assert sum(day.weight for day in plan.days) == pytest.approx(Decimal(1))
+    assert plan.weighted and plan.leads == Decimal(1000)
+    even, _history = decompose_plan(store=shop.store, team=sellers, period=FEB_2027,
+                                    figures=replace(figures, pace_by_weights=False), members=[])  # fmt: skip
+    assert not even.weighted and {day.weight for day in even.days} == {Decimal(1) / 28}  # every day 3.57%
+
+
+def test_a_service_teams_plan_works_from_inquiries_without_leads():
+    plan = revenue_decompose(seed_001(lead_conversion=None, inquiry_conversion=Decimal("0.4")))
+    assert plan.leads is None and plan.leads_per_working_day is None
+    assert plan.orders == Decimal(860) and plan.inquiries == Decimal(2150)  # 860 buyers ÷ 40%
+    assert [week.inquiries for week in plan.weeks] == [Decimal("537.5")] * 4
+    assert all(week.leads is None for week in plan.weeks)
+
+
+def test_a_service_teams_tree_aims_at_inquiring_buyers_and_keeps_the_weekday_pace(shop):
+    members = [shop.members[k].pk for k in "AB"]
+    leads = Behaviour.objects.create(store=shop.store, name="新客线索")
+    weights = {day: Decimal(1) for day in range(5)} | {5: Decimal(2)}
+    plan = revenue_decompose(seed_001(lead_conversion=None, inquiry_conversion=Decimal("0.4"), weekday_weights=weights,
+                                      member_shares=member_shares(split="equal", member_ids=members)))  # fmt: skip
+    # A leads behaviour sent anyway gives no leads targets: the team has no leads.
+    how = DecompositionSave(store=shop.store, team=shop.team, name="Feb", period_kind="month", leads_behaviour=leads)
+    root = decomposition_save(viewer=shop.viewer, user=shop.manager, plan=plan, how=how)
+    tactics = {t.kpi_key: t.value for t in root.children.filter(tier=TargetTier.TACTIC)}
+    assert tactics == {"paid_orders": Decimal(860), "paid_buyers": Decimal(860), "inquiring_buyers": Decimal(2150)}
+    execution = root.children.filter(tier=TargetTier.EXECUTION)
+    assert not Target.objects.filter(behaviour=leads).exists()
+    assert execution.filter(kpi_key="inquiring_buyers").count() == 2 * 4  # two members, four weeks
+    assert sum(t.value for t in execution.filter(kpi_key="gmv")) == Decimal("1000000.00")
+    assert set(Target.objects.values_list("pace", flat=True)) == {"weekdays"}

@@ -168,3 +168,94 @@ def test_list_filters_and_empty_state(client_for, org, queued):
     )
     assert len(client.get(reverse("metrics:batch_list"), {"status": "succeeded"}).context["page"]) == 1
     assert len(client.get(reverse("metrics:batch_list"), {"kind": "chats"}).context["page"]) == 0
+
+
+# --- a failed import offers to import its valid rows (issue 18, point 13) -----------------------
+
+
+def _failed(client, org) -> ImportBatch:
+    """S1's manager uploads three rows, one invalid: the import fails, nothing is imported."""
+    lines = [order_line("V1", store=org.s1.name), order_line("V2", store=org.s1.name, paid="abc"),
+             order_line("V3", store=org.s1.name)]  # fmt: skip
+    client.post(reverse("metrics:upload"), {"files": [_file("three.csv", *lines)], "store": org.s1.pk})
+    batch = ImportBatch.objects.get()
+    assert batch.status == ImportStatus.FAILED and not Order.objects.exists()
+    return batch
+
+
+def test_a_failed_import_offers_to_import_its_valid_rows_without_choosing_the_file_again(client_for, org, queued):
+    client = client_for(org.users["manager_s1"])
+    client.cookies["django_language"] = "en"
+    failed = _failed(client, org)
+    html = client.get(reverse("metrics:batch_detail", args=[failed.pk])).content.decode()
+    action = reverse("metrics:batch_import_valid", args=[failed.pk])
+    form = html[html.index(f'action="{action}"') : html.index("</form>", html.index(f'action="{action}"'))]
+    assert "csrfmiddlewaretoken" in form and 'data-testid="import-valid"' in form
+    assert "Valid rows: 2; invalid rows: 1." in form and "data-confirm=" in html
+    assert client.get(action).status_code == 405  # a POST only
+    response = client.post(action)
+    rerun = ImportBatch.objects.exclude(pk=failed.pk).get()
+    assert response.status_code == 302 and response.url == reverse("metrics:batch_detail", args=[rerun.pk])
+    assert queued == [failed.pk, rerun.pk]
+    rerun.refresh_from_db()
+    assert (rerun.status, rerun.inserted, rerun.rejected, rerun.rerun_of) == (ImportStatus.SUCCEEDED, 2, 1, failed)
+    assert set(Order.objects.values_list("order_id", flat=True)) == {"V1", "V3"}
+    page = client.get(response.url).content.decode()
+    assert 'data-testid="rerun-of"' in page and reverse("metrics:batch_detail", args=[failed.pk]) in page
+    # The failure stays visible, pointing at the import of its valid rows, and offers it no more.
+    html = client.get(reverse("metrics:batch_detail", args=[failed.pk])).content.decode()
+    assert "Failed, nothing imported" in html and reverse("metrics:batch_detail", args=[rerun.pk]) in html
+    assert 'data-testid="import-valid"' not in html
+    assert client.post(action).url == reverse("metrics:batch_detail", args=[rerun.pk])  # again: the same batch
+    assert ImportBatch.objects.count() == 2
+
+
+def test_importing_the_valid_rows_is_queued_after_the_commit(client_for, org, queued, monkeypatch,
+                                                            django_capture_on_commit_callbacks):  # fmt: skip
+    from metrics import views
+    from metrics.services import imports
+    from metrics.tasks import import_batch_run_task
+
+    client = client_for(org.users["manager_s1"])
+    failed = _failed(client, org)
+    monkeypatch.setattr(views, "import_batch_queue", imports.import_batch_queue)  # the real queueing
+    sent = []
+    monkeypatch.setattr(import_batch_run_task, "delay", lambda batch_id: sent.append(batch_id))
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        client.post(reverse("metrics:batch_import_valid", args=[failed.pk]))
+    rerun = ImportBatch.objects.get(rerun_of=failed)
+    assert sent == [] and rerun.status == ImportStatus.QUEUED  # nothing sent before the commit
+    for callback in callbacks:
+        callback()
+    assert sent == [rerun.pk]
+
+
+def test_only_the_stores_managers_and_admins_import_the_valid_rows(client_for, org, queued):
+    failed = _failed(client_for(org.users["manager_s1"]), org)
+    action = reverse("metrics:batch_import_valid", args=[failed.pk])
+    for username in ("staff_a", "lead_x", "hr"):
+        assert client_for(org.users[username]).post(action).status_code == 403
+    assert client_for(org.users["manager_s2"]).post(action).status_code == 404
+    assert not ImportBatch.objects.filter(rerun_of=failed).exists()
+    assert client_for(org.users["admin"]).post(action).status_code == 302
+    assert ImportBatch.objects.filter(rerun_of=failed, created_by=org.users["admin"]).exists()
+
+
+def test_the_page_says_why_the_valid_rows_cannot_be_imported(client_for, org, queued):
+    from django.utils import timezone
+
+    client = client_for(org.users["manager_s1"])
+    client.cookies["django_language"] = "en"
+    failed = _failed(client, org)
+    ImportBatch.objects.filter(pk=failed.pk).update(file="", file_deleted_at=timezone.now())  # retention ran
+    html = client.get(reverse("metrics:batch_detail", args=[failed.pk])).content.decode()
+    assert 'data-testid="import-valid"' not in html and "The original file is no longer kept (retention" in html
+    response = client.post(reverse("metrics:batch_import_valid", args=[failed.pk]), follow=True)
+    assert "The original file is no longer kept (retention" in response.content.decode()
+    assert not ImportBatch.objects.filter(rerun_of=failed).exists()
+    pdf = SimpleUploadedFile("scan.csv", b"%PDF-1.7\n" + bytes(200), content_type="text/csv")
+    client.post(reverse("metrics:upload"), {"files": [pdf], "store": org.s1.pk})
+    refused = ImportBatch.objects.get(file_name="scan.csv")
+    html = client.get(reverse("metrics:batch_detail", args=[refused.pk])).content.decode()
+    assert refused.status == ImportStatus.REFUSED and 'data-testid="import-valid"' not in html
+    assert "The file itself was refused, not some of its rows" in html
