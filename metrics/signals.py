@@ -1,5 +1,8 @@
-"""What metrics does when the organisation changes.
+"""The signal metrics sends for the apps above it, and what metrics does when the organisation
+changes.
 
+- store_days_rebuilt: the rollups of some days of a store were rebuilt (incentives' statements
+  of those months follow; metrics never imports incentives).
 - A change of who held an account or of a member's team on some days (teams' history_changed):
   the recompute of those store-days is queued on commit (metrics.services.kpis).
 - Rollup rows that change without a rebuild: deleting a team nulls its rollup rows' team, and
@@ -12,12 +15,19 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.db.models.signals import pre_delete
-from django.dispatch import receiver
+from django.dispatch import Signal, receiver
 
 from metrics.db import store_all_months_bump
 from metrics.models import MemberDay
 from teams.models import Member, Team
 from teams.signals import history_changed
+
+# Sent by metrics.services.kpis once a store's rollups of some local days were rebuilt (after an
+# import, a range, nightly or full recompute, a change of the histories), once per store and
+# run, with `store_id` and `ranges`: a tuple of (first day, last day), both inclusive. The
+# rebuilds run in autocommit, so they are committed when a task sends it; receivers act on
+# commit all the same, for callers inside a transaction.
+store_days_rebuilt = Signal()
 
 
 @receiver(history_changed, dispatch_uid="metrics.history_changed")

@@ -127,13 +127,13 @@ def kpis_partition_task(_previous, store_id: int, start: str, end: str) -> int:
     import datetime as dt
 
     from metrics.services.rollups import rollup_partition_recompute
+    from metrics.signals import store_days_rebuilt
     from teams.models import Store
 
-    counts = rollup_partition_recompute(
-        store=Store.objects.get(pk=store_id),
-        start=dt.date.fromisoformat(start),
-        end=dt.date.fromisoformat(end),
-    )
+    first, last = dt.date.fromisoformat(start), dt.date.fromisoformat(end)
+    counts = rollup_partition_recompute(store=Store.objects.get(pk=store_id), start=first, end=last)
+    # Each month of a full recompute is its own task (after the store's attribution): each says so.
+    store_days_rebuilt.send(sender=Store, store_id=store_id, ranges=((first, last),))
     return counts.member_days
 
 

@@ -9,6 +9,9 @@
 - a full recompute: everything, fanned out by store and month (metrics.tasks);
 - a change of who held an account or of a member's team on some days (teams.services.history):
   those days, queued by kpis_history_recompute_queue.
+
+Each, once a store's rollups are rebuilt, announces the days with metrics.signals.store_days_rebuilt
+(the pay statements of their months follow: incentives/signals.py).
 """
 
 # ruff: noqa: S608
@@ -27,6 +30,7 @@ from metrics.models import ImportBatch, ImportKind
 from metrics.services.attribution import attribution_recompute
 from metrics.services.rollups import rollup_partition_recompute
 from metrics.services.segments import buyer_segments_refresh
+from metrics.signals import store_days_rebuilt
 from teams.models import Store
 from teams.services.history import StoreDays
 
@@ -39,6 +43,22 @@ class RecomputeReport:
     partitions: int = 0
     orders_recredited: int = 0
     store_ids: list[int] = field(default_factory=list)
+    # (store id, first day, last day) of each partition rebuilt, ISO dates (a task's JSON result).
+    rebuilt: list[tuple[int, str, str]] = field(default_factory=list)
+
+
+def _rebuild(store: Store, report: RecomputeReport, first: dt.date, last: dt.date) -> None:
+    rollup_partition_recompute(store=store, start=first, end=last)
+    report.partitions += 1
+    report.rebuilt.append((store.pk, first.isoformat(), last.isoformat()))
+
+
+def _rebuilt_announce(store: Store, report: RecomputeReport) -> None:
+    """Tell the apps above which of the store's days were rebuilt (their receivers act on commit:
+    the rebuilds run in autocommit, so in a task that is at once)."""
+    days = [(dt.date.fromisoformat(a), dt.date.fromisoformat(b)) for s, a, b in report.rebuilt if s == store.pk]
+    if days:
+        store_days_rebuilt.send(sender=Store, store_id=store.pk, ranges=tuple(days))
 
 
 def month_ranges(start: dt.date, end: dt.date) -> list[tuple[dt.date, dt.date]]:
@@ -135,10 +155,10 @@ def kpis_after_import(*, batch: ImportBatch) -> RecomputeReport:
             credit = _credit_with_moved_days(store, report, affected, buyers=buyers, created=created)
             report.orders_recredited += credit.orders_changed
         for first, last in _runs(affected):
-            rollup_partition_recompute(store=store, start=first, end=last)
-            report.partitions += 1
+            _rebuild(store, report, first, last)
         report.stores += 1
         report.store_ids.append(store_id)
+        _rebuilt_announce(store, report)
     return report
 
 
@@ -154,8 +174,8 @@ def kpis_recompute_range(*, store: Store, start: dt.date, end: dt.date, recredit
         credit = _credit_with_moved_days(store, report, in_range, buyers=buyers)
         report.orders_recredited = credit.orders_changed
     for first, last in month_ranges(start, end):
-        rollup_partition_recompute(store=store, start=first, end=last)
-        report.partitions += 1
+        _rebuild(store, report, first, last)
+    _rebuilt_announce(store, report)
     return report
 
 
@@ -205,8 +225,7 @@ def _credit_with_moved_days(store: Store, report: RecomputeReport, rebuilt_after
     with transaction.atomic():
         credit = attribution_recompute(store=store, **scope)
         for first, last in _runs(credit.changed_dates - rebuilt_after):
-            rollup_partition_recompute(store=store, start=first, end=last)
-            report.partitions += 1
+            _rebuild(store, report, first, last)
     return credit
 
 
@@ -253,7 +272,7 @@ def kpis_recompute_store_full(*, store: Store) -> RecomputeReport:
         return report
     report.orders_recredited = attribution_recompute(store=store).orders_changed
     for first, last in month_ranges(*days):
-        rollup_partition_recompute(store=store, start=first, end=last)
-        report.partitions += 1
+        _rebuild(store, report, first, last)
     buyer_segments_refresh(store=store)  # the RFM summary reads the rollups just rebuilt
+    _rebuilt_announce(store, report)
     return report
