@@ -20,6 +20,21 @@ def statements_refresh_task(store_id: int, month_iso: str) -> int:
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
+def statements_follow_data_task(store_id: int, month_iso: str) -> int:
+    """After the rollups of some of the store's days of that month (ISO, any day) were rebuilt: its
+    open statements follow the data (incentives/signals.py); the number refreshed."""
+    import datetime as dt
+
+    from incentives.services.statements import statements_follow_data
+    from teams.models import Store
+
+    store = Store.objects.filter(pk=store_id).first()
+    if store is None:
+        return 0
+    return len(statements_follow_data(store=store, month=dt.date.fromisoformat(month_iso)))
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
 def badges_award_task(store_id: int, start_iso: str, end_iso: str) -> int:
     """Award one store's badges for the periods ending start … end (ISO dates); the number earned."""
     import datetime as dt

@@ -1,17 +1,43 @@
-"""Rollup rows that change without a rebuild: deleting a team nulls its rollup rows' team, and
-deleting a member removes theirs (the foreign keys' SET_NULL and CASCADE), in every month. The
-cached rollup months and dashboards of the stores concerned are keyed by versions that only a
-rebuild moves, so the deletion moves them too, in its own transaction (Django sends pre_delete
-inside the deletion's atomic block)."""
+"""The signal metrics sends for the apps above it, and what metrics does when the organisation
+changes.
+
+- store_days_rebuilt: the rollups of some days of a store were rebuilt (incentives' statements
+  of those months follow; metrics never imports incentives).
+- A change of who held an account or of a member's team on some days (teams' history_changed):
+  the recompute of those store-days is queued on commit (metrics.services.kpis).
+- Rollup rows that change without a rebuild: deleting a team nulls its rollup rows' team, and
+  deleting a member removes theirs (the foreign keys' SET_NULL and CASCADE), in every month. The
+  cached rollup months and dashboards of the stores concerned are keyed by versions that only a
+  rebuild moves, so the deletion moves them too, in its own transaction (Django sends pre_delete
+  inside the deletion's atomic block)."""
 
 from __future__ import annotations
 
+from django.db import transaction
 from django.db.models.signals import pre_delete
-from django.dispatch import receiver
+from django.dispatch import Signal, receiver
 
 from metrics.db import store_all_months_bump
 from metrics.models import MemberDay
 from teams.models import Member, Team
+from teams.signals import history_changed
+
+# Sent by metrics.services.kpis once a store's rollups of some local days were rebuilt (after an
+# import, a range, nightly or full recompute, a change of the histories), once per store and
+# run, with `store_id` and `ranges`: a tuple of (first day, last day), both inclusive. The
+# rebuilds run in autocommit, so they are committed when a task sends it; receivers act on
+# commit all the same, for callers inside a transaction.
+store_days_rebuilt = Signal()
+
+
+@receiver(history_changed, dispatch_uid="metrics.history_changed")
+def history_changed_recompute(sender, spans, **kwargs) -> None:
+    """Who held an account, or which team a member was in, changed on some days: once that
+    commits, those days of the stores concerned are re-credited and rebuilt."""
+    from metrics.services.kpis import kpis_history_recompute_queue
+
+    transaction.on_commit(lambda: kpis_history_recompute_queue(spans=spans))
+
 
 # The stores are read from the member-days (indexed by team and by member): every inquiry
 # buyer-day of a member and team comes from a session of a member-day of the same ones.

@@ -90,8 +90,9 @@ def dashboards_warm_task(store_id: int, _previous=None) -> int:
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
-def kpis_recompute_range_task(store_id: int, start: str, end: str) -> dict:
-    """Re-credit and rebuild one store's local days start … end (ISO dates)."""
+def kpis_recompute_range_task(store_id: int, start: str, end: str, recredit: bool = True) -> dict:
+    """Re-credit (unless `recredit` is False) and rebuild one store's local days start … end (ISO
+    dates): nightly, from recompute_kpis, and after a change of the histories (metrics/signals.py)."""
     import datetime as dt
 
     from metrics.services.dashboards import dashboards_refresh_begin
@@ -101,7 +102,9 @@ def kpis_recompute_range_task(store_id: int, start: str, end: str) -> dict:
 
     store = Store.objects.get(pk=store_id)
     dashboards_refresh_begin(store_ids=[store.pk])  # ended by the warm-up below
-    report = kpis_recompute_range(store=store, start=dt.date.fromisoformat(start), end=dt.date.fromisoformat(end))
+    report = kpis_recompute_range(
+        store=store, start=dt.date.fromisoformat(start), end=dt.date.fromisoformat(end), recredit=recredit
+    )
     buyer_segments_refresh(store=store)
     dashboards_warm_task.delay(store.pk)
     return vars(report)
@@ -124,13 +127,13 @@ def kpis_partition_task(_previous, store_id: int, start: str, end: str) -> int:
     import datetime as dt
 
     from metrics.services.rollups import rollup_partition_recompute
+    from metrics.signals import store_days_rebuilt
     from teams.models import Store
 
-    counts = rollup_partition_recompute(
-        store=Store.objects.get(pk=store_id),
-        start=dt.date.fromisoformat(start),
-        end=dt.date.fromisoformat(end),
-    )
+    first, last = dt.date.fromisoformat(start), dt.date.fromisoformat(end)
+    counts = rollup_partition_recompute(store=Store.objects.get(pk=store_id), start=first, end=last)
+    # Each month of a full recompute is its own task (after the store's attribution): each says so.
+    store_days_rebuilt.send(sender=Store, store_id=store_id, ranges=((first, last),))
     return counts.member_days
 
 

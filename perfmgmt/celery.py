@@ -19,7 +19,8 @@ app.autodiscover_tasks()
 
 app.conf.beat_schedule = {
     # Just after midnight in TIME_ZONE (the stores' default zone): a member whose leave date
-    # was yesterday stops being active from the first minute of the new day.
+    # was yesterday stops being active from the first minute of the new day (their accounts'
+    # days after it are recomputed at once, not at 02:00: teams/services/history.py).
     "members-deactivate-departed": {
         "task": "teams.tasks.members_deactivate_departed_task",
         "schedule": crontab(hour=0, minute=5),

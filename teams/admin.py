@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.utils import timezone
 
 from teams.models import (
     AccountAssignment,
@@ -10,6 +11,8 @@ from teams.models import (
     Team,
     TeamMembership,
 )
+from teams.services.history import history_watch
+from teams.services.members import members_deactivate_departed
 
 
 @admin.register(Store)
@@ -47,6 +50,16 @@ class MemberAdmin(admin.ModelAdmin):
     search_fields = ["display_name", "employee_number"]
     autocomplete_fields = ["user"]
     inlines = [TeamMembershipInline, AccountAssignmentInline]
+
+    def save_related(self, request, form, formsets, change) -> None:
+        """The memberships and assignments edited here, and a leave date already past, are one
+        change of the member's histories: the figures of the days whose holder or team changed
+        are recomputed once the form's transaction commits, as after the services' changes
+        (teams.services.history). A leave date before today ends the open periods now, as the
+        nightly job would have at midnight; a later one is left to that job."""
+        with history_watch(member_ids=[form.instance.pk]):
+            super().save_related(request, form, formsets, change)
+            members_deactivate_departed(today=timezone.localdate(), member_ids=[form.instance.pk])
 
 
 @admin.register(PlatformAccount)

@@ -138,3 +138,43 @@ def _empty_cache():
     yield
     cache.clear()
     rollup_memory_clear()
+
+
+class TaskQueue:
+    """Celery tasks queued (apply_async/delay) during a test, kept instead of sent, and run in
+    this process in the order they were queued by run_all(): a worker without a broker."""
+
+    def __init__(self, capture):
+        self.calls: list[tuple] = []
+        self._capture = capture
+
+    def names(self) -> list[str]:
+        return [task.name.rsplit(".", 1)[-1] for task, _args, _kwargs in self.calls]
+
+    def of(self, name: str) -> list[tuple]:
+        """The arguments (positional + keyword) of the queued calls of the task named `name`."""
+        return [(*args, *kwargs.values()) for task, args, kwargs in self.calls if task.name.endswith(f".{name}")]
+
+    def run_all(self) -> list[str]:
+        """Run every queued task, then those they queue, each as a worker would: its on-commit
+        callbacks run when it returns. Returns the names run."""
+        ran = []
+        while self.calls:
+            task, args, kwargs = self.calls.pop(0)
+            with self._capture(execute=True):
+                task(*args, **kwargs)
+            ran.append(task.name.rsplit(".", 1)[-1])
+        return ran
+
+
+@pytest.fixture
+def task_queue(monkeypatch, django_capture_on_commit_callbacks) -> TaskQueue:
+    from celery.app.task import Task
+
+    queue = TaskQueue(django_capture_on_commit_callbacks)
+
+    def apply_async(self, args=None, kwargs=None, **options):
+        queue.calls.append((self, tuple(args or ()), dict(kwargs or {})))
+
+    monkeypatch.setattr(Task, "apply_async", apply_async)
+    return queue

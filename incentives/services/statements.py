@@ -14,6 +14,7 @@ adjustment and the lines stay; HR locks.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -46,6 +47,8 @@ from metrics.selectors.kpis import kpi_table
 from metrics.services.rollups import stage_order
 from teams.models import AccountAssignment, Member, Store, Team, TeamMembership
 from teams.selectors.scoping import Viewer
+
+logger = logging.getLogger(__name__)
 
 
 def month_end(month: dt.date) -> dt.date:
@@ -528,16 +531,18 @@ def _line_dicts(lines: list[Line]) -> list[dict]:
 
 @transaction.atomic
 def statement_refresh(
-    *, member: Member, store: Store, month: dt.date, figures: MonthFigures | None = None
+    *, member: Member, store: Store, month: dt.date, figures: MonthFigures | None = None, leave_locked: bool = False
 ) -> Statement | None:
     """Compute and store the statement. A draft takes the new lines; an approved or locked one
-    keeps its lines and gets the difference as a proposed adjustment (cleared when equal).
-    Idempotent: the same data gives the same rows."""
+    keeps its lines and gets the difference as a proposed adjustment (cleared when equal);
+    `leave_locked`: a locked one is returned as it is. Idempotent: the same data gives the same rows."""
     month = month.replace(day=1)
     computed = statement_compute(member=member, store=store, month=month, figures=figures)
     statement = Statement.objects.select_for_update().filter(member=member, store=store, month=month).first()
     if computed.plan is None and statement is None:
         return None
+    if leave_locked and statement is not None and statement.state == StatementState.LOCKED:
+        return statement
     if statement is None:
         statement = Statement.objects.create(member=member, store=store, month=month, plan=computed.plan)
     if statement.state == StatementState.DRAFT:
@@ -580,6 +585,58 @@ def statements_refresh(*, store: Store, month: dt.date) -> list[Statement]:
     figures = MonthFigures(store=store, month=month.replace(day=1))  # shared by every member of the pass
     refreshed = (statement_refresh(member=m, store=store, month=month, figures=figures) for m in members)
     return [s for s in refreshed if s is not None]
+
+
+def statements_follow_data(*, store: Store, month: dt.date) -> list[Statement]:
+    """The store's statements of the month after the rollups of some of its days were rebuilt (an
+    import, a recompute, a change of who held an account or of a member's team): a draft takes
+    the new lines, an approved one gets the difference as a proposed adjustment, a locked one is
+    left untouched (paid out: a later refund is clawed back on a later statement instead).
+
+    Every statement of the month, not only those of the members whose figures moved: ranking
+    awards and team PK titles compare a member with their teammates. Only statements that exist:
+    making them is the nightly job's or the Recompute button's, so a month without any costs one
+    query. Idempotent."""
+    month = month.replace(day=1)
+    statements = list(
+        Statement.objects.filter(store=store, month=month)
+        .exclude(state=StatementState.LOCKED)
+        .select_related("member")
+        .order_by("pk")
+    )
+    if not statements:
+        return []
+    figures = MonthFigures(store=store, month=month)  # shared by every member of the pass
+    refreshed = (
+        statement_refresh(member=s.member, store=store, month=month, figures=figures, leave_locked=True)
+        for s in statements
+    )
+    return [s for s in refreshed if s is not None]
+
+
+def statements_follow_queue(*, store_id: int, months: list[dt.date]) -> list[dt.date]:
+    """Queue statements_follow_data for those of the store's months that have a statement still
+    open to change (call on commit, after the rebuild); returns the months queued. Broker
+    unreachable: logged; the nightly job recomputes the current month's statements anyway."""
+    from kombu.exceptions import KombuError
+
+    from incentives.tasks import statements_follow_data_task
+
+    open_months = set(
+        Statement.objects.filter(store_id=store_id, month__in=months)
+        .exclude(state=StatementState.LOCKED)
+        .values_list("month", flat=True)
+    )
+    queued = []
+    for month in sorted(open_months):
+        try:
+            statements_follow_data_task.delay(store_id, month.isoformat())
+        except (KombuError, OSError):
+            logger.exception("statements of store %s, %s, could not be queued: the task broker is unreachable",
+                             store_id, f"{month:%Y-%m}")  # fmt: skip
+            continue
+        queued.append(month)
+    return queued
 
 
 def statement_approve(*, viewer: Viewer, user, statement: Statement) -> Statement:

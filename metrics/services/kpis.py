@@ -6,7 +6,12 @@
   (a lead moving on changes the cohort conversion of the day it entered its earlier stages);
 - a range (the nightly job: the last 35 days; the command: any range): attribution of the
   store's orders created in the range, then the range's rollups;
-- a full recompute: everything, fanned out by store and month (metrics.tasks).
+- a full recompute: everything, fanned out by store and month (metrics.tasks);
+- a change of who held an account or of a member's team on some days (teams.services.history):
+  those days, queued by kpis_history_recompute_queue.
+
+Each, once a store's rollups are rebuilt, announces the days with metrics.signals.store_days_rebuilt
+(the pay statements of their months follow: incentives/signals.py).
 """
 
 # ruff: noqa: S608
@@ -14,15 +19,22 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
+from kombu.exceptions import KombuError
 
 from metrics.models import ImportBatch, ImportKind
 from metrics.services.attribution import attribution_recompute
 from metrics.services.rollups import rollup_partition_recompute
 from metrics.services.segments import buyer_segments_refresh
+from metrics.signals import store_days_rebuilt
 from teams.models import Store
+from teams.services.history import StoreDays
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -31,6 +43,22 @@ class RecomputeReport:
     partitions: int = 0
     orders_recredited: int = 0
     store_ids: list[int] = field(default_factory=list)
+    # (store id, first day, last day) of each partition rebuilt, ISO dates (a task's JSON result).
+    rebuilt: list[tuple[int, str, str]] = field(default_factory=list)
+
+
+def _rebuild(store: Store, report: RecomputeReport, first: dt.date, last: dt.date) -> None:
+    rollup_partition_recompute(store=store, start=first, end=last)
+    report.partitions += 1
+    report.rebuilt.append((store.pk, first.isoformat(), last.isoformat()))
+
+
+def _rebuilt_announce(store: Store, report: RecomputeReport) -> None:
+    """Tell the apps above which of the store's days were rebuilt (their receivers act on commit:
+    the rebuilds run in autocommit, so in a task that is at once)."""
+    days = [(dt.date.fromisoformat(a), dt.date.fromisoformat(b)) for s, a, b in report.rebuilt if s == store.pk]
+    if days:
+        store_days_rebuilt.send(sender=Store, store_id=store.pk, ranges=tuple(days))
 
 
 def month_ranges(start: dt.date, end: dt.date) -> list[tuple[dt.date, dt.date]]:
@@ -127,24 +155,64 @@ def kpis_after_import(*, batch: ImportBatch) -> RecomputeReport:
             credit = _credit_with_moved_days(store, report, affected, buyers=buyers, created=created)
             report.orders_recredited += credit.orders_changed
         for first, last in _runs(affected):
-            rollup_partition_recompute(store=store, start=first, end=last)
-            report.partitions += 1
+            _rebuild(store, report, first, last)
         report.stores += 1
         report.store_ids.append(store_id)
+        _rebuilt_announce(store, report)
     return report
 
 
-def kpis_recompute_range(*, store: Store, start: dt.date, end: dt.date) -> RecomputeReport:
-    """Re-credit the store's orders and rebuild its rollups for start … end (local days)."""
+def kpis_recompute_range(*, store: Store, start: dt.date, end: dt.date, recredit: bool = True) -> RecomputeReport:
+    """Re-credit the store's orders and rebuild its rollups for start … end (local days).
+
+    `recredit` False: the rollups only, for a change that cannot move an order's credit (a
+    member's team: the credit names a member)."""
     report = RecomputeReport(stores=1)
-    buyers = _buyers_in(store, start - dt.timedelta(days=store.attribution_window_days), end)
-    in_range = {start + dt.timedelta(days=n) for n in range((end - start).days + 1)}
-    credit = _credit_with_moved_days(store, report, in_range, buyers=buyers)
-    report.orders_recredited = credit.orders_changed
+    if recredit:
+        buyers = _buyers_in(store, start - dt.timedelta(days=store.attribution_window_days), end)
+        in_range = {start + dt.timedelta(days=n) for n in range((end - start).days + 1)}
+        credit = _credit_with_moved_days(store, report, in_range, buyers=buyers)
+        report.orders_recredited = credit.orders_changed
     for first, last in month_ranges(start, end):
-        rollup_partition_recompute(store=store, start=first, end=last)
-        report.partitions += 1
+        _rebuild(store, report, first, last)
+    _rebuilt_announce(store, report)
     return report
+
+
+def kpis_history_recompute_queue(*, spans: Iterable[StoreDays]) -> list[tuple[int, dt.date, dt.date]]:
+    """Queue the recompute of the store-days a change of the histories touched (call on commit).
+
+    Each span is cut to the store's days with data: an open span ends on the store's last day
+    with data, and a span with no data in it queues nothing. From now to the warm-up that ends
+    the task, the store's pages say that their figures are updating (and serve those from before
+    the change, which is what they are). Returns (store id, first day, last day) of each queued.
+
+    Broker unreachable: logged, nothing queued, the notice withdrawn; the change itself stands and
+    the nightly recompute catches up on the last 35 days."""
+    from metrics.services.dashboards import dashboards_refresh_begin, dashboards_refresh_end
+    from metrics.tasks import kpis_recompute_range_task
+
+    queued = []
+    for span in spans:
+        store = Store.objects.filter(pk=span.store_id).first()
+        days = store_fact_days(store=store) if store else None
+        if days is None:
+            continue
+        start, end = max(span.start, days[0]), min(span.end or days[1], days[1])
+        if start > end:
+            continue
+        # Begun before the task can start: its warm-up ends it, and ending first would leave a
+        # notice no warm-up ends.
+        dashboards_refresh_begin(store_ids=[store.pk])
+        try:
+            kpis_recompute_range_task.delay(store.pk, start.isoformat(), end.isoformat(), recredit=span.recredit)
+        except (KombuError, OSError):
+            logger.exception("recompute of store %s, %s to %s, could not be queued: the task broker is unreachable",
+                             store.pk, start, end)  # fmt: skip
+            dashboards_refresh_end(store_id=store.pk)
+            continue
+        queued.append((store.pk, start, end))
+    return queued
 
 
 def _credit_with_moved_days(store: Store, report: RecomputeReport, rebuilt_after: set[dt.date], **scope):
@@ -157,8 +225,7 @@ def _credit_with_moved_days(store: Store, report: RecomputeReport, rebuilt_after
     with transaction.atomic():
         credit = attribution_recompute(store=store, **scope)
         for first, last in _runs(credit.changed_dates - rebuilt_after):
-            rollup_partition_recompute(store=store, start=first, end=last)
-            report.partitions += 1
+            _rebuild(store, report, first, last)
     return credit
 
 
@@ -205,7 +272,7 @@ def kpis_recompute_store_full(*, store: Store) -> RecomputeReport:
         return report
     report.orders_recredited = attribution_recompute(store=store).orders_changed
     for first, last in month_ranges(*days):
-        rollup_partition_recompute(store=store, start=first, end=last)
-        report.partitions += 1
+        _rebuild(store, report, first, last)
     buyer_segments_refresh(store=store)  # the RFM summary reads the rollups just rebuilt
+    _rebuilt_announce(store, report)
     return report

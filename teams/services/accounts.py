@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from teams.models import AccountAssignment, Member, PlatformAccount, TeamMembership
+from teams.services.history import history_watch
 
 
 @transaction.atomic
@@ -24,6 +25,9 @@ def account_assign(
     The open assignment, if any, ends the day before; an account belongs to one member at a
     time, so a start inside or before an earlier closed period is refused rather than rewriting
     history that KPIs were credited by.
+
+    The figures of the account's store from `start_date` on (those of its previous holder until
+    now) are recomputed once this commits (teams.services.history).
     """
     # Lock the account row so two managers assigning at once cannot both open an assignment.
     PlatformAccount.objects.select_for_update().get(pk=account.pk)
@@ -43,7 +47,10 @@ def account_assign(
             _("%(account)s already has a member on or after %(date)s; choose a later start date."),
             params={"account": account.name, "date": start_date.isoformat()},
         )
-    if current:
-        current.end_date = start_date - dt.timedelta(days=1)
-        current.save(update_fields=["end_date"])
-    return AccountAssignment.objects.create(account=account, member=member, start_date=start_date, assigned_by=actor)
+    with history_watch(account_ids=[account.pk]):
+        if current:
+            current.end_date = start_date - dt.timedelta(days=1)
+            current.save(update_fields=["end_date"])
+        return AccountAssignment.objects.create(
+            account=account, member=member, start_date=start_date, assigned_by=actor
+        )
