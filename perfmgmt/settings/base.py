@@ -274,13 +274,23 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# One line per event on the console. Django's default configuration (applied before this one) gives
+# the "django" logger a console handler of its own when DEBUG is on, so every request warning was
+# printed twice, once by it and once by the root's; its records now go to the root's handler only
+# (its other handler, mail_admins, sends nothing without ADMINS). A refused request (403, or 400
+# for a body that does not parse) is one line without a traceback (perfmgmt/logs.py).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"no_client_error_traceback": {"()": "perfmgmt.logs.ClientErrorTracebackFilter"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {
+        "axes": {"level": "WARNING"},
+        "django": {"handlers": []},
+        "django.request": {"filters": ["no_client_error_traceback"]},
+    },
 }
 
 # E-mail (alerts): EMAIL_URL such as smtp+tls://user:password@smtp.example.com:587; without it
