@@ -586,7 +586,8 @@ def demo_pipeline_followups_create(*, now: dt.datetime | None = None) -> DemoPip
     """Stuck deals as the hourly job would have found them over the last three weeks (replayed
     once a day through `stuck_deals_detect`), then, for the deals still stuck, the owners'
     breakthrough plans and the managers' answers through the services: some answered within the
-    store's hours, one late, and some still waiting."""
+    store's hours, one late, and some still waiting. Plans come after their deal was flagged,
+    answers after their plan, both before `now`."""
     from metrics.models import StuckDeal
     from metrics.services.deals import stuck_deal_plan_submit, stuck_deal_respond, stuck_deals_detect
     from teams.selectors.scoping import Viewer
@@ -607,7 +608,11 @@ def demo_pipeline_followups_create(*, now: dt.datetime | None = None) -> DemoPip
         for index, deal in enumerate(open_deals.order_by("detected_at", "pk")):
             if deal.member is None or index % 4 == 3:  # every fourth owner has not written a plan yet
                 continue
-            submitted = min(deal.detected_at + dt.timedelta(hours=rng.uniform(1, 8)), now - dt.timedelta(hours=1))
+            # The owner writes within hours of the alert; a deal flagged only hours ago (by the run
+            # at `now`) still waits for its plan, which is never dated before the alert.
+            submitted = deal.detected_at + dt.timedelta(hours=rng.uniform(1, 8))
+            if submitted >= now:
+                continue
             owner = Viewer(user_id=deal.member.user_id, member_id=deal.member_id)
             plan = DEMO_STUCK_PLANS[index % len(DEMO_STUCK_PLANS)]
             deal = stuck_deal_plan_submit(viewer=owner, user=deal.member.user, deal=deal, plan=plan, now=submitted)

@@ -1,6 +1,7 @@
 """The demo organisation and logins behind `make run`."""
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -190,3 +191,37 @@ def test_seed_demo_if_empty_leaves_an_existing_database_alone(settings, capsys):
     assert "not loaded again" in capsys.readouterr().out
     with pytest.raises(CommandError, match="already exist"):
         call_command("seed_demo")
+
+
+def test_demo_stuck_deal_plans_and_answers_come_after_the_deal_was_flagged():
+    """Deals flagged by the replayed mornings and deals flagged only by the last run, at the
+    moment of seeding: every plan is dated after its deal's flag, every answer after its plan,
+    both before the moment of seeding."""
+    from metrics.services.demo_seed import demo_pipeline_followups_create
+    from teams.services.demo import demo_organisation_create
+    from tests.factories import lead_path
+
+    demo_organisation_create(password="pw-for-test-1")
+    store = Store.objects.get(teams__kind=TeamKind.ONLINE_SALES)
+    # Yesterday, half an hour after the morning run (the replay's last is the day before, 09:00).
+    now = dt.datetime.combine(store_today(store) - dt.timedelta(days=1), dt.time(9, 30), ZoneInfo(store.time_zone))
+    accounts = PlatformAccount.objects.filter(store=store, assignments__member__memberships__team__kind__in=SALES_KINDS)
+    stuck = dt.timedelta(days=store.stuck_deal_days)
+    for i, account in enumerate(accounts.order_by("pk").distinct()[:4]):
+        # In negotiation for ten days beyond the limit (flagged on a past morning), and one that
+        # passed the limit minutes ago (flagged by the run at `now`).
+        for since in (now - stuck - dt.timedelta(days=10, hours=i), now - stuck + dt.timedelta(minutes=-30 - i)):
+            lead_path(
+                store=store, account=account, steps=[("lead", since - dt.timedelta(days=3)), ("negotiation", since)]
+            )
+
+    demo_pipeline_followups_create(now=now)
+
+    deals = list(StuckDeal.objects.all())
+    assert len(deals) == 8 and sum(deal.detected_at == now for deal in deals) == 4
+    assert any(deal.plan_submitted_at for deal in deals) and any(deal.responded_at for deal in deals)
+    for deal in deals:
+        if deal.plan_submitted_at:
+            assert deal.detected_at < deal.plan_submitted_at < now, deal
+        if deal.responded_at:
+            assert deal.plan_submitted_at < deal.responded_at < now, deal
