@@ -4,6 +4,7 @@ and a promotion through the targets' services."""
 import datetime as dt
 import random
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -51,8 +52,15 @@ from teams.models import Member, PlatformAccount, Role, RoleGrant, Store, Team, 
 from teams.selectors.scoping import viewer_get
 
 
-def demo_data_import(*, orders: int = 50_000, days: int = 90) -> list[str]:
+def _quiet(line: str) -> None:
+    """The default `progress` of the demo's steps: say nothing."""
+
+
+def demo_data_import(*, orders: int = 50_000, days: int = 90, progress: Callable[[str], None] = _quiet) -> list[str]:
     """Write the demo exports for the stores and accounts that exist, import them, report counts.
+
+    Each step is told to `progress` as it starts ("…") and when it is done (with its counts), so
+    that `seed_demo` is never silent for long; returns the lines of the steps done.
 
     The data ends yesterday. Besides the known accounts, each store has one newcomer account the
     organisation does not know yet: its chats arrive unassigned, as a real new hire's would.
@@ -73,7 +81,13 @@ def demo_data_import(*, orders: int = 50_000, days: int = 90) -> list[str]:
     }
     last_day = timezone.localdate() - dt.timedelta(days=1)
     report = []
+
+    def done(line: str) -> None:
+        report.append(line)
+        progress(line)
+
     with tempfile.TemporaryDirectory(prefix="perfmgmt-demo-") as folder:
+        progress(f"  writing the shops' exports: {orders:,} orders with their chats and traffic over {days} days…")
         files = demo_exports_write(
             out_dir=Path(folder), accounts_by_store=accounts, last_day=last_day, days=days, orders=orders
         )
@@ -92,19 +106,23 @@ def demo_data_import(*, orders: int = 50_000, days: int = 90) -> list[str]:
                 )
                 for kind in sales_kinds
             }
+            progress(f"  writing the leads and calls of {store.name}…")
             pipeline = demo_pipeline_exports_write(
                 out_dir=Path(folder) / f"store-{store.pk}", store=store.name, owners=owners, last_day=last_day,
                 days=days, call_share=min(1.0, max(0.05, orders / 50_000)),  # calls follow the demo's size
             )  # fmt: skip
             imports += [("leads", leads_import, pipeline.leads), ("calls", calls_import, pipeline.calls)]
-        for label, importer, path in imports:
+        for number, (label, importer, path) in enumerate(imports, start=1):
+            progress(f"  importing {label} ({number}/{len(imports)})…")
             batch = importer(store=None, file=path, user=None)
             if batch.status != ImportStatus.SUCCEEDED:
                 raise RuntimeError(f"demo {label} import failed: {batch.error_message}")
-            report.append(f"  imported {batch.inserted:>7} {label} ({batch.duration_ms} ms)")
-    for store in Store.objects.order_by("id"):
-        done = kpis_recompute_store_full(store=store)
-        report.append(f"  KPIs of {store.name}: {done.partitions} months, {done.orders_recredited} orders credited")
+            done(f"  imported {batch.inserted:>7} {label} ({batch.duration_ms} ms)")
+    stores = list(Store.objects.order_by("id"))
+    for number, store in enumerate(stores, start=1):
+        progress(f"  computing the KPIs of {store.name} ({number}/{len(stores)})…")
+        computed = kpis_recompute_store_full(store=store)
+        done(f"  KPIs of {store.name}: {computed.partitions} months, {computed.orders_recredited} orders credited")
     return report
 
 
@@ -484,13 +502,14 @@ class DemoIncentives:
     badges: dict[str, int]  # by key
 
 
-def demo_incentives_create(*, today: dt.date | None = None) -> DemoIncentives:
+def demo_incentives_create(*, today: dt.date | None = None, progress: Callable[[str], None] = _quiet) -> DemoIncentives:
     """The customer-service plan (through the ORM: plans are set up by HR in the admin), assigned
     to every service team from last month on, an online-sales plan (commission on deals won) and
     seed 002's telesales plan for the sales teams; then, through the statement services as the administrator,
     last month's statements computed, approved and locked and this month's drafts; and the badges
     of the demo's 90 days (each store with a rule of its own). Needs last month's appraisals and
-    targets (`demo_appraisals_create`) for performance pay and commission tiers."""
+    targets (`demo_appraisals_create`) for performance pay and commission tiers. Each store's
+    turn is told to `progress` as it starts."""
     from incentives.models import (
         BadgeRule,
         CommissionBase,
@@ -537,7 +556,9 @@ def demo_incentives_create(*, today: dt.date | None = None) -> DemoIncentives:
     this_month = last_month = None
     locked, drafts, locked_total = 0, 0, Decimal(0)
     badges: dict[str, int] = {}
-    for store in Store.objects.order_by("id"):
+    stores = list(Store.objects.order_by("id"))
+    for number, store in enumerate(stores, start=1):
+        progress(f"  pay statements and badges of {store.name} ({number}/{len(stores)})…")
         day = today or store_today(store)
         this_month = day.replace(day=1)
         last_month = _previous_month(this_month)
