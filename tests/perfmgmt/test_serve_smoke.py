@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -24,6 +25,7 @@ def _free_port() -> int:
 def test_make_run_serves_the_login_page_with_demo_logins(tmp_path):
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE")}
+    env.pop("DJANGO_DEBUG", None)  # as a new user runs it
     # Its own SQLite file and file broker: the embedded default, on a fresh, empty database.
     env.update(
         PYTHON=sys.executable,
@@ -52,6 +54,16 @@ def test_make_run_serves_the_login_page_with_demo_logins(tmp_path):
         for username in ("manager", "lead", "staff1", "staff2", "hr", "admin"):
             assert f"  {username}" in output
         assert (tmp_path / "db.sqlite3").exists()
+        # Served as users see it (DEBUG off): an unknown address gets the site's own 404 page,
+        # not Django's list of URL patterns; static files and the icon are there all the same.
+        with pytest.raises(urllib.error.HTTPError) as missing:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/no-such-page/", timeout=10)
+        page = missing.value.read().decode()
+        assert missing.value.code == 404 and '<div class="code">404</div>' in page and "URLconf" not in page
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/static/css/app.css", timeout=10) as response:
+            assert response.status == 200 and response.headers["Content-Type"].startswith("text/css")
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/favicon.ico", timeout=10) as response:
+            assert response.status == 200 and response.read()[:4] == b"\x00\x00\x01\x00"
         # The worker started beside the server is up on the file broker.
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and "ready." not in (tmp_path / "log" / "worker.log").read_text():
