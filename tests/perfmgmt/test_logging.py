@@ -66,3 +66,15 @@ def test_a_server_error_keeps_its_traceback(org, client, settings, caplog, monke
     text = console.getvalue()
     assert "ERROR django.request Internal Server Error: /org/stores/" in text
     assert "Traceback" in text and "RuntimeError: the database went away" in text
+
+
+def test_runserver_keeps_its_access_log_as_django_has_it():
+    """Configuring the "django" logger resets its children: the access log of runserver
+    (`make run`) is declared again, with Django's handler and format, printed once."""
+    from django.utils.log import ServerFormatter
+
+    server = logging.getLogger("django.server")
+    assert server.propagate is False and server.level == logging.INFO
+    # (pytest's own capture handlers left aside)
+    console = [handler for handler in server.handlers if type(handler) is logging.StreamHandler]
+    assert [type(handler.formatter) for handler in console] == [ServerFormatter]
