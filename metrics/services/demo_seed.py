@@ -509,7 +509,7 @@ def demo_incentives_create(*, today: dt.date | None = None, progress: Callable[[
     last month's statements computed, approved and locked and this month's drafts; and the badges
     of the demo's 90 days (each store with a rule of its own). Needs last month's appraisals and
     targets (`demo_appraisals_create`) for performance pay and commission tiers. Each store's
-    turn is told to `progress` as it starts."""
+    statements, drafts and badges are told to `progress` as they start."""
     from incentives.models import (
         BadgeRule,
         CommissionBase,
@@ -558,7 +558,8 @@ def demo_incentives_create(*, today: dt.date | None = None, progress: Callable[[
     badges: dict[str, int] = {}
     stores = list(Store.objects.order_by("id"))
     for number, store in enumerate(stores, start=1):
-        progress(f"  pay statements and badges of {store.name} ({number}/{len(stores)})…")
+        turn = f"{store.name} ({number}/{len(stores)})"
+        progress(f"  last month's pay statements of {turn}, approved and locked…")
         day = today or store_today(store)
         this_month = day.replace(day=1)
         last_month = _previous_month(this_month)
@@ -571,7 +572,9 @@ def demo_incentives_create(*, today: dt.date | None = None, progress: Callable[[
             statement = statement_lock(viewer=viewer, user=admin, statement=statement)
             locked += statement.state == StatementState.LOCKED
             locked_total += statement.total
+        progress(f"  this month's draft statements of {turn}…")
         drafts += len(statements_refresh(store=store, month=this_month))
+        progress(f"  badges of {turn} over {DEMO_BADGE_DAYS} days…")
         yesterday = day - dt.timedelta(days=1)
         start = yesterday - dt.timedelta(days=DEMO_BADGE_DAYS - 1)
         for badge in badges_award(store=store, start=start, end=yesterday):

@@ -268,8 +268,10 @@ def _check_progress(console: _Console) -> None:
     stores = list(Store.objects.order_by("id"))
     for number, store in enumerate(stores, start=1):
         assert f"computing the KPIs of {store.name} ({number}/3)…" in lines
-    assert at[f"pay statements and badges of {stores[0].name} (1/3)…"][2] == 0
+    assert at[f"last month's pay statements of {stores[0].name} (1/3), approved and locked…"][2] == 0
+    assert at[f"this month's draft statements of {stores[0].name} (1/3)…"][2] > 0
     assert at[first("incentives:")][2] > 0
     steps = [line for line in lines if line.endswith("…")]
-    assert len(steps) == 1 + 1 + 1 + 5 + 3 + 3 + 3  # organisation, exports, leads, imports, KPIs, 3 steps, pay
+    # organisation, exports, leads and calls, imports, KPIs, targets, deals, appraisals, pay
+    assert len(steps) == 1 + 1 + 1 + 5 + 3 + 3 + 3 * 3
     assert lines.index(first("Demo data loaded")) > lines.index(first("incentives:"))
