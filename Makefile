@@ -14,7 +14,8 @@ $(STAMP): requirements/dev.txt
 	$(PY) -m pip install --quiet -r requirements/dev.txt
 	touch $@
 
-## Migrate, load demo data into an empty database, serve on http://127.0.0.1:8000 with a Celery worker.
+## Migrate, load demo data into an empty database, serve on http://127.0.0.1:8000 with a Celery worker
+## (HOST and PORT pick another address: PORT=8001 make run).
 run: $(STAMP)
 	PYTHON=$(PY) bash bin/serve
 

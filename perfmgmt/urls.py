@@ -7,7 +7,7 @@ from rest_framework.urlpatterns import format_suffix_patterns
 
 from metrics.api.urls import router as metrics_router
 from perfmgmt.schema import ApiNotFoundView
-from perfmgmt.views import TokenObtainView, healthz
+from perfmgmt.views import TokenObtainView, favicon, healthz
 from teams.api.urls import router as teams_router
 from teams.views import home
 
@@ -53,4 +53,5 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    path("favicon.ico", favicon, name="favicon"),
 ]

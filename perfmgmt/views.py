@@ -1,8 +1,10 @@
 from axes.helpers import get_cool_off
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponseRedirect, JsonResponse
+from django.templatetags.static import static
 from django.utils.translation import gettext as _
-from django.views.decorators.cache import never_cache
+from django.views.decorators.cache import cache_control, never_cache
+from django.views.decorators.http import require_safe
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
@@ -20,6 +22,14 @@ def healthz(request: HttpRequest) -> JsonResponse:
     except Exception as error:
         return JsonResponse({"status": "error", "database": str(error.__class__.__name__)}, status=503)
     return JsonResponse({"status": "ok"})
+
+
+@require_safe
+@cache_control(public=True, max_age=24 * 3600)  # seconds: a changed icon reaches browsers within a day
+def favicon(request: HttpRequest) -> HttpResponseRedirect:
+    """/favicon.ico, which browsers ask for on pages that link no icon (the Django admin's, a JSON
+    answer): the site's icon, a static file like every other (whitenoise serves it)."""
+    return HttpResponseRedirect(static("img/favicon.ico"))
 
 
 class TokenObtainView(ObtainAuthToken):

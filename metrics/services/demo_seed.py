@@ -4,6 +4,7 @@ and a promotion through the targets' services."""
 import datetime as dt
 import random
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -53,8 +54,15 @@ from teams.models import Member, PlatformAccount, Role, RoleGrant, Store, Team, 
 from teams.selectors.scoping import viewer_get
 
 
-def demo_data_import(*, orders: int = 50_000, days: int = 90) -> list[str]:
+def _quiet(line: str) -> None:
+    """The default `progress` of the demo's steps: say nothing."""
+
+
+def demo_data_import(*, orders: int = 50_000, days: int = 90, progress: Callable[[str], None] = _quiet) -> list[str]:
     """Write the demo exports for the stores and accounts that exist, import them, report counts.
+
+    Each step is told to `progress` as it starts ("…") and when it is done (with its counts), so
+    that `seed_demo` is never silent for long; returns the lines of the steps done.
 
     The data ends yesterday. Besides the known accounts, each store has one newcomer account the
     organisation does not know yet: its chats arrive unassigned, as a real new hire's would.
@@ -75,7 +83,13 @@ def demo_data_import(*, orders: int = 50_000, days: int = 90) -> list[str]:
     }
     last_day = timezone.localdate() - dt.timedelta(days=1)
     report = []
+
+    def done(line: str) -> None:
+        report.append(line)
+        progress(line)
+
     with tempfile.TemporaryDirectory(prefix="perfmgmt-demo-") as folder:
+        progress(f"  writing the shops' exports: {orders:,} orders with their chats and traffic over {days} days…")
         files = demo_exports_write(
             out_dir=Path(folder), accounts_by_store=accounts, last_day=last_day, days=days, orders=orders
         )
@@ -94,19 +108,23 @@ def demo_data_import(*, orders: int = 50_000, days: int = 90) -> list[str]:
                 )
                 for kind in sales_kinds
             }
+            progress(f"  writing the leads and calls of {store.name}…")
             pipeline = demo_pipeline_exports_write(
                 out_dir=Path(folder) / f"store-{store.pk}", store=store.name, owners=owners, last_day=last_day,
                 days=days, call_share=min(1.0, max(0.05, orders / 50_000)),  # calls follow the demo's size
             )  # fmt: skip
             imports += [("leads", leads_import, pipeline.leads), ("calls", calls_import, pipeline.calls)]
-        for label, importer, path in imports:
+        for number, (label, importer, path) in enumerate(imports, start=1):
+            progress(f"  importing {label} ({number}/{len(imports)})…")
             batch = importer(store=None, file=path, user=None)
             if batch.status != ImportStatus.SUCCEEDED:
                 raise RuntimeError(f"demo {label} import failed: {batch.error_message}")
-            report.append(f"  imported {batch.inserted:>7} {label} ({batch.duration_ms} ms)")
-    for store in Store.objects.order_by("id"):
-        done = kpis_recompute_store_full(store=store)
-        report.append(f"  KPIs of {store.name}: {done.partitions} months, {done.orders_recredited} orders credited")
+            done(f"  imported {batch.inserted:>7} {label} ({batch.duration_ms} ms)")
+    stores = list(Store.objects.order_by("id"))
+    for number, store in enumerate(stores, start=1):
+        progress(f"  computing the KPIs of {store.name} ({number}/{len(stores)})…")
+        computed = kpis_recompute_store_full(store=store)
+        done(f"  KPIs of {store.name}: {computed.partitions} months, {computed.orders_recredited} orders credited")
     return report
 
 
@@ -488,13 +506,14 @@ class DemoIncentives:
     badges: dict[str, int]  # by key
 
 
-def demo_incentives_create(*, today: dt.date | None = None) -> DemoIncentives:
+def demo_incentives_create(*, today: dt.date | None = None, progress: Callable[[str], None] = _quiet) -> DemoIncentives:
     """The customer-service plan (through the ORM: plans are set up by HR in the admin), assigned
     to every service team from last month on, an online-sales plan (commission on deals won) and
     seed 002's telesales plan for the sales teams; then, through the statement services as the administrator,
     last month's statements computed, approved and locked and this month's drafts; and the badges
     of the demo's 90 days (each store with a rule of its own). Needs last month's appraisals and
-    targets (`demo_appraisals_create`) for performance pay and commission tiers."""
+    targets (`demo_appraisals_create`) for performance pay and commission tiers. Each store's
+    statements, drafts and badges are told to `progress` as they start."""
     from incentives.models import (
         BadgeRule,
         CommissionBase,
@@ -541,7 +560,10 @@ def demo_incentives_create(*, today: dt.date | None = None) -> DemoIncentives:
     this_month = last_month = None
     locked, drafts, locked_total = 0, 0, Decimal(0)
     badges: dict[str, int] = {}
-    for store in Store.objects.order_by("id"):
+    stores = list(Store.objects.order_by("id"))
+    for number, store in enumerate(stores, start=1):
+        turn = f"{store.name} ({number}/{len(stores)})"
+        progress(f"  last month's pay statements of {turn}, approved and locked…")
         day = today or store_today(store)
         this_month = day.replace(day=1)
         last_month = _previous_month(this_month)
@@ -554,7 +576,9 @@ def demo_incentives_create(*, today: dt.date | None = None) -> DemoIncentives:
             statement = statement_lock(viewer=viewer, user=admin, statement=statement)
             locked += statement.state == StatementState.LOCKED
             locked_total += statement.total
+        progress(f"  this month's draft statements of {turn}…")
         drafts += len(statements_refresh(store=store, month=this_month))
+        progress(f"  badges of {turn} over {DEMO_BADGE_DAYS} days…")
         yesterday = day - dt.timedelta(days=1)
         start = yesterday - dt.timedelta(days=DEMO_BADGE_DAYS - 1)
         for badge in badges_award(store=store, start=start, end=yesterday):
@@ -590,7 +614,8 @@ def demo_pipeline_followups_create(*, now: dt.datetime | None = None) -> DemoPip
     """Stuck deals as the hourly job would have found them over the last three weeks (replayed
     once a day through `stuck_deals_detect`), then, for the deals still stuck, the owners'
     breakthrough plans and the managers' answers through the services: some answered within the
-    store's hours, one late, and some still waiting."""
+    store's hours, one late, and some still waiting. Plans come after their deal was flagged,
+    answers after their plan, both before `now`."""
     from metrics.models import StuckDeal
     from metrics.services.deals import stuck_deal_plan_submit, stuck_deal_respond, stuck_deals_detect
     from teams.selectors.scoping import Viewer
@@ -611,7 +636,11 @@ def demo_pipeline_followups_create(*, now: dt.datetime | None = None) -> DemoPip
         for index, deal in enumerate(open_deals.order_by("detected_at", "pk")):
             if deal.member is None or index % 4 == 3:  # every fourth owner has not written a plan yet
                 continue
-            submitted = min(deal.detected_at + dt.timedelta(hours=rng.uniform(1, 8)), now - dt.timedelta(hours=1))
+            # The owner writes within hours of the alert; a deal flagged only hours ago (by the run
+            # at `now`) still waits for its plan, which is never dated before the alert.
+            submitted = deal.detected_at + dt.timedelta(hours=rng.uniform(1, 8))
+            if submitted >= now:
+                continue
             owner = Viewer(user_id=deal.member.user_id, member_id=deal.member_id)
             plan = DEMO_STUCK_PLANS[index % len(DEMO_STUCK_PLANS)]
             deal = stuck_deal_plan_submit(viewer=owner, user=deal.member.user, deal=deal, plan=plan, now=submitted)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import environ
 from csp.constants import NONE, SELF, UNSAFE_HASHES
+from django.utils.log import DEFAULT_LOGGING
 
 from perfmgmt.file_broker import file_broker_options
 
@@ -258,7 +259,6 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # Request bodies are documented as JSON (the import upload declares its multipart form itself):
@@ -274,13 +274,32 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# One line per event on the console. Django's default configuration (applied before this one) gives
+# the "django" logger a console handler of its own when DEBUG is on, so every request warning was
+# printed twice, once by it and once by the root's; its records now go to the root's handler only
+# (its other handler, mail_admins, sends nothing without ADMINS). Configuring "django" resets its
+# child loggers, so runserver's access log ("django.server") is declared again as Django has it.
+# A refused request (403, or 400 for a body that does not parse) is one line without a traceback
+# (perfmgmt/logs.py).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"no_client_error_traceback": {"()": "perfmgmt.logs.ClientErrorTracebackFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "django.server": DEFAULT_LOGGING["formatters"]["django.server"],
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "django.server": DEFAULT_LOGGING["handlers"]["django.server"],
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {
+        "axes": {"level": "WARNING"},
+        "django": {"handlers": []},
+        "django.request": {"filters": ["no_client_error_traceback"]},
+        "django.server": DEFAULT_LOGGING["loggers"]["django.server"],
+    },
 }
 
 # E-mail (alerts): EMAIL_URL such as smtp+tls://user:password@smtp.example.com:587; without it

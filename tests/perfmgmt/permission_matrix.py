@@ -149,6 +149,7 @@ MATRIX: dict[str, list[Case]] = {
     "password_change": [Case(S("L 200 200 200 200 200 200"))],
     "password_change_done": [Case(S("L 200 200 200 200 200 200"))],
     "healthz": [Case(S("200 200 200 200 200 200 200"))],
+    "favicon": [Case(S("302 302 302 302 302 302 302"), note="to the static icon")],
     "set_language": [Case(S("302 302 302 302 302 302 302"), method="post", data=lambda w: {"language": "en"})],
     # --- organisation -----------------------------------------------------------------------------
     "teams:store_list": [Case(S("L 200 200 200 200 200 200"), rows=R(

@@ -103,7 +103,8 @@ def test_templates_have_no_inline_script_handler_or_style():
     found = []
     for path in _template_files():
         for number, line in enumerate(path.read_text("utf-8").splitlines(), start=1):
-            if inline.search(line):
+            # Template tags are not markup: DRF's {% render_field … style=style %} passes its options.
+            if inline.search(re.sub(r"{%.*?%}", "", line)):
                 found.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()[:100]}")
     assert len(_template_files()) > 50
     assert found == []

@@ -1,4 +1,12 @@
-"""Start the site the way `make run` does (bin/serve) and fetch the login page as a browser would."""
+"""Start the site the way `make run` does (bin/serve) and fetch its pages as a browser would.
+
+The wait follows the work, not the clock: bin/serve loads the demo first (a minute on an idle
+machine, several on a busy one), printing a line per step. The test keeps waiting while the
+process is alive and its output grows, fails at once when it exits, and gives up only after
+SILENCE seconds without a new line or CAP seconds in all.
+"""
+
+from __future__ import annotations
 
 import os
 import signal
@@ -6,12 +14,18 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+SILENCE = 120  # seconds without new output before a live process counts as stuck
+CAP = 15 * 60  # seconds in all, however busy the process keeps
+T = TypeVar("T")
 
 
 def _free_port() -> int:
@@ -20,50 +34,145 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.mark.slow
-def test_make_run_serves_the_login_page_with_demo_logins(tmp_path):
+def _wait_for(
+    ready: Callable[[], T | None],
+    *,
+    process: subprocess.Popen,
+    logs: list[Path],
+    what: str,
+    silence: float = SILENCE,
+    cap: float = CAP,
+) -> T:
+    """Ask `ready` every half second until it answers something (not None) and return that.
+    Fails at once when `process` exits, and when none of `logs` (its output) has grown for
+    `silence` seconds, or after `cap` seconds in all."""
+    start = last_growth = time.monotonic()
+    sizes = None
+    while True:
+        answer = ready()
+        if answer is not None:
+            return answer
+        if process.poll() is not None:
+            pytest.fail(f"{what}: bin/serve exited with {process.returncode} first\n{_tail(logs)}")
+        now = time.monotonic()
+        current = [log.stat().st_size if log.exists() else 0 for log in logs]
+        if current != sizes:
+            sizes, last_growth = current, now
+        elif now - last_growth > silence:
+            pytest.fail(f"{what}: no new output for {silence:.0f} s, the process looks stuck\n{_tail(logs)}")
+        if now - start > cap:
+            pytest.fail(f"{what}: not done after {cap:.0f} s although still printing\n{_tail(logs)}")
+        time.sleep(0.5)
+
+
+def _tail(logs: list[Path]) -> str:
+    return "\n".join(f"--- {log.name}\n{log.read_text()[-4000:]}" for log in logs if log.exists())
+
+
+def _fetch(url: str) -> tuple[int, str, bytes] | None:
+    """(status, content type, body) of a GET, following redirects; None while nothing answers."""
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - the test's own http:// server
+            return response.status, response.headers["Content-Type"], response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers["Content-Type"], error.read()
+    except OSError:
+        return None
+
+
+def _serve(tmp_path: Path, **extra: str) -> tuple[subprocess.Popen, Path, int]:
+    """bin/serve on a free port with its own SQLite file and file broker: the embedded default,
+    on a fresh, empty database. Returns the process (its own process group), its log, the port."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE")}
-    # Its own SQLite file and file broker: the embedded default, on a fresh, empty database.
+    env.pop("DJANGO_DEBUG", None)  # as a new user runs it
     env.update(
         PYTHON=sys.executable,
         PORT=str(port),
         PERFMGMT_VAR_DIR=str(tmp_path),
         DJANGO_ENV_FILE=str(tmp_path / ".env"),
+        **extra,
     )
-    log = (tmp_path / "serve.log").open("w")
-    process = subprocess.Popen(
-        ["bash", "bin/serve"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
+    log = tmp_path / "serve.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            ["bash", "bin/serve"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    return process, log, port
+
+
+def _stop(process: subprocess.Popen, tmp_path: Path) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+    subprocess.run(["pkill", "-9", "-f", str(tmp_path)], check=False)
+
+
+@pytest.mark.slow
+def test_make_run_serves_the_login_page_with_demo_logins(tmp_path):
+    process, log, port = _serve(tmp_path)
+    base = f"http://127.0.0.1:{port}"
+    worker_log = tmp_path / "log" / "worker.log"
     try:
-        body, deadline = None, time.monotonic() + 120
-        while time.monotonic() < deadline and process.poll() is None:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=5) as response:
-                    assert response.status == 200
-                    body = response.read().decode()
-                    break
-            except OSError:
-                time.sleep(0.5)
-        output = (tmp_path / "serve.log").read_text()
-        assert body is not None, f"server did not answer; exit={process.poll()}\n{output}"
-        assert 'name="username"' in body and 'name="password"' in body
-        assert "登录" in body  # Chinese by default
+        status, _, body = _wait_for(
+            lambda: _fetch(f"{base}/accounts/login/"), process=process, logs=[log], what="the login page"
+        )
+        assert status == 200
+        page = body.decode()
+        assert 'name="username"' in page and 'name="password"' in page
+        assert "登录" in page  # Chinese by default
+        output = log.read_text()
+        assert "Loading the demo data" in output and "importing orders (1/5)…" in output
         for username in ("manager", "lead", "staff1", "staff2", "hr", "admin"):
             assert f"  {username}" in output
         assert (tmp_path / "db.sqlite3").exists()
+
+        # Served as users see it (DEBUG off): an unknown address gets the site's own 404 page,
+        # not Django's list of URL patterns; static files and the icon are there all the same.
+        status, kind, body = _fetch(f"{base}/no-such-page/")
+        assert status == 404 and kind.startswith("text/html")
+        assert '<div class="code">404</div>' in body.decode() and "URLconf" not in body.decode()
+        status, kind, _ = _fetch(f"{base}/static/css/app.css")
+        assert status == 200 and kind.startswith("text/css")
+        status, _, icon = _fetch(f"{base}/favicon.ico")
+        assert status == 200 and icon[:4] == b"\x00\x00\x01\x00"
+
         # The worker started beside the server is up on the file broker.
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and "ready." not in (tmp_path / "log" / "worker.log").read_text():
-            time.sleep(0.5)
-        assert "ready." in (tmp_path / "log" / "worker.log").read_text()
+        _wait_for(
+            lambda: True if worker_log.exists() and "ready." in worker_log.read_text() else None,
+            process=process,
+            logs=[log, worker_log],
+            what="the worker",
+        )
         # Ctrl-C stops the server and the worker, and leaves no process behind.
         os.killpg(process.pid, signal.SIGINT)
-        assert process.wait(timeout=45) is not None
+        assert process.wait(timeout=SILENCE) is not None
         leftovers = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True).stdout.split()
         assert leftovers == [], "processes left running after Ctrl-C"
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-        subprocess.run(["pkill", "-9", "-f", str(tmp_path)], check=False)
-        log.close()
+        _stop(process, tmp_path)
+
+
+@pytest.mark.slow
+def test_make_run_that_cannot_start_fails_the_wait_at_once(tmp_path):
+    """A real fault (the database cannot be opened): bin/serve exits, and the wait says so then,
+    with the output, instead of waiting for its limits."""
+    process, log, port = _serve(tmp_path, DATABASE_URL=f"sqlite:///{tmp_path}/no-such-folder/db.sqlite3")
+    try:
+        with pytest.raises(pytest.fail.Exception, match="exited with 1") as failure:
+            _wait_for(lambda: _fetch(f"http://127.0.0.1:{port}/"), process=process, logs=[log], what="the site")
+        assert "unable to open database file" in str(failure.value)
+    finally:
+        _stop(process, tmp_path)
+
+
+def test_the_wait_gives_up_on_a_live_process_that_prints_nothing(tmp_path):
+    log = tmp_path / "out.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(["bash", "-c", "echo starting; exec sleep 600"], stdout=out, start_new_session=True)
+    try:
+        with pytest.raises(pytest.fail.Exception, match="no new output for 1 s") as failure:
+            _wait_for(lambda: None, process=process, logs=[log], what="a silent process", silence=1)
+        assert "starting" in str(failure.value)
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()

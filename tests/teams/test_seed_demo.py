@@ -1,6 +1,8 @@
 """The demo organisation and logins behind `make run`."""
 
 import datetime as dt
+import io
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -32,10 +34,12 @@ from teams.selectors.scoping import member_list, viewer_get
 pytestmark = pytest.mark.django_db
 
 
-def test_seed_demo_builds_the_organisation_and_role_logins(settings, capsys):
+def test_seed_demo_builds_the_organisation_and_role_logins(settings):
     settings.DEBUG = True
-    call_command("seed_demo", "--password", "pw-for-test-1", "--orders", "600")
-    out = capsys.readouterr().out
+    console = _Console()
+    call_command("seed_demo", "--password", "pw-for-test-1", "--orders", "600", stdout=console)
+    out = console.getvalue()
+    _check_progress(console)
     assert (Store.objects.count(), Team.objects.count(), Member.objects.count()) == (3, 7, 33)
     # 33 people's accounts (24 agents, 9 salespeople), plus one newcomer per store first seen in the chats.
     assert PlatformAccount.objects.count() == 36
@@ -190,3 +194,84 @@ def test_seed_demo_if_empty_leaves_an_existing_database_alone(settings, capsys):
     assert "not loaded again" in capsys.readouterr().out
     with pytest.raises(CommandError, match="already exist"):
         call_command("seed_demo")
+
+
+def test_demo_stuck_deal_plans_and_answers_come_after_the_deal_was_flagged():
+    """Deals flagged by the replayed mornings and deals flagged only by the last run, at the
+    moment of seeding: every plan is dated after its deal's flag, every answer after its plan,
+    both before the moment of seeding."""
+    from metrics.services.demo_seed import demo_pipeline_followups_create
+    from teams.services.demo import demo_organisation_create
+    from tests.factories import lead_path
+
+    demo_organisation_create(password="pw-for-test-1")
+    store = Store.objects.get(teams__kind=TeamKind.ONLINE_SALES)
+    # Yesterday, half an hour after the morning run (the replay's last is the day before, 09:00).
+    now = dt.datetime.combine(store_today(store) - dt.timedelta(days=1), dt.time(9, 30), ZoneInfo(store.time_zone))
+    accounts = PlatformAccount.objects.filter(store=store, assignments__member__memberships__team__kind__in=SALES_KINDS)
+    stuck = dt.timedelta(days=store.stuck_deal_days)
+    for i, account in enumerate(accounts.order_by("pk").distinct()[:4]):
+        # In negotiation for ten days beyond the limit (flagged on a past morning), and one that
+        # passed the limit minutes ago (flagged by the run at `now`).
+        for since in (now - stuck - dt.timedelta(days=10, hours=i), now - stuck + dt.timedelta(minutes=-30 - i)):
+            lead_path(
+                store=store, account=account, steps=[("lead", since - dt.timedelta(days=3)), ("negotiation", since)]
+            )
+
+    demo_pipeline_followups_create(now=now)
+
+    deals = list(StuckDeal.objects.all())
+    assert len(deals) == 8 and sum(deal.detected_at == now for deal in deals) == 4
+    assert any(deal.plan_submitted_at for deal in deals) and any(deal.responded_at for deal in deals)
+    for deal in deals:
+        if deal.plan_submitted_at:
+            assert deal.detected_at < deal.plan_submitted_at < now, deal
+        if deal.responded_at:
+            assert deal.plan_submitted_at < deal.responded_at < now, deal
+
+
+class _Console(io.StringIO):
+    """seed_demo's stdout: each line with what the database held when it was written, and whether
+    it was flushed before the next one came."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[tuple[str, int, int, int]] = []  # (line, orders, chats, statements)
+        self.unflushed: list[str] = []
+
+    def write(self, text: str) -> int:
+        from incentives.models import Statement
+
+        self.lines.append((text.strip(), Order.objects.count(), ChatSession.objects.count(), Statement.objects.count()))
+        self.unflushed.append(text.strip())
+        return super().write(text)
+
+    def flush(self) -> None:
+        self.unflushed.clear()
+        super().flush()
+
+
+def _check_progress(console: _Console) -> None:
+    """Each step's line came as the step started (before what it writes, after the step before),
+    and every line was flushed at once."""
+    lines = [line for line, *_ in console.lines]
+    assert console.unflushed == []
+    at = {line: (orders, chats, statements) for line, orders, chats, statements in console.lines}
+
+    def first(start: str) -> str:
+        return next(line for line in lines if line.startswith(start))
+
+    assert at[first("writing the shops' exports:")] == (0, 0, 0)
+    assert at["importing orders (1/5)…"] == (0, 0, 0)
+    assert at[first("imported")][:2] == (Order.objects.count(), 0)  # the orders' count, before the chats
+    assert at["importing chats (2/5)…"][1] == 0 and at[first("KPIs of")][1] == ChatSession.objects.count()
+    stores = list(Store.objects.order_by("id"))
+    for number, store in enumerate(stores, start=1):
+        assert f"computing the KPIs of {store.name} ({number}/3)…" in lines
+    assert at[f"last month's pay statements of {stores[0].name} (1/3), approved and locked…"][2] == 0
+    assert at[f"this month's draft statements of {stores[0].name} (1/3)…"][2] > 0
+    assert at[first("incentives:")][2] > 0
+    steps = [line for line in lines if line.endswith("…")]
+    # organisation, exports, leads and calls, imports, KPIs, targets, deals, appraisals, pay
+    assert len(steps) == 1 + 1 + 1 + 5 + 3 + 3 + 3 * 3
+    assert lines.index(first("Demo data loaded")) > lines.index(first("incentives:"))

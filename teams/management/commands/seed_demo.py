@@ -51,33 +51,45 @@ class Command(BaseCommand):
             raise CommandError("DEBUG is off: this looks like a real installation. Use --force to seed anyway.")
         if Store.objects.exists():
             raise CommandError("Stores already exist: the demo is only loaded into an empty database.")
+        say = self._say
+        say("Loading the demo data into the empty database; each step is listed as it starts:")
+        say("  creating the stores, teams, members and logins…")
         logins = demo_organisation_create(password=password)
-        for line in demo_data_import(orders=options["orders"]):
-            self.stdout.write(line)
+        demo_data_import(orders=options["orders"], progress=say)
+        say("  setting targets, a counted behaviour and a promotion…")
         plans = demo_plans_create()
-        self.stdout.write(
+        say(
             f"  targets: {plans.targets} in {plans.trees} quarter and month trees, {plans.campaigns} promotion, "
             f"{plans.behaviour_records} behaviour counts, {plans.alerts} alerts"
         )
+        say("  replaying three weeks of stuck-deal alerts, plans and answers…")
         pipeline = demo_pipeline_followups_create()
-        self.stdout.write(
+        say(
             f"  stuck deals: {pipeline.stuck} recorded ({pipeline.open} still in negotiation), "
             f"{pipeline.plans} breakthrough plans, {pipeline.answers} answered"
         )
+        say("  rating last month's appraisals and finalising them as HR…")
         reviews = demo_appraisals_create()
         grades = " ".join(f"{grade} {count}" for grade, count in reviews.grades.items())
-        self.stdout.write(
+        say(
             f"  appraisals: {reviews.finalised} cycles of {reviews.last_month:%Y-%m} finalised by HR "
             f"({reviews.appraisals} appraisals; grades {grades}), {reviews.open} cycles of "
             f"{reviews.this_month:%Y-%m} in self review"
         )
-        pay = demo_incentives_create()
+        pay = demo_incentives_create(progress=say)
         badges = ", ".join(f"{key} {count}" for key, count in pay.badges.items()) or "none"
-        self.stdout.write(
+        say(
             f"  incentives: {pay.plans} plans for {pay.teams} teams; {pay.locked} statements of "
             f"{pay.last_month:%Y-%m} approved and locked (¥{pay.locked_total:,.2f} in all), {pay.drafts} drafts of "
             f"{pay.this_month:%Y-%m}; {sum(pay.badges.values())} badges ({badges})"
         )
-        self.stdout.write(self.style.SUCCESS(f"Demo data loaded. Logins (password: {password}):"))
+        say(self.style.SUCCESS(f"Demo data loaded. Logins (password: {password}):"))
         for login in logins:
-            self.stdout.write(f"  {login.username:<8} {login.role:<14} sees {login.sees}")
+            say(f"  {login.username:<8} {login.role:<14} sees {login.sees}")
+
+    def _say(self, line: str) -> None:
+        """One line, shown at once: on a terminal Python writes each line as it comes, but into a
+        file or a pipe (a log, `make run | tee`, the smoke test) lines wait in a buffer until
+        several steps later."""
+        self.stdout.write(line)
+        self.stdout.flush()
