@@ -1,17 +1,20 @@
 """Statement lines worded once for the statements and the what-if estimator: the call assessment
-of telesales plans (seed 002's 考核: connected outbound calls and outbound talk time), so the
-estimate and the payslip say the same thing with the same numbers.
+of telesales plans (seed 002's 考核: connected outbound calls and outbound talk time), and the
+performance pay held while the appraisal lacks data, so the estimate and the payslip say the same
+thing with the same numbers.
 
 Explanations are written in the active language: statements compute under the site's language,
 the estimator under the reader's."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from incentives import calc
 from incentives.models import Plan
@@ -49,6 +52,18 @@ def minutes_text(minutes: Decimal) -> str:
         "minutes": number_format(minutes.quantize(Decimal(1) if not places else Decimal("0.1")), places,
                                  use_l10n=True, force_grouping=True),
     }  # fmt: skip
+
+
+def performance_pending_text(*, month: dt.date, count: int) -> str:
+    """Why performance pay is 0 while the month's appraisal has KPI items without data that HR
+    has not decided on (its total and grade are empty until then)."""
+    return ngettext(
+        "The appraisal of %(month)s lacks data for %(count)s KPI item, awaiting HR's decision: no grade "
+        "yet, so no performance pay until HR decides.",
+        "The appraisal of %(month)s lacks data for %(count)s KPI items, awaiting HR's decision: no grade "
+        "yet, so no performance pay until HR decides.",
+        count,
+    ) % {"month": f"{month:%Y-%m}", "count": count}
 
 
 def count_text(value: Decimal) -> str:

@@ -29,7 +29,7 @@ from incentives import calc
 from incentives.forms import BulkForm, EstimateForm, RecomputeForm, StatementFilterForm, percent_initial
 from incentives.lines import count_text, minutes_text
 from incentives.models import CommissionBase, CommissionMode, Plan, Statement, StatementState, TierMode
-from incentives.selectors.estimate import estimate, latest_appraisal, member_stores, month_so_far
+from incentives.selectors.estimate import appraisal_pending, estimate, latest_appraisal, member_stores, month_so_far
 from incentives.selectors.statements import (
     month_end,
     pay_stores,
@@ -320,6 +320,9 @@ def _estimator(request: HttpRequest, member: Member, today: dt.date) -> dict:
     grade, score = latest_appraisal(member=member)
     if grade not in (plan.grade_coefficients or {}):
         grade = ""
+    pending = appraisal_pending(member=member, month=month)
+    if pending:  # the statement pays no grade until HR decides: neither does the prefilled estimate
+        grade, score = "", None
     on_deals = plan.commission_base == CommissionBase.WON
     target = so_far.won_target if on_deals else so_far.target  # the target of the commission base
     target = calc.money(target) if target else None
@@ -350,7 +353,7 @@ def _estimator(request: HttpRequest, member: Member, today: dt.date) -> dict:
             target=values.get("target"), refund_rate=values.get("refund_rate"),
             appraisal_grade=values.get("grade") or None, appraisal_score=values.get("score"),
             connected_calls=values.get("connected_calls"), talk_minutes=values.get("talk_minutes"),
-            won_amount=values.get("won"),
+            won_amount=values.get("won"), appraisal_pending=(month, pending) if pending else None,
         )  # fmt: skip
     pace = {**{k: "" if v is None else v for k, v in initial.items()}, "gmv": so_far.projected_gmv,
             "won": so_far.projected_won, "connected_calls": so_far.projected_connected_calls,

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from decimal import Decimal
 
 from django import forms
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from reviews.models import AppraisalTemplate, CycleState, Item, Rating
+from metrics.registry import KPI_BY_KEY, Unit
+from reviews.models import AppraisalTemplate, CycleState, DecisionKind, Item, ItemDecision, Rating
 from reviews.selectors.appraisals import month_end
 from teams.models import Store, Team
 from teams.selectors.scoping import Viewer
@@ -234,4 +236,51 @@ class RatingsForm(forms.Form):
                 self.add_error(f"score_{item.pk}", _("Give a rating from 1 to 5 to go with the comment."))
         if self.reason_required and self.has_changed() and not (cleaned.get("reason") or "").strip():
             self.add_error("reason", _("Say why the appraisal changes in calibration."))
+        return cleaned
+
+
+# --- HR's decision on a KPI item without data ------------------------------------------------------
+
+WITHDRAW = "withdraw"
+HUNDRED = Decimal(100)
+# What a value is typed in, by the KPI's unit (a rate as a percentage: 12.5 for 12.5%).
+UNIT_HINTS = {Unit.MONEY: _("In yuan."), Unit.RATE: _("As a percentage: 12.5 for 12.5%."),
+              Unit.SECONDS: _("In seconds."), Unit.DAYS: _("In days.")}  # fmt: skip
+
+
+class DecisionForm(ErrorLinksMixin, forms.Form):
+    """One KPI item's decision: the value to score it from, or its exclusion for this member, or
+    withdrawing the decision; always with a reason. Fields are prefixed with the item's id, so
+    that every item without data has its own form on the page."""
+
+    action = forms.ChoiceField(choices=[(DecisionKind.VALUE, _("Enter a value")),
+                                        (DecisionKind.EXCLUDE, _("Exclude the item for this member")),
+                                        (WITHDRAW, _("Withdraw the decision"))],
+                               widget=forms.RadioSelect)  # fmt: skip
+    value = forms.DecimalField(required=False, max_digits=18, decimal_places=6,
+                               widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}))  # fmt: skip
+    reason = forms.CharField(
+        label=_("Reason"), max_length=500, help_text=_("Written to the audit trail with your name."),
+        widget=forms.TextInput(attrs={"placeholder": _("For example: no account assigned this month")}),
+    )  # fmt: skip
+
+    def __init__(self, *args, item: Item, decision: ItemDecision | None = None, **kwargs):
+        self.item = item
+        self.kpi = KPI_BY_KEY.get(item.kpi_key)
+        unit = self.kpi.unit if self.kpi else None
+        initial = {"action": decision.kind if decision else DecisionKind.VALUE}
+        if decision is not None and decision.value is not None:
+            shown = decision.value * HUNDRED if unit == Unit.RATE else decision.value
+            initial["value"] = f"{shown.normalize():f}"
+        super().__init__(*args, prefix=f"d{item.pk}", initial=initial, **kwargs)
+        self.fields["value"].label = self.kpi.label if self.kpi else item.name
+        self.fields["value"].help_text = UNIT_HINTS.get(unit, "")
+
+    def clean(self):
+        cleaned = super().clean()
+        action, value = cleaned.get("action"), cleaned.get("value")
+        if action == DecisionKind.VALUE and value is None and "value" not in self.errors:
+            self.add_error("value", _("Enter the value the item is scored from."))
+        if action == DecisionKind.VALUE and value is not None and self.kpi and self.kpi.unit == Unit.RATE:
+            cleaned["value"] = value / HUNDRED  # typed as a percentage; the KPI is a fraction
         return cleaned

@@ -193,21 +193,66 @@ class Appraisal(models.Model):
         return f"{self.member} {self.cycle}"
 
 
+class ItemStatus(models.TextChoices):
+    """Where an item's score comes from. A KPI item without data for the member in the month is
+    never left out silently: it is insufficient (the total and grade wait) until HR decides."""
+
+    SCORED = "", _("Scored")  # from the data, or from the ratings (a rating not given yet is left out)
+    INSUFFICIENT = "insufficient", _("Insufficient data")
+    HR_VALUE = "hr_value", _("Value entered by HR")
+    EXCLUDED = "excluded", _("Excluded by HR")
+
+
 class ItemScore(models.Model):
     """An item's score in one appraisal (KPI value and target for KPI items), kept current until
-    finalisation and frozen with it."""
+    finalisation and frozen with it. `value` is the value scored: the data's, or the one HR
+    entered (status HR_VALUE)."""
 
     appraisal = models.ForeignKey(Appraisal, on_delete=models.CASCADE, related_name="item_scores")
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="+")
     value = models.DecimalField(max_digits=18, decimal_places=6, null=True, blank=True)
     target = models.DecimalField(max_digits=18, decimal_places=6, null=True, blank=True)
     score = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
+    status = models.CharField(max_length=12, choices=ItemStatus, blank=True, default=ItemStatus.SCORED)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["appraisal", "item"], name="item_score_unique")]
 
     def __str__(self) -> str:
         return f"{self.appraisal_id} {self.item_id}: {self.score}"
+
+
+class DecisionKind(models.TextChoices):
+    VALUE = "value", _("Enter a value")
+    EXCLUDE = "exclude", _("Exclude the item for this member")
+
+
+class ItemDecision(models.Model):
+    """HR's decision on a KPI item that has no data for the member in the cycle's month: a value to
+    score it from (by the item's rule, as if it came from the data), or the item excluded for this
+    member (the rest of its dimension carries its weight). Kept apart from ItemScore, which every
+    refresh rewrites; used only while the month has no data for the item (data, once it arrives,
+    wins). Changed in manager review and calibration only, each change in the audit trail."""
+
+    appraisal = models.ForeignKey(Appraisal, on_delete=models.CASCADE, related_name="decisions")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(_("decision"), max_length=10, choices=DecisionKind)
+    value = models.DecimalField(_("value"), max_digits=18, decimal_places=6, null=True, blank=True)
+    reason = models.CharField(_("reason"), max_length=500)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    decided_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["appraisal", "item"], name="item_decision_unique"),
+            models.CheckConstraint(
+                condition=(models.Q(kind="value", value__isnull=False) | models.Q(kind="exclude", value__isnull=True)),
+                name="item_decision_value_only_for_value",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.appraisal_id} {self.item_id}: {self.kind} {self.value or ''}".strip()
 
 
 class RaterRole(models.TextChoices):

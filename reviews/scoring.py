@@ -7,10 +7,15 @@
   lower-is-better KPI, "reaches" means "is at or below").
 - rank within the team: the best of n scores 100, the last 0, evenly in between (one member: 100).
 - ratings: 1–5 mapped to 0–100 (1 → 0, 5 → 100), raters weighted, missing raters left out.
+- an appraisal: each dimension the weighted mean of its items' scores, the total the weighted mean
+  of the dimensions'. A score that is missing is left out and the others carry its weight (an item
+  HR excluded, a rating not given yet), but an item *pending* (a KPI item without data that HR has
+  not decided on) leaves its dimension and the total empty: nothing is graded on part of the data.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 HUNDRED = Decimal(100)
@@ -71,12 +76,45 @@ def score_rating(ratings: dict[str, list[int]], weights: dict[str, Decimal]) -> 
 
 
 def weighted(scores: list[tuple[Decimal | None, Decimal]]) -> Decimal | None:
-    """Weighted mean of the scores present (weights of missing scores are left out)."""
+    """Weighted mean of the scores present (weights of missing scores are left out). Callers mark
+    what may not be left out silently: see `Part.pending`."""
     present = [(s, w) for s, w in scores if s is not None and w > 0]
     total = sum(w for _s, w in present)
     if not total:
         return None
     return sum(s * w for s, w in present) / total
+
+
+@dataclass(frozen=True)
+class Part:
+    """An item's share of an appraisal: its dimension, its score (None: left out), its weight in
+    the dimension, and whether it is pending (no data, undecided)."""
+
+    dimension: int
+    score: Decimal | None
+    weight: Decimal
+    pending: bool = False
+
+
+def dimension_scores(parts: list[Part]) -> dict[int, Decimal | None]:
+    """Each dimension's score: None while one of its items is pending, else the weighted mean of
+    the scores present (None when none is)."""
+    groups: dict[int, list[Part]] = {}
+    for part in parts:
+        groups.setdefault(part.dimension, []).append(part)
+    return {
+        dimension: None if any(p.pending for p in group) else weighted([(p.score, p.weight) for p in group])
+        for dimension, group in groups.items()
+    }
+
+
+def total_score(parts: list[Part], dimension_weights: dict[int, Decimal]) -> Decimal | None:
+    """The appraisal's total: None while any item is pending, else the weighted mean of the
+    dimensions that have a score (a dimension HR excluded whole is carried by the others)."""
+    if any(p.pending for p in parts):
+        return None
+    scores = dimension_scores(parts)
+    return weighted([(score, dimension_weights[d]) for d, score in scores.items()])
 
 
 def rounded(score: Decimal | None) -> Decimal | None:

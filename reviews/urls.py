@@ -13,6 +13,7 @@ urlpatterns = [
     path("cycles/<int:pk>/advance/", views.cycle_advance_view, name="cycle_advance"),
     path("<int:pk>/", views.appraisal_view, name="appraisal"),
     path("<int:pk>/review/", views.review_view, name="review"),
+    path("<int:pk>/decisions/", views.decision_view, name="decision"),
     path("<int:pk>/self/", views.self_view, name="self"),
     path("<int:pk>/peer/", views.peer_view, name="peer"),
     path("<int:pk>/print/", views.print_view, name="print"),

@@ -9,7 +9,7 @@ change in which state; their refusals are shown on the page."""
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -33,8 +33,10 @@ from metrics.registry import KPI_BY_KEY, Direction
 from perfmgmt.listing import PAGE_SIZE
 from reviews import scoring
 from reviews.forms import (
+    WITHDRAW,
     AdvanceForm,
     CycleForm,
+    DecisionForm,
     OverviewFilterForm,
     RatingsForm,
     can_open_cycles,
@@ -49,24 +51,39 @@ from reviews.models import (
     AuditEntry,
     Cycle,
     CycleState,
+    DecisionKind,
     Dimension,
     Item,
+    ItemDecision,
     ItemKind,
+    ItemStatus,
     RaterRole,
     Rating,
     ScoringRule,
 )
 from reviews.selectors.appraisals import (
+    DECISION_AUDIT_SUFFIX,
+    DECISION_EDITABLE,
     MANAGER_EDITABLE,
     PEER_EDITABLE,
     SELF_EDITABLE,
+    appraisal_dimension_scores,
     appraisal_list,
+    appraisals_pending,
     cycle_list,
     month_end,
     viewer_manages_cycle,
 )
 from reviews.selectors.insights import cycle_insights
-from reviews.services.cycles import comment_set, cycle_advance, cycle_create, cycle_data_changes, rating_set
+from reviews.services.cycles import (
+    comment_set,
+    cycle_advance,
+    cycle_create,
+    cycle_data_changes,
+    item_decision_set,
+    item_decision_withdraw,
+    rating_set,
+)
 from reviews.services.templates import appraisal_templates_ensure
 from teams.models import Store, Team
 from teams.selectors.scoping import Viewer, viewer_get
@@ -101,6 +118,7 @@ MOVED = {
     CycleState.FINALISED: gettext_lazy("The cycle is finalised: scores and KPI values are frozen."),
     CycleState.PUBLISHED: gettext_lazy("The cycle is published: members can see their appraisals."),
 }
+DECISION_EXCLUDED = gettext_lazy("Excluded for this member")
 FIELD_LABELS = {
     "state": gettext_lazy("State"),
     "self_comment": gettext_lazy("Self-assessment"),
@@ -206,6 +224,29 @@ class KpiRow:
     target: str
     score: Decimal | None
     rule: str
+    status: str = ItemStatus.SCORED
+    decision: ItemDecision | None = None  # HR's, when the month has no data for the item
+
+    @property
+    def insufficient(self) -> bool:
+        return self.status == ItemStatus.INSUFFICIENT
+
+    @property
+    def decided(self) -> bool:
+        return self.status in (ItemStatus.HR_VALUE, ItemStatus.EXCLUDED)
+
+    @property
+    def excluded(self) -> bool:
+        return self.status == ItemStatus.EXCLUDED
+
+    @property
+    def hr_value(self) -> bool:
+        return self.status == ItemStatus.HR_VALUE
+
+    @property
+    def superseded(self) -> bool:
+        """HR decided while the month had no data; it has some now, and the data is used."""
+        return self.decision is not None and not self.decided
 
 
 @dataclass
@@ -251,6 +292,16 @@ class Sheet:
         return [row for d in self.dimensions for row in d.ratings]
 
     @property
+    def pending(self) -> list[KpiRow]:
+        """KPI items without data that await HR's decision: the total and grade wait for them."""
+        return [row for row in self.kpi_rows if row.insufficient]
+
+    @property
+    def without_data(self) -> list[KpiRow]:
+        """KPI items the month has no data for (decided or not), and decisions the data overtook."""
+        return [row for row in self.kpi_rows if row.insufficient or row.decided or row.superseded]
+
+    @property
     def notes(self) -> list[RatingRow]:
         """Rating items with a comment from the member or the manager."""
         return [
@@ -276,13 +327,6 @@ def _rule_text(item: Item, kpi) -> str:
     }  # fmt: skip
 
 
-def _dimension_scores(items: list[Item], scores: dict[int, Decimal | None]) -> dict[int, Decimal | None]:
-    pairs: dict[int, list] = defaultdict(list)
-    for item in items:
-        pairs[item.dimension_id].append((scores.get(item.pk), item.weight))
-    return {pk: scoring.rounded(scoring.weighted(p)) for pk, p in pairs.items()}
-
-
 def _items_of(cycle: Cycle) -> list[Item]:
     return list(Item.objects.filter(dimension__template_id=cycle.template_id).select_related("dimension"))
 
@@ -292,8 +336,8 @@ def _sheet(appraisal: Appraisal) -> Sheet:
     items = _items_of(cycle)
     item_scores = {s.item_id: s for s in appraisal.item_scores.all()}
     ratings = list(appraisal.ratings.select_related("rater"))
-    scores = {pk: s.score for pk, s in item_scores.items()}
-    dimension_scores = _dimension_scores(items, scores)
+    decisions = {d.item_id: d for d in appraisal.decisions.select_related("decided_by")}
+    dimension_scores = appraisal_dimension_scores(items=items, item_scores=item_scores)
     rows: dict[int, DimensionRow] = {}
     for dimension in Dimension.objects.filter(template_id=cycle.template_id):
         rows[dimension.pk] = DimensionRow(dimension, dimension_scores.get(dimension.pk), [], [])
@@ -308,6 +352,7 @@ def _sheet(appraisal: Appraisal) -> Sheet:
                 value=kpi_display(kpi, stored.value if stored else None),
                 target=kpi_display(kpi, stored.target if stored else None),
                 score=stored.score if stored else None, rule=_rule_text(item, kpi),
+                status=stored.status if stored else ItemStatus.SCORED, decision=decisions.get(item.pk),
             ))  # fmt: skip
         else:
             mine = [r for r in ratings if r.item_id == item.pk]
@@ -482,6 +527,7 @@ class MemberRow:
     dimensions: list[Decimal | None]
     self_done: bool
     manager_done: bool
+    pending: list[Item] = field(default_factory=list)  # KPI items without data awaiting HR's decision
 
 
 @dataclass
@@ -568,12 +614,20 @@ def _change_rows(cycle: Cycle, items: list[Item]) -> list[dict]:
     return rows
 
 
+def _decision_shown(text: str) -> str:
+    """A decision as the audit trail keeps it ("exclude", a value, "") in the viewer's words."""
+    return str(DECISION_EXCLUDED) if text == "exclude" else text
+
+
 def _audit_label(entry: AuditEntry) -> dict:
     label = FIELD_LABELS.get(entry.field, entry.field)
     old, new = entry.old, entry.new
     if entry.field == "state":
         states = dict(CycleState.choices)
         old, new = states.get(old, old), states.get(new, new)
+    if entry.field.endswith(DECISION_AUDIT_SUFFIX):
+        label = _("HR's decision: %(item)s") % {"item": entry.field.removesuffix(DECISION_AUDIT_SUFFIX)}
+        old, new = _decision_shown(old), _decision_shown(new)
     return {"entry": entry, "field": label, "old": old, "new": new}
 
 
@@ -588,10 +642,13 @@ def cycle_view(request: HttpRequest, pk: int) -> HttpResponse:
     appraisals = list(cycle.appraisals.select_related("member").prefetch_related("item_scores"))
     _progress, per_appraisal = _appraisal_progress([cycle])
     members = []
+    pending = appraisals_pending(appraisals=appraisals)
     for appraisal in appraisals:
-        scores = _dimension_scores(items, {s.item_id: s.score for s in appraisal.item_scores.all()})
+        stored = {s.item_id: s for s in appraisal.item_scores.all()}
+        scores = appraisal_dimension_scores(items=items, item_scores=stored)
         self_done, manager_done = per_appraisal.get(appraisal.pk, (False, False))
-        members.append(MemberRow(appraisal, [scores.get(d.pk) for d in dimensions], self_done, manager_done))
+        members.append(MemberRow(appraisal, [scores.get(d.pk) for d in dimensions], self_done, manager_done,
+                                 pending.get(appraisal.pk, [])))  # fmt: skip
     sort = request.GET.get("sort", "name")
     if sort == "total":
         members.sort(key=lambda r: (r.appraisal.total is None, -(r.appraisal.total or 0)))
@@ -611,6 +668,8 @@ def cycle_view(request: HttpRequest, pk: int) -> HttpResponse:
                    for value, label in CycleState.choices],
         "manager_editable": cycle.state in MANAGER_EDITABLE,
         "insights": cycle_insights(cycle=cycle),
+        "pending": [row for row in members if row.pending],
+        "hr_decides": _hr_decides(viewer, cycle),
     })  # fmt: skip
 
 
@@ -724,7 +783,7 @@ def review_view(request: HttpRequest, pk: int) -> HttpResponse:
         "appraisal": appraisal, "cycle": cycle, "sheet": sheet, "form": form, "can_rate": can_rate,
         "rows": form.rows(sheet.rating_rows),
         "can_comment": can_comment, "previous": previous, "following": following,
-        "dashboard_query": _dashboard_query(cycle), "manages": manages,
+        "dashboard_query": _dashboard_query(cycle), "manages": manages, "hr_decides": _hr_decides(viewer, cycle),
     }, status=status)  # fmt: skip
 
 
@@ -838,16 +897,71 @@ def _published_or_managed(request: HttpRequest, pk: int) -> tuple[Appraisal, boo
     return appraisal, appraisal.cycle.state == CycleState.PUBLISHED
 
 
+def _hr_decides(viewer: Viewer, cycle: Cycle) -> bool:
+    """HR (and admins) decide on KPI items without data while the cycle is in a state for it."""
+    return (viewer.is_hr or viewer.is_admin) and cycle.state in DECISION_EDITABLE
+
+
+def _appraisal_page(request: HttpRequest, viewer: Viewer, appraisal: Appraisal, *, bound: DecisionForm | None = None,
+                    status: int = 200) -> HttpResponse:  # fmt: skip
+    """The appraisal; for HR while it may decide, a form for each KPI item without data (`bound`:
+    the one just posted, with its errors)."""
+    sheet = _sheet(appraisal)
+    decision_forms = []
+    if _hr_decides(viewer, appraisal.cycle):
+        for row in sheet.without_data:
+            form = bound if bound is not None and bound.item.pk == row.item.pk else None
+            decision_forms.append((row, form or DecisionForm(item=row.item, decision=row.decision)))
+    return render(request, "reviews/appraisal.html", {
+        "appraisal": appraisal, "cycle": appraisal.cycle, "sheet": sheet, "decision_forms": decision_forms,
+        "manages": _sees_cycle(viewer, appraisal.cycle), "own": viewer.member_id == appraisal.member_id,
+    }, status=status)  # fmt: skip
+
+
 @login_required
 def appraisal_view(request: HttpRequest, pk: int) -> HttpResponse:
     appraisal, readable = _published_or_managed(request, pk)
     viewer = _viewer(request)
     if not readable:
         return render(request, "reviews/not_published.html", {"appraisal": appraisal, "cycle": appraisal.cycle})
-    return render(request, "reviews/appraisal.html", {
-        "appraisal": appraisal, "cycle": appraisal.cycle, "sheet": _sheet(appraisal),
-        "manages": _sees_cycle(viewer, appraisal.cycle), "own": viewer.member_id == appraisal.member_id,
-    })  # fmt: skip
+    return _appraisal_page(request, viewer, appraisal)
+
+
+@login_required
+@require_POST
+def decision_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """HR enters a value for a KPI item without data, excludes it for this member, or withdraws
+    its decision; always with a reason (the service checks the state and writes the audit trail)."""
+    viewer = _viewer(request)
+    appraisal = _appraisal_get(request, pk)
+    if not (viewer.is_hr or viewer.is_admin):
+        raise PermissionDenied(_("Only HR decides on KPI items without data."))
+    item = get_object_or_404(Item.objects.select_related("dimension"), pk=_int(request.POST.get("item")),
+                             kind=ItemKind.KPI, dimension__template_id=appraisal.cycle.template_id)  # fmt: skip
+    form = DecisionForm(request.POST, item=item)
+    status = 400
+    if form.is_valid():
+        action, reason = form.cleaned_data["action"], form.cleaned_data["reason"]
+        try:
+            if action == WITHDRAW:
+                item_decision_withdraw(viewer=viewer, user=request.user, appraisal=appraisal, item=item, reason=reason)
+            else:
+                item_decision_set(viewer=viewer, user=request.user, appraisal=appraisal, item=item, kind=action,
+                                  value=form.cleaned_data["value"], reason=reason)  # fmt: skip
+        except (ValidationError, PermissionDenied) as error:
+            for text in _errors_of(error):  # a message: the form is not shown when the state refuses
+                messages.error(request, text)
+            if isinstance(error, PermissionDenied):
+                status = 403  # not in this state (as the ratings of a locked cycle)
+        else:
+            done = {
+                DecisionKind.VALUE: _("%(item)s is scored from the value you entered."),
+                DecisionKind.EXCLUDE: _("%(item)s is excluded for %(member)s; the rest of its dimension carries it."),
+                WITHDRAW: _("Your decision on %(item)s is withdrawn."),
+            }[action]
+            messages.success(request, done % {"item": item.name, "member": appraisal.member.display_name})
+            return redirect(reverse("reviews:appraisal", args=[appraisal.pk]) + "#decisions")
+    return _appraisal_page(request, viewer, appraisal, bound=form, status=status)
 
 
 @login_required
@@ -874,6 +988,10 @@ def mine_view(request: HttpRequest) -> HttpResponse:
     published = Paginator(appraisals.filter(cycle__state=CycleState.PUBLISHED), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
+    listed = [*to_do, *waiting, *published.object_list]
+    pending = appraisals_pending(appraisals=[a.pk for a in listed])
+    for appraisal in listed:
+        appraisal.pending_count = len(pending.get(appraisal.pk, []))  # KPI items without data, undecided
     rated = set(Rating.objects.filter(appraisal__in=to_do, role=RaterRole.SELF).values_list("appraisal_id", "item_id"))
     counts = _rating_item_counts({a.cycle.template_id for a in to_do})
     progress = {a.pk: (sum(1 for pk, _i in rated if pk == a.pk), counts.get(a.cycle.template_id, 0)) for a in to_do}

@@ -21,7 +21,7 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from incentives import calc
-from incentives.lines import SECONDS_PER_MINUTE, call_assessment_lines, yuan
+from incentives.lines import SECONDS_PER_MINUTE, call_assessment_lines, performance_pending_text, yuan
 from incentives.models import CommissionBase, CommissionMode, LineKind, Plan, TierMode
 from metrics.formatting import kpi_display
 from metrics.models import Target
@@ -96,12 +96,15 @@ def estimate(
     connected_calls: int | Decimal | None = None,
     talk_minutes: Decimal | None = None,
     won_amount: Decimal | None = None,
+    appraisal_pending: tuple[dt.date, int] | None = None,
 ) -> Estimate:
     """The month's pay under `plan` if the member reaches these values. Rates are fractions
     (0.12 = 12%), money is yuan, talk time minutes. The commission base is the GMV as given (the
     statement pays on GMV net of refunds), or for a plan paying on deals the amount won; `target`
     is the target of that base (GMV, or amount won). Connected calls and talk time not given
-    count as 0 in the call assessment."""
+    count as 0 in the call assessment. `appraisal_pending`: (month, KPI items) when the month's
+    appraisal lacks data awaiting HR's decision; without a grade or score given, performance pay
+    is then 0 and says why, as on the statement."""
     gmv = Decimal(gmv)
     talk_seconds = None if talk_minutes is None else Decimal(talk_minutes) * SECONDS_PER_MINUTE
     won = None if won_amount is None else Decimal(won_amount)
@@ -115,7 +118,7 @@ def estimate(
         lines.append(EstimateLine(LineKind.BASE, calc.money(plan.base_salary),
                                   _("Base salary of plan %(plan)s.") % {"plan": plan.name}))  # fmt: skip
     if plan.performance_pay:
-        lines.append(_performance(plan, appraisal_grade, appraisal_score))
+        lines.append(_performance(plan, appraisal_grade, appraisal_score, appraisal_pending))
     lines += [
         EstimateLine(LineKind.CALLS, part.amount, part.explanation)
         for part in call_assessment_lines(plan=plan, connected=values[CONNECTED], talk_seconds=talk_seconds)
@@ -209,7 +212,13 @@ def estimate(
     return Estimate(plan=plan, lines=lines, not_estimated=left_out, completion=completion)
 
 
-def _performance(plan: Plan, grade: str | None, score: Decimal | None) -> EstimateLine:
+def _performance(plan: Plan, grade: str | None, score: Decimal | None,
+                 pending: tuple[dt.date, int] | None = None) -> EstimateLine:  # fmt: skip
+    chosen = score is not None if plan.performance_by_score else bool(grade)
+    if pending is not None and pending[1] and not chosen:
+        # What the statement pays while the appraisal waits for HR (a grade typed in is a what-if).
+        return EstimateLine(LineKind.PERFORMANCE, Decimal("0.00"),
+                            performance_pending_text(month=pending[0], count=pending[1]))  # fmt: skip
     if plan.performance_by_score:
         if score is None:
             return EstimateLine(LineKind.PERFORMANCE, Decimal("0.00"),
@@ -309,6 +318,14 @@ def month_so_far(*, member: Member, store: Store, today: dt.date) -> MonthSoFar:
         won=calc.money(calc.decimal_or_none(row.get(WON)) or Decimal(0)),
         won_target=gmv_target(member=member, month=month, kpi_key=WON),
     )
+
+
+def appraisal_pending(*, member: Member, month: dt.date) -> int:
+    """How many KPI items of the member's appraisal of the month (the one the statement pays by)
+    lack data and await HR's decision; while any do, the statement pays no performance pay."""
+    from reviews.selectors.appraisals import appraisal_for_pay, appraisal_pending_count
+
+    return appraisal_pending_count(appraisal=appraisal_for_pay(member=member, month=month))
 
 
 def latest_appraisal(*, member: Member) -> tuple[str, Decimal | None]:

@@ -26,7 +26,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from incentives import calc
-from incentives.lines import call_assessment_lines
+from incentives.lines import call_assessment_lines, performance_pending_text
 from incentives.models import (
     CommissionBase,
     CommissionedOrder,
@@ -45,6 +45,7 @@ from metrics.registry import KPI_BY_KEY, Level
 from metrics.selectors.dashboards import ranks
 from metrics.selectors.kpis import kpi_table
 from metrics.services.rollups import stage_order
+from reviews.selectors.appraisals import appraisal_for_pay, appraisal_pending_count
 from teams.models import AccountAssignment, Member, Store, Team, TeamMembership
 from teams.selectors.scoping import Viewer
 
@@ -179,13 +180,6 @@ def _deal_rows(deals: list[DealWon]) -> list[dict]:
     ]
 
 
-def _appraisal(member: Member, month: dt.date):
-    from reviews.models import Appraisal, CycleState
-
-    done = Appraisal.objects.filter(member=member, cycle__month=month).select_related("cycle")
-    return done.filter(cycle__state__in=[CycleState.FINALISED, CycleState.PUBLISHED]).first() or done.first()
-
-
 class MonthFigures:
     """What is the same for every member of a store's month (each week's PK champions, each
     team's member table): read once per pass over the store, not once per member."""
@@ -239,8 +233,13 @@ def _compute(member: Member, store: Store, month: dt.date, figures: MonthFigures
             Line(LineKind.BASE, calc.money(plan.base_salary), _("Base salary of plan %(plan)s.") % {"plan": plan.name})
         )
     if plan.performance_pay:
-        appraisal = _appraisal(member, month)
-        if appraisal is None or appraisal.total is None:
+        appraisal = appraisal_for_pay(member=member, month=month)
+        if pending := appraisal_pending_count(appraisal=appraisal):
+            # No grade while KPI items lack data and HR has not decided: no grade pay either.
+            lines.append(
+                Line(LineKind.PERFORMANCE, Decimal("0.00"), performance_pending_text(month=month, count=pending))
+            )
+        elif appraisal is None or appraisal.total is None:
             lines.append(
                 Line(
                     LineKind.PERFORMANCE,

@@ -421,8 +421,41 @@ def _demo_cycle_complete(*, viewer, user, cycle, rng: random.Random) -> None:
             DEMO_MANAGER_COMMENTS[-1][1],
         )
         comment_set(viewer=viewer, user=user, appraisal=appraisal, text=text)
-    for state in (CycleState.CALIBRATION, CycleState.FINALISED):  # finalising scores and freezes
-        cycle = cycle_advance(viewer=viewer, user=user, cycle=cycle, to=state)
+    cycle = cycle_advance(viewer=viewer, user=user, cycle=cycle, to=CycleState.CALIBRATION)
+    _demo_decisions(cycle=cycle)
+    cycle_advance(viewer=viewer, user=user, cycle=cycle, to=CycleState.FINALISED)  # scores and freezes
+
+
+# HR's reasons (stored as written): a count or an amount without data means nothing was credited
+# to the member that month (no account, or no activity); a rate or an average has nothing to measure.
+DEMO_DECISION_ZERO = "本月没有归属的业绩（未分配平台账号或没有活动）：按 0 计。"
+DEMO_DECISION_EXCLUDE = "本月没有可衡量此项的会话或订单：对该成员不计此项，由同维度其他项目承担权重。"
+
+
+def _demo_decisions(*, cycle) -> None:
+    """HR's decisions on the KPI items without data (the members the demo leaves without an
+    account), as HR would make them: a count or an amount is 0 (nothing was credited to them), a
+    rate or an average cannot be measured and is excluded for the member. Through the service, as
+    the demo's HR user (the administrator without one), so the audit trail shows them."""
+    from reviews.models import DecisionKind, ItemScore, ItemStatus
+    from reviews.services.cycles import item_decision_set
+
+    hr = (
+        get_user_model().objects.filter(username="hr").first()
+        or get_user_model().objects.filter(is_superuser=True).order_by("pk").first()
+    )
+    viewer = viewer_get(user=hr)
+    pending = ItemScore.objects.filter(appraisal__cycle=cycle, status=ItemStatus.INSUFFICIENT).select_related(
+        "appraisal__cycle", "item__dimension"
+    )
+    for score in pending.order_by("appraisal__member_id", "item_id"):
+        formula = KPI_BY_KEY[score.item.kpi_key].formula(Level.MEMBER)
+        additive = formula is not None and formula.measure is not None and formula.denominator is None
+        item_decision_set(
+            viewer=viewer, user=hr, appraisal=score.appraisal, item=score.item,
+            kind=DecisionKind.VALUE if additive else DecisionKind.EXCLUDE, value=Decimal(0) if additive else None,
+            reason=DEMO_DECISION_ZERO if additive else DEMO_DECISION_EXCLUDE,
+        )  # fmt: skip
 
 
 def demo_appraisals_create(*, today: dt.date | None = None) -> DemoAppraisals:

@@ -13,7 +13,17 @@ from metrics.registry import KPI_BY_KEY, Direction, Level
 from metrics.selectors.dashboards import ranks
 from metrics.selectors.kpis import kpi_table
 from reviews import scoring
-from reviews.models import Appraisal, Cycle, CycleState, Item, ItemKind, RaterRole, ScoringRule
+from reviews.models import (
+    Appraisal,
+    Cycle,
+    CycleState,
+    Item,
+    ItemKind,
+    ItemScore,
+    ItemStatus,
+    RaterRole,
+    ScoringRule,
+)
 from teams.selectors.scoping import Viewer
 
 # What each role may change in each state (enforced by the services).
@@ -21,6 +31,11 @@ SELF_EDITABLE = {CycleState.SELF_REVIEW}
 PEER_EDITABLE = {CycleState.SELF_REVIEW, CycleState.MANAGER_REVIEW}
 MANAGER_EDITABLE = {CycleState.MANAGER_REVIEW, CycleState.CALIBRATION}
 HR_EDITABLE = {CycleState.CALIBRATION}
+# HR decides on KPI items without data once the month is over and reviewed: not while members still
+# review themselves (the month may not be complete), never once the cycle is locked.
+DECISION_EDITABLE = {CycleState.MANAGER_REVIEW, CycleState.CALIBRATION}
+# The audit trail's field of a decision: the item's Chinese name and this (data, not words).
+DECISION_AUDIT_SUFFIX = " (decision)"
 AUDITED = {CycleState.MANAGER_REVIEW, CycleState.CALIBRATION, CycleState.FINALISED, CycleState.PUBLISHED}
 
 
@@ -106,17 +121,35 @@ def _decimal(value) -> Decimal | None:
 
 
 def item_kpi_score(
-    item: Item, *, member_id: int, evidence: Evidence, member_ids: list[int]
+    item: Item,
+    *,
+    member_id: int,
+    evidence: Evidence,
+    member_ids: list[int],
+    entered: dict[int, Decimal] | None = None,
 ) -> tuple[Decimal | None, Decimal | None, Decimal | None]:
-    """(value, target, score) of a KPI item for one member."""
+    """(value, target, score) of a KPI item for one member. A value None means the month has no
+    data for it (no account, no activity, nothing to measure): the score is None too. `entered`:
+    member id → the value HR entered for this item where the data has none; it is scored, and
+    ranked among the team, as if it came from the data (the data's own value always wins)."""
     kpi = KPI_BY_KEY[item.kpi_key]
-    value = _decimal(evidence.values.get(member_id, {}).get(item.kpi_key))
+    entered = entered or {}
+
+    def value_of(member: int):
+        found = evidence.values.get(member, {}).get(item.kpi_key)
+        return entered.get(member) if found is None else found
+
+    value = _decimal(value_of(member_id))
     lower = kpi.direction == Direction.LOWER
     if item.rule == ScoringRule.RANK:
-        peer_values = {m: evidence.values.get(m, {}).get(item.kpi_key) for m in member_ids}
+        peer_values = {m: value_of(m) for m in member_ids}
         member_ranks = ranks(peer_values, kpi)
         ranked = sum(v is not None for v in peer_values.values())
-        return value, None, scoring.score_rank(member_ranks.get(member_id), of=ranked)
+        rank = member_ranks.get(member_id)
+        if rank is None and value is not None:
+            # A value the ranking leaves out (a zero: nothing to rank) is data: the last place.
+            rank = ranked
+        return value, None, scoring.score_rank(rank, of=ranked)
     if item.rule == ScoringRule.THRESHOLDS:
         return value, None, scoring.score_thresholds(value, thresholds=item.thresholds or [], lower_is_better=lower)
     target = item.target if item.target is not None else evidence.targets.get((member_id, item.kpi_key))
@@ -141,3 +174,48 @@ def item_rating_score(item: Item, ratings) -> Decimal | None:
 
 def is_kpi(item: Item) -> bool:
     return item.kind == ItemKind.KPI
+
+
+def is_pending(score: ItemScore) -> bool:
+    return score.status == ItemStatus.INSUFFICIENT
+
+
+def appraisal_dimension_scores(*, items: list[Item], item_scores: dict[int, ItemScore]) -> dict[int, Decimal | None]:
+    """Each dimension's score from the stored item scores (rounded): empty while one of its KPI
+    items has no data and no decision of HR."""
+    parts = [
+        scoring.Part(item.dimension_id, s.score if (s := item_scores.get(item.pk)) else None, item.weight,
+                     pending=s is not None and is_pending(s))
+        for item in items
+    ]  # fmt: skip
+    return {pk: scoring.rounded(score) for pk, score in scoring.dimension_scores(parts).items()}
+
+
+def appraisals_pending(*, appraisals) -> dict[int, list[Item]]:
+    """Appraisal id → its KPI items without data that await HR's decision (in the template's
+    order), for the appraisals that have any."""
+    pending: dict[int, list[Item]] = {}
+    scores = (
+        ItemScore.objects.filter(appraisal__in=appraisals, status=ItemStatus.INSUFFICIENT)
+        .select_related("item__dimension")
+        .order_by("appraisal_id", "item__dimension__order", "item__dimension_id", "item__order", "item_id")
+    )
+    for score in scores:
+        pending.setdefault(score.appraisal_id, []).append(score.item)
+    return pending
+
+
+def appraisal_for_pay(*, member, month: dt.date) -> Appraisal | None:
+    """The member's appraisal of the month that pay follows: the finalised (or published) one, else
+    the one in progress."""
+    found = Appraisal.objects.filter(member=member, cycle__month=month).select_related("cycle")
+    return found.filter(cycle__state__in=[CycleState.FINALISED, CycleState.PUBLISHED]).first() or found.first()
+
+
+def appraisal_pending_count(*, appraisal: Appraisal | None) -> int:
+    """How many KPI items of the appraisal have no data and await HR's decision: pay by the
+    appraisal waits for them. 0 without an appraisal, or once it has a total (a cycle finalised
+    before such items needed a decision keeps its frozen total and grade)."""
+    if appraisal is None or appraisal.total is not None:
+        return 0
+    return ItemScore.objects.filter(appraisal=appraisal, status=ItemStatus.INSUFFICIENT).count()

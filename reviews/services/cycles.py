@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from reviews import scoring
 from reviews.models import (
@@ -21,17 +22,23 @@ from reviews.models import (
     AuditEntry,
     Cycle,
     CycleState,
+    DecisionKind,
     Item,
+    ItemDecision,
     ItemKind,
     ItemScore,
+    ItemStatus,
     RaterRole,
     Rating,
 )
 from reviews.selectors.appraisals import (
     AUDITED,
+    DECISION_AUDIT_SUFFIX,
+    DECISION_EDITABLE,
     MANAGER_EDITABLE,
     PEER_EDITABLE,
     SELF_EDITABLE,
+    appraisals_pending,
     cycle_evidence,
     item_kpi_score,
     item_rating_score,
@@ -80,10 +87,38 @@ def _may_move(viewer: Viewer, cycle: Cycle, target: str) -> bool:
     return hr  # finalise and publish are HR's
 
 
-@transaction.atomic
 def cycle_advance(*, viewer: Viewer, user, cycle: Cycle, to: str, reason: str = "") -> Cycle:
     """Move the cycle one state on (HR may also reopen a finalised or published cycle into
-    calibration, with a reason). Finalising computes the scores a last time and freezes them."""
+    calibration, with a reason). Finalising computes the scores a last time and freezes them; it
+    is refused while a KPI item of an appraisal has no data and no decision of HR."""
+    cycle = Cycle.objects.get(pk=cycle.pk)  # its state now, not as the caller last read it
+    if to == CycleState.FINALISED and _may_move(viewer, cycle, to):
+        # Scored from today's data first, in a transaction of its own: when finalising is refused
+        # for missing data, the cycle page still shows which members and items stop it.
+        cycle_scores_refresh(cycle=cycle)
+    return _cycle_move(viewer=viewer, user=user, cycle=cycle, to=to, reason=reason)
+
+
+def _pending_refusal(cycle: Cycle) -> ValidationError | None:
+    pending = appraisals_pending(appraisals=cycle.appraisals.all())
+    if not pending:
+        return None
+    names = sorted(Appraisal.objects.filter(pk__in=pending).values_list("member__display_name", flat=True))
+    return ValidationError(
+        ngettext(
+            "The cycle cannot be finalised: %(count)s member has KPI items without data for the month "
+            "(%(members)s). HR enters a value or excludes each item, with a reason, on the appraisal.",
+            "The cycle cannot be finalised: %(count)s members have KPI items without data for the month "
+            "(%(members)s). HR enters a value or excludes each item, with a reason, on the appraisal.",
+            len(names),
+        )
+        % {"count": len(names), "members": ", ".join(names)},
+        code="insufficient_data",
+    )
+
+
+@transaction.atomic
+def _cycle_move(*, viewer: Viewer, user, cycle: Cycle, to: str, reason: str) -> Cycle:
     cycle = Cycle.objects.select_for_update().get(pk=cycle.pk)
     if not _may_move(viewer, cycle, to):
         raise PermissionDenied(_("You may not move this cycle to %(state)s.") % {"state": CycleState(to).label})
@@ -92,7 +127,9 @@ def cycle_advance(*, viewer: Viewer, user, cycle: Cycle, to: str, reason: str = 
         raise ValidationError({"reason": _("Say why the cycle is reopened.")})
     old = cycle.state
     if to == CycleState.FINALISED:
-        cycle_scores_refresh(cycle=cycle)
+        cycle_scores_refresh(cycle=cycle)  # again, under the lock: nothing changes between check and freeze
+        if (refusal := _pending_refusal(cycle)) is not None:
+            raise refusal
         _freeze(cycle)
         cycle.finalised_at, cycle.finalised_by = timezone.now(), user
     if to == CycleState.PUBLISHED:
@@ -171,33 +208,129 @@ def comment_set(*, viewer: Viewer, user, appraisal: Appraisal, text: str, reason
     return appraisal
 
 
+def _decision_text(decision: ItemDecision | None) -> str:
+    """A decision as the audit trail keeps it (data, not words): "exclude", the value, or ""."""
+    if decision is None:
+        return ""
+    return DecisionKind.EXCLUDE.value if decision.kind == DecisionKind.EXCLUDE else f"{decision.value.normalize():f}"
+
+
+def _decision_check(viewer: Viewer, appraisal: Appraisal, item: Item, reason: str) -> Cycle:
+    """HR (or an administrator), a KPI item of the appraisal's template, a state that allows it,
+    a reason. Returns the cycle, locked for the change."""
+    if not (viewer.is_hr or viewer.is_admin):
+        raise PermissionDenied(_("Only HR decides on KPI items without data."))
+    cycle = Cycle.objects.select_for_update().get(pk=appraisal.cycle_id)
+    if cycle.state not in DECISION_EDITABLE:
+        raise PermissionDenied(
+            _("HR decides on KPI items without data in manager review and calibration; the cycle is %(state)s.")
+            % {"state": cycle.get_state_display()}
+        )
+    if item.kind != ItemKind.KPI or item.dimension.template_id != cycle.template_id:
+        raise ValidationError({"item": _("Not a KPI item of this appraisal.")})
+    if not reason.strip():
+        raise ValidationError({"reason": _("Say why: the reason is written to the audit trail.")})
+    return cycle
+
+
+@transaction.atomic
+def item_decision_set(*, viewer: Viewer, user, appraisal: Appraisal, item: Item, kind: str,
+                      value: Decimal | None = None, reason: str) -> ItemDecision:  # fmt: skip
+    """HR's decision on a KPI item that has no data for the member in the month: a value to score
+    it from (by the item's rule), or the item excluded for this member. Audited, then the cycle
+    is scored again. Refused for an item that has data."""
+    cycle = _decision_check(viewer, appraisal, item, reason)
+    if kind not in DecisionKind.values:
+        raise ValidationError({"kind": _("Enter a value or exclude the item.")})
+    if kind == DecisionKind.VALUE and value is None:
+        raise ValidationError({"value": _("Enter the value the item is scored from.")})
+    evidence = cycle_evidence(cycle=cycle, member_ids=[appraisal.member_id])  # today's data, not the last scoring
+    if evidence.values.get(appraisal.member_id, {}).get(item.kpi_key) is not None:
+        raise ValidationError({"item": _("The month has data for this item: there is nothing to decide.")})
+    existing = ItemDecision.objects.filter(appraisal=appraisal, item=item).first()
+    old = _decision_text(existing)
+    decision, _created = ItemDecision.objects.update_or_create(
+        appraisal=appraisal, item=item,
+        defaults={"kind": kind, "value": Decimal(value) if kind == DecisionKind.VALUE else None,
+                  "reason": reason.strip(), "decided_by": user},
+    )  # fmt: skip
+    decision.refresh_from_db()
+    _audit(cycle, user, item.name_zh + DECISION_AUDIT_SUFFIX, old, _decision_text(decision), reason.strip(), appraisal)
+    cycle_scores_refresh(cycle=cycle)
+    return decision
+
+
+@transaction.atomic
+def item_decision_withdraw(*, viewer: Viewer, user, appraisal: Appraisal, item: Item, reason: str) -> None:
+    """Withdraw HR's decision on an item (with a reason, audited): it is insufficient again while
+    the month has no data for it."""
+    cycle = _decision_check(viewer, appraisal, item, reason)
+    existing = ItemDecision.objects.filter(appraisal=appraisal, item=item).first()
+    if existing is None:
+        raise ValidationError({"item": _("There is no decision on this item to withdraw.")})
+    old = _decision_text(existing)
+    existing.delete()
+    _audit(cycle, user, item.name_zh + DECISION_AUDIT_SUFFIX, old, "", reason.strip(), appraisal)
+    cycle_scores_refresh(cycle=cycle)
+
+
+@dataclass(frozen=True)
+class Scored:
+    value: Decimal | None
+    target: Decimal | None
+    score: Decimal | None
+    status: str = ItemStatus.SCORED
+
+
 @dataclass(frozen=True)
 class Computed:
-    items: dict[int, tuple[Decimal | None, Decimal | None, Decimal | None]]  # item id → value, target, score
-    dimensions: dict[int, Decimal | None]
+    items: dict[int, Scored]  # item id → its value, target, score and status
     total: Decimal | None
 
 
-def _compute(appraisal: Appraisal, *, items: list[Item], evidence, member_ids: list[int], ratings) -> Computed:
-    scores: dict[int, tuple] = {}
+def _kpi_scored(item: Item, *, member_id: int, evidence, member_ids: list[int],
+                decisions: dict[tuple[int, int], ItemDecision]) -> Scored:  # fmt: skip
+    """A KPI item from the data; without data, from HR's decision, or insufficient."""
+    entered = {
+        m: d.value for m in member_ids
+        if (d := decisions.get((m, item.pk))) is not None and d.kind == DecisionKind.VALUE
+    }  # fmt: skip
+    value, target, score = item_kpi_score(item, member_id=member_id, evidence=evidence, member_ids=member_ids,
+                                          entered=entered)  # fmt: skip
+    if evidence.values.get(member_id, {}).get(item.kpi_key) is not None:
+        return Scored(value, target, score)
+    decision = decisions.get((member_id, item.pk))
+    if decision is None:
+        return Scored(None, target, None, ItemStatus.INSUFFICIENT)
+    if decision.kind == DecisionKind.EXCLUDE:
+        return Scored(None, target, None, ItemStatus.EXCLUDED)
+    return Scored(value, target, score, ItemStatus.HR_VALUE)
+
+
+def _compute(appraisal: Appraisal, *, items: list[Item], evidence, member_ids: list[int], ratings,
+             decisions: dict[tuple[int, int], ItemDecision]) -> Computed:  # fmt: skip
+    """`decisions`: (member id, item id) → HR's decision, for the whole cycle (an entered value
+    counts in teammates' ranks too)."""
+    scored: dict[int, Scored] = {}
     for item in items:
         if item.kind == ItemKind.KPI:
-            scores[item.pk] = item_kpi_score(item, member_id=appraisal.member_id, evidence=evidence,
-                                             member_ids=member_ids)  # fmt: skip
+            scored[item.pk] = _kpi_scored(item, member_id=appraisal.member_id, evidence=evidence,
+                                          member_ids=member_ids, decisions=decisions)  # fmt: skip
         else:
-            scores[item.pk] = (None, None, item_rating_score(item, ratings))
-    dimensions = {}
-    for dimension in {item.dimension for item in items}:
-        dimensions[dimension.pk] = scoring.weighted(
-            [(scores[i.pk][2], i.weight) for i in items if i.dimension_id == dimension.pk]
-        )
+            scored[item.pk] = Scored(None, None, item_rating_score(item, ratings))
+    parts = [
+        scoring.Part(item.dimension_id, scored[item.pk].score, item.weight,
+                     pending=scored[item.pk].status == ItemStatus.INSUFFICIENT)
+        for item in items
+    ]  # fmt: skip
     weights = {item.dimension_id: item.dimension.weight for item in items}
-    total = scoring.weighted([(score, weights[pk]) for pk, score in dimensions.items()])
-    return Computed(scores, dimensions, total)
+    return Computed(scored, scoring.total_score(parts, weights))
 
 
+@transaction.atomic
 def cycle_scores_refresh(*, cycle: Cycle) -> None:
-    """Score every appraisal of a cycle that is not locked from the rollups and its ratings."""
+    """Score every appraisal of a cycle that is not locked from the rollups, HR's decisions on
+    items without data, and the ratings."""
     if cycle.locked:
         return
     items = list(Item.objects.filter(dimension__template=cycle.template).select_related("dimension"))
@@ -205,9 +338,12 @@ def cycle_scores_refresh(*, cycle: Cycle) -> None:
     member_ids = [a.member_id for a in appraisals]
     evidence = cycle_evidence(cycle=cycle, member_ids=member_ids)
     ratings = list(Rating.objects.filter(appraisal__cycle=cycle))
+    decisions = {(d.appraisal.member_id, d.item_id): d
+                 for d in ItemDecision.objects.filter(appraisal__cycle=cycle).select_related("appraisal")}  # fmt: skip
     for appraisal in appraisals:
         mine = [r for r in ratings if r.appraisal_id == appraisal.pk]
-        _store(appraisal, _compute(appraisal, items=items, evidence=evidence, member_ids=member_ids, ratings=mine))
+        _store(appraisal, _compute(appraisal, items=items, evidence=evidence, member_ids=member_ids, ratings=mine,
+                                   decisions=decisions))  # fmt: skip
 
 
 def appraisal_scores_refresh(*, appraisal: Appraisal) -> None:
@@ -217,8 +353,9 @@ def appraisal_scores_refresh(*, appraisal: Appraisal) -> None:
 def _store(appraisal: Appraisal, computed: Computed) -> None:
     ItemScore.objects.filter(appraisal=appraisal).delete()
     ItemScore.objects.bulk_create([
-        ItemScore(appraisal=appraisal, item_id=pk, value=v, target=t, score=scoring.rounded(s))
-        for pk, (v, t, s) in computed.items.items()
+        ItemScore(appraisal=appraisal, item_id=pk, value=s.value, target=s.target, score=scoring.rounded(s.score),
+                  status=s.status)
+        for pk, s in computed.items.items()
     ])  # fmt: skip
     appraisal.total = scoring.rounded(computed.total)
     appraisal.grade = scoring.grade_for(appraisal.total)
@@ -226,12 +363,22 @@ def _store(appraisal: Appraisal, computed: Computed) -> None:
 
 
 def _freeze(cycle: Cycle) -> None:
+    """Copy what the scores were made of into each appraisal: per item the value, target, score
+    and status, and HR's decision where one was used; the total and grade."""
     now = timezone.now()
+    decisions = {(d.appraisal_id, d.item_id): d for d in ItemDecision.objects.filter(appraisal__cycle=cycle)}
     for appraisal in cycle.appraisals.all():
-        appraisal.frozen = {
-            str(s.item_id): {"value": _text(s.value), "target": _text(s.target), "score": _text(s.score)}
-            for s in appraisal.item_scores.all()
-        } | {"total": _text(appraisal.total), "grade": appraisal.grade}
+        frozen = {}
+        for s in appraisal.item_scores.all():
+            frozen[str(s.item_id)] = {"value": _text(s.value), "target": _text(s.target), "score": _text(s.score),
+                                      "status": s.status}  # fmt: skip
+            decision = decisions.get((appraisal.pk, s.item_id))
+            if decision is not None and s.status in (ItemStatus.HR_VALUE, ItemStatus.EXCLUDED):
+                frozen[str(s.item_id)]["decision"] = {
+                    "kind": decision.kind, "value": _text(decision.value), "reason": decision.reason,
+                    "by": decision.decided_by_id, "at": decision.decided_at.isoformat(),
+                }  # fmt: skip
+        appraisal.frozen = frozen | {"total": _text(appraisal.total), "grade": appraisal.grade}
         appraisal.frozen_at = now
         appraisal.save(update_fields=["frozen", "frozen_at"])
 
@@ -258,7 +405,9 @@ def cycle_data_changes(*, cycle: Cycle) -> list[Change]:
     changes = []
     for appraisal in appraisals:
         for pk, item in items.items():
-            frozen = (appraisal.frozen.get(str(pk)) or {}).get("value")
+            entry = appraisal.frozen.get(str(pk)) or {}
+            # A value HR entered was not the data's: the data had none (nor for an excluded item).
+            frozen = entry.get("value") if entry.get("status", ItemStatus.SCORED) == ItemStatus.SCORED else None
             now = evidence.values.get(appraisal.member_id, {}).get(item.kpi_key)
             now_text = None if now is None else str(Decimal(str(now)).quantize(Decimal("0.000001")))
             frozen_text = None if frozen is None else str(Decimal(frozen).quantize(Decimal("0.000001")))

@@ -27,7 +27,19 @@ from perfmgmt.exports import xlsx_column_widths as _widths
 from perfmgmt.exports import xlsx_sheet_title as _sheet_title
 from perfmgmt.exports import xlsx_value_cell as _cell
 from reviews import scoring
-from reviews.models import Appraisal, Cycle, Dimension, Grade, Item, ItemKind, RaterRole, ScoringRule
+from reviews.models import (
+    Appraisal,
+    Cycle,
+    Dimension,
+    Grade,
+    Item,
+    ItemKind,
+    ItemScore,
+    ItemStatus,
+    RaterRole,
+    ScoringRule,
+)
+from reviews.selectors.appraisals import appraisal_dimension_scores
 from teams.models import Store
 
 RATE = "0.00%"
@@ -81,7 +93,7 @@ def _sheets(cycles: list[Cycle], used: set[str]) -> list[_Sheet]:
         items = list(Item.objects.filter(dimension__template_id=cycle.template_id).select_related("dimension")
                      .order_by("dimension__order", "dimension_id", "order", "pk"))  # fmt: skip
         dimensions = list(Dimension.objects.filter(template_id=cycle.template_id).order_by("order", "pk"))
-        appraisals = list(cycle.appraisals.select_related("member").prefetch_related("item_scores")
+        appraisals = list(cycle.appraisals.select_related("member").prefetch_related("item_scores", "decisions")
                           .order_by("member__display_name", "member_id"))  # fmt: skip
         sheets.append(_Sheet(cycle, _sheet_title(base, used), items, dimensions, appraisals))
     return sheets
@@ -99,7 +111,43 @@ def _team_header(sheet: _Sheet) -> list[str]:
             header.append(f"{kpi.label} · {_('Target')}")
     header += [f"{item.name} · {_('Score')}" for item in sheet.items]
     header += [f"{d.name} · {_('Score')}" for d in sheet.dimensions]
-    return [*header, _("Total"), _("Grade"), capfirst(_("manager's comment"))]
+    return [*header, _("KPI items without data"), _("Total"), _("Grade"), capfirst(_("manager's comment"))]
+
+
+def _kpi_value_cell(ws, kpi: Kpi, score: ItemScore | None):
+    """The value scored, or why there is none: insufficient data, or excluded by HR."""
+    if score is not None and score.status == ItemStatus.INSUFFICIENT:
+        return _cell(ws, _("Insufficient data"))
+    if score is not None and score.status == ItemStatus.EXCLUDED:
+        return _cell(ws, _("Excluded by HR"))
+    return _cell(ws, _kpi_value(kpi, score and score.value), _number_format(kpi))
+
+
+def _without_data(sheet: _Sheet, appraisal: Appraisal, scores: dict[int, ItemScore]) -> str:
+    """The KPI items the month has no data for, each with what happened: "GMV against target:
+    insufficient data; AOV rank in the team: excluded by HR (reason)"."""
+    decisions = {d.item_id: d for d in appraisal.decisions.all()}
+    parts = []
+    for item in sheet.items:
+        score = scores.get(item.pk)
+        if score is None or score.status == ItemStatus.SCORED:
+            continue
+        if score.status == ItemStatus.INSUFFICIENT:
+            # A cycle finalised before such items needed a decision keeps its frozen scores.
+            text = (
+                _("%(item)s: insufficient data")
+                if sheet.cycle.locked
+                else _("%(item)s: insufficient data, awaiting HR's decision")
+            )
+            parts.append(text % {"item": item.name})
+            continue
+        decision = decisions.get(item.pk)
+        reason = decision.reason if decision else ""
+        if score.status == ItemStatus.EXCLUDED:
+            parts.append(_("%(item)s: excluded by HR (%(reason)s)") % {"item": item.name, "reason": reason})
+        else:
+            parts.append(_("%(item)s: value entered by HR (%(reason)s)") % {"item": item.name, "reason": reason})
+    return "; ".join(parts)
 
 
 def _team_row(ws, sheet: _Sheet, appraisal: Appraisal) -> list:
@@ -113,16 +161,15 @@ def _team_row(ws, sheet: _Sheet, appraisal: Appraisal) -> list:
     ]
     for item, kpi in _kpi_items(sheet.items):
         score = scores.get(item.pk)
-        row.append(_cell(ws, _kpi_value(kpi, score and score.value), _number_format(kpi)))
+        row.append(_kpi_value_cell(ws, kpi, score))
         if item.rule == ScoringRule.LINEAR:
             row.append(_cell(ws, _kpi_value(kpi, score and score.target), _number_format(kpi)))
     row += [_cell(ws, scores[i.pk].score if i.pk in scores else None, SCORE) for i in sheet.items]
-    for dimension in sheet.dimensions:
-        mine = [(scores[i.pk].score if i.pk in scores else None, i.weight) for i in sheet.items
-                if i.dimension_id == dimension.pk]  # fmt: skip
-        row.append(_cell(ws, scoring.rounded(scoring.weighted(mine)), SCORE))
+    dimensions = appraisal_dimension_scores(items=sheet.items, item_scores=scores)
+    row += [_cell(ws, dimensions.get(d.pk), SCORE) for d in sheet.dimensions]
     return [
         *row,
+        _cell(ws, _without_data(sheet, appraisal, scores)),
         _cell(ws, appraisal.total, SCORE),
         _cell(ws, appraisal.grade),
         _cell(ws, appraisal.manager_comment),
@@ -131,16 +178,23 @@ def _team_row(ws, sheet: _Sheet, appraisal: Appraisal) -> list:
 
 def _summary_rows(ws, sheets: list[_Sheet]) -> list[list]:
     rows = [[_cell(ws, h) for h in [_("Month"), _("Store"), _("Team"), capfirst(_("state")), _("Members"),
-                                     _("Average total"), *GRADES, _("Not graded")]]]  # fmt: skip
+                                     _("Average total"), *GRADES, _("Not graded"),
+                                     _("Awaiting HR's decision on missing data")]]]  # fmt: skip
     for sheet in sheets:
         cycle = sheet.cycle
         totals = [a.total for a in sheet.appraisals if a.total is not None]
         average = scoring.rounded(sum(totals) / len(totals)) if totals else None
         grades = Counter(a.grade for a in sheet.appraisals)
+        waiting = (
+            0
+            if cycle.locked
+            else sum(any(s.status == ItemStatus.INSUFFICIENT for s in a.item_scores.all()) for a in sheet.appraisals)
+        )
         rows.append([
             _cell(ws, f"{cycle.month:%Y-%m}"), _cell(ws, cycle.store.name),
             _cell(ws, cycle.team.name if cycle.team_id else ""), _cell(ws, str(cycle.get_state_display())),
             len(sheet.appraisals), _cell(ws, average, SCORE), *(grades.get(g, 0) for g in GRADES), grades.get("", 0),
+            waiting,
         ])  # fmt: skip
     return rows
 

@@ -296,6 +296,11 @@ MATRIX: dict[str, list[Case]] = {
         effect=E("the published cycle reopened", lambda w: w.cycle_state() == "calibration", "hr admin"))],
     "reviews:appraisal": [Case(S("L 200 404 404 404 200 200"), kwargs=pk("appraisal_a"))],
     "reviews:review": [Case(S("L 403 404 404 404 200 200"), kwargs=pk("appraisal_a"))],
+    "reviews:decision": [Case(
+        S("L 403 404 404 404 403 403"), method="post", kwargs=pk("appraisal_a"),
+        data=lambda w: {"item": w.kpi_item_pk, f"d{w.kpi_item_pk}-action": "exclude",
+                        f"d{w.kpi_item_pk}-reason": "Matrix test: no account this month."},
+        note="HR's decision on a KPI item without data: HR and admins only; the published cycle refuses it (403)")],
     "reviews:self": [Case(S("L 200 404 404 404 200 200"), kwargs=pk("appraisal_a"))],
     "reviews:peer": [Case(S("L 404 200 404 404 404 404"), kwargs=pk("appraisal_a"), leaks_ok={"staff_b": "A"},
                           note="teammates in the cycle rate each other")],

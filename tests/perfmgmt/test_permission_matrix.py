@@ -58,6 +58,7 @@ from tests.factories import (
     UserFactory,
 )
 from tests.perfmgmt.permission_matrix import HIDDEN, KEYS, MATRIX, ROLES, Case, S
+from tests.reviews.helpers import exclude_without_data
 
 pytestmark = pytest.mark.django_db
 
@@ -352,9 +353,12 @@ def world_build() -> World:
     )  # fmt: skip
     for state in (CycleState.SELF_REVIEW, CycleState.MANAGER_REVIEW, CycleState.CALIBRATION, CycleState.FINALISED,
                   CycleState.PUBLISHED):  # fmt: skip
+        if state == CycleState.FINALISED:  # the month has no KPI data: HR decides on the items first
+            exclude_without_data(w.cycle, hr)
         w.cycle = cycle_advance(viewer=viewer_get(user=hr), user=hr, cycle=w.cycle, to=state)
     appraisals = {key: w.cycle.appraisals.get(member=m) for key, m in (("A", w.a), ("B", w.b), ("LX", w.lead_x))}
     w.appraisal_a = appraisals["A"]
+    w.kpi_item_pk = w.template.dimensions.filter(items__kind="kpi").values_list("items__pk", flat=True).first()
 
     # Pay: plans for A, team X and team Z; last month's statements (A's also the month before, approved).
     plans = {

@@ -48,3 +48,18 @@ def test_weights_and_grades():
     assert scoring.weighted([(None, D("0.5")), (D(60), D("0.5"))]) == D(60)
     assert [scoring.grade_for(D(x)) for x in (95, 90, 85, 72, 60, 59.99)] == ["S", "S", "A", "B", "C", "D"]
     assert scoring.grade_for(None) == ""
+
+
+def test_a_pending_item_empties_its_dimension_and_the_total_an_excluded_one_is_carried():
+    weights = {1: D("0.8"), 2: D("0.2")}
+    parts = [scoring.Part(1, D(90), D("0.5")), scoring.Part(1, None, D("0.5"), pending=True),
+             scoring.Part(2, D(100), D(1))]  # fmt: skip
+    # Before: the pending item was left out and the total came from the rest (92).
+    assert scoring.dimension_scores(parts) == {1: None, 2: D(100)}
+    assert scoring.total_score(parts, weights) is None
+    # Excluded (no score, not pending): the rest of the dimension carries its weight.
+    excluded = [parts[0], scoring.Part(1, None, D("0.5")), parts[2]]
+    assert scoring.dimension_scores(excluded) == {1: D(90), 2: D(100)}
+    assert scoring.total_score(excluded, weights) == D(92)
+    # A whole dimension excluded: the other dimensions carry the total.
+    assert scoring.total_score([scoring.Part(1, None, D(1)), parts[2]], weights) == D(100)

@@ -27,7 +27,19 @@ from metrics.models import (
     TrafficDay,
 )
 from metrics.selectors.periods import store_today
-from reviews.models import Appraisal, Cycle, CycleState, Item, ItemKind, RaterRole, Rating
+from reviews.models import (
+    Appraisal,
+    AuditEntry,
+    Cycle,
+    CycleState,
+    Item,
+    ItemDecision,
+    ItemKind,
+    ItemScore,
+    ItemStatus,
+    RaterRole,
+    Rating,
+)
 from teams.models import AccountAssignment, Member, PlatformAccount, Store, Team, TeamKind
 from teams.selectors.scoping import member_list, viewer_get
 
@@ -137,6 +149,18 @@ def _check_appraisals(today: dt.date, out: str) -> None:
         ratings = Rating.objects.filter(appraisal=appraisal)
         assert ratings.filter(role=RaterRole.SELF).count() == ratings.filter(role=RaterRole.MANAGER).count() == rated
     assert len({a.grade for a in last}) >= 3  # a spread of grades, not one for all
+    # The members left without an account have no data: HR decided on their KPI items before
+    # finalising (amounts and counts 0, rates excluded), each with a reason in the audit trail.
+    # This month their items are insufficient data, awaiting HR's decision.
+    unassigned = set(Member.objects.exclude(account_assignments__isnull=False).values_list("pk", flat=True))
+    decided = ItemDecision.objects.filter(appraisal__cycle__month=last_month)
+    assert len(unassigned) == 3 and unassigned <= set(decided.values_list("appraisal__member_id", flat=True))
+    assert decided.filter(kind="value", value=0).exists() and decided.filter(kind="exclude").exists()
+    hr = get_user_model().objects.get(username="hr")
+    assert AuditEntry.objects.filter(field__endswith="(decision)", user=hr).exclude(reason="").count() == len(decided)
+    assert not ItemScore.objects.filter(appraisal__in=last, status=ItemStatus.INSUFFICIENT).exists()
+    waiting = ItemScore.objects.filter(appraisal__cycle__month=this_month, status=ItemStatus.INSUFFICIENT)
+    assert unassigned <= set(waiting.values_list("appraisal__member_id", flat=True))
     current = Appraisal.objects.filter(cycle__month=this_month)
     assert current.count() == 33 and not current.filter(frozen_at__isnull=False).exists()
     assert not Rating.objects.filter(appraisal__in=current).exists()  # the members' self review is to come
