@@ -38,7 +38,7 @@ from incentives.models import (
     StatementState,
     TierMode,
 )
-from incentives.selectors.estimate import gmv_target
+from incentives.selectors.estimate import gmv_target, month_appraisal
 from metrics.models import Lead, LeadStage, LeadStageChange, Order
 from metrics.registry import KPI_BY_KEY, Level
 from metrics.selectors.dashboards import ranks
@@ -176,13 +176,6 @@ def _deal_rows(deals: list[DealWon]) -> list[dict]:
     ]
 
 
-def _appraisal(member: Member, month: dt.date):
-    from reviews.models import Appraisal, CycleState
-
-    done = Appraisal.objects.filter(member=member, cycle__month=month).select_related("cycle")
-    return done.filter(cycle__state__in=[CycleState.FINALISED, CycleState.PUBLISHED]).first() or done.first()
-
-
 class MonthFigures:
     """What is the same for every member of a store's month (each week's PK champions, each
     team's member table): read once per pass over the store, not once per member."""
@@ -236,7 +229,7 @@ def _compute(member: Member, store: Store, month: dt.date, figures: MonthFigures
             Line(LineKind.BASE, calc.money(plan.base_salary), _("Base salary of plan %(plan)s.") % {"plan": plan.name})
         )
     if plan.performance_pay:
-        appraisal = _appraisal(member, month)
+        appraisal = month_appraisal(member=member, month=month)
         if appraisal is None or appraisal.total is None:
             lines.append(
                 Line(
