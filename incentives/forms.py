@@ -78,13 +78,6 @@ class PercentField(forms.DecimalField):
         return None if cleaned is None else cleaned / HUNDRED
 
 
-def percent_initial(rate: Decimal | None) -> str:
-    """A fraction shown in a percentage field: 0.125 → "12.5"."""
-    if rate is None:
-        return ""
-    return f"{(rate * HUNDRED).quantize(Decimal('0.1'))}".rstrip("0").rstrip(".") or "0"
-
-
 class EstimateForm(forms.Form):
     """The estimator's inputs. Money in yuan, rates as percentages, talk time in minutes. A plan
     paying commission on deals asks for the amount won (and its target) instead of GMV; a plan
@@ -93,6 +86,15 @@ class EstimateForm(forms.Form):
     store = forms.ModelChoiceField(label=_("Store"), queryset=Store.objects.none(), required=False, empty_label=None)
     gmv = forms.DecimalField(label=_("GMV this month (yuan)"), min_value=0, max_digits=14, decimal_places=2,
                              widget=forms.NumberInput(attrs={"step": "100", "inputmode": "decimal"}))  # fmt: skip
+    refunds = forms.DecimalField(
+        label=_("Refunds this month (yuan)"),
+        required=False,
+        min_value=0,
+        max_digits=14,
+        decimal_places=2,
+        widget=forms.NumberInput(attrs={"step": "100", "inputmode": "decimal"}),
+        help_text=_("Refunded on those orders: commission is paid on the GMV net of refunds."),
+    )
     conversion = PercentField(label=_("Inquiry-to-payment rate (%)"), required=False)
     target = forms.DecimalField(label=_("GMV target (yuan)"), required=False, max_digits=14, decimal_places=2,
                                 validators=[MinValueValidator(Decimal("0.01"))],
@@ -119,7 +121,7 @@ class EstimateForm(forms.Form):
         else:
             del self.fields["store"]
         if plan.commission_base == CommissionBase.WON:
-            for name in ("gmv", "conversion", "refund_rate"):
+            for name in ("gmv", "refunds", "conversion", "refund_rate"):
                 del self.fields[name]
             self.fields["target"].label = _("Amount-won target (yuan)")
             self.fields["target"].help_text = _("Tiers are reached by amount won / target. Empty: no target "

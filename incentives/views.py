@@ -26,10 +26,10 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from incentives import calc
-from incentives.forms import BulkForm, EstimateForm, RecomputeForm, StatementFilterForm, percent_initial
+from incentives.forms import BulkForm, EstimateForm, RecomputeForm, StatementFilterForm
 from incentives.lines import count_text, minutes_text
 from incentives.models import CommissionBase, CommissionMode, Plan, Statement, StatementState, TierMode
-from incentives.selectors.estimate import appraisal_pending, estimate, latest_appraisal, member_stores, month_so_far
+from incentives.selectors.estimate import estimate, estimate_prefill, member_stores
 from incentives.selectors.statements import (
     month_end,
     pay_stores,
@@ -48,6 +48,8 @@ from incentives.selectors.statements import (
 from incentives.services.statements import plan_for, statement_approve, statement_lock, statements_refresh
 from metrics.formatting import kpi_display
 from metrics.registry import KPI_BY_KEY
+from metrics.selectors.periods import store_today
+from metrics.target_forms import percent_initial
 from perfmgmt.listing import queryset_paginate, queryset_sort
 from teams.models import Member, Store
 from teams.selectors.scoping import Viewer, viewer_get
@@ -312,22 +314,18 @@ def _estimator(request: HttpRequest, member: Member, today: dt.date) -> dict:
     if not stores:
         return {"stores": []}
     store = next((s for s in stores if str(s.pk) == request.GET.get("store")), stores[0])
+    today = store_today(store)  # the month and its days are the store's
     month = today.replace(day=1)
     plan = plan_for(member=member, store=store, month=month)
     if plan is None:
         return {"stores": stores, "store": store, "plan": None, "month": month}
-    so_far = month_so_far(member=member, store=store, today=today)
-    grade, score = latest_appraisal(member=member)
-    if grade not in (plan.grade_coefficients or {}):
-        grade = ""
-    pending = appraisal_pending(member=member, month=month)
-    if pending:  # the statement pays no grade until HR decides: neither does the prefilled estimate
-        grade, score = "", None
+    prefill = estimate_prefill(member=member, store=store, plan=plan, today=today)
+    so_far, inputs = prefill.so_far, prefill.inputs
     on_deals = plan.commission_base == CommissionBase.WON
-    target = so_far.won_target if on_deals else so_far.target  # the target of the commission base
-    target = calc.money(target) if target else None
+    target = calc.money(inputs["target"]) if inputs["target"] else None
     initial = {
-        "store": store, "gmv": so_far.gmv, "target": target, "grade": grade, "score": score,
+        "store": store, "gmv": so_far.gmv, "refunds": so_far.refunds, "target": target,
+        "grade": inputs["appraisal_grade"] or "", "score": inputs["appraisal_score"],
         "conversion": percent_initial(so_far.conversion), "refund_rate": percent_initial(so_far.refund_rate),
         "won": so_far.won, "connected_calls": so_far.connected_calls, "talk_minutes": so_far.talk_minutes,
     }  # fmt: skip
@@ -338,29 +336,29 @@ def _estimator(request: HttpRequest, member: Member, today: dt.date) -> dict:
             if key not in data and value not in (None, ""):
                 data[key] = value.pk if key == "store" else value
         form = EstimateForm(data, plan=plan, stores=stores, initial=initial)
-        values = form.cleaned_data if form.is_valid() else None
+        result = None
+        if form.is_valid():
+            values = form.cleaned_data
+            result = estimate(
+                plan=plan, gmv=values.get("gmv") or Decimal(0), refunds=values.get("refunds"),
+                conversion=values.get("conversion"), target=values.get("target"),
+                refund_rate=values.get("refund_rate"), appraisal_grade=values.get("grade") or None,
+                appraisal_score=values.get("score"), connected_calls=values.get("connected_calls"),
+                talk_minutes=values.get("talk_minutes"), won_amount=values.get("won"),
+                appraisal_pending=inputs["appraisal_pending"],
+            )  # fmt: skip
     else:
+        # Unedited: the exact figures of the month (the form shows them rounded to its precision).
         form = EstimateForm(plan=plan, stores=stores, initial=initial)
-        values = {
-            "gmv": so_far.gmv, "conversion": so_far.conversion, "target": target,
-            "refund_rate": so_far.refund_rate, "grade": grade, "score": score, "won": so_far.won,
-            "connected_calls": so_far.connected_calls, "talk_minutes": so_far.talk_minutes,
-        }  # fmt: skip
-    result = None
-    if values is not None:
-        result = estimate(
-            plan=plan, gmv=values.get("gmv") or Decimal(0), conversion=values.get("conversion"),
-            target=values.get("target"), refund_rate=values.get("refund_rate"),
-            appraisal_grade=values.get("grade") or None, appraisal_score=values.get("score"),
-            connected_calls=values.get("connected_calls"), talk_minutes=values.get("talk_minutes"),
-            won_amount=values.get("won"), appraisal_pending=(month, pending) if pending else None,
-        )  # fmt: skip
+        result = estimate(plan=plan, **inputs)
     pace = {**{k: "" if v is None else v for k, v in initial.items()}, "gmv": so_far.projected_gmv,
-            "won": so_far.projected_won, "connected_calls": so_far.projected_connected_calls,
-            "talk_minutes": so_far.projected_talk_minutes, "store": store.pk}  # fmt: skip
+            "refunds": so_far.projected_refunds, "won": so_far.projected_won,
+            "connected_calls": so_far.projected_connected_calls, "talk_minutes": so_far.projected_talk_minutes,
+            "store": store.pk}  # fmt: skip
     return {"stores": stores, "store": store, "plan": plan, "month": month, "so_far": so_far, "form": form,
             "estimate": result, "bound": form.is_bound, "pace_query": urlencode(pace), "on_deals": on_deals,
-            "so_far_talk": minutes_text(so_far.talk_minutes)}  # fmt: skip
+            "so_far_talk": minutes_text(so_far.talk_minutes), "left_out": prefill.left_out,
+            "left_out_total": prefill.left_out_total}  # fmt: skip
 
 
 @login_required

@@ -38,6 +38,7 @@ from metrics.selectors.dashboards import (
     store_overview_get,
 )
 from metrics.selectors.periods import DEFAULT_PRESET, Period, period_resolve, store_today
+from metrics.target_forms import percent_initial
 from perfmgmt.exports import XLSX_CONTENT_TYPE, csv_bytes, xlsx_bytes
 from teams.forms import StaffCostForm
 from teams.models import Member, StaffCost, Store, Team
@@ -263,6 +264,10 @@ def member_dashboard_view(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "badges": member_badges_recent(member=member, today=dashboard.today) if own else [],
             "month_gmv": dashboard.cells["gmv"][2].value if own and "gmv" in dashboard.cells else None,
+            # The estimator's conversion, prefilled like the GMV (the statement counts it too).
+            "month_conversion": percent_initial(dashboard.cells["inquiry_to_payment_rate"][2].value)
+            if own and "inquiry_to_payment_rate" in dashboard.cells
+            else "",
             "form": form,
             "d": dashboard,
             "member": member,

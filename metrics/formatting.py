@@ -5,7 +5,7 @@ decimal. Undefined values (a zero denominator) show as an em dash, never as 0.""
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
@@ -30,7 +30,9 @@ def kpi_display(kpi: Kpi, value) -> str:
     if kpi.unit == Unit.RATE:
         return f"{number_format(Decimal(str(round(float(value) * 100, 1))), 1, use_l10n=True, force_grouping=True)}%"
     if kpi.unit == Unit.MONEY:
-        return f"¥{number_format(Decimal(value), 2, use_l10n=True, force_grouping=True)}"
+        # Rounded to the cent, half up as pay is (number_format alone cuts: 36,666.666… → .66).
+        cents = Decimal(str(value)).quantize(Decimal("0.01"), ROUND_HALF_UP)
+        return f"¥{number_format(cents, 2, use_l10n=True, force_grouping=True)}"
     if kpi.unit == Unit.SECONDS:
         if float(value) >= 3600:  # talk time over a month: hours read better than 493,903 s
             hours = number_format(round(float(value) / 3600, 1), 1, use_l10n=True, force_grouping=True)

@@ -8,7 +8,10 @@ commission on the GMV or the amount won (the plan's commission base) by flat rat
 target completion; the cap; KPI multipliers and milestones whose KPI is one of the given values
 (GMV, inquiry-to-payment rate, refunded order rate, connected calls, talk time, amount won).
 What depends on others (team PK, rankings) or on KPIs not given is listed as not estimated.
-`month_so_far` reads the member's month to prefill the form.
+`estimate_prefill` reads the member's month to prefill the form from the same data the statement
+uses (incentives/services/statements.py): with the prefilled numbers the estimate is the draft
+statement's total less the lines it leaves out (team PK, ranking awards, clawbacks). Its "at this
+pace" figures are metrics.selectors.pace's forecast, the one every target page shows.
 """
 
 from __future__ import annotations
@@ -22,16 +25,22 @@ from django.utils.translation import gettext as _
 
 from incentives import calc
 from incentives.lines import SECONDS_PER_MINUTE, call_assessment_lines, performance_pending_text, yuan
-from incentives.models import CommissionBase, CommissionMode, LineKind, Plan, TierMode
+from incentives.models import CommissionBase, CommissionMode, LineKind, Plan, Statement, TierMode
 from metrics.formatting import kpi_display
 from metrics.models import Target
 from metrics.registry import KPI_BY_KEY, Level
 from metrics.selectors.kpis import kpi_table
+from metrics.selectors.pace import Forecast, counted_through, forecast_get, stores_last_day
+from metrics.selectors.periods import month_last
+from metrics.selectors.targets import target_pace, target_pace_weights
 from teams.models import Member, Store, TeamMembership
 
-GMV, CONVERSION, REFUND_RATE = "gmv", "inquiry_to_payment_rate", "refund_order_rate"
+GMV, CONVERSION, REFUND_RATE, REFUNDS = "gmv", "inquiry_to_payment_rate", "refund_order_rate", "refund_amount"
 CONNECTED, TALK, WON = "connected_dials", "talk_time", "won_amount"  # a count, seconds, yuan
-ESTIMATED_KPIS = (GMV, CONVERSION, REFUND_RATE, CONNECTED, TALK, WON)
+ESTIMATED_KPIS = (GMV, CONVERSION, REFUND_RATE, REFUNDS, CONNECTED, TALK, WON)
+# Statement lines the estimator does not model: they depend on the team (PK, rankings) or on
+# earlier months (clawbacks).
+LEFT_OUT_KINDS = (LineKind.PK, LineKind.RANKING, LineKind.CLAWBACK)
 
 
 @dataclass(frozen=True)
@@ -88,6 +97,7 @@ def estimate(
     *,
     plan: Plan,
     gmv: Decimal = Decimal(0),
+    refunds: Decimal | None = None,
     conversion: Decimal | None = None,
     target: Decimal | None = None,
     refund_rate: Decimal | None = None,
@@ -99,17 +109,18 @@ def estimate(
     appraisal_pending: tuple[dt.date, int] | None = None,
 ) -> Estimate:
     """The month's pay under `plan` if the member reaches these values. Rates are fractions
-    (0.12 = 12%), money is yuan, talk time minutes. The commission base is the GMV as given (the
-    statement pays on GMV net of refunds), or for a plan paying on deals the amount won; `target`
-    is the target of that base (GMV, or amount won). Connected calls and talk time not given
-    count as 0 in the call assessment. `appraisal_pending`: (month, KPI items) when the month's
-    appraisal lacks data awaiting HR's decision; without a grade or score given, performance pay
-    is then 0 and says why, as on the statement."""
+    (0.12 = 12%), money is yuan, talk time minutes. The commission base is, as on the statement,
+    the GMV net of `refunds` (tiers are reached by the GMV itself / `target`), or for a plan paying
+    on deals the amount won; `target` is the target of that (GMV, or amount won). Connected calls
+    and talk time not given count as 0 in the call assessment. `appraisal_pending`: (month, KPI
+    items) when the month's appraisal lacks data awaiting HR's decision; without a grade or score
+    given, performance pay is then 0 and says why, as on the statement."""
     gmv = Decimal(gmv)
+    refunded = Decimal(refunds or 0)
     talk_seconds = None if talk_minutes is None else Decimal(talk_minutes) * SECONDS_PER_MINUTE
     won = None if won_amount is None else Decimal(won_amount)
     values: dict[str, Decimal | None] = {
-        GMV: gmv, CONVERSION: conversion, REFUND_RATE: refund_rate,
+        GMV: gmv, REFUNDS: None if refunds is None else refunded, CONVERSION: conversion, REFUND_RATE: refund_rate,
         CONNECTED: None if connected_calls is None else Decimal(connected_calls), TALK: talk_seconds, WON: won,
     }  # fmt: skip
     lines: list[EstimateLine] = []
@@ -125,7 +136,11 @@ def estimate(
     ]
     completion = None
     on_deals = plan.commission_base == CommissionBase.WON
-    base = (won or Decimal(0)) if on_deals else gmv
+    reached = (won or Decimal(0)) if on_deals else gmv  # what the tiers' completion counts
+    base = reached if on_deals else max(gmv - refunded, Decimal(0))  # what commission is paid on
+    # The GMV net of refunds, said once after the commission's sentence when there are refunds.
+    net = "" if on_deals or not refunded else " " + _("Net of refunds: %(gmv)s GMV − %(refunds)s refunded.") % {
+        "gmv": yuan(gmv), "refunds": yuan(refunded)}  # fmt: skip
     if plan.commission_mode != CommissionMode.NONE:
         commission = Decimal(0)
         if plan.commission_mode == CommissionMode.FLAT:
@@ -133,10 +148,10 @@ def estimate(
             if on_deals:
                 text = _("%(rate)s of %(won)s won.") % {"rate": _percent(plan.flat_rate), "won": yuan(base)}
             else:
-                text = _("%(rate)s of %(gmv)s GMV.") % {"rate": _percent(plan.flat_rate), "gmv": yuan(gmv)}
+                text = _("%(rate)s of %(gmv)s GMV.") % {"rate": _percent(plan.flat_rate), "gmv": yuan(base)} + net
             lines.append(EstimateLine(LineKind.COMMISSION, calc.money(commission), text))
         else:
-            completion = (base / target) if target else None
+            completion = (reached / target) if target else None
             tiers = [(t.from_completion, t.rate) for t in plan.tiers.all()]
             parts = calc.tiered_commission(base=base, completion=completion, tiers=tiers,
                                            marginal=plan.tier_mode == TierMode.MARGINAL)  # fmt: skip
@@ -156,7 +171,7 @@ def estimate(
             else:
                 text = _("Target completion %(done)s; the highest tier reached applies to all of %(gmv)s GMV.")
             done = "" if completion is None else f"{completion * 100:.1f}%"
-            text = text % {"done": done, "gmv": yuan(gmv), "won": yuan(base)}
+            text = text % {"done": done, "gmv": yuan(base), "won": yuan(base)} + net
             lines.append(EstimateLine(
                 LineKind.COMMISSION, calc.money(commission), text,
                 tuple(EstimatePart(p.rate, calc.money(p.base), calc.money(p.amount)) for p in parts),
@@ -243,8 +258,12 @@ def _performance(plan: Plan, grade: str | None, score: Decimal | None,
 
 @dataclass(frozen=True)
 class MonthSoFar:
+    """The member's month in a store up to its last day with data, read as the statement reads it,
+    and each measure's forecast at the month's end (`pace`, by measure key: metrics.selectors.pace,
+    at the pace rule of the member's target of that measure, else even)."""
+
     month: dt.date
-    through: dt.date  # the last day counted (today, or the month's end)
+    through: dt.date | None  # the last day read: the store's last day with data, at most today
     gmv: Decimal
     conversion: Decimal | None
     refund_rate: Decimal | None
@@ -253,79 +272,173 @@ class MonthSoFar:
     talk_seconds: int = 0
     won: Decimal = Decimal(0)  # yuan won in deals
     won_target: Decimal | None = None
+    refunds: Decimal = Decimal(0)  # yuan refunded on the GMV's orders
+    pace: dict[str, Forecast] = field(default_factory=dict)
 
     @property
     def talk_minutes(self) -> Decimal:
-        """Minutes to the tenth (the form's precision), so the prefilled estimate stays within a
-        cent or two of the statement, which counts the exact seconds."""
+        """Minutes to the tenth (the form's precision); the prefilled estimate itself uses the
+        exact minutes (talk_minutes_exact), as the statement counts the exact seconds."""
         return (Decimal(self.talk_seconds) / 60).quantize(Decimal("0.1"), ROUND_HALF_UP)
 
-    def _projected(self, value: Decimal) -> Decimal:
-        return Decimal(value) * self.days_in_month / self.days if self.days else Decimal(value)
-
     @property
-    def projected_won(self) -> Decimal:
-        return calc.money(self._projected(self.won))
+    def talk_minutes_exact(self) -> Decimal:
+        return Decimal(self.talk_seconds) / 60
 
-    @property
-    def projected_connected_calls(self) -> int:
-        return int(self._projected(Decimal(self.connected_calls)))
-
-    @property
-    def projected_talk_minutes(self) -> Decimal:
-        return self._projected(self.talk_minutes).quantize(Decimal("0.1"), ROUND_HALF_UP)
+    def _forecast(self, key: str, value: Decimal) -> Decimal:
+        forecast = self.pace[key].forecast if key in self.pace else None
+        return Decimal(value) if forecast is None else forecast
 
     @property
     def days(self) -> int:
-        return (self.through - self.month).days + 1
+        """Days counted in the forecast ("N of M days"): complete days with data, up to yesterday."""
+        return self.pace[GMV].days_counted if GMV in self.pace else 0
 
     @property
     def days_in_month(self) -> int:
-        return ((self.month.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - self.month).days
+        return (month_last(self.month) - self.month).days + 1
 
     @property
     def projected_gmv(self) -> Decimal:
-        """The GMV at the month's end at the pace so far."""
-        return calc.money(self.gmv * self.days_in_month / self.days) if self.days else self.gmv
+        """The GMV at the month's end at the pace so far (the forecast of the targets pages)."""
+        return calc.money(self._forecast(GMV, self.gmv))
+
+    @property
+    def projected_refunds(self) -> Decimal:
+        return calc.money(self._forecast(REFUNDS, self.refunds))
+
+    @property
+    def projected_won(self) -> Decimal:
+        return calc.money(self._forecast(WON, self.won))
+
+    @property
+    def projected_connected_calls(self) -> int:
+        return int(self._forecast(CONNECTED, Decimal(self.connected_calls)))
+
+    @property
+    def projected_talk_minutes(self) -> Decimal:
+        return (self._forecast(TALK, Decimal(self.talk_seconds)) / 60).quantize(Decimal("0.1"), ROUND_HALF_UP)
 
 
-def gmv_target(*, member: Member, month: dt.date, kpi_key: str = GMV) -> Decimal | None:
+def month_target(*, member: Member, month: dt.date, kpi_key: str = GMV) -> Target | None:
     """The member's GMV (or `kpi_key`: amount won) target closest to the month (the one the
     statements use)."""
-    end = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+    end = month_last(month)
     best = None
-    for t in Target.objects.filter(member=member, kpi_key=kpi_key, start__lte=end, end__gte=month):
+    for t in Target.objects.filter(member=member, kpi_key=kpi_key, start__lte=end, end__gte=month).order_by("pk"):
         distance = abs((t.start - month).days) + abs((t.end - end).days)
         if best is None or distance < best[0]:
-            best = (distance, t.value)
+            best = (distance, t)
     return best[1] if best else None
 
 
-def month_so_far(*, member: Member, store: Store, today: dt.date) -> MonthSoFar:
-    month = today.replace(day=1)
-    table = kpi_table(level=Level.MEMBER, grain="range", start=month, end=today, store_ids=[store.pk],
+def gmv_target(*, member: Member, month: dt.date, kpi_key: str = GMV) -> Decimal | None:
+    """The value of month_target."""
+    target = month_target(member=member, month=month, kpi_key=kpi_key)
+    return target.value if target else None
+
+
+def _month_row(member: Member, store: Store, start: dt.date, end: dt.date | None) -> dict:
+    """The member's KPIs in the store over start … end, as the statement reads them."""
+    if end is None or end < start:
+        return {}
+    table = kpi_table(level=Level.MEMBER, grain="range", start=start, end=end, store_ids=[store.pk],
                       member_ids=[member.pk])  # fmt: skip
-    row = table.iloc[0].to_dict() if len(table) else {}
+    return table.iloc[0].to_dict() if len(table) else {}
+
+
+def month_so_far(*, member: Member, store: Store, today: dt.date) -> MonthSoFar:
+    """The member's month of `today` (the store's local day) so far, with each measure's forecast."""
+    month, end = today.replace(day=1), month_last(today)
+    last = stores_last_day(store_ids=[store.pk]).get(store.pk)
+    until = min(last, today) if last else None
+    row = _month_row(member, store, month, until)
+    through = counted_through(start=month, end=end, today=today, last_day=until)
+    paced = row if through == until else _month_row(member, store, month, through)
+    targets = {key: month_target(member=member, month=month, kpi_key=key) for key in (GMV, WON)}
+    weights = target_pace_weights([t for t in targets.values() if t is not None])
+
+    def measure(key: str) -> Decimal:
+        return calc.decimal_or_none(row.get(key)) or Decimal(0)
+
+    def forecast(key: str, target: Target | None) -> Forecast:
+        counted = calc.decimal_or_none(paced.get(key)) or Decimal(0)
+        return forecast_get(
+            start=month, end=end, today=today, last_day=until, actual=counted, actual_to_date=measure(key),
+            pace=target_pace(target, weights) if target else None,
+        )  # fmt: skip
+
+    # Refunds are part of the GMV: they follow its pace; calls and talk time have no target: even.
+    paces = {GMV: targets[GMV], REFUNDS: targets[GMV], WON: targets[WON], CONNECTED: None, TALK: None}
     return MonthSoFar(
         month=month,
-        through=today,
-        gmv=calc.money(calc.decimal_or_none(row.get(GMV)) or Decimal(0)),
+        through=until if until and until >= month else None,
+        gmv=calc.money(measure(GMV)),
         conversion=calc.decimal_or_none(row.get(CONVERSION)),
         refund_rate=calc.decimal_or_none(row.get(REFUND_RATE)),
-        target=gmv_target(member=member, month=month),
-        connected_calls=int(calc.decimal_or_none(row.get(CONNECTED)) or 0),
-        talk_seconds=int(calc.decimal_or_none(row.get(TALK)) or 0),
-        won=calc.money(calc.decimal_or_none(row.get(WON)) or Decimal(0)),
-        won_target=gmv_target(member=member, month=month, kpi_key=WON),
+        target=targets[GMV].value if targets[GMV] else None,
+        connected_calls=int(measure(CONNECTED)),
+        talk_seconds=int(measure(TALK)),
+        won=calc.money(measure(WON)),
+        won_target=targets[WON].value if targets[WON] else None,
+        refunds=calc.money(measure(REFUNDS)),
+        pace={key: forecast(key, target) for key, target in paces.items()},
     )
 
 
-def appraisal_pending(*, member: Member, month: dt.date) -> int:
-    """How many KPI items of the member's appraisal of the month (the one the statement pays by)
-    lack data and await HR's decision; while any do, the statement pays no performance pay."""
+@dataclass(frozen=True)
+class Prefill:
+    """The estimator's inputs from the member's month so far (`inputs`: estimate()'s keyword
+    arguments, exact), and the amounts the month's statement has from rules the estimator leaves
+    out (`left_out`: line kind, amount)."""
+
+    so_far: MonthSoFar
+    inputs: dict
+    left_out: list[tuple[LineKind, Decimal]]
+
+    @property
+    def left_out_total(self) -> Decimal:
+        return calc.money(sum((amount for _label, amount in self.left_out), Decimal(0)))
+
+
+def estimate_prefill(*, member: Member, store: Store, plan: Plan, today: dt.date) -> Prefill:
+    """What the estimator starts from: the data of the statement of the month (its KPIs, its GMV
+    target, the appraisal it pays on, else the latest published one while the month has none),
+    so that with these inputs the estimate is the statement's total less `left_out`."""
     from reviews.selectors.appraisals import appraisal_for_pay, appraisal_pending_count
 
-    return appraisal_pending_count(appraisal=appraisal_for_pay(member=member, month=month))
+    so_far = month_so_far(member=member, store=store, today=today)
+    appraisal = appraisal_for_pay(member=member, month=so_far.month)
+    pending = appraisal_pending_count(appraisal=appraisal)
+    if appraisal is not None:  # scored or not: a statement without a score pays no performance
+        scored = appraisal.total is not None
+        grade, score = (appraisal.grade or "", appraisal.total) if scored else ("", None)
+    else:
+        grade, score = latest_appraisal(member=member)
+    if grade not in (plan.grade_coefficients or {}):
+        grade = ""  # the statement pays no coefficient for it either
+    on_deals = plan.commission_base == CommissionBase.WON
+    inputs = {
+        "gmv": so_far.gmv, "refunds": so_far.refunds, "conversion": so_far.conversion,
+        "target": so_far.won_target if on_deals else so_far.target, "refund_rate": so_far.refund_rate,
+        "appraisal_grade": grade or None, "appraisal_score": score, "connected_calls": so_far.connected_calls,
+        "talk_minutes": so_far.talk_minutes_exact, "won_amount": so_far.won,
+        "appraisal_pending": (so_far.month, pending) if pending else None,
+    }  # fmt: skip
+    return Prefill(so_far=so_far, inputs=inputs, left_out=statement_left_out(member=member, store=store,
+                                                                             month=so_far.month))  # fmt: skip
+
+
+def statement_left_out(*, member: Member, store: Store, month: dt.date) -> list[tuple[LineKind, Decimal]]:
+    """The month's statement's amounts from the rules the estimator does not model, by kind (its
+    label is read in the page's language)."""
+    statement = Statement.objects.filter(member=member, store=store, month=month.replace(day=1)).first()
+    if statement is None:
+        return []
+    amounts: dict[str, Decimal] = {}
+    for kind, amount in statement.lines.filter(kind__in=LEFT_OUT_KINDS).values_list("kind", "amount"):
+        amounts[kind] = amounts.get(kind, Decimal(0)) + amount
+    return [(LineKind(kind), calc.money(amounts[kind])) for kind in LEFT_OUT_KINDS if kind in amounts]
 
 
 def latest_appraisal(*, member: Member) -> tuple[str, Decimal | None]:

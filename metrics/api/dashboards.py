@@ -91,6 +91,14 @@ TARGET = _obj(
         "end": DATE,
         "as_of": NULLABLE_DATE,
         **dict.fromkeys(("value", "actual", "expected", "forecast", "completion", "today_about"), ANY),
+        # Expected and forecast count the complete days with data (up to yesterday): the last of
+        # them and how many, of the period's days.
+        "counted_through": NULLABLE_DATE,
+        "days_counted": {"type": "integer"},
+        "days": {"type": "integer"},
+        # A card's target of its own days (start … end), prorated from these targets by their pace.
+        "prorated": {"type": "boolean"},
+        "sources": _list(_obj({"id": {"type": "integer"}, "name": STRING, "start": DATE, "end": DATE, "value": ANY})),
     }
 )
 BANDS = _list(_obj({"phase": STRING, "label": STRING, "title": STRING, "start": DATE, "end": DATE}))
@@ -278,6 +286,14 @@ def _target(t: TargetRow | None) -> dict | None:
         "status": t.status,  # achieved, ahead, on_pace, behind, missed, not_started, no_data
         "as_of": t.as_of,
         "today_about": _number(t.kpi, t.today_about),
+        "counted_through": t.through,
+        "days_counted": t.days_counted,
+        "days": t.days,
+        "prorated": t.prorated,
+        "sources": [
+            {"id": s.target_id, "name": s.name, "start": s.start, "end": s.end, "value": _number(t.kpi, s.value)}
+            for s in t.sources
+        ],
     }
 
 

@@ -83,7 +83,12 @@ class ProgressSerializer(serializers.Serializer):
     forecast = serializers.CharField(allow_null=True, help_text="Where the period ends at the pace so far.")
     completion = serializers.CharField(allow_null=True, help_text="Actual / value (at most: value / actual).")
     status = serializers.CharField(help_text=STATUS_HELP)
-    as_of = serializers.DateField(allow_null=True, help_text="The last day counted.")
+    as_of = serializers.DateField(allow_null=True, help_text="The last day counted in the actual.")
+    counted_through = serializers.DateField(
+        allow_null=True, help_text="The last complete day with data (up to yesterday) in expected and forecast."
+    )
+    days_counted = serializers.IntegerField(help_text="Days counted in expected and forecast.")
+    days = serializers.IntegerField(help_text="Days of the target's period.")
 
 
 def progress_json(target: Target, progress: Progress | None) -> dict | None:
@@ -104,6 +109,9 @@ def progress_json(target: Target, progress: Progress | None) -> dict | None:
         "completion": None if progress.completion is None else f"{progress.completion.quantize(Decimal('0.0001'))}",
         "status": progress.status,
         "as_of": progress.as_of,
+        "counted_through": progress.through,
+        "days_counted": progress.days_counted,
+        "days": (target.end - target.start).days + 1,
     }
 
 

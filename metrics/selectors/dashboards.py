@@ -44,6 +44,7 @@ from metrics.selectors.analytics import (
     response_shares,
 )
 from metrics.selectors.kpis import MemberRows, kpi_table, member_rows_load
+from metrics.selectors.pace import counted_through, even_pace, forecast_get, period_days, stores_last_day
 from metrics.selectors.periods import Period, store_today
 from metrics.selectors.rollup_frames import rollup_frames_get
 from metrics.selectors.targets import (
@@ -55,6 +56,10 @@ from metrics.selectors.targets import (
     NOT_STARTED,
     ON_PACE,
     Progress,
+    progress_completion,
+    progress_status,
+    target_pace,
+    target_pace_weights,
     targets_progress,
 )
 from metrics.services.rollups import on_day_join
@@ -109,8 +114,23 @@ WORKING_WEEKDAYS = (0, 1, 2, 3, 4, 5)
 
 
 @dataclass(frozen=True)
+class TargetSource:
+    """A target a card's target is prorated from."""
+
+    target_id: int
+    name: str
+    start: dt.date
+    end: dt.date
+    value: Decimal
+
+
+@dataclass(frozen=True)
 class TargetRow:
-    """A target and its progress as a dashboard shows it (a card's target, a row of "My targets")."""
+    """A target and its progress as a dashboard shows it (a card's target, a row of "My targets").
+
+    A card's target is either one target with its own period and progress (`prorated` False), or
+    the target of the card's own days, prorated from the targets covering them by their pace
+    rules (`prorated` True: start and end are the card's, `sources` the targets it comes from)."""
 
     target_id: int
     name: str
@@ -131,6 +151,14 @@ class TargetRow:
     as_of: dt.date | None
     is_sum: bool
     today_about: Decimal | None = None  # for a running sum: about this much today (see WORKING_WEEKDAYS)
+    through: dt.date | None = None  # the last complete day in expected and forecast
+    days_counted: int = 0  # "N of M days": the days counted in expected and forecast, of `days`
+    prorated: bool = False
+    sources: tuple[TargetSource, ...] = ()
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
 
     @property
     def label(self) -> str:
@@ -170,6 +198,10 @@ class TargetRow:
     @property
     def expected_display(self) -> str:
         return self.display(self.expected)
+
+    @property
+    def forecast_display(self) -> str:
+        return self.display(self.forecast)
 
     @property
     def today_display(self) -> str:
@@ -221,6 +253,8 @@ def _target_row(target: Target, progress: Progress, *, today: dt.date) -> Target
         as_of=progress.as_of,
         is_sum=progress.is_sum,
         today_about=today_about,
+        through=progress.through,
+        days_counted=progress.days_counted,
     )
 
 
@@ -230,33 +264,154 @@ def _most_specific(targets: list[Target]) -> Target | None:
     return min(targets, key=lambda t: ((t.end - t.start).days, -t.pk), default=None)
 
 
-def card_targets_get(*, team: Team, as_of: dt.date, keys: tuple[str, ...] = CARD_KPIS) -> dict[str, TargetRow]:
-    """For each card KPI (`keys`), the team's target covering `as_of` (else the store's, when the
-    KPI is measured at store level), with its progress as of that day. Keyed by KPI key."""
+def card_targets_get(
+    *,
+    team: Team,
+    period: Period,
+    today: dt.date,
+    actual_of: Callable[[dt.date, dt.date], dict],
+    keys: tuple[str, ...] = CARD_KPIS,
+) -> dict[str, TargetRow]:
+    """For each card KPI (`keys`), the target of the card's own period, keyed by KPI key.
+
+    When the team's own targets of the KPI cover every day of the period, the card's target is
+    theirs prorated to its days (each day's share of its target by the target's pace rule; a
+    rate's or an average's target is the days' mean value), compared with the card's own value:
+    `actual_of(start, end)` gives the team's KPI row over those days. Otherwise the card shows the
+    one target covering the period's last day (at most today; the team's, else the store's when
+    the KPI is measured at store level too) with its own period and its progress on that day."""
+    as_of = min(period.end, today)
     candidates = list(
         Target.objects.filter(
             Q(team=team) | Q(team__isnull=True),
             store_id=team.store_id,
             member__isnull=True,
             kpi_key__in=keys,
-            start__lte=as_of,
-            end__gte=as_of,
+            start__lte=period.end,
+            end__gte=period.start,
         ).select_related("behaviour")
     )
-    chosen: dict[str, Target] = {}
+    result: dict[str, TargetRow] = {}
+    fallback: dict[str, Target] = {}
+    weights = target_pace_weights(candidates)
+    last_day = stores_last_day(store_ids=[team.store_id]).get(team.store_id)
+    days = period.dates()
     for key in keys:
         own = [t for t in candidates if t.kpi_key == key and t.team_id == team.pk]
-        store = [t for t in candidates if t.kpi_key == key and t.team_id is None] if kpi_get(key).store else []
-        target = _most_specific(own or store)
+        covering = {day: _most_specific([t for t in own if t.start <= day <= t.end]) for day in days}
+        if own and all(covering.values()):
+            result[key] = _card_prorated(
+                kpi=kpi_get(key), period=period, today=today, covering=covering, last_day=last_day,
+                weights=weights, actual_of=actual_of,
+            )  # fmt: skip
+            continue
+        on_day = [t for t in candidates if t.start <= as_of <= t.end]
+        own_on_day = [t for t in on_day if t.kpi_key == key and t.team_id == team.pk]
+        store = [t for t in on_day if t.kpi_key == key and t.team_id is None] if kpi_get(key).store else []
+        target = _most_specific(own_on_day or store)
         if target is not None:
-            chosen[key] = target
-    progress = targets_progress(list(chosen.values()), today=as_of)
-    return {key: _target_row(t, progress[t.pk], today=as_of) for key, t in chosen.items()}
+            fallback[key] = target
+    progress = targets_progress(list(fallback.values()), today=today, as_of=as_of)
+    result.update({key: _target_row(t, progress[t.pk], today=as_of) for key, t in fallback.items()})
+    return result
+
+
+def target_day_weights(target: Target, weights: dict[int, dict[int, Decimal]]) -> dict[dt.date, Decimal]:
+    """Each day's share (0 … 1, summing to 1) of a sum target's period by its pace rule (even, or
+    by the store's weekday weights)."""
+    weight = target_pace(target, weights)
+    days = period_days(target.start, target.end)
+    total = sum((weight(day) for day in days), Decimal(0))
+    if not total:
+        weight, total = even_pace, Decimal(len(days))  # no sales on any weekday of it: even
+    return {day: weight(day) / total for day in days}
+
+
+def target_prorated(target: Target, shares: dict[dt.date, Decimal], days: list[dt.date]) -> Decimal:
+    """The part of a sum target's value falling on `days` (of its period), by its day shares."""
+    covered = [shares[day] for day in days if day in shares]
+    return target.value if len(covered) == len(shares) else target.value * sum(covered, Decimal(0))
+
+
+def _card_prorated(
+    *,
+    kpi: Kpi,
+    period: Period,
+    today: dt.date,
+    covering: dict[dt.date, Target],
+    last_day: dt.date | None,
+    weights: dict[int, dict[int, Decimal]],
+    actual_of: Callable[[dt.date, dt.date], dict],
+) -> TargetRow:
+    """The target of the card's days, prorated from the targets covering them (see card_targets_get)."""
+    sources = list(dict.fromkeys(covering.values()))
+    last = covering[period.end]
+    is_sum = _kpi_is_sum(kpi, Level.TEAM)
+    if is_sum:
+        shares = {t.pk: target_day_weights(t, weights) for t in sources}
+        value = sum(
+            (target_prorated(t, shares[t.pk], [d for d, c in covering.items() if c == t]) for t in sources), Decimal(0)
+        )
+        amounts = {day: t.value * shares[t.pk][day] for day, t in covering.items()}  # each day's part of the value
+        pace = amounts.get
+    else:  # a rate or an average holds on any of its days: the mean of the days' targets
+        value = sum((t.value for t in covering.values()), Decimal(0)) / len(covering)
+        pace = None
+    until = min(last_day, period.end, today) if last_day else None
+    actual = _to_decimal(kpi, actual_of(period.start, period.end).get(kpi.key)) if until else None
+    through = counted_through(start=period.start, end=period.end, today=today, last_day=until)
+    paced = None
+    if through is not None:
+        paced = actual if through >= until else _to_decimal(kpi, actual_of(period.start, through).get(kpi.key))
+    forecast = forecast_get(
+        start=period.start, end=period.end, today=today, last_day=until, actual=paced, actual_to_date=actual,
+        value=value, is_sum=is_sum, pace=pace,
+    )  # fmt: skip
+    at_least = last.direction == TargetDirection.AT_LEAST
+    ended = today > period.end or (through is not None and through >= period.end)
+    if actual is None:
+        status, completion = (MISSED if ended else NO_DATA), None
+    else:
+        completion = progress_completion(actual=actual, value=value, at_least=at_least)
+        status = progress_status(actual=actual, paced=paced, expected=forecast.expected, value=value,
+                                 at_least=at_least, is_sum=is_sum, ended=ended)  # fmt: skip
+    single = len(sources) == 1 and (last.start, last.end) == (period.start, period.end)
+    return TargetRow(
+        target_id=last.pk,
+        name=" + ".join(t.name for t in sources),
+        level=last.level,
+        kpi=kpi,
+        behaviour="",
+        unit="",
+        period_kind=last.period_kind if single else "custom",
+        start=period.start,
+        end=period.end,
+        value=value,
+        at_least=at_least,
+        actual=actual,
+        expected=forecast.expected,
+        forecast=forecast.forecast,
+        completion=completion,
+        status=status,
+        as_of=until,
+        is_sum=is_sum,
+        through=forecast.through,
+        days_counted=forecast.days_counted,
+        prorated=not single,
+        sources=tuple(TargetSource(t.pk, t.name, t.start, t.end, t.value) for t in sources),
+    )
+
+
+def _to_decimal(kpi: Kpi, value) -> Decimal | None:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    return Decimal(value) if kpi.unit == Unit.MONEY else Decimal(str(value))
 
 
 def trend_targets_get(*, team: Team, kpi: Kpi, days: list[dt.date]) -> tuple[list[Decimal | None], str]:
     """The team's target of the trend KPI for each day (None where it has none) and the line's
-    label: a sum's target per day is its value over its days; a rate's or average's, the value."""
+    label: a sum's target per day is the day's share of its value by its pace rule (even or by
+    weekday); a rate's or average's, the value."""
     if not days:
         return [], ""
     targets = list(
@@ -267,13 +422,19 @@ def trend_targets_get(*, team: Team, kpi: Kpi, days: list[dt.date]) -> tuple[lis
     if not targets:
         return [None] * len(days), ""
     is_sum = _kpi_is_sum(kpi, Level.TEAM)
+    weights = target_pace_weights(targets)
+    shares: dict[int, dict[dt.date, Decimal]] = {}
     values: list[Decimal | None] = []
     for day in days:
         target = _most_specific([t for t in targets if t.start <= day <= t.end])
         if target is None:
             values.append(None)
+        elif is_sum:
+            if target.pk not in shares:
+                shares[target.pk] = target_day_weights(target, weights)
+            values.append(target.value * shares[target.pk][day])
         else:
-            values.append(target.value / ((target.end - target.start).days + 1) if is_sum else target.value)
+            values.append(target.value)
     last = next((v for v in reversed(values) if v is not None), None)
     if last is None:
         return values, ""
@@ -322,7 +483,7 @@ class Card:
     change: float | None  # relative change, or the difference of two rates (then `points`)
     points: bool
     good: bool | None  # the change is good (True), bad (False) or neither / unknown (None)
-    target: TargetRow | None = None  # the team's (or store's) target covering the period's end
+    target: TargetRow | None = None  # the card's days' target, or the one covering the period's end
 
     @property
     def target_value(self) -> Decimal | None:
@@ -399,6 +560,10 @@ class TeamDashboard:
     @property
     def has_trend_target(self) -> bool:
         return any(value is not None for value in self.trend_targets)
+
+    @property
+    def has_card_target(self) -> bool:
+        return any(card.target is not None for card in self.cards)
 
 
 def _change(kpi: Kpi, value, previous) -> tuple[float | None, bool, bool | None]:
@@ -785,8 +950,10 @@ def team_dashboard_get(
 ) -> TeamDashboard:
     """Everything the team dashboard shows for one team and period (local days, inclusive).
 
-    Targets: a card shows the target covering the period's end (at most today: the store's
-    local day unless given) with its progress on that day; the trend draws the team's target."""
+    Targets: a card shows the target of its own days, prorated from the team's targets covering
+    them, else the one target covering the period's end (at most today: the store's local day
+    unless given) with its own period and progress (card_targets_get); the trend draws the team's
+    target per day."""
     previous = period.previous()
     families = team_families(team=team)
     service = Family.SERVICE in families
@@ -804,9 +971,17 @@ def team_dashboard_get(
         return kpi_table(level=level, grain=grain, start=span.start, end=span.end, rows=rows, only=only)
 
     now, before = _only_row(table(Level.TEAM, "range", period)), _only_row(table(Level.TEAM, "range", previous))
-    targets_as_of = min(period.end, today or store_today(team.store))
+    today = today or store_today(team.store)
+    targets_as_of = min(period.end, today)
     card_keys = tuple(_family_keys(FAMILY_CARDS, families))
-    card_targets = card_targets_get(team=team, as_of=targets_as_of, keys=card_keys)
+
+    def actual_of(start: dt.date, end: dt.date) -> dict:
+        """The team's KPI row over some of the period's days (a card's target compares with it)."""
+        if (start, end) == (period.start, period.end):
+            return now
+        return _only_row(table(Level.TEAM, "range", Period(start, end)))
+
+    card_targets = card_targets_get(team=team, period=period, today=today, actual_of=actual_of, keys=card_keys)
     cards = []
     for key in card_keys:
         kpi = kpi_get(key)
@@ -856,9 +1031,7 @@ def team_dashboard_get(
 
     # Sales teams: the pipeline and calls figures from the facts; the ageing is of today (the
     # leads as the latest export shows them), whatever the period.
-    sales = sales_figures_get(
-        families=families, store=team.store, period=period, as_of=today or store_today(team.store), team_id=team.pk
-    )
+    sales = sales_figures_get(families=families, store=team.store, period=period, as_of=today, team_id=team.pk)
     has_data = not current.days.empty or sales.any
     service_parts = (
         _service_parts(

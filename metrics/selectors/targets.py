@@ -1,13 +1,15 @@
 """Targets: who may see and change them, and how far each has come, from the rollups.
 
-Progress of a target on a day:
+Progress of a target on a day (metrics/selectors/pace.py has the pace rule every page shares):
 - actual: the KPI at the target's scope over its days so far (up to the store's last day with
-  data, at most today), or the behaviour's recorded count;
+  data, at most the day, today's orders included), or the behaviour's recorded count;
 - expected to date: for a sum (money, counts, behaviours) the value times the share of the
-  period elapsed, evenly or by weekday weights; for a rate or an average, the value itself;
-- forecast at the end: a sum extrapolated at the pace so far; a rate as it stands;
+  period's complete days with data (up to yesterday, in the store's time zone), evenly or by
+  weekday weights; for a rate or an average, the value itself;
+- forecast at the end: a sum at the pace of those complete days; a rate as it stands;
 - status: achieved or missed once the period is over (or a sum already reached); otherwise ahead
-  (5% better than expected), on pace (within 5%), behind.
+  (5% better than expected), on pace (within 5%), behind, comparing the complete days' actual
+  with the complete days' expected (today's orders cannot flip it).
 """
 
 from __future__ import annotations
@@ -18,9 +20,17 @@ from decimal import Decimal
 
 from django.db.models import Max, Min, Q, QuerySet, Sum
 
-from metrics.models import BehaviourRecord, StoreDay, Target, TargetDirection
+from metrics.models import BehaviourRecord, PaceMethod, StoreDay, Target, TargetDirection
 from metrics.registry import KPI_BY_KEY, Kpi, Level, Unit
 from metrics.selectors.kpis import kpi_table
+from metrics.selectors.pace import (
+    DayWeight,
+    counted_through,
+    even_pace,
+    forecast_get,
+    stores_last_day,
+    weekday_pace,
+)
 from metrics.selectors.periods import Period
 from teams.models import TeamMembership
 from teams.selectors.scoping import Viewer, member_list, store_list, team_list_overseen
@@ -75,14 +85,17 @@ def target_can_edit(*, viewer: Viewer, store_id: int, team_id: int | None, membe
 
 @dataclass(frozen=True)
 class Progress:
-    actual: Decimal | None
+    actual: Decimal | None  # to date: up to the last day with data (today's orders included)
     expected: Decimal | None
     forecast: Decimal | None
     completion: Decimal | None  # actual / value (at least) or value / actual (at most); 1 = met
     status: str
-    as_of: dt.date | None  # the last day counted
+    as_of: dt.date | None  # the last day in the actual
     elapsed: Decimal  # share of the period counted (by the pace method)
     is_sum: bool  # a sum paces through the period; a rate or an average does not
+    through: dt.date | None = None  # the last complete day in expected and forecast (pace.counted_through)
+    days_counted: int = 0  # days counted in expected and forecast: "N of M days"
+    days: int = 0  # days of the period
 
 
 def target_kpi(target: Target) -> Kpi | None:
@@ -97,13 +110,25 @@ def _is_sum(target: Target) -> bool:
     return formula is not None and not formula.denominator
 
 
-def _elapsed(target: Target, as_of: dt.date, weights: dict[int, Decimal] | None) -> Decimal:
-    days = [target.start + dt.timedelta(days=n) for n in range((target.end - target.start).days + 1)]
-    weight = (lambda d: weights.get(d.weekday(), Decimal(0))) if weights else (lambda d: Decimal(1))
-    total = sum(weight(d) for d in days)
-    if not total:
-        return Decimal(0)
-    return sum(weight(d) for d in days if d <= as_of) / total
+def target_pace(target: Target, weights: dict[int, dict[int, Decimal]]) -> DayWeight:
+    """The day weights of the target's pace rule: even, or by weekday (`weights`: from
+    target_pace_weights, by target id)."""
+    return weekday_pace(weights.get(target.pk)) if target.pace == PaceMethod.WEEKDAYS else even_pace
+
+
+def target_pace_weights(targets: list[Target]) -> dict[int, dict[int, Decimal]]:
+    """The weekday weights of each target paced by weekday, by target id: its store's sales by
+    weekday in the weeks before its start (store_weekday_weights), so a target paces the same on
+    every page whatever other targets the page shows."""
+    found: dict[tuple[int, dt.date], dict[int, Decimal]] = {}
+    weights: dict[int, dict[int, Decimal]] = {}
+    for target in targets:
+        if target.pace == PaceMethod.WEEKDAYS:
+            key = (target.store_id, target.start)
+            if key not in found:
+                found[key] = store_weekday_weights(store_id=target.store_id, before=target.start)
+            weights[target.pk] = found[key]
+    return weights
 
 
 def _to_decimal(kpi: Kpi | None, value) -> Decimal | None:
@@ -114,12 +139,13 @@ def _to_decimal(kpi: Kpi | None, value) -> Decimal | None:
     return Decimal(str(value))
 
 
-def _actuals(targets: list[Target], as_of: dict[int, dt.date | None]) -> dict[int, Decimal | None]:
-    """Each target's value so far; KPI targets grouped into one table per (level, store, days)."""
+def _actuals(targets: list[Target], until: dict[int, dt.date | None]) -> dict[int, Decimal | None]:
+    """Each target's value from its start to `until` (its id → last day; None: nothing yet); KPI
+    targets grouped into one table per (level, store, days)."""
     result: dict[int, Decimal | None] = {}
     groups: dict[tuple, list[Target]] = {}
     for target in targets:
-        last = as_of.get(target.pk)
+        last = until.get(target.pk)
         if last is None or last < target.start:
             result[target.pk] = None
             continue
@@ -149,30 +175,28 @@ def _behaviour_count(target: Target, end: dt.date) -> Decimal:
     return Decimal(records.aggregate(total=Sum("count"))["total"] or 0)
 
 
-def targets_progress(
-    targets: list[Target], *, today: dt.date, weights: dict[int, dict[int, Decimal]] | None = None
-) -> dict[int, Progress]:
-    """Progress of each target as of today (local day), keyed by target id. `weights`: weekday
-    weights per store for targets paced by weekday."""
-    last_days = dict(
-        StoreDay.objects.filter(store_id__in={t.store_id for t in targets})
-        .values("store_id")
-        .annotate(last=Max("date"))
-        .values_list("store_id", "last")
-    )
-    as_of: dict[int, dt.date | None] = {}
+def targets_progress(targets: list[Target], *, today: dt.date, as_of: dt.date | None = None) -> dict[int, Progress]:
+    """Progress of each target (keyed by target id) on `as_of` (default today; a past day counts
+    whole), `today` being the store's local day."""
+    day = min(as_of or today, today)
+    last_days = stores_last_day(store_ids={t.store_id for t in targets})
+    until: dict[int, dt.date | None] = {}  # the actual's last day
+    counted: dict[int, dt.date | None] = {}  # the pace's last day (a complete day)
     for target in targets:
         if target.behaviour_id:
-            as_of[target.pk] = today  # staff record behaviours up to today
+            last = day  # staff record behaviours up to today
         else:
             last = last_days.get(target.store_id)
-            as_of[target.pk] = min(last, today) if last else None
-    actuals = _actuals(targets, as_of)
-    weights = dict(weights or {})
-    for store_id in {t.store_id for t in targets if t.pace == "weekdays"} - set(weights):
-        first = min(t.start for t in targets if t.store_id == store_id and t.pace == "weekdays")
-        weights[store_id] = store_weekday_weights(store_id=store_id, before=first)
-    return {t.pk: _progress(t, actuals.get(t.pk), as_of[t.pk], today, (weights or {}).get(t.store_id)) for t in targets}
+            last = min(last, day) if last else None
+        until[target.pk] = last
+        counted[target.pk] = counted_through(start=target.start, end=target.end, today=today, last_day=last)
+    actuals = _actuals(targets, until)
+    # The complete days' actual: read again only for targets whose data reach into today.
+    partial = [t for t in targets if counted[t.pk] is not None and counted[t.pk] < min(until[t.pk], t.end)]
+    again = _actuals(partial, counted) if partial else {}
+    paced = {t.pk: None if counted[t.pk] is None else again.get(t.pk, actuals.get(t.pk)) for t in targets}
+    weights = target_pace_weights(targets)
+    return {t.pk: _progress(t, actuals.get(t.pk), paced.get(t.pk), until[t.pk], day, today, weights) for t in targets}
 
 
 @dataclass(frozen=True)
@@ -220,33 +244,63 @@ def target_progress(target: Target, *, today: dt.date) -> Progress:
 
 
 def _progress(
-    target: Target, actual: Decimal | None, as_of: dt.date | None, today: dt.date, weights: dict[int, Decimal] | None
+    target: Target,
+    actual: Decimal | None,
+    paced: Decimal | None,
+    last: dt.date | None,
+    day: dt.date,
+    today: dt.date,
+    weights: dict[int, dict[int, Decimal]],
 ) -> Progress:
+    """`actual`: up to `last` (the day's data, today's included); `paced`: over the complete days."""
     value, at_least, is_sum = target.value, target.direction == TargetDirection.AT_LEAST, _is_sum(target)
-    if today < target.start:
+    if day < target.start:
         return Progress(None, None, None, None, NOT_STARTED, None, Decimal(0), is_sum)
-    use_weights = weights if target.pace == "weekdays" else None
-    elapsed = _elapsed(target, as_of, use_weights) if as_of else Decimal(0)
+    pace = forecast_get(
+        start=target.start, end=target.end, today=today, last_day=last, actual=paced, actual_to_date=actual,
+        value=value, is_sum=is_sum, pace=target_pace(target, weights),
+    )  # fmt: skip
+    as_of = min(last, target.end) if last else None
+    counted = {"through": pace.through, "days_counted": pace.days_counted, "days": pace.days}
+    ended = day > target.end or (pace.through is not None and pace.through >= target.end)
     if actual is None:
-        ended = today > target.end
         # Nothing of it counted yet: missed once over, otherwise not behind but without figures.
-        return Progress(None, None, None, None, MISSED if ended else NO_DATA, as_of, elapsed, is_sum)
-    expected = value * elapsed if is_sum else value
-    forecast = (actual / elapsed if elapsed else None) if is_sum else actual
+        return Progress(None, None, None, None, MISSED if ended else NO_DATA, as_of, pace.elapsed, is_sum, **counted)
+    completion = progress_completion(actual=actual, value=value, at_least=at_least)
+    status = progress_status(
+        actual=actual, paced=paced, expected=pace.expected, value=value, at_least=at_least, is_sum=is_sum, ended=ended
+    )
+    return Progress(actual, pace.expected, pace.forecast, completion, status, as_of, pace.elapsed, is_sum, **counted)
+
+
+def progress_completion(*, actual: Decimal, value: Decimal, at_least: bool) -> Decimal | None:
+    """actual / value for "at least", value / actual for "at most"; 1 = met."""
     if at_least:
-        completion = actual / value if value else None
-        met = actual >= value
-    else:
-        completion = value / actual if actual else None
-        met = actual <= value
-    ended = today > target.end or (as_of is not None and as_of >= target.end)
+        return actual / value if value else None
+    return value / actual if actual else None
+
+
+def progress_status(
+    *,
+    actual: Decimal,
+    paced: Decimal | None,
+    expected: Decimal | None,
+    value: Decimal,
+    at_least: bool,
+    is_sum: bool,
+    ended: bool,
+) -> str:
+    """Achieved or missed once over (a sum "at least": achieved as soon as reached); otherwise the
+    pace: `paced` (the complete days' actual) against `expected` for a sum, the actual against the
+    value for a rate or an average."""
+    met = actual >= value if at_least else actual <= value
     if ended:
-        status = ACHIEVED if met else MISSED
-    elif met and is_sum and at_least:
-        status = ACHIEVED  # already there, whatever the rest of the period brings
-    else:
-        status = _pace_status(actual, expected, at_least)
-    return Progress(actual, expected, forecast, completion, status, as_of, elapsed, is_sum)
+        return ACHIEVED if met else MISSED
+    if met and is_sum and at_least:
+        return ACHIEVED  # already there, whatever the rest of the period brings
+    if is_sum:
+        return _pace_status(paced if paced is not None else Decimal(0), expected, at_least)
+    return _pace_status(actual, expected, at_least)
 
 
 def _pace_status(actual: Decimal, expected: Decimal | None, at_least: bool) -> str:

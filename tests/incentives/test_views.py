@@ -33,19 +33,22 @@ AUGUST = dt.date(2026, 8, 1)
 TIERS = (("0", "0.015"), ("1.0", "0.025"), ("1.5", "0.03"))
 
 
-def sell(org, tmp_path, sales: list[tuple[str, str, int, str]], tag: str) -> None:
-    """(account key, order id, day of August, amount): a chat and its paid order, through the importers."""
+def sell(org, tmp_path, sales: list[tuple], tag: str) -> None:
+    """(account key, order id, day of August, amount[, refund]): a chat and its paid order, through
+    the importers; an amount of None: a chat without an order."""
     chats, orders = [], []
-    for n, (key, order_id, day, amount) in enumerate(sales):
+    for n, (key, order_id, day, amount, *refund) in enumerate(sales):
         account = getattr(org, f"account_{key}")
         store = account.store.name
         at = dt.datetime(2026, 8, day, 10, 0)
         buyer = f"{tag}-{key}{day}-{n}"
         chats.append(f"S{tag}{n},{store},{account.name},{buyer},{at:%Y-%m-%d %H:%M:%S},"
                      f"{at + dt.timedelta(seconds=15):%Y-%m-%d %H:%M:%S},,2,2")  # fmt: skip
+        if amount is None:
+            continue
         created = at + dt.timedelta(minutes=20)
         orders.append(f"{order_id},{buyer},{amount},{amount},交易成功,{created:%Y-%m-%d %H:%M:%S},"
-                      f"{created + dt.timedelta(minutes=1):%Y-%m-%d %H:%M:%S},连衣裙,1,1,0.00,{store}")  # fmt: skip
+                      f"{created + dt.timedelta(minutes=1):%Y-%m-%d %H:%M:%S},连衣裙,1,1,{(refund or ['0.00'])[0]},{store}")  # fmt: skip
     for importer, header, lines in ((chats_import, CHAT_HEADER, chats), (orders_import, ORDER_HEADER, orders)):
         batch = importer(store=None, file=write(tmp_path / f"{tag}{header[:2]}.csv", [header, *lines]), user=None)
         assert batch.status == "succeeded", batch.error_message

@@ -261,3 +261,18 @@ def test_targets_show_on_the_cards_and_on_the_members_own_page_and_api(org, sale
     assert gmv["target"]["actual"] == "400.00" and gmv["target"]["completion"] == pytest.approx(0.004)
     assert gmv["target"]["status"] == "behind"
     assert team["trend"]["target"][-1] == "3333.33" and team["trend"]["target"][0] is None  # 100,000 over 30 days
+    # The last 30 days begin before the target: its own dates are said. Eleven days inside it: its
+    # value prorated to them, said in both languages.
+    assert gmv["target"]["prorated"] is False and gmv["target"]["start"] == start.isoformat()
+    assert f"Target for {start:%m-%d} – {end:%m-%d}" in card
+    inside = {"team": org.x.pk, "preset": "custom", "start": sales - dt.timedelta(days=10), "end": sales}
+    for language, label, source in (("en", "Target for these 11 days", "prorated from"),
+                                    ("zh-hans", "这 11 天的目标", "按进度折算自")):  # fmt: skip
+        html = client_for(manager).get("/dashboard/", inside, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+        card = html[html.index('data-kpi="gmv"') : html.index('data-kpi="paid_orders"')]
+        assert label in card and source in card and "¥36,666.67" in card and 'data-prorated="1"' in card
+        assert 'data-testid="card-target-help"' in html
+    prorated = api_for(manager).get("/api/dashboards/team/", inside).json()
+    gmv = next(card for card in prorated["cards"] if card["kpi"] == "gmv")
+    assert gmv["target"]["prorated"] is True and gmv["target"]["value"] == "36666.67"
+    assert gmv["target"]["sources"][0]["value"] == "100000.00" and gmv["target"]["days"] == 11

@@ -249,7 +249,9 @@ def test_a_team_target_shows_on_its_card_with_its_completion_and_on_the_trend(sh
     # Taken on 31 August, the period's end; the figures end on the 20th: 20 of 31 days' worth expected.
     assert d.targets_as_of == dt.date(2026, 8, 31) and gmv.target.as_of == dt.date(2026, 8, 20)
     assert gmv.target.expected == pytest.approx(Decimal(2400) * 20 / 31)
-    assert gmv.status == "behind" and gmv.target.status_label
+    # The card's days are those of the target: not prorated; they are over, so it is missed, not behind.
+    assert not gmv.target.prorated and (gmv.target.start, gmv.target.end) == (AUG.start, AUG.end)
+    assert gmv.status == "missed" and gmv.target.status_label
     orders = cards["paid_orders"].target
     assert orders.level == "store" and orders.actual == 6 and orders.completion == Decimal("0.5")
     assert cards["aov"].target is None and cards["aov"].status is None
@@ -267,6 +269,49 @@ def test_a_team_target_shows_on_its_card_with_its_completion_and_on_the_trend(sh
     line = next(trace for trace in d.trend["data"] if trace["name"] == "Target")
     assert line["y"][8] is None and line["y"][9] == pytest.approx(0.4) and line["y"][20] is None
     assert next(c for c in d.cards if c.kpi.key == "inquiry_to_payment_rate").target is None  # ended on the 20th
+
+
+def test_a_card_inside_a_month_shows_the_months_target_prorated_to_its_days(shop):
+    august = target(shop, name="August GMV", value="3100")
+    ten = Period(dt.date(2026, 8, 1), dt.date(2026, 8, 10))
+    d = team_dashboard_get(team=shop.team, period=ten, member_link=link, day_link=link, today=dt.date(2026, 11, 1))
+    gmv = next(card for card in d.cards if card.kpi.key == "gmv")
+    # 10 of August's 31 even days: 1,000 for these days, against the card's own 800 (the 3rd and 10th).
+    assert gmv.target.prorated and (gmv.target.start, gmv.target.end, gmv.target.days) == (ten.start, ten.end, 10)
+    assert gmv.target_value == pytest.approx(Decimal(1000)) and gmv.value == Decimal("800.00")
+    assert gmv.target.actual == gmv.value and gmv.completion == pytest.approx(Decimal("0.8"))
+    assert [s.target_id for s in gmv.target.sources] == [august.pk] and gmv.status == "missed"  # the days are over
+    # A running week (Monday 17th to Friday 21st, today): 5 days' worth, 4 of them complete.
+    week = period_resolve(preset="this_week", today=dt.date(2026, 8, 21))
+    d = team_dashboard_get(team=shop.team, period=week, member_link=link, day_link=link, today=dt.date(2026, 8, 21))
+    gmv = next(card for card in d.cards if card.kpi.key == "gmv")
+    assert gmv.target_value == pytest.approx(Decimal(500)) and gmv.target.expected == pytest.approx(Decimal(400))
+    assert gmv.target.days_counted == 4 and gmv.value == Decimal("400.00") and gmv.status == "on_pace"
+
+
+def test_a_card_over_two_months_prorates_each_months_target_by_its_pace(shop):
+    july = target(shop, name="July GMV", value="3100", start=dt.date(2026, 7, 1), end=dt.date(2026, 7, 31))
+    # August paced by weekday: before it the store sold on one day only, Wednesday 15 July, so all
+    # of August's target falls on its four Wednesdays (5, 12, 19, 26).
+    august = target(shop, name="August GMV", value="6200", pace="weekdays")
+    span = Period(dt.date(2026, 7, 22), dt.date(2026, 8, 10))
+    d = team_dashboard_get(team=shop.team, period=span, member_link=link, day_link=link, today=dt.date(2026, 11, 1))
+    gmv = next(card for card in d.cards if card.kpi.key == "gmv")
+    # July's 10 of 31 days (1,000) and August's one Wednesday of four (1,550).
+    assert gmv.target.prorated and gmv.target_value == pytest.approx(Decimal(2550))
+    assert [s.target_id for s in gmv.target.sources] == [july.pk, august.pk]
+    assert gmv.value == Decimal("800.00") and gmv.completion == pytest.approx(Decimal(800) / 2550)
+    # The trend's daily target follows the same pace: nothing on Monday 3 August, 1,550 on the 5th.
+    assert d.trend_targets[span.dates().index(dt.date(2026, 8, 3))] == 0
+    assert d.trend_targets[span.dates().index(dt.date(2026, 8, 5))] == pytest.approx(Decimal(1550))
+    assert d.trend_targets[0] == pytest.approx(Decimal(100))
+    # Without July's target the days are not all covered: the card shows August's target with its
+    # own dates and its own progress, not prorated.
+    july.delete()
+    d = team_dashboard_get(team=shop.team, period=span, member_link=link, day_link=link, today=dt.date(2026, 11, 1))
+    gmv = next(card for card in d.cards if card.kpi.key == "gmv")
+    assert not gmv.target.prorated and (gmv.target.start, gmv.target.end) == (august.start, august.end)
+    assert gmv.target_value == Decimal("6200") and gmv.target.actual == Decimal("800.00")  # 1 to 10 August
 
 
 def test_a_new_target_shows_at_once_on_the_cached_page(shop):
@@ -324,7 +369,10 @@ def test_personal_page_lists_the_members_targets_of_the_week_only_their_own(shop
     assert set(rows) == {mine.pk, counted.pk}  # not A's, not last week's
     gmv = rows[mine.pk]
     assert gmv.actual == Decimal("100.00") and gmv.completion == pytest.approx(Decimal(1) / 3)
-    assert gmv.status == "behind"  # 4 of 7 days gone: about 171 expected
+    # Data of today (the 20th) count in the actual; the pace counts the complete days, 17 to 19:
+    # nothing sold on them, about 129 expected.
+    assert gmv.status == "behind" and gmv.days_counted == 3 and gmv.days == 7
+    assert gmv.expected == pytest.approx(Decimal(300) * 3 / 7)
     # Today: the 200 missing over the working days left, Thursday to Saturday.
     assert gmv.today_about == pytest.approx(Decimal(200) / 3)
     needs = rows[counted.pk]

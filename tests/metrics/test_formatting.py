@@ -21,6 +21,10 @@ def test_money_rates_and_undefined():
         assert kpi_display(kpi_get("won_amount"), Decimal("1234567.5")) == "¥1,234,567.50"
         assert kpi_display(kpi_get("connect_rate"), 0.3333) == "33.3%"
         assert kpi_display(kpi_get("win_rate"), None) == EMPTY
+        # Money is rounded to the cent as pay is (half up), not cut: a prorated target of 100,000 ×
+        # 11 / 30 reads the same on the card as in the API.
+        assert kpi_display(kpi_get("gmv"), Decimal(100000) * 11 / 30) == "¥36,666.67"
+        assert kpi_display(kpi_get("gmv"), Decimal("0.005")) == "¥0.01"
 
 
 def test_long_durations_read_in_hours():

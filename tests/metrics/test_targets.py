@@ -1,17 +1,20 @@
-"""Targets: backward decomposition (seed 001), the saved tree, pace and forecast, parent and
-children, behaviours, promotions, alerts and who may set targets."""
+"""Targets: backward decomposition (seed 001), the saved tree, pace and forecast (complete days
+only), parent and children, behaviours, promotions, alerts and who may set targets."""
 
 import datetime as dt
+import zoneinfo
 from dataclasses import replace
 from decimal import Decimal
 
 import pytest
 from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
 
 from metrics.models import Behaviour, StoreDay, Target, TargetAlert, TargetTier
 from metrics.selectors.decomposition import DecompositionInput, decomposition_history, member_shares, revenue_decompose
-from metrics.selectors.periods import Period, period_last_complete
+from metrics.selectors.pace import forecast_get
+from metrics.selectors.periods import Period, period_last_complete, store_today
 from metrics.selectors.targets import store_weekday_history, store_weekday_weights, target_list, targets_progress
 from metrics.services.targets import (
     DecompositionSave,
@@ -337,3 +340,66 @@ def test_a_service_teams_tree_aims_at_inquiring_buyers_and_keeps_the_weekday_pac
     assert execution.filter(kpi_key="inquiring_buyers").count() == 2 * 4  # two members, four weeks
     assert sum(t.value for t in execution.filter(kpi_key="gmv")) == Decimal("1000000.00")
     assert set(Target.objects.values_list("pace", flat=True)) == {"weekdays"}
+
+
+# --- one forecast; expected to date counts complete days (issue 18, points 4 and 6) -------------
+
+
+def test_the_forecast_counts_the_complete_days_with_data_not_today():
+    december = {"start": dt.date(2026, 12, 1), "end": dt.date(2026, 12, 31)}
+    # Data end on the 6th and today is the 7th: 6 of 31 days counted, not 7.
+    pace = forecast_get(**december, today=dt.date(2026, 12, 7), last_day=dt.date(2026, 12, 6),
+                        actual=Decimal(600), value=Decimal(3100))  # fmt: skip
+    assert (pace.through, pace.days_counted, pace.days) == (dt.date(2026, 12, 6), 6, 31)
+    assert pace.expected == pytest.approx(Decimal(600)) and pace.forecast == pytest.approx(Decimal(3100))
+    # Data of today (the 7th) are in the figure to date, not in the pace: still 6 of 31.
+    today = forecast_get(**december, today=dt.date(2026, 12, 7), last_day=dt.date(2026, 12, 7),
+                         actual=Decimal(600), actual_to_date=Decimal(650), value=Decimal(3100))  # fmt: skip
+    assert today.days_counted == 6 and today.expected == pytest.approx(Decimal(600))
+    assert today.forecast == pytest.approx(Decimal(3100))
+    # A rate is not paced: expected is the value, the forecast where it stands.
+    rate = forecast_get(**december, today=dt.date(2026, 12, 7), last_day=dt.date(2026, 12, 6),
+                        actual=Decimal("0.4"), value=Decimal("0.5"), is_sum=False)  # fmt: skip
+    assert (rate.expected, rate.forecast) == (Decimal("0.5"), Decimal("0.4"))
+    # The first day of a period: nothing complete yet, nothing expected, no forecast.
+    first = forecast_get(**december, today=dt.date(2026, 12, 1), last_day=dt.date(2026, 12, 1),
+                         actual=None, actual_to_date=Decimal(50), value=Decimal(3100))  # fmt: skip
+    assert (first.through, first.days_counted, first.expected, first.forecast) == (None, 0, Decimal(0), None)
+
+
+def test_orders_of_today_do_not_move_expected_to_date_by_a_day(shop):
+    # A week target on pace: 17–20 August counted (400 sold on the 20th) of 7 days, 700 in all.
+    week = make(shop, kpi_key="gmv", team=shop.team, value=Decimal(700), period_kind="week",
+                start=dt.date(2026, 8, 17), end=dt.date(2026, 8, 23))  # fmt: skip
+    before = targets_progress([week], today=dt.date(2026, 8, 21))[week.pk]
+    assert (before.expected, before.status, before.days_counted) == (Decimal(400), "on_pace", 4)
+    # A few yuan of orders one minute into the 21st (the store's day) are imported.
+    shop.chat("A", "early", T(2026, 8, 21, 0, 1))
+    shop.order("early", T(2026, 8, 21, 0, 1), "10.00")
+    shop.load()
+    for now in (T(2026, 8, 21, 0, 1), T(2026, 8, 21, 23, 59)):  # the same store day at 00:01 and 23:59
+        local = timezone.make_aware(now, zoneinfo.ZoneInfo(shop.store.time_zone))
+        after = targets_progress([week], today=store_today(shop.store, local))[week.pk]
+        assert after.actual == Decimal("410.00") and after.as_of == dt.date(2026, 8, 21)  # today in the actual
+        assert after.expected == before.expected and after.days_counted == 4  # not a whole day more
+        assert after.status == "on_pace" and after.forecast == Decimal(700)
+    # Once the 21st is over it counts: 5 of 7 days, 500 expected, and 410 is behind.
+    next_day = targets_progress([week], today=dt.date(2026, 8, 22))[week.pk]
+    assert (next_day.expected, next_day.days_counted, next_day.status) == (Decimal(500), 5, "behind")
+
+
+def test_a_target_paces_the_same_whatever_other_targets_are_shown(shop):
+    shop.chat("A", "july", T(2026, 7, 15, 10))  # a Wednesday
+    shop.order("july", T(2026, 7, 15, 11), "500.00")
+    shop.load()
+    early = make(shop, kpi_key="gmv", team=shop.team, value=Decimal(3000), pace="weekdays",
+                 start=dt.date(2026, 8, 10), end=dt.date(2026, 8, 16))  # fmt: skip
+    late = make(shop, kpi_key="gmv", team=shop.team, value=Decimal(3000), pace="weekdays",
+                start=dt.date(2026, 8, 17), end=dt.date(2026, 8, 23))  # fmt: skip
+    # On the 18th, Monday the 17th is counted. Before the 17th the store sold on two Mondays
+    # (3 and 10 August) and a Wednesday (15 July); before the 10th, on one Monday only.
+    alone = targets_progress([late], today=dt.date(2026, 8, 18))[late.pk]
+    together = targets_progress([early, late], today=dt.date(2026, 8, 18))[late.pk]
+    # Each by its store's sales by weekday before its own start, not before the page's first target.
+    assert alone.elapsed == pytest.approx(Decimal(800) / 1300)
+    assert together.elapsed == alone.elapsed and together.expected == alone.expected
