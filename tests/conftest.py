@@ -1,6 +1,7 @@
 from dataclasses import dataclass
 
 import pytest
+from django.conf import settings
 from rest_framework.test import APIClient
 
 from teams.models import Member, PlatformAccount, Role, Store, Team
@@ -138,6 +139,18 @@ def _empty_cache():
     yield
     cache.clear()
     rollup_memory_clear()
+
+
+@pytest.fixture(autouse=True)
+def _site_language():
+    """Each test starts in the site's default language, whatever the test before it activated
+    (a request through the test client leaves its language active in the thread, so a test of
+    language-keyed caches passed or failed by the order the tests ran in)."""
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()
 
 
 class TaskQueue:
