@@ -1,8 +1,9 @@
 """The signal metrics sends for the apps above it, and what metrics does when the organisation
 changes.
 
-- store_days_rebuilt: the rollups of some days of a store were rebuilt (incentives' statements
-  of those months follow; metrics never imports incentives).
+- store_days_rebuilt: the rollups of some days of a store were rebuilt (reviews scores the open
+  appraisal cycles of those months again, then incentives' statements follow; metrics never
+  imports either).
 - A change of who held an account or of a member's team on some days (teams' history_changed):
   the recompute of those store-days is queued on commit (metrics.services.kpis).
 - Rollup rows that change without a rebuild: deleting a team nulls its rollup rows' team, and

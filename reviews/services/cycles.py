@@ -5,6 +5,7 @@ review is written to the audit trail; what a role may change in a state is enfor
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -47,6 +48,8 @@ from reviews.selectors.appraisals import (
 )
 from teams.models import Store, Team
 from teams.selectors.scoping import Viewer
+
+logger = logging.getLogger(__name__)
 
 
 def _audit(cycle: Cycle, user, field: str, old, new, reason: str = "", appraisal: Appraisal | None = None) -> None:
@@ -344,6 +347,41 @@ def cycle_scores_refresh(*, cycle: Cycle) -> None:
         mine = [r for r in ratings if r.appraisal_id == appraisal.pk]
         _store(appraisal, _compute(appraisal, items=items, evidence=evidence, member_ids=member_ids, ratings=mine,
                                    decisions=decisions))  # fmt: skip
+
+
+def appraisals_follow_data(*, store: Store, month: dt.date) -> list[Cycle]:
+    """The store's cycles of the month that are still open, scored again after the rollups of
+    some of its days were rebuilt (an import, a recompute, a change of who held an account or of
+    a member's team): KPI items follow the data, including items that had none. Finalised and
+    published cycles keep their frozen scores (their pages show what changed since). Idempotent."""
+    cycles = list(
+        Cycle.objects.filter(store=store, month=month.replace(day=1))
+        .exclude(state__in=[CycleState.FINALISED, CycleState.PUBLISHED])
+        .select_related("template")
+        .order_by("pk")
+    )
+    for cycle in cycles:
+        cycle_scores_refresh(cycle=cycle)
+    return cycles
+
+
+def appraisals_follow_queue(*, store_id: int, months: list[dt.date]) -> bool:
+    """Queue appraisals_follow_data_task for the store's months (call on commit, after the
+    rebuild); it runs even for months without an open cycle, because the statements follow once it
+    ends. Broker unreachable: logged, False; the nightly jobs recompute the current month."""
+    from kombu.exceptions import KombuError
+
+    from reviews.tasks import appraisals_follow_data_task
+
+    if not months:
+        return False
+    try:
+        appraisals_follow_data_task.delay(store_id, [month.isoformat() for month in months])
+    except (KombuError, OSError):
+        logger.exception("appraisals and statements of store %s could not be queued: the task broker is unreachable",
+                         store_id)  # fmt: skip
+        return False
+    return True
 
 
 def appraisal_scores_refresh(*, appraisal: Appraisal) -> None:

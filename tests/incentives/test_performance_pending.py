@@ -93,3 +93,27 @@ def test_the_estimator_follows(org, plan, client_for):
     assert estimated.amount == Decimal("0.00") and "awaiting HR's decision" in estimated.explanation
     assert "awaiting HR&#x27;s decision" in response.content.decode()
     assert performance(org.lead_x, org.s1, this_month).amount == Decimal("0.00")
+
+
+def test_data_that_arrive_later_score_the_appraisal_and_the_draft_pays_by_it(org, plan, tmp_path, task_queue,
+                                                                             django_capture_on_commit_callbacks):  # fmt: skip
+    """An account assigned from a past day gives the lead August figures: once the store-days are
+    rebuilt, the open cycle is scored again (the items had no data) and then the draft statement
+    follows it, in that order, with no button pressed."""
+    from reviews.models import Appraisal
+    from teams.services.accounts import account_assign
+    from tests.factories import PlatformAccountFactory
+    from tests.reviews.helpers import chats_and_orders
+
+    org.account_new = PlatformAccountFactory(store=org.s1, name=f"{org.s1.name}:客服新")
+    chats_and_orders(org, tmp_path, [("new", dt.datetime(2026, 8, 5, 10, tzinfo=dt.UTC), "800.00")], tag="late")
+    open_reviewed_cycle(org)
+    assert performance(org.lead_x, org.s1).amount == Decimal("0.00")  # a draft, waiting for HR
+    with django_capture_on_commit_callbacks(execute=True):
+        account_assign(account=org.account_new, member=org.lead_x, start_date=AUGUST)
+    ran = task_queue.run_all()
+    assert ran.index("appraisals_follow_data_task") < ran.index("statements_follow_data_task")
+    appraisal = Appraisal.objects.get(member=org.lead_x, cycle__month=AUGUST)
+    assert appraisal.total is not None and appraisal.grade
+    line = PlanAssignment.objects.get().plan.statements.get(member=org.lead_x).lines.get(kind=LineKind.PERFORMANCE)
+    assert line.amount > 0 and appraisal.grade in line.explanation

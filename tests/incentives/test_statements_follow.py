@@ -55,7 +55,8 @@ def test_an_assignment_from_a_past_day_recomputes_the_members_draft(org, stateme
     with django_capture_on_commit_callbacks(execute=True):
         account_assign(account=org.unassigned_s1, member=org.a, start_date=dt.date(2026, 8, 10))
     assert sorted(task_queue.run_all()) == [
-        "dashboards_warm_task", "kpis_recompute_range_task", "statements_follow_data_task"
+        "appraisals_follow_data_task", "dashboards_warm_task", "kpis_recompute_range_task",
+        "statements_follow_data_task",
     ]  # fmt: skip
     draft = Statement.objects.get(pk=statements["a"].pk)
     # The 12th's 500 is A's now (not the 4th's 400): 1,400 × 2%.
@@ -78,14 +79,15 @@ def test_an_import_recomputes_the_drafts_once_proposes_to_the_approved_and_leave
     with django_capture_on_commit_callbacks(execute=True):
         # B and C sell more in August; A's customers refund nothing. Imported, not yet recomputed.
         sell(org, tmp_path, [("b", 25, "400.00"), ("c", 26, "600.00")], tag="late")
-    # One refresh of the month per import batch (chats, then orders), whatever its partitions.
-    assert task_queue.of("statements_follow_data_task") == [(org.s1.pk, "2026-08-01")] * 2
+    # One refresh of the month per import batch (chats, then orders), whatever its partitions: the
+    # appraisals first, then (queued by them) the statements.
+    assert task_queue.of("appraisals_follow_data_task") == [(org.s1.pk, ["2026-08-01"])] * 2
     task_queue.calls.clear()
     batch = ImportBatch.objects.filter(kind="orders").latest("pk")
     with django_capture_on_commit_callbacks(execute=True):
         tasks.kpis_after_import_task(batch.pk)  # the import's KPI task: one refresh, not one per step
-    assert task_queue.of("statements_follow_data_task") == [(org.s1.pk, "2026-08-01")]
-    task_queue.run_all()
+    assert task_queue.of("appraisals_follow_data_task") == [(org.s1.pk, ["2026-08-01"])]
+    assert task_queue.run_all() == ["appraisals_follow_data_task", "statements_follow_data_task"]
     approved = Statement.objects.get(pk=statements["b"].pk)
     assert approved.state == StatementState.APPROVED and approved.total == Decimal("2.00")
     assert approved.proposed_total == Decimal("10.00") and commission(approved) == Decimal("2.00")  # lines kept
@@ -101,20 +103,25 @@ def test_a_recompute_by_command_nightly_task_or_full_fan_out_recomputes_the_draf
     Order.objects.filter(credited_member_id=org.a.pk, created_date=dt.date(2026, 8, 10)).update(refund_cents=10000)
     with django_capture_on_commit_callbacks(execute=True):
         call_command("recompute_kpis", "--start", "2026-08-01", "--end", "2026-08-31")
-    assert task_queue.run_all() == ["statements_follow_data_task"]
+    # Both stores' appraisals follow; only the first has statements to follow them.
+    assert sorted(task_queue.run_all()) == [
+        "appraisals_follow_data_task", "appraisals_follow_data_task", "statements_follow_data_task"
+    ]  # fmt: skip
     assert commission(Statement.objects.get(pk=statements["a"].pk)) == Decimal("16.00")  # (900 - 100) × 2%
 
     Order.objects.filter(credited_member_id=org.a.pk, created_date=dt.date(2026, 8, 10)).update(refund_cents=20000)
     with django_capture_on_commit_callbacks(execute=True):
         kpis_recompute_range_task(org.s1.pk, "2026-08-01", "2026-08-31")  # what the nightly job queues per store
-    assert sorted(task_queue.run_all()) == ["dashboards_warm_task", "statements_follow_data_task"]
+    assert sorted(task_queue.run_all()) == [
+        "appraisals_follow_data_task", "dashboards_warm_task", "statements_follow_data_task"
+    ]  # fmt: skip
     assert commission(Statement.objects.get(pk=statements["a"].pk)) == Decimal("14.00")
 
     Order.objects.filter(credited_member_id=org.a.pk, created_date=dt.date(2026, 8, 10)).update(refund_cents=30000)
     with django_capture_on_commit_callbacks(execute=True):  # a full recompute's month, after its attribution
         kpis_partition_task(None, org.s1.pk, "2026-08-01", "2026-08-31")
-    assert task_queue.of("statements_follow_data_task") == [(org.s1.pk, "2026-08-01")]
-    task_queue.run_all()
+    assert task_queue.of("appraisals_follow_data_task") == [(org.s1.pk, ["2026-08-01"])]
+    assert task_queue.run_all() == ["appraisals_follow_data_task", "statements_follow_data_task"]
     assert commission(Statement.objects.get(pk=statements["a"].pk)) == Decimal("12.00")
 
 
@@ -122,10 +129,9 @@ def test_a_month_without_open_statements_queues_nothing(org, statements, tmp_pat
                                                         django_capture_on_commit_callbacks):  # fmt: skip
     with django_capture_on_commit_callbacks(execute=True):
         sell(org, tmp_path, [("a", 3, "1.00")], tag="more")  # a day of August, which has statements
-    assert len(task_queue.of("statements_follow_data_task")) == 2
-    task_queue.calls.clear()
+    assert task_queue.run_all().count("statements_follow_data_task") == 2
     Statement.objects.exclude(state=StatementState.LOCKED).delete()
     with django_capture_on_commit_callbacks(execute=True):
         sell(org, tmp_path, [("a", 4, "1.00")], tag="again")  # only a locked statement left
-    assert task_queue.of("statements_follow_data_task") == []
+    assert "statements_follow_data_task" not in task_queue.run_all()
     assert statements_follow_data(store=org.s1, month=dt.date(2026, 9, 1)) == []  # nothing, at once

@@ -81,7 +81,7 @@ def test_an_assignment_from_a_past_day_updates_the_figures(
     assert 'data-testid="refreshing"' in html and card_value(html, "gmv") == "¥300.00"
     assert client.get("/api/dashboards/team/", {"team": shop.team.pk}).json()["updating"] is True
 
-    assert task_queue.run_all() == ["kpis_recompute_range_task", "dashboards_warm_task"]
+    assert task_queue.run_all() == ["kpis_recompute_range_task", "dashboards_warm_task", "appraisals_follow_data_task"]
     html = client.get(page, august, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert 'data-testid="refreshing"' not in html
     # The 15th's order is A's now; the 5th's, before A held the account, is still nobody's.
