@@ -37,10 +37,11 @@ from metrics.models import (
 from metrics.registry import KPI_BY_KEY, Direction, Family, Kpi, Level, Unit, kpi_get, kpis_for
 from metrics.selectors import figures, grouping
 from metrics.selectors.analytics import (
+    HEATMAP_MIN_INQUIRIES,
     SEGMENTS,
     Alert,
     alerts_from_rows,
-    conversion_grid,
+    conversion_cells,
     funnel_get,
     response_shares,
 )
@@ -559,6 +560,15 @@ class TeamDashboard:
         return sum(row[3] for row in self.segments)
 
     @property
+    def funnel_is_log(self) -> bool:
+        return figures.funnel_is_log(self.funnel)
+
+    @property
+    def heatmap_minimum(self) -> int:
+        """The inquiring buyers a heatmap cell needs before its rate is shown."""
+        return HEATMAP_MIN_INQUIRIES
+
+    @property
     def has_trend_target(self) -> bool:
         return any(value is not None for value in self.trend_targets)
 
@@ -910,6 +920,10 @@ class SalesFigures:
         return bool(self.funnel and self.funnel[0].count)
 
     @property
+    def funnel_is_log(self) -> bool:
+        return figures.funnel_is_log(self.funnel_figure)
+
+    @property
     def has_ageing(self) -> bool:
         return self.ageing is not None and self.ageing.total > 0
 
@@ -1136,12 +1150,13 @@ def _service_parts(
     # The rows are the team's days only: every member alerted on was in the team then.
     alerts = [_alert_row(alert, names) for alert in alerts_from_rows(rows.days, rows.buyers, as_of=period.end)]
     segments, segments_as_of = segments_get(store_id=team.store_id, as_of=period.end)
+    rates, inquiring = conversion_cells(current.buyers)
     return {
         "funnel_steps": funnel_steps,
         "uv_by_channel": funnel["uv_by_channel"],
         "funnel": figures.funnel_figure(steps=funnel_steps),
         "scatter": scatter,
-        "heatmap": figures.heatmap_figure(grid=conversion_grid(current.buyers)),
+        "heatmap": figures.heatmap_figure(grid=rates, inquiring=inquiring, minimum=HEATMAP_MIN_INQUIRIES),
         "response": response,
         "response_figure": figures.response_figure(shares=response),
         "alerts": alerts,

@@ -8,7 +8,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
-from metrics.formatting import change_display, kpi_display
+from metrics.formatting import change_display, count_display, kpi_display
 from metrics.registry import kpi_get
 
 register = template.Library()
@@ -18,6 +18,12 @@ register = template.Library()
 def kpi(value, kpi_or_key):
     definition = kpi_get(kpi_or_key) if isinstance(kpi_or_key, str) else kpi_or_key
     return kpi_display(definition, value)
+
+
+@register.filter
+def count(value) -> str:
+    """A count grouped by thousands in the page's language: 61630 → 61,630."""
+    return count_display(value)
 
 
 @register.filter

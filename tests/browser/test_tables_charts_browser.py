@@ -4,6 +4,9 @@ Chinese and English: Chromium driven by Playwright against the demo site (confte
 - The leaderboard shows every KPI column: its horizontal scrollbar is visible, its last column
   can be scrolled into view, and the rank and name columns stay where they were, on top.
 - The best-hours grid shows hour 23.
+- No chart's legend overlaps an axis title or tick label (the SVG text boxes plotly drew).
+- The store funnel's labels are whole numbers grouped by thousands, readable at 40 visitors to
+  an inquiry; a heatmap cell of one chat says "too few" with its count instead of a rate.
 
 Screenshots of what was checked go to $PERFMGMT_SCREENSHOTS (default var/screenshots/).
 """
@@ -12,13 +15,19 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import tempfile
 import zoneinfo
+from pathlib import Path
 
 import pytest
+from django.utils import timezone
 
 from metrics.models import Lead, LeadStage, LeadStageChange
-from teams.models import AccountAssignment, Store, TeamKind
-from tests.browser.support import browser_required, screenshot
+from metrics.services.imports import chats_import, orders_import
+from metrics.services.kpis import kpis_after_import
+from teams.models import AccountAssignment, Member, Store, Team, TeamKind
+from tests.browser.support import assert_figures_drawn, browser_required, screenshot
+from tests.metrics.helpers import CHAT_HEADER, ORDER_HEADER, write
 
 pytestmark = pytest.mark.browser
 
@@ -135,4 +144,146 @@ def test_the_best_hours_grid_shows_hour_23(visitor, locale, lang):
         assert on_top(hour_23) and on_top(weekday), f"{device}: hour 23 or the weekday column is covered"
         assert_no_page_scroll_sideways(page)
         screenshot(page, f"best-hours-{lang}-{device}", full_page=False)
+        manager.assert_no_problems()
+
+
+# The SVG text plotly drew for each figure: legend entries, and the axes' titles and tick labels.
+_CHART_TEXTS = """root => {
+  const rects = sel => [...root.querySelectorAll(sel)].map(e => {
+    const r = e.getBoundingClientRect();
+    return {text: e.textContent, l: r.left, r: r.right, t: r.top, b: r.bottom};
+  }).filter(r => r.r > r.l && r.b > r.t);
+  return {
+    legend: rects('g.legend text.legendtext'),
+    titles: rects('.g-xtitle text, .g-ytitle text, .g-y2title text'),
+    ticks: rects('.xtick text, .ytick text, .y2tick text'),
+  };
+}"""
+
+
+def _overlap(a: dict, b: dict) -> bool:
+    return min(a["r"], b["r"]) - max(a["l"], b["l"]) > 0.5 and min(a["b"], b["b"]) - max(a["t"], b["t"]) > 0.5
+
+
+@LANGUAGES
+def test_no_chart_legend_overlaps_an_axis_title_or_tick_label(visitor, locale, lang):
+    tele = Team.objects.get(kind=TeamKind.TELESALES)
+    online = Team.objects.get(kind=TeamKind.ONLINE_SALES)
+    pages = [
+        ("service", "manager", "/dashboard/", ["fig-trend", "fig-funnel", "fig-scatter", "fig-heatmap", "fig-response"]),
+        ("telesales", "manager", f"/dashboard/?team={tele.pk}", ["fig-trend", "fig-pipeline-funnel", "fig-ageing", "fig-calls-hour"]),
+        ("online-sales", "manager", f"/dashboard/?team={online.pk}", None),
+        ("personal", "staff1", "/dashboard/me/", ["fig-trend", "fig-response"]),
+        ("stores", "manager", "/dashboard/stores/", ["fig-stores"]),
+    ]  # fmt: skip
+    legends_seen = titled_with_legend = 0
+    for device, window in DEVICES.items():
+        for name, user, url, figure_ids in pages:
+            visit = visitor(user, locale=locale, next_url=url, **window)
+            page = visit.page
+            expect(page.locator("html")).to_have_attribute("lang", lang)
+            ids = figure_ids or page.locator("div.figure[data-figure]").evaluate_all("els => els.map(e => e.id)")
+            assert_figures_drawn(page, ids)
+            for figure_id in ids:
+                texts = page.locator(f"#{figure_id}").evaluate(_CHART_TEXTS)
+                legends_seen += bool(texts["legend"])
+                titled_with_legend += bool(texts["legend"] and texts["titles"])
+                for entry in texts["legend"]:
+                    for other in texts["titles"] + texts["ticks"]:
+                        assert not _overlap(entry, other), (
+                            f"{device} {url} #{figure_id}: legend {entry['text']!r} overlaps {other['text']!r}"
+                        )
+                # And the figure's text stays inside its box (nothing pushed out of the chart).
+                frame = box(page.locator(f"#{figure_id}"))
+                for item in texts["legend"] + texts["titles"]:
+                    assert frame["l"] - 1 <= item["l"] and item["r"] <= frame["r"] + 1, (device, url, item)
+                    assert frame["t"] - 1 <= item["t"] and item["b"] <= frame["b"] + 1, (device, url, item)
+            assert_no_page_scroll_sideways(page)
+            screenshot(page, f"charts-{lang}-{device}-{name}")
+            visit.assert_no_problems()
+    # Not vacuous: the trend, ageing, calls and stores charts have legends, and the last three titles too.
+    assert legends_seen >= 2 * 5 and titled_with_legend >= 2 * 3, (legends_seen, titled_with_legend)
+
+
+def _one_chat(*, team: Team, day: dt.date) -> tuple[int, int]:
+    """One chat (and its paid order) of a member of the team at 03:00 on a day the demo has no
+    data: that day's heatmap has a single cell, of one inquiring buyer. Returns (weekday, hour)."""
+    member = Member.objects.filter(memberships__team=team).order_by("pk").first()
+    account = AccountAssignment.objects.filter(member=member).first().account
+    store = team.store
+    at = dt.datetime.combine(day, dt.time(3, 0))
+    chat = f"Sone,{store.name},{account.name},one_buyer,{at:%Y-%m-%d %H:%M:%S},{at + dt.timedelta(seconds=20):%Y-%m-%d %H:%M:%S},,2,2"
+    created = at + dt.timedelta(minutes=10)
+    order = (f"Oone,one_buyer,99.00,99.00,交易成功,{created:%Y-%m-%d %H:%M:%S},"
+             f"{created + dt.timedelta(minutes=1):%Y-%m-%d %H:%M:%S},连衣裙,1,1,0.00,{store.name}")  # fmt: skip
+    with tempfile.TemporaryDirectory() as folder:
+        for importer, header, line in ((chats_import, CHAT_HEADER, chat), (orders_import, ORDER_HEADER, order)):
+            batch = importer(store=None, file=write(Path(folder) / f"{header[:2]}.csv", [header, line]), user=None)
+            assert batch.status == "succeeded", batch.error_message
+            kpis_after_import(batch=batch)
+    return day.weekday(), 3
+
+
+WHOLE_NUMBER = re.compile(r"^\d{1,3}(,\d{3})*$")
+
+
+@LANGUAGES
+def test_funnel_labels_are_whole_numbers_and_a_heatmap_cell_of_one_chat_is_too_few(visitor, locale, lang):
+    team = Team.objects.filter(kind=TeamKind.PRESALES).order_by("pk").first()
+    for device, window in DEVICES.items():
+        manager = visitor("manager", locale=locale, next_url=f"/dashboard/?team={team.pk}", **window)
+        page = manager.page
+        expect(page.locator("html")).to_have_attribute("lang", lang)
+        assert_figures_drawn(page, ["fig-trend", "fig-funnel", "fig-scatter", "fig-heatmap", "fig-response"])
+        funnel = page.locator("#fig-funnel")
+        funnel.scroll_into_view_if_needed()
+        counts = funnel.evaluate("gd => gd.data[0].x.map(x => x + (gd.data[0].base || 0))")  # bars end at the counts
+        labels = funnel.locator("text.bartext").all_text_contents()
+        assert len(labels) == len(counts) == 5, labels
+        numbers = [label.split(" · ")[0] for label in labels]
+        assert all(WHOLE_NUMBER.match(number) for number in numbers), labels  # never "152.396k"
+        assert "," in numbers[0] and "k" not in "".join(labels)
+        assert [int(n.replace(",", "")) for n in numbers[:4]] == counts[:4]
+        # Visitors outnumber inquiries by far in the demo: the axis is logarithmic, every step's bar
+        # has a length a person can see, and no label runs into another or out of the chart.
+        assert counts[0] >= 20 * counts[1], counts
+        assert funnel.evaluate("gd => gd._fullLayout.xaxis.type") == "log"
+        bars = [box(bar) for bar in funnel.locator("g.point path").all()]
+        widths = [bar["r"] - bar["l"] for bar in bars]
+        assert min(widths[:4]) >= max(widths) / 4, widths
+        texts = [box(text) for text in funnel.locator("text.bartext").all()]
+        frame = box(funnel)
+        for i, text in enumerate(texts):
+            assert frame["l"] <= text["l"] and text["r"] <= frame["r"], (device, labels[i])
+            assert not any(_overlap(text, other) for other in texts[i + 1 :]), (device, labels[i])
+        # The hover says the same number.
+        page.mouse.move((bars[0]["l"] + bars[0]["r"]) / 2, (bars[0]["t"] + bars[0]["b"]) / 2)
+        expect(funnel.locator(".hoverlayer")).to_contain_text(numbers[0])
+        screenshot(page, f"funnel-{lang}-{device}", full_page=False)
+        manager.assert_no_problems()
+
+    day = timezone.localdate() - dt.timedelta(days=60)  # before the demo's 40 days
+    weekday, hour = _one_chat(team=team, day=day)
+    too_few = {"zh-hans": "样本太少", "en": "Too few to rate"}[lang]
+    one_buyer = {"zh-hans": "询单 1 人", "en": "1 inquiring buyer"}[lang]
+    for device, window in DEVICES.items():
+        url = f"/dashboard/?team={team.pk}&preset=custom&start={day}&end={day}"
+        manager = visitor("manager", locale=locale, next_url=url, **window)
+        page = manager.page
+        heatmap = page.locator("#fig-heatmap")
+        expect(heatmap).to_have_attribute("data-rendered", "true")
+        heatmap.scroll_into_view_if_needed()
+        # The one buyer paid: the rate would be 100 %. No rate is shown; the cell is "too few".
+        assert heatmap.evaluate(f"gd => gd.data[0].z[{weekday}][{hour}]") is None
+        point = heatmap.evaluate(
+            f"""gd => {{ const t = gd.data[1], xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+                        const r = gd.getBoundingClientRect();
+                        return {{x: r.left + xa._offset + xa.d2p(t.x[{hour}]), y: r.top + ya._offset + ya.d2p(t.y[{weekday}])}}; }}"""
+        )
+        page.mouse.move(point["x"], point["y"])
+        hover = heatmap.locator(".hoverlayer")
+        expect(hover).to_contain_text(too_few)
+        expect(hover).to_contain_text(one_buyer)
+        assert "100" not in hover.text_content()
+        screenshot(page, f"heatmap-one-chat-{lang}-{device}", full_page=False)
         manager.assert_no_problems()

@@ -458,3 +458,16 @@ def test_unranked_members_show_a_dash_that_says_unranked_in_both_languages(today
     b = client.get(f"/dashboard/members/{shop.members['B'].pk}/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
     b_gmv = b.split('<tr data-kpi="gmv">')[1].split("</tr>")[0]
     assert b_gmv.count("2 / 2") == 3 and "unranked" not in b_gmv
+
+
+def test_the_heatmap_rates_no_cell_from_fewer_than_the_minimum_and_gives_their_count(shop):
+    with translation.override("en"):
+        d = team_dashboard_get(team=shop.team, period=AUG, member_link=link, day_link=link)
+    rates, few = d.heatmap["data"]
+    # Thursday 20 August at 10:00: A's one buyer, who paid. Not "100 %" from one: grey, with the count.
+    assert rates["z"][3][10] is None and few["z"][3][10] == 1
+    assert few["hovertext"][3][10] == "Too few to rate: 1 inquiring buyer (a rate needs 5)"
+    # Mondays 3 and 10 August at 10:00: two buyers; still too few.
+    assert few["hovertext"][0][10] == "Too few to rate: 2 inquiring buyers (a rate needs 5)"
+    assert all(value is None for row in rates["z"] for value in row)  # no cell of this shop has 5
+    assert d.heatmap_minimum == 5
