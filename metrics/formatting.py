@@ -24,11 +24,26 @@ def d3_format(kpi: Kpi) -> str:
     return D3_FORMATS[kpi.unit]
 
 
+def share_display(value) -> str:
+    """A fraction as a percentage with one decimal, in the active language: 0.4567 → 45.7%."""
+    if value is None or (isinstance(value, float) and value != value):  # None or NaN
+        return EMPTY
+    return f"{number_format(Decimal(str(round(float(value) * 100, 1))), 1, use_l10n=True, force_grouping=True)}%"
+
+
+def count_display(value) -> str:
+    """A count as a whole number grouped by thousands in the active language: 152396 → 152,396
+    (never plotly's 152.396k)."""
+    if value is None or (isinstance(value, float) and value != value):
+        return EMPTY
+    return number_format(round(float(value)), 0, use_l10n=True, force_grouping=True)
+
+
 def kpi_display(kpi: Kpi, value) -> str:
     if value is None or (isinstance(value, float) and value != value):  # None or NaN
         return EMPTY
     if kpi.unit == Unit.RATE:
-        return f"{number_format(Decimal(str(round(float(value) * 100, 1))), 1, use_l10n=True, force_grouping=True)}%"
+        return share_display(value)
     if kpi.unit == Unit.MONEY:
         # Rounded to the cent, half up as pay is (number_format alone cuts: 36,666.666… → .66).
         cents = Decimal(str(value)).quantize(Decimal("0.01"), ROUND_HALF_UP)

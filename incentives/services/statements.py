@@ -42,7 +42,7 @@ from incentives.models import (
 from incentives.selectors.estimate import gmv_target
 from metrics.models import Lead, LeadStage, LeadStageChange, Order
 from metrics.registry import KPI_BY_KEY, Level
-from metrics.selectors.dashboards import ranks
+from metrics.selectors.dashboards import ranked_count, ranks
 from metrics.selectors.kpis import kpi_table
 from metrics.services.rollups import stage_order
 from reviews.selectors.appraisals import appraisal_for_pay, appraisal_pending_count
@@ -191,7 +191,8 @@ class MonthFigures:
 
     def champion_weeks(self, kpi_key: str) -> dict[dt.date, set[int]]:
         """For each ISO week of the month (its Monday), the store's team(s) best by the KPI over
-        the week's days within the month. Ties share the title."""
+        the week's days within the month. Ties share the title; a team with zero or no value is
+        no champion, so a week in which every team has zero has none (see ranks)."""
         if kpi_key not in self._champions:
             kpi = KPI_BY_KEY[kpi_key]
             table = kpi_table(level=Level.TEAM, grain="week", start=self.month, end=month_end(self.month),
@@ -473,7 +474,8 @@ def _ranking_lines(plan: Plan, member: Member, store: Store, month: dt.date, fig
     for award in awards:
         kpi = KPI_BY_KEY[award.kpi_key]
         values = {int(r["entity_id"]): r[award.kpi_key] for r in rows}
-        rank = ranks(values, kpi).get(member.pk)
+        team_ranks = ranks(values, kpi)  # nothing to a zero or an empty value (see ranks)
+        rank = team_ranks.get(member.pk)
         if rank is not None and rank <= len(award.amounts):
             amount = calc.money(Decimal(str(award.amounts[rank - 1])))
             lines.append(
@@ -481,7 +483,13 @@ def _ranking_lines(plan: Plan, member: Member, store: Store, month: dt.date, fig
                     LineKind.RANKING,
                     amount,
                     _("Rank %(rank)s of %(count)s in %(team)s by %(kpi)s: award %(amount)s.")
-                    % {"rank": rank, "count": len(values), "team": team.name, "kpi": kpi.label, "amount": amount},
+                    % {
+                        "rank": rank,
+                        "count": ranked_count(team_ranks),
+                        "team": team.name,
+                        "kpi": kpi.label,
+                        "amount": amount,
+                    },
                     award.kpi_key,
                     _value_text(award.kpi_key, values.get(member.pk)),
                 )

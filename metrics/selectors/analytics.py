@@ -74,18 +74,33 @@ def conversion_heatmap(*, team_id: int, start: dt.date, end: dt.date) -> pd.Data
     return conversion_grid(rows)
 
 
-def conversion_grid(rows: Columns | pd.DataFrame) -> pd.DataFrame:
-    """Buyer-day rows (date, hour, buyer, paid) as a weekday × hour grid of paid / inquiring
-    buyers (distinct per cell); NaN where nobody inquired."""
+# A heatmap cell's conversion is shown from this many inquiring buyers up: below it one buyer
+# more or less moves the rate by over 20 points (1 of 1 is "100 %"), so the cell says "too few"
+# and gives its count instead.
+HEATMAP_MIN_INQUIRIES = 5
+
+
+def conversion_cells(rows: Columns | pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Buyer-day rows (date, hour, buyer, paid) as two weekday × hour grids: paid / inquiring
+    buyers (distinct per cell; NaN where nobody inquired) and the inquiring buyers (0 where none)."""
     rows = Columns.of(rows)
     grid = np.full(7 * 24, np.nan)
+    counts = np.zeros(7 * 24, dtype=np.int64)
     if not rows.empty:
         weekday = (grouping.day_numbers(rows["date"]) + 3) % 7  # Monday = 0
         cells = weekday * 24 + rows["hour"].astype(np.int64)
         paid = rows["paid"].astype(bool)
         found, inquiring, (paying,) = grouping.distinct_flagged(cells, _codes(rows["buyer"]), [paid])
         grid[found] = paying / inquiring
-    return pd.DataFrame(grid.reshape(7, 24), index=range(7), columns=range(24))
+        counts[found] = inquiring
+    shape = {"index": range(7), "columns": range(24)}
+    return pd.DataFrame(grid.reshape(7, 24), **shape), pd.DataFrame(counts.reshape(7, 24), **shape)
+
+
+def conversion_grid(rows: Columns | pd.DataFrame) -> pd.DataFrame:
+    """Buyer-day rows (date, hour, buyer, paid) as a weekday × hour grid of paid / inquiring
+    buyers (distinct per cell); NaN where nobody inquired."""
+    return conversion_cells(rows)[0]
 
 
 def _codes(buyers: np.ndarray) -> np.ndarray:

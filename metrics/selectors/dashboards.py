@@ -9,6 +9,7 @@ distribution and the alerts. The store funnel and the RFM summary are two more s
 from __future__ import annotations
 
 import datetime as dt
+import math
 import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,10 +37,11 @@ from metrics.models import (
 from metrics.registry import KPI_BY_KEY, Direction, Family, Kpi, Level, Unit, kpi_get, kpis_for
 from metrics.selectors import figures, grouping
 from metrics.selectors.analytics import (
+    HEATMAP_MIN_INQUIRIES,
     SEGMENTS,
     Alert,
     alerts_from_rows,
-    conversion_grid,
+    conversion_cells,
     funnel_get,
     response_shares,
 )
@@ -558,6 +560,15 @@ class TeamDashboard:
         return sum(row[3] for row in self.segments)
 
     @property
+    def funnel_is_log(self) -> bool:
+        return figures.funnel_is_log(self.funnel)
+
+    @property
+    def heatmap_minimum(self) -> int:
+        """The inquiring buyers a heatmap cell needs before its rate is shown."""
+        return HEATMAP_MIN_INQUIRIES
+
+    @property
     def has_trend_target(self) -> bool:
         return any(value is not None for value in self.trend_targets)
 
@@ -584,30 +595,61 @@ def _only_row(table: pd.DataFrame) -> dict:
     return table.iloc[0].to_dict() if len(table) else {}
 
 
-def _rank_key(kpi: Kpi) -> Callable[[object], tuple]:
-    """Best first, undefined last: descending for higher-is-better, ascending otherwise."""
-    lower_first = kpi.direction == Direction.LOWER
+# Lower-is-better durations whose zero means "not measured", not "instant": a first response or
+# a stage time of exactly 0 s comes from missing or equal timestamps, not from a real best.
+UNMEASURED_ZERO_UNITS = (Unit.SECONDS, Unit.DAYS)
 
-    def key(value) -> tuple:
-        if value is None:
-            return (1, 0.0)
-        return (0, float(value) if lower_first else -float(value))
 
-    return key
+def rank_value(value, kpi: Kpi) -> float | None:
+    """The number a ranking by `kpi` compares, or None when the entity is not ranked (the rule
+    is `ranks`')."""
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):  # pandas' NA and the like: no value
+        return None
+    if not math.isfinite(number):
+        return None
+    if number == 0 and (kpi.direction != Direction.LOWER or kpi.unit in UNMEASURED_ZERO_UNITS):
+        return None
+    return number
 
 
 def ranks(values: dict[int, object], kpi: Kpi) -> dict[int, int | None]:
-    """Competition ranks (1, 2, 2, 4) of entities by a KPI, best first; undefined values get none."""
-    ordered = sorted(values.items(), key=lambda item: _rank_key(kpi)(item[1]))
-    result, rank, last = {}, 0, object()
-    for position, (entity, value) in enumerate(ordered, start=1):
-        if value is None:
-            result[entity] = None
-            continue
-        if value != last:
-            rank, last = position, value
+    """Competition ranks (1, 2, 2, 4) of entities by a KPI, best first in the KPI's direction;
+    entities that are not ranked get None. The one rule of who is ranked, for every ranking
+    (the leaderboard, the personal page's "rank / of", the team PK champions, the ranking
+    awards and the appraisals' rank rule):
+
+    - an empty value (None or NaN: no activity, or a ratio with nothing to divide by) is not
+      ranked;
+    - zero is not ranked where it means nothing was done: for a higher-is-better or neutral KPI
+      (no GMV, no paid orders, no calls, a conversion of 0 %) and for any duration (a first
+      response or a stage time of 0 s was not measured);
+    - zero is ranked for the other lower-is-better KPIs, where it is the best real value: 0 %
+      refunded orders over paid orders, no unanswered session, no refund (an entity with no
+      activity has no value there at all, not zero).
+
+    "Rank r of N": N is the number ranked (`ranked_count`), never the number of entities."""
+    numbers = {entity: rank_value(value, kpi) for entity, value in values.items()}
+    lower_first = kpi.direction == Direction.LOWER
+    ordered = sorted(
+        ((entity, number) for entity, number in numbers.items() if number is not None),
+        key=lambda item: item[1] if lower_first else -item[1],
+    )
+    result: dict[int, int | None] = dict.fromkeys(values)
+    rank, last = 0, None
+    for position, (entity, number) in enumerate(ordered, start=1):
+        if number != last:
+            rank, last = position, number
         result[entity] = rank
     return result
+
+
+def ranked_count(member_ranks: dict[int, int | None]) -> int:
+    """How many entities a ranking ranked: the N of "rank r of N"."""
+    return sum(rank is not None for rank in member_ranks.values())
 
 
 def _median(values) -> float | None:
@@ -878,6 +920,10 @@ class SalesFigures:
         return bool(self.funnel and self.funnel[0].count)
 
     @property
+    def funnel_is_log(self) -> bool:
+        return figures.funnel_is_log(self.funnel_figure)
+
+    @property
     def has_ageing(self) -> bool:
         return self.ageing is not None and self.ageing.total > 0
 
@@ -1024,8 +1070,10 @@ def team_dashboard_get(
         for m, r in values_by_member.items()
     ]
     wanted_descending = (sort_kpi.direction != Direction.LOWER) if descending is None else descending
-    present = [row for row in leaderboard if row.values[sort_kpi.key] is not None]
-    missing = [row for row in leaderboard if row.values[sort_kpi.key] is None]
+    # The ranked in the order asked for, then the unranked (an empty value, or a zero that ranks
+    # nobody: see `ranks`) by name, whichever the direction.
+    present = [row for row in leaderboard if row.rank is not None]
+    missing = [row for row in leaderboard if row.rank is None]
     present.sort(key=lambda row: float(row.values[sort_kpi.key]), reverse=wanted_descending)
     leaderboard = present + sorted(missing, key=lambda row: row.name)
 
@@ -1102,12 +1150,13 @@ def _service_parts(
     # The rows are the team's days only: every member alerted on was in the team then.
     alerts = [_alert_row(alert, names) for alert in alerts_from_rows(rows.days, rows.buyers, as_of=period.end)]
     segments, segments_as_of = segments_get(store_id=team.store_id, as_of=period.end)
+    rates, inquiring = conversion_cells(current.buyers)
     return {
         "funnel_steps": funnel_steps,
         "uv_by_channel": funnel["uv_by_channel"],
         "funnel": figures.funnel_figure(steps=funnel_steps),
         "scatter": scatter,
-        "heatmap": figures.heatmap_figure(grid=conversion_grid(current.buyers)),
+        "heatmap": figures.heatmap_figure(grid=rates, inquiring=inquiring, minimum=HEATMAP_MIN_INQUIRIES),
         "response": response,
         "response_figure": figures.response_figure(shares=response),
         "alerts": alerts,
@@ -1139,7 +1188,7 @@ class PersonalCell:
     value: object
     team_median: float | None
     rank: int | None
-    ranked: int  # members with a value, the rank's denominator
+    ranked: int  # members ranked (see `ranks`), the rank's denominator
 
 
 @dataclass
@@ -1212,7 +1261,7 @@ def member_dashboard_get(
                     value=mine.get(kpi.key),
                     team_median=_median(values.values()),
                     rank=member_ranks.get(member.pk),
-                    ranked=sum(v is not None for v in values.values()),
+                    ranked=ranked_count(member_ranks),
                 )
             )
     days = kpi_table(level=Level.MEMBER, grain="day", start=period.start, end=period.end, rows=rows, only=[trend.key])

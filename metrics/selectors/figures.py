@@ -24,8 +24,9 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
-from metrics.formatting import d3_format
+from metrics.formatting import count_display, d3_format, share_display
 from metrics.registry import Kpi, Unit
 
 _PRIMARY, _MUTED, _ACCENT = "#2563eb", "#94a3b8", "#f97316"
@@ -101,6 +102,19 @@ def _texts(values: Iterable) -> list:
     return [v if v is None or type(v) is str else str.__str__(v) if isinstance(v, str) else str(v) for v in values]
 
 
+# Every legend: one row (wrapping on a phone) at the bottom of the figure, placed in the figure's
+# own coordinates ("container"), so plotly reserves a strip of the bottom margin for it and
+# lays the x axis's tick labels and title out above that strip (`automargin` on every axis).
+# A legend placed in the plot's coordinates (y = -0.18) sat wherever 18 % of the plot's height
+# fell: on the x axis title of the ageing and calls charts, on the tick labels of a phone's.
+_LEGEND = {"orientation": "h", "x": 0, "xanchor": "left", "y": 0, "yanchor": "bottom", "yref": "container"}
+
+
+def _axis(**properties) -> dict:
+    """An axis that grows the margin to fit its tick labels and title (never under the legend)."""
+    return {"automargin": True, **properties}
+
+
 def _layout(data: list[dict], *, height: int = 320, lines: Sequence[dict] = (), **more) -> dict:
     """The figure: its traces and the dashboards' common layout with `more` over it. `lines`:
     axis-spanning shapes (see `_vline`, `_hline`), before the rest as plotly put them."""
@@ -110,7 +124,7 @@ def _layout(data: list[dict], *, height: int = 320, lines: Sequence[dict] = (), 
     layout["margin"] = more.pop("margin") if "margin" in more else {"l": 48, "r": 16, "t": 16, "b": 40}
     layout["font"] = {"family": _FONT, "size": 12}
     layout["hoverlabel"] = {"font": {"family": _FONT}}
-    layout["legend"] = {"orientation": "h", "y": -0.18}
+    layout["legend"] = _LEGEND
     # plotly's order: the objects (axes) first, then the plain values and the lists.
     layout.update((key, value) for key, value in more.items() if isinstance(value, dict))
     layout["height"] = height
@@ -134,7 +148,7 @@ def _hline(y, line: dict) -> dict:
 
 def _axis_format(kpi: Kpi) -> dict:
     # Axis ticks of money without cents (hover shows them); other units as the hover.
-    return {"tickformat": ",.0f" if kpi.unit == Unit.MONEY else d3_format(kpi), "rangemode": "tozero"}
+    return _axis(tickformat=",.0f" if kpi.unit == Unit.MONEY else d3_format(kpi), rangemode="tozero")
 
 
 def _number(value) -> float | None:
@@ -295,24 +309,79 @@ def trend_figure(
     return _layout(
         data,
         yaxis=_axis_format(kpi),
-        xaxis={"type": "date", "tickformat": "%m-%d"},
+        xaxis=_axis(type="date", tickformat="%m-%d"),
         showlegend=medians is not None or has_target,
         **more,
     )
 
 
+# Beyond this ratio of the first step to the smallest step with any count, the funnel's bars are
+# drawn on a logarithmic axis: at 40 visitors to 1 inquiry (a shop's usual) the later steps were
+# slivers of a few pixels on a linear axis, unreadable on a phone.
+FUNNEL_LOG_RATIO = 10
+_FUNNEL_COLOURS = [_PRIMARY, "#3b82f6", "#60a5fa", "#93c5fd", _ACCENT]
+
+
+def funnel_is_log(figure: dict) -> bool:
+    """Whether a funnel_figure draws its bars on a logarithmic axis (the page then says so)."""
+    return bool(figure) and figure["layout"]["xaxis"].get("type") == "log"
+
+
 def funnel_figure(*, steps: Sequence[tuple[str, int]]) -> dict:
+    """The steps as horizontal bars, first on top, each labelled with its count as a whole number
+    grouped in the page's language ("152,396", never "152.396k") and its share of the step before.
+    When the first step outnumbers the smallest by more than FUNNEL_LOG_RATIO, the bars' axis is
+    logarithmic (the page says so) and hidden: the labels carry the exact numbers."""
+    counts = [int(_plain(value) or 0) for _label, value in steps]
+    labels = [_string(label) for label, _value in steps]
+    present = [count for count in counts if count > 0]
+    log = bool(present) and max(present) > FUNNEL_LOG_RATIO * min(present)
+    texts, hovers = [], []
+    for index, count in enumerate(counts):
+        shown = count_display(count)
+        before = counts[index - 1] if index else None
+        if before:
+            share = share_display(count / before)
+            texts.append(f"{shown} · {share}")
+            hovers.append(_("%(count)s · %(share)s of the step before") % {"count": shown, "share": share})
+        else:
+            texts.append(shown)
+            hovers.append(shown)
+    bar: dict = {}
+    if log:
+        # The bars start at the axis's start, a decade below the smallest count, so the smallest
+        # still has a length (from 0 they would start at minus infinity); each bar ends at its
+        # count. A step of 0 has no length there, and its label.
+        low = math.floor(math.log10(min(present))) - 1
+        high = math.log10(max(present))
+        bar["base"] = 10**low
+        x = [count - 10**low if count > 0 else 0 for count in counts]
+        axis = _axis(type="log", range=[low, high + (high - low) * 0.45], visible=False)
+    else:
+        x = counts
+        axis = _axis(range=[0, max(counts, default=0) * 1.45 or 1], visible=False)
     data = [
         {
-            "hovertemplate": "%{y}: %{x:,d}<extra></extra>",
-            "marker": {"color": [_PRIMARY, "#3b82f6", "#60a5fa", "#93c5fd", _ACCENT]},
-            "textinfo": "value+percent initial",
-            "x": [_plain(value) for _label, value in steps],
-            "y": [_plain(label) for label, _value in steps],
-            "type": "funnel",
+            **bar,
+            "cliponaxis": False,
+            "customdata": hovers,
+            "hovertemplate": "%{y}: %{customdata}<extra></extra>",
+            "marker": {"color": _FUNNEL_COLOURS[: len(counts)]},
+            "orientation": "h",
+            "text": texts,
+            "textposition": "outside",
+            "x": x,
+            "y": labels,
+            "type": "bar",
         }
     ]
-    return _layout(data, height=300, margin={"l": 120, "r": 16, "t": 8, "b": 8})
+    return _layout(
+        data,
+        height=max(160, 56 * len(counts) + 20),
+        margin={"l": 8, "r": 16, "t": 8, "b": 8},
+        xaxis=axis,
+        yaxis=_axis(autorange="reversed", type="category"),
+    )
 
 
 def scatter_figure(
@@ -351,8 +420,8 @@ def scatter_figure(
         data,
         height=360,
         lines=lines,
-        xaxis={"title": {"text": _("Paid orders")}, "rangemode": "tozero"},
-        yaxis={"title": {"text": _("Average order value")}, "tickformat": ",.0f", "rangemode": "tozero"},
+        xaxis=_axis(title={"text": _("Paid orders")}, rangemode="tozero"),
+        yaxis=_axis(title={"text": _("Average order value")}, tickformat=",.0f", rangemode="tozero"),
     )
 
 
@@ -360,27 +429,83 @@ def weekday_labels() -> list[str]:
     return [_("Mon"), _("Tue"), _("Wed"), _("Thu"), _("Fri"), _("Sat"), _("Sun")]
 
 
-def heatmap_figure(*, grid: pd.DataFrame) -> dict:
-    """Inquiry-to-payment conversion by weekday (rows) and hour of the session's start (columns)."""
+def heatmap_figure(*, grid: pd.DataFrame, inquiring: pd.DataFrame | None = None, minimum: int = 1) -> dict:
+    """Inquiry-to-payment conversion by weekday (rows) and hour of the session's start (columns).
+
+    `inquiring`: the inquiring buyers of each cell, shown on hover. A cell with some, but fewer
+    than `minimum`, shows no rate: it is grey, "too few to rate", with its count on hover (a
+    second trace over the first). A cell nobody inquired in is a gap."""
     cells = grid.to_numpy()
     if cells.dtype.kind in "fiub":  # numbers: NaN is their only gap
-        z = [[v if math.isfinite(v) else None for v in row] for row in cells.astype(float).tolist()]
+        rates = [[v if math.isfinite(v) else None for v in row] for row in cells.astype(float).tolist()]
     else:
-        z = [[None if pd.isna(v) else _number(v) for v in row] for row in cells]
-    data = [
-        {
-            "colorbar": {"thickness": 10, "tickformat": ".0%"},
-            "colorscale": [[position, colour] for position, colour in _BLUES],
-            "hoverongaps": False,
-            "hovertemplate": "%{y} %{x}:00<br>" + _("Inquiry-to-payment rate") + ": %{z:.1%}<extra></extra>",
-            "x": [f"{h:02d}" for h in range(24)],
-            "y": weekday_labels(),
-            "z": z,
-            "zmin": 0,
-            "type": "heatmap",
-        }
-    ]
-    return _layout(data, height=300, yaxis={"autorange": "reversed"}, xaxis={"title": {"text": _("Hour")}})
+        rates = [[None if pd.isna(v) else _number(v) for v in row] for row in cells]
+    counts = (
+        [[int(v) for v in row] for row in inquiring.to_numpy().tolist()]
+        if inquiring is not None
+        else [[0] * len(row) for row in rates]
+    )
+    few = [[0 < n < minimum for n in row] for row in counts]
+    z = [[None if too_few else rate for rate, too_few in zip(row, few_row, strict=True)]
+         for row, few_row in zip(rates, few, strict=True)]  # fmt: skip
+    x, y = [f"{h:02d}" for h in range(24)], weekday_labels()
+    main = {
+        "colorbar": {"thickness": 10, "tickformat": ".0%"},
+        "colorscale": [[position, colour] for position, colour in _BLUES],
+        "hoverongaps": False,
+        "hovertemplate": "%{y} %{x}:00<br>" + _("Inquiry-to-payment rate") + ": %{z:.1%}<extra></extra>",
+        "x": x,
+        "y": y,
+        "z": z,
+        "zmin": 0,
+        "type": "heatmap",
+    }
+    data = [main]
+    if inquiring is not None:
+        main["customdata"] = [[_inquiring_text(n) for n in row] for row in counts]
+        main["hovertemplate"] = (
+            "%{y} %{x}:00<br>" + _("Inquiry-to-payment rate") + ": %{z:.1%}<br>%{customdata}<extra></extra>"
+        )
+    if any(any(row) for row in few):
+        data.append(
+            {
+                "colorscale": [[0.0, _TOO_FEW], [1.0, _TOO_FEW]],
+                "hoverongaps": False,
+                "hovertemplate": "%{y} %{x}:00<br>%{hovertext}<extra></extra>",
+                "hovertext": [
+                    [_too_few_text(n, minimum) if too_few else None for n, too_few in zip(row, few_row, strict=True)]
+                    for row, few_row in zip(counts, few, strict=True)
+                ],
+                "name": _("Too few to rate"),
+                "showscale": False,
+                "x": list(x),
+                "y": list(y),
+                "z": [[1 if too_few else None for too_few in row] for row in few],
+                "zmax": 1,
+                "zmin": 0,
+                "type": "heatmap",
+            }
+        )
+    return _layout(
+        data,
+        height=300,
+        yaxis=_axis(autorange="reversed"),
+        xaxis=_axis(title={"text": _("Hour")}),
+    )
+
+
+_TOO_FEW = "#d1d5db"  # grey: not a shade of the blue scale, so never read as a rate
+
+
+def _inquiring_text(count: int) -> str:
+    return ngettext("%(count)s inquiring buyer", "%(count)s inquiring buyers", count) % {"count": count_display(count)}
+
+
+def _too_few_text(count: int, minimum: int) -> str:
+    return _("Too few to rate: %(buyers)s (a rate needs %(minimum)s)") % {
+        "buyers": _inquiring_text(count),
+        "minimum": count_display(minimum),
+    }
 
 
 def response_figure(*, shares: dict[str, float | None]) -> dict:
@@ -401,7 +526,7 @@ def response_figure(*, shares: dict[str, float | None]) -> dict:
             "type": "bar",
         }
     ]
-    return _layout(data, height=280, yaxis={"tickformat": ".0%", "range": [0, 1.1]})
+    return _layout(data, height=280, xaxis=_axis(), yaxis=_axis(tickformat=".0%", range=[0, 1.1]))
 
 
 def stores_figure(*, names: Sequence[str], gmv: Sequence, staff: Sequence[int], links: Sequence[str]) -> dict:
@@ -431,15 +556,16 @@ def stores_figure(*, names: Sequence[str], gmv: Sequence, staff: Sequence[int], 
     return _layout(
         data,
         height=320,
-        yaxis={"title": {"text": _("GMV")}, "tickformat": ",.0f", "rangemode": "tozero"},
-        yaxis2={
-            "title": {"text": _("Staff")},
-            "overlaying": "y",
-            "side": "right",
-            "rangemode": "tozero",
-            "tickformat": ",d",  # people: whole numbers, on whole-number ticks
-            "dtick": max(1, math.ceil(max(staff, default=0) / 5)),
-        },
+        xaxis=_axis(),
+        yaxis=_axis(title={"text": _("GMV")}, tickformat=",.0f", rangemode="tozero"),
+        yaxis2=_axis(
+            title={"text": _("Staff")},
+            overlaying="y",
+            side="right",
+            rangemode="tozero",
+            tickformat=",d",  # people: whole numbers, on whole-number ticks
+            dtick=max(1, math.ceil(max(staff, default=0) / 5)),
+        ),
     )
 
 
@@ -473,8 +599,8 @@ def ageing_figure(
         lines=[_vline(stuck_position, {"color": "#ef4444", "dash": "dash", "width": 2})],
         barmode="group",
         margin={"l": 48, "r": 16, "t": 28, "b": 40},
-        xaxis={"title": {"text": _("Days in the current stage")}, "type": "category"},
-        yaxis={"title": {"text": _("Open leads")}, "tickformat": ",d", "rangemode": "tozero"},
+        xaxis=_axis(title={"text": _("Days in the current stage")}, type="category"),
+        yaxis=_axis(title={"text": _("Open leads")}, tickformat=",d", rangemode="tozero"),
         annotations=[
             {
                 "font": {"color": "#ef4444", "size": 11},
@@ -529,7 +655,7 @@ def calls_hour_figure(
         data,
         height=300,
         barmode="group",
-        xaxis={"title": {"text": _("Hour")}, "type": "category"},
-        yaxis={"title": {"text": _("Calls")}, "tickformat": ",d", "rangemode": "tozero"},
-        yaxis2={"overlaying": "y", "side": "right", "tickformat": ".0%", "range": [0, 1.05], "showgrid": False},
+        xaxis=_axis(title={"text": _("Hour")}, type="category"),
+        yaxis=_axis(title={"text": _("Calls")}, tickformat=",d", rangemode="tozero"),
+        yaxis2=_axis(overlaying="y", side="right", tickformat=".0%", range=[0, 1.05], showgrid=False),
     )

@@ -6,8 +6,9 @@ from django import template
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
 
-from metrics.formatting import change_display, kpi_display
+from metrics.formatting import change_display, count_display, kpi_display
 from metrics.registry import kpi_get
 
 register = template.Library()
@@ -17,6 +18,12 @@ register = template.Library()
 def kpi(value, kpi_or_key):
     definition = kpi_get(kpi_or_key) if isinstance(kpi_or_key, str) else kpi_or_key
     return kpi_display(definition, value)
+
+
+@register.filter
+def count(value) -> str:
+    """A count grouped by thousands in the page's language: 61630 → 61,630."""
+    return count_display(value)
 
 
 @register.filter
@@ -68,6 +75,19 @@ def sparkline(values, width: int = 96, height: int = 24) -> str:
 
 
 @register.simple_tag
+def rank_cell(rank: int | None, ranked: int | None = None) -> str:
+    """A rank as people read it: "2", or "2 / 5" of the `ranked` members; an unranked member (see
+    metrics.selectors.dashboards.ranks) a dash that says why on hover and to screen readers."""
+    if rank is None:
+        return format_html(
+            '<span class="unranked" title="{}">—<span class="visually-hidden"> {}</span></span>',
+            _("Unranked: no figure, or zero, for this KPI"),
+            _("unranked"),
+        )
+    return str(rank) if ranked is None else f"{rank} / {ranked}"
+
+
+@register.simple_tag
 def leaderboard_rows(dashboard, member_query: str) -> str:
     """The leaderboard's rows (rank, member, sparkline, one cell per KPI column), built in Python:
     20 members × 20 KPIs through the template engine's filters were most of a page's rendering."""
@@ -79,9 +99,9 @@ def leaderboard_rows(dashboard, member_query: str) -> str:
         )
         rows.append(
             format_html(
-                '<tr>\n        <td class="num">{}</td>\n        <td><a href="{}?{}">{}</a></td>\n'
+                '<tr>\n        <td class="num rank">{}</td>\n        <td class="name"><a href="{}?{}">{}</a></td>\n'
                 "        <td>{}</td>\n        {}\n      </tr>",
-                row.rank or "—",
+                rank_cell(row.rank),
                 reverse("dashboards:member", args=[row.member_id]),
                 member_query,
                 row.name,

@@ -142,13 +142,15 @@ def item_kpi_score(
     value = _decimal(value_of(member_id))
     lower = kpi.direction == Direction.LOWER
     if item.rule == ScoringRule.RANK:
+        # The ranking leaves out empty values and zeros that mean nothing done (see `ranks`). A
+        # zero is data, though: it takes the last place, and "of" counts it. It scores 0 even as
+        # the team's only value (never "1 of 1", 100, from nothing done).
         peer_values = {m: value_of(m) for m in member_ids}
         member_ranks = ranks(peer_values, kpi)
         ranked = sum(v is not None for v in peer_values.values())
         rank = member_ranks.get(member_id)
         if rank is None and value is not None:
-            # A value the ranking leaves out (a zero: nothing to rank) is data: the last place.
-            rank = ranked
+            return value, None, Decimal(0)  # the last place's score
         return value, None, scoring.score_rank(rank, of=ranked)
     if item.rule == ScoringRule.THRESHOLDS:
         return value, None, scoring.score_thresholds(value, thresholds=item.thresholds or [], lower_is_better=lower)

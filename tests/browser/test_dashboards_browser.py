@@ -6,29 +6,24 @@ clicks drill down, the language switch works, and a staff member's page leaks no
 Needs /usr/bin/chromium and the `playwright` package (never `playwright install`: the system
 Chromium is used). Without them the module is skipped, unless PERFMGMT_REQUIRE_BROWSER=1 (CI),
 which turns a missing browser into an error. Full-page screenshots of the pages visited go to
-$PERFMGMT_SCREENSHOTS (default var/screenshots/).
+$PERFMGMT_SCREENSHOTS (default var/screenshots/). The demo site and the `visitor` fixture are in
+conftest.py.
 """
 
 from __future__ import annotations
 
-import os
 import re
-from dataclasses import dataclass, field
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.contrib.auth import get_user_model
 
-from metrics.services.demo_seed import demo_data_import
 from teams.models import Member
 from teams.selectors.scoping import store_list_overseen, viewer_get
-from teams.services.demo import demo_organisation_create
-from tests.browser.support import PASSWORD, browser_required, log_in
+from tests.browser.support import assert_figures_drawn, browser_required, screenshot
 
 pytestmark = pytest.mark.browser
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 TEAM_FIGURES = ["fig-trend", "fig-funnel", "fig-scatter", "fig-heatmap", "fig-response"]
 MEMBER_FIGURES = ["fig-trend", "fig-response"]
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -38,64 +33,6 @@ browser_required()
 
 # Only now: without playwright the module is skipped above.
 from playwright.sync_api import Page, expect  # noqa: E402
-
-
-@pytest.fixture
-def site(live_server):
-    """The demo organisation and 40 days of shop data up to yesterday, behind the live server.
-
-    live_server makes each test transactional (the server thread must see committed rows), so the
-    database is flushed after every test and the data is built again for each: about a second."""
-    demo_organisation_create(password=PASSWORD)
-    demo_data_import(orders=3000, days=40)
-    return live_server
-
-
-@dataclass
-class Visitor:
-    page: Page
-    problems: list[str] = field(default_factory=list)
-
-    def assert_no_problems(self) -> None:
-        assert self.problems == [], "console errors or page errors:\n" + "\n".join(self.problems)
-
-
-@pytest.fixture
-def visitor(browser, site):
-    """visitor(username, locale=...): a logged-in page in a fresh browser context."""
-    contexts = []
-
-    def login(username: str, *, locale: str = "zh-CN", next_url: str = "/") -> Visitor:
-        context = browser.new_context(locale=locale, base_url=site.url, viewport={"width": 1366, "height": 900})
-        context.set_default_timeout(15_000)
-        contexts.append(context)
-        visit = Visitor(context.new_page())
-        page = visit.page
-        page.on(
-            "console", lambda m: visit.problems.append(f"console.{m.type}: {m.text}") if m.type == "error" else None
-        )
-        page.on("pageerror", lambda error: visit.problems.append(f"page error: {error}"))
-        log_in(page, username, next_url=next_url)
-        return visit
-
-    yield login
-    for context in contexts:
-        context.close()
-
-
-def screenshot(page: Page, name: str) -> None:
-    folder = Path(os.environ.get("PERFMGMT_SCREENSHOTS") or REPO_ROOT / "var" / "screenshots")
-    folder.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=folder / f"{name}.png", full_page=True)
-
-
-def assert_figures_drawn(page: Page, ids: list[str]) -> None:
-    """Exactly these figures are on the page, and plotly has drawn each of them."""
-    found = page.locator("div.figure[data-figure]").evaluate_all("els => els.map(e => e.id)")
-    assert sorted(found) == sorted(ids)
-    for figure_id in ids:
-        expect(page.locator(f"#{figure_id}")).to_have_attribute("data-rendered", "true", timeout=15_000)
-        assert page.locator(f"#{figure_id} .main-svg").count() > 0, f"#{figure_id} has no plot"
 
 
 def query(url: str) -> dict[str, list[str]]:

@@ -20,7 +20,7 @@ from incentives.models import (
 from incentives.services.statements import statement_approve, statement_lock, statement_refresh
 from metrics.models import Order, Target
 from teams.selectors.scoping import viewer_get
-from tests.reviews.test_cycles import sell
+from tests.reviews.test_cycles import chat_only, sell
 
 pytestmark = pytest.mark.django_db
 AUGUST, SEPTEMBER = dt.date(2026, 8, 1), dt.date(2026, 9, 1)
@@ -96,6 +96,38 @@ def test_team_pk_ties_share_the_title(org, paid):
     assert c.lines.get(kind="pk", explanation__contains="08-03").amount == Decimal("0.50")  # 100 × 10% × 5%
     assert [line.amount for line in statement.lines.filter(kind="pk")] == [Decimal("1.50")] * 3
     assert not c.lines.filter(kind="pk").exclude(explanation__contains="08-03").exists()
+
+
+def test_no_ranking_award_to_a_zero_and_the_rank_is_of_the_ranked(org, tmp_path):
+    sell(org, tmp_path, [("a", 3, "300.00")])
+    chat_only(org, tmp_path, "b", 4)  # B chatted and sold nothing: GMV 0
+    p = plan(org, commission_mode="flat", flat_rate=Decimal("0.02"))
+    RankingAward.objects.create(plan=p, kpi_key="gmv", amounts=[800, 500])
+    a = statement_refresh(member=org.a, store=org.s1, month=AUGUST)
+    award = a.lines.get(kind="ranking")
+    # "Rank 1 of 1" (explanations are written in the site's language, Chinese): of the ranked, not of 2.
+    assert award.amount == Decimal("800.00") and "排名第 1 / 1：" in award.explanation
+    b = statement_refresh(member=org.b, store=org.s1, month=AUGUST)
+    assert not b.lines.filter(kind="ranking").exists()  # not second of two with nothing sold
+
+
+def test_no_ranking_award_when_everyone_has_zero(org, paid):
+    p = plan(org, commission_mode="flat", flat_rate=Decimal("0.02"))
+    RankingAward.objects.create(plan=p, kpi_key="won_amount", amounts=[800, 500])  # a service team wins no deals
+    for member in (org.a, org.b, org.c):
+        statement = statement_refresh(member=member, store=org.s1, month=AUGUST)
+        assert statement.lines.filter(kind="commission").exists()
+        assert not statement.lines.filter(kind="ranking").exists()
+
+
+def test_no_team_pk_champion_among_zeros(org, paid):
+    plan(org, commission_mode="flat", flat_rate=Decimal("0.10"), pk_kpi_key="won_amount",
+         pk_bonus_rate=Decimal("0.05"))  # fmt: skip
+    # Every team's amount won is 0 every week: no week has a champion, so no PK line for anyone.
+    for member in (org.a, org.b, org.c):
+        statement = statement_refresh(member=member, store=org.s1, month=AUGUST)
+        assert statement.lines.filter(kind="commission").exists()
+        assert not statement.lines.filter(kind="pk").exists()
 
 
 def test_refund_after_payout_is_clawed_back_once_on_the_next_statement(org, paid, tmp_path):

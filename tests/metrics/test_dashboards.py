@@ -14,6 +14,7 @@ from metrics.selectors.dashboard_pages import team_dashboard_cached
 from metrics.selectors.dashboards import (
     NO_DATA,
     member_dashboard_get,
+    ranked_count,
     ranks,
     segments_get,
     staff_cost_for,
@@ -21,13 +22,14 @@ from metrics.selectors.dashboards import (
     team_dashboard_get,
 )
 from metrics.selectors.kpis import kpi_table
-from metrics.selectors.periods import Period, period_resolve
+from metrics.selectors.periods import Period, period_resolve, store_today
 from metrics.services.rollups import rollup_partition_recompute
 from metrics.services.segments import buyer_segments_refresh
 from metrics.services.targets import behaviour_record_set, campaign_create, target_create
 from teams.models import Store
 from teams.selectors.scoping import Viewer
 from teams.services.costs import staff_cost_set
+from tests.factories import UserFactory
 from tests.metrics.test_kpis import Shop
 
 pytestmark = pytest.mark.django_db
@@ -81,6 +83,25 @@ def test_ranks_are_competition_ranks_best_first_by_direction():
     assert ranks({1: 40.0, 2: 5.0, 3: None}, response) == {2: 1, 1: 2, 3: None}
 
 
+def test_nobody_is_ranked_among_zeros_where_zero_means_nothing_done():
+    gmv = kpi_get("gmv")
+    # All four at zero: nobody is ranked (not "1 / 4" each); of N counts only the ranked.
+    everyone_zero = ranks({1: Decimal(0), 2: Decimal("0.00"), 3: 0, 4: 0.0}, gmv)
+    assert everyone_zero == {1: None, 2: None, 3: None, 4: None} and ranked_count(everyone_zero) == 0
+    some = ranks({1: Decimal(0), 2: Decimal(5), 3: None, 4: float("nan"), 5: Decimal(7)}, gmv)
+    assert some == {1: None, 2: 2, 3: None, 4: None, 5: 1} and ranked_count(some) == 2
+    # Higher is better or neutral: a zero is nothing done, a rate of 0 % too.
+    assert ranks({1: 0.0, 2: 0.25}, kpi_get("inquiry_to_payment_rate")) == {1: None, 2: 1}
+    assert ranks({1: 0, 2: 3}, kpi_get("inbound_calls")) == {1: None, 2: 1}
+    # Lower is better: no refunds, no refunded orders, nothing unanswered are real best values...
+    assert ranks({1: 0.0, 2: 0.1, 3: 0.0}, kpi_get("refund_order_rate")) == {1: 1, 2: 3, 3: 1}
+    assert ranks({1: 0, 2: 4}, kpi_get("unanswered_sessions")) == {1: 1, 2: 2}
+    assert ranks({1: Decimal("0.00"), 2: Decimal("50.00"), 3: None}, kpi_get("refund_amount")) == {1: 1, 2: 2, 3: None}
+    # ... but a duration of zero was not measured: not the fastest.
+    assert ranks({1: 0.0, 2: 12.5, 3: 30.0}, kpi_get("avg_first_response_s")) == {1: None, 2: 1, 3: 2}
+    assert ranks({1: 0.0, 2: 3.5}, kpi_get("sales_cycle_days")) == {1: None, 2: 1}
+
+
 def test_team_dashboard_matches_the_kpi_table_and_compares_with_july(shop):
     d = team_dashboard_get(team=shop.team, period=AUG, member_link=link, day_link=link)
     team = kpi_table(level="team", grain="range", start=AUG.start, end=AUG.end, store_ids=[shop.store.pk])
@@ -98,10 +119,11 @@ def test_team_dashboard_matches_the_kpi_table_and_compares_with_july(shop):
     assert len(d.trend["data"][0]["x"]) == 31
     values = dict(zip(d.trend["data"][0]["x"], d.trend["data"][0]["y"], strict=True))
     assert values["2026-08-03"] == 400.0 and values["2026-08-04"] is None
-    # The leaderboard: by GMV, best first; C sold nothing (GMV 0, rank 3); D had no session.
+    # The leaderboard: by GMV, best first; C sold nothing (GMV 0: unranked, last); D had no session.
     names = [row.name for row in d.leaderboard]
     assert names == ["Agent A", "Agent B", "Agent C"]
-    assert [row.rank for row in d.leaderboard] == [1, 2, 3]
+    assert [row.rank for row in d.leaderboard] == [1, 2, None]
+    assert d.leaderboard[2].values["gmv"] == Decimal("0.00")
     assert d.leaderboard[0].values["gmv"] == Decimal("900.00")
     assert len(d.leaderboard[0].spark) == 31 and d.leaderboard[0].spark[2] == 300.0
     # The scatter: members with paid orders, team medians as lines.
@@ -121,7 +143,12 @@ def test_leaderboard_sorts_by_any_kpi_in_its_direction(shop):
     reversed_ = team_dashboard_get(
         team=shop.team, period=AUG, sort="gmv", descending=False, member_link=link, day_link=link
     )
-    assert [row.name for row in reversed_.leaderboard] == ["Agent C", "Agent B", "Agent A"]
+    # Worst first among the ranked; C, unranked at GMV 0, stays after them.
+    assert [(row.name, row.rank) for row in reversed_.leaderboard] == [
+        ("Agent B", 2),
+        ("Agent A", 1),
+        ("Agent C", None),
+    ]
 
 
 def test_a_period_without_data_is_empty_and_names_the_last_day(shop):
@@ -139,8 +166,9 @@ def test_personal_page_shows_own_figures_team_medians_and_rank_only(shop):
     d = member_dashboard_get(member=shop.members["B"], today=today, period=AUG, day_link=link)
     gmv_today, gmv_week, gmv_month = d.cells["gmv"]
     assert gmv_week.value == Decimal("100.00")  # Monday 17 to Thursday 20 August: the 20th only
-    assert gmv_today.value == Decimal("100.00") and gmv_today.rank == 2 and gmv_today.ranked == 3
-    assert gmv_today.team_median == pytest.approx(100.0)  # A 300, B 100, C 0
+    # A 300, B 100, C 0: C is not ranked, so B is 2 of 2 (not of 3).
+    assert gmv_today.value == Decimal("100.00") and gmv_today.rank == 2 and gmv_today.ranked == 2
+    assert gmv_today.team_median == pytest.approx(100.0)
     assert gmv_month.value == Decimal("300.00") and gmv_month.rank == 2
     speed_month = d.cells["avg_first_response_s"][2]
     assert speed_month.value == pytest.approx(5.0) and speed_month.rank == 1
@@ -148,6 +176,16 @@ def test_personal_page_shows_own_figures_team_medians_and_rank_only(shop):
     assert "Agent A" not in repr(d) and "Agent C" not in repr(d)
     trend = d.trend["data"]
     assert trend[1]["name"] and len(trend[1]["y"]) == 31  # the team median line
+
+
+def test_personal_page_of_a_member_with_nothing_sold_is_unranked(shop):
+    d = member_dashboard_get(member=shop.members["C"], today=dt.date(2026, 8, 20), period=AUG, day_link=link)
+    for cell in d.cells["gmv"] + d.cells["paid_orders"]:
+        assert cell.value == 0 and cell.rank is None
+        assert cell.ranked == 2  # A and B
+    # Refunded orders: C has no paid order (no value); A's 0 % is the best real value, ranked.
+    refunds_month = d.cells["refund_order_rate"][2]
+    assert refunds_month.value is None and (refunds_month.rank, refunds_month.ranked) == (None, 2)
 
 
 def test_store_overview_counts_staff_and_prorates_entered_cost(shop):
@@ -384,3 +422,52 @@ def test_personal_page_lists_the_members_targets_of_the_week_only_their_own(shop
     monday = member_dashboard_get(member=b, today=dt.date(2026, 8, 24), period=AUG, day_link=link)
     assert [(row.name, row.status) for row in monday.targets] == [("B GMV week 35", NO_DATA)]
     assert monday.targets[0].today_about == pytest.approx(Decimal(300) / 6)
+
+
+@pytest.fixture
+def today_shop(tmp_path):
+    """Today (the store's): A sells 300, B 100, C chats and sells nothing, D is idle."""
+    shop = Shop(tmp_path)
+    today = store_today(shop.store)
+    for n, (agent, amount) in enumerate((("A", "300.00"), ("B", "100.00"), ("C", None))):
+        at = dt.datetime.combine(today, dt.time(0, n))
+        shop.chat(agent, f"buyer{n}", at, answered_after_s=10)
+        if amount:
+            shop.order(f"buyer{n}", at + dt.timedelta(seconds=30), amount)
+    shop.load()
+    return shop
+
+
+@pytest.mark.parametrize(("language", "unranked"), [("en", "unranked"), ("zh-hans", "未排名")])
+def test_unranked_members_show_a_dash_that_says_unranked_in_both_languages(today_shop, client, language, unranked):
+    shop = today_shop
+    client.force_login(UserFactory(username="admin", is_superuser=True))
+    query = {"team": shop.team.pk, "preset": "today"}
+    html = client.get("/dashboard/", query, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    board = html[html.index('data-testid="leaderboard"') :]
+    rows = board[board.index("<tbody>") : board.index("</tbody>")].split("</tr>")
+    assert ["Agent A" in rows[0], "Agent B" in rows[1], "Agent C" in rows[2]] == [True] * 3
+    assert '<td class="num rank">1</td>' in rows[0] and '<td class="num rank">2</td>' in rows[1]
+    # C sold nothing (GMV 0): after the ranked, a dash that says why, in the page's language.
+    assert '<td class="num rank"><span class="unranked" title="' in rows[2] and unranked in rows[2]
+    assert "unranked" not in rows[0] + rows[1]
+    # The personal pages: C unranked today, this week and this month; B 2 of the 2 ranked, not of 3.
+    c = client.get(f"/dashboard/members/{shop.members['C'].pk}/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    c_gmv = c.split('<tr data-kpi="gmv">')[1].split("</tr>")[0]
+    assert c_gmv.count('class="unranked"') == 3 and unranked in c_gmv
+    b = client.get(f"/dashboard/members/{shop.members['B'].pk}/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    b_gmv = b.split('<tr data-kpi="gmv">')[1].split("</tr>")[0]
+    assert b_gmv.count("2 / 2") == 3 and "unranked" not in b_gmv
+
+
+def test_the_heatmap_rates_no_cell_from_fewer_than_the_minimum_and_gives_their_count(shop):
+    with translation.override("en"):
+        d = team_dashboard_get(team=shop.team, period=AUG, member_link=link, day_link=link)
+    rates, few = d.heatmap["data"]
+    # Thursday 20 August at 10:00: A's one buyer, who paid. Not "100 %" from one: grey, with the count.
+    assert rates["z"][3][10] is None and few["z"][3][10] == 1
+    assert few["hovertext"][3][10] == "Too few to rate: 1 inquiring buyer (a rate needs 5)"
+    # Mondays 3 and 10 August at 10:00: two buyers; still too few.
+    assert few["hovertext"][0][10] == "Too few to rate: 2 inquiring buyers (a rate needs 5)"
+    assert all(value is None for row in rates["z"] for value in row)  # no cell of this shop has 5
+    assert d.heatmap_minimum == 5

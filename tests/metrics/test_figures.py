@@ -78,8 +78,8 @@ def test_trend_is_the_kpi_by_day_linked_to_each_day():
     assert line["hovertemplate"] == "%{x|%Y-%m-%d}<br>%{y:,.2f}<extra></extra>"
     layout = figure["layout"]
     assert layout["showlegend"] is False
-    assert layout["yaxis"] == {"tickformat": ",.0f", "rangemode": "tozero"}
-    assert layout["xaxis"] == {"type": "date", "tickformat": "%m-%d"}
+    assert layout["yaxis"] == {"automargin": True, "tickformat": ",.0f", "rangemode": "tozero"}
+    assert layout["xaxis"] == {"automargin": True, "type": "date", "tickformat": "%m-%d"}
     assert "shapes" not in layout and "annotations" not in layout
 
 
@@ -143,15 +143,51 @@ def test_trend_of_no_days_is_an_empty_line():
     assert "shapes" not in figure["layout"]
 
 
-def test_funnel_steps():
-    figure = figures.funnel_figure(steps=[("访客", np.int64(1000)), ("咨询", 300), ("付款", Decimal(120))])
+STORE_FUNNEL = [("访客", np.int64(152396)), ("咨询", 3844), ("下单", Decimal(3074)), ("付款", 2895), ("复购", 0)]
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_funnel_labels_are_whole_numbers_grouped_in_the_pages_language(language):
+    with translation.override(language):
+        figure = figures.funnel_figure(steps=STORE_FUNNEL)
     assert_as_plotly_makes_it(figure)
-    (funnel,) = figure["data"]
-    assert funnel["type"] == "funnel"
-    assert funnel["y"] == ["访客", "咨询", "付款"]
-    assert funnel["x"] == [1000, 300, 120.0]
-    assert type(funnel["x"][0]) is int
-    assert figure["layout"]["margin"]["l"] == 120
+    (bars,) = figure["data"]
+    assert (bars["type"], bars["orientation"], bars["textposition"]) == ("bar", "h", "outside")
+    assert bars["y"] == ["访客", "咨询", "下单", "付款", "复购"]
+    assert figure["layout"]["yaxis"]["autorange"] == "reversed"  # the first step on top
+    # Whole numbers grouped by thousands (not plotly's 152.396k), and the share of the step before.
+    assert bars["text"] == ["152,396", "3,844 · 2.5%", "3,074 · 80.0%", "2,895 · 94.2%", "0 · 0.0%"]
+    assert "%{x" not in bars["hovertemplate"] and "%{customdata}" in bars["hovertemplate"]
+    # The hover says the same in words.
+    share = "占上一步的 2.5%" if language == "zh-hans" else "2.5% of the step before"
+    assert bars["customdata"][:2] == ["152,396", f"3,844 · {share}"]
+
+
+def test_funnel_of_40_visitors_to_an_inquiry_is_on_a_log_axis_where_every_step_has_a_length():
+    figure = figures.funnel_figure(steps=STORE_FUNNEL)
+    assert_as_plotly_makes_it(figure)
+    axis = figure["layout"]["xaxis"]
+    assert axis["type"] == "log" and axis["visible"] is False and figures.funnel_is_log(figure)
+    low, high = axis["range"]
+    assert low == 2  # from the decade below the smallest step with a count (2,895: 100): it keeps a length
+    bars = figure["data"][0]
+    # Each bar runs from the axis's start (its base, not 0: minus infinity on a log axis) to its count.
+    assert bars["base"] == 100 and [bars["base"] + x for x in bars["x"]] == [152396, 3844, 3074, 2895, 100]
+    assert bars["x"][4] == 0  # a step of 0: no length, and its label "0"
+    lengths = [np.log10(bars["base"] + x) - low for x in bars["x"]]
+    # On a linear axis the smallest count was 1.9 % of the first's length; here over a third,
+    # and the labels (text outside the bars) fit in the range.
+    assert min(lengths[:4]) / max(lengths) > 1 / 3 and lengths[4] == 0
+    assert high > np.log10(152396) + 1
+
+
+def test_a_funnel_of_close_steps_keeps_a_linear_axis():
+    figure = figures.funnel_figure(steps=[("Leads created", 179), ("Reached intent", 80), ("Won", 19)])
+    assert_as_plotly_makes_it(figure)
+    assert figure["data"][0]["x"] == [179, 80, 19]  # the counts themselves
+    assert figure["layout"]["xaxis"].get("type") is None and not figures.funnel_is_log(figure)
+    assert figure["layout"]["xaxis"]["range"][0] == 0
+    assert figures.funnel_figure(steps=[])["data"][0]["x"] == []
 
 
 def plotly_lines(*, x=None, y=None) -> list[dict]:
@@ -221,7 +257,78 @@ def test_heatmap_has_a_gap_where_nobody_inquired():
     assert heatmap["x"][:2] == ["00", "01"] and heatmap["x"][-1] == "23"
     assert heatmap["y"] == ["周一", "周二", "周三", "周四", "周五", "周六", "周日"]
     assert heatmap["colorscale"][0] == [0.0, "rgb(247,251,255)"]  # plotly's Blues
-    assert figure["layout"]["yaxis"] == {"autorange": "reversed"}
+    assert figure["layout"]["yaxis"] == {"automargin": True, "autorange": "reversed"}
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_heatmap_cells_of_too_few_buyers_show_their_count_not_a_rate(language):
+    grid = pd.DataFrame(np.full((7, 24), np.nan), index=range(7), columns=range(24))
+    counts = pd.DataFrame(np.zeros((7, 24), dtype=np.int64), index=range(7), columns=range(24))
+    grid.iloc[2, 3], counts.iloc[2, 3] = 1.0, 1  # Wednesday 03:00: one buyer, who paid: not "100 %"
+    grid.iloc[2, 4], counts.iloc[2, 4] = 0.25, 4
+    grid.iloc[4, 14], counts.iloc[4, 14] = 0.4, 5  # Friday 14:00: 5 buyers, enough to rate
+    grid.iloc[4, 15], counts.iloc[4, 15] = 0.5, 1234
+    with translation.override(language):
+        figure = figures.heatmap_figure(grid=grid, inquiring=counts, minimum=5)
+    assert_as_plotly_makes_it(figure)
+    rates, few = figure["data"]
+    assert (rates["type"], few["type"]) == ("heatmap", "heatmap")
+    assert rates["z"][2][3] is None and rates["z"][2][4] is None  # no rate from 1 or 4 buyers
+    assert rates["z"][4][14] == 0.4 and rates["z"][4][15] == 0.5
+    assert few["z"][2][3] == few["z"][2][4] == 1 and few["z"][4][14] is None and few["z"][0][0] is None
+    assert few["showscale"] is False and few["colorscale"][0][1] == few["colorscale"][1][1]  # one grey
+    assert few["hovertemplate"] == "%{y} %{x}:00<br>%{hovertext}<extra></extra>"
+    if language == "en":
+        assert few["hovertext"][2][3] == "Too few to rate: 1 inquiring buyer (a rate needs 5)"
+        assert few["hovertext"][2][4] == "Too few to rate: 4 inquiring buyers (a rate needs 5)"
+        assert rates["customdata"][4][15] == "1,234 inquiring buyers"
+    else:
+        assert few["hovertext"][2][3] == "样本太少，不计转化率：询单 1 人（至少需要 5 人）"
+        assert rates["customdata"][4][15] == "询单 1,234 人"
+    assert few["hovertext"][0][0] is None
+    assert rates["hovertemplate"].endswith("<br>%{customdata}<extra></extra>")
+
+
+def test_heatmap_where_every_cell_has_enough_buyers_has_no_grey_layer():
+    grid = pd.DataFrame(np.full((7, 24), 0.5), index=range(7), columns=range(24))
+    counts = pd.DataFrame(np.full((7, 24), 9), index=range(7), columns=range(24))
+    figure = figures.heatmap_figure(grid=grid, inquiring=counts, minimum=5)
+    assert_as_plotly_makes_it(figure)
+    assert len(figure["data"]) == 1 and figure["data"][0]["z"][6][23] == 0.5
+
+
+def every_figure() -> dict[str, dict]:
+    """One of each figure the dashboards draw, with a legend wherever they have one."""
+    grid = pd.DataFrame(np.full((7, 24), 0.5), index=range(7), columns=range(24))
+    return {
+        "trend": trend(medians=[1, 2, 3], targets=[None, 5, 5], target_label="T"),
+        "funnel": figures.funnel_figure(steps=STORE_FUNNEL),
+        "scatter": figures.scatter_figure(
+            names=["A"], paid_orders=[1], aov=[10], links=["/a"], median_orders=1, median_aov=10
+        ),
+        "heatmap": figures.heatmap_figure(grid=grid),
+        "response": figures.response_figure(shares={"within_15s": 0.5}),
+        "stores": figures.stores_figure(names=["S"], gmv=[1], staff=[2], links=["/s"]),
+        "ageing": figures.ageing_figure(
+            stages=[("lead", "Lead"), ("intent", "Intent")], buckets=["0–3"], counts={"lead": [1], "intent": [2]},
+            stuck_position=0.5, stuck_label="stuck",
+        ),
+        "calls": figures.calls_hour_figure(hours=[9], dials=[3], connected=[1], rates=[1 / 3]),
+    }  # fmt: skip
+
+
+def test_legends_sit_in_their_own_strip_at_the_bottom_below_the_axes():
+    for key, figure in every_figure().items():
+        assert_as_plotly_makes_it(figure)
+        layout = figure["layout"]
+        # The legend is placed in the figure's coordinates: plotly keeps its strip of the bottom
+        # margin for it, and every axis grows the margin above that strip for its labels and title
+        # (placed at y = -0.18 of the plot, it landed on the titles of the ageing and calls charts).
+        assert layout["legend"] == {
+            "orientation": "h", "x": 0, "xanchor": "left", "y": 0, "yanchor": "bottom", "yref": "container",
+        }, key  # fmt: skip
+        axes = [value for axis, value in layout.items() if axis.startswith(("xaxis", "yaxis"))]
+        assert axes and all(axis["automargin"] is True for axis in axes), key
 
 
 def test_response_shares_as_bars_with_their_percentages():

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 from django.test.html import parse_html
+from django.utils import translation
 
 from metrics.formatting import kpi_display
 from metrics.forms import DashboardFilterForm
@@ -78,14 +79,20 @@ def test_leaderboard_rows_show_each_kpi_as_the_kpi_filter_would(choices):
             ),
         ]
 
-    html = leaderboard_rows(Dashboard(), "preset=custom&start=2026-09-01&end=2026-09-30")
+    with translation.override("zh-hans"):  # whatever language an earlier test left active
+        html = leaderboard_rows(Dashboard(), "preset=custom&start=2026-09-01&end=2026-09-30")
+        shown = {
+            key: kpi_display(kpi_get(key), Dashboard.leaderboard[0].values[key])
+            for key in ("gmv", "inquiry_to_payment_rate", "avg_first_response_s")
+        }
     rows = html.split("</tr>")
     assert "<b>" not in html and "&lt;b&gt;小王&lt;/b&gt;" in rows[0]
     assert '/dashboard/members/7/?preset=custom&amp;start=2026-09-01&amp;end=2026-09-30"' in rows[0]
-    for key in ("gmv", "inquiry_to_payment_rate", "avg_first_response_s"):
-        value = Dashboard.leaderboard[0].values[key]
-        assert f'<td class="num">{kpi_display(kpi_get(key), value)}</td>' in rows[0]
-    assert '<td class="num">1</td>' in rows[0] and str(sparkline([1.0, 2.0, None, 3.0])) in rows[0]
-    assert '<td class="num">—</td>' in rows[1]  # no rank, no values: dashes, never 0
-    assert rows[1].count('<td class="num">—</td>') == 4
+    for value in shown.values():
+        assert f'<td class="num">{value}</td>' in rows[0]
+    assert '<td class="num rank">1</td>' in rows[0] and str(sparkline([1.0, 2.0, None, 3.0])) in rows[0]
+    assert '<td class="name"><a href="/dashboard/members/7/' in rows[0]  # the frozen name column
+    # No rank: a dash that says "unranked" (here in Chinese); no values: dashes, never 0.
+    assert '<td class="num rank"><span class="unranked" title="' in rows[1] and "未排名</span>" in rows[1]
+    assert rows[1].count('<td class="num">—</td>') == 3
     assert "=cmd|&#x27; /C calc&#x27;!A0" in rows[1]

@@ -40,6 +40,17 @@ def sell(org, tmp_path, sales: list[tuple[str, int, str]], tag: str = "") -> Non
         kpis_after_import(batch=batch)
 
 
+def chat_only(org, tmp_path, key: str, day: int) -> None:
+    """A chat of the account's member on a day of August, and no order: GMV 0, not empty."""
+    account = getattr(org, f"account_{key}")
+    at = dt.datetime(2026, 8, day, 9, 0)
+    line = (f"Sonly{key}{day},{org.s1.name},{account.name},only_{key}_{day},{at:%Y-%m-%d %H:%M:%S},"
+            f"{at + dt.timedelta(seconds=15):%Y-%m-%d %H:%M:%S},,2,2")  # fmt: skip
+    batch = chats_import(store=None, file=write(tmp_path / f"only{key}{day}.csv", [CHAT_HEADER, line]), user=None)
+    assert batch.status == "succeeded", batch.error_message
+    kpis_after_import(batch=batch)
+
+
 @pytest.fixture
 def cycle(org, tmp_path):
     """August for team X (A, B, the lead): A sold 3 × 300, B 1 × 100; targets of 1,000 each."""
@@ -96,6 +107,20 @@ def test_kpi_items_are_scored_from_the_rollups_with_each_rule_and_weighted(org, 
     # No ratings yet: the total is the results dimension alone (the others have no score).
     results = [(s.score, s.item.weight) for s in scores.values() if s.item.dimension.name_en == "Sales results"]
     assert a.total == scoring.rounded(scoring.weighted(results)) and a.grade == scoring.grade_for(a.total)
+
+
+def test_a_zero_in_a_rank_item_is_the_last_place_even_as_the_teams_only_value(org, tmp_path):
+    chat_only(org, tmp_path, "b", 4)  # B chatted and sold nothing (0 paid orders); nobody else worked
+    appraisal_templates_ensure()
+    from reviews.models import AppraisalTemplate
+
+    template = AppraisalTemplate.objects.get(key="sales-ability-attitude")
+    Item.objects.filter(dimension__template=template, name_en="AOV rank in the team").update(kpi_key="paid_orders")
+    hr = viewer_get(user=org.users["hr"])
+    cycle = cycle_create(viewer=hr, user=org.users["hr"], store=org.s1, team=org.x, month=AUGUST, template=template)
+    b = ItemScore.objects.get(appraisal__cycle=cycle, appraisal__member=org.b, item__name_en="AOV rank in the team")
+    # No rank among zeros: not "1 of 1" (100 points for nothing done); a zero is data, the last place.
+    assert (b.value, b.score) == (Decimal(0), Decimal("0.00"))
 
 
 def test_who_may_rate_in_each_state(org, cycle):
