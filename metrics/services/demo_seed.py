@@ -532,7 +532,7 @@ def demo_incentives_create(*, today: dt.date | None = None) -> DemoIncentives:
         if team.kind == TeamKind.TELESALES and TeamKind.TELESALES not in plans:
             plans[TeamKind.TELESALES] = plan_telesales_create(
                 store=team.store, name="电销方案", base_salary=Decimal(3500),
-                description="底薪3500 + 考核（呼出接通数量 + 呼出接通时间）+ 成单提成1.5%~3%（种子 002）。",
+                description="底薪3500 + 考核（呼出接通数量 + 呼出接通时间）+ 成单提成1.5%~3%。",
             )  # fmt: skip
     this_month = last_month = None
     locked, drafts, locked_total = 0, 0, Decimal(0)
