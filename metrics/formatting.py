@@ -5,7 +5,7 @@ decimal. Undefined values (a zero denominator) show as an em dash, never as 0.""
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
@@ -24,13 +24,38 @@ def d3_format(kpi: Kpi) -> str:
     return D3_FORMATS[kpi.unit]
 
 
+def money_display(value) -> str:
+    """Yuan as pages show them: ¥1,234.50 (two decimals, grouped)."""
+    return f"¥{number_format(Decimal(value), 2, use_l10n=True, force_grouping=True)}"
+
+
+def percent_display(fraction, *, places: int = 1) -> str:
+    """A fraction as a percentage with at most `places` decimals, trailing zeros dropped, for
+    rules and shares people set (a threshold of 0.4 reads "40%", a rate of 0.015 "1.5%"). KPI
+    values use kpi_display (always one decimal, "40.0%"), so columns of figures line up."""
+    if fraction is None:
+        return EMPTY
+    shown = (Decimal(str(fraction)) * 100).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    shown = shown.normalize() if shown != shown.to_integral_value() else shown.quantize(Decimal(1))
+    decimals = max(0, -shown.as_tuple().exponent)
+    return f"{number_format(shown, decimals, use_l10n=True, force_grouping=True)}%"
+
+
+def number_display(value, *, places: int = 0) -> str:
+    """A plain number with grouping and `places` decimals: 1,500 or 12.5."""
+    if value is None:
+        return EMPTY
+    rounded = Decimal(str(value)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return number_format(rounded, places, use_l10n=True, force_grouping=True)
+
+
 def kpi_display(kpi: Kpi, value) -> str:
     if value is None or (isinstance(value, float) and value != value):  # None or NaN
         return EMPTY
     if kpi.unit == Unit.RATE:
         return f"{number_format(Decimal(str(round(float(value) * 100, 1))), 1, use_l10n=True, force_grouping=True)}%"
     if kpi.unit == Unit.MONEY:
-        return f"¥{number_format(Decimal(value), 2, use_l10n=True, force_grouping=True)}"
+        return money_display(value)
     if kpi.unit == Unit.SECONDS:
         if float(value) >= 3600:  # talk time over a month: hours read better than 493,903 s
             hours = number_format(round(float(value) / 3600, 1), 1, use_l10n=True, force_grouping=True)

@@ -117,7 +117,7 @@ def estimate(
     if plan.performance_pay:
         lines.append(_performance(plan, appraisal_grade, appraisal_score))
     lines += [
-        EstimateLine(LineKind.CALLS, part.amount, part.explanation)
+        EstimateLine(LineKind.CALLS, part.amount, part.explanation_text)
         for part in call_assessment_lines(plan=plan, connected=values[CONNECTED], talk_seconds=talk_seconds)
     ]
     completion = None
