@@ -187,3 +187,18 @@ def badges_convert(apps, schema_editor) -> None:
             Badge.objects.bulk_update(changed, ["detail_msg"])
             changed = []
     Badge.objects.bulk_update(changed, ["detail_msg"])
+
+
+# The demo's telesales plan, as seeds before issue 18 wrote it (an internal reference in a text
+# people read on the plans page), and as it is written now.
+DEMO_TELESALES_DESCRIPTION = (
+    "底薪3500 + 考核（呼出接通数量 + 呼出接通时间）+ 成单提成1.5%~3%（种子 002）。",
+    "底薪3500 + 考核（呼出接通数量 + 呼出接通时间）+ 成单提成1.5%~3%。",
+)
+
+
+def demo_plan_description_convert(apps, schema_editor) -> None:
+    """The demo's plan description without its internal reference, where nobody has changed it."""
+    Plan = apps.get_model("incentives", "Plan")
+    old, new = DEMO_TELESALES_DESCRIPTION
+    Plan.objects.filter(description=old).update(description=new)

@@ -222,3 +222,15 @@ def test_audit_labels_and_built_in_descriptions(org):
         assert AppraisalTemplate.objects.get(pk=template.pk).description_text.startswith("Sales results 80%")
     assert AuditEntry.objects.get(pk=kept.pk).field_msg == {}
     assert "Seed" not in AppraisalTemplate.objects.get(pk=template.pk).description
+
+
+def test_the_demos_plan_description_loses_its_internal_reference(db):
+    from incentives.legacy_texts import DEMO_TELESALES_DESCRIPTION, demo_plan_description_convert
+    from incentives.models import Plan
+
+    old, new = DEMO_TELESALES_DESCRIPTION
+    demo = Plan.objects.create(name="电销方案", description=old)
+    rewritten = Plan.objects.create(name="HR's", description=old.replace("3500", "3800"))
+    demo_plan_description_convert(apps, None)
+    assert Plan.objects.get(pk=demo.pk).description == new and "种子" not in new
+    assert Plan.objects.get(pk=rewritten.pk).description == rewritten.description  # someone's text: kept
