@@ -1,10 +1,10 @@
 """Statement lines worded once for the statements and the what-if estimator: the call assessment
-of telesales plans (seed 002's 考核: connected outbound calls and outbound talk time), and the
-performance pay held while the appraisal lacks data, so the estimate and the payslip say the same
-thing with the same numbers.
+of telesales plans (connected outbound calls and outbound talk time), and the performance pay
+held while the appraisal lacks data, so the estimate and the payslip say the same thing with the
+same numbers.
 
-Explanations are written in the active language: statements compute under the site's language,
-the estimator under the reader's."""
+Explanations are messages (metrics/messages.py): the statement stores them and each reader sees
+them in their own language; the estimator renders them at once, in the reader's."""
 
 from __future__ import annotations
 
@@ -12,14 +12,21 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.utils.formats import number_format
-from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
-
 from incentives import calc
 from incentives.models import Plan
-from metrics.formatting import kpi_display
-from metrics.registry import KPI_BY_KEY
+from metrics.formatting import money_display, number_display
+from metrics.messages import (
+    MessageData,
+    Param,
+    kpi_label,
+    message,
+    message_render,
+    money,
+    month_text,
+    nested,
+    number,
+    percent,
+)
 
 CONNECTED, TALK = "connected_dials", "talk_time"  # registry KPIs: a count, and seconds
 SECONDS_PER_MINUTE = Decimal(60)
@@ -28,46 +35,40 @@ SECONDS_PER_MINUTE = Decimal(60)
 @dataclass(frozen=True)
 class CallLine:
     amount: Decimal
-    explanation: str
+    explanation: MessageData
     kpi_key: str
-    kpi_value: str
+    kpi_value: MessageData
+
+    @property
+    def explanation_text(self) -> str:
+        return message_render(message=self.explanation)
 
 
 def yuan(value: Decimal) -> str:
     """Money as the pages show it: ¥1,000.00."""
-    return kpi_display(KPI_BY_KEY["gmv"], calc.money(value))
+    return money_display(calc.money(value))
 
 
-def percent(share: Decimal) -> str:
-    """A fraction as a percentage with at most one decimal: 1 → 100%, 0.755 → 75.5%."""
-    shown = (Decimal(share) * 100).quantize(Decimal("0.1"))
-    return f"{shown.normalize():f}%"
-
-
-def minutes_text(minutes: Decimal) -> str:
+def _minutes_param(minutes: Decimal) -> Param:
     """Minutes with grouping, one decimal only when not whole: "1,500 min", "12.5 min"."""
     minutes = Decimal(minutes)
     places = 0 if minutes == minutes.to_integral_value() else 1
-    return _("%(minutes)s min") % {
-        "minutes": number_format(minutes.quantize(Decimal(1) if not places else Decimal("0.1")), places,
-                                 use_l10n=True, force_grouping=True),
-    }  # fmt: skip
+    return nested(message("incentives.minutes", minutes=number(minutes.quantize(Decimal(1).scaleb(-places)),
+                                                               places=places)))  # fmt: skip
 
 
-def performance_pending_text(*, month: dt.date, count: int) -> str:
-    """Why performance pay is 0 while the month's appraisal has KPI items without data that HR
-    has not decided on (its total and grade are empty until then)."""
-    return ngettext(
-        "The appraisal of %(month)s lacks data for %(count)s KPI item, awaiting HR's decision: no grade "
-        "yet, so no performance pay until HR decides.",
-        "The appraisal of %(month)s lacks data for %(count)s KPI items, awaiting HR's decision: no grade "
-        "yet, so no performance pay until HR decides.",
-        count,
-    ) % {"month": f"{month:%Y-%m}", "count": count}
+def minutes_text(minutes: Decimal) -> str:
+    return message_render(message=_minutes_param(minutes)["message"])
+
+
+def performance_pending(*, month: dt.date, count: int) -> MessageData:
+    """Why performance pay is 0 while the month's appraisal has `count` KPI items without data
+    that HR has not decided on (its total and grade are empty until then)."""
+    return message("incentives.performance_pending", month=month_text(month), count=count)
 
 
 def count_text(value: Decimal) -> str:
-    return number_format(Decimal(value).quantize(Decimal(1)), 0, use_l10n=True, force_grouping=True)
+    return number_display(value, places=0)
 
 
 def call_assessment_lines(*, plan: Plan, connected: Decimal | int | None, talk_seconds: Decimal | int | None
@@ -88,26 +89,23 @@ def call_assessment_lines(*, plan: Plan, connected: Decimal | int | None, talk_s
             continue
         part = calc.call_part(actual=actual, target=Decimal(target), weight=weight, pay=plan.call_pay,
                               floor=plan.call_floor)  # fmt: skip
+        value: Param
         if key == CONNECTED:
-            label, value, goal = KPI_BY_KEY[CONNECTED].label, count_text(actual), count_text(Decimal(target))
+            label: Param = kpi_label(CONNECTED)
+            value, goal = number(actual.quantize(Decimal(1))), number(Decimal(target).quantize(Decimal(1)))
         else:
-            label, value, goal = _("Outbound talk time"), minutes_text(actual), minutes_text(Decimal(target))
+            label = nested(message("incentives.outbound_talk_time"))
+            value, goal = _minutes_param(actual), _minutes_param(Decimal(target))
         numbers = {
             "kpi": label, "value": value, "target": goal, "done": percent(part.completion),
-            "counted": percent(part.counted), "weight": percent(weight), "pay": yuan(plan.call_pay),
-            "amount": yuan(part.amount), "floor": percent(plan.call_floor),
+            "counted": percent(part.counted), "weight": percent(weight), "pay": money(plan.call_pay),
+            "amount": money(part.amount),
         }  # fmt: skip
         if part.below_floor:
-            text = _(
-                "%(kpi)s %(value)s / target %(target)s (%(done)s) is below the %(floor)s floor: this part "
-                "(%(weight)s × %(pay)s) pays %(amount)s."
-            )
+            text = message("incentives.calls_below_floor", **numbers, floor=percent(plan.call_floor))
         elif part.completion > 1:
-            text = _(
-                "%(kpi)s %(value)s / target %(target)s (%(done)s, counted as at most 100%%) → "
-                "%(counted)s × %(weight)s × %(pay)s = %(amount)s."
-            )
+            text = message("incentives.calls_capped", **numbers)
         else:
-            text = _("%(kpi)s %(value)s / target %(target)s → %(counted)s × %(weight)s × %(pay)s = %(amount)s.")
-        lines.append(CallLine(part.amount, text % numbers, key, value))
+            text = message("incentives.calls", **numbers)
+        lines.append(CallLine(part.amount, text, key, message("incentives.value", value=value)))
     return lines

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from metrics.messages import message_render
 from teams.models import Member, Store, Team
 
 
@@ -92,7 +93,7 @@ class Plan(models.Model):
     kind = models.CharField(
         _("kind"), max_length=10, choices=PlanKind, default=PlanKind.GENERAL,
         # xgettext:no-python-format
-        help_text=_("Telesales: commission rates must lie within 1.5% and 3% (seed 002)."),
+        help_text=_("Telesales: commission rates must lie within 1.5% and 3%."),
     )  # fmt: skip
     commission_base = models.CharField(
         _("commission base"), max_length=4, choices=CommissionBase, default=CommissionBase.GMV,
@@ -297,9 +298,14 @@ class StatementLine(models.Model):
     order = models.PositiveSmallIntegerField(default=0)
     kind = models.CharField(max_length=12, choices=LineKind)
     amount = models.DecimalField(max_digits=14, decimal_places=2)
-    explanation = models.TextField()  # written in the site's language: the rule, the KPI value, the arithmetic
+    # The rule, the KPI value, the arithmetic: a message (metrics/messages.py) shown in the reader's
+    # language (`explanation_text`); `explanation` keeps its text in the site's language when it was
+    # computed, for the admin and as the fallback (rows older than messages have only that).
+    explanation = models.TextField()
+    explanation_msg = models.JSONField(default=dict, blank=True)
     kpi_key = models.CharField(max_length=40, blank=True)
-    kpi_value = models.CharField(max_length=40, blank=True)
+    kpi_value = models.CharField(max_length=40, blank=True)  # as `explanation`: the text when computed
+    kpi_value_msg = models.JSONField(default=dict, blank=True)
     order_ids = models.JSONField(default=list, blank=True)  # the platform order ids behind the line
     # The deals behind a commission on the amount won: [{"lead_id", "customer", "amount" (yuan, text)}].
     deals = models.JSONField(default=list, blank=True)
@@ -309,6 +315,15 @@ class StatementLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.amount}"
+
+    @property
+    def explanation_text(self) -> str:
+        """The explanation in the active language."""
+        return message_render(message=self.explanation_msg, fallback=self.explanation)
+
+    @property
+    def kpi_value_text(self) -> str:
+        return message_render(message=self.kpi_value_msg, fallback=self.kpi_value)
 
 
 class CommissionedOrder(models.Model):
@@ -355,7 +370,8 @@ class Badge(models.Model):
     store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=40)
     period_start = models.DateField()
-    detail = models.CharField(max_length=200, blank=True)
+    detail = models.CharField(max_length=200, blank=True)  # its text in the site's language when awarded
+    detail_msg = models.JSONField(default=dict, blank=True)  # a message, shown in the reader's language
     awarded_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -366,3 +382,7 @@ class Badge(models.Model):
 
     def __str__(self) -> str:
         return f"{self.member} {self.key} {self.period_start}"
+
+    @property
+    def detail_text(self) -> str:
+        return message_render(message=self.detail_msg, fallback=self.detail)

@@ -7,4 +7,9 @@ class MetricsConfig(AppConfig):
     verbose_name = _("KPIs")
 
     def ready(self) -> None:
+        from django.utils.module_loading import autodiscover_modules
+
         from metrics import signals  # noqa: F401 - connects the receivers
+
+        # Every app's message templates (metrics/messages.py), before any page renders a message.
+        autodiscover_modules("message_keys")

@@ -36,7 +36,34 @@ def count_display(value) -> str:
     (never plotly's 152.396k)."""
     if value is None or (isinstance(value, float) and value != value):
         return EMPTY
-    return number_format(round(float(value)), 0, use_l10n=True, force_grouping=True)
+    return number_display(round(float(value)))
+
+
+def money_display(value) -> str:
+    """Yuan as pages show them: ¥1,234.50 (two decimals, grouped), rounded to the cent half up as
+    pay is (number_format alone cuts: 36,666.666… → .66)."""
+    cents = Decimal(str(value)).quantize(Decimal("0.01"), ROUND_HALF_UP)
+    return f"¥{number_format(cents, 2, use_l10n=True, force_grouping=True)}"
+
+
+def percent_display(fraction, *, places: int = 1) -> str:
+    """A fraction as a percentage with at most `places` decimals, trailing zeros dropped, for
+    rules and shares people set (a threshold of 0.4 reads "40%", a rate of 0.015 "1.5%"). KPI
+    values use kpi_display (always one decimal, "40.0%"), so columns of figures line up."""
+    if fraction is None:
+        return EMPTY
+    shown = (Decimal(str(fraction)) * 100).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    shown = shown.normalize() if shown != shown.to_integral_value() else shown.quantize(Decimal(1))
+    decimals = max(0, -shown.as_tuple().exponent)
+    return f"{number_format(shown, decimals, use_l10n=True, force_grouping=True)}%"
+
+
+def number_display(value, *, places: int = 0) -> str:
+    """A plain number with grouping and `places` decimals: 1,500 or 12.5."""
+    if value is None:
+        return EMPTY
+    rounded = Decimal(str(value)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return number_format(rounded, places, use_l10n=True, force_grouping=True)
 
 
 def kpi_display(kpi: Kpi, value) -> str:
@@ -45,9 +72,7 @@ def kpi_display(kpi: Kpi, value) -> str:
     if kpi.unit == Unit.RATE:
         return share_display(value)
     if kpi.unit == Unit.MONEY:
-        # Rounded to the cent, half up as pay is (number_format alone cuts: 36,666.666… → .66).
-        cents = Decimal(str(value)).quantize(Decimal("0.01"), ROUND_HALF_UP)
-        return f"¥{number_format(cents, 2, use_l10n=True, force_grouping=True)}"
+        return money_display(value)
     if kpi.unit == Unit.SECONDS:
         if float(value) >= 3600:  # talk time over a month: hours read better than 493,903 s
             hours = number_format(round(float(value) / 3600, 1), 1, use_l10n=True, force_grouping=True)

@@ -28,11 +28,7 @@ class MultipleFileField(forms.FileField):
 
 
 class UploadForm(forms.Form):
-    files = MultipleFileField(
-        label=_("Export files"),
-        help_text=_("CSV (UTF-8 or GBK) or Excel .xlsx, up to %(mb)s MB each. Drop several at once.")
-        % {"mb": settings.IMPORT_MAX_FILE_MB},
-    )
+    files = MultipleFileField(label=_("Export files"))
     kind = forms.ChoiceField(
         label=_("Kind"),
         required=False,
@@ -55,6 +51,11 @@ class UploadForm(forms.Form):
 
     def __init__(self, *args, stores, **kwargs):
         super().__init__(*args, **kwargs)
+        # Formatted here, in the reader's language (a lazy string formatted in the class body is
+        # frozen in the language of the moment the module was imported).
+        self.fields["files"].help_text = _(
+            "CSV (UTF-8 or GBK) or Excel .xlsx, up to %(mb)s MB each. Drop several at once."
+        ) % {"mb": settings.IMPORT_MAX_FILE_MB}
         self.fields["store"].queryset = stores
         # The page's format help: each kind's columns, with a Chinese and an English header.
         self.formats = formats_describe()

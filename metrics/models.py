@@ -10,8 +10,10 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from metrics.messages import message_render
 from metrics.money import cents_to_decimal
 from teams.models import PlatformAccount, Store
 
@@ -79,7 +81,10 @@ class ImportBatch(models.Model):
     unchanged = models.PositiveIntegerField(_("unchanged"), default=0)
     rejected = models.PositiveIntegerField(_("rejected"), default=0)
     duration_ms = models.PositiveIntegerField(_("duration (ms)"), null=True, blank=True)
+    # Why it failed: a message (metrics/messages.py) shown in the reader's language (`error_text`);
+    # `error_message` keeps its text in the site's language (rows older than messages: only that).
     error_message = models.TextField(_("error"), blank=True)
+    error_msg = models.JSONField(default=dict, blank=True)
     file_deleted_at = models.DateTimeField(_("file deleted at"), null=True, blank=True)
     # The failed batch whose valid rows this one imports, from the same kept file (skipping the
     # invalid rows): the failure stays on record as it was, and this batch says where it came from.
@@ -102,6 +107,10 @@ class ImportBatch(models.Model):
         return f"{self.get_kind_display()} {self.file_name} ({self.get_status_display()})"
 
     @property
+    def error_text(self) -> str:
+        return message_render(message=self.error_msg, fallback=self.error_message)
+
+    @property
     def is_finished(self) -> bool:
         return self.status in (ImportStatus.SUCCEEDED, ImportStatus.FAILED, ImportStatus.REFUSED)
 
@@ -119,7 +128,8 @@ class ImportRowError(models.Model):
     line = models.PositiveIntegerField(_("line"))
     column = models.CharField(_("column"), max_length=120, blank=True)
     value = models.CharField(_("value"), max_length=200, blank=True)
-    reason = models.CharField(_("reason"), max_length=300)
+    reason = models.CharField(_("reason"), max_length=300)  # its text in the site's language
+    reason_msg = models.JSONField(default=dict, blank=True)  # a message, shown in the reader's language
 
     class Meta:
         ordering = ["batch", "line", "id"]
@@ -128,6 +138,10 @@ class ImportRowError(models.Model):
 
     def __str__(self) -> str:
         return f"line {self.line} {self.column}: {self.reason}"
+
+    @property
+    def reason_text(self) -> str:
+        return message_render(message=self.reason_msg, fallback=self.reason)
 
 
 class ColumnMapping(models.Model):
@@ -641,7 +655,16 @@ class Behaviour(models.Model):
 
     store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="behaviours", verbose_name=_("store"))
     name = models.CharField(_("name"), max_length=80)
-    unit = models.CharField(_("unit"), max_length=20, blank=True, help_text=_("What one is called, e.g. 个 or 条."))
+    # A unit is grammar around a number, not a name: Chinese counts with a measure word (个, 条)
+    # that English has no word for, so each language has its own; English without one shows the
+    # bare number ("2.6"), never "2.6 条".
+    unit = models.CharField(
+        _("unit (Chinese)"), max_length=20, blank=True, help_text=_("The measure word shown after a count in Chinese.")
+    )
+    unit_en = models.CharField(
+        _("unit (English)"), max_length=20, blank=True,
+        help_text=_("Shown after a count in English, e.g. reports. Empty: the number alone."),
+    )  # fmt: skip
     description = models.CharField(_("description"), max_length=200, blank=True)
 
     class Meta:
@@ -652,6 +675,11 @@ class Behaviour(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def unit_text(self) -> str:
+        """The unit in the active language (each language its own; see `unit`)."""
+        return self.unit if (get_language() or "").startswith("zh") else self.unit_en
 
 
 class BehaviourRecord(models.Model):
@@ -733,7 +761,11 @@ class Target(models.Model):
     strategy down to execution through `parent`."""
 
     tier = models.CharField(_("tier"), max_length=10, choices=TargetTier)
+    # A name a person wrote is kept as written. A generated name ("Paid orders needed", "李娜
+    # 12-07–12-13 · GMV") is a message (metrics/messages.py) in `name_msg`, shown in the reader's
+    # language (`name_text`); `name` then holds its text in the site's language (admin, sorting).
     name = models.CharField(_("name"), max_length=120)
+    name_msg = models.JSONField(default=dict, blank=True)
     kpi_key = models.CharField(_("KPI"), max_length=40, blank=True)  # a key of metrics.registry
     behaviour = models.ForeignKey(
         Behaviour, null=True, blank=True, on_delete=models.PROTECT, related_name="targets", verbose_name=_("behaviour")
@@ -765,6 +797,7 @@ class Target(models.Model):
         verbose_name=_("owner"),
     )  # fmt: skip
     notes = models.TextField(_("notes"), blank=True)
+    notes_msg = models.JSONField(default=dict, blank=True)  # generated notes, as `name_msg`
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -784,7 +817,16 @@ class Target(models.Model):
         indexes = [models.Index(fields=["store", "start", "end"])]
 
     def __str__(self) -> str:
-        return self.name
+        return self.name_text
+
+    @property
+    def name_text(self) -> str:
+        """The name in the active language: a generated one rendered, a written one as written."""
+        return message_render(message=self.name_msg, fallback=self.name)
+
+    @property
+    def notes_text(self) -> str:
+        return message_render(message=self.notes_msg, fallback=self.notes)
 
     @property
     def level(self) -> str:

@@ -153,13 +153,13 @@ def _team_label(team: Team) -> str:
 
 
 def _behaviour_label(behaviour: Behaviour) -> str:
-    unit = f" ({behaviour.unit})" if behaviour.unit else ""
+    unit = f" ({behaviour.unit_text})" if behaviour.unit_text else ""
     return f"{behaviour.store.name} · {behaviour.name}{unit}"
 
 
 def _parent_label(target: Target) -> str:
     days = f"{target.start:%Y-%m-%d}–{target.end:%Y-%m-%d}"
-    return f"{target.get_tier_display()} · {target.name} · {target.store.name} · {days}"
+    return f"{target.get_tier_display()} · {target.name_text} · {target.store.name} · {days}"
 
 
 def _phase_label(phase: CampaignPhase) -> str:
@@ -284,7 +284,7 @@ class TargetForm(forms.Form):
         kpi = KPI_BY_KEY.get(target.kpi_key) if target.kpi_key else None
         value = target.value * HUNDRED if kpi and kpi.unit == Unit.RATE else target.value
         return {
-            "name": target.name,
+            "name": target.name_text,  # a generated name in the editor's language; kept if left as is
             "tier": target.tier,
             "kpi_key": target.kpi_key,
             "behaviour": target.behaviour_id,
@@ -299,7 +299,7 @@ class TargetForm(forms.Form):
             "direction": target.direction,
             "pace": target.pace,
             "parent": target.parent_id,
-            "notes": target.notes,
+            "notes": target.notes_text,
         }
 
     def clean(self):

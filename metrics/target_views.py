@@ -27,6 +27,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from metrics.formatting import EMPTY, kpi_display
+from metrics.messages import message_render
 from metrics.models import (
     Behaviour,
     BehaviourRecord,
@@ -66,6 +67,7 @@ from metrics.services.targets import (
     DecompositionSave,
     behaviour_record_set,
     campaign_create,
+    decomposition_default_name,
     decomposition_save,
     target_alerts_mark_read,
     target_create,
@@ -143,7 +145,7 @@ def _shown(target: Target, value: Decimal | None) -> str:
     places = 0 if Decimal(value) == Decimal(value).to_integral_value() else 1
     rounded = Decimal(value).quantize(Decimal(1).scaleb(-places))
     count = number_format(rounded, places, use_l10n=True, force_grouping=True)
-    unit = target.behaviour.unit if target.behaviour_id else ""
+    unit = target.behaviour.unit_text if target.behaviour_id else ""
     return f"{count} {unit}".strip()
 
 
@@ -201,7 +203,7 @@ def targets_progress_by_store(targets: list[Target]) -> dict[int, Progress]:
 
 def _child_key(target: Target) -> tuple:
     member = target.member.display_name if target.member_id else ""
-    return (TIER_ORDER.get(target.tier, 9), target.start, target.team_id or 0, member, target.name, target.pk)
+    return (TIER_ORDER.get(target.tier, 9), target.start, target.team_id or 0, member, target.name_text, target.pk)
 
 
 def _tree(roots: list[Target], visible: QuerySet[Target]) -> list[tuple[Target | list[Target], int]]:
@@ -405,7 +407,7 @@ def target_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     groups = [
         {
             "member": name,
-            "rows": [_row(t, progress[t.pk]) for t in sorted(members_targets, key=lambda t: (t.start, t.name))],
+            "rows": [_row(t, progress[t.pk]) for t in sorted(members_targets, key=lambda t: (t.start, t.name_text))],
             "summary": _folded(target, members_targets, progress, 0),
         }
         for name, members_targets in sorted(execution.items())
@@ -465,7 +467,7 @@ def target_create_view(request: HttpRequest) -> HttpResponse:
         except ValidationError as error:
             _service_errors(form, error)
         else:
-            messages.success(request, _("Target “%(name)s” created.") % {"name": target.name})
+            messages.success(request, _("Target “%(name)s” created.") % {"name": target.name_text})
             return redirect("targets:detail", pk=target.pk)
     return render(request, "targets/form.html", {"form": form, "target": None})
 
@@ -485,7 +487,7 @@ def target_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as error:
             _service_errors(form, error)
         else:
-            messages.success(request, _("Target “%(name)s” saved.") % {"name": target.name})
+            messages.success(request, _("Target “%(name)s” saved.") % {"name": target.name_text})
             return redirect("targets:detail", pk=target.pk)
     return render(request, "targets/form.html", {"form": form, "target": target})
 
@@ -505,7 +507,7 @@ def target_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
     if not target_can_edit(viewer=viewer, store_id=target.store_id, team_id=target.team_id, member_id=target.member_id):
         raise PermissionDenied(_("You may not delete this target."))
     if request.method == "POST":
-        name = target.name
+        name = target.name_text
         target_delete(viewer=viewer, target=target)
         messages.success(request, _("Target “%(name)s” deleted.") % {"name": name})
         return redirect("targets:list")
@@ -581,8 +583,9 @@ def _prefill(history: History, members: list[Member], scope_name: str, period: P
         "orders_per_buyer": plain(history.orders_per_buyer, "0.01") if history.orders_per_buyer else "1",
         "inquiry_conversion": percent_initial(history.inquiry_conversion),
         "uv_conversion": percent_initial(history.uv_conversion),
-        "name": _("%(scope)s revenue %(start)s – %(end)s")
-        % {"scope": scope_name, "start": f"{period.start:%Y-%m-%d}", "end": f"{period.end:%Y-%m-%d}"},
+        "name": message_render(
+            message=decomposition_default_name(scope=scope_name, start=period.start, end=period.end)
+        ),
     }
     gmv = {m.pk: history.member_gmv.get(m.pk, Decimal(0)) for m in members}
     total = sum(gmv.values())
@@ -740,15 +743,16 @@ def decompose_view(request: HttpRequest) -> HttpResponse:
         figures.add_error(None, str(error))
         return render(request, "targets/decompose.html", context)
     if request.POST.get("save") == "1":
-        name = figures.cleaned_data["name"] or _("%(scope)s revenue %(start)s – %(end)s") % {
-            "scope": team.name if team else store.name,
-            "start": f"{period.start:%Y-%m-%d}",
-            "end": f"{period.end:%Y-%m-%d}",
-        }
+        default = decomposition_default_name(scope=team.name if team else store.name, start=period.start,
+                                             end=period.end)  # fmt: skip
+        name = figures.cleaned_data["name"]
+        if name == message_render(message=default):
+            name = ""  # the suggested name, left as it was: generated, read in each reader's language
         how = DecompositionSave(
             store=store,
             team=team,
             name=name,
+            name_msg=default,
             period_kind=figures.cleaned_data["period_kind"] or scope.period_kind,
             leads_behaviour=figures.cleaned_data.get("leads_behaviour"),
         )
@@ -760,7 +764,7 @@ def decompose_view(request: HttpRequest) -> HttpResponse:
             messages.success(
                 request,
                 _("Saved “%(name)s” with %(count)s targets below it.")
-                % {"name": root.name, "count": _descendants(root)},
+                % {"name": root.name_text, "count": _descendants(root)},
             )
             return redirect("targets:detail", pk=root.pk)
     context.update(_plan_context(plan, members, history))

@@ -109,7 +109,7 @@ def upload_view(request: HttpRequest) -> HttpResponse:
             return redirect("metrics:batch_detail", pk=batch.pk)
         unqueued = [batch for batch in created if batch.status == ImportStatus.FAILED]  # job queue unreachable
         if unqueued:
-            messages.error(request, unqueued[0].error_message)
+            messages.error(request, unqueued[0].error_text)
         messages.success(request, _("%(count)s files received.") % {"count": len(created)})
         return redirect(f"{reverse('metrics:batch_list')}?ids={','.join(str(b.pk) for b in created)}")
     return render(request, "metrics/upload.html", {"form": form})
@@ -180,7 +180,7 @@ def batch_errors_csv_view(request: HttpRequest, pk: int) -> HttpResponse:
     writer = csv.writer(response)
     writer.writerow([_("line"), _("column"), _("value"), _("reason")])
     for error in batch.row_errors.all().iterator():
-        writer.writerow([error.line, formula_safe(error.column), formula_safe(error.value), error.reason])
+        writer.writerow([error.line, formula_safe(error.column), formula_safe(error.value), error.reason_text])
     if batch.rejected > batch.row_errors.count():
         writer.writerow(
             [

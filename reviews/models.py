@@ -42,13 +42,21 @@ class AppraisalTemplate(Bilingual):
         help_text=_("Empty: a template every store may use."),
     )  # fmt: skip
     key = models.SlugField(max_length=40, blank=True, help_text=_("Built-in templates have a key."))
-    description = models.TextField(_("description"), blank=True)
+    description = models.TextField(_("description (Chinese)"), blank=True)
+    description_en = models.TextField(_("description (English)"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["name_zh"]
         verbose_name = _("appraisal template")
         verbose_name_plural = _("appraisal templates")
+
+    @property
+    def description_text(self) -> str:
+        """The description in the active language (the other when it has none in it)."""
+        if (get_language() or "").startswith("zh") or not self.description_en:
+            return self.description or self.description_en
+        return self.description_en
 
 
 class Dimension(Bilingual):
@@ -287,7 +295,8 @@ class AuditEntry(models.Model):
     appraisal = models.ForeignKey(Appraisal, null=True, blank=True, on_delete=models.CASCADE, related_name="audit")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     at = models.DateTimeField(auto_now_add=True)
-    field = models.CharField(max_length=120)
+    field = models.CharField(max_length=120)  # a key (state, self_comment…) or, with field_msg, its text
+    field_msg = models.JSONField(default=dict, blank=True)  # what changed, as a message in the reader's language
     old = models.TextField(blank=True)
     new = models.TextField(blank=True)
     reason = models.CharField(max_length=500, blank=True)

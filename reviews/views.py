@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from metrics.formatting import EMPTY, kpi_display
+from metrics.messages import message_render
 from metrics.registry import KPI_BY_KEY, Direction
 from perfmgmt.listing import PAGE_SIZE
 from reviews import scoring
@@ -620,7 +621,7 @@ def _decision_shown(text: str) -> str:
 
 
 def _audit_label(entry: AuditEntry) -> dict:
-    label = FIELD_LABELS.get(entry.field, entry.field)
+    label = message_render(message=entry.field_msg, fallback=str(FIELD_LABELS.get(entry.field, entry.field)))
     old, new = entry.old, entry.new
     if entry.field == "state":
         states = dict(CycleState.choices)

@@ -24,9 +24,10 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from incentives import calc
-from incentives.lines import SECONDS_PER_MINUTE, call_assessment_lines, performance_pending_text, yuan
+from incentives.lines import SECONDS_PER_MINUTE, call_assessment_lines, performance_pending, yuan
 from incentives.models import CommissionBase, CommissionMode, LineKind, Plan, Statement, TierMode
 from metrics.formatting import kpi_display
+from metrics.messages import message_render
 from metrics.models import Target
 from metrics.registry import KPI_BY_KEY, Level
 from metrics.selectors.kpis import kpi_table
@@ -131,7 +132,7 @@ def estimate(
     if plan.performance_pay:
         lines.append(_performance(plan, appraisal_grade, appraisal_score, appraisal_pending))
     lines += [
-        EstimateLine(LineKind.CALLS, part.amount, part.explanation)
+        EstimateLine(LineKind.CALLS, part.amount, part.explanation_text)
         for part in call_assessment_lines(plan=plan, connected=values[CONNECTED], talk_seconds=talk_seconds)
     ]
     completion = None
@@ -232,8 +233,8 @@ def _performance(plan: Plan, grade: str | None, score: Decimal | None,
     chosen = score is not None if plan.performance_by_score else bool(grade)
     if pending is not None and pending[1] and not chosen:
         # What the statement pays while the appraisal waits for HR (a grade typed in is a what-if).
-        return EstimateLine(LineKind.PERFORMANCE, Decimal("0.00"),
-                            performance_pending_text(month=pending[0], count=pending[1]))  # fmt: skip
+        why = performance_pending(month=pending[0], count=pending[1])
+        return EstimateLine(LineKind.PERFORMANCE, Decimal("0.00"), message_render(message=why))
     if plan.performance_by_score:
         if score is None:
             return EstimateLine(LineKind.PERFORMANCE, Decimal("0.00"),

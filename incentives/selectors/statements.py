@@ -17,6 +17,7 @@ from decimal import Decimal
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Sum
 
 from incentives.models import LineKind, Plan, PlanAssignment, Statement, StatementState
+from metrics.messages import message_render
 from teams.models import Store, Team, TeamMembership
 from teams.selectors.scoping import Viewer, member_list, team_list
 
@@ -188,7 +189,7 @@ class Adjustment:
     kept_total: Decimal
     proposed_total: Decimal
     rows: list[AdjustmentRow]
-    new_lines: list[dict]
+    new_lines: list[dict]  # {"kind", "label", "amount", "explanation" (in the active language), "message"}
 
     @property
     def difference(self) -> Decimal:
@@ -207,7 +208,8 @@ def statement_adjustment(*, statement: Statement) -> Adjustment | None:
         amount = Decimal(str(line.get("amount", "0")))
         proposed[line.get("kind", "")] += amount
         kind = line.get("kind", "")
-        new_lines.append({**line, "amount": amount, "label": _kind_label(kind)})
+        explanation = message_render(message=line.get("message"), fallback=line.get("explanation", ""))
+        new_lines.append({**line, "amount": amount, "label": _kind_label(kind), "explanation": explanation})
     order = [k for k in LineKind.values if k in kept or k in proposed]
     order += [k for k in {*kept, *proposed} if k not in order]
     rows = [AdjustmentRow(k, _kind_label(k), kept.get(k, Decimal(0)), proposed.get(k, Decimal(0))) for k in order]

@@ -30,6 +30,7 @@ from django.utils.translation import get_language
 
 from incentives import calc
 from incentives.models import Badge, BadgeRule
+from metrics.messages import MessageData, Param, choice, kpi_value, message, message_render, money, percent
 from metrics.models import ChatSession, MemberDay, Order
 from metrics.registry import KPI_BY_KEY, Level
 from metrics.selectors.kpis import kpi_table
@@ -126,8 +127,11 @@ def _periods(period: str, start: dt.date, end: dt.date) -> list[dt.date]:
     return firsts
 
 
-def _yuan(cents: int) -> str:
-    return f"¥{Decimal(cents) / 100:,.2f}"
+def _badge(*, member_id: int, store: Store, key: str, period_start: dt.date, detail: MessageData) -> Badge:
+    """A badge with its detail as a message (shown in the reader's language) and, for the admin,
+    its text in the active language (badges_award: the site's)."""
+    text = message_render(message=detail)[:200]
+    return Badge(member_id=member_id, store=store, key=key, period_start=period_start, detail=text, detail_msg=detail)
 
 
 # --- awarding ------------------------------------------------------------------------------
@@ -159,8 +163,9 @@ def _lightning_deals(store: Store, start: dt.date, end: dt.date) -> list[Badge]:
         fastest, order_id = min(found)
         minutes = int(fastest.total_seconds() // 60)
         more = f" (+{len(found) - 1})" if len(found) > 1 else ""
-        detail = f"{order_id} · {minutes // 60}:{minutes % 60:02d}{more}"
-        badges.append(Badge(member_id=member_id, store=store, key=LIGHTNING_DEAL, period_start=day, detail=detail))
+        detail = message("incentives.badge_lightning", order=order_id, time=f"{minutes // 60}:{minutes % 60:02d}",
+                         more=more)  # fmt: skip
+        badges.append(_badge(member_id=member_id, store=store, key=LIGHTNING_DEAL, period_start=day, detail=detail))
     return badges
 
 
@@ -180,9 +185,10 @@ def _weekly_sprints(store: Store, start: dt.date, end: dt.date) -> list[Badge]:
         earlier = [gmv[member_id, monday - dt.timedelta(weeks=n)] for n in range(1, SPRINT_WEEKS + 1)
                    if (member_id, monday - dt.timedelta(weeks=n)) in gmv]  # fmt: skip
         if earlier and cents > max(earlier):
-            detail = f"{_yuan(cents)} > {_yuan(max(earlier))}"
-            badges.append(Badge(member_id=member_id, store=store, key=WEEKLY_SPRINT, period_start=monday,
-                                detail=detail))  # fmt: skip
+            detail = message("incentives.badge_sprint", week=money(Decimal(cents) / 100),
+                             best=money(Decimal(max(earlier)) / 100))  # fmt: skip
+            badges.append(_badge(member_id=member_id, store=store, key=WEEKLY_SPRINT, period_start=monday,
+                                 detail=detail))  # fmt: skip
     return badges
 
 
@@ -191,23 +197,22 @@ def _perfect_responses(store: Store, start: dt.date, end: dt.date) -> list[Badge
         store=store, date__range=(start, end), sessions__gte=PERFECT_MIN_SESSIONS, answered_30s=F("sessions")
     ).values_list("member_id", "date", "sessions")
     return [
-        Badge(member_id=member_id, store=store, key=PERFECT_RESPONSE, period_start=date,
-              detail=f"{sessions}/{sessions} ≤ 30 s")
+        _badge(member_id=member_id, store=store, key=PERFECT_RESPONSE, period_start=date,
+               detail=message("incentives.badge_perfect", answered=sessions, sessions=sessions))
         for member_id, date, sessions in days
     ]  # fmt: skip
 
 
-def _value_text(kpi, value) -> str:
-    from metrics.formatting import kpi_display
-
-    return kpi_display(kpi, value)
+def _threshold_param(rule: BadgeRule) -> Param:
+    """A rule's threshold: a rate as a percentage (≥ 40%), anything else as its manager wrote it."""
+    kpi = KPI_BY_KEY[rule.kpi_key]
+    if kpi.is_rate:
+        return percent(rule.threshold, places=2)
+    return f"{rule.threshold.normalize():f}"
 
 
 def _threshold_text(rule: BadgeRule) -> str:
-    kpi = KPI_BY_KEY[rule.kpi_key]
-    if kpi.is_rate:
-        return f"{(rule.threshold * 100).normalize():f}%"
-    return f"{rule.threshold.normalize():f}"
+    return message_render(message=message("incentives.value", value=_threshold_param(rule)))
 
 
 def _rule_badges(rule: BadgeRule, store: Store, start: dt.date, end: dt.date) -> list[Badge]:
@@ -225,9 +230,14 @@ def _rule_badges(rule: BadgeRule, store: Store, start: dt.date, end: dt.date) ->
         if value is None or value != value or period_start not in periods:  # missing or NaN
             continue
         if calc.compares(Decimal(str(value)), rule.comparison, rule.threshold):
-            detail = f"{_value_text(kpi, value)} {_SIGNS.get(rule.comparison, '')} {_threshold_text(rule)}"
-            badges.append(Badge(member_id=int(row["entity_id"]), store=store, key=rule.key, period_start=period_start,
-                                detail=detail[:200]))  # fmt: skip
+            detail = message(
+                "incentives.badge_rule",
+                value=kpi_value(kpi.key, value),
+                cmp=choice("comparison", rule.comparison),
+                threshold=_threshold_param(rule),
+            )
+            badges.append(_badge(member_id=int(row["entity_id"]), store=store, key=rule.key,
+                                 period_start=period_start, detail=detail))  # fmt: skip
     return badges
 
 
@@ -237,7 +247,8 @@ def badges_award(*, store: Store, start: dt.date, end: dt.date) -> list[Badge]:
     run returns the same list and writes nothing."""
     if end < start:
         return []
-    with translation.override(settings.LANGUAGE_CODE):  # the details are written in the site's language
+    # The details' text is kept in the site's language, for the admin; pages render the messages.
+    with translation.override(settings.LANGUAGE_CODE):
         earned = [
             *_lightning_deals(store, start, end),
             *_weekly_sprints(store, start, end),

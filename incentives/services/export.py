@@ -168,8 +168,9 @@ def _line_rows(ws, statements: list[Statement], teams: dict) -> list[list]:
         for number, line in enumerate(statement.lines.all(), start=1):
             rows.append([
                 *_who(ws, statement, team), _cell(ws, state), number,
-                _cell(ws, str(line.get_kind_display())), _cell(ws, line.amount, MONEY), _cell(ws, line.explanation),
-                _cell(ws, _kpi_label(line.kpi_key) if line.kpi_key else ""), _cell(ws, line.kpi_value),
+                _cell(ws, str(line.get_kind_display())), _cell(ws, line.amount, MONEY),
+                _cell(ws, line.explanation_text),
+                _cell(ws, _kpi_label(line.kpi_key) if line.kpi_key else ""), _cell(ws, line.kpi_value_text),
                 _cell(ws, ORDER_SEPARATOR.join(str(ref) for ref in line.order_ids or [])),
                 _cell(ws, _deals_text(line.deals)),
             ])  # fmt: skip

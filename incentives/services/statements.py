@@ -26,7 +26,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from incentives import calc
-from incentives.lines import call_assessment_lines, performance_pending_text
+from incentives.lines import call_assessment_lines, performance_pending
 from incentives.models import (
     CommissionBase,
     CommissionedOrder,
@@ -40,6 +40,21 @@ from incentives.models import (
     TierMode,
 )
 from incentives.selectors.estimate import gmv_target
+from metrics.messages import (
+    MessageData,
+    Param,
+    choice,
+    joined,
+    kpi_label,
+    kpi_value,
+    literal,
+    message,
+    message_render,
+    money,
+    month_text,
+    nested,
+    percent,
+)
 from metrics.models import Lead, LeadStage, LeadStageChange, Order
 from metrics.registry import KPI_BY_KEY, Level
 from metrics.selectors.dashboards import ranked_count, ranks
@@ -82,13 +97,35 @@ def team_of(*, member: Member, store: Store, day: dt.date) -> Team | None:
 
 @dataclass
 class Line:
+    """A statement line as computed. `explanation` and `kpi_value` are messages (metrics/messages.py),
+    rendered in the reader's language; a plain string is kept as it is (a literal)."""
+
     kind: str
     amount: Decimal
-    explanation: str
+    explanation: MessageData | str
     kpi_key: str = ""
-    kpi_value: str = ""
+    kpi_value: MessageData | str | None = None
     order_ids: list[str] = field(default_factory=list)
     deals: list[dict] = field(default_factory=list)  # {"lead_id", "customer", "amount"}: the deals behind it
+
+    @property
+    def explanation_message(self) -> MessageData:
+        return literal(self.explanation) if isinstance(self.explanation, str) else self.explanation
+
+    @property
+    def kpi_value_message(self) -> MessageData:
+        if not self.kpi_value:
+            return {}
+        return literal(self.kpi_value) if isinstance(self.kpi_value, str) else self.kpi_value
+
+    @property
+    def explanation_text(self) -> str:
+        """In the active language."""
+        return message_render(message=self.explanation_message)
+
+    @property
+    def kpi_value_text(self) -> str:
+        return message_render(message=self.kpi_value_message)
 
 
 @dataclass
@@ -102,10 +139,22 @@ class Computed:
         return calc.money(sum((line.amount for line in self.lines), Decimal(0)))
 
 
-def _value_text(key: str, value) -> str:
-    from metrics.formatting import kpi_display
+def _value(key: str, value) -> MessageData:
+    """A line's KPI value, formatted in the KPI's unit when it is shown."""
+    return message("incentives.value", value=kpi_value(key, value))
 
-    return kpi_display(KPI_BY_KEY[key], value) if key in KPI_BY_KEY else str(value)
+
+def _threshold(key: str, threshold: Decimal) -> Param:
+    """A rule's threshold: a rate as a percentage ("≥ 40%"), anything else in the KPI's unit."""
+    kpi = KPI_BY_KEY.get(key)
+    if kpi is not None and kpi.is_rate:
+        return percent(threshold, places=2)
+    return kpi_value(key, threshold)
+
+
+def _plain(value: Decimal) -> str:
+    """A coefficient, multiplier or score as written: 1.2, 0.5, 78.5."""
+    return f"{Decimal(value).normalize():f}"
 
 
 def _member_kpis(member: Member, store: Store, start: dt.date, end: dt.date) -> dict:
@@ -214,13 +263,12 @@ class MonthFigures:
 
 
 def statement_compute(*, member: Member, store: Store, month: dt.date, figures: MonthFigures | None = None) -> Computed:
-    """The statement's lines from the data (nothing is written). Explanations are written in
-    the site's language: a statement is a document, not a page. `figures`: the store-month's
-    shared figures when several members are computed in one pass."""
+    """The statement's lines from the data (nothing is written). Explanations are messages
+    (metrics/messages.py): each reader sees them in their own language. `figures`: the
+    store-month's shared figures when several members are computed in one pass."""
     month = month.replace(day=1)
     figures = figures or MonthFigures(store=store, month=month)
-    with translation.override(settings.LANGUAGE_CODE):
-        return _compute(member, store, month, figures)
+    return _compute(member, store, month, figures)
 
 
 def _compute(member: Member, store: Store, month: dt.date, figures: MonthFigures) -> Computed:
@@ -231,23 +279,16 @@ def _compute(member: Member, store: Store, month: dt.date, figures: MonthFigures
     lines: list[Line] = []
     if plan.base_salary:
         lines.append(
-            Line(LineKind.BASE, calc.money(plan.base_salary), _("Base salary of plan %(plan)s.") % {"plan": plan.name})
+            Line(LineKind.BASE, calc.money(plan.base_salary), message("incentives.base_salary", plan=plan.name))
         )
     if plan.performance_pay:
         appraisal = appraisal_for_pay(member=member, month=month)
         if pending := appraisal_pending_count(appraisal=appraisal):
             # No grade while KPI items lack data and HR has not decided: no grade pay either.
-            lines.append(
-                Line(LineKind.PERFORMANCE, Decimal("0.00"), performance_pending_text(month=month, count=pending))
-            )
+            lines.append(Line(LineKind.PERFORMANCE, Decimal("0.00"), performance_pending(month=month, count=pending)))
         elif appraisal is None or appraisal.total is None:
             lines.append(
-                Line(
-                    LineKind.PERFORMANCE,
-                    Decimal("0.00"),
-                    _("No appraisal for %(month)s yet: performance pay follows when it is scored.")
-                    % {"month": f"{month:%Y-%m}"},
-                )
+                Line(LineKind.PERFORMANCE, Decimal("0.00"), message("incentives.no_appraisal", month=month_text(month)))
             )
         elif plan.performance_by_score:
             amount = calc.money(plan.performance_pay * appraisal.total / 100)
@@ -255,10 +296,10 @@ def _compute(member: Member, store: Store, month: dt.date, figures: MonthFigures
                 Line(
                     LineKind.PERFORMANCE,
                     amount,
-                    _("%(pay)s × appraisal score %(score)s / 100 = %(amount)s.")
-                    % {"pay": plan.performance_pay, "score": appraisal.total, "amount": amount},
+                    message("incentives.performance_by_score", pay=money(plan.performance_pay),
+                            score=_plain(appraisal.total), amount=money(amount)),
                 )
-            )
+            )  # fmt: skip
         else:
             coefficient = Decimal(str((plan.grade_coefficients or {}).get(appraisal.grade, 0)))
             amount = calc.money(plan.performance_pay * coefficient)
@@ -266,15 +307,10 @@ def _compute(member: Member, store: Store, month: dt.date, figures: MonthFigures
                 Line(
                     LineKind.PERFORMANCE,
                     amount,
-                    _("%(pay)s × coefficient %(coefficient)s of grade %(grade)s = %(amount)s.")
-                    % {
-                        "pay": plan.performance_pay,
-                        "coefficient": coefficient,
-                        "grade": appraisal.grade,
-                        "amount": amount,
-                    },
+                    message("incentives.performance_by_grade", pay=money(plan.performance_pay),
+                            coefficient=_plain(coefficient), grade=appraisal.grade, amount=money(amount)),
                 )
-            )
+            )  # fmt: skip
     kpis = _member_kpis(member, store, month, end)
     lines += [
         Line(LineKind.CALLS, part.amount, part.explanation, part.kpi_key, part.kpi_value)
@@ -301,20 +337,17 @@ def _compute(member: Member, store: Store, month: dt.date, figures: MonthFigures
             base = sum((Decimal(o.paid_cents - o.refund_cents) for o in orders), Decimal(0)) / 100
             items = [(o.credited_date, Decimal(o.paid_cents - o.refund_cents) / 100, o) for o in orders]
             kpi_key, refs, deal_rows = "gmv", [o.order_id for o in orders], []
-        numbers = {"base": calc.money(base), "count": len(deals) if on_deals else len(orders)}
+        numbers = {"base": money(calc.money(base)), "count": len(deals) if on_deals else len(orders)}
         if plan.commission_mode == CommissionMode.FLAT:
             commission = base * plan.flat_rate
-            if on_deals:
-                text = _("%(rate)s of %(base)s won in %(count)s deals (no refunds on deals).")
-            else:
-                text = _("%(rate)s of %(base)s credited GMV net of refunds (%(count)s paid orders).")
+            key = "incentives.flat_on_deals" if on_deals else "incentives.flat_on_gmv"
             lines.append(
                 Line(
                     LineKind.COMMISSION,
                     calc.money(commission),
-                    text % {**numbers, "rate": f"{plan.flat_rate * 100:.2f}%"},
+                    message(key, **numbers, rate=percent(plan.flat_rate, places=2)),
                     kpi_key,
-                    _value_text(kpi_key, kpis.get(kpi_key)),
+                    _value(kpi_key, kpis.get(kpi_key)),
                     refs,
                     deal_rows,
                 )
@@ -328,41 +361,37 @@ def _compute(member: Member, store: Store, month: dt.date, figures: MonthFigures
                 base=base, completion=completion, tiers=tiers, marginal=plan.tier_mode == TierMode.MARGINAL
             )
             commission = sum((p.amount for p in parts), Decimal(0))
-            how = "; ".join(f"{p.rate * 100:.2f}% × {calc.money(p.base)}" for p in parts)
+            how = joined(
+                [nested(message("incentives.tier_part", rate=percent(p.rate, places=2), base=money(calc.money(p.base))))
+                 for p in parts] or ["—"],
+                separator="; ",
+            )  # fmt: skip
             if completion is None:
-                done = _("no amount-won target this month") if on_deals else _("no GMV target this month")
+                done: Param = nested(message("incentives.no_won_target" if on_deals else "incentives.no_gmv_target"))
             elif on_deals:
-                done = _("%(done)s (%(reached)s won / target %(target)s)") % {
-                    "done": f"{completion * 100:.1f}%", "reached": calc.money(reached),
-                    "target": calc.money(target),
-                }  # fmt: skip
+                won = message("incentives.completion_won", done=percent(completion),
+                              reached=money(calc.money(reached)), target=money(calc.money(target)))  # fmt: skip
+                done = nested(won)
             else:
-                done = f"{completion * 100:.1f}%"
-            if on_deals:
-                text = _("Target completion %(done)s (%(mode)s tiers): %(how)s, on %(base)s won in %(count)s deals "
-                         "(no refunds on deals).")  # fmt: skip
-            else:
-                text = _(
-                    "Target completion %(done)s (%(mode)s tiers): %(how)s, on %(base)s credited GMV net of "
-                    "refunds (%(count)s paid orders)."
-                )
+                done = percent(completion)
             lines.append(
                 Line(
                     LineKind.COMMISSION,
                     calc.money(commission),
-                    text % {**numbers, "done": done, "mode": plan.get_tier_mode_display(), "how": how or "—"},
+                    message("incentives.tiered_on_deals" if on_deals else "incentives.tiered_on_gmv", **numbers,
+                            done=done, mode=choice("tier_mode", plan.tier_mode), how=how),
                     kpi_key,
-                    _value_text(kpi_key, reached),
+                    _value(kpi_key, reached),
                     refs,
                     deal_rows,
                 )
-            )
+            )  # fmt: skip
         if plan.commission_cap is not None and commission > plan.commission_cap:
             lines.append(
                 Line(
                     LineKind.COMMISSION,
                     calc.money(plan.commission_cap - commission),
-                    _("Commission capped at %(cap)s.") % {"cap": plan.commission_cap},
+                    message("incentives.commission_capped", cap=money(plan.commission_cap)),
                 )
             )
             commission = plan.commission_cap
@@ -374,18 +403,14 @@ def _compute(member: Member, store: Store, month: dt.date, figures: MonthFigures
                     Line(
                         LineKind.MODIFIER,
                         calc.money(extra),
-                        _("%(kpi)s %(value)s %(cmp)s %(threshold)s: commission × %(multiplier)s.")
-                        % {
-                            "kpi": KPI_BY_KEY[modifier.kpi_key].label,
-                            "value": _value_text(modifier.kpi_key, value),
-                            "cmp": modifier.get_comparison_display(),
-                            "threshold": modifier.threshold,
-                            "multiplier": modifier.multiplier,
-                        },
+                        message("incentives.modifier", kpi=kpi_label(modifier.kpi_key),
+                                value=kpi_value(modifier.kpi_key, value), cmp=choice("comparison", modifier.comparison),
+                                threshold=_threshold(modifier.kpi_key, modifier.threshold),
+                                multiplier=_plain(modifier.multiplier)),
                         modifier.kpi_key,
-                        _value_text(modifier.kpi_key, value),
+                        _value(modifier.kpi_key, value),
                     )
-                )
+                )  # fmt: skip
                 commission += extra
         rate = (commission / base) if base else Decimal(0)
         commissioned = [(o, rate) for o in orders]  # deals: none (no refunds, no clawback)
@@ -398,18 +423,14 @@ def _compute(member: Member, store: Store, month: dt.date, figures: MonthFigures
                 Line(
                     LineKind.MILESTONE,
                     calc.money(milestone.amount),
-                    _("%(kpi)s %(value)s %(cmp)s %(threshold)s: bonus %(amount)s.")
-                    % {
-                        "kpi": KPI_BY_KEY[milestone.kpi_key].label,
-                        "value": _value_text(milestone.kpi_key, value),
-                        "cmp": milestone.get_comparison_display(),
-                        "threshold": milestone.threshold,
-                        "amount": milestone.amount,
-                    },
+                    message("incentives.milestone", kpi=kpi_label(milestone.kpi_key),
+                            value=kpi_value(milestone.kpi_key, value), cmp=choice("comparison", milestone.comparison),
+                            threshold=_threshold(milestone.kpi_key, milestone.threshold),
+                            amount=money(milestone.amount)),
                     milestone.kpi_key,
-                    _value_text(milestone.kpi_key, value),
+                    _value(milestone.kpi_key, value),
                 )
-            )
+            )  # fmt: skip
     lines += _ranking_lines(plan, member, store, month, figures)
     lines += _clawback_lines(member, store, month)
     return Computed(plan, lines, commissioned)
@@ -433,31 +454,21 @@ def _pk_lines(
             continue
         commission = base * rate  # the week's share of the commission, at the month's effective rate
         amount = calc.money(commission * plan.pk_bonus_rate)
-        shared = _(" (a tie: the title is shared)") if len(champions) > 1 else ""
+        shared = nested(message("incentives.pk_tie")) if len(champions) > 1 else ""
         lines.append(
             Line(
                 LineKind.PK,
                 amount,
-                _(
-                    "Team %(team)s won the week of %(week)s by %(kpi)s%(shared)s: +%(rate)s of that week's "
-                    "commission %(commission)s (%(base)s × %(effective)s)."
-                )
-                % {
-                    "team": team.name,
-                    "week": f"{monday:%m-%d}",
-                    "kpi": KPI_BY_KEY[plan.pk_kpi_key].label,
-                    "shared": shared,
-                    "rate": f"{plan.pk_bonus_rate * 100:.2f}%",
-                    "commission": calc.money(commission),
-                    "base": calc.money(base),
-                    "effective": f"{rate * 100:.3f}%",
-                },
+                message("incentives.pk", team=team.name, week=f"{monday:%m-%d}", kpi=kpi_label(plan.pk_kpi_key),
+                        shared=shared, rate=percent(plan.pk_bonus_rate, places=2),
+                        commission=money(calc.money(commission)), base=money(calc.money(base)),
+                        effective=percent(rate, places=3)),
                 plan.pk_kpi_key,
-                "",
+                None,
                 [o.order_id for o in week if isinstance(o, Order)],
                 _deal_rows([d for d in week if isinstance(d, DealWon)]),
             )
-        )
+        )  # fmt: skip
     return lines
 
 
@@ -482,18 +493,12 @@ def _ranking_lines(plan: Plan, member: Member, store: Store, month: dt.date, fig
                 Line(
                     LineKind.RANKING,
                     amount,
-                    _("Rank %(rank)s of %(count)s in %(team)s by %(kpi)s: award %(amount)s.")
-                    % {
-                        "rank": rank,
-                        "count": ranked_count(team_ranks),
-                        "team": team.name,
-                        "kpi": kpi.label,
-                        "amount": amount,
-                    },
+                    message("incentives.ranking", rank=rank, count=ranked_count(team_ranks), team=team.name,
+                            kpi=kpi_label(award.kpi_key), amount=money(amount)),
                     award.kpi_key,
-                    _value_text(award.kpi_key, values.get(member.pk)),
+                    _value(award.kpi_key, values.get(member.pk)),
                 )
-            )
+            )  # fmt: skip
     return lines
 
 
@@ -516,24 +521,46 @@ def _clawback_lines(member: Member, store: Store, month: dt.date) -> list[Line]:
             Line(
                 LineKind.CLAWBACK,
                 amount,
-                _(
-                    "Order %(order)s, paid out in %(month)s, was refunded %(refund)s later: commission at "
-                    "%(rate)s taken back."
-                )
-                % {
-                    "order": paid.order_ref,
-                    "month": f"{paid.statement.month:%Y-%m}",
-                    "refund": calc.money(Decimal(refund_now - paid.refund_cents) / 100),
-                    "rate": f"{paid.rate * 100:.3f}%",
-                },
+                message("incentives.clawback", order=paid.order_ref, month=month_text(paid.statement.month),
+                        refund=money(calc.money(Decimal(refund_now - paid.refund_cents) / 100)),
+                        rate=percent(paid.rate, places=3)),
                 order_ids=[paid.order_ref],
             )
-        )
+        )  # fmt: skip
     return lines
 
 
 def _line_dicts(lines: list[Line]) -> list[dict]:
-    return [{"kind": line.kind, "amount": str(line.amount), "explanation": line.explanation} for line in lines]
+    """A proposed adjustment's lines (Statement.proposed_lines): the message and, as on a stored
+    line, its text in the site's language."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return [
+            {"kind": line.kind, "amount": str(line.amount), "message": line.explanation_message,
+             "explanation": line.explanation_text}
+            for line in lines
+        ]  # fmt: skip
+
+
+def _line_rows(statement: Statement, lines: list[Line]) -> list[StatementLine]:
+    """The lines to store: each message, and its text in the site's language (for the admin and
+    as the fallback of a row whose message cannot be rendered)."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return [
+            StatementLine(
+                statement=statement,
+                order=n,
+                kind=line.kind,
+                amount=line.amount,
+                explanation=line.explanation_text,
+                explanation_msg=line.explanation_message,
+                kpi_key=line.kpi_key,
+                kpi_value=line.kpi_value_text[:40],
+                kpi_value_msg=line.kpi_value_message,
+                order_ids=line.order_ids,
+                deals=line.deals,
+            )
+            for n, line in enumerate(lines)
+        ]
 
 
 @transaction.atomic
@@ -554,22 +581,7 @@ def statement_refresh(
         statement = Statement.objects.create(member=member, store=store, month=month, plan=computed.plan)
     if statement.state == StatementState.DRAFT:
         statement.lines.all().delete()
-        StatementLine.objects.bulk_create(
-            [
-                StatementLine(
-                    statement=statement,
-                    order=n,
-                    kind=line.kind,
-                    amount=line.amount,
-                    explanation=line.explanation,
-                    kpi_key=line.kpi_key,
-                    kpi_value=line.kpi_value,
-                    order_ids=line.order_ids,
-                    deals=line.deals,
-                )
-                for n, line in enumerate(computed.lines)
-            ]
-        )
+        StatementLine.objects.bulk_create(_line_rows(statement, computed.lines))
         statement.plan, statement.total = computed.plan, computed.total
         statement.proposed_total, statement.proposed_lines = None, []
     elif computed.total != statement.total:

@@ -9,6 +9,7 @@ class ImportBatchSerializer(serializers.ModelSerializer):
     progress_percent = serializers.IntegerField(read_only=True)
     is_finished = serializers.BooleanField(read_only=True)
     stores = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    error_message = serializers.CharField(source="error_text", read_only=True, help_text="In the request's language.")
 
     class Meta:
         model = ImportBatch
@@ -44,6 +45,8 @@ class ImportMappingSerializer(serializers.Serializer):
 
 
 class ImportRowErrorSerializer(serializers.ModelSerializer):
+    reason = serializers.CharField(source="reason_text", read_only=True, help_text="In the request's language.")
+
     class Meta:
         model = ImportRowError
         fields = ["line", "column", "value", "reason"]

@@ -45,6 +45,7 @@ from metrics.services.targets import (
     DecompositionSave,
     behaviour_record_set,
     campaign_create,
+    decomposition_default_name,
     decomposition_save,
     target_create,
     target_delete,
@@ -116,13 +117,24 @@ def progress_json(target: Target, progress: Progress | None) -> dict | None:
 
 
 class TargetSerializer(serializers.ModelSerializer):
+    name = serializers.CharField(
+        source="name_text", read_only=True,
+        help_text="In the request's language: a generated name (\"Paid orders needed\") is translated, a "
+                  "written one is as written.",
+    )  # fmt: skip
+    name_message = serializers.JSONField(
+        source="name_msg", read_only=True,
+        help_text="A generated name's message key and parameters ({} for a written name); see "
+                  "metrics/message_keys.py.",
+    )  # fmt: skip
+    notes = serializers.CharField(source="notes_text", read_only=True, help_text="In the request's language.")
     level = serializers.CharField(read_only=True, help_text="member, team or store")
     unit = serializers.SerializerMethodField(help_text="money (yuan), rate (fraction), seconds, count or days")
     progress = serializers.SerializerMethodField()
 
     class Meta:
         model = Target
-        fields = ["id", *FIELDS, "level", "unit", "created_at", "updated_at", "progress"]
+        fields = ["id", *FIELDS, "name_message", "level", "unit", "created_at", "updated_at", "progress"]
         read_only_fields = fields
 
     def get_unit(self, target: Target) -> str:
@@ -528,9 +540,10 @@ class DecomposeApi(APIView):
         how = DecompositionSave(
             store=store,
             team=team,
-            name=q.get("name")
-            or _("%(scope)s revenue %(start)s – %(end)s")
-            % {"scope": team.name if team else store.name, "start": period.start, "end": period.end},
+            name=q.get("name") or "",
+            name_msg=decomposition_default_name(
+                scope=team.name if team else store.name, start=period.start, end=period.end
+            ),
             period_kind=q.get("period_kind") or PeriodKind.CUSTOM,
             leads_behaviour=q.get("leads_behaviour"),
         )
@@ -616,6 +629,8 @@ class BehaviourRecordViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, vie
 
 
 class FocusTargetSerializer(serializers.ModelSerializer):
+    name = serializers.CharField(source="name_text", read_only=True, help_text="In the request's language.")
+
     class Meta:
         model = Target
         fields = ["id", "name", "kpi_key", "store", "team", "value", "direction"]

@@ -11,14 +11,13 @@ exported text kept, call durations as seconds, phone numbers masked.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
 
 from metrics.importing.readers import Chunk
 from metrics.importing.schema import (
@@ -30,6 +29,7 @@ from metrics.importing.schema import (
     Field,
     FieldType,
 )
+from metrics.messages import MessageData, message
 from metrics.models import ImportKind, OrderStatus
 
 # Columns of the staging table, in order, per kind (after `line` and `store_id`).
@@ -62,14 +62,12 @@ LOCAL_PARTS = {
     "stage_changed_at": ("stage_changed_date", None),
 }
 
-# Choice-like field types: the folded texts each accepts, and the reason an unknown text gets.
+# Choice-like field types: the folded texts each accepts, and the reason (a message key) an
+# unknown text gets.
 _CHOICES = {
-    FieldType.STAGE: (
-        LEAD_STAGES,
-        _lazy("Unknown stage. Use 线索/lead, 意向/intent, 谈判/negotiation, 成单/won or 丢单/lost."),
-    ),
-    FieldType.DIRECTION: (CALL_DIRECTIONS, _lazy("Unknown call direction. Use 呼出/outbound or 呼入/inbound.")),
-    FieldType.BOOL: (YES_NO, _lazy("Not a yes or no (是/否, Y/N, yes/no, 1/0).")),
+    FieldType.STAGE: (LEAD_STAGES, "metrics.import_row_stage"),
+    FieldType.DIRECTION: (CALL_DIRECTIONS, "metrics.import_row_direction"),
+    FieldType.BOOL: (YES_NO, "metrics.import_row_yes_no"),
 }
 
 _STATUS_KEYS = {unicodedata.normalize("NFKC", k).strip().lower(): v for k, v in ORDER_STATUSES.items()}
@@ -104,7 +102,7 @@ class StoreResolver:
 @dataclass
 class CheckedChunk:
     rows: pd.DataFrame  # line, store_id, then STAGING_COLUMNS[kind]
-    errors: pd.DataFrame  # line, column, value, reason
+    errors: pd.DataFrame  # line, column, value, reason (a message as JSON text: metrics/messages.py)
     rejected: int  # rows rejected in this chunk
 
 
@@ -118,13 +116,16 @@ class _Errors:
         lines: np.ndarray,
         column: str,
         values: pd.Series | None,
-        reason: str,
+        reason: MessageData,
     ):
+        """Rows of `mask` rejected for `reason`, a message (kept as JSON text in the frame: pandas
+        would read a dict as a mapping), so each reader sees it in their language."""
         mask = np.asarray(mask, dtype=bool)
         if not mask.any():
             return
         shown = values[mask].astype(str).str.slice(0, 200).to_numpy() if values is not None else ""
-        self.frames.append(pd.DataFrame({"line": lines[mask], "column": column, "value": shown, "reason": reason}))
+        text = json.dumps(reason, ensure_ascii=False)
+        self.frames.append(pd.DataFrame({"line": lines[mask], "column": column, "value": shown, "reason": text}))
 
     def frame(self) -> pd.DataFrame:
         if not self.frames:
@@ -143,7 +144,7 @@ def chunk_check(*, chunk: Chunk, kind: str, mapping: dict[str, str], stores: Sto
                     "line": [line],
                     "column": [""],
                     "value": [""],
-                    "reason": [_("Cannot split the line into cells: %(detail)s") % {"detail": reason}],
+                    "reason": [json.dumps(message("metrics.import_row_split", detail=reason), ensure_ascii=False)],
                 }
             )
         )
@@ -245,11 +246,11 @@ def _resolve_stores(frame, lines, mapping, stores: StoreResolver, errors: _Error
             lines,
             header,
             names,
-            _("This row belongs to another store than the one chosen for the import."),
+            message("metrics.import_row_other_store"),
         )
         ids[:] = stores.fixed_store_id
         return ids.to_numpy(), other
-    errors.add(empty, lines, header, names, _("The store name is empty."))
+    errors.add(empty, lines, header, names, message("metrics.import_row_no_store"))
     bad |= empty
     for name in names[~empty].unique():
         if name in stores.known:
@@ -261,7 +262,7 @@ def _resolve_stores(frame, lines, mapping, stores: StoreResolver, errors: _Error
             stores.new[name] = store_id
         else:
             mask = (names == name).to_numpy()
-            errors.add(mask, lines, header, names, _("Unknown store, or not one you may import into."))
+            errors.add(mask, lines, header, names, message("metrics.import_row_unknown_store"))
             bad |= mask
             continue
         ids[(names == name).to_numpy()] = store_id
@@ -291,7 +292,7 @@ def _convert(
     empty = (text == "").to_numpy()
     invalid = np.zeros(n, dtype=bool)
     if not spec.nullable:
-        errors.add(empty, lines, column, None, _("A value is required."))
+        errors.add(empty, lines, column, None, message("metrics.import_row_required"))
         invalid |= empty
 
     if spec.type == FieldType.TEXT:
@@ -301,7 +302,7 @@ def _convert(
         if spec.name == "number":
             text = _phone_mask(text)
         too_long = (text.str.len() > spec.max_length).to_numpy() if spec.max_length else np.zeros(n, dtype=bool)
-        errors.add(too_long, lines, column, text, _("Longer than %(n)s characters.") % {"n": spec.max_length})
+        errors.add(too_long, lines, column, text, message("metrics.import_row_too_long", n=spec.max_length))
         invalid |= too_long
         values = text.where(~empty, spec.default if spec.default is not None else None)
         return values.astype(object), invalid
@@ -313,7 +314,7 @@ def _convert(
         }
         status = text.map(normalised)
         too_long = (text.str.len() > spec.max_length).to_numpy()
-        errors.add(too_long, lines, column, text, _("Longer than %(n)s characters.") % {"n": spec.max_length})
+        errors.add(too_long, lines, column, text, message("metrics.import_row_too_long", n=spec.max_length))
         return (status.astype(object), text.astype(object)), invalid | too_long
 
     if spec.type in _CHOICES:
@@ -322,28 +323,28 @@ def _convert(
         # Few distinct texts: fold each once, then map the column.
         values = text.map({t: keys.get(_fold_choice(t)) for t in text.unique()}).astype(object)
         unknown = (values.isna() & ~pd.Series(empty)).to_numpy()
-        errors.add(unknown, lines, column, raw, str(reason))
+        errors.add(unknown, lines, column, raw, message(reason))
         invalid |= unknown
         if spec.type == FieldType.BOOL and spec.default is not None:
             values = values.where(~pd.Series(empty), int(spec.default))
         if spec.type == FieldType.STAGE:
             too_long = (text.str.len() > spec.max_length).to_numpy()
-            errors.add(too_long, lines, column, text, _("Longer than %(n)s characters.") % {"n": spec.max_length})
+            errors.add(too_long, lines, column, text, message("metrics.import_row_too_long", n=spec.max_length))
             return (values, text.astype(object)), invalid | too_long
         return values, invalid
 
     if spec.type == FieldType.DURATION:
         values, unreadable = _duration_seconds(text, empty)
-        errors.add(unreadable, lines, column, raw, _("Not a duration (seconds like 83, or 1:23, or 0:01:23)."))
+        errors.add(unreadable, lines, column, raw, message("metrics.import_row_duration"))
         if spec.default is not None:
             values = values.where(~pd.Series(empty), int(spec.default))
         return values.astype(object), invalid | unreadable
 
     if spec.type in (FieldType.MONEY, FieldType.INT):
         parse, reason = (
-            (_money_cents, _("Not an amount of money (like 1234.50 or ¥1,234.00)."))
+            (_money_cents, message("metrics.import_row_money"))
             if spec.type == FieldType.MONEY
-            else (_integer, _("Not a whole number of 0 or more."))
+            else (_integer, message("metrics.import_row_integer"))
         )
         values, unreadable = parse(text, empty)
         errors.add(unreadable, lines, column, raw, reason)
@@ -354,7 +355,7 @@ def _convert(
     if spec.type == FieldType.DATE:
         parsed = _local_datetimes(text, date_only=True)
         not_date = parsed.isna().to_numpy() & ~empty
-        errors.add(not_date, lines, column, raw, _("Not a date (like 2026-08-01 or 2026/8/1)."))
+        errors.add(not_date, lines, column, raw, message("metrics.import_row_date"))
         values = parsed.dt.strftime("%Y-%m-%d").where(parsed.notna(), None)
         return values.astype(object), invalid | not_date
 
@@ -363,14 +364,14 @@ def _convert(
     if local is not None:
         local["parsed"] = parsed
     not_time = parsed.isna().to_numpy() & ~empty
-    errors.add(not_time, lines, column, raw, _("Not a date and time (like 2026-08-01 10:00:00 or 2026/8/1 10:00)."))
+    errors.add(not_time, lines, column, raw, message("metrics.import_row_datetime"))
     epoch, nonexistent = _to_epoch(parsed, zones)
     errors.add(
         nonexistent & ~not_time & ~empty,
         lines,
         column,
         raw,
-        _("This local time does not exist or is ambiguous in the store's time zone (a clock change)."),
+        message("metrics.import_row_clock_change"),
     )
     return epoch, invalid | not_time | (nonexistent & ~empty)
 
@@ -537,12 +538,12 @@ def _to_epoch(naive: pd.Series, zones: pd.Series) -> tuple[pd.Series, np.ndarray
 def _check_order_of_times(kind: str, out: dict, frame: pd.DataFrame, lines, mapping, errors: _Errors) -> np.ndarray:
     """Times that contradict each other make KPIs wrong (negative response times): reject them."""
     pairs = {
-        ImportKind.ORDERS: [("created_at", "paid_at", _("Paid before the order was created."))],
+        ImportKind.ORDERS: [("created_at", "paid_at", "metrics.import_row_paid_before_created")],
         ImportKind.CHATS: [
-            ("started_at", "first_response_at", _("First response before the chat started.")),
-            ("started_at", "ended_at", _("Chat ended before it started.")),
+            ("started_at", "first_response_at", "metrics.import_row_response_before_start"),
+            ("started_at", "ended_at", "metrics.import_row_ended_before_start"),
         ],
-        ImportKind.LEADS: [("created_at", "stage_changed_at", _("The stage changed before the lead was created."))],
+        ImportKind.LEADS: [("created_at", "stage_changed_at", "metrics.import_row_stage_before_created")],
     }.get(kind, [])
     bad = np.zeros(len(lines), dtype=bool)
     for earlier, later, reason in pairs:
@@ -551,6 +552,6 @@ def _check_order_of_times(kind: str, out: dict, frame: pd.DataFrame, lines, mapp
         wrong = (b < a).fillna(False).to_numpy(dtype=bool)
         header = mapping.get(later)
         if header:
-            errors.add(wrong, lines, header, frame[header].astype(str), reason)
+            errors.add(wrong, lines, header, frame[header].astype(str), message(reason))
         bad |= wrong
     return bad

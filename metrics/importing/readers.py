@@ -22,11 +22,22 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from django.conf import settings
-from django.utils.translation import gettext as _
+
+from metrics.messages import Param, message, message_render
+from metrics.messages import number as number_param
 
 
 class ImportRefused(Exception):
-    """The file as a whole cannot be imported; nothing was written."""
+    """The file as a whole cannot be imported; nothing was written. Why: `message`, a message
+    (metrics/messages.py) that the batch keeps and each reader sees in their language; str()
+    renders it in the active language."""
+
+    def __init__(self, key: str, /, **params: Param) -> None:
+        self.message = message(key, **params)
+        super().__init__(key)
+
+    def __str__(self) -> str:
+        return message_render(message=self.message)
 
 
 @dataclass
@@ -64,9 +75,9 @@ def file_size_check(*, size: int) -> None:
     """Refuse a file over IMPORT_MAX_FILE_MB (size in bytes), before it is kept or read."""
     if size > settings.IMPORT_MAX_FILE_MB * 1024 * 1024:
         raise ImportRefused(
-            _("The file is %(size)s MB; the limit is %(limit)s MB. Split the export by date range.")
-            % {"size": round(size / 1024 / 1024, 1), "limit": settings.IMPORT_MAX_FILE_MB}
-        )
+            "metrics.import_too_big", size=number_param(round(size / 1024 / 1024, 1), places=1),
+            limit=settings.IMPORT_MAX_FILE_MB,
+        )  # fmt: skip
 
 
 def source_open(path: Path, *, sheet: str | None = None, encoding: str = "") -> Source:
@@ -76,16 +87,16 @@ def source_open(path: Path, *, sheet: str | None = None, encoding: str = "") -> 
     size = path.stat().st_size
     file_size_check(size=size)
     if size == 0:
-        raise ImportRefused(_("The file is empty."))
+        raise ImportRefused("metrics.import_empty")
     with path.open("rb") as handle:
         head = handle.read(8192)
     if head.startswith(b"PK\x03\x04"):
         return _xlsx_open(path, sheet=sheet)
     if head.startswith((b"\xd0\xcf\x11\xe0", b"%PDF", b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"\x1f\x8b", b"Rar!")):
-        raise ImportRefused(_("This is not a table: save the export as CSV (UTF-8 or GBK) or as an .xlsx workbook."))
+        raise ImportRefused("metrics.import_not_table")
     utf16 = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
     if not utf16 and b"\x00" in head:
-        raise ImportRefused(_("This is not a text table: save the export as CSV (UTF-8 or GBK) or as .xlsx."))
+        raise ImportRefused("metrics.import_not_text")
     return _csv_open(path, encoding=encoding)
 
 
@@ -118,17 +129,13 @@ def _detect_encoding(path: Path, known: str = "") -> tuple[str, str, int]:
                 while block := handle.read(_BLOCK):
                     text = decoder.decode(block)
                     if "\x00" in text:
-                        raise ImportRefused(
-                            _("This is not a text table: save the export as CSV (UTF-8 or GBK) or as .xlsx.")
-                        )
+                        raise ImportRefused("metrics.import_not_text")
                     newlines += text.count("\n")
                 decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             continue
         return codec, label, newlines
-    raise ImportRefused(
-        _("The file is neither UTF-8 nor GB18030/GBK text. Save it from Excel as “CSV UTF-8” and upload it again.")
-    )
+    raise ImportRefused("metrics.import_encoding")
 
 
 def _csv_open(path: Path, *, encoding: str = "") -> Source:
@@ -137,7 +144,7 @@ def _csv_open(path: Path, *, encoding: str = "") -> Source:
         sample = handle.read(64 * 1024)
     lines = [line for line in sample.splitlines() if line.strip()]
     if not lines:
-        raise ImportRefused(_("The file has no header row."))
+        raise ImportRefused("metrics.import_no_header")
     try:
         delimiter = csv.Sniffer().sniff("\n".join(lines[:20]), delimiters=",\t;|").delimiter
     except csv.Error:
@@ -147,9 +154,7 @@ def _csv_open(path: Path, *, encoding: str = "") -> Source:
     header_line = next(i for i, line in enumerate(sample.splitlines(), start=1) if line.strip())
     headers = [h.strip() for h in next(csv.reader([lines[0]], delimiter=delimiter))]
     if len(headers) < 2:
-        raise ImportRefused(
-            _("Only one column was found. The file is not a table, or its separator is not comma, tab or semicolon.")
-        )
+        raise ImportRefused("metrics.import_one_column")
     _check_headers(headers)
     return Source(
         path=path,
@@ -166,10 +171,10 @@ def _csv_open(path: Path, *, encoding: str = "") -> Source:
 def _check_headers(headers: list[str]) -> None:
     if any(not h for h in headers):
         position = next(i for i, h in enumerate(headers, start=1) if not h)
-        raise ImportRefused(_("Column %(position)s has no header.") % {"position": position})
+        raise ImportRefused("metrics.import_column_no_header", position=position)
     duplicates = sorted({h for h in headers if headers.count(h) > 1})
     if duplicates:
-        raise ImportRefused(_("These headers appear twice: %(headers)s.") % {"headers": ", ".join(duplicates)})
+        raise ImportRefused("metrics.import_headers_twice", headers=", ".join(duplicates))
 
 
 _BAD_LINE = re.compile(r"Skipping line (\d+): (.+)")
@@ -219,9 +224,9 @@ def _csv_chunks(source: Source, chunk_rows: int) -> Iterator[Chunk]:
                 frame = frame.reset_index(drop=True)
             yield Chunk(frame=frame, lines=lines, bad_lines=bad)
     except UnicodeDecodeError as error:  # detection read the whole file, so this is not expected
-        raise ImportRefused(_("The file's encoding changes part-way through: %(error)s") % {"error": error}) from None
+        raise ImportRefused("metrics.import_encoding_changes", error=str(error)) from None
     except pd.errors.ParserError as error:
-        raise ImportRefused(_("The file cannot be read as a table: %(error)s") % {"error": error}) from None
+        raise ImportRefused("metrics.import_unreadable", error=str(error)) from None
 
 
 def _data_lines(index: np.ndarray, skipped_lines: np.ndarray, *, first_data_line: int) -> np.ndarray:
@@ -244,30 +249,21 @@ def _xlsx_open(path: Path, *, sheet: str | None) -> Source:
             members = archive.infolist()
             names = {m.filename for m in members}
             if "xl/workbook.xml" not in names:
-                raise ImportRefused(_("This zip file is not an Excel workbook (.xlsx)."))
+                raise ImportRefused("metrics.import_zip_not_xlsx")
             unpacked = sum(m.file_size for m in members)
             packed = max(1, sum(m.compress_size for m in members))
     except zipfile.BadZipFile:
-        raise ImportRefused(_("The workbook is damaged: it cannot be opened as .xlsx.")) from None
+        raise ImportRefused("metrics.import_xlsx_damaged") from None
     if unpacked > settings.IMPORT_MAX_XLSX_UNPACKED_MB * 1024 * 1024 or unpacked / packed > 200:
-        raise ImportRefused(
-            _("The workbook unpacks to %(size)s MB, more than a real export does; it was not opened.")
-            % {"size": round(unpacked / 1024 / 1024)}
-        )
+        raise ImportRefused("metrics.import_xlsx_bomb", size=number_param(round(unpacked / 1024 / 1024)))
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as error:
-        raise ImportRefused(
-            _("The workbook cannot be read (%(error)s). Open it in Excel and save it again as .xlsx.")
-            % {"error": error.__class__.__name__}
-        ) from None
+        raise ImportRefused("metrics.import_xlsx_unreadable", error=error.__class__.__name__) from None
     try:
         if sheet:
             if sheet not in workbook.sheetnames:
-                raise ImportRefused(
-                    _("The workbook has no sheet “%(sheet)s”; it has: %(sheets)s.")
-                    % {"sheet": sheet, "sheets": ", ".join(workbook.sheetnames)}
-                )
+                raise ImportRefused("metrics.import_no_sheet", sheet=sheet, sheets=", ".join(workbook.sheetnames))
             worksheet = workbook[sheet]
         else:
             worksheet = workbook.worksheets[0]
@@ -281,14 +277,11 @@ def _xlsx_open(path: Path, *, sheet: str | None) -> Source:
                 headers = [c.strip() for c in cells]
                 break
         if not headers:
-            raise ImportRefused(_("The sheet “%(sheet)s” is empty.") % {"sheet": worksheet.title})
+            raise ImportRefused("metrics.import_sheet_empty", sheet=worksheet.title)
         _check_headers(headers)
         rows = max(0, (worksheet.max_row or 0) - header_row)
         if rows > settings.IMPORT_MAX_ROWS:
-            raise ImportRefused(
-                _("The sheet has %(rows)s rows; the limit is %(limit)s.")
-                % {"rows": rows, "limit": settings.IMPORT_MAX_ROWS}
-            )
+            raise ImportRefused("metrics.import_sheet_rows", rows=rows, limit=settings.IMPORT_MAX_ROWS)
         title = worksheet.title
     finally:
         workbook.close()
@@ -327,7 +320,7 @@ def _xlsx_chunks(source: Source, chunk_rows: int) -> Iterator[Chunk]:
                 continue
             count += 1
             if count > settings.IMPORT_MAX_ROWS:
-                raise ImportRefused(_("The sheet has more than %(limit)s rows.") % {"limit": settings.IMPORT_MAX_ROWS})
+                raise ImportRefused("metrics.import_sheet_too_many", limit=settings.IMPORT_MAX_ROWS)
             cells += [""] * (width - len(cells))
             rows.append(cells)
             lines.append(number)

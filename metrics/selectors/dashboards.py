@@ -139,7 +139,7 @@ class TargetRow:
     level: str  # member, team or store
     kpi: Kpi | None  # None: a counted behaviour
     behaviour: str  # the behaviour's name ("" for a KPI)
-    unit: str  # the behaviour's unit, e.g. 条
+    unit: str  # the behaviour's unit in the language the row was built in (Behaviour.unit_text)
     period_kind: str
     start: dt.date
     end: dt.date  # inclusive
@@ -237,11 +237,11 @@ def _target_row(target: Target, progress: Progress, *, today: dt.date) -> Target
             today_about = left / _working_days_left(today, target.end)
     return TargetRow(
         target_id=target.pk,
-        name=target.name,
+        name=target.name_text,
         level=target.level,
         kpi=KPI_BY_KEY.get(target.kpi_key) if target.kpi_key else None,
         behaviour=target.behaviour.name if target.behaviour_id else "",
-        unit=target.behaviour.unit if target.behaviour_id else "",
+        unit=target.behaviour.unit_text if target.behaviour_id else "",
         period_kind=target.period_kind,
         start=target.start,
         end=target.end,

@@ -14,6 +14,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.utils import timezone
 
+from metrics.messages import kpi_label, message, month_text
 from metrics.models import (
     Behaviour,
     CampaignKind,
@@ -134,7 +135,8 @@ def demo_data_import(*, orders: int = 50_000, days: int = 90, progress: Callable
 # members with an equal share ahead or behind by how well they sell.
 DEMO_GROWTH = {"quarter": Decimal("1.05"), "month": Decimal("1.04"), "focus": Decimal("1.03")}
 DEMO_LEAD_CONVERSION = Decimal("0.06")  # leads → new customers' deals (the seed's 6%)
-DEMO_BEHAVIOUR = ("客户需求上报", "条", "向店长上报的客户需求（尺码、面料、到货提醒）。")
+# Name, unit in Chinese and in English, description (written by the store, as a manager would).
+DEMO_BEHAVIOUR = ("客户需求上报", "条", "reports", "向店长上报的客户需求（尺码、面料、到货提醒）。")
 DEMO_BEHAVIOUR_PER_DAY = 3  # the weekly count target: per working day
 HISTORY_DAYS = 28
 
@@ -240,7 +242,11 @@ def demo_plans_create(*, today: dt.date | None = None) -> DemoPlans:
         )  # fmt: skip
         trees += 1
         behaviour = Behaviour.objects.create(
-            store=store, name=DEMO_BEHAVIOUR[0], unit=DEMO_BEHAVIOUR[1], description=DEMO_BEHAVIOUR[2]
+            store=store,
+            name=DEMO_BEHAVIOUR[0],
+            unit=DEMO_BEHAVIOUR[1],
+            unit_en=DEMO_BEHAVIOUR[2],
+            description=DEMO_BEHAVIOUR[3],
         )
         monday = day - dt.timedelta(days=day.weekday())
         week = Period(monday, monday + dt.timedelta(days=6))
@@ -265,7 +271,8 @@ def demo_plans_create(*, today: dt.date | None = None) -> DemoPlans:
                 target_create(
                     viewer=viewer, user=user, tier=TargetTier.EXECUTION, behaviour=behaviour, store=store, team=team,
                     member=member, period_kind=PeriodKind.WEEK, start=week.start, end=week.end, parent=root,
-                    name=f"{member.display_name} {week.start:%m-%d}–{week.end:%m-%d} · {behaviour.name}",
+                    name_msg=message("metrics.target_member_period", member=member.display_name,
+                                     period=f"{week.start:%m-%d}–{week.end:%m-%d}", measure=behaviour.name),
                     value=Decimal(DEMO_BEHAVIOUR_PER_DAY * 6), direction=TargetDirection.AT_LEAST, owner=user,
                 )  # fmt: skip
                 # Each member counts at their own rate, from last Monday to today.
@@ -341,14 +348,16 @@ def _demo_month_targets(*, viewer, user, team: Team, members: list[Member], mont
         target_create(
             viewer=viewer, user=user, tier=TargetTier.EXECUTION, kpi_key="gmv", store=team.store, team=team,
             member=member, period_kind=PeriodKind.MONTH, start=month.start, end=month.end, value=share,
-            direction=TargetDirection.AT_LEAST, owner=user, name=f"{member.display_name} {month.start:%Y-%m} · 销售额",
+            direction=TargetDirection.AT_LEAST, owner=user,
+            name_msg=message("metrics.target_member_period", member=member.display_name,
+                             period=month_text(month.start), measure=kpi_label("gmv")),
         )  # fmt: skip
 
 
 # A salesperson's month targets (seed 002's completion rates), from the team's won amount over
 # the four weeks before the month: amount won, collected (90% of it), new customers, new products.
-DEMO_SALES_TARGETS = (("won_amount", Decimal("1.0"), "成单金额"), ("collected_amount", Decimal("0.9"), "回款金额"),
-                      ("new_product_amount", Decimal("0.25"), "新品销售额"))  # fmt: skip
+DEMO_SALES_TARGETS = (("won_amount", Decimal("1.0")), ("collected_amount", Decimal("0.9")),
+                      ("new_product_amount", Decimal("0.25")))  # fmt: skip
 DEMO_DEAL_SIZE = Decimal(15_000)  # yuan: a typical demo deal, to turn amounts into customers
 
 
@@ -360,15 +369,16 @@ def _demo_sales_targets(*, viewer, user, team: Team, members: list[Member], mont
     per_member = won / HISTORY_DAYS * month.days * DEMO_GROWTH["month"] / max(len(members), 1)
     if per_member <= 0:
         return
-    values = [(key, (per_member * share).quantize(Decimal("1")), label) for key, share, label in DEMO_SALES_TARGETS]
-    values.append(("new_customers", max(Decimal(1), (per_member / DEMO_DEAL_SIZE).quantize(Decimal("1"))), "新客户"))
+    values = [(key, (per_member * share).quantize(Decimal("1"))) for key, share in DEMO_SALES_TARGETS]
+    values.append(("new_customers", max(Decimal(1), (per_member / DEMO_DEAL_SIZE).quantize(Decimal("1")))))
     for member in members:
-        for key, value, label in values:
+        for key, value in values:
             target_create(
                 viewer=viewer, user=user, tier=TargetTier.EXECUTION, kpi_key=key, store=team.store, team=team,
                 member=member, period_kind=PeriodKind.MONTH, start=month.start, end=month.end, value=value,
                 direction=TargetDirection.AT_LEAST, owner=user,
-                name=f"{member.display_name} {month.start:%Y-%m} · {label}",
+                name_msg=message("metrics.target_member_period", member=member.display_name,
+                                 period=month_text(month.start), measure=kpi_label(key)),
             )  # fmt: skip
 
 
@@ -588,7 +598,7 @@ def demo_incentives_create(*, today: dt.date | None = None, progress: Callable[[
         if team.kind == TeamKind.TELESALES and TeamKind.TELESALES not in plans:
             plans[TeamKind.TELESALES] = plan_telesales_create(
                 store=team.store, name="电销方案", base_salary=Decimal(3500),
-                description="底薪3500 + 考核（呼出接通数量 + 呼出接通时间）+ 成单提成1.5%~3%（种子 002）。",
+                description="底薪3500 + 考核（呼出接通数量 + 呼出接通时间）+ 成单提成1.5%~3%。",
             )  # fmt: skip
     this_month = last_month = None
     locked, drafts, locked_total = 0, 0, Decimal(0)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import logging
 import time
 from dataclasses import dataclass
@@ -23,14 +24,14 @@ from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import Q
-from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils import timezone, translation
 from kombu.exceptions import KombuError
 
 from metrics.importing.merge import Staging
 from metrics.importing.normalize import StoreResolver, chunk_check
 from metrics.importing.readers import ImportRefused, Source, file_size_check, source_open
 from metrics.importing.schema import kind_detect, mapping_propose, missing_required
+from metrics.messages import MessageData, message, message_render
 from metrics.models import ColumnMapping, ImportBatch, ImportKind, ImportRowError, ImportStatus
 from metrics.selectors.imports import import_batch_rerun_get, import_batch_valid_rows_refusal
 from teams.models import Store
@@ -110,8 +111,17 @@ def import_batch_create(
     return batch
 
 
+def _batch_error(batch: ImportBatch, error: MessageData) -> None:
+    """Why the batch failed: the message, shown in each reader's language, and its text in the
+    site's language (ImportBatch.error_message)."""
+    batch.error_msg = error
+    with translation.override(settings.LANGUAGE_CODE):
+        batch.error_message = message_render(message=error)
+
+
 def _batch_refused(batch: ImportBatch, refusal: ImportRefused) -> ImportBatch:
-    batch.status, batch.error_message = ImportStatus.REFUSED, str(refusal)
+    batch.status = ImportStatus.REFUSED
+    _batch_error(batch, refusal.message)
     batch.kind = batch.kind or ImportKind.ORDERS
     batch.finished_at = timezone.now()
     batch.save()
@@ -125,13 +135,7 @@ def file_inspect(
     source = source_open(path, sheet=sheet)
     detected = kind or kind_detect(source.headers)
     if detected is None:
-        raise ImportRefused(
-            _(
-                "These columns are not an order report, a chat log, a traffic report, a lead list or "
-                "a call record: %(headers)s. Choose the kind and map the columns."
-            )
-            % {"headers": ", ".join(source.headers[:12])}
-        )
+        raise ImportRefused("metrics.import_kind_unknown", headers=", ".join(source.headers[:12]))
     saved = (
         ColumnMapping.objects.filter(store=store, kind=detected).values_list("mapping", flat=True).first()
         if store
@@ -141,7 +145,7 @@ def file_inspect(
     if mapping:
         unknown = sorted(set(mapping.values()) - set(source.headers))
         if unknown:
-            raise ImportRefused(_("The file has no column named %(headers)s.") % {"headers": ", ".join(unknown)})
+            raise ImportRefused("metrics.import_no_column", headers=", ".join(unknown))
         proposal.update(mapping)
     missing = [f.name for f in missing_required(kind=detected, mapping=proposal)]
     return FileFacts(detected, source.headers, source.encoding, source.sheet, proposal, missing)
@@ -226,14 +230,12 @@ def _batch_enqueue(batch: ImportBatch) -> None:
         # timeouts), so this comes within seconds instead of hanging the request.
         logger.exception("import batch %s could not be queued: the task broker is unreachable", batch.pk)
         batch.status = ImportStatus.FAILED
-        batch.error_message = _(
-            "The import could not be queued: the background job service is unreachable. Nothing was "
-            "imported. Upload the file again in a few minutes; if this persists, tell your administrator."
-        )
+        _batch_error(batch, message("metrics.import_not_queued"))
         batch.finished_at = timezone.now()
         ImportBatch.objects.filter(pk=batch.pk, status=ImportStatus.QUEUED).update(
-            status=batch.status, error_message=batch.error_message, finished_at=batch.finished_at
-        )
+            status=batch.status, error_message=batch.error_message, error_msg=batch.error_msg,
+            finished_at=batch.finished_at,
+        )  # fmt: skip
 
 
 def _resolver(batch: ImportBatch) -> StoreResolver:
@@ -269,7 +271,8 @@ def import_batch_run(*, batch: ImportBatch, chunk_rows: int | None = None) -> Im
     try:
         _run(batch, chunk_rows or settings.IMPORT_CHUNK_ROWS)
     except ImportRefused as refusal:
-        batch.status, batch.error_message = ImportStatus.REFUSED, str(refusal)
+        batch.status = ImportStatus.REFUSED
+        _batch_error(batch, refusal.message)
     except Exception as error:
         if batch.status == ImportStatus.SUCCEEDED:
             # The rows and the batch's counts were committed together; only what follows failed.
@@ -279,17 +282,12 @@ def import_batch_run(*, batch: ImportBatch, chunk_rows: int | None = None) -> Im
             # is a temporary table of the lost session, so nothing of this batch was written.
             logger.exception("import batch %s: the database connection was lost", batch.pk)
             batch.status = ImportStatus.FAILED
-            batch.error_message = _(
-                "The connection to the database was lost during the import, so nothing was imported. "
-                "Import the file again."
-            )
+            _batch_error(batch, message("metrics.import_connection_lost"))
             batch.inserted = batch.updated = batch.unchanged = 0
         else:
             logger.exception("import batch %s failed", batch.pk)
             batch.status = ImportStatus.REFUSED
-            batch.error_message = _(
-                "The import stopped on an unexpected error; nothing was written. The error was logged."
-            )
+            _batch_error(batch, message("metrics.import_unexpected"))
             batch.inserted = batch.updated = batch.unchanged = 0
     batch.finished_at = timezone.now()
     batch.duration_ms = round((time.monotonic() - started) * 1000)
@@ -330,9 +328,9 @@ def _run(batch: ImportBatch, chunk_rows: int) -> None:
     missing = missing_required(kind=batch.kind, mapping=mapping)
     if missing:
         expected = "; ".join(f"{f.aliases[0]} ({f.label})" for f in missing)
-        raise ImportRefused(_("Required columns are missing: %(columns)s.") % {"columns": expected})
+        raise ImportRefused("metrics.import_columns_missing", columns=expected)
     if "store" not in mapping and not batch.store_id:
-        raise ImportRefused(_("The file does not name its stores (店铺名称): choose the store it belongs to."))
+        raise ImportRefused("metrics.import_no_store_column")
     batch.encoding, batch.sheet = source.encoding, source.sheet
     ImportBatch.objects.filter(pk=batch.pk).update(rows_total=source.rows_estimate, encoding=source.encoding)
 
@@ -359,22 +357,23 @@ def _run(batch: ImportBatch, chunk_rows: int) -> None:
         batch.rejected = rejected
         if kept_errors:
             errors = pd.concat(kept_errors, ignore_index=True).sort_values(["line"], kind="stable")
+            reasons = {text: json.loads(text) for text in errors["reason"].unique()}  # a few distinct messages
+            with translation.override(settings.LANGUAGE_CODE):
+                texts = {text: message_render(message=reason)[:300] for text, reason in reasons.items()}
             ImportRowError.objects.bulk_create(
                 ImportRowError(
                     batch=batch,
                     line=int(e.line),
                     column=str(e.column)[:120],
                     value=str(e.value)[:200],
-                    reason=str(e.reason)[:300],
+                    reason=texts[e.reason],
+                    reason_msg=reasons[e.reason],
                 )
                 for e in errors.itertuples(index=False)
             )
         if rejected and not batch.skip_invalid:
             batch.status = ImportStatus.FAILED
-            batch.error_message = _(
-                "%(count)s rows are invalid, so nothing was imported. "
-                "Correct them, or import again with “skip invalid rows”."
-            ) % {"count": rejected}
+            _batch_error(batch, message("metrics.import_rows_invalid", count=rejected))
             return
         with transaction.atomic():
             created = _stores_create(resolver)

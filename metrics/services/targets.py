@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from metrics.messages import MessageData, choice, kpi_label, message, message_render, money
 from metrics.models import (
     Behaviour,
     BehaviourRecord,
@@ -89,8 +90,21 @@ def _check_edit(viewer: Viewer, target: Target) -> None:
         raise PermissionDenied(_("You may not set targets for this store, team or member."))
 
 
-def target_create(*, viewer: Viewer, user, **fields) -> Target:
+def _site_text(msg: MessageData) -> str:
+    """A generated text in the site's language: what `name`/`notes` keep beside the message."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return message_render(message=msg)
+
+
+def target_create(*, viewer: Viewer, user, name_msg: MessageData | None = None, notes_msg: MessageData | None = None,
+                  **fields) -> Target:  # fmt: skip
+    """A target; `name_msg` / `notes_msg`: a generated name or notes (metrics/messages.py),
+    shown in each reader's language, instead of a written `name` / `notes`."""
     target = Target(**{k: v for k, v in fields.items() if k in FIELDS}, created_by=user)
+    if name_msg:
+        target.name, target.name_msg = _site_text(name_msg)[:120], name_msg
+    if notes_msg:
+        target.notes, target.notes_msg = _site_text(notes_msg), notes_msg
     if not target.direction:
         target.direction = default_direction(target.kpi_key)
     _check_edit(viewer, target)
@@ -100,10 +114,18 @@ def target_create(*, viewer: Viewer, user, **fields) -> Target:
 
 
 def target_update(*, viewer: Viewer, target: Target, **fields) -> Target:
+    """Change a target. A generated name (or notes) stays generated while the text given is the
+    one shown to the editor; a different text is the editor's own and replaces it."""
     _check_edit(viewer, target)  # may change what it was …
     for key, value in fields.items():
-        if key in FIELDS:
-            setattr(target, key, value)
+        if key not in FIELDS:
+            continue
+        if key in ("name", "notes"):
+            generated = getattr(target, f"{key}_msg")
+            if generated and value == getattr(target, f"{key}_text"):
+                continue  # left as shown: still the generated text, in every language
+            setattr(target, f"{key}_msg", {})
+        setattr(target, key, value)
     _check_edit(viewer, target)  # … and what it becomes
     target_validate(target)
     target.save()
@@ -119,25 +141,26 @@ def target_delete(*, viewer: Viewer, target: Target) -> None:
 class DecompositionSave:
     store: Store
     team: Team | None
-    name: str
+    name: str  # written by a person; empty: `name_msg`, or the generated "<scope> revenue <start> – <end>"
     period_kind: str
     # Counted by staff; None: no leads targets (each member aims at inquiring buyers instead).
     # Only for a plan with leads (a team that works leads): a service team's plan has none.
     leads_behaviour: Behaviour | None
+    name_msg: MessageData | None = None
+
+
+def decomposition_default_name(*, scope: str, start: dt.date, end: dt.date) -> MessageData:
+    """The name of a decomposition's revenue target when nobody writes one."""
+    return message("metrics.target_revenue", scope=scope, start=f"{start:%Y-%m-%d}", end=f"{end:%Y-%m-%d}")
 
 
 @transaction.atomic
 def decomposition_save(*, viewer: Viewer, user, plan: Decomposition, how: DecompositionSave) -> Target:
-    # The names it writes are data: in the site's language, not that of whoever saved them.
-    with translation.override(settings.LANGUAGE_CODE):
-        return _decomposition_save(viewer=viewer, user=user, plan=plan, how=how)
-
-
-def _decomposition_save(*, viewer: Viewer, user, plan: Decomposition, how: DecompositionSave) -> Target:
     """The decomposition as a target tree in one action: the revenue (strategy); the orders,
     buyers, inquiries and UV it needs (tactics); each member's revenue and leads (or inquiring
     buyers) per week (execution). Returns the root. A plan weighed by weekday saves targets paced
-    by weekday, so that their expected-to-date follows the same weights."""
+    by weekday, so that their expected-to-date follows the same weights. The names it generates
+    are messages, read in each reader's language (metrics/messages.py)."""
     period = plan.input.period
     store, team = how.store, how.team
     if not target_can_edit(viewer=viewer, store_id=store.pk, team_id=team.pk if team else None, member_id=None):
@@ -146,46 +169,47 @@ def _decomposition_save(*, viewer: Viewer, user, plan: Decomposition, how: Decom
     pace = PaceMethod.WEEKDAYS if plan.weighted else PaceMethod.LINEAR
     common = {"store": store, "team": team, "period_kind": how.period_kind, "start": period.start, "end": period.end,
               "created_by": user, "owner": user, "pace": pace}  # fmt: skip
+    default = decomposition_default_name(scope=team.name if team else store.name, start=period.start, end=period.end)
+    root_msg = {} if how.name else (how.name_msg or default)
+    notes_msg = message("metrics.target_returning_new", returning=money(_money(plan.returning_revenue)),
+                        new=money(_money(plan.new_revenue)))  # fmt: skip
     root = Target.objects.create(
-        tier=TargetTier.STRATEGY, name=how.name, kpi_key="gmv", value=_money(plan.input.revenue),
-        direction=TargetDirection.AT_LEAST,
-        notes=_("Returning customers %(returning)s, new customers %(new)s.")
-        % {"returning": _money(plan.returning_revenue), "new": _money(plan.new_revenue)},
-        **common,
+        tier=TargetTier.STRATEGY, name=how.name or _site_text(root_msg)[:120], name_msg=root_msg, kpi_key="gmv",
+        value=_money(plan.input.revenue), direction=TargetDirection.AT_LEAST, notes=_site_text(notes_msg),
+        notes_msg=notes_msg, **common,
     )  # fmt: skip
     level = "team" if team else "store"
-    tactics = [("paid_orders", plan.orders, _("Paid orders needed"))]
+    tactics = [("paid_orders", plan.orders, "metrics.target_paid_orders_needed")]
     tactics.append(
-        ("paying_buyers" if level == "store" else "paid_buyers", plan.paying_buyers, _("Paying buyers needed"))
-    )
+        ("paying_buyers" if level == "store" else "paid_buyers", plan.paying_buyers,
+         "metrics.target_paying_buyers_needed")
+    )  # fmt: skip
     if plan.inquiries is not None:
-        tactics.append(("inquiring_buyers", plan.inquiries, _("Inquiring buyers needed")))
+        tactics.append(("inquiring_buyers", plan.inquiries, "metrics.target_inquiring_buyers_needed"))
     if plan.uv is not None and level == "store":
-        tactics.append(("uv", plan.uv, _("Visitors needed")))
+        tactics.append(("uv", plan.uv, "metrics.target_visitors_needed"))
     children = [
-        Target(
-            tier=TargetTier.TACTIC,
-            name=str(name),
-            kpi_key=key,
-            value=_whole(value),
-            direction=TargetDirection.AT_LEAST,
-            parent=root,
-            **common,
-        )
-        for key, value, name in tactics
-    ]
-    if leads_behaviour is not None:
-        children.append(
+        _generated(
             Target(
                 tier=TargetTier.TACTIC,
-                name=str(_("New leads to reach")),
-                behaviour=leads_behaviour,
-                value=_whole(plan.leads),
+                kpi_key=key,
+                value=_whole(value),
                 direction=TargetDirection.AT_LEAST,
                 parent=root,
                 **common,
-            )
+            ),
+            message(name_key),
         )
+        for key, value, name_key in tactics
+    ]
+    if leads_behaviour is not None:
+        children.append(
+            _generated(
+                Target(tier=TargetTier.TACTIC, behaviour=leads_behaviour, value=_whole(plan.leads),
+                       direction=TargetDirection.AT_LEAST, parent=root, **common),
+                message("metrics.target_new_leads"),
+            )
+        )  # fmt: skip
     for child in children:
         target_validate(child)
     Target.objects.bulk_create(children)
@@ -200,28 +224,35 @@ def _decomposition_save(*, viewer: Viewer, user, plan: Decomposition, how: Decom
             base = {"tier": TargetTier.EXECUTION, "store": store, "team": team, "member": member,
                     "period_kind": PeriodKind.WEEK, "start": week.start, "end": week.end, "parent": root,
                     "created_by": user, "direction": TargetDirection.AT_LEAST, "pace": pace}  # fmt: skip
-            label = f"{member.display_name} {week.start:%m-%d}–{week.end:%m-%d}"
-            execution.append(Target(name=f"{label} · {_('GMV')}", kpi_key="gmv", value=_money(revenue), **base))
+            who = {"member": member.display_name, "period": f"{week.start:%m-%d}–{week.end:%m-%d}"}
+            execution.append(
+                _generated(
+                    Target(kpi_key="gmv", value=_money(revenue), **base),
+                    message("metrics.target_member_period", **who, measure=kpi_label("gmv")),
+                )
+            )
             if leads_behaviour is not None:
                 execution.append(
-                    Target(
-                        name=f"{label} · {leads_behaviour.name}",
-                        behaviour=leads_behaviour,
-                        value=_whole(leads),
-                        **base,
+                    _generated(
+                        Target(behaviour=leads_behaviour, value=_whole(leads), **base),
+                        message("metrics.target_member_period", **who, measure=leads_behaviour.name),
                     )
                 )
             elif inquiries is not None:
                 execution.append(
-                    Target(
-                        name=f"{label} · {_('Inquiring buyers')}",
-                        kpi_key="inquiring_buyers",
-                        value=_whole(inquiries),
-                        **base,
+                    _generated(
+                        Target(kpi_key="inquiring_buyers", value=_whole(inquiries), **base),
+                        message("metrics.target_member_period", **who, measure=kpi_label("inquiring_buyers")),
                     )
                 )
     Target.objects.bulk_create(execution)
     return root
+
+
+def _generated(target: Target, name_msg: MessageData) -> Target:
+    """A target whose name is generated: the message, and its text in the site's language."""
+    target.name, target.name_msg = _site_text(name_msg)[:120], name_msg
+    return target
 
 
 def _money(value: Decimal) -> Decimal:
@@ -250,13 +281,8 @@ def campaign_create(
     focus_values: dict[str, Decimal] | None = None,
 ) -> Campaign:  # fmt: skip
     """A promotion with its phases and each phase's focus targets: member-level KPIs for every
-    team of the store, store-level ones for the store. Target names in the site's language."""
-    with translation.override(settings.LANGUAGE_CODE):
-        return _campaign_create(viewer=viewer, user=user, store=store, kind=kind, name=name, phases=phases,
-                                focus_values=focus_values)  # fmt: skip
-
-
-def _campaign_create(*, viewer, user, store, kind, name, phases, focus_values) -> Campaign:
+    team of the store, store-level ones for the store. Their names are messages ("<promotion> ·
+    <phase> · <KPI>"), read in each reader's language."""
     if not target_can_edit(viewer=viewer, store_id=store.pk, team_id=None, member_id=None):
         raise PermissionDenied(_("Only the store's managers plan its promotions."))
     campaign = Campaign.objects.create(store=store, kind=kind, name=name)
@@ -269,9 +295,11 @@ def _campaign_create(*, viewer, user, store, kind, name, phases, focus_values) -
             value = (focus_values or {}).get(kpi_key, default)
             kpi = KPI_BY_KEY[kpi_key]
             scopes = [None] if kpi.store is not None else teams
+            name_msg = message("metrics.target_focus", campaign=name, phase=choice("phase", kind_key),
+                               kpi=kpi_label(kpi_key))  # fmt: skip
             for team in scopes:
                 Target.objects.create(
-                    tier=TargetTier.TACTIC, name=f"{name} · {phase.get_kind_display()} · {kpi.label}", kpi_key=kpi_key,
+                    tier=TargetTier.TACTIC, name=_site_text(name_msg)[:120], name_msg=name_msg, kpi_key=kpi_key,
                     store=store, team=team, period_kind=PeriodKind.PHASE, start=start, end=end, phase=phase,
                     value=value, direction=default_direction(kpi_key), created_by=user, owner=user,
                 )  # fmt: skip
@@ -347,9 +375,9 @@ def _email(alert: TargetAlert) -> str:
     if not recipients:
         return ""
     with translation.override(settings.LANGUAGE_CODE):
-        subject = _("Target %(name)s: %(kind)s") % {"name": target.name, "kind": alert.get_kind_display()}
+        subject = _("Target %(name)s: %(kind)s") % {"name": target.name_text, "kind": alert.get_kind_display()}
         body = _("%(name)s (%(start)s – %(end)s): %(kind)s. So far %(actual)s of %(value)s.") % {
-            "name": target.name, "start": target.start, "end": target.end, "kind": alert.get_kind_display(),
+            "name": target.name_text, "start": target.start, "end": target.end, "kind": alert.get_kind_display(),
             "actual": alert.actual if alert.actual is not None else "—", "value": target.value,
         }  # fmt: skip
     send_mail(subject, body, None, recipients)

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from metrics.messages import MessageData, bilingual, choice, message
 from reviews import scoring
 from reviews.models import (
     CYCLE_ORDER,
@@ -52,11 +53,14 @@ from teams.selectors.scoping import Viewer
 logger = logging.getLogger(__name__)
 
 
-def _audit(cycle: Cycle, user, field: str, old, new, reason: str = "", appraisal: Appraisal | None = None) -> None:
+def _audit(cycle: Cycle, user, field: str, old, new, reason: str = "", appraisal: Appraisal | None = None,
+           field_msg: MessageData | None = None) -> None:  # fmt: skip
+    """`field`: a field's key (state, self_comment…); or, for what has no key, `field_msg` (a
+    message shown in the reader's language) with `field` its text for the admin."""
     if cycle.state in AUDITED or field == "state":
-        AuditEntry.objects.create(cycle=cycle, appraisal=appraisal, user=user, field=field,
-                                  old="" if old is None else str(old), new="" if new is None else str(new),
-                                  reason=reason)  # fmt: skip
+        AuditEntry.objects.create(cycle=cycle, appraisal=appraisal, user=user, field=field[:120],
+                                  field_msg=field_msg or {}, old="" if old is None else str(old),
+                                  new="" if new is None else str(new), reason=reason)  # fmt: skip
 
 
 @transaction.atomic
@@ -183,8 +187,10 @@ def rating_set(*, viewer: Viewer, user, appraisal: Appraisal, item: Item, role: 
         appraisal=appraisal, item=item, role=role, rater=rater, defaults={"score": score, "comment": comment}
     )
     if old != int(score):
-        # Stored as data (the item's name and the role's key), not in whoever's language.
-        _audit(cycle, user, f"{item.name_zh} ({role})", old, score, reason, appraisal)
+        # The item's names in both languages and the role's key: each reader sees their language.
+        what = message("reviews.audit_rating", item=bilingual(zh=item.name_zh, en=item.name_en),
+                       role=choice("rater_role", role))  # fmt: skip
+        _audit(cycle, user, f"{item.name_zh} ({role})", old, score, reason, appraisal, field_msg=what)
     appraisal_scores_refresh(appraisal=appraisal)
     return rating
 

@@ -35,6 +35,24 @@ NAMES = {
     "coordination": ("协调能力", "Coordination"), "mentoring": ("传帮带", "Mentoring"),
 }  # fmt: skip
 
+# What each built-in template weighs, in Chinese and English (people read these in the admin).
+BUILT_IN_DESCRIPTIONS = {
+    "sales-ability-attitude": (
+        "销售业绩 80%（销售额完成率、询单转化率、客单价、首次响应、退款订单率），能力 15%，态度 5%。",
+        "Sales results 80% (GMV against target, inquiry conversion, order value, first response, refunds), "
+        "ability 15%, attitude 5%.",
+    ),
+    "results-behaviour-growth": (
+        "三个维度：结果 60%，行为过程 25%，能力成长 15%。",
+        "Three dimensions: results 60%, behaviour and process 25%, capability growth 15%.",
+    ),
+    "pipeline-calls": (
+        "线上销售和电销：业绩 70%（成单、回款、赢单率、价格控制），过程 20%（新客户、呼出接通、谈判天数），态度 10%。",
+        "Online sales and telesales: results 70% (amount won and collected, win rate, price control), process 20% "
+        "(new customers, connected calls, days in negotiation), attitude 10%.",
+    ),
+}
+
 
 def _rating(dimension: Dimension, key: str, weight: Decimal, order: int) -> Item:
     zh, en = NAMES[key]
@@ -50,14 +68,15 @@ def _kpi(dimension: Dimension, zh: str, en: str, key: str, weight: Decimal, orde
 
 @transaction.atomic
 def appraisal_templates_ensure() -> list[AppraisalTemplate]:
-    """The three built-in templates (seed 003, seed 000 and seed 002's sales KPIs); left as they
-    are if they exist."""
+    """The three built-in templates (sales/ability/attitude, results/behaviour/growth, and the
+    sales teams' pipeline and calls); left as they are if they exist."""
     made = []
     if not AppraisalTemplate.objects.filter(key="sales-ability-attitude").exists():
         t = AppraisalTemplate.objects.create(
             key="sales-ability-attitude", name_zh="销售业绩·能力·态度（80/15/5）",
             name_en="Sales results, ability, attitude (80/15/5)",
-            description="Seed 003: 销售业绩 80%，能力 15%，态度 5%。",
+            description=BUILT_IN_DESCRIPTIONS["sales-ability-attitude"][0],
+            description_en=BUILT_IN_DESCRIPTIONS["sales-ability-attitude"][1],
         )  # fmt: skip
         results = Dimension.objects.create(template=t, name_zh="销售业绩", name_en="Sales results", weight=D("0.80"))
         ability = Dimension.objects.create(template=t, name_zh="能力", name_en="Ability", weight=D("0.15"), order=1)
@@ -84,7 +103,8 @@ def appraisal_templates_ensure() -> list[AppraisalTemplate]:
     if not AppraisalTemplate.objects.filter(key="results-behaviour-growth").exists():
         t = AppraisalTemplate.objects.create(
             key="results-behaviour-growth", name_zh="结果·行为过程·能力成长", name_en="Results, behaviour, growth",
-            description="Seed 000: 三维考核，结果 60%，行为过程 25%，能力成长 15%。",
+            description=BUILT_IN_DESCRIPTIONS["results-behaviour-growth"][0],
+            description_en=BUILT_IN_DESCRIPTIONS["results-behaviour-growth"][1],
         )  # fmt: skip
         results = Dimension.objects.create(template=t, name_zh="结果", name_en="Results", weight=D("0.60"))
         process = Dimension.objects.create(template=t, name_zh="行为过程", name_en="Behaviour process",
@@ -110,7 +130,8 @@ def appraisal_templates_ensure() -> list[AppraisalTemplate]:
         t = AppraisalTemplate.objects.create(
             key="pipeline-calls", name_zh="线上销售·电销（业绩·过程·态度）",
             name_en="Online sales and telesales (results, process, attitude)",
-            description="Seed 002: 销售任务完成率、回款率、新客户开发、价格控制；电销的呼出接通数量和时长。",
+            description=BUILT_IN_DESCRIPTIONS["pipeline-calls"][0],
+            description_en=BUILT_IN_DESCRIPTIONS["pipeline-calls"][1],
         )  # fmt: skip
         results = Dimension.objects.create(template=t, name_zh="业绩", name_en="Results", weight=D("0.70"))
         process = Dimension.objects.create(template=t, name_zh="过程", name_en="Process", weight=D("0.20"), order=1)

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from incentives import tasks
 from incentives.models import Badge, BadgeRule
@@ -26,8 +26,10 @@ D = Decimal
 
 
 def awarded(shop: Shop, key: str) -> dict:
+    """The badges' details as an English reader sees them."""
     names = {m.pk: agent for agent, m in shop.members.items()}
-    return {(names[b.member_id], b.period_start): b.detail for b in Badge.objects.filter(key=key)}
+    with translation.override("en"):
+        return {(names[b.member_id], b.period_start): b.detail_text for b in Badge.objects.filter(key=key)}
 
 
 def test_lightning_deal_paid_within_an_hour_of_the_first_inquiry(tmp_path):
@@ -91,6 +93,8 @@ def test_perfect_response_is_50_sessions_in_a_day_all_answered_within_30_seconds
     shop.load()
     badges_award(store=shop.store, start=dt.date(2026, 8, 10), end=dt.date(2026, 8, 10))
     assert awarded(shop, PERFECT_RESPONSE) == {("A", dt.date(2026, 8, 10)): "50/50 ≤ 30 s"}
+    with translation.override("zh-hans"):  # the same badge, read in Chinese
+        assert Badge.objects.get(key=PERFECT_RESPONSE).detail_text == "50/50 个会话 ≤ 30 秒"
 
 
 def test_awarding_twice_or_over_overlapping_windows_adds_nothing(tmp_path):

@@ -22,6 +22,7 @@ from incentives.selectors.estimate import estimate
 from incentives.services.export import payouts_export
 from incentives.services.plans import plan_telesales_create
 from incentives.services.statements import statement_approve, statement_lock, statement_refresh
+from metrics.messages import message_render
 from metrics.models import LeadStage, MemberDay, Target
 from teams.selectors.scoping import viewer_get
 from tests.factories import lead_path
@@ -67,19 +68,26 @@ def test_a_part_at_exactly_100_percent_above_it_at_the_floor_below_it_and_in_bet
 
 def test_each_part_is_one_line_with_the_kpi_value_target_and_arithmetic():
     plan = call_plan()
-    with translation.override("en"):
-        lines = call_assessment_lines(plan=plan, connected=412, talk_seconds=1500 * 60)
+    lines = call_assessment_lines(plan=plan, connected=412, talk_seconds=1500 * 60)
     assert amounts(lines) == [D("500.00"), D("375.00")]  # 412 ≥ 400: 100% × 50% × 1,000; 1,500 / 2,000 = 75%
-    assert lines[0].explanation == (
-        "Connected outbound calls 412 / target 400 (103%, counted as at most 100%) → 100% × 50% × ¥1,000.00 = ¥500.00."
-    )
-    assert lines[1].explanation == "Outbound talk time 1,500 min / target 2,000 min → 75% × 50% × ¥1,000.00 = ¥375.00."
-    assert [(line.kpi_key, line.kpi_value) for line in lines] == [("connected_dials", "412"),
-                                                                 ("talk_time", "1,500 min")]  # fmt: skip
     with translation.override("en"):
-        low = call_assessment_lines(plan=plan, connected=200, talk_seconds=None)
+        assert lines[0].explanation_text == (
+            "Connected outbound calls 412 / target 400 (103%, counted as at most 100%) → 100% × 50% × ¥1,000.00 = "
+            "¥500.00."
+        )
+        assert lines[1].explanation_text == (
+            "Outbound talk time 1,500 min / target 2,000 min → 75% × 50% × ¥1,000.00 = ¥375.00."
+        )
+        assert [(line.kpi_key, message_render(message=line.kpi_value)) for line in lines] == [
+            ("connected_dials", "412"), ("talk_time", "1,500 min")]  # fmt: skip
+    with translation.override("zh-hans"):  # the same lines, read in Chinese
+        assert (
+            lines[1].explanation_text == "呼出通话时长 1,500 分钟 / 目标 2,000 分钟 → 75% × 50% × ¥1,000.00 = ¥375.00。"
+        )
+    low = call_assessment_lines(plan=plan, connected=200, talk_seconds=None)
     assert amounts(low) == [D("0.00"), D("0.00")]  # 50% and 0% of target, both below the 60% floor
-    assert "below the 60% floor" in low[0].explanation
+    with translation.override("en"):
+        assert "below the 60% floor" in low[0].explanation_text
     assert call_assessment_lines(plan=call_plan(call_pay=D(0)), connected=412, talk_seconds=90000) == []
 
 
@@ -213,10 +221,11 @@ def test_a_telesales_statement_from_member_days_and_won_leads_names_the_deals(or
     assert commission.deals == [{"lead_id": "L-1", "customer": "客户甲", "amount": "20000.00"},
                                 {"lead_id": "L-2", "customer": "客户乙", "amount": "10000.00"}]  # fmt: skip
     assert commission.order_ids == [] and commission.kpi_key == "won_amount"
-    assert "30000.00" in commission.explanation and "2.50% × 30000.00" in commission.explanation
-    calls = list(statement.lines.filter(kind="calls"))
-    assert [c.kpi_key for c in calls] == ["connected_dials", "talk_time"] and calls[0].kpi_value == "412"
-    assert "412" in calls[0].explanation and "400" in calls[0].explanation
+    with translation.override("en"):
+        assert "¥30,000.00" in commission.explanation_text and "2.5% × ¥30,000.00" in commission.explanation_text
+        calls = list(statement.lines.filter(kind="calls"))
+        assert [c.kpi_key for c in calls] == ["connected_dials", "talk_time"] and calls[0].kpi_value_text == "412"
+        assert "412" in calls[0].explanation_text and "400" in calls[0].explanation_text
     # Deals have no refunds: locking records no commissioned order and later months claw nothing back.
     manager, hr = viewer_get(user=org.users["manager_s1"]), viewer_get(user=org.users["hr"])
     statement_approve(viewer=manager, user=None, statement=statement)
@@ -256,7 +265,8 @@ def test_the_estimator_equals_the_statement_for_the_same_figures(org, tele):
     ]
     assert result.total == statement.total == D("4625.00")
     shown = [line.explanation for line in result.lines if line.kind == "calls"]
-    assert shown == [line.explanation for line in statement.lines.filter(kind="calls")]
+    with translation.override(settings.LANGUAGE_CODE):
+        assert shown == [line.explanation_text for line in statement.lines.filter(kind="calls")]
 
 
 # --- pages and the export -----------------------------------------------------------------------

@@ -60,7 +60,7 @@ def test_generator_files_import_with_exactly_their_rows(shop_files):
         traffic_import(store=None, file=shop_files / "traffic.csv", user=None),
     ]
     for batch, rows in zip(results, (orders, chats, traffic), strict=True):
-        assert batch.status == ImportStatus.SUCCEEDED, batch.error_message
+        assert batch.status == ImportStatus.SUCCEEDED, batch.error_text
         assert (batch.inserted, batch.updated, batch.unchanged, batch.rejected) == (len(rows), 0, 0, 0)
         assert batch.encoding == "UTF-8 (BOM)"
         batch.refresh_from_db()  # the start is kept by the final save, not only in memory
@@ -94,7 +94,7 @@ def test_each_encoding_is_detected_and_read(tmp_path, store, encoding, label):
         encoding=encoding,
     )
     batch = orders_import(store=None, file=path, user=None)
-    assert batch.status == ImportStatus.SUCCEEDED, batch.error_message
+    assert batch.status == ImportStatus.SUCCEEDED, batch.error_text
     assert batch.encoding == label
     assert Order.objects.get(order_id="A1").buyer == "买家甲"
     assert Order.objects.get(order_id="A2").status == "paid"
@@ -157,7 +157,7 @@ def test_xlsx_with_real_dates_and_excel_serial_numbers(tmp_path, store):
         ],
     ]
     batch = orders_import(store=None, file=_xlsx(tmp_path / "o.xlsx", rows), user=None)
-    assert batch.status == ImportStatus.SUCCEEDED, (batch.error_message, list(batch.row_errors.values()))
+    assert batch.status == ImportStatus.SUCCEEDED, (batch.error_text, list(batch.row_errors.values()))
     assert batch.sheet == "Sheet1" and batch.encoding == ""
     x1, x2 = Order.objects.get(order_id="X1"), Order.objects.get(order_id="X2")
     assert x1.created_at == dt.datetime(2026, 8, 1, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
@@ -182,7 +182,7 @@ def test_xlsx_chosen_sheet_and_missing_sheet(tmp_path, store):
     assert (chosen.status, chosen.sheet, chosen.inserted) == (ImportStatus.SUCCEEDED, "订单", 1)
     missing = orders_import(store=None, file=path, user=None, sheet="nope")
     assert missing.status == ImportStatus.REFUSED
-    assert "has no sheet “nope”" in missing.error_message and "订单" in missing.error_message
+    assert "has no sheet “nope”" in missing.error_text and "订单" in missing.error_text
 
 
 # --- headers and mapping ------------------------------------------------------------------------
@@ -195,7 +195,7 @@ def test_canonical_english_headers(tmp_path, store):
         [header, "E1,bob,10.5,completed,2026-08-01 10:00:00,2026-08-01 10:01:00,3,1.25,未来衣橱旗舰店"],
     )
     batch = orders_import(store=None, file=path, user=None)
-    assert batch.status == ImportStatus.SUCCEEDED, batch.error_message
+    assert batch.status == ImportStatus.SUCCEEDED, batch.error_text
     order = Order.objects.get(order_id="E1")
     assert (order.paid_cents, order.refund_cents, order.item_count, order.payable_cents) == (
         1050,
@@ -294,7 +294,7 @@ def test_times_are_local_to_the_stores_time_zone(tmp_path):
     batch = orders_import(store=None, file=path, user=None, skip_invalid=True)
     assert Order.objects.get(order_id="T1").created_at == dt.datetime(2026, 8, 1, 14, 0, tzinfo=UTC)
     assert batch.rejected == 1
-    assert "does not exist" in batch.row_errors.get().reason
+    assert "does not exist" in batch.row_errors.get().reason_text
 
 
 # --- errors --------------------------------------------------------------------------------------
@@ -313,10 +313,10 @@ def test_any_invalid_row_imports_nothing_and_every_error_is_reported(tmp_path, s
     )
     batch = orders_import(store=None, file=path, user=None)
     assert batch.status == ImportStatus.FAILED
-    assert "nothing was imported" in batch.error_message
+    assert "nothing was imported" in batch.error_text
     assert Order.objects.count() == 0
     assert batch.rejected == 5
-    errors = list(batch.row_errors.values_list("line", "column", "value", "reason"))
+    errors = [(e.line, e.column, e.value, e.reason_text) for e in batch.row_errors.all()]
     assert (3, "买家实际支付金额", "12.345", "Not an amount of money (like 1234.50 or ¥1,234.00).") in errors
     assert (
         4,
@@ -356,7 +356,7 @@ def test_malformed_lines_and_blank_lines_keep_true_line_numbers(tmp_path, store)
     )
     batch = orders_import(store=None, file=path, user=None, skip_invalid=True)
     assert batch.inserted == 2
-    assert {(e.line, e.reason[:17]) for e in batch.row_errors.all()} == {
+    assert {(e.line, e.reason_text[:17]) for e in batch.row_errors.all()} == {
         (4, "Cannot split the "),
         (5, "Not an amount of "),
     }
@@ -371,7 +371,7 @@ def test_missing_required_columns_stop_before_any_row_is_read(tmp_path, store):
     batch.save()
     batch = import_batch_run(batch=batch)
     assert batch.status == ImportStatus.REFUSED
-    assert "买家实际支付金额" in batch.error_message and "订单创建时间" in batch.error_message
+    assert "买家实际支付金额" in batch.error_text and "订单创建时间" in batch.error_text
     assert batch.rows_processed == 0 and Order.objects.count() == 0
 
 
@@ -380,7 +380,7 @@ def test_file_over_the_size_limit_is_refused(tmp_path, store, settings):
     settings.MEDIA_ROOT = tmp_path / "media"
     batch = orders_import(store=None, file=_orders(tmp_path, order_line("Z1"), order_line("Z2")), user=None)
     assert batch.status == ImportStatus.REFUSED
-    assert "the limit is" in batch.error_message
+    assert "the limit is" in batch.error_text
     assert Order.objects.count() == 0
     batch.refresh_from_db()  # recorded, with its size and digest, but the file is not kept
     assert not batch.file and batch.size_bytes > 100 and len(batch.sha256) == 64
@@ -394,7 +394,7 @@ def test_xlsx_bomb_is_refused_unopened(tmp_path, store):
         archive.writestr("xl/worksheets/sheet1.xml", "<c>0</c>" * 3_000_000)  # 24 MB of text, ~25 KB packed
     batch = orders_import(store=None, file=path, user=None)
     assert batch.status == ImportStatus.REFUSED
-    assert "more than a real export does" in batch.error_message
+    assert "more than a real export does" in batch.error_text
 
 
 def test_xlsx_row_limit(tmp_path, store, settings):
@@ -402,7 +402,7 @@ def test_xlsx_row_limit(tmp_path, store, settings):
     rows = [ORDER_HEADER.split(","), *[order_line(f"R{i}").split(",") for i in range(3)]]
     batch = orders_import(store=None, file=_xlsx(tmp_path / "o.xlsx", rows), user=None)
     assert batch.status == ImportStatus.REFUSED
-    assert "the limit is 2" in batch.error_message
+    assert "the limit is 2" in batch.error_text
 
 
 def test_malformed_xml_workbook_is_refused(tmp_path, store):
@@ -412,7 +412,7 @@ def test_malformed_xml_workbook_is_refused(tmp_path, store):
         archive.writestr("xl/workbook.xml", "<workbook><sheets><sheet name='a'")
     batch = orders_import(store=None, file=path, user=None)
     assert batch.status == ImportStatus.REFUSED
-    assert "cannot be read" in batch.error_message
+    assert "cannot be read" in batch.error_text
 
 
 def test_xml_entity_expansion_is_refused(tmp_path, store):
@@ -445,7 +445,7 @@ def test_non_tabular_files_are_refused(tmp_path, store, content, message):
     path.write_bytes(content)
     batch = orders_import(store=None, file=path, user=None)
     assert batch.status == ImportStatus.REFUSED
-    assert message in batch.error_message
+    assert message in batch.error_text
 
 
 def test_rows_of_another_store_than_the_chosen_one_are_rejected(tmp_path, store):
@@ -475,7 +475,7 @@ def test_a_manager_imports_only_into_their_own_stores(tmp_path, store):
     batch = orders_import(store=None, file=path, user=manager, skip_invalid=True)
     assert (batch.inserted, batch.rejected) == (1, 2)
     assert not Store.objects.filter(name="不存在的店").exists()
-    assert {e.reason for e in batch.row_errors.all()} == {"Unknown store, or not one you may import into."}
+    assert {e.reason_text for e in batch.row_errors.all()} == {"Unknown store, or not one you may import into."}
 
 
 # --- idempotence and updates -------------------------------------------------------------------
@@ -627,9 +627,7 @@ def test_two_overlapping_imports_at_the_same_time_end_with_the_right_rows(tmp_pa
     for thread in threads:
         thread.join(timeout=120)
     assert not failures
-    assert all(r.status == ImportStatus.SUCCEEDED for r in results.values()), [
-        r.error_message for r in results.values()
-    ]
+    assert all(r.status == ImportStatus.SUCCEEDED for r in results.values()), [r.error_text for r in results.values()]
     assert Order.objects.count() == 2500
     # Whichever ran second found the 500 shared orders already there; counts add up exactly.
     assert results["a"].inserted + results["b"].inserted == 2500
@@ -733,3 +731,16 @@ def test_a_file_shared_with_the_import_of_its_valid_rows_goes_with_the_uploads_r
     assert not kept.exists()
     assert ImportBatch.objects.filter(file_deleted_at__isnull=False).count() == 2
     assert Order.objects.filter(order_id="P1").exists()  # the facts stay
+
+
+def test_why_an_import_failed_reads_in_each_readers_language(tmp_path, store):
+    """The reasons are messages: a batch imported while the site spoke Chinese reads in English
+    for an English reader, and the other way round (issue 18, point 8)."""
+    path = _orders(tmp_path, order_line("B1", paid="12.345"))
+    with translation.override("zh-hans"):
+        batch = orders_import(store=None, file=path, user=None)
+    assert batch.status == ImportStatus.FAILED and "无效" in batch.error_message  # the text kept: the site's
+    error = batch.row_errors.get(column="买家实际支付金额")
+    assert "rows are invalid" in batch.error_text and error.reason_text.startswith("Not an amount of money")
+    with translation.override("zh-hans"):
+        assert "行无效" in batch.error_text and not error.reason_text.startswith("Not")

@@ -319,7 +319,7 @@ def test_lead_row_errors_reject_the_whole_file(tmp_path, store):
         (6, "金额", "一百元"),
         (7, "阶段变更时间", "2026-08-02 10:00:00"),  # the stage changed before the lead was created
     ]
-    reasons = list(batch.row_errors.order_by("line").values_list("reason", flat=True))
+    reasons = [e.reason_text for e in batch.row_errors.order_by("line")]
     assert reasons[0].startswith("Unknown stage")
     assert reasons[4] == "The stage changed before the lead was created."
     assert not Lead.objects.exists() and not LeadStageChange.objects.exists()
@@ -362,7 +362,7 @@ def test_call_row_errors_reject_the_whole_file(tmp_path, store):
         (6, "是否接通", "也许"),
         (7, "呼叫时间", "昨天"),
     ]
-    assert batch.row_errors.get(line=3).reason.startswith("Not a duration")
+    assert batch.row_errors.get(line=3).reason_text.startswith("Not a duration")
     assert not Call.objects.exists() and not PlatformAccount.objects.exists()
 
 

@@ -6,7 +6,9 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import translation
 
+from metrics.messages import message_render
 from metrics.models import Target
 from metrics.services.imports import chats_import, orders_import
 from metrics.services.kpis import kpis_after_import
@@ -185,6 +187,12 @@ def test_the_audit_trail_keeps_changes_after_self_review(org, cycle):
     ]
     assert [e.new for e in entries if e.field == "state"] == ["self_review", "manager_review", "calibration"]
     assert all(e.user is not None for e in entries)
+    # What changed reads in the reader's language: the item's name and the role (issue 18, point 8).
+    rated = next(e for e in entries if e.field != "state")
+    with translation.override("en"):
+        assert message_render(message=rated.field_msg) == "Initiative (Manager)"
+    with translation.override("zh-hans"):
+        assert message_render(message=rated.field_msg) == "主动性 (主管)"
 
 
 def test_finalised_scores_are_frozen_a_reimport_shows_as_a_change_and_hr_may_reopen(org, cycle, tmp_path):

@@ -66,11 +66,11 @@ class Command(BaseCommand):
         if batch.encoding or batch.sheet:
             self.stderr.write(f"read as {batch.encoding or 'XLSX sheet ' + batch.sheet}; {batch.rows_total} rows")
         for error in batch.row_errors.all()[:20]:
-            self.stderr.write(f"line {error.line} [{error.column}] {error.value!r}: {error.reason}")
+            self.stderr.write(f"line {error.line} [{error.column}] {error.value!r}: {error.reason_text}")
         if batch.rejected > 20:
             self.stderr.write(f"… {batch.rejected} rejected rows in all (see the batch page for the full list)")
         if batch.status != ImportStatus.SUCCEEDED:
-            raise CommandError(f"{batch.get_status_display()}: {batch.error_message}")
+            raise CommandError(f"{batch.get_status_display()}: {batch.error_text}")
         report = kpis_after_import(batch=batch)
         self.stderr.write(
             f"KPIs updated: {report.partitions} day ranges, {report.orders_recredited} orders re-credited"
