@@ -152,14 +152,15 @@ def message_render(*, message: MessageData | None, fallback: str = "") -> str:
         return fallback or key
     params = message.get("params") or {}
     text = str(template)
+    # A plural template (ngettext_lazy keyed by a parameter's name) is empty until formatted with
+    # the parameters, and then picks its form by that parameter's number.
+    plural = isinstance(template, Promise) and not text
     try:
         # A template without parameters is not %-formatted (it may hold a plain "%").
-        if "%(" not in text:
+        if not plural and "%(" not in text:
             return text
         values = {name: _param(value) for name, value in params.items()}
-        # A plural template (ngettext_lazy keyed by a parameter's name) picks its form by that
-        # parameter's number when formatted itself; str() of it first would not.
-        return template % values if isinstance(template, Promise) else text % values
+        return template % values if plural else text % values
     except (KeyError, ValueError, TypeError, ArithmeticError):
         logger.warning("message %r cannot be rendered with %r", key, params, exc_info=True)
         return fallback or key

@@ -626,8 +626,7 @@ def _audit_label(entry: AuditEntry) -> dict:
     if entry.field == "state":
         states = dict(CycleState.choices)
         old, new = states.get(old, old), states.get(new, new)
-    if entry.field.endswith(DECISION_AUDIT_SUFFIX):
-        label = _("HR's decision: %(item)s") % {"item": entry.field.removesuffix(DECISION_AUDIT_SUFFIX)}
+    if entry.field.endswith(DECISION_AUDIT_SUFFIX):  # labelled by its message: "HR's decision: <item>"
         old, new = _decision_shown(old), _decision_shown(new)
     return {"entry": entry, "field": label, "old": old, "new": new}
 

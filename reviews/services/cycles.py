@@ -242,6 +242,11 @@ def _decision_check(viewer: Viewer, appraisal: Appraisal, item: Item, reason: st
     return cycle
 
 
+def _decision_audit_label(item: Item) -> MessageData:
+    """The audit trail's label of a decision on the item, in each reader's language."""
+    return message("reviews.audit_decision", item=bilingual(zh=item.name_zh, en=item.name_en))
+
+
 @transaction.atomic
 def item_decision_set(*, viewer: Viewer, user, appraisal: Appraisal, item: Item, kind: str,
                       value: Decimal | None = None, reason: str) -> ItemDecision:  # fmt: skip
@@ -264,7 +269,8 @@ def item_decision_set(*, viewer: Viewer, user, appraisal: Appraisal, item: Item,
                   "reason": reason.strip(), "decided_by": user},
     )  # fmt: skip
     decision.refresh_from_db()
-    _audit(cycle, user, item.name_zh + DECISION_AUDIT_SUFFIX, old, _decision_text(decision), reason.strip(), appraisal)
+    _audit(cycle, user, item.name_zh + DECISION_AUDIT_SUFFIX, old, _decision_text(decision), reason.strip(), appraisal,
+           field_msg=_decision_audit_label(item))  # fmt: skip
     cycle_scores_refresh(cycle=cycle)
     return decision
 
@@ -279,7 +285,8 @@ def item_decision_withdraw(*, viewer: Viewer, user, appraisal: Appraisal, item: 
         raise ValidationError({"item": _("There is no decision on this item to withdraw.")})
     old = _decision_text(existing)
     existing.delete()
-    _audit(cycle, user, item.name_zh + DECISION_AUDIT_SUFFIX, old, "", reason.strip(), appraisal)
+    _audit(cycle, user, item.name_zh + DECISION_AUDIT_SUFFIX, old, "", reason.strip(), appraisal,
+           field_msg=_decision_audit_label(item))  # fmt: skip
     cycle_scores_refresh(cycle=cycle)
 
 

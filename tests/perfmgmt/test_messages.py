@@ -37,13 +37,33 @@ def render(msg, language: str) -> str:
         return message_render(message=msg)
 
 
+class _Asked(dict):
+    """The parameters a template asks for when formatted, each given as 2 (a count, by which a
+    plural template picks its form)."""
+
+    def __missing__(self, key):
+        self[key] = 2
+        return 2
+
+
+def _source(template) -> tuple[str, dict]:
+    """The template's English source and the parameters it asks for. A plural template
+    (ngettext_lazy keyed by a parameter) reads as empty until formatted: formatted, it shows them."""
+    if str(template):
+        return str(template), dict.fromkeys(PARAM.findall(str(template)), "X")
+    asked = _Asked()
+    with translation.override("en"):
+        text = template % asked
+    return PARAM.sub("", text), dict(asked)
+
+
 @pytest.mark.parametrize("key", sorted(message_keys()))
 def test_every_key_renders_in_both_languages(key):
     template = message_keys()[key]
-    params = dict.fromkeys(PARAM.findall(str(template)), "X")
+    source, params = _source(template)
     english, chinese = render(message(key, **params), "en"), render(message(key, **params), "zh-hans")
     assert english and chinese and key not in (english, chinese)
-    words = re.sub(PARAM, "", str(template))
+    words = re.sub(PARAM, "", source)
     if re.search(r"[A-Za-z]{2}", words):  # words to translate: a gettext_lazy template, and translated
         assert isinstance(template, Promise), f"{key}: wrap the template in gettext_lazy"
         assert CJK.search(chinese), f"{key}: no Chinese translation ({chinese!r})"
@@ -62,6 +82,13 @@ def test_typed_parameters_are_formatted_in_the_readers_language():
     capped = message("incentives.commission_capped", cap=money(Decimal("12345.5")))
     assert render(capped, "en") == "Commission capped at ¥12,345.50."
     assert render(message("incentives.value", value=number(Decimal("1500"), places=0)), "en") == "1,500"
+
+
+def test_a_plural_message_picks_its_form_by_its_count():
+    one = message("incentives.performance_pending", month="2026-08", count=1)
+    two = message("incentives.performance_pending", month="2026-08", count=2)
+    assert "lacks data for 1 KPI item," in render(one, "en") and "lacks data for 2 KPI items," in render(two, "en")
+    assert render(two, "zh-hans").startswith("2026-08 的考核有 2 个指标项缺少数据")
 
 
 def test_choices_names_nested_and_joined_messages():

@@ -318,7 +318,8 @@ def test_hr_decides_on_the_page_managers_and_staff_may_not(month, client_for):
     html = page(hr, "appraisal", lead.pk)
     assert "Value entered by HR" in html and "Sold 450 on the shop account" in html and "Excluded by HR" in html
     audit = page(hr, "cycle", cycle.pk)
-    assert "HR&#x27;s decision: 销售额" in audit and "Excluded for this member" in audit
+    # The item in the reader's language (the English page names the GMV item, not 销售额).
+    assert "HR&#x27;s decision: GMV" in audit and "Excluded for this member" in audit
     assert post(hr, rank, "withdraw", reason="Asked the lead again").status_code == 302
     assert scores(cycle, org.lead_x)["Paid orders rank"].status == ItemStatus.INSUFFICIENT
 
