@@ -109,7 +109,9 @@ def _generate(w: World, tmp_path) -> None:
     from metrics.target_views import DecomposeFigures, decompose_plan
     from reviews.models import Appraisal, CycleState, Item, ItemKind
     from reviews.services.cycles import cycle_advance, rating_set
+    from teams.models import TeamKind
     from teams.selectors.scoping import viewer_get
+    from tests.factories import MemberFactory, TeamFactory, TeamMembershipFactory
 
     assert translation.get_language() == "zh-hans"
     hr, admin = w.users["hr"], w.users["admin"]
@@ -158,7 +160,11 @@ def _generate(w: World, tmp_path) -> None:
         inquiry_conversion=Decimal("0.3"), uv_conversion=Decimal("0.05"), working_weekdays=(0, 1, 2, 3, 4, 5),
         pace_by_weights=False, split="equal", manual_shares={},
     )  # fmt: skip
-    for team, behaviour in ((w.x, w.behaviour), (None, None)):
+    # A team that works leads decomposes through new leads, counted as a behaviour; a service team
+    # through inquiring buyers; the store as a whole.
+    sellers = TeamFactory(store=w.s1, kind=TeamKind.ONLINE_SALES, name="线上销售组")
+    TeamMembershipFactory(member=MemberFactory(display_name="线上小王"), team=sellers, start_date=w.first)
+    for team, behaviour in ((sellers, w.behaviour), (w.x, None), (None, None)):
         members = period_members(store=w.s1, team=team, period=period)
         plan, _history = decompose_plan(store=w.s1, team=team, period=period, figures=figures, members=members)
         w.tree = decomposition_save(viewer=viewer, user=admin, plan=plan, how=DecompositionSave(
