@@ -182,3 +182,15 @@ def test_api_plan_and_response(org, api_for, deal):
 def test_api_schema_builds(org, api_for):
     response = api_for(org.users["admin"]).get(reverse("schema"))
     assert response.status_code == 200 and b"/api/pipeline/stuck-deals/{id}/plan/" in response.content
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_a_plan_and_answer_whose_authors_have_no_login_show_a_dash(org, client_for, deal, language):
+    """The demo's owners mostly have no login (and a user may be deleted): the deal page names
+    nobody instead of failing (it answered 500)."""
+    StuckDeal.objects.filter(pk=deal.pk).update(plan=PLAN, plan_submitted_at=timezone.now(), plan_by=None,
+                                                response=ANSWER, responded_at=timezone.now(), responded_by=None)  # fmt: skip
+    response = page(client_for, org.users["manager_s1"], reverse("pipeline:stuck_detail", args=[deal.pk]), language)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.count("—") >= 2 and ANSWER in html
