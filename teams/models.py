@@ -275,3 +275,55 @@ class StaffCost(models.Model):
     @property
     def amount(self) -> Decimal:
         return Decimal(self.amount_cents) / 100
+
+
+class ChangeArea(models.TextChoices):
+    """What part of a company's set-up a change touched (the change log's filter)."""
+
+    ORGANISATION = "organisation", _("Organisation")  # stores, teams, members, accounts, memberships
+    ACCESS = "access", _("Users and roles")  # users, invitations, passwords, role grants
+    APPRAISAL_TEMPLATES = "appraisal_templates", _("Appraisal templates")
+    PAY_PLANS = "pay_plans", _("Pay plans")
+    STATEMENTS = "statements", _("Pay statements")  # manual lines
+
+
+class ChangeAction(models.TextChoices):
+    CREATED = "created", _("Created")
+    CHANGED = "changed", _("Changed")
+    DELETED = "deleted", _("Deleted")
+
+
+class ChangeRecord(models.Model):
+    """One change to a company's set-up made in the product: who, when, what (the object, and each
+    field before → after) and why, when a reason is asked. Written by the services that make the
+    change (teams/services/changes.py), in the change's transaction; never edited.
+
+    The object is named as it was then (`label`), so a record outlives what it describes. Field
+    values are kept raw (a choice's value, a related object's id and name, ISO dates) and shown
+    with the field's label and the choice's label in the reader's language."""
+
+    at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("who"),
+    )  # fmt: skip
+    area = models.CharField(_("area"), max_length=24, choices=ChangeArea)
+    action = models.CharField(_("action"), max_length=12, choices=ChangeAction)
+    object_type = models.CharField(max_length=60)  # the model's label, e.g. "teams.member"
+    object_id = models.CharField(max_length=40)
+    label = models.CharField(_("object"), max_length=200)
+    # The store the object belongs to, when it belongs to one (a team's, a member's team's…).
+    store = models.ForeignKey(
+        Store, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("store")
+    )
+    changes = models.JSONField(default=dict)  # field name → [before, after], JSON values
+    reason = models.CharField(_("reason"), max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["object_type", "object_id"])]
+        verbose_name = _("change")
+        verbose_name_plural = _("change log")
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.label}"

@@ -11,4 +11,5 @@ urlpatterns = [
     path("members/<int:pk>/", views.member_detail_view, name="member_detail"),
     path("accounts/", views.account_list_view, name="account_list"),
     path("accounts/<int:pk>/assign/", views.account_assign_view, name="account_assign"),
+    path("changes/", views.change_list_view, name="change_list"),
 ]

@@ -1,18 +1,24 @@
 """Organisation pages. Thin: parse the query, call a selector or service, render."""
 
+import datetime as dt
+
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils import timezone
+from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from perfmgmt.exports import XLSX_CONTENT_TYPE, csv_bytes, xlsx_bytes
 from perfmgmt.listing import queryset_paginate, queryset_sort
 from teams.forms import AccountAssignForm
-from teams.models import Member, TeamKind
+from teams.models import ChangeAction, ChangeArea, Member, TeamKind
+from teams.selectors.changes import change_fields, change_list, change_list_filter, change_object_kind
 from teams.selectors.organisation import (
     account_assign_member_choices,
     account_list_for_page,
@@ -211,3 +217,71 @@ def account_assign_view(request: HttpRequest, pk: int) -> HttpResponse:
     if url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         return redirect(next_url)
     return redirect("teams:account_list")
+
+
+# --- the change log (HR and administrators) -------------------------------------------------------
+
+CHANGE_EXPORT_LIMIT = 50_000  # rows in one download; filter by dates for more
+
+
+def _date_or_none(value: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+@login_required
+def change_list_view(request: HttpRequest) -> HttpResponse:
+    """Every change to the set-up, newest first, with filters; `?export=csv|xlsx` downloads the
+    filtered rows (one line per field changed)."""
+    viewer = viewer_get(user=request.user)
+    if not (viewer.is_hr or viewer.is_admin):
+        raise PermissionDenied(_("The change log is for HR and administrators."))
+    selected = {
+        "area": request.GET.get("area", "") if request.GET.get("area", "") in ChangeArea.values else "",
+        "action": request.GET.get("action", "") if request.GET.get("action", "") in ChangeAction.values else "",
+        "store": _int_or_none(request.GET.get("store")),
+        "actor": _int_or_none(request.GET.get("actor")),
+        "start": _date_or_none(request.GET.get("start")),
+        "end": _date_or_none(request.GET.get("end")),
+        "q": request.GET.get("q", "").strip(),
+    }
+    records = change_list_filter(
+        records=change_list(viewer=viewer), area=selected["area"], action=selected["action"],
+        store_id=selected["store"], actor_id=selected["actor"], start=selected["start"], end=selected["end"],
+        search=selected["q"],
+    )  # fmt: skip
+    if request.GET.get("export") in ("csv", "xlsx"):
+        return _changes_export(request, records[:CHANGE_EXPORT_LIMIT])
+    page = queryset_paginate(request=request, queryset=records)
+    rows = [{"record": r, "kind": change_object_kind(record=r), "fields": change_fields(record=r)} for r in page]
+    actors = get_user_model().objects.filter(pk__in=change_list(viewer=viewer).values("actor_id")).order_by("username")
+    query = request.GET.copy()
+    query.pop("page", None)
+    query.pop("export", None)
+    return render(request, "teams/change_list.html", {
+        "page": page, "rows": rows, "selected": selected, "areas": ChangeArea.choices, "actions": ChangeAction.choices,
+        "stores": store_list(viewer=viewer), "actors": actors, "query": query.urlencode(),
+    })  # fmt: skip
+
+
+def _changes_export(request: HttpRequest, records) -> HttpResponse:
+    columns = [_("When"), _("Who"), _("Area"), _("Action"), _("Kind"), _("Object"), _("Store"), _("Field"),
+               _("Before"), _("After"), _("Reason")]  # fmt: skip
+    rows = []
+    for record in records:
+        who = record.actor.get_username() if record.actor else ""
+        common = [timezone.localtime(record.at).strftime("%Y-%m-%d %H:%M"), who, record.get_area_display(),
+                  record.get_action_display(), change_object_kind(record=record), record.label,
+                  record.store.name if record.store else ""]  # fmt: skip
+        for field in change_fields(record=record) or [None]:
+            shown = [field.field, field.before, field.after] if field else ["", "", ""]
+            rows.append([*common, *shown, record.reason])
+    name = f"changes-{timezone.localdate():%Y-%m-%d}"
+    if request.GET["export"] == "xlsx":
+        response = HttpResponse(xlsx_bytes(columns, rows, sheet=_("Changes")), content_type=XLSX_CONTENT_TYPE)
+    else:
+        response = HttpResponse(csv_bytes(columns, rows), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = content_disposition_header(True, f"{name}.{request.GET['export']}")
+    return response

@@ -8,8 +8,11 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from teams.models import AccountAssignment, Member, PlatformAccount, TeamMembership
+from teams.models import AccountAssignment, ChangeArea, Member, PlatformAccount, TeamMembership
+from teams.services.changes import change_record, fields_snapshot
 from teams.services.history import history_watch
+
+ASSIGNMENT_FIELDS = ("account", "member", "start_date", "end_date")
 
 
 @transaction.atomic
@@ -49,8 +52,15 @@ def account_assign(
         )
     with history_watch(account_ids=[account.pk]):
         if current:
+            before = fields_snapshot(instance=current, fields=ASSIGNMENT_FIELDS)
             current.end_date = start_date - dt.timedelta(days=1)
             current.save(update_fields=["end_date"])
-        return AccountAssignment.objects.create(
+            after = fields_snapshot(instance=current, fields=ASSIGNMENT_FIELDS)
+            change_record(actor=actor, area=ChangeArea.ORGANISATION, target=current, before=before, after=after,
+                          store=account.store)  # fmt: skip
+        assignment = AccountAssignment.objects.create(
             account=account, member=member, start_date=start_date, assigned_by=actor
         )
+        after = fields_snapshot(instance=assignment, fields=ASSIGNMENT_FIELDS)
+        change_record(actor=actor, area=ChangeArea.ORGANISATION, target=assignment, after=after, store=account.store)
+        return assignment

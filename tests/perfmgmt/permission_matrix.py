@@ -167,6 +167,8 @@ MATRIX: dict[str, list[Case]] = {
         S("L 403 403 403 404 403 302>teams:account_list"), method="post", kwargs=pk("account_a"),
         data=lambda w: {f"a{w.account_a.pk}-member": w.b.pk, f"a{w.account_a.pk}-start_date": w.today.isoformat()},
         effect=E("account A now belongs to B", lambda w: w.account_holder(w.account_a) == w.b.pk, "admin"))],
+    "teams:change_list": [Case(S("L 403 403 403 403 200 200")), Case(S("L 403 403 403 403 200 200"),
+                                                                      query=lambda w: {"export": "xlsx"})],
     # --- imports and KPI definitions ----------------------------------------------------------------
     "metrics:kpi_definitions": [Case(S("L 200 200 200 200 200 200"))],
     "metrics:batch_list": [Case(S("L 403 403 403 200 403 200"), rows=R("batch", manager_s2="S2", admin="*"))],

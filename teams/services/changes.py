@@ -1,0 +1,99 @@
+"""The change log: every service that changes a company's set-up (organisation, users and roles,
+appraisal templates, pay plans, manual statement lines) records what it changed here, in the
+change's own transaction, so a change and its record commit or roll back together.
+
+Usage, in a service:
+
+    before = fields_snapshot(instance=member, fields=MEMBER_FIELDS)
+    ... change and save the member ...
+    change_record(actor=user, area=ChangeArea.ORGANISATION, target=member, before=before,
+                  after=fields_snapshot(instance=member, fields=MEMBER_FIELDS), store=store, reason=reason)
+
+A creation passes only `after`, a deletion only `before` (record it before deleting: a deleted
+object has no id any more). A
+"change" whose fields all compare equal records nothing. Values are kept as JSON: a related
+object as {"id", "text"} (its name then), dates as ISO text, money as decimal text; the page
+shows them with each field's label and each choice's label in the reader's language
+(teams/selectors/changes.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import models
+
+from teams.models import ChangeAction, ChangeRecord, Store
+
+LABEL_LENGTH = ChangeRecord._meta.get_field("label").max_length
+REASON_LENGTH = ChangeRecord._meta.get_field("reason").max_length
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, models.Model):
+        return {"id": value.pk, "text": str(value)}
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, list | tuple):
+        return [_json_value(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): _json_value(item) for key, item in value.items()}
+    return value
+
+
+def fields_snapshot(*, instance: models.Model, fields: Iterable[str]) -> dict[str, Any]:
+    """The named fields of `instance` as JSON values: what a change record compares. A foreign key
+    is read as the related object (its id and its name); a many-to-many field as its objects."""
+    snapshot = {}
+    for name in fields:
+        field = instance._meta.get_field(name)
+        if field.many_to_many:
+            value = sorted(getattr(instance, name).all(), key=lambda obj: obj.pk) if instance.pk else []
+        else:
+            value = getattr(instance, name)
+        snapshot[name] = _json_value(value)
+    return snapshot
+
+
+def change_record(
+    *,
+    actor: AbstractBaseUser | None,
+    area: str,
+    target: models.Model,
+    before: Mapping[str, Any] | None = None,
+    after: Mapping[str, Any] | None = None,
+    reason: str = "",
+    store: Store | None = None,
+    label: str | None = None,
+) -> ChangeRecord | None:
+    """Record a change of `target` by `actor`: created (only `after`), deleted (only `before`) or
+    changed (both; the fields that differ). Returns the record, or None when nothing differs.
+    `label`: how to name the object (default: its str()); `store`: the store it belongs to."""
+    if before is None and after is None:
+        raise ValueError("a change record needs the values before, after, or both")
+    action = ChangeAction.CREATED if before is None else ChangeAction.DELETED if after is None else ChangeAction.CHANGED
+    old, new = dict(before or {}), dict(after or {})
+    changes = {
+        name: [_json_value(old.get(name)), _json_value(new.get(name))]
+        for name in [*old, *(key for key in new if key not in old)]
+        if _json_value(old.get(name)) != _json_value(new.get(name))
+    }
+    if action == ChangeAction.CHANGED and not changes:
+        return None
+    return ChangeRecord.objects.create(
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        area=area,
+        action=action,
+        object_type=target._meta.label_lower,
+        object_id=str(target.pk),
+        label=(label if label is not None else str(target))[:LABEL_LENGTH],
+        store=store,
+        changes=changes,
+        reason=reason.strip()[:REASON_LENGTH],
+    )
