@@ -12,6 +12,7 @@ from incentives.models import (
     BadgeRule,
     CommissionedOrder,
     CommissionTier,
+    ManualLine,
     Milestone,
     Modifier,
     Plan,
@@ -88,6 +89,23 @@ class StatementLineInline(admin.TabularInline):
     fields = ["order", "kind", "amount", "explanation", "kpi_key", "kpi_value", "deals"]
 
 
+class ManualLineInline(admin.TabularInline):
+    """Shown only: manual lines are added, changed and removed on the statement's page (or the API),
+    whose services keep the total, the approval and the change log right."""
+
+    model = ManualLine
+    extra = 0
+    fields = ["kind", "title", "amount", "reason", "created_by", "created_at", "updated_by", "updated_at"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
 class CommissionedOrderInline(admin.TabularInline):
     model = CommissionedOrder
     extra = 0
@@ -103,7 +121,7 @@ class StatementAdmin(admin.ModelAdmin):
     date_hierarchy = "month"
     raw_id_fields = ["member", "plan", "approved_by", "locked_by"]
     readonly_fields = ["computed_at", "approved_at", "locked_at"]
-    inlines = [StatementLineInline, CommissionedOrderInline]
+    inlines = [StatementLineInline, ManualLineInline, CommissionedOrderInline]
 
 
 @admin.register(BadgeRule)

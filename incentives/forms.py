@@ -12,7 +12,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from incentives import calc
-from incentives.models import CommissionBase, Plan, StatementState
+from incentives.models import CommissionBase, ManualLineKind, Plan, StatementState
 from reviews.forms import MonthField
 from teams.models import Store, Team
 
@@ -137,3 +137,40 @@ class EstimateForm(forms.Form):
             self.fields["grade"].choices = [("", _("Not counted")), *((g, g) for g in grades)]
         if not plan.performance_pay or not plan.performance_by_score:
             del self.fields["score"]
+
+
+TITLE_REQUIRED = _("Give the line a title, e.g. 最佳话术奖.")
+REASON_REQUIRED = _("Say why: a manual line needs a reason.")
+CHANGE_REASON_REQUIRED = _("Say why: every change to a manual line needs a reason.")
+
+
+class ManualLineForm(forms.Form):
+    """A manual line as typed: its kind, the title as it should read, the amount in yuan and why.
+    The sign rules and the rest are the service's (ManualLine.clean): its errors come back on
+    these fields."""
+
+    kind = forms.ChoiceField(label=_("Kind"), choices=ManualLineKind.choices)
+    title = forms.CharField(label=_("Title"), max_length=80, error_messages={"required": TITLE_REQUIRED},
+                            help_text=_("As it should read on the payslip, e.g. 最佳话术奖."))  # fmt: skip
+    amount = forms.DecimalField(
+        label=_("Amount (yuan)"), max_digits=12, decimal_places=2,
+        widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}),
+        help_text=_("Awards and allowances are positive, deductions negative, a correction either."),
+    )  # fmt: skip
+    reason = forms.CharField(label=_("Reason"), max_length=500, error_messages={"required": REASON_REQUIRED},
+                             widget=forms.Textarea(attrs={"rows": 2}),
+                             help_text=_("Shown to the member with the line."))  # fmt: skip
+
+
+class ManualLineEditForm(ManualLineForm):
+    change_reason = forms.CharField(
+        label=_("Why this change"), max_length=500, error_messages={"required": CHANGE_REASON_REQUIRED},
+        widget=forms.Textarea(attrs={"rows": 2}), help_text=_("Kept in the change log."),
+    )  # fmt: skip
+
+
+class ManualLineRemoveForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why remove it"), max_length=500, error_messages={"required": CHANGE_REASON_REQUIRED},
+        widget=forms.Textarea(attrs={"rows": 2}), help_text=_("Kept in the change log."),
+    )  # fmt: skip

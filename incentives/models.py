@@ -268,6 +268,9 @@ class Statement(models.Model):
     # After approval a recomputation does not change the lines: a different result is kept here.
     proposed_total = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     proposed_lines = models.JSONField(default=list, blank=True)
+    # A manual line was added, changed or removed after the manager approved (then): the statement
+    # stays approved but the manager approves it again before HR can lock it. Empty: nothing waits.
+    changed_after_approval_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-month", "member__display_name"]
@@ -279,6 +282,11 @@ class Statement(models.Model):
     @property
     def adjustment(self):
         return None if self.proposed_total is None else self.proposed_total - self.total
+
+    @property
+    def awaits_reapproval(self) -> bool:
+        """Approved, but a manual line changed since: the manager approves again before HR locks."""
+        return self.state == StatementState.APPROVED and self.changed_after_approval_at is not None
 
 
 class LineKind(models.TextChoices):
@@ -324,6 +332,116 @@ class StatementLine(models.Model):
     @property
     def kpi_value_text(self) -> str:
         return message_render(message=self.kpi_value_msg, fallback=self.kpi_value)
+
+
+def _user_name(user) -> str:
+    return (user.get_full_name() or user.get_username()) if user is not None else "—"
+
+
+class ManualLineKind(models.TextChoices):
+    """What a manual line is: its own kinds, apart from the computed lines' (LineKind), and keys
+    that say "manual" wherever they travel (the export's definitions, the API, the change log), so a
+    plan's recurring allowance (computed) and a one-off allowance typed by a manager never mix."""
+
+    AWARD = "manual_award", _("Award")
+    ALLOWANCE = "manual_allowance", _("One-off allowance")
+    DEDUCTION = "manual_deduction", _("Deduction")
+    CORRECTION = "manual_correction", _("Correction")
+
+
+# The sign each kind's amount must have: +1 above zero, -1 below, 0 either (never zero itself).
+MANUAL_LINE_SIGNS = {
+    ManualLineKind.AWARD: 1,
+    ManualLineKind.ALLOWANCE: 1,
+    ManualLineKind.DEDUCTION: -1,
+    ManualLineKind.CORRECTION: 0,
+}
+
+
+class ManualLine(models.Model):
+    """A line a manager or HR adds to a statement by hand (最佳话术奖, 差旅补贴, a deduction, a
+    correction), with the reason. Kept apart from the computed lines (StatementLine), so that a
+    recomputation, which deletes and rewrites those, can never drop one; the statement's total is
+    the computed lines plus these (incentives/services/manual_lines.py keeps it so). The title and
+    the reason are shown as written, in whatever language they were typed."""
+
+    statement = models.ForeignKey(Statement, on_delete=models.CASCADE, related_name="manual_lines")
+    kind = models.CharField(_("kind"), max_length=20, choices=ManualLineKind)
+    # Both required: clean() refuses them empty or blank-only, with one message each (blank=True
+    # keeps the field's own "cannot be blank" from repeating it).
+    title = models.CharField(_("title"), max_length=80, blank=True,
+                             help_text=_("As it should read on the payslip, e.g. 最佳话术奖."))  # fmt: skip
+    amount = models.DecimalField(
+        _("amount (yuan)"), max_digits=12, decimal_places=2,
+        help_text=_("Awards and allowances are positive, deductions negative, a correction either."),
+    )  # fmt: skip
+    reason = models.CharField(_("reason"), max_length=500, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+", verbose_name=_("added by"))  # fmt: skip
+    created_at = models.DateTimeField(_("added"), auto_now_add=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+", verbose_name=_("changed by"))  # fmt: skip
+    # Set by a change only (empty: never changed since it was added).
+    updated_at = models.DateTimeField(_("changed"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["statement", "created_at", "pk"]
+        verbose_name = _("manual statement line")
+        verbose_name_plural = _("manual statement lines")
+
+    def __str__(self) -> str:
+        return f"{self.title} {self.amount}"
+
+    def clean(self):
+        errors: dict[str, list] = {}
+        self.title, self.reason = (self.title or "").strip(), (self.reason or "").strip()
+        if not self.title:
+            errors.setdefault("title", []).append(ValidationError(_("Give the line a title, e.g. 最佳话术奖.")))
+        if not self.reason:
+            errors.setdefault("reason", []).append(ValidationError(_("Say why: a manual line needs a reason.")))
+        sign = MANUAL_LINE_SIGNS.get(self.kind)
+        try:
+            # Yuan with two decimals (the field's validators refuse more): 500 is kept as 500.00.
+            amount = Decimal(self.amount)
+            if not amount.is_finite():
+                raise ValueError(amount)
+            self.amount = amount.quantize(Decimal("0.01"))
+        except (TypeError, ValueError, ArithmeticError):
+            sign = None  # not a number, or far too large: the field's own error says so
+        if sign is not None:
+            if self.amount == 0:
+                errors.setdefault("amount", []).append(ValidationError(_("A manual line of ¥0 changes nothing.")))
+            elif sign > 0 and self.amount < 0:
+                errors.setdefault("amount", []).append(
+                    ValidationError(
+                        _("An award or an allowance is a positive amount; for money taken off, choose a deduction.")
+                    )
+                )
+            elif sign < 0 and self.amount > 0:
+                errors.setdefault("amount", []).append(
+                    ValidationError(_("A deduction is a negative amount, e.g. -200.00."))
+                )
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def created_by_name(self) -> str:
+        """Who added it (their full name, else their login; "—" for a deleted user)."""
+        return _user_name(self.created_by)
+
+    @property
+    def updated_by_name(self) -> str:
+        return _user_name(self.updated_by)
+
+    @property
+    def changed_after_approval(self) -> bool:
+        """Added or changed after the statement's approval, and not approved again yet."""
+        statement = self.statement
+        return (
+            statement.awaits_reapproval
+            and statement.approved_at is not None
+            and ((self.updated_at or self.created_at) > statement.approved_at)
+        )
 
 
 class CommissionedOrder(models.Model):

@@ -12,6 +12,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -26,7 +27,15 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from incentives import calc
-from incentives.forms import BulkForm, EstimateForm, RecomputeForm, StatementFilterForm
+from incentives.forms import (
+    BulkForm,
+    EstimateForm,
+    ManualLineEditForm,
+    ManualLineForm,
+    ManualLineRemoveForm,
+    RecomputeForm,
+    StatementFilterForm,
+)
 from incentives.lines import count_text, minutes_text
 from incentives.models import CommissionBase, CommissionMode, Plan, Statement, StatementState, TierMode
 from incentives.selectors.estimate import estimate, estimate_prefill, member_stores
@@ -38,13 +47,18 @@ from incentives.selectors.statements import (
     plan_list,
     statement_adjustment,
     statement_list,
+    statement_manual_lines,
+    statement_manual_sums,
     statement_summary,
     statement_teams,
     viewer_can_approve,
+    viewer_can_edit_manual_lines,
     viewer_can_lock,
     viewer_can_recompute,
+    viewer_manages_store_pay,
     viewer_oversees_pay,
 )
+from incentives.services.manual_lines import manual_line_create, manual_line_delete, manual_line_update
 from incentives.services.statements import plan_for, statement_approve, statement_lock, statements_refresh
 from metrics.formatting import kpi_display
 from metrics.registry import KPI_BY_KEY
@@ -95,6 +109,7 @@ class Row:
     teams: str
     can_approve: bool
     can_lock: bool
+    manual: Decimal | None = None  # the sum of its manual lines, when it has any (included in its total)
 
     @property
     def selectable(self) -> bool:
@@ -131,9 +146,10 @@ def statements_view(request: HttpRequest) -> HttpResponse:
     page = queryset_paginate(request=request, queryset=statements)
     shown = list(page.object_list)
     teams = statement_teams(statements=shown)
+    manual = statement_manual_sums(statements=shown)
     page.object_list = [
         Row(s, teams.get(s.pk, ""), viewer_can_approve(viewer=viewer, statement=s),
-            viewer_can_lock(viewer=viewer, statement=s))
+            viewer_can_lock(viewer=viewer, statement=s), manual.get(s.pk))
         for s in shown
     ]  # fmt: skip
     shown_filters = StatementFilterForm(
@@ -265,6 +281,8 @@ def statement_view(request: HttpRequest, pk: int) -> HttpResponse:
         for line in statement.lines.all()
     ]
     teams = statement_teams(statements=[statement]).get(statement.pk, "")
+    manual_lines = statement_manual_lines(statement=statement)
+    can_edit_manual = viewer_can_edit_manual_lines(viewer=viewer, statement=statement)
     return render(request, "incentives/statement.html", {
         "statement": statement, "lines": lines, "teams": teams,
         "adjustment": statement_adjustment(statement=statement),
@@ -272,6 +290,106 @@ def statement_view(request: HttpRequest, pk: int) -> HttpResponse:
         "can_lock": viewer_can_lock(viewer=viewer, statement=statement),
         "own": statement.member_id == viewer.member_id, "oversees": viewer_oversees_pay(viewer=viewer),
         "list_query": f"?month={statement.month:%Y-%m}&store={statement.store_id}",
+        "manual_lines": manual_lines, "can_edit_manual": can_edit_manual,
+        "computed_total": calc.money(sum((row.line.amount for row in lines), Decimal(0))),
+        "manual_total": calc.money(sum((line.amount for line in manual_lines), Decimal(0))),
+        "manual_form": ManualLineForm(auto_id="manual_%s") if can_edit_manual else None,
+    })  # fmt: skip
+
+
+# --- manual lines -------------------------------------------------------------------------------
+
+
+def _manual_statement(request: HttpRequest, pk: int) -> tuple[Viewer, Statement]:
+    """The statement whose manual lines the viewer changes: 404 outside their scope, 403 for a
+    role that never changes them (staff, team leads)."""
+    viewer = _viewer(request)
+    statement = _statement_get(request, pk)
+    if not viewer_manages_store_pay(viewer=viewer, store_id=statement.store_id):
+        raise PermissionDenied(_("The store's managers and HR add manual lines to its statements."))
+    return viewer, statement
+
+
+def _refused_as_locked(request: HttpRequest, statement: Statement) -> HttpResponse | None:
+    if statement.state != StatementState.LOCKED:
+        return None
+    messages.error(request, _("This statement is locked for payout: its lines no longer change. Put the correction "
+                              "on a later month's statement."))  # fmt: skip
+    return redirect("incentives:statement", pk=statement.pk)
+
+
+def _form_errors_add(form: forms.Form, error: ValidationError) -> None:
+    """The service's errors on the form's fields (the others as the form's own)."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for name, errors in error.message_dict.items():
+        form.add_error(name if name in form.fields else None, errors)
+
+
+def _after_manual_change(request: HttpRequest, statement: Statement, text: str) -> HttpResponse:
+    statement.refresh_from_db()
+    if statement.awaits_reapproval:
+        text += " " + _("The statement was approved: the store's manager approves it again before HR locks it.")
+    messages.success(request, text)
+    return redirect(reverse("incentives:statement", args=[statement.pk]) + "#manual-lines")
+
+
+@login_required
+def manual_line_add_view(request: HttpRequest, pk: int) -> HttpResponse:
+    viewer, statement = _manual_statement(request, pk)
+    if refused := _refused_as_locked(request, statement):
+        return refused
+    form = ManualLineForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            manual_line_create(viewer=viewer, user=request.user, statement=statement, **form.cleaned_data)
+        except ValidationError as error:
+            _form_errors_add(form, error)
+        else:
+            return _after_manual_change(request, statement, _("The manual line is added."))
+    return render(request, "incentives/manual_line.html", {"statement": statement, "form": form, "line": None})
+
+
+@login_required
+def manual_line_edit_view(request: HttpRequest, pk: int, line_pk: int) -> HttpResponse:
+    viewer, statement = _manual_statement(request, pk)
+    line = get_object_or_404(statement.manual_lines.select_related("created_by", "updated_by"), pk=line_pk)
+    if refused := _refused_as_locked(request, statement):
+        return refused
+    initial = {"kind": line.kind, "title": line.title, "amount": line.amount, "reason": line.reason}
+    form = ManualLineEditForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            manual_line_update(viewer=viewer, user=request.user, line=line, **form.cleaned_data)
+        except ValidationError as error:
+            _form_errors_add(form, error)
+        else:
+            return _after_manual_change(request, statement, _("The manual line is changed."))
+    return render(request, "incentives/manual_line.html", {
+        "statement": statement, "form": form, "line": line, "remove_form": ManualLineRemoveForm(auto_id="remove_%s"),
+    })  # fmt: skip
+
+
+@login_required
+@require_POST
+def manual_line_remove_view(request: HttpRequest, pk: int, line_pk: int) -> HttpResponse:
+    viewer, statement = _manual_statement(request, pk)
+    line = get_object_or_404(statement.manual_lines.all(), pk=line_pk)
+    if refused := _refused_as_locked(request, statement):
+        return refused
+    remove_form = ManualLineRemoveForm(request.POST, auto_id="remove_%s")
+    if remove_form.is_valid():
+        try:
+            manual_line_delete(viewer=viewer, user=request.user, line=line, reason=remove_form.cleaned_data["reason"])
+        except ValidationError as error:
+            _form_errors_add(remove_form, error)
+        else:
+            return _after_manual_change(request, statement, _("The manual line is removed."))
+    initial = {"kind": line.kind, "title": line.title, "amount": line.amount, "reason": line.reason}
+    return render(request, "incentives/manual_line.html", {
+        "statement": statement, "form": ManualLineEditForm(initial=initial), "line": line,
+        "remove_form": remove_form,
     })  # fmt: skip
 
 
@@ -358,7 +476,7 @@ def _estimator(request: HttpRequest, member: Member, today: dt.date) -> dict:
     return {"stores": stores, "store": store, "plan": plan, "month": month, "so_far": so_far, "form": form,
             "estimate": result, "bound": form.is_bound, "pace_query": urlencode(pace), "on_deals": on_deals,
             "so_far_talk": minutes_text(so_far.talk_minutes), "left_out": prefill.left_out,
-            "left_out_total": prefill.left_out_total}  # fmt: skip
+            "left_out_manual": prefill.manual, "left_out_total": prefill.left_out_total}  # fmt: skip
 
 
 @login_required
@@ -368,7 +486,12 @@ def mine_view(request: HttpRequest) -> HttpResponse:
     if viewer.member_id is None:
         return render(request, "incentives/mine.html", {**context, "member": None})
     member = Member.objects.get(pk=viewer.member_id)
-    statements = statement_list(viewer=viewer).filter(member_id=member.pk).order_by("-month", "store__name")
+    statements = (
+        statement_list(viewer=viewer)
+        .filter(member_id=member.pk)
+        .order_by("-month", "store__name")
+        .prefetch_related("manual_lines")  # shown under each statement, with their reasons
+    )
     page = Paginator(statements, MINE_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "incentives/mine.html", {
         **context, "member": member, "page": page, **_estimator(request, member, context["today"]),

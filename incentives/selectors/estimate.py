@@ -10,7 +10,8 @@ target completion; the cap; KPI multipliers and milestones whose KPI is one of t
 What depends on others (team PK, rankings) or on KPIs not given is listed as not estimated.
 `estimate_prefill` reads the member's month to prefill the form from the same data the statement
 uses (incentives/services/statements.py): with the prefilled numbers the estimate is the draft
-statement's total less the lines it leaves out (team PK, ranking awards, clawbacks). Its "at this
+statement's total less the lines it leaves out (team PK, ranking awards, clawbacks, and every
+manual line: "manual, not estimated"). Its "at this
 pace" figures are metrics.selectors.pace's forecast, the one every target page shows.
 """
 
@@ -25,7 +26,7 @@ from django.utils.translation import gettext as _
 
 from incentives import calc
 from incentives.lines import SECONDS_PER_MINUTE, call_assessment_lines, performance_pending, yuan
-from incentives.models import CommissionBase, CommissionMode, LineKind, Plan, Statement, TierMode
+from incentives.models import CommissionBase, CommissionMode, LineKind, ManualLine, Plan, Statement, TierMode
 from metrics.formatting import kpi_display
 from metrics.messages import message_render
 from metrics.models import Target
@@ -396,10 +397,14 @@ class Prefill:
     so_far: MonthSoFar
     inputs: dict
     left_out: list[tuple[LineKind, Decimal]]
+    # The statement's manual lines (awards, allowances, deductions, corrections): typed by a
+    # manager or HR, never estimated; shown as "manual, not estimated" with their amounts.
+    manual: list[ManualLine] = field(default_factory=list)
 
     @property
     def left_out_total(self) -> Decimal:
-        return calc.money(sum((amount for _label, amount in self.left_out), Decimal(0)))
+        amounts = [amount for _label, amount in self.left_out] + [line.amount for line in self.manual]
+        return calc.money(sum(amounts, Decimal(0)))
 
 
 def estimate_prefill(*, member: Member, store: Store, plan: Plan, today: dt.date) -> Prefill:
@@ -426,8 +431,9 @@ def estimate_prefill(*, member: Member, store: Store, plan: Plan, today: dt.date
         "talk_minutes": so_far.talk_minutes_exact, "won_amount": so_far.won,
         "appraisal_pending": (so_far.month, pending) if pending else None,
     }  # fmt: skip
-    return Prefill(so_far=so_far, inputs=inputs, left_out=statement_left_out(member=member, store=store,
-                                                                             month=so_far.month))  # fmt: skip
+    return Prefill(so_far=so_far, inputs=inputs,
+                   left_out=statement_left_out(member=member, store=store, month=so_far.month),
+                   manual=statement_manual_left_out(member=member, store=store, month=so_far.month))  # fmt: skip
 
 
 def statement_left_out(*, member: Member, store: Store, month: dt.date) -> list[tuple[LineKind, Decimal]]:
@@ -440,6 +446,15 @@ def statement_left_out(*, member: Member, store: Store, month: dt.date) -> list[
     for kind, amount in statement.lines.filter(kind__in=LEFT_OUT_KINDS).values_list("kind", "amount"):
         amounts[kind] = amounts.get(kind, Decimal(0)) + amount
     return [(LineKind(kind), calc.money(amounts[kind])) for kind in LEFT_OUT_KINDS if kind in amounts]
+
+
+def statement_manual_left_out(*, member: Member, store: Store, month: dt.date) -> list[ManualLine]:
+    """The manual lines of the month's statement: the estimator models no manual line."""
+    return list(
+        ManualLine.objects.filter(
+            statement__member=member, statement__store=store, statement__month=month.replace(day=1)
+        )
+    )
 
 
 def latest_appraisal(*, member: Member) -> tuple[str, Decimal | None]:

@@ -2,7 +2,9 @@
 
 Rules (the services check the writes again):
 - HR and admins: every statement and plan; HR locks approved statements;
-- managers: the statements and plans of the stores they manage; they approve drafts and recompute;
+- managers: the statements and plans of the stores they manage; they approve drafts (and approved
+  statements whose manual lines changed since) and recompute; with HR and admins they add, change
+  and remove manual lines until HR locks;
 - team leads: the statements of the members who belong or belonged to their teams (in that store);
 - staff: their own statements only, and the plans that apply to them.
 """
@@ -15,11 +17,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Sum
+from django.utils.translation import gettext
 
-from incentives.models import LineKind, Plan, PlanAssignment, Statement, StatementState
+from incentives.models import LineKind, ManualLine, Plan, PlanAssignment, Statement, StatementState
 from metrics.messages import message_render
 from teams.models import Store, Team, TeamMembership
 from teams.selectors.scoping import Viewer, member_list, team_list
+
+MANUAL = "manual"  # the proposed adjustment's row of the manual lines (no LineKind)
 
 
 def month_end(month: dt.date) -> dt.date:
@@ -35,20 +40,38 @@ def viewer_oversees_pay(*, viewer: Viewer) -> bool:
 
 
 def viewer_can_approve(*, viewer: Viewer, statement: Statement) -> bool:
-    return statement.state == StatementState.DRAFT and (
+    """A draft, or an approved statement whose manual lines changed since: the store's manager."""
+    return (statement.state == StatementState.DRAFT or statement.awaits_reapproval) and (
         viewer.is_admin or statement.store_id in viewer.managed_store_ids
     )
 
 
 def viewer_can_lock(*, viewer: Viewer, statement: Statement) -> bool:
-    return statement.state == StatementState.APPROVED and (viewer.is_hr or viewer.is_admin)
+    return (
+        statement.state == StatementState.APPROVED
+        and not statement.awaits_reapproval
+        and (viewer.is_hr or viewer.is_admin)
+    )
+
+
+def viewer_manages_store_pay(*, viewer: Viewer, store_id: int) -> bool:
+    """The store's managers, HR and admins: they recompute its statements and add manual lines."""
+    return viewer.is_admin or viewer.is_hr or store_id in viewer.managed_store_ids
 
 
 def viewer_can_recompute(*, viewer: Viewer, store: Store | None) -> bool:
     """Recomputing a store's statements: its managers, HR and admins."""
     if store is None:
         return False
-    return viewer.is_admin or viewer.is_hr or store.pk in viewer.managed_store_ids
+    return viewer_manages_store_pay(viewer=viewer, store_id=store.pk)
+
+
+def viewer_can_edit_manual_lines(*, viewer: Viewer, statement: Statement) -> bool:
+    """Adding, changing or removing a statement's manual lines: the store's managers, HR and
+    admins, until HR locks it (a draft, or an approved one, which the manager then approves again)."""
+    return statement.state != StatementState.LOCKED and viewer_manages_store_pay(
+        viewer=viewer, store_id=statement.store_id
+    )
 
 
 def pay_stores(*, viewer: Viewer) -> QuerySet[Store]:
@@ -116,8 +139,10 @@ class StatementSummary:
     drafts: int
     approved: int
     locked: int
-    total: Decimal
+    total: Decimal  # manual lines included
     adjustments: int  # statements with a proposed adjustment waiting
+    reapprovals: int = 0  # approved statements whose manual lines changed since: the manager approves again
+    manual_total: Decimal = Decimal(0)  # the part of `total` from manual lines
 
     @property
     def open(self) -> int:
@@ -132,7 +157,10 @@ def statement_summary(*, statements: QuerySet[Statement]) -> StatementSummary:
         locked=Count("id", filter=Q(state=StatementState.LOCKED)),
         total=Sum("total"),
         adjustments=Count("id", filter=Q(proposed_total__isnull=False)),
+        reapprovals=Count("id", filter=Q(state=StatementState.APPROVED, changed_after_approval_at__isnull=False)),
     )
+    # Apart: joined to the statements' aggregate, the lines would count each total once per line.
+    manual = ManualLine.objects.filter(statement__in=statements.order_by().values("pk")).aggregate(total=Sum("amount"))
     return StatementSummary(
         count=row["count"],
         drafts=row["drafts"],
@@ -140,7 +168,25 @@ def statement_summary(*, statements: QuerySet[Statement]) -> StatementSummary:
         locked=row["locked"],
         total=row["total"] or Decimal(0),
         adjustments=row["adjustments"],
+        reapprovals=row["reapprovals"],
+        manual_total=manual["total"] or Decimal(0),
     )
+
+
+def statement_manual_sums(*, statements: list[Statement]) -> dict[int, Decimal]:
+    """Statement id → the sum of its manual lines, for those that have any (one query)."""
+    rows = (
+        ManualLine.objects.filter(statement__in=statements)
+        .values("statement_id")
+        .annotate(total=Sum("amount"))
+        .values_list("statement_id", "total")
+    )
+    return dict(rows)
+
+
+def statement_manual_lines(*, statement: Statement) -> list[ManualLine]:
+    """The statement's manual lines in the order they were added, with who added and changed them."""
+    return list(statement.manual_lines.select_related("created_by", "updated_by", "statement"))
 
 
 def statement_teams(*, statements: list[Statement]) -> dict[int, str]:
@@ -213,6 +259,10 @@ def statement_adjustment(*, statement: Statement) -> Adjustment | None:
     order = [k for k in LineKind.values if k in kept or k in proposed]
     order += [k for k in {*kept, *proposed} if k not in order]
     rows = [AdjustmentRow(k, _kind_label(k), kept.get(k, Decimal(0)), proposed.get(k, Decimal(0))) for k in order]
+    manual = statement.manual_lines.aggregate(total=Sum("amount"))["total"]
+    if manual is not None:
+        # Not what the data changed: the same on both sides, so the rows add up to the totals.
+        rows.append(AdjustmentRow(MANUAL, gettext("Manual lines"), manual, manual))
     return Adjustment(statement.total, statement.proposed_total, rows, new_lines)
 
 

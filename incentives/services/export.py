@@ -1,7 +1,8 @@
 """HR's payout workbook of a month (xlsx): a summary sheet (one row per statement: the member, their
 store and team, the statement's state, the amounts by kind, the total and the proposed adjustment),
-a lines sheet (every statement line with its explanation and the orders or deals behind it) and a
-definitions sheet (line kinds, states, and the rules of each plan in use).
+a lines sheet (every statement line with its explanation and the orders or deals behind it, then
+its manual lines with their reasons and who added them) and a definitions sheet (line kinds,
+states, and the rules of each plan in use).
 
 Built like the appraisal export (reviews/services/export.py), with its cell writers: headers in the
 chosen language; no cell can become a formula (every text is written as text, and one that starts
@@ -17,12 +18,12 @@ from collections import defaultdict
 from decimal import Decimal
 
 from django.db.models import Q
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from incentives import calc
-from incentives.models import LineKind, Plan, Statement, StatementState
+from incentives.models import LineKind, ManualLineKind, Plan, Statement, StatementState
 from incentives.services.statements import month_end
 from metrics.registry import KPI_BY_KEY
 from perfmgmt.exports import (
@@ -45,6 +46,8 @@ SUMMARY_KINDS = (
     LineKind.RANKING,
     LineKind.CLAWBACK,
 )
+# Then one column per kind of manual line (awards, allowances, deductions, corrections).
+MANUAL_KINDS = tuple(ManualLineKind)
 ORDER_SEPARATOR = ";"
 DEAL_SEPARATOR = "; "  # between deals; within a deal: lead id, customer, amount separated by spaces
 
@@ -80,6 +83,24 @@ def _kind_meanings() -> dict[str, str]:
     }
 
 
+def _manual_kind_meanings() -> dict[str, str]:
+    manual = _("Added by hand by the store's manager or HR, with its reason; approved with the statement; "
+               "a recomputation never changes it.")  # fmt: skip
+    return {
+        ManualLineKind.AWARD: _("A discretionary award, e.g. 最佳话术奖.") + " " + manual,
+        ManualLineKind.ALLOWANCE: _("A one-off allowance, e.g. 差旅补贴.") + " " + manual,
+        ManualLineKind.DEDUCTION: _("Money taken off (a negative amount).") + " " + manual,
+        ManualLineKind.CORRECTION: _("A correction of the statement, up or down.") + " " + manual,
+    }
+
+
+def _state_text(statement: Statement) -> str:
+    """The statement's state; an approved one whose manual lines changed since says so."""
+    if statement.awaits_reapproval:
+        return _("%(state)s, changes await the manager's approval") % {"state": statement.get_state_display()}
+    return str(statement.get_state_display())
+
+
 def _state_meanings() -> dict[str, str]:
     return {
         StatementState.DRAFT: _("Follows the data: recomputed whenever the figures change."),
@@ -94,7 +115,7 @@ def _statements(month: dt.date, store: Store | None) -> list[Statement]:
     statements = Statement.objects.filter(month=month).select_related("member", "store", "plan")
     if store is not None:
         statements = statements.filter(store=store)
-    return list(statements.prefetch_related("lines"))
+    return list(statements.prefetch_related("lines", "manual_lines__created_by"))
 
 
 def _teams(statements: list[Statement], month: dt.date) -> dict[tuple[int, int], Team]:
@@ -134,19 +155,20 @@ def _who(ws, statement: Statement, team: Team | None) -> list:
 
 def _summary_rows(ws, statements: list[Statement], teams: dict) -> list[list]:
     header = [_("Employee number"), _("Name"), _("Store"), _("Team"), capfirst(_("state")), _("Plan"),
-              *(str(kind.label) for kind in SUMMARY_KINDS), _("Total pay"), _("Proposed adjustment")]  # fmt: skip
+              *(str(kind.label) for kind in SUMMARY_KINDS), *(str(kind.label) for kind in MANUAL_KINDS),
+              _("Total pay"), _("Proposed adjustment")]  # fmt: skip
     rows = [[_cell(ws, h) for h in header]]
     for statement in statements:
         sums: dict[str, Decimal] = defaultdict(Decimal)
         present = set()
-        for line in statement.lines.all():
+        for line in [*statement.lines.all(), *statement.manual_lines.all()]:
             sums[line.kind] += line.amount
             present.add(line.kind)
         rows.append([
             *_who(ws, statement, teams.get((statement.member_id, statement.store_id))),
-            _cell(ws, str(statement.get_state_display())),
+            _cell(ws, _state_text(statement)),
             _cell(ws, statement.plan.name if statement.plan else ""),
-            *(_cell(ws, sums[kind] if kind in present else None, MONEY) for kind in SUMMARY_KINDS),
+            *(_cell(ws, sums[kind] if kind in present else None, MONEY) for kind in (*SUMMARY_KINDS, *MANUAL_KINDS)),
             _cell(ws, statement.total, MONEY),
             _cell(ws, statement.adjustment, MONEY),
         ])  # fmt: skip
@@ -160,21 +182,36 @@ def _kpi_label(key: str) -> str:
 def _line_rows(ws, statements: list[Statement], teams: dict) -> list[list]:
     header = [_("Employee number"), _("Name"), _("Store"), _("Team"), capfirst(_("state")), _("No."),
               capfirst(_("kind")), _("Amount"), _("Explanation"), _("KPI"), _("KPI value"), _("Order ids"),
-              _("Deals")]  # fmt: skip
+              _("Deals"), _("Reason"), _("Added by")]  # fmt: skip
     rows = [[_cell(ws, h) for h in header]]
     for statement in statements:
         team = teams.get((statement.member_id, statement.store_id))
-        state = str(statement.get_state_display())
-        for number, line in enumerate(statement.lines.all(), start=1):
+        state = _state_text(statement)
+        computed = list(statement.lines.all())
+        for number, line in enumerate(computed, start=1):
             rows.append([
                 *_who(ws, statement, team), _cell(ws, state), number,
                 _cell(ws, str(line.get_kind_display())), _cell(ws, line.amount, MONEY),
                 _cell(ws, line.explanation_text),
                 _cell(ws, _kpi_label(line.kpi_key) if line.kpi_key else ""), _cell(ws, line.kpi_value_text),
                 _cell(ws, ORDER_SEPARATOR.join(str(ref) for ref in line.order_ids or [])),
-                _cell(ws, _deals_text(line.deals)),
+                _cell(ws, _deals_text(line.deals)), _cell(ws, ""), _cell(ws, ""),
+            ])  # fmt: skip
+        # The manual lines after the computed ones: the title as written in Explanation, and why
+        # and by whom (all text people typed: written as text, never a formula).
+        for number, line in enumerate(statement.manual_lines.all(), start=len(computed) + 1):
+            rows.append([
+                *_who(ws, statement, team), _cell(ws, state), number,
+                _cell(ws, str(line.get_kind_display())), _cell(ws, line.amount, MONEY), _cell(ws, line.title),
+                _cell(ws, ""), _cell(ws, ""), _cell(ws, ""), _cell(ws, ""), _cell(ws, line.reason),
+                _cell(ws, _added_by(line)),
             ])  # fmt: skip
     return rows
+
+
+def _added_by(line) -> str:
+    """Who added a manual line and when (the site's local time): "hr 2026-09-02 10:15"."""
+    return f"{line.created_by_name} {timezone.localtime(line.created_at):%Y-%m-%d %H:%M}"
 
 
 def _deals_text(deals: list[dict] | None) -> str:
@@ -245,6 +282,8 @@ def _definition_rows(ws, statements: list[Statement]) -> list[list]:
     meanings = _kind_meanings()
     for kind in LineKind:
         rows.append([_cell(ws, str(kind.label)), _cell(ws, kind.value), _cell(ws, meanings[kind])])
+    for kind, meaning in _manual_kind_meanings().items():
+        rows.append([_cell(ws, str(kind.label)), _cell(ws, kind.value), _cell(ws, meaning)])
     rows.append([])
     rows.append([_cell(ws, h) for h in (capfirst(_("state")), _("Key"), _("Definition"))])
     meanings = _state_meanings()
@@ -281,12 +320,12 @@ def payouts_export(*, month: dt.date, store: Store | None = None, lang: str = "z
         workbook = Workbook(write_only=True)
         used: set[str] = set()
         summary = workbook.create_sheet(_sheet_title(_("Summary"), used))
-        _widths(summary, [12, 16, 20, 14, 16, 18, *([12] * len(SUMMARY_KINDS)), 12, 14])
+        _widths(summary, [12, 16, 20, 14, 16, 18, *([12] * (len(SUMMARY_KINDS) + len(MANUAL_KINDS))), 12, 14])
         summary.freeze_panes = "C2"
         for row in _summary_rows(summary, statements, teams):
             summary.append(row)
         lines = workbook.create_sheet(_sheet_title(_("Lines"), used))
-        _widths(lines, [12, 16, 20, 14, 16, 6, 14, 12, 72, 18, 14, 40, 48])
+        _widths(lines, [12, 16, 20, 14, 16, 6, 14, 12, 72, 18, 14, 40, 48, 48, 24])
         lines.freeze_panes = "C2"
         for row in _line_rows(lines, statements, teams):
             lines.append(row)

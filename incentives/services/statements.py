@@ -8,7 +8,9 @@ KPI multipliers; the team PK bonus of the weeks their team won; milestone bonuse
 awards; clawbacks of refunds on orders an earlier locked statement paid commission on (deals
 have no refunds in the leads export: nothing is clawed back on them). Draft statements follow
 the data; after the manager approves, a recomputation that differs is kept as a proposed
-adjustment and the lines stay; HR locks.
+adjustment and the lines stay; HR locks. Manual lines (incentives/services/manual_lines.py) are
+rows of their own: a recomputation never touches them, and the total is always the computed
+lines plus them.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, Sum
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -563,6 +565,24 @@ def _line_rows(statement: Statement, lines: list[Line]) -> list[StatementLine]:
         ]
 
 
+def manual_total(*, statement: Statement) -> Decimal:
+    """The sum of the statement's manual lines (yuan; 0 without any)."""
+    if statement.pk is None:
+        return Decimal("0.00")
+    return statement.manual_lines.aggregate(total=Sum("amount"))["total"] or Decimal("0.00")
+
+
+def statement_total_recount(*, statement: Statement) -> None:
+    """Set the total (and a proposed adjustment's total) from the stored rows: the computed lines
+    (or the proposed ones) plus the manual lines. Not saved: the caller saves."""
+    manual = manual_total(statement=statement)
+    computed = statement.lines.aggregate(total=Sum("amount"))["total"] or Decimal("0.00")
+    statement.total = calc.money(computed + manual)
+    if statement.proposed_total is not None:
+        proposed = sum((Decimal(str(line.get("amount", "0"))) for line in statement.proposed_lines or []), Decimal(0))
+        statement.proposed_total = calc.money(proposed + manual)
+
+
 @transaction.atomic
 def statement_refresh(
     *, member: Member, store: Store, month: dt.date, figures: MonthFigures | None = None, leave_locked: bool = False
@@ -579,13 +599,17 @@ def statement_refresh(
         return statement
     if statement is None:
         statement = Statement.objects.create(member=member, store=store, month=month, plan=computed.plan)
+    # Manual lines are their own rows (ManualLine): only the computed lines are rewritten or
+    # compared, and the total is always both.
+    manual = manual_total(statement=statement)
     if statement.state == StatementState.DRAFT:
         statement.lines.all().delete()
         StatementLine.objects.bulk_create(_line_rows(statement, computed.lines))
-        statement.plan, statement.total = computed.plan, computed.total
+        statement.plan, statement.total = computed.plan, computed.total + manual
         statement.proposed_total, statement.proposed_lines = None, []
-    elif computed.total != statement.total:
-        statement.proposed_total, statement.proposed_lines = computed.total, _line_dicts(computed.lines)
+    elif computed.total + manual != statement.total:
+        # What the data changed: the computed lines only; the manual lines stay on both sides.
+        statement.proposed_total, statement.proposed_lines = computed.total + manual, _line_dicts(computed.lines)
     else:
         statement.proposed_total, statement.proposed_lines = None, []
     statement.computed_at = timezone.now()
@@ -659,12 +683,16 @@ def statements_follow_queue(*, store_id: int, months: list[dt.date]) -> list[dt.
 
 
 def statement_approve(*, viewer: Viewer, user, statement: Statement) -> Statement:
+    """The store's manager approves a draft, with its manual lines; or approves again an approved
+    statement whose manual lines changed since (then HR may lock it)."""
     if not (viewer.is_admin or statement.store_id in viewer.managed_store_ids):
         raise PermissionDenied(_("The store's manager approves its statements."))
-    if statement.state != StatementState.DRAFT:
-        raise ValidationError(_("Only a draft statement can be approved."))
+    if not (statement.state == StatementState.DRAFT or statement.awaits_reapproval):
+        raise ValidationError(_("Only a draft statement can be approved, or an approved one whose manual lines "
+                                "changed since."))  # fmt: skip
     statement.state, statement.approved_by, statement.approved_at = StatementState.APPROVED, user, timezone.now()
-    statement.save(update_fields=["state", "approved_by", "approved_at"])
+    statement.changed_after_approval_at = None
+    statement.save(update_fields=["state", "approved_by", "approved_at", "changed_after_approval_at"])
     return statement
 
 
@@ -676,6 +704,9 @@ def statement_lock(*, viewer: Viewer, user, statement: Statement) -> Statement:
         raise PermissionDenied(_("HR locks statements."))
     if statement.state != StatementState.APPROVED:
         raise ValidationError(_("Only an approved statement can be locked."))
+    if statement.awaits_reapproval:
+        raise ValidationError(_("A manual line changed after the manager approved this statement: the store's "
+                                "manager approves it again before it is locked."))  # fmt: skip
     computed = statement_compute(member=statement.member, store=statement.store, month=statement.month)
     CommissionedOrder.objects.bulk_create(
         [

@@ -271,6 +271,7 @@ SPECTACULAR_SETTINGS = {
         "ImportStatusEnum": "metrics.models.ImportStatus",
         "CampaignKindEnum": "metrics.models.CampaignKind",
         "PhaseKindEnum": "metrics.models.PhaseKind",
+        "ManualLineKindEnum": "incentives.models.ManualLineKind",
     },
 }
 

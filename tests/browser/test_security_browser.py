@@ -44,6 +44,7 @@ class World:
     batch_pk: int
     telesales_store_pk: int
     month: str
+    manual_line_pk: int
 
 
 def _seed(live_server) -> World:
@@ -54,7 +55,8 @@ def _seed(live_server) -> World:
 
     from django.contrib.auth import get_user_model
 
-    from incentives.models import Plan, PlanAssignment
+    from incentives.models import ManualLineKind, Plan, PlanAssignment
+    from incentives.services.manual_lines import manual_line_create
     from incentives.services.statements import statement_approve, statement_refresh
     from metrics.models import ImportBatch
     from metrics.selectors.periods import store_today
@@ -95,6 +97,9 @@ def _seed(live_server) -> World:
     ]
     statements = sorted((s for s in statements if s is not None), key=lambda s: s.member_id != member.pk)
     admin = get_user_model().objects.get(username="admin")
+    # A manual line typed with markup, approved with the statement: its title and reason stay text.
+    manual = manual_line_create(viewer=Viewer(user_id=admin.pk, is_admin=True), user=admin, statement=statements[0],
+                                kind=ManualLineKind.AWARD, title=HOSTILE_ACCOUNT, amount=100, reason=HOSTILE_TEAM)  # fmt: skip
     approved = statement_approve(viewer=Viewer(user_id=admin.pk, is_admin=True), user=admin, statement=statements[0])
     return World(
         url=live_server.url,
@@ -108,6 +113,7 @@ def _seed(live_server) -> World:
         batch_pk=ImportBatch.objects.order_by("pk").first().pk,
         month=f"{month:%Y-%m}",
         telesales_store_pk=Team.objects.filter(kind=TeamKind.TELESALES).values_list("store", flat=True).first(),
+        manual_line_pk=manual.pk,
     )
 
 
@@ -196,6 +202,7 @@ def test_every_page_runs_under_the_policy_and_hostile_names_stay_text(browser, l
         "stuck deals": "/pipeline/",
         "statements": f"/pay/?store={world.store_pk}&month={world.month}",
         "statement": f"/pay/statements/{world.approved_pk}/",
+        "manual line": f"/pay/statements/{world.approved_pk}/manual-lines/{world.manual_line_pk}/",
         "cycle": f"/appraisals/cycles/{world.cycle_pk}/",
         "appraisal": f"/appraisals/{world.appraisal_pk}/",
         "print": f"/appraisals/{world.appraisal_pk}/print/",
@@ -236,6 +243,10 @@ def test_every_page_runs_under_the_policy_and_hostile_names_stay_text(browser, l
         expect(page.get_by_text(text, exact=False).first).to_be_visible()
     page.goto(f"/appraisals/cycles/{world.cycle_pk}/")
     expect(page.get_by_text(HOSTILE_TEAM, exact=False).first).to_be_visible()
+    page.goto(others["statement"])
+    manual = page.locator('[data-testid="manual-lines-table"]')
+    expect(manual.get_by_text(HOSTILE_ACCOUNT, exact=False).first).to_be_visible()
+    expect(manual.get_by_text(HOSTILE_TEAM, exact=False).first).to_be_visible()
 
     # plotly's own PNG download works under the policy (SVG drawn through a data: image).
     page.goto(figures["team dashboard"])

@@ -128,8 +128,10 @@ def records(ws) -> list[dict]:
 
 
 SUMMARY_HEADER = ["Employee number", "Name", "Store", "Team", "State", "Plan", "Base salary", "Performance pay",
-                  "Call assessment", "Commission", "KPI multiplier", "Team PK", "Milestone bonus", "Ranking award", "Clawback", "Total pay",
+                  "Call assessment", "Commission", "KPI multiplier", "Team PK", "Milestone bonus", "Ranking award", "Clawback",
+                  "Award", "One-off allowance", "Deduction", "Correction", "Total pay",
                   "Proposed adjustment"]  # fmt: skip
+COMPUTED = SUMMARY_HEADER[6:15]  # the computed kinds' columns, then the manual kinds' (none in this month)
 
 
 def test_a_summary_row_per_statement_with_amounts_by_kind_total_and_adjustment(payouts):
@@ -151,12 +153,14 @@ def test_a_summary_row_per_statement_with_amounts_by_kind_total_and_adjustment(p
     # the week of 3 August: +5% of that week's commission, 3,000 × (60.50 / 3,000) × 5% = 3.025 → 3.03;
     # milestone 500; first in the team: 800. No appraisal: 0.
     # No call assessment in this plan: an empty cell, not 0.
-    assert [a[h] for h in SUMMARY_HEADER[6:16]] == [4000, 0, None, 55, 5.5, 3.03, 500, 800, None, 5363.53]
+    assert [a[h] for h in [*COMPUTED, "Total pay"]] == [4000, 0, None, 55, 5.5, 3.03, 500, 800, None, 5363.53]
+    assert [a[h] for h in SUMMARY_HEADER[15:19]] == [None] * 4  # no manual line: empty cells
     # The late order, after approval: 4,000 at 200% → commission 85, +8.50, PK 4,000 × (93.50 / 4,000) × 5%
     # = 4.675 → 4.68: 5,398.18, that is 34.65 more.
     assert a["Proposed adjustment"] == 34.65
     # B: 1,000 × 1.5% = 15, +1.50, PK 1,000 × (16.50 / 1,000) × 5% = 0.825 → 0.83, 500, second: 500.
-    assert [b[h] for h in SUMMARY_HEADER[6:17]] == [4000, 0, None, 15, 1.5, 0.83, 500, 500, None, 5017.33, None]
+    assert [b[h] for h in [*COMPUTED, "Total pay", "Proposed adjustment"]] == [
+        4000, 0, None, 15, 1.5, 0.83, 500, 500, None, 5017.33, None]  # fmt: skip
     assert [lead[h] for h in ("Base salary", "Commission", "Ranking award", "Total pay")] == [4000, 0, None, 4000]
     for row in rows:
         statement = Statement.objects.get(member__display_name=row["Name"])
@@ -172,7 +176,7 @@ def test_every_line_with_its_explanation_and_orders(payouts):
     book = workbook(payouts_export(month=AUGUST, lang="en"))
     header = table(book["Lines"])[0]
     assert header == ["Employee number", "Name", "Store", "Team", "State", "No.", "Kind", "Amount", "Explanation",
-                      "KPI", "KPI value", "Order ids", "Deals"]  # fmt: skip
+                      "KPI", "KPI value", "Order ids", "Deals", "Reason", "Added by"]  # fmt: skip
     rows = records(book["Lines"])
     assert len(rows) == sum(s.lines.count() for s in Statement.objects.all())
     a = [r for r in rows if r["Name"] == EVIL_NAME]

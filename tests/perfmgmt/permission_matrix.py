@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 ROLES = ("anonymous", "staff_a", "staff_b", "lead_y", "manager_s2", "hr", "admin")
@@ -124,6 +125,14 @@ class Case:
 
 def pk(attr: str) -> Callable[[World], dict]:
     return lambda w: {"pk": getattr(w, attr).pk}
+
+
+def manual_line(w: World) -> dict:
+    return {"pk": w.statement_a.pk, "line_pk": w.manual_a.pk}
+
+
+def api_manual_line(w: World) -> dict:
+    return {"statement_pk": w.statement_a.pk, "pk": w.manual_a.pk}
 
 
 def month(w: World) -> str:
@@ -336,6 +345,27 @@ MATRIX: dict[str, list[Case]] = {
         note="as approve: a refusal is a message on the statement's page",
         effect=E("A's approved statement locked", lambda w: w.statement_state(w.statement_a2) == "locked",
                  "hr admin"))],
+    "incentives:manual_line_add": [
+        Case(S("L 403 404 404 404 200 200"), kwargs=pk("statement_a"),
+             note="staff (their own statement) and team leads never add manual lines: 403"),
+        Case(S("L 403 404 404 404 302 302"), method="post", kwargs=pk("statement_a"), data=lambda w: {
+            "kind": "manual_award", "title": "矩阵奖", "amount": "100.00", "reason": "矩阵测试"},
+            note="to the statement's manual lines (#manual-lines)",
+            effect=E("a manual line added to A's statement", lambda w: w.manual_line_titled("矩阵奖"), "hr admin")),
+    ],
+    "incentives:manual_line_edit": [
+        Case(S("L 403 404 404 404 200 200"), kwargs=manual_line),
+        Case(S("L 403 404 404 404 302 302"), method="post", kwargs=manual_line, data=lambda w: {
+            "kind": "manual_award", "title": "矩阵原奖", "amount": "80.00", "reason": "矩阵测试",
+            "change_reason": "矩阵测试：复核"},
+            effect=E("A's manual line changed", lambda w: w.manual_line_amount(w.manual_a) == Decimal("80.00"),
+                     "hr admin")),
+    ],
+    "incentives:manual_line_remove": [
+        Case(S("L 405 405 405 405 405 405"), kwargs=manual_line, note="a POST button only"),
+        Case(S("L 403 404 404 404 302 302"), method="post", kwargs=manual_line, data=lambda w: {"reason": "矩阵测试"},
+             effect=E("A's manual line removed", lambda w: not w.exists(w.manual_a), "hr admin")),
+    ],
     "incentives:export": [
         Case(S("L 403 403 403 404 200 200"), query=lambda w: {"month": month(w), "store": w.s1.pk},
              note="a store the manager does not manage: 404, as a store that does not exist",
@@ -440,6 +470,27 @@ MATRIX: dict[str, list[Case]] = {
         S("401 403 404 404 404 403 200"), api=True, method="post", kwargs=pk("deal_a_planned"),
         data=lambda w: {"response": ANSWER_TEXT},
         effect=E("A's plan answered", lambda w: w.deal_answered(), "admin"))],
+    # --- API: pay statements ------------------------------------------------------------------------
+    "statement-list": [Case(S("401 200 200 200 200 200 200"), api=True, rows=R(
+        "statement", staff_a="A A2", staff_b="B", lead_y="C", manager_s2="D", hr="*", admin="*"))],
+    "statement-detail": [Case(S("401 200 404 404 404 200 200"), api=True, kwargs=pk("statement_a"))],
+    "statement-manual-line-list": [
+        Case(S("401 200 404 404 404 200 200"), api=True, kwargs=lambda w: {"statement_pk": w.statement_a.pk}),
+        Case(S("401 403 404 404 404 201 201"), api=True, method="post",
+             kwargs=lambda w: {"statement_pk": w.statement_a.pk},
+             data=lambda w: {"kind": "manual_award", "title": "矩阵奖", "amount": "100.00", "reason": "矩阵测试"},
+             effect=E("a manual line added to A's statement", lambda w: w.manual_line_titled("矩阵奖"), "hr admin")),
+    ],
+    "statement-manual-line-detail": [
+        Case(S("401 200 404 404 404 200 200"), api=True, kwargs=api_manual_line),
+        Case(S("401 403 404 404 404 200 200"), api=True, method="patch", kwargs=api_manual_line,
+             data=lambda w: {"amount": "80.00", "change_reason": "矩阵测试：复核"},
+             effect=E("A's manual line changed", lambda w: w.manual_line_amount(w.manual_a) == Decimal("80.00"),
+                      "hr admin")),
+        Case(S("401 403 404 404 404 204 204"), api=True, method="delete", kwargs=api_manual_line,
+             query=lambda w: {"reason": "矩阵测试"},
+             effect=E("A's manual line removed", lambda w: not w.exists(w.manual_a), "hr admin")),
+    ],
     # --- API: authentication and documentation ------------------------------------------------------
     "api_token": [
         Case(S("405 405 405 405 405 405 405"), api=True),

@@ -24,6 +24,9 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from incentives.models import ManualLineKind, Plan, PlanAssignment, Statement
+from incentives.services.manual_lines import manual_line_create
+from incentives.services.statements import statements_refresh
 from metrics.models import (
     Behaviour,
     BehaviourRecord,
@@ -174,6 +177,12 @@ def _seed(org, tmp_path: Path) -> str:
     assert (waiting.status, failed.status) == (ImportStatus.NEEDS_MAPPING, ImportStatus.FAILED)
     assert failed.row_errors.exists() and BehaviourRecord.objects.exists()
     assert StuckDeal.objects.filter(member=owner).exists() and StuckDeal.objects.filter(member=org.a).exists()
+    # This month's statements of store S1 (a base salary), one with a manual line, for the pay API.
+    plan = Plan.objects.create(name="Fuzz plan", store=org.s1, base_salary=3000)
+    PlanAssignment.objects.create(plan=plan, team=org.x, start_date=today.replace(day=1))
+    statements_refresh(store=org.s1, month=today.replace(day=1))
+    manual_line_create(viewer=viewer, user=admin, statement=Statement.objects.get(member=owner),
+                       kind=ManualLineKind.AWARD, title="最佳话术奖", amount=500, reason="Fuzz")  # fmt: skip
     return Token.objects.create(user=admin).key
 
 

@@ -183,6 +183,16 @@ class World:
 
         return Statement.objects.get(pk=statement.pk).state
 
+    def manual_line_titled(self, title: str) -> bool:
+        from incentives.models import ManualLine
+
+        return ManualLine.objects.filter(statement=self.statement_a, title=title).exists()
+
+    def manual_line_amount(self, line) -> Decimal | None:
+        from incentives.models import ManualLine
+
+        return ManualLine.objects.filter(pk=line.pk).values_list("amount", flat=True).first()
+
     def target_named(self, name: str) -> bool:
         from metrics.models import Target
 
@@ -215,7 +225,7 @@ def world_build() -> World:
         SolarSchedule,
     )
 
-    from incentives.models import Badge, BadgeRule, Plan, PlanAssignment, Statement
+    from incentives.models import Badge, BadgeRule, ManualLine, Plan, PlanAssignment, Statement
     from metrics.models import (
         Behaviour,
         BehaviourRecord,
@@ -379,6 +389,8 @@ def world_build() -> World:
         statements[key] = Statement.objects.create(member=member, store=store, month=when, plan=plan, state=state,
                                                    total=Decimal("3000.00"))  # fmt: skip
     w.statement_a, w.statement_a2 = statements["A"], statements["A2"]
+    w.manual_a = ManualLine.objects.create(statement=w.statement_a, kind="manual_award", title="矩阵原奖",
+                                           amount=Decimal("50.00"), reason="矩阵测试")  # fmt: skip
     Badge.objects.create(member=w.a, store=w.s1, key="lightning_deal", period_start=today - dt.timedelta(days=2))
 
     # One object of every other model the Django admin lists, for its object pages.
