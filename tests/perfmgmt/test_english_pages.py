@@ -13,7 +13,8 @@ left after taking out the names people wrote must have no CJK character.
 
 Taken out, from the database: the names of stores, teams, members, users, plans, promotions,
 platform accounts, behaviours, badge rules and buyers; targets people named; what people wrote
-(comments, breakthrough plans and answers, plan descriptions, notes); imported data shown as it
+(comments, breakthrough plans and answers, plan descriptions, notes, manual pay lines' titles and
+reasons, the change log's reasons and the names of what it records); imported data shown as it
 was exported (item titles, traffic channels, a rejected row's column and value, file names).
 From the code: the platform's Chinese column names an import expects (the importer's aliases),
 English sources that quote a platform's Chinese term on purpose ("Double 11 (双11)"), and the
@@ -216,7 +217,7 @@ def _accounts(w: World) -> dict:
 
 def _names() -> list[str]:
     """What people wrote or the platforms exported, longest first (see the module's docstring)."""
-    from incentives.models import BadgeRule, Plan
+    from incentives.models import BadgeRule, ManualLine, Plan
     from metrics.importing.schema import FIELDS, STORE_FIELD
     from metrics.models import (
         Behaviour,
@@ -232,7 +233,7 @@ def _names() -> list[str]:
         TrafficDay,
     )
     from reviews.models import Appraisal, AuditEntry, Rating
-    from teams.models import Member, PlatformAccount, Store, Team
+    from teams.models import ChangeRecord, Member, PlatformAccount, Store, Team
 
     columns = [
         (Store, "name"), (Team, "name"), (Member, "display_name"), (Plan, "name"), (Plan, "description"),
@@ -242,6 +243,7 @@ def _names() -> list[str]:
         (AuditEntry, "reason"), (StuckDeal, "plan"), (StuckDeal, "response"), (BehaviourRecord, "note"),
         (ImportBatch, "file_name"), (ImportRowError, "column"), (ImportRowError, "value"),
         (get_user_model(), "first_name"), (get_user_model(), "last_name"),
+        (ManualLine, "title"), (ManualLine, "reason"), (ChangeRecord, "label"), (ChangeRecord, "reason"),
     ]  # fmt: skip
     names = {value for model, field in columns for value in model.objects.values_list(field, flat=True) if value}
     names |= set(Target.objects.filter(name_msg={}).values_list("name", flat=True))  # named by people
