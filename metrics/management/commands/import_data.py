@@ -72,8 +72,9 @@ class Command(BaseCommand):
         if batch.status != ImportStatus.SUCCEEDED:
             raise CommandError(f"{batch.get_status_display()}: {batch.error_text}")
         if batch.kind == ImportKind.ROSTER:
-            # No facts: the days whose account holder or team changed are queued for a worker.
-            self.stderr.write("organisation updated; the KPIs of the days it changes are recomputed by the worker")
+            # No facts: the days whose account holder or team changed were queued for a worker.
+            if batch.inserted or batch.updated:
+                self.stderr.write("organisation updated; a worker recomputes the KPIs of the days with data it changed")
             return
         report = kpis_after_import(batch=batch)
         self.stderr.write(
