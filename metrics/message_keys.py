@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from metrics.messages import messages_register
 from metrics.models import PhaseKind
+from teams.models import TeamKind
 
 messages_register(
     templates={
@@ -57,8 +58,8 @@ messages_register(
         "metrics.import_sheet_rows": _("The sheet has %(rows)s rows; the limit is %(limit)s."),
         "metrics.import_sheet_too_many": _("The sheet has more than %(limit)s rows."),
         "metrics.import_kind_unknown": _(
-            "These columns are not an order report, a chat log, a traffic report, a lead list or "
-            "a call record: %(headers)s. Choose the kind and map the columns."
+            "These columns are not an order report, a chat log, a traffic report, a lead list, "
+            "a call record or a roster: %(headers)s. Choose the kind and map the columns."
         ),
         "metrics.import_no_column": _("The file has no column named %(headers)s."),
         "metrics.import_columns_missing": _("Required columns are missing: %(columns)s."),
@@ -103,6 +104,49 @@ messages_register(
         "metrics.import_row_response_before_start": _("First response before the chat started."),
         "metrics.import_row_ended_before_start": _("Chat ended before it started."),
         "metrics.import_row_stage_before_created": _("The stage changed before the lead was created."),
+        "metrics.import_row_team_kind": _(
+            "Unknown team kind. Use 售前/pre-sales, 售后/after-sales, 网销/online sales, 电销/telesales "
+            "or 运营/operations."
+        ),
+        # --- why a roster row was rejected (teams.services.roster.RosterProblem) ----------------
+        "metrics.roster_employee_twice": _("This employee number is already on line %(line)s."),
+        "metrics.roster_leave_before_hire": _("The leave date is before the hire date."),
+        "metrics.roster_account_name_too_long": _("The account name %(account)s is longer than %(n)s characters."),
+        "metrics.roster_account_twice": _(
+            "The account %(account)s is also listed on line %(line)s: an account belongs to one member at a time."
+        ),
+        "metrics.roster_account_held": _(
+            "%(member)s holds the account %(account)s on some of these days (from %(start)s): an account "
+            "belongs to one member at a time. Leave it off their row, or give a move date after their last day."
+        ),
+        "metrics.roster_account_drop_too_early": _(
+            "The member has held %(account)s since %(start)s, so it cannot end before that: give a later move date."
+        ),
+        "metrics.roster_move_too_early": _(
+            "The member is in %(team)s from %(start)s: a change of team takes effect after that. "
+            "Give a later move date (调动日期)."
+        ),
+        "metrics.roster_move_after_leave": _(
+            "The change would take effect on %(date)s, after the leave date: give a move date on or before it."
+        ),
+        "metrics.roster_leave_before_period": _(
+            "The leave date is before %(start)s, when the member's current %(name)s began."
+        ),
+        "metrics.roster_member_other_store": _(
+            "This employee number belongs to a member of a store you do not manage."
+        ),
+        "metrics.roster_login_invalid": _(
+            "Not a valid login name: letters, digits and @ . + - _ only, at most 150 characters."
+        ),
+        "metrics.roster_login_twice": _("This login name is already on line %(line)s."),
+        "metrics.roster_login_taken": _("The login name %(login)s is already someone else's."),
+        "metrics.roster_login_differs": _("The member already logs in as %(login)s."),
+        "metrics.roster_email_invalid": _("Not a valid e-mail address."),
+        "metrics.roster_login_protected": _(
+            "%(login)s holds roles of its own: only an administrator can change its e-mail address."
+        ),
+        "metrics.roster_team_kind_conflict": _("Line %(line)s gives this team the kind %(kind)s."),
+        "metrics.roster_two_leaders": _("Line %(line)s already names the lead of this team."),
     },
-    choices={"phase": PhaseKind},
+    choices={"phase": PhaseKind, "team_kind": TeamKind},
 )

@@ -24,6 +24,8 @@ class ImportKind(models.TextChoices):
     TRAFFIC = "traffic", _("Traffic")
     LEADS = "leads", _("Leads and deals")
     CALLS = "calls", _("Calls")
+    # Not facts: the organisation (members, teams, accounts), as HR's roster (花名册) lists it.
+    ROSTER = "roster", _("Roster (people)")
 
 
 class ImportStatus(models.TextChoices):

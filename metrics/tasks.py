@@ -8,14 +8,15 @@ from celery import chain, shared_task
 def import_batch_run_task(batch_id: int) -> str:
     """Import one uploaded file. Idempotent: a batch that already finished is left as it is; one
     left running by a killed worker is imported again when its message is redelivered."""
-    from metrics.models import ImportBatch
+    from metrics.models import ImportBatch, ImportKind
     from metrics.services.imports import import_batch_run
 
     batch = ImportBatch.objects.filter(pk=batch_id).first()
     if batch is None:
         return "missing"
     batch = import_batch_run(batch=batch)
-    if batch.status == "succeeded":
+    # A roster adds no facts: the days whose holder or team it changed were queued on its commit.
+    if batch.status == "succeeded" and batch.kind != ImportKind.ROSTER:
         kpis_after_import_task.delay(batch.pk)
     return batch.status
 

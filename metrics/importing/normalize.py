@@ -25,6 +25,7 @@ from metrics.importing.schema import (
     FIELDS,
     LEAD_STAGES,
     ORDER_STATUSES,
+    TEAM_KINDS,
     YES_NO,
     Field,
     FieldType,
@@ -52,6 +53,10 @@ STAGING_COLUMNS: dict[str, tuple[str, ...]] = {
         "call_id", "account", "started_at", "started_date", "started_hour", "number", "direction",
         "connected", "duration_seconds",
     ),
+    ImportKind.ROSTER: (
+        "employee_number", "name", "team", "team_kind", "accounts", "hire_date", "leave_date", "leader",
+        "login", "email", "move_date", "from_first_activity",
+    ),
 }  # fmt: skip
 
 # Local calendar parts kept beside these times: a day is a day in the store's zone, and KPIs
@@ -68,10 +73,11 @@ _CHOICES = {
     FieldType.STAGE: (LEAD_STAGES, "metrics.import_row_stage"),
     FieldType.DIRECTION: (CALL_DIRECTIONS, "metrics.import_row_direction"),
     FieldType.BOOL: (YES_NO, "metrics.import_row_yes_no"),
+    FieldType.TEAM_KIND: (TEAM_KINDS, "metrics.import_row_team_kind"),
 }
 
 _STATUS_KEYS = {unicodedata.normalize("NFKC", k).strip().lower(): v for k, v in ORDER_STATUSES.items()}
-_ID_FIELDS = ("order_id", "session_id", "lead_id", "call_id")
+_ID_FIELDS = ("order_id", "session_id", "lead_id", "call_id", "employee_number")
 _CALL_ID_MAX = 160  # Call.call_id's max_length: longer derived keys are replaced by a digest
 _MONEY = r"\d{1,12}(?:\.\d{1,2})?"  # at most 12 digits of yuan: fits int64 cents with room
 _INT_MAX = 2**31 - 1

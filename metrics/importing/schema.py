@@ -12,6 +12,7 @@ from enum import StrEnum
 from django.utils.translation import gettext_lazy as _
 
 from metrics.models import CallDirection, ImportKind, LeadStage, OrderStatus
+from teams.models import TeamKind
 
 
 class FieldType(StrEnum):
@@ -25,6 +26,7 @@ class FieldType(StrEnum):
     DIRECTION = "direction"  # call direction text, through CALL_DIRECTIONS; unknown text is an error
     BOOL = "bool"  # yes/no text through YES_NO (是/否, Y/N, true/false, 1/0)
     DURATION = "duration"  # whole seconds from "83", "1:23", "0:01:23" or "1分23秒"
+    TEAM_KIND = "team_kind"  # team kind text, through TEAM_KINDS; unknown text is an error
 
 
 @dataclass(frozen=True)
@@ -383,6 +385,106 @@ FIELDS: dict[str, tuple[Field, ...]] = {
             default="0",
         ),
     ),
+    # A roster (花名册) as HR keeps it: one row per member. Not a fact table: the rows are applied
+    # to the organisation by teams.services.roster (metrics.services.imports).
+    ImportKind.ROSTER: (
+        Field(
+            "employee_number",
+            FieldType.TEXT,
+            _("employee number"),
+            ("工号", "员工编号", "员工工号", "职工号", "employee number", "employee no", "employee id", "staff id"),
+            max_length=40,
+        ),
+        Field(
+            "name",
+            FieldType.TEXT,
+            _("full name"),
+            ("姓名", "员工姓名", "名字", "name", "employee name", "full name"),
+            max_length=120,
+        ),
+        STORE_FIELD,
+        Field(
+            "team",
+            FieldType.TEXT,
+            _("team"),
+            ("团队", "团队名称", "小组", "组别", "team", "team name", "group"),
+            max_length=120,
+        ),
+        # Empty or absent: a team the roster creates is a pre-sales team; a known team keeps its kind.
+        Field(
+            "team_kind",
+            FieldType.TEAM_KIND,
+            _("team kind"),
+            ("团队类型", "团队性质", "岗位类型", "team kind", "team type"),
+            required=False,
+            nullable=True,
+        ),
+        # Absent: accounts are left as they are. Empty: the member uses none (from the move date).
+        Field(
+            "accounts",
+            FieldType.TEXT,
+            _("platform accounts"),
+            ("子账号", "平台账号", "客服账号", "旺旺子账号", "sub-accounts", "accounts", "platform accounts"),
+            required=False,
+            nullable=True,
+            max_length=2000,
+        ),
+        Field("hire_date", FieldType.DATE, _("hire date"), ("入职日期", "入职时间", "hire date", "hired on")),
+        Field(
+            "leave_date",
+            FieldType.DATE,
+            _("leave date"),
+            ("离职日期", "离职时间", "leave date", "last day", "left on"),
+            required=False,
+            nullable=True,
+        ),
+        Field(
+            "leader",
+            FieldType.BOOL,
+            _("team lead"),
+            ("组长", "是否组长", "team lead", "leader", "is lead"),
+            required=False,
+            nullable=True,
+        ),
+        Field(
+            "login",
+            FieldType.TEXT,
+            _("login name"),
+            ("登录名", "用户名", "登录账号", "login", "login name", "username"),
+            required=False,
+            nullable=True,
+            default="",
+            max_length=150,
+        ),
+        Field(
+            "email",
+            FieldType.TEXT,
+            _("e-mail"),
+            ("邮箱", "电子邮箱", "邮件地址", "email", "e-mail", "email address"),
+            required=False,
+            nullable=True,
+            default="",
+            max_length=254,
+        ),
+        # The day a change of team or accounts takes effect; empty or absent: the day of the import.
+        Field(
+            "move_date",
+            FieldType.DATE,
+            _("move date"),
+            ("调动日期", "调岗日期", "变动日期", "生效日期", "move date", "effective date", "moved on"),
+            required=False,
+            nullable=True,
+        ),
+        Field(
+            "from_first_activity",
+            FieldType.BOOL,
+            _("from first activity"),
+            ("按首次活动起算", "从首次活动起算", "from first activity"),
+            required=False,
+            nullable=True,
+            default="0",
+        ),
+    ),
 }
 
 # The unique key of each kind's fact (besides the store).
@@ -392,6 +494,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     ImportKind.TRAFFIC: ("date", "channel"),
     ImportKind.LEADS: ("lead_id",),
     ImportKind.CALLS: ("call_id",),
+    ImportKind.ROSTER: ("employee_number",),
 }
 
 # Platform status texts, Chinese (Taobao/Tmall wording) and English (API codes and plain words).
@@ -479,6 +582,31 @@ CALL_DIRECTIONS: dict[str, str] = {
     "inbound": CallDirection.INBOUND,
     "incoming": CallDirection.INBOUND,
     "in": CallDirection.INBOUND,
+}
+
+# Team kinds as rosters write them (the roster's 团队类型); unknown text is an error.
+TEAM_KINDS: dict[str, str] = {
+    "售前": TeamKind.PRESALES,
+    "售前客服": TeamKind.PRESALES,
+    "客服": TeamKind.PRESALES,
+    "售后": TeamKind.AFTERSALES,
+    "售后客服": TeamKind.AFTERSALES,
+    "线上销售": TeamKind.ONLINE_SALES,
+    "网络销售": TeamKind.ONLINE_SALES,
+    "网销": TeamKind.ONLINE_SALES,
+    "电销": TeamKind.TELESALES,
+    "电话销售": TeamKind.TELESALES,
+    "运营": TeamKind.OPERATIONS,
+    "presales": TeamKind.PRESALES,
+    "pre sales": TeamKind.PRESALES,
+    "pre sales service": TeamKind.PRESALES,
+    "customer service": TeamKind.PRESALES,
+    "aftersales": TeamKind.AFTERSALES,
+    "after sales": TeamKind.AFTERSALES,
+    "after sales service": TeamKind.AFTERSALES,
+    "online sales": TeamKind.ONLINE_SALES,
+    "telesales": TeamKind.TELESALES,
+    "operations": TeamKind.OPERATIONS,
 }
 
 # Yes/no cells, as 1/0 (the staging column is an integer on every database).

@@ -1,12 +1,13 @@
 """Reads of imports, scoped like everything else: admins see every batch, managers those of
 their stores (and their own), nobody else any."""
 
+import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.db.models import Min, Q, QuerySet
 from django.utils.translation import gettext as _
 
-from metrics.models import ImportBatch, ImportStatus
+from metrics.models import Call, ChatSession, ImportBatch, ImportStatus, LeadStageChange
 from teams.models import Store
 from teams.selectors.scoping import Viewer
 
@@ -20,6 +21,19 @@ def importable_store_list(*, viewer: Viewer) -> QuerySet[Store]:
     if viewer.is_admin:
         return Store.objects.all()
     return Store.objects.filter(pk__in=viewer.managed_store_ids)
+
+
+def account_first_activity_days(*, account_ids: list[int]) -> dict[int, dt.date]:
+    """The first local day (in its store's zone) each account was active: its first chat
+    session, call or lead stage change, over everything imported. Accounts never active are
+    left out. For a roster that counts an account from its first activity (按首次活动起算)."""
+    firsts: dict[int, dt.date] = {}
+    for model, day in ((ChatSession, "started_date"), (Call, "started_date"), (LeadStageChange, "changed_date")):
+        rows = model.objects.filter(account_id__in=account_ids).values("account_id").annotate(first=Min(day))
+        for row in rows:
+            known = firsts.get(row["account_id"])
+            firsts[row["account_id"]] = row["first"] if known is None else min(known, row["first"])
+    return firsts
 
 
 def import_batch_list(*, viewer: Viewer) -> QuerySet[ImportBatch]:

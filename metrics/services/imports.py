@@ -30,12 +30,17 @@ from kombu.exceptions import KombuError
 from metrics.importing.merge import Staging
 from metrics.importing.normalize import StoreResolver, chunk_check
 from metrics.importing.readers import ImportRefused, Source, file_size_check, source_open
-from metrics.importing.schema import kind_detect, mapping_propose, missing_required
-from metrics.messages import MessageData, message, message_render
+from metrics.importing.schema import field_by_name, kind_detect, mapping_propose, missing_required
+from metrics.messages import MessageData, choice, message, message_render
 from metrics.models import ColumnMapping, ImportBatch, ImportKind, ImportRowError, ImportStatus
-from metrics.selectors.imports import import_batch_rerun_get, import_batch_valid_rows_refusal
+from metrics.selectors.imports import (
+    account_first_activity_days,
+    import_batch_rerun_get,
+    import_batch_valid_rows_refusal,
+)
 from teams.models import Store
 from teams.selectors.scoping import viewer_get
+from teams.services.roster import RosterError, RosterRow, roster_apply
 
 logger = logging.getLogger(__name__)
 
@@ -335,6 +340,9 @@ def _run(batch: ImportBatch, chunk_rows: int) -> None:
     ImportBatch.objects.filter(pk=batch.pk).update(rows_total=source.rows_estimate, encoding=source.encoding)
 
     resolver = _resolver(batch)
+    if batch.kind == ImportKind.ROSTER:
+        _roster_run(batch, source, resolver, chunk_rows)
+        return
     cap = settings.IMPORT_MAX_REPORTED_ERRORS
     kept_errors: list[pd.DataFrame] = []
     kept, rejected, read = 0, 0, 0
@@ -355,22 +363,7 @@ def _run(batch: ImportBatch, chunk_rows: int) -> None:
             )
         batch.rows_total = batch.rows_processed = read
         batch.rejected = rejected
-        if kept_errors:
-            errors = pd.concat(kept_errors, ignore_index=True).sort_values(["line"], kind="stable")
-            reasons = {text: json.loads(text) for text in errors["reason"].unique()}  # a few distinct messages
-            with translation.override(settings.LANGUAGE_CODE):
-                texts = {text: message_render(message=reason)[:300] for text, reason in reasons.items()}
-            ImportRowError.objects.bulk_create(
-                ImportRowError(
-                    batch=batch,
-                    line=int(e.line),
-                    column=str(e.column)[:120],
-                    value=str(e.value)[:200],
-                    reason=texts[e.reason],
-                    reason_msg=reasons[e.reason],
-                )
-                for e in errors.itertuples(index=False)
-            )
+        _row_errors_save(batch, kept_errors)
         if rejected and not batch.skip_invalid:
             batch.status = ImportStatus.FAILED
             _batch_error(batch, message("metrics.import_rows_invalid", count=rejected))
@@ -381,21 +374,142 @@ def _run(batch: ImportBatch, chunk_rows: int) -> None:
             counts = staging.merge(batch_id=batch.pk, present_fields=present, now=timezone.now())
             # The outcome is committed with the rows: a connection lost or a worker killed after
             # the commit leaves a batch that says what was written, never "failed" over its rows.
-            batch.stores.set(counts.store_ids)
-            batch.inserted, batch.updated, batch.unchanged = counts.inserted, counts.updated, counts.unchanged
-            ImportBatch.objects.filter(pk=batch.pk).update(
-                status=ImportStatus.SUCCEEDED,
-                inserted=batch.inserted,
-                updated=batch.updated,
-                unchanged=batch.unchanged,
-                rows_total=batch.rows_total,
-                rows_processed=batch.rows_processed,
-                rejected=batch.rejected,
-            )
-        batch.status = ImportStatus.SUCCEEDED
+            _batch_succeeded(batch, counts.store_ids, counts.inserted, counts.updated, counts.unchanged)
         staging.statistics_refresh(counts)
     if counts.history:
         logger.info("import batch %s added %s lead stage changes", batch.pk, counts.history)
+
+
+def _row_errors_save(batch: ImportBatch, frames: list[pd.DataFrame]) -> None:
+    """Keep the first IMPORT_MAX_REPORTED_ERRORS rejected cells (line, column, value, reason)."""
+    if not frames:
+        return
+    errors = pd.concat(frames, ignore_index=True).sort_values(["line"], kind="stable")
+    errors = errors.head(settings.IMPORT_MAX_REPORTED_ERRORS)
+    reasons = {text: json.loads(text) for text in errors["reason"].unique()}  # a few distinct messages
+    with translation.override(settings.LANGUAGE_CODE):
+        texts = {text: message_render(message=reason)[:300] for text, reason in reasons.items()}
+    ImportRowError.objects.bulk_create(
+        ImportRowError(
+            batch=batch,
+            line=int(e.line),
+            column=str(e.column)[:120],
+            value=str(e.value)[:200],
+            reason=texts[e.reason],
+            reason_msg=reasons[e.reason],
+        )
+        for e in errors.itertuples(index=False)
+    )
+
+
+def _batch_succeeded(batch: ImportBatch, store_ids, inserted: int, updated: int, unchanged: int) -> None:
+    """Record the outcome; call in the transaction that wrote the rows."""
+    batch.stores.set(store_ids)
+    batch.inserted, batch.updated, batch.unchanged = inserted, updated, unchanged
+    ImportBatch.objects.filter(pk=batch.pk).update(
+        status=ImportStatus.SUCCEEDED,
+        inserted=batch.inserted,
+        updated=batch.updated,
+        unchanged=batch.unchanged,
+        rows_total=batch.rows_total,
+        rows_processed=batch.rows_processed,
+        rejected=batch.rejected,
+    )
+    batch.status = ImportStatus.SUCCEEDED
+
+
+# --- rosters (花名册): rows applied to the organisation, not merged into a fact table -------------
+
+
+def _roster_run(batch: ImportBatch, source: Source, resolver: StoreResolver, chunk_rows: int) -> None:
+    """Check the roster's cells like any import, then hand its rows to teams.services.roster,
+    which checks each row against the organisation and applies them in one transaction (or
+    only reports, when cells were already invalid and invalid rows are not skipped)."""
+    mapping = batch.column_mapping
+    frames, errors = [], []
+    rejected = read = 0
+    for chunk in source.chunks(chunk_rows):
+        checked = chunk_check(chunk=chunk, kind=batch.kind, mapping=mapping, stores=resolver)
+        read += len(chunk.frame) + len(chunk.bad_lines)
+        rejected += checked.rejected
+        errors.append(checked.errors)
+        frames.append(checked.rows)  # a roster is a few thousand rows at most: kept whole
+        ImportBatch.objects.filter(pk=batch.pk).update(rows_processed=read, rows_total=max(read, source.rows_estimate))
+    batch.rows_total = batch.rows_processed = read
+    rows = _roster_rows(pd.concat(frames, ignore_index=True)) if frames else []
+    user = batch.created_by
+    viewer = viewer_get(user=user) if user else None
+    with transaction.atomic():
+        outcome = roster_apply(
+            rows=rows,
+            columns={name for name in mapping if name != "store"},
+            new_stores={temporary: name for name, temporary in resolver.new.items()},
+            actor=user,
+            store_ids_allowed=None if viewer is None or viewer.is_admin else viewer.managed_store_ids,
+            skip_invalid=batch.skip_invalid,
+            check_only=bool(rejected) and not batch.skip_invalid,
+            first_activity=lambda ids: account_first_activity_days(account_ids=ids),
+            reason=batch.file_name,
+        )
+        batch.rejected = rejected + outcome.rejected
+        if outcome.written:
+            _batch_succeeded(batch, outcome.store_ids, outcome.inserted, outcome.updated, outcome.unchanged)
+    errors.append(_roster_errors(outcome.errors, mapping))
+    _row_errors_save(batch, [frame for frame in errors if not frame.empty])
+    if not outcome.written:
+        batch.status = ImportStatus.FAILED
+        _batch_error(batch, message("metrics.import_rows_invalid", count=batch.rejected))
+
+
+def _roster_rows(frame: pd.DataFrame) -> list[RosterRow]:
+    """The checked cells as typed rows (dates, yes/no; None for empty optional cells)."""
+
+    def day(value) -> dt.date | None:
+        return dt.date.fromisoformat(value) if isinstance(value, str) and value else None
+
+    def yes(value) -> bool | None:
+        return None if value is None or value == "" or pd.isna(value) else bool(int(value))
+
+    frame = frame.astype(object).where(frame.notna(), None)
+    return [
+        RosterRow(
+            line=int(row.line),
+            store_id=int(row.store_id),
+            employee_number=row.employee_number,
+            name=row.name,
+            team=row.team,
+            hire_date=day(row.hire_date),
+            team_kind=row.team_kind or None,
+            accounts=row.accounts,
+            leave_date=day(row.leave_date),
+            leader=yes(row.leader),
+            login=row.login or "",
+            email=row.email or "",
+            move_date=day(row.move_date),
+            from_first_activity=bool(yes(row.from_first_activity)),
+        )
+        for row in frame.itertuples(index=False)
+    ]
+
+
+def _roster_errors(errors: list[RosterError], mapping: dict[str, str]) -> pd.DataFrame:
+    """The roster's row errors as the pipeline keeps them: the file's column, a message."""
+
+    def reason(error: RosterError) -> str:
+        params = {k: choice("team_kind", v) if k == "kind" else v for k, v in error.params.items()}
+        return json.dumps(message(f"metrics.roster_{error.problem.value}", **params), ensure_ascii=False)
+
+    def column(error: RosterError) -> str:
+        return mapping.get(error.field) or str(field_by_name(ImportKind.ROSTER, error.field).label)
+
+    return pd.DataFrame(
+        {
+            "line": [error.line for error in errors],
+            "column": [column(error) for error in errors],
+            "value": [error.value for error in errors],
+            "reason": [reason(error) for error in errors],
+        }
+    )
 
 
 def _stores_create(resolver: StoreResolver) -> dict[int, int]:
@@ -437,6 +551,12 @@ def leads_import(*, store: Store | None, file: Path | UploadedFile, **options) -
 def calls_import(*, store: Store | None, file: Path | UploadedFile, **options) -> ImportBatch:
     """Import a call record (通话记录) now, in this process."""
     return _import(ImportKind.CALLS, store=store, file=file, **options)
+
+
+def roster_import(*, store: Store | None, file: Path | UploadedFile, **options) -> ImportBatch:
+    """Import a roster (花名册) now, in this process: members, teams, accounts and logins; the
+    recompute of the days whose holder or team changed is queued on commit."""
+    return _import(ImportKind.ROSTER, store=store, file=file, **options)
 
 
 def import_files_purge(*, now: dt.datetime | None = None) -> int:

@@ -75,6 +75,27 @@ def change_record(
     """Record a change of `target` by `actor`: created (only `after`), deleted (only `before`) or
     changed (both; the fields that differ). Returns the record, or None when nothing differs.
     `label`: how to name the object (default: its str()); `store`: the store it belongs to."""
+    record = change_record_build(
+        actor=actor, area=area, target=target, before=before, after=after, reason=reason, store=store, label=label
+    )
+    if record is not None:
+        record.save()
+    return record
+
+
+def change_record_build(
+    *,
+    actor: AbstractBaseUser | None,
+    area: str,
+    target: models.Model,
+    before: Mapping[str, Any] | None = None,
+    after: Mapping[str, Any] | None = None,
+    reason: str = "",
+    store: Store | None = None,
+    label: str | None = None,
+) -> ChangeRecord | None:
+    """The record change_record would write, unsaved (None when nothing differs): a service that
+    changes many objects at once builds one per object and writes them with change_records_create."""
     if before is None and after is None:
         raise ValueError("a change record needs the values before, after, or both")
     action = ChangeAction.CREATED if before is None else ChangeAction.DELETED if after is None else ChangeAction.CHANGED
@@ -86,7 +107,7 @@ def change_record(
     }
     if action == ChangeAction.CHANGED and not changes:
         return None
-    return ChangeRecord.objects.create(
+    return ChangeRecord(
         actor=actor if actor is not None and actor.is_authenticated else None,
         area=area,
         action=action,
@@ -97,3 +118,9 @@ def change_record(
         changes=changes,
         reason=reason.strip()[:REASON_LENGTH],
     )
+
+
+def change_records_create(*, records: Iterable[ChangeRecord | None]) -> list[ChangeRecord]:
+    """Write records built by change_record_build in one statement (None entries are skipped):
+    the change log of a change to many objects (a roster import) at the cost of one insert."""
+    return ChangeRecord.objects.bulk_create([record for record in records if record is not None])

@@ -7,7 +7,7 @@ from metrics.models import ImportKind, ImportStatus
 
 class Command(BaseCommand):
     help = (
-        "Import a shop export (CSV in UTF-8/GBK or XLSX) now, in this process. Prints one summary line "
+        "Import a shop export or a roster (CSV in UTF-8/GBK or XLSX) now, in this process. Prints one summary line "
         "'inserted=N updated=N unchanged=N rejected=N'; exits non-zero when the file was refused or rejected."
     )
 
@@ -71,6 +71,11 @@ class Command(BaseCommand):
             self.stderr.write(f"… {batch.rejected} rejected rows in all (see the batch page for the full list)")
         if batch.status != ImportStatus.SUCCEEDED:
             raise CommandError(f"{batch.get_status_display()}: {batch.error_text}")
+        if batch.kind == ImportKind.ROSTER:
+            # No facts: the days whose account holder or team changed were queued for a worker.
+            if batch.inserted or batch.updated:
+                self.stderr.write("organisation updated; a worker recomputes the KPIs of the days with data it changed")
+            return
         report = kpis_after_import(batch=batch)
         self.stderr.write(
             f"KPIs updated: {report.partitions} day ranges, {report.orders_recredited} orders re-credited"
