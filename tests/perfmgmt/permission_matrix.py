@@ -474,6 +474,28 @@ MATRIX: dict[str, list[Case]] = {
         S("401 403 404 404 404 403 200"), api=True, method="post", kwargs=pk("deal_a_planned"),
         data=lambda w: {"response": ANSWER_TEXT},
         effect=E("A's plan answered", lambda w: w.deal_answered(), "admin"))],
+    # --- API: appraisal templates (as the pages: HR and admins write, leads and managers read) --------
+    "appraisal-template-list": [
+        Case(S("401 403 403 200 200 200 200"), api=True),
+        Case(S("401 403 403 403 403 400 400"), api=True, method="post", data=lambda w: {},
+             note="an empty template: refused by validation, after the role check"),
+    ],
+    "appraisal-template-detail": [
+        Case(S("401 403 403 200 200 200 200"), api=True, kwargs=pk("template")),
+        Case(S("401 403 403 403 403 200 200"), api=True, method="patch", kwargs=pk("template"),
+             data=lambda w: {"name_en": "Edited by the matrix"},
+             note="the published cycle used it: the answer is the new version",
+             effect=E("the template's version 2 saved", lambda w: w.template_new_version(), "hr admin")),
+    ],
+    "appraisal-template-copy": [Case(
+        S("401 403 403 403 403 201 201"), api=True, method="post", kwargs=pk("template"),
+        effect=E("a copy of the template made", lambda w: w.template_named(w.template.name_zh + "（副本）"),
+                 "hr admin"))],
+    "appraisal-template-retire": [Case(
+        S("401 403 403 403 403 200 200"), api=True, method="post", kwargs=pk("template"),
+        effect=E("the template retired", lambda w: w.template_retired(), "hr admin"))],
+    "appraisal-template-preview": [Case(S("401 403 403 403 403 400 400"), api=True, method="post",
+                                        data=lambda w: {}, note="no draft: refused by validation")],
     # --- API: authentication and documentation ------------------------------------------------------
     "api_token": [
         Case(S("405 405 405 405 405 405 405"), api=True),

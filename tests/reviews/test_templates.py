@@ -460,6 +460,63 @@ def test_editing_a_finalised_cycles_template_on_the_page_says_and_makes_a_new_ve
     )
 
 
+# --- the API --------------------------------------------------------------------------------------
+
+
+def api_body() -> dict:
+    return {
+        "name_zh": "接口模板", "name_en": "API template",
+        "grade_bands": [{"grade": "A", "lower": "60", "guide": "0.5"}, {"grade": "B", "lower": "0", "guide": "0.5"}],
+        "dimensions": [{"name_zh": "业绩", "weight": "1", "items": [
+            {"name_zh": "销售额", "kind": "kpi", "weight": "0.6", "kpi_key": "gmv", "rule": "linear", "target": "1000"},
+            {"name_zh": "责任心", "kind": "rating", "weight": "0.4", "manager_weight": "1", "self_weight": "0",
+             "rubric_levels": [{"zh": "推诿"}, {}, {}, {}, {"zh": "负责到底", "en": "owns results"}]},
+        ]}],
+    }  # fmt: skip
+
+
+def test_the_api_reads_and_writes_templates_through_the_same_rules(org, api_for, tmp_path):
+    august_without_data_for_the_lead(org, tmp_path)
+    api = api_for(hr(org))
+    url = reverse("appraisal-template-list")
+    created = api.post(url, api_body(), format="json")
+    assert created.status_code == 201, created.data
+    body = created.data
+    assert body["version"] == 1 and body["dimensions"][0]["items"][0]["direction"] == "higher"
+    assert body["grade_bands"][0] == {"grade": "A", "lower": "60.00", "guide": "0.5000"}
+    bad = api_body()
+    bad["dimensions"][0]["items"][0]["weight"] = "0.5"
+    refused = api.post(url, bad, format="json", HTTP_ACCEPT_LANGUAGE="en")
+    assert refused.status_code == 400
+    assert refused.data["dimensions.0.items"] == ["The weights of this dimension's items add up to 90%, not 100%."]
+    # A finalised cycle used it: a PATCH answers the new version.
+    template = AppraisalTemplate.objects.get(pk=body["id"])
+    finalise(org, open_cycle(org, template))
+    patched = api.patch(reverse("appraisal-template-detail", args=[template.pk]), {"name_en": "API template 2"},
+                        format="json")  # fmt: skip
+    assert patched.status_code == 200 and patched.data["version"] == 2 and patched.data["replaces"] == template.pk
+    assert patched.data["name_en"] == "API template 2" and patched.data["id"] != template.pk
+    listed = {row["id"] for row in api.get(url).data["results"]}
+    assert patched.data["id"] in listed and template.pk not in listed
+    preview = api.post(reverse("appraisal-template-preview"),
+                       {"template": api_body(), "team": org.x.pk, "month": "2026-08"}, format="json")  # fmt: skip
+    assert preview.status_code == 200, preview.data
+    alice = next(m for m in preview.data["members"] if m["member"] == org.a.pk)
+    assert alice["items"][0]["value"] == "900.00" and alice["items"][0]["score"] == "90.00"
+    lead = next(m for m in preview.data["members"] if m["member"] == org.lead_x.pk)
+    assert lead["total"] is None and lead["items"][0]["status"] == "insufficient"
+
+
+def test_the_api_refuses_staff_and_lets_leads_read_only(org, api_for):
+    appraisal_templates_ensure()
+    url = reverse("appraisal-template-list")
+    assert api_for(org.users["staff_a"]).get(url).status_code == 403
+    lead = api_for(org.users["lead_x"])
+    assert lead.get(url).status_code == 200
+    assert lead.post(url, api_body(), format="json").status_code == 403
+    assert not AppraisalTemplate.objects.filter(name_zh="接口模板").exists()
+
+
 def test_a_single_rubric_text_splits_into_its_levels_and_any_other_text_stays_a_note(db):
     """What migration reviews.0005 does to rating items written before levels existed."""
     from reviews.services.templates import rubric_levels_from_text, rubric_levels_join
