@@ -9,6 +9,7 @@ from incentives.api.urls import router as incentives_router
 from metrics.api.urls import router as metrics_router
 from perfmgmt.schema import ApiNotFoundView
 from perfmgmt.views import TokenObtainView, favicon, healthz
+from reviews.api.urls import router as reviews_router
 from teams.api.urls import router as teams_router
 from teams.views import home
 
@@ -23,7 +24,7 @@ account_urls = [
 api_root = APIRootView.as_view(
     api_root_dict={
         prefix: f"{basename}-list"
-        for router in (teams_router, metrics_router, incentives_router)
+        for router in (teams_router, metrics_router, reviews_router, incentives_router)
         for prefix, _viewset, basename in router.registry
     }
 )
@@ -32,6 +33,7 @@ api_urls = [
     *format_suffix_patterns([path("", api_root, name="api-root")]),
     path("", include("teams.api.urls")),
     path("", include("metrics.api.urls")),
+    path("", include("reviews.api.urls")),
     path("", include("incentives.api.urls")),
     path("auth/token/", TokenObtainView.as_view(), name="api_token"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -122,8 +122,9 @@ class CycleForm(ErrorLinksMixin, forms.Form):
         stores = cycle_stores(viewer)
         self.fields["store"].queryset = stores
         self.fields["team"].queryset = cycle_teams(viewer)
+        # Current versions only: a retired one stays with the cycles that used it.
         self.fields["template"].queryset = AppraisalTemplate.objects.filter(
-            Q(store__isnull=True) | Q(store__in=stores)
+            Q(store__isnull=True) | Q(store__in=stores), retired_at__isnull=True
         ).order_by("store", "name_zh")
 
     @staticmethod

@@ -38,3 +38,22 @@ def descriptions_convert(apps, schema_editor) -> None:
         AppraisalTemplate.objects.filter(key=key, description__startswith="Seed 0").update(
             description=zh, description_en=en
         )
+
+
+def rubric_levels_convert(apps, schema_editor) -> None:
+    """A rating item's rubric was one text per language, "1 …；3 …；5 …": each level becomes its own
+    text (levels 2 and 4 stay empty, "between"). A text not of that form stays the item's note, so
+    nothing written is lost."""
+    from reviews.services.templates import rubric_levels_from_text, rubric_levels_join
+
+    Item = apps.get_model("reviews", "Item")
+    changed = []
+    for item in Item.objects.filter(kind="rating", rubric_levels=[]):
+        zh, en = rubric_levels_from_text(item.rubric_zh), rubric_levels_from_text(item.rubric_en)
+        if zh is None and en is None:
+            continue
+        item.rubric_levels = rubric_levels_join(zh, en)
+        item.rubric_zh = "" if zh is not None else item.rubric_zh
+        item.rubric_en = "" if en is not None else item.rubric_en
+        changed.append(item)
+    Item.objects.bulk_update(changed, ["rubric_levels", "rubric_zh", "rubric_en"])

@@ -14,6 +14,7 @@ from django.db import models
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from reviews import scoring
 from teams.models import Member, Store, Team
 
 
@@ -36,7 +37,16 @@ class Bilingual(models.Model):
         return self.name_en
 
 
+def grade_bands_default() -> list[dict[str, str]]:
+    return scoring.bands_json(scoring.DEFAULT_BANDS)
+
+
 class AppraisalTemplate(Bilingual):
+    """A form of appraisal. Versioned: a template a finalised or published cycle used is never
+    changed; saving an edit of it makes a new row (`version` + 1, `replaces` the old one) and
+    retires the old one, which its cycles keep. A template nothing final uses is edited in place.
+    Retired templates are not offered for new cycles."""
+
     store = models.ForeignKey(
         Store, null=True, blank=True, on_delete=models.CASCADE, related_name="appraisal_templates",
         help_text=_("Empty: a template every store may use."),
@@ -44,12 +54,35 @@ class AppraisalTemplate(Bilingual):
     key = models.SlugField(max_length=40, blank=True, help_text=_("Built-in templates have a key."))
     description = models.TextField(_("description (Chinese)"), blank=True)
     description_en = models.TextField(_("description (English)"), blank=True)
+    # Grades: [{"grade": "S", "lower": "90", "guide": "0.10"}, …], descending, the last from 0;
+    # "lower" is the lowest total (0–100) that earns the grade, "guide" the calibration share (0–1).
+    grade_bands = models.JSONField(_("grade bands"), default=grade_bands_default, blank=True)
+    version = models.PositiveIntegerField(_("version"), default=1)
+    replaces = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="replaced_by",
+                                 verbose_name=_("replaces"))  # fmt: skip
+    retired_at = models.DateTimeField(_("retired"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["name_zh"]
+        ordering = ["name_zh", "version"]
         verbose_name = _("appraisal template")
         verbose_name_plural = _("appraisal templates")
+
+    @property
+    def bands(self) -> tuple[scoring.Band, ...]:
+        return scoring.bands_parse(self.grade_bands)
+
+    @property
+    def grade_letters(self) -> list[str]:
+        return [band.grade for band in self.bands]
+
+    @property
+    def built_in(self) -> bool:
+        return bool(self.key)
+
+    @property
+    def retired(self) -> bool:
+        return self.retired_at is not None
 
     @property
     def description_text(self) -> str:
@@ -65,10 +98,12 @@ class Dimension(Bilingual):
         _("weight"), max_digits=5, decimal_places=4, validators=[MinValueValidator(0), MaxValueValidator(1)],
         help_text=_("Share of the total, 0–1; a template's dimensions add up to 1."),
     )  # fmt: skip
-    order = models.PositiveSmallIntegerField(default=0)
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
 
     class Meta:
         ordering = ["template", "order"]
+        verbose_name = _("dimension")
+        verbose_name_plural = _("dimensions")
 
 
 class ItemKind(models.TextChoices):
@@ -89,7 +124,7 @@ class Item(Bilingual):
         _("weight"), max_digits=5, decimal_places=4, validators=[MinValueValidator(0), MaxValueValidator(1)],
         help_text=_("Share of its dimension, 0–1; a dimension's items add up to 1."),
     )  # fmt: skip
-    order = models.PositiveSmallIntegerField(default=0)
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
     # KPI items
     kpi_key = models.CharField(_("KPI"), max_length=40, blank=True)
     rule = models.CharField(_("scoring rule"), max_length=12, choices=ScoringRule, blank=True)
@@ -104,20 +139,49 @@ class Item(Bilingual):
     # Thresholds: [[value, score], …]; the best threshold the value reaches gives the score.
     thresholds = models.JSONField(_("thresholds"), default=list, blank=True)
     # Rating items: the rubric, and how much each rater counts (the weights present are rescaled).
+    # `rubric_levels`: what each rating means, 1 to 5: [{"zh": …, "en": …}, …] (five entries, a
+    # level may be empty: "between"). `rubric_zh`/`rubric_en`: a general note, or the one text of
+    # an item written before levels existed.
+    rubric_levels = models.JSONField(_("rubric by level"), default=list, blank=True)
     rubric_zh = models.TextField(_("rubric (Chinese)"), blank=True)
     rubric_en = models.TextField(_("rubric (English)"), blank=True)
-    manager_weight = models.DecimalField(max_digits=4, decimal_places=3, default=Decimal("0.7"))
-    self_weight = models.DecimalField(max_digits=4, decimal_places=3, default=Decimal("0.3"))
-    peer_weight = models.DecimalField(max_digits=4, decimal_places=3, default=Decimal("0"))
+    manager_weight = models.DecimalField(_("manager's weight"), max_digits=4, decimal_places=3,
+                                         default=Decimal("0.7"))  # fmt: skip
+    self_weight = models.DecimalField(_("self weight"), max_digits=4, decimal_places=3, default=Decimal("0.3"))
+    peer_weight = models.DecimalField(_("peers' weight"), max_digits=4, decimal_places=3, default=Decimal("0"))
 
     class Meta:
         ordering = ["dimension", "order"]
+        verbose_name = _("appraisal item")
+        verbose_name_plural = _("appraisal items")
 
     @property
-    def rubric(self) -> str:
+    def rubric_note(self) -> str:
+        """The general note (or an older item's single rubric) in the active language."""
         if (get_language() or "").startswith("zh") or not self.rubric_en:
             return self.rubric_zh
         return self.rubric_en
+
+    @property
+    def rubric_by_level(self) -> list[tuple[int, str]]:
+        """(level 1–5, what it means) in the active language (the other when it has none), for the
+        levels described."""
+        zh = (get_language() or "").startswith("zh")
+        shown = []
+        for level, texts in enumerate(self.rubric_levels or [], start=1):
+            first, other = (
+                (texts.get("zh", ""), texts.get("en", "")) if zh else (texts.get("en", ""), texts.get("zh", ""))
+            )
+            if first or other:
+                shown.append((level, first or other))
+        return shown
+
+    @property
+    def rubric(self) -> str:
+        """The rubric as one text: each level described, then the note."""
+        separator = "；" if (get_language() or "").startswith("zh") else "; "
+        levels = separator.join(f"{level} {text}" for level, text in self.rubric_by_level)
+        return " ".join(part for part in (levels, self.rubric_note) if part)
 
 
 class CycleState(models.TextChoices):
@@ -173,19 +237,12 @@ class Cycle(models.Model):
         return self.state in (CycleState.FINALISED, CycleState.PUBLISHED)
 
 
-class Grade(models.TextChoices):
-    S = "S", "S"
-    A = "A", "A"
-    B = "B", "B"
-    C = "C", "C"
-    D = "D", "D"
-
-
 class Appraisal(models.Model):
     cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="appraisals")
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="appraisals")
     total = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)  # 0–100
-    grade = models.CharField(max_length=1, choices=Grade, blank=True)
+    # A letter of the cycle's template's bands (S–D by default; a template may have its own).
+    grade = models.CharField(max_length=8, blank=True)
     manager_comment = models.TextField(_("manager's comment"), blank=True)
     self_comment = models.TextField(_("self-assessment"), blank=True)
     # The KPI values and target completion used, frozen at finalisation (JSON: item id → values),

@@ -11,6 +11,9 @@
   of the dimensions'. A score that is missing is left out and the others carry its weight (an item
   HR excluded, a rating not given yet), but an item *pending* (a KPI item without data that HR has
   not decided on) leaves its dimension and the total empty: nothing is graded on part of the data.
+- grades: each template has its own bands (letters and lower cut-offs, descending, the last at 0)
+  and the share of a team each grade should roughly take in calibration; the default is S ≥ 90,
+  A ≥ 80, B ≥ 70, C ≥ 60, D below, guided 10/20/40/20/10%.
 """
 
 from __future__ import annotations
@@ -19,15 +22,37 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 HUNDRED = Decimal(100)
-GRADE_BANDS = ((Decimal(90), "S"), (Decimal(80), "A"), (Decimal(70), "B"), (Decimal(60), "C"), (Decimal(0), "D"))
-# During calibration: the share of a team each grade should roughly take (a forced-distribution guide).
-GRADE_GUIDE = {
-    "S": Decimal("0.10"),
-    "A": Decimal("0.20"),
-    "B": Decimal("0.40"),
-    "C": Decimal("0.20"),
-    "D": Decimal("0.10"),
-}
+
+
+@dataclass(frozen=True)
+class Band:
+    """A grade: its letter(s), the lowest total that earns it (0–100), and the share of a team it
+    should roughly take during calibration (0–1, a forced-distribution guide, not a quota)."""
+
+    grade: str
+    lower: Decimal
+    guide: Decimal
+
+
+DEFAULT_BANDS: tuple[Band, ...] = (
+    Band("S", Decimal(90), Decimal("0.10")),
+    Band("A", Decimal(80), Decimal("0.20")),
+    Band("B", Decimal(70), Decimal("0.40")),
+    Band("C", Decimal(60), Decimal("0.20")),
+    Band("D", Decimal(0), Decimal("0.10")),
+)
+
+
+def bands_json(bands: tuple[Band, ...] | list[Band]) -> list[dict[str, str]]:
+    """Bands as a template stores them: [{"grade": "S", "lower": "90", "guide": "0.10"}, …]."""
+    return [{"grade": b.grade, "lower": str(b.lower), "guide": str(b.guide)} for b in bands]
+
+
+def bands_parse(data: list | None) -> tuple[Band, ...]:
+    """A template's stored bands (the default ones when it has none)."""
+    if not data:
+        return DEFAULT_BANDS
+    return tuple(Band(str(b["grade"]), Decimal(str(b["lower"])), Decimal(str(b.get("guide") or 0))) for b in data)
 
 
 def _clamp(score: Decimal) -> Decimal:
@@ -121,10 +146,11 @@ def rounded(score: Decimal | None) -> Decimal | None:
     return None if score is None else score.quantize(Decimal("0.01"), ROUND_HALF_UP)
 
 
-def grade_for(total: Decimal | None) -> str:
+def grade_for(total: Decimal | None, *, bands: tuple[Band, ...] | list[Band] = DEFAULT_BANDS) -> str:
+    """The grade of a total by the bands (descending); the lowest band's below its cut-off."""
     if total is None:
         return ""
-    for lower, grade in GRADE_BANDS:
-        if total >= lower:
-            return grade
-    return "D"
+    for band in bands:
+        if total >= band.lower:
+            return band.grade
+    return bands[-1].grade

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from reviews import export_views, views
+from reviews import export_views, template_views, views
 
 app_name = "reviews"
 
@@ -17,4 +17,10 @@ urlpatterns = [
     path("<int:pk>/self/", views.self_view, name="self"),
     path("<int:pk>/peer/", views.peer_view, name="peer"),
     path("<int:pk>/print/", views.print_view, name="print"),
+    path("templates/", template_views.template_list_view, name="template_list"),
+    path("templates/new/", template_views.template_create_view, name="template_create"),
+    path("templates/<int:pk>/", template_views.template_detail_view, name="template_detail"),
+    path("templates/<int:pk>/edit/", template_views.template_edit_view, name="template_edit"),
+    path("templates/<int:pk>/copy/", template_views.template_copy_view, name="template_copy"),
+    path("templates/<int:pk>/retire/", template_views.template_retire_view, name="template_retire"),
 ]

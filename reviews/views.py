@@ -90,7 +90,6 @@ from teams.models import Store, Team
 from teams.selectors.scoping import Viewer, viewer_get
 
 AUDIT_PAGE_SIZE = 20
-GRADES = [grade for _lower, grade in scoring.GRADE_BANDS]
 GUIDE_TOLERANCE = Decimal("0.10")  # a grade's share further than this from the guide is flagged
 HUNDRED = Decimal(100)
 
@@ -157,10 +156,12 @@ class Progress:
     self_done: int = 0
     manager_done: int = 0
     grades: Counter = field(default_factory=Counter)
+    letters: list[str] = field(default_factory=list)  # the grades of the cycle's template, best first
 
     @property
     def grade_counts(self) -> list[tuple[str, int]]:
-        return [(g, self.grades[g]) for g in GRADES if self.grades[g]]
+        letters = self.letters + [g for g in self.grades if g not in self.letters]
+        return [(g, self.grades[g]) for g in letters if self.grades[g]]
 
     @property
     def ungraded(self) -> int:
@@ -198,7 +199,7 @@ def _appraisal_progress(cycles: list[Cycle]) -> tuple[dict[int, Progress], dict[
         .values("id", "cycle_id", "cycle__template_id", "grade", "self_rated", "manager_rated", "self_comment",
                 "manager_comment")
     )  # fmt: skip
-    per_cycle: dict[int, Progress] = {c.pk: Progress() for c in cycles}
+    per_cycle: dict[int, Progress] = {c.pk: Progress(letters=c.template.grade_letters) for c in cycles}
     per_appraisal: dict[int, tuple[bool, bool]] = {}
     for a in appraisals:
         n = counts.get(a["cycle__template_id"], 0)
@@ -311,7 +312,8 @@ class Sheet:
         ]  # fmt: skip
 
 
-def _rule_text(item: Item, kpi) -> str:
+def rule_text(item: Item, kpi) -> str:
+    """How a KPI item is scored, in words."""
     if item.rule == ScoringRule.RANK:
         return _("Rank within the team: the best scores 100, the last 0.")
     if item.rule == ScoringRule.THRESHOLDS:
@@ -352,7 +354,7 @@ def _sheet(appraisal: Appraisal) -> Sheet:
                 item=item, kpi=kpi,
                 value=kpi_display(kpi, stored.value if stored else None),
                 target=kpi_display(kpi, stored.target if stored else None),
-                score=stored.score if stored else None, rule=_rule_text(item, kpi),
+                score=stored.score if stored else None, rule=rule_text(item, kpi),
                 status=stored.status if stored else ItemStatus.SCORED, decision=decisions.get(item.pk),
             ))  # fmt: skip
         else:
@@ -588,15 +590,26 @@ class GuideRow:
         return int(self.guide * 100)
 
 
-def _guide(appraisals: list[Appraisal]) -> list[GuideRow]:
+def _guide(appraisals: list[Appraisal], bands: tuple[scoring.Band, ...]) -> list[GuideRow]:
+    """The calibration guide of the cycle's template beside the team's grades."""
     graded = [a.grade for a in appraisals if a.grade]
     counts = Counter(graded)
     n = len(graded)
     return [
-        GuideRow(g, counts[g], Decimal(counts[g]) / n if n else Decimal(0), scoring.GRADE_GUIDE[g],
-                 (scoring.GRADE_GUIDE[g] * n).quantize(Decimal("0.1")))
-        for g in GRADES
+        GuideRow(b.grade, counts[b.grade], Decimal(counts[b.grade]) / n if n else Decimal(0), b.guide,
+                 (b.guide * n).quantize(Decimal("0.1")))
+        for b in bands
     ]  # fmt: skip
+
+
+def bands_text(bands: tuple[scoring.Band, ...]) -> str:
+    """The bands as a sentence's part: "S ≥ 90, A ≥ 80, B ≥ 70, C ≥ 60, D ≥ 0"."""
+    return ", ".join(f"{b.grade} ≥ {number_format(b.lower.normalize(), use_l10n=True)}" for b in bands)
+
+
+def guide_text(bands: tuple[scoring.Band, ...]) -> str:
+    """The calibration guide as a sentence's part: "10% S, 20% A, …"."""
+    return ", ".join(f"{_percent(b.guide)} {b.grade}" for b in bands)
 
 
 def _change_rows(cycle: Cycle, items: list[Item]) -> list[dict]:
@@ -661,7 +674,8 @@ def cycle_view(request: HttpRequest, pk: int) -> HttpResponse:
         "progress": _progress[cycle.pk], "moves": _moves(viewer, cycle),
         "can_reopen": cycle.locked and hr,
         "reopen_form": AdvanceForm(initial={"to": CycleState.CALIBRATION}),
-        "guide": _guide(appraisals) if cycle.state == CycleState.CALIBRATION else None,
+        "guide": _guide(appraisals, cycle.template.bands) if cycle.state == CycleState.CALIBRATION else None,
+        "guide_text": guide_text(cycle.template.bands),
         "changes": _change_rows(cycle, items) if cycle.locked else [],
         "page": audit, "audit": [_audit_label(e) for e in audit],
         "states": [(value, label, CYCLE_ORDER.index(value) <= CYCLE_ORDER.index(cycle.state))
@@ -971,7 +985,7 @@ def print_view(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404
     return render(request, "reviews/print.html", {
         "appraisal": appraisal, "cycle": appraisal.cycle, "sheet": _sheet(appraisal),
-        "printed_at": timezone.localtime(),
+        "printed_at": timezone.localtime(), "bands_text": bands_text(appraisal.cycle.template.bands),
     })  # fmt: skip
 
 

@@ -17,7 +17,9 @@ from reviews.models import (
     Appraisal,
     Cycle,
     CycleState,
+    DecisionKind,
     Item,
+    ItemDecision,
     ItemKind,
     ItemScore,
     ItemStatus,
@@ -172,6 +174,87 @@ def item_rating_score(item: Item, ratings) -> Decimal | None:
         RaterRole.PEER: item.peer_weight,
     }
     return scoring.score_rating(by_role, weights)
+
+
+@dataclass(frozen=True)
+class Scored:
+    value: Decimal | None
+    target: Decimal | None
+    score: Decimal | None
+    status: str = ItemStatus.SCORED
+
+
+@dataclass(frozen=True)
+class Computed:
+    """One member's appraisal as scored now: per item, per dimension, the total and the grade."""
+
+    items: dict[int, Scored]  # item id → its value, target, score and status
+    dimensions: dict[int, Decimal | None]  # dimension id → its score (not rounded)
+    total: Decimal | None
+    grade: str = ""
+
+
+def _kpi_scored(item: Item, *, member_id: int, evidence: Evidence, member_ids: list[int],
+                decisions: dict[tuple[int, int], ItemDecision]) -> Scored:  # fmt: skip
+    """A KPI item from the data; without data, from HR's decision, or insufficient."""
+    entered = {
+        m: d.value for m in member_ids
+        if (d := decisions.get((m, item.pk))) is not None and d.kind == DecisionKind.VALUE
+    }  # fmt: skip
+    value, target, score = item_kpi_score(item, member_id=member_id, evidence=evidence, member_ids=member_ids,
+                                          entered=entered)  # fmt: skip
+    if evidence.values.get(member_id, {}).get(item.kpi_key) is not None:
+        return Scored(value, target, score)
+    decision = decisions.get((member_id, item.pk))
+    if decision is None:
+        return Scored(None, target, None, ItemStatus.INSUFFICIENT)
+    if decision.kind == DecisionKind.EXCLUDE:
+        return Scored(None, target, None, ItemStatus.EXCLUDED)
+    return Scored(value, target, score, ItemStatus.HR_VALUE)
+
+
+Decisions = dict[tuple[int, int], ItemDecision]  # (member id, item id) → HR's decision
+
+
+def appraisal_compute(*, member_id: int, items: list[Item], bands: tuple[scoring.Band, ...], evidence: Evidence,
+                      member_ids: list[int], ratings, decisions: Decisions) -> Computed:  # fmt: skip
+    """A member's scores by the items (saved or not: an item needs a `pk` and a `dimension`, as
+    the preview's unsaved items have) from the month's evidence, the member's ratings and HR's
+    decisions. `decisions`: (member id, item id) → HR's decision, for the whole cycle (an entered
+    value counts in teammates' ranks too). The one scoring of appraisals: cycles and the template
+    editor's preview both call it."""
+    scored: dict[int, Scored] = {}
+    for item in items:
+        if item.kind == ItemKind.KPI:
+            scored[item.pk] = _kpi_scored(item, member_id=member_id, evidence=evidence, member_ids=member_ids,
+                                          decisions=decisions)  # fmt: skip
+        else:
+            scored[item.pk] = Scored(None, None, item_rating_score(item, ratings))
+    parts = [
+        scoring.Part(item.dimension_id, scored[item.pk].score, item.weight,
+                     pending=scored[item.pk].status == ItemStatus.INSUFFICIENT)
+        for item in items
+    ]  # fmt: skip
+    weights = {item.dimension_id: item.dimension.weight for item in items}
+    total = scoring.total_score(parts, weights)
+    grade = scoring.grade_for(scoring.rounded(total), bands=bands)
+    return Computed(scored, scoring.dimension_scores(parts), total, grade)
+
+
+def cycle_compute(*, cycle: Cycle, items: list[Item], bands: tuple[scoring.Band, ...], member_ids: list[int],
+                  ratings, decisions: Decisions) -> dict[int, Computed]:  # fmt: skip
+    """Every member's scores in a cycle (saved or not: the preview's cycle is never saved) from
+    today's data of its month and team. `ratings`: the cycle's ratings, their appraisals loaded."""
+    evidence = cycle_evidence(cycle=cycle, member_ids=member_ids)
+    by_member: dict[int, list] = {}
+    for rating in ratings:
+        by_member.setdefault(rating.appraisal.member_id, []).append(rating)
+    computed = {}
+    for member_id in member_ids:
+        computed[member_id] = appraisal_compute(member_id=member_id, items=items, bands=bands, evidence=evidence,
+                                                member_ids=member_ids, ratings=by_member.get(member_id, []),
+                                                decisions=decisions)  # fmt: skip
+    return computed
 
 
 def is_kpi(item: Item) -> bool:

@@ -40,10 +40,10 @@ from reviews.selectors.appraisals import (
     MANAGER_EDITABLE,
     PEER_EDITABLE,
     SELF_EDITABLE,
+    Computed,
     appraisals_pending,
+    cycle_compute,
     cycle_evidence,
-    item_kpi_score,
-    item_rating_score,
     members_of_cycle,
     viewer_manages_cycle,
 )
@@ -134,6 +134,9 @@ def _cycle_move(*, viewer: Viewer, user, cycle: Cycle, to: str, reason: str) -> 
         raise ValidationError({"reason": _("Say why the cycle is reopened.")})
     old = cycle.state
     if to == CycleState.FINALISED:
+        # The template's row too: an edit saved meanwhile would change it in place under the cycle
+        # (reviews/services/templates.py locks it the same way before deciding in place or a version).
+        AppraisalTemplate.objects.select_for_update().filter(pk=cycle.template_id).first()
         cycle_scores_refresh(cycle=cycle)  # again, under the lock: nothing changes between check and freeze
         if (refusal := _pending_refusal(cycle)) is not None:
             raise refusal
@@ -290,76 +293,22 @@ def item_decision_withdraw(*, viewer: Viewer, user, appraisal: Appraisal, item: 
     cycle_scores_refresh(cycle=cycle)
 
 
-@dataclass(frozen=True)
-class Scored:
-    value: Decimal | None
-    target: Decimal | None
-    score: Decimal | None
-    status: str = ItemStatus.SCORED
-
-
-@dataclass(frozen=True)
-class Computed:
-    items: dict[int, Scored]  # item id → its value, target, score and status
-    total: Decimal | None
-
-
-def _kpi_scored(item: Item, *, member_id: int, evidence, member_ids: list[int],
-                decisions: dict[tuple[int, int], ItemDecision]) -> Scored:  # fmt: skip
-    """A KPI item from the data; without data, from HR's decision, or insufficient."""
-    entered = {
-        m: d.value for m in member_ids
-        if (d := decisions.get((m, item.pk))) is not None and d.kind == DecisionKind.VALUE
-    }  # fmt: skip
-    value, target, score = item_kpi_score(item, member_id=member_id, evidence=evidence, member_ids=member_ids,
-                                          entered=entered)  # fmt: skip
-    if evidence.values.get(member_id, {}).get(item.kpi_key) is not None:
-        return Scored(value, target, score)
-    decision = decisions.get((member_id, item.pk))
-    if decision is None:
-        return Scored(None, target, None, ItemStatus.INSUFFICIENT)
-    if decision.kind == DecisionKind.EXCLUDE:
-        return Scored(None, target, None, ItemStatus.EXCLUDED)
-    return Scored(value, target, score, ItemStatus.HR_VALUE)
-
-
-def _compute(appraisal: Appraisal, *, items: list[Item], evidence, member_ids: list[int], ratings,
-             decisions: dict[tuple[int, int], ItemDecision]) -> Computed:  # fmt: skip
-    """`decisions`: (member id, item id) → HR's decision, for the whole cycle (an entered value
-    counts in teammates' ranks too)."""
-    scored: dict[int, Scored] = {}
-    for item in items:
-        if item.kind == ItemKind.KPI:
-            scored[item.pk] = _kpi_scored(item, member_id=appraisal.member_id, evidence=evidence,
-                                          member_ids=member_ids, decisions=decisions)  # fmt: skip
-        else:
-            scored[item.pk] = Scored(None, None, item_rating_score(item, ratings))
-    parts = [
-        scoring.Part(item.dimension_id, scored[item.pk].score, item.weight,
-                     pending=scored[item.pk].status == ItemStatus.INSUFFICIENT)
-        for item in items
-    ]  # fmt: skip
-    weights = {item.dimension_id: item.dimension.weight for item in items}
-    return Computed(scored, scoring.total_score(parts, weights))
-
-
 @transaction.atomic
 def cycle_scores_refresh(*, cycle: Cycle) -> None:
     """Score every appraisal of a cycle that is not locked from the rollups, HR's decisions on
     items without data, and the ratings."""
     if cycle.locked:
         return
-    items = list(Item.objects.filter(dimension__template=cycle.template).select_related("dimension"))
+    items = list(Item.objects.filter(dimension__template=cycle.template_id).select_related("dimension"))
     appraisals = list(cycle.appraisals.all())
-    member_ids = [a.member_id for a in appraisals]
-    evidence = cycle_evidence(cycle=cycle, member_ids=member_ids)
-    ratings = list(Rating.objects.filter(appraisal__cycle=cycle))
+    ratings = list(Rating.objects.filter(appraisal__cycle=cycle).select_related("appraisal"))
     decisions = {(d.appraisal.member_id, d.item_id): d
                  for d in ItemDecision.objects.filter(appraisal__cycle=cycle).select_related("appraisal")}  # fmt: skip
+    bands = AppraisalTemplate.objects.get(pk=cycle.template_id).bands
+    computed = cycle_compute(cycle=cycle, items=items, bands=bands, member_ids=[a.member_id for a in appraisals],
+                             ratings=ratings, decisions=decisions)  # fmt: skip
     for appraisal in appraisals:
-        mine = [r for r in ratings if r.appraisal_id == appraisal.pk]
-        _store(appraisal, _compute(appraisal, items=items, evidence=evidence, member_ids=member_ids, ratings=mine,
-                                   decisions=decisions))  # fmt: skip
+        _store(appraisal, computed[appraisal.member_id])
 
 
 def appraisals_follow_data(*, store: Store, month: dt.date) -> list[Cycle]:
@@ -409,7 +358,7 @@ def _store(appraisal: Appraisal, computed: Computed) -> None:
         for pk, s in computed.items.items()
     ])  # fmt: skip
     appraisal.total = scoring.rounded(computed.total)
-    appraisal.grade = scoring.grade_for(appraisal.total)
+    appraisal.grade = computed.grade
     appraisal.save(update_fields=["total", "grade"])
 
 

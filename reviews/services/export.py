@@ -31,7 +31,6 @@ from reviews.models import (
     Appraisal,
     Cycle,
     Dimension,
-    Grade,
     Item,
     ItemKind,
     ItemScore,
@@ -46,7 +45,14 @@ RATE = "0.00%"
 WEIGHT = "0%"
 SCORE = "0.00"
 _CENT = Decimal("0.01")
-GRADES = [g.value for g in Grade]
+
+
+def _grade_letters(sheets: list[_Sheet]) -> list[str]:
+    """The grades of the cycles' templates, each template's order, the first template's first."""
+    letters: list[str] = []
+    for sheet in sheets:
+        letters += [g for g in sheet.cycle.template.grade_letters if g not in letters]
+    return letters
 
 
 def _number_format(kpi: Kpi) -> str:
@@ -177,8 +183,9 @@ def _team_row(ws, sheet: _Sheet, appraisal: Appraisal) -> list:
 
 
 def _summary_rows(ws, sheets: list[_Sheet]) -> list[list]:
+    grades_shown = _grade_letters(sheets)
     rows = [[_cell(ws, h) for h in [_("Month"), _("Store"), _("Team"), capfirst(_("state")), _("Members"),
-                                     _("Average total"), *GRADES, _("Not graded"),
+                                     _("Average total"), *grades_shown, _("Not graded"),
                                      _("Awaiting HR's decision on missing data")]]]  # fmt: skip
     for sheet in sheets:
         cycle = sheet.cycle
@@ -193,8 +200,8 @@ def _summary_rows(ws, sheets: list[_Sheet]) -> list[list]:
         rows.append([
             _cell(ws, f"{cycle.month:%Y-%m}"), _cell(ws, cycle.store.name),
             _cell(ws, cycle.team.name if cycle.team_id else ""), _cell(ws, str(cycle.get_state_display())),
-            len(sheet.appraisals), _cell(ws, average, SCORE), *(grades.get(g, 0) for g in GRADES), grades.get("", 0),
-            waiting,
+            len(sheet.appraisals), _cell(ws, average, SCORE), *(grades.get(g, 0) for g in grades_shown),
+            grades.get("", 0), waiting,
         ])  # fmt: skip
     return rows
 
@@ -244,11 +251,15 @@ def _definition_rows(ws, sheets: list[_Sheet]) -> list[list]:
                 _cell(ws, _rater_weights(item) if item.kind == ItemKind.RATING else ""),
             ])  # fmt: skip
     rows.append([])
-    rows.append([_cell(ws, h) for h in (_("Grade"), _("Total from"), _("Total below"))])
-    upper = None
-    for lower, grade in scoring.GRADE_BANDS:
-        rows.append([_cell(ws, grade), _cell(ws, lower, SCORE), _cell(ws, upper, SCORE)])
-        upper = lower
+    rows.append([_cell(ws, h) for h in (_("Template"), _("Grade"), _("Total from"), _("Total below"),
+                                        _("Calibration guide"))])  # fmt: skip
+    templates = {sheet.cycle.template_id: sheet.cycle.template for sheet in sheets}
+    for template in templates.values():  # each template's own bands
+        upper = None
+        for band in template.bands:
+            rows.append([_cell(ws, template.name), _cell(ws, band.grade), _cell(ws, band.lower, SCORE),
+                         _cell(ws, upper, SCORE), _cell(ws, band.guide, WEIGHT)])  # fmt: skip
+            upper = band.lower
     return rows
 
 

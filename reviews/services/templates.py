@@ -1,12 +1,35 @@
-"""The built-in appraisal templates, created once (idempotent)."""
+"""Appraisal templates: the three built-ins (created once, idempotent, copyable starting points),
+and HR's editor: create, edit (in place, or a new version when a finalised or published cycle
+used the template), copy and retire. Each change is recorded in the change log in its own
+transaction; open cycles that use a template edited in place are scored again."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from reviews.models import AppraisalTemplate, Dimension, Item, ItemKind, ScoringRule
+from metrics.formatting import percent_display
+from reviews import scoring
+from reviews.models import AppraisalTemplate, Cycle, Dimension, Item, ItemKind, ScoringRule
+from reviews.selectors.templates import FINAL_STATES, template_in_final_use
+from reviews.services.cycles import cycle_scores_refresh
+from reviews.template_spec import (
+    LEVELS,
+    ItemSpec,
+    TemplateSpec,
+    json_number,
+    template_spec_cleaned,
+    template_spec_of,
+    template_spec_validate,
+)
+from teams.models import ChangeArea, Store
+from teams.services.changes import change_record
 
 D = Decimal
 # Rubrics for the 1–5 ratings: what 1, 3 and 5 look like.
@@ -54,11 +77,31 @@ BUILT_IN_DESCRIPTIONS = {
 }
 
 
+_LEVEL = re.compile(r"(?:^|[；;]\s*)([1-5])\s+")
+
+
+def rubric_levels_from_text(text: str) -> dict[int, str] | None:
+    """A rubric written as one text, "1 …；3 …；5 …", as level → text; None when the text is not
+    of that form (it then stays a note)."""
+    text = (text or "").strip()
+    parts = _LEVEL.split(text)
+    if len(parts) < 3 or parts[0].strip():
+        return None
+    levels = {int(parts[n]): parts[n + 1].strip() for n in range(1, len(parts) - 1, 2)}
+    return levels if len(levels) == (len(parts) - 1) // 2 else None
+
+
+def rubric_levels_join(zh: dict[int, str] | None, en: dict[int, str] | None) -> list[dict[str, str]]:
+    """Five levels {"zh", "en"} from each language's level → text."""
+    return [{"zh": (zh or {}).get(level, ""), "en": (en or {}).get(level, "")} for level in range(1, LEVELS + 1)]
+
+
 def _rating(dimension: Dimension, key: str, weight: Decimal, order: int) -> Item:
     zh, en = NAMES[key]
     rubric_zh, rubric_en = RUBRICS[key]
+    levels = rubric_levels_join(rubric_levels_from_text(rubric_zh), rubric_levels_from_text(rubric_en))
     return Item(dimension=dimension, kind=ItemKind.RATING, name_zh=zh, name_en=en, weight=weight, order=order,
-                rubric_zh=rubric_zh, rubric_en=rubric_en)  # fmt: skip
+                rubric_levels=levels)  # fmt: skip
 
 
 def _kpi(dimension: Dimension, zh: str, en: str, key: str, weight: Decimal, order: int, **rule) -> Item:
@@ -158,3 +201,213 @@ def appraisal_templates_ensure() -> list[AppraisalTemplate]:
         ])  # fmt: skip
         made.append(t)
     return made
+
+
+# --- HR's editor ---------------------------------------------------------------------------------
+
+TEMPLATE_FIELDS = ("name_zh", "name_en", "description", "description_en", "store", "grade_bands", "version",
+                   "replaces", "retired_at")  # fmt: skip
+DIMENSION_FIELDS = ("name_zh", "name_en", "weight", "order")
+ITEM_FIELDS = ("name_zh", "name_en", "kind", "weight", "order", "kpi_key", "rule", "floor", "target", "thresholds",
+               "rubric_levels", "rubric_zh", "rubric_en", "manager_weight", "self_weight", "peer_weight")  # fmt: skip
+PERCENT_FIELDS = {"weight", "manager_weight", "self_weight", "peer_weight"}
+
+
+def template_label(template: AppraisalTemplate) -> str:
+    """How the change log names a template: its names as written and its version."""
+    names = " / ".join(n for n in (template.name_zh, template.name_en) if n)
+    return f"{names} (v{template.version})"
+
+
+def _bands_text(data: list) -> str:
+    return "; ".join(f"{b.grade} ≥ {b.lower.normalize():f} ({percent_display(b.guide, places=2)})"
+                     for b in scoring.bands_parse(data))  # fmt: skip
+
+
+def _snapshot(instance, fields: tuple[str, ...]) -> dict:
+    """The fields as the change log shows them: weights as percentages, bands, thresholds and
+    rubric levels as one line each, a related object by its name."""
+    shown = {}
+    for name in fields:
+        value = getattr(instance, name)
+        if name in PERCENT_FIELDS and value is not None:
+            value = percent_display(value, places=2)
+        elif name == "grade_bands":
+            value = _bands_text(value)
+        elif name == "thresholds":
+            value = "; ".join(f"{Decimal(str(v)).normalize():f} → {Decimal(str(s)).normalize():f}"
+                              for v, s in value or [])  # fmt: skip
+        elif name == "rubric_levels":
+            levels = [
+                (n, [t for t in (texts.get("zh"), texts.get("en")) if t]) for n, texts in enumerate(value or [], 1)
+            ]
+            value = "; ".join(f"{n} {' / '.join(texts)}" for n, texts in levels if texts)
+        elif name == "retired_at" and value is not None:
+            value = timezone.localtime(value).strftime("%Y-%m-%d %H:%M")  # the site's time, to the minute
+        elif name in ("floor", "target") and value is not None:
+            value = f"{Decimal(value).normalize():f}"
+        elif name in ("store", "replaces"):
+            related = getattr(instance, name)
+            text = template_label(related) if isinstance(related, AppraisalTemplate) else str(related)
+            value = None if related is None else {"id": related.pk, "text": text}
+        shown[name] = value
+    return shown
+
+
+def _record(actor, template: AppraisalTemplate, before: dict | None) -> None:
+    """The change log's record of the template's own fields (created when `before` is None)."""
+    change_record(
+        actor=actor,
+        area=ChangeArea.APPRAISAL_TEMPLATES,
+        target=template,
+        before=before,
+        after=_snapshot(template, TEMPLATE_FIELDS),
+        store=template.store,
+        label=template_label(template),
+    )
+
+
+def _apply_template(template: AppraisalTemplate, spec: TemplateSpec) -> None:
+    template.name_zh, template.name_en = spec.name_zh, spec.name_en
+    template.description, template.description_en = spec.description, spec.description_en
+    template.store = Store.objects.get(pk=spec.store_id) if spec.store_id else None
+    template.grade_bands = scoring.bands_json(spec.bands)
+
+
+def _apply_item(item: Item, spec: ItemSpec, order: int) -> None:
+    for name in ("name_zh", "name_en", "kind", "weight", "kpi_key", "rule", "floor", "target", "rubric_zh",
+                 "rubric_en", "manager_weight", "self_weight", "peer_weight", "rubric_levels"):  # fmt: skip
+        setattr(item, name, getattr(spec, name))
+    # JSON keeps numbers: thresholds as [value, score] (scoring reads them back as Decimal).
+    item.thresholds = [[json_number(v), json_number(s)] for v, s in spec.thresholds]
+    item.order = order
+
+
+def _write_structure(*, actor, template: AppraisalTemplate, spec: TemplateSpec, previous: AppraisalTemplate) -> None:
+    """Write the spec's dimensions and items under `template`. `previous` is the template the spec
+    was edited from (the same row when editing in place): a dimension or item whose id is one of
+    its rows is that row changed; the change log records each row created, changed or removed,
+    named by the template."""
+    in_place = previous.pk == template.pk
+    old_dimensions = {d.pk: d for d in Dimension.objects.filter(template=previous)}
+    old_items = {i.pk: i for i in Item.objects.filter(dimension__template=previous).select_related("dimension")}
+    kept_dimensions, kept_items = set(), set()
+    label = template_label(template)
+    store = template.store
+
+    def record(target, before, after, name: str) -> None:
+        change_record(actor=actor, area=ChangeArea.APPRAISAL_TEMPLATES, target=target, before=before, after=after,
+                      store=store, label=f"{label} · {name}")  # fmt: skip
+
+    for d_order, d_spec in enumerate(spec.dimensions):
+        old = old_dimensions.get(d_spec.id)
+        before = _snapshot(old, DIMENSION_FIELDS) if old else None
+        dimension = old if (old and in_place) else Dimension(template=template)
+        dimension.name_zh, dimension.name_en, dimension.weight, dimension.order = (
+            d_spec.name_zh,
+            d_spec.name_en,
+            d_spec.weight,
+            d_order,
+        )
+        dimension.save()
+        if old:
+            kept_dimensions.add(old.pk)
+        record(dimension, before, _snapshot(dimension, DIMENSION_FIELDS), dimension.name_zh)
+        for i_order, i_spec in enumerate(d_spec.items):
+            old_item = old_items.get(i_spec.id)
+            before = _snapshot(old_item, ITEM_FIELDS) if old_item else None
+            item = old_item if (old_item and in_place) else Item()
+            item.dimension = dimension
+            _apply_item(item, i_spec, i_order)
+            item.save()
+            if old_item:
+                kept_items.add(old_item.pk)
+            record(item, before, _snapshot(item, ITEM_FIELDS), f"{dimension.name_zh} · {item.name_zh}")
+    for pk, item in old_items.items():
+        if pk not in kept_items:
+            record(item, _snapshot(item, ITEM_FIELDS), None, f"{item.dimension.name_zh} · {item.name_zh}")
+            if in_place:
+                item.delete()  # its ratings and scores in open cycles go with it (nothing final used it)
+    for pk, dimension in old_dimensions.items():
+        if pk not in kept_dimensions:
+            record(dimension, _snapshot(dimension, DIMENSION_FIELDS), None, dimension.name_zh)
+            if in_place:
+                dimension.delete()
+
+
+def _spec_checked(spec: TemplateSpec) -> TemplateSpec:
+    spec = template_spec_cleaned(spec=spec)
+    template_spec_validate(spec=spec)
+    return spec
+
+
+@transaction.atomic
+def appraisal_template_create(*, actor: AbstractBaseUser | None, spec: TemplateSpec) -> AppraisalTemplate:
+    """A new template (version 1) from the spec, validated; recorded in the change log."""
+    spec = _spec_checked(spec)
+    template = AppraisalTemplate()
+    _apply_template(template, spec)
+    template.save()
+    for d in spec.dimensions:  # a new template's rows are all new, whatever ids the spec carries
+        d.id = None
+        for i in d.items:
+            i.id = None
+    _record(actor, template, None)
+    _write_structure(actor=actor, template=template, spec=spec, previous=template)
+    return template
+
+
+@transaction.atomic
+def appraisal_template_update(*, actor: AbstractBaseUser | None, template: AppraisalTemplate,
+                              spec: TemplateSpec) -> AppraisalTemplate:  # fmt: skip
+    """Save an edit of the template. A template a finalised or published cycle used is never
+    changed: the edit becomes a new version (version + 1, replacing it) and the old one is
+    retired, its cycles keeping it. Otherwise it is changed in place, and the open cycles that use
+    it are scored again. Returns the template saved (the new version, or the same row). A retired
+    version is refused: its current version is the one to edit."""
+    # Locked: a cycle finalising now waits for the edit, and the edit sees the finalised state.
+    template = AppraisalTemplate.objects.select_for_update().get(pk=template.pk)
+    if template.retired:
+        raise ValidationError(_("This version of the template is retired; edit its current version."))
+    spec = _spec_checked(spec)
+    before = _snapshot(template, TEMPLATE_FIELDS)
+    if template_in_final_use(template=template):
+        new = AppraisalTemplate(key=template.key, version=template.version + 1, replaces=template)
+        _apply_template(new, spec)
+        new.save()
+        _record(actor, new, before)  # version n → n + 1, and what else changed
+        _write_structure(actor=actor, template=new, spec=spec, previous=template)
+        template.retired_at = timezone.now()
+        template.save(update_fields=["retired_at"])
+        _record(actor, template, before)
+        return new
+    _apply_template(template, spec)
+    template.save()
+    _record(actor, template, before)
+    _write_structure(actor=actor, template=template, spec=spec, previous=template)
+    for cycle in Cycle.objects.filter(template=template).exclude(state__in=FINAL_STATES):
+        cycle_scores_refresh(cycle=cycle)
+    return template
+
+
+@transaction.atomic
+def appraisal_template_copy(*, actor: AbstractBaseUser | None, template: AppraisalTemplate) -> AppraisalTemplate:
+    """An independent copy (version 1, no key, not replacing anything) named "… (copy)", to edit
+    into a company's own template; recorded in the change log."""
+    spec = template_spec_of(template=template)
+    spec.name_zh = f"{spec.name_zh}（副本）"[:120]
+    spec.name_en = f"{spec.name_en} (copy)"[:120] if spec.name_en else ""
+    return appraisal_template_create(actor=actor, spec=spec)
+
+
+@transaction.atomic
+def appraisal_template_retire(*, actor: AbstractBaseUser | None, template: AppraisalTemplate) -> AppraisalTemplate:
+    """No longer offered for new cycles; the cycles that use it keep it. Recorded."""
+    template = AppraisalTemplate.objects.select_for_update().get(pk=template.pk)
+    if template.retired:
+        raise ValidationError(_("This template is already retired."))
+    before = _snapshot(template, TEMPLATE_FIELDS)
+    template.retired_at = timezone.now()
+    template.save(update_fields=["retired_at"])
+    _record(actor, template, before)
+    return template

@@ -316,6 +316,40 @@ MATRIX: dict[str, list[Case]] = {
     "reviews:peer": [Case(S("L 404 200 404 404 404 404"), kwargs=pk("appraisal_a"), leaks_ok={"staff_b": "A"},
                           note="teammates in the cycle rate each other")],
     "reviews:print": [Case(S("L 200 404 404 404 200 200"), kwargs=pk("appraisal_a"))],
+    # Templates: HR and admins write; leads and managers read those they may use; staff never.
+    "reviews:template_list": [Case(S("L 403 403 200 200 200 200"))],
+    "reviews:template_detail": [Case(S("L 403 403 200 200 200 200"), kwargs=pk("template"),
+                                     note="a template every store may use")],
+    "reviews:template_create": [
+        Case(S("L 403 403 403 403 200 200")),
+        Case(S("L 403 403 403 403 302 302"), method="post",
+             data=lambda w: {"action": "save", "name_zh": "矩阵模板", "dim-0-name_zh": "业绩", "dim-0-weight": "100",
+                             "dim-0-item-0-name_zh": "销售额", "dim-0-item-0-kind": "kpi", "dim-0-item-0-weight": "100",
+                             "dim-0-item-0-kpi_key": "gmv", "dim-0-item-0-rule": "rank",
+                             **{f"band-{n}-{k}": v for n, band in enumerate((("A", "50", "50"), ("B", "0", "50")))
+                                for k, v in zip(("grade", "lower", "guide"), band, strict=True)}},
+             effect=E("a template created", lambda w: w.template_named("矩阵模板"), "hr admin")),
+    ],
+    "reviews:template_edit": [
+        Case(S("L 403 403 403 403 200 200"), kwargs=pk("template")),
+        Case(S("L 403 403 403 403 302 302"), method="post",
+             kwargs=pk("template"), data=lambda w: w.template_form(name_en="Edited by the matrix"),
+             note="the published cycle used it: the edit is a new version (its page)",
+             effect=E("the template's version 2 saved", lambda w: w.template_new_version(), "hr admin")),
+    ],
+    "reviews:template_copy": [
+        Case(S("L 405 405 405 405 405 405"), kwargs=pk("template"), note="a POST button only"),
+        Case(S("L 403 403 403 403 302 302"), method="post", kwargs=pk("template"), data=lambda w: {},
+             note="to the copy's editor",
+             effect=E("a copy of the template made", lambda w: w.template_named(w.template.name_zh + "（副本）"),
+                      "hr admin")),
+    ],
+    "reviews:template_retire": [
+        Case(S("L 405 405 405 405 405 405"), kwargs=pk("template"), note="a POST button only"),
+        Case(S("L 403 403 403 403 302>reviews:template_detail 302>reviews:template_detail"), method="post",
+             kwargs=pk("template"), data=lambda w: {},
+             effect=E("the template retired", lambda w: w.template_retired(), "hr admin")),
+    ],
     # --- pay --------------------------------------------------------------------------------------
     "incentives:statements": [Case(
         S("L 302>incentives:mine 302>incentives:mine 200 200 200 200"), query=lambda w: {"month": month(w)},
@@ -491,6 +525,28 @@ MATRIX: dict[str, list[Case]] = {
              query=lambda w: {"reason": "矩阵测试"},
              effect=E("A's manual line removed", lambda w: not w.exists(w.manual_a), "hr admin")),
     ],
+    # --- API: appraisal templates (as the pages: HR and admins write, leads and managers read) --------
+    "appraisal-template-list": [
+        Case(S("401 403 403 200 200 200 200"), api=True),
+        Case(S("401 403 403 403 403 400 400"), api=True, method="post", data=lambda w: {},
+             note="an empty template: refused by validation, after the role check"),
+    ],
+    "appraisal-template-detail": [
+        Case(S("401 403 403 200 200 200 200"), api=True, kwargs=pk("template")),
+        Case(S("401 403 403 403 403 200 200"), api=True, method="patch", kwargs=pk("template"),
+             data=lambda w: {"name_en": "Edited by the matrix"},
+             note="the published cycle used it: the answer is the new version",
+             effect=E("the template's version 2 saved", lambda w: w.template_new_version(), "hr admin")),
+    ],
+    "appraisal-template-copy": [Case(
+        S("401 403 403 403 403 201 201"), api=True, method="post", kwargs=pk("template"),
+        effect=E("a copy of the template made", lambda w: w.template_named(w.template.name_zh + "（副本）"),
+                 "hr admin"))],
+    "appraisal-template-retire": [Case(
+        S("401 403 403 403 403 200 200"), api=True, method="post", kwargs=pk("template"),
+        effect=E("the template retired", lambda w: w.template_retired(), "hr admin"))],
+    "appraisal-template-preview": [Case(S("401 403 403 403 403 400 400"), api=True, method="post",
+                                        data=lambda w: {}, note="no draft: refused by validation")],
     # --- API: authentication and documentation ------------------------------------------------------
     "api_token": [
         Case(S("405 405 405 405 405 405 405"), api=True),

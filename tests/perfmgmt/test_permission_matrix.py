@@ -209,6 +209,39 @@ class World:
 
         return Cycle.objects.filter(team=self.x, month=month).exists()
 
+    def template_named(self, name: str) -> bool:
+        from reviews.models import AppraisalTemplate
+
+        return AppraisalTemplate.objects.filter(name_zh=name).exists()
+
+    def template_new_version(self) -> bool:
+        from reviews.models import AppraisalTemplate
+
+        return AppraisalTemplate.objects.filter(replaces=self.template).exists()
+
+    def template_retired(self) -> bool:
+        from reviews.models import AppraisalTemplate
+
+        return AppraisalTemplate.objects.get(pk=self.template.pk).retired_at is not None
+
+    def template_form(self, **changes) -> dict:
+        """The editor page's fields for the world's template as it is, with `changes`."""
+        from reviews.template_forms import editor_from_spec
+        from reviews.template_spec import template_spec_of
+
+        editor = editor_from_spec(spec=template_spec_of(template=self.template))
+        data = {"action": "save", **editor.values}
+        for band in editor.bands:
+            data.update({f"{band.prefix}{k}": v for k, v in band.values.items()})
+        for d in editor.dimensions:
+            data.update({f"{d.prefix}{k}": v for k, v in d.values.items()})
+            for i in d.items:
+                data.update({f"{i.prefix}{k}": v for k, v in i.values.items()})
+                data.update({f"{t.prefix}{k}": v for t in i.thresholds for k, v in t.values.items()})
+                for level, zh, en in i.rubric:
+                    data.update({f"{i.prefix}rubric-{level}-zh": zh, f"{i.prefix}rubric-{level}-en": en})
+        return data | changes
+
     def target_name(self, target) -> str | None:
         from metrics.models import Target
 
