@@ -232,7 +232,7 @@ def _names() -> list[str]:
         Target,
         TrafficDay,
     )
-    from reviews.models import Appraisal, AuditEntry, Rating
+    from reviews.models import Appraisal, AppraisalTemplate, AuditEntry, Dimension, Item, Rating
     from teams.models import ChangeRecord, Member, PlatformAccount, Store, Team
 
     columns = [
@@ -244,9 +244,16 @@ def _names() -> list[str]:
         (ImportBatch, "file_name"), (ImportRowError, "column"), (ImportRowError, "value"),
         (get_user_model(), "first_name"), (get_user_model(), "last_name"),
         (ManualLine, "title"), (ManualLine, "reason"), (ChangeRecord, "label"), (ChangeRecord, "reason"),
+        # The Chinese side of names and texts people write in both languages (an editor and the API
+        # show both sides to every reader).
+        (AppraisalTemplate, "name_zh"), (AppraisalTemplate, "description"), (Dimension, "name_zh"),
+        (Item, "name_zh"), (Item, "rubric_zh"),
     ]  # fmt: skip
     names = {value for model, field in columns for value in model.objects.values_list(field, flat=True) if value}
     names |= set(Target.objects.filter(name_msg={}).values_list("name", flat=True))  # named by people
+    names |= {
+        level.get("zh", "") for levels in Item.objects.values_list("rubric_levels", flat=True) for level in levels
+    }
     names |= set(Target.objects.exclude(notes="").filter(notes_msg={}).values_list("notes", flat=True))
     names |= {alias for fields in (*FIELDS.values(), [STORE_FIELD]) for field in fields for alias in field.aliases}
     names |= _quoted_platform_terms()
