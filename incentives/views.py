@@ -345,7 +345,7 @@ def _estimator(request: HttpRequest, member: Member, today: dt.date) -> dict:
                 refund_rate=values.get("refund_rate"), appraisal_grade=values.get("grade") or None,
                 appraisal_score=values.get("score"), connected_calls=values.get("connected_calls"),
                 talk_minutes=values.get("talk_minutes"), won_amount=values.get("won"),
-                appraisal_pending=inputs["appraisal_pending"],
+                appraisal_pending=inputs["appraisal_pending"], month=month,
             )  # fmt: skip
     else:
         # Unedited: the exact figures of the month (the form shows them rounded to its precision).
