@@ -163,6 +163,17 @@ class Plan(models.Model):
         for name in ("flat_rate", "pk_bonus_rate"):
             if getattr(self, name) is not None and not 0 <= getattr(self, name) <= 1:
                 errors.setdefault(name, []).append(ValidationError(_("A rate lies between 0% and 100%.")))
+        coefficients = self.grade_coefficients if isinstance(self.grade_coefficients, dict) else None
+        try:
+            valid = coefficients is not None and all(
+                str(grade).strip() and Decimal(str(value)) >= 0 for grade, value in coefficients.items()
+            )
+        except (ArithmeticError, ValueError):
+            valid = False
+        if not valid:
+            errors.setdefault("grade_coefficients", []).append(
+                ValidationError(_("Give each grade a coefficient of 0 or more, e.g. S 1.5, A 1.2, B 1.0."))
+            )
         if self.pk_kpi_key and (error := _kpi_error(self.pk_kpi_key)) is not None:
             errors.setdefault("pk_kpi_key", []).append(error)
         if self.pk_bonus_rate and not self.pk_kpi_key:

@@ -77,6 +77,8 @@ def _errors_to(form: forms.Form, error: ValidationError, fields: dict[str, str] 
 class RowForm(forms.Form):
     """A repeating row: empty rows are skipped; `model_row()` is the unsaved part it describes."""
 
+    model = None  # the part's model, whose clean checks the row (None: nothing more to check)
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # Any row left empty is skipped, the rows shown filled too (clearing a row removes it).
@@ -88,7 +90,7 @@ class RowForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        if not self.errors and data and not data.get("DELETE"):
+        if not self.errors and data and not data.get("DELETE") and self.model is not None:
             try:
                 self.model_row().clean()
             except ValidationError as error:
@@ -104,10 +106,11 @@ class GradeForm(RowForm):
     )  # fmt: skip
 
     def model_row(self):
-        return self.cleaned_data
+        return None  # a grade and its coefficient: part of the plan's grade_coefficients
 
 
 class TierForm(RowForm):
+    model = CommissionTier
     from_completion = forms.DecimalField(
         label=_("From target completion (%)"), min_value=0, max_digits=8, decimal_places=2,
         widget=forms.NumberInput(attrs={"step": "1", "inputmode": "decimal"}),
@@ -146,6 +149,7 @@ class _KpiRuleForm(RowForm):
 
 
 class ModifierForm(_KpiRuleForm):
+    model = Modifier
     multiplier = forms.DecimalField(label=_("Commission ×"), min_value=0, max_digits=6, decimal_places=4,
                                     widget=forms.NumberInput(attrs={"step": "0.05", "inputmode": "decimal"}),
                                     help_text=_("1.1 = 10% more; 0 = no commission (a gate)."))  # fmt: skip
@@ -162,6 +166,7 @@ class ModifierForm(_KpiRuleForm):
 
 
 class MilestoneForm(_KpiRuleForm):
+    model = Milestone
     amount = forms.DecimalField(label=_("Bonus (yuan)"), widget=MONEY_WIDGET, **MONEY)
 
     def model_row(self) -> Milestone:
@@ -192,6 +197,7 @@ class AmountsField(forms.CharField):
 
 
 class RankingForm(RowForm):
+    model = RankingAward
     kpi_key = forms.ChoiceField(label=_("KPI"), choices=())
     amounts = AmountsField(label=_("Awards for 1st, 2nd, … (yuan)"), max_length=200,
                            widget=forms.TextInput(attrs={"placeholder": "800, 500, 300"}))  # fmt: skip
@@ -210,6 +216,7 @@ class RankingForm(RowForm):
 
 
 class AllowanceForm(RowForm):
+    model = PlanAllowance
     name_zh = forms.CharField(label=_("Name in Chinese"), max_length=60, required=False)
     name_en = forms.CharField(label=_("Name in English"), max_length=60, required=False)
     amount = forms.DecimalField(label=_("Yuan a month"), widget=MONEY_WIDGET, **MONEY)

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import APIRootView
 from rest_framework.urlpatterns import format_suffix_patterns
 
+from incentives.api.urls import router as incentives_router
 from metrics.api.urls import router as metrics_router
 from perfmgmt.schema import ApiNotFoundView
 from perfmgmt.views import TokenObtainView, favicon, healthz
@@ -22,7 +23,7 @@ account_urls = [
 api_root = APIRootView.as_view(
     api_root_dict={
         prefix: f"{basename}-list"
-        for router in (teams_router, metrics_router)
+        for router in (teams_router, metrics_router, incentives_router)
         for prefix, _viewset, basename in router.registry
     }
 )
@@ -31,6 +32,7 @@ api_urls = [
     *format_suffix_patterns([path("", api_root, name="api-root")]),
     path("", include("teams.api.urls")),
     path("", include("metrics.api.urls")),
+    path("", include("incentives.api.urls")),
     path("auth/token/", TokenObtainView.as_view(), name="api_token"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its init script as a file (?script): the CSP allows no inline script.
