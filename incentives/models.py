@@ -245,7 +245,7 @@ class CommissionTier(models.Model):
     def clean(self):
         errors = {}
         if self.from_completion is not None and self.from_completion < 0:
-            errors["from_completion"] = ValidationError(_("A tier starts at 0% of the target or above."))
+            errors["from_completion"] = ValidationError(_("A tier's start cannot be negative."))
         if self.rate is not None and not 0 <= self.rate <= 1:
             errors["rate"] = ValidationError(_("A rate lies between 0% and 100%."))
         if errors:

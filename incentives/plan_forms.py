@@ -253,7 +253,7 @@ class PlanForm(forms.ModelForm):
     pk_bonus_rate = PercentField(label=_("Team PK bonus (% more commission)"), required=False)
     call_connected_weight = PercentField(label=_("Weight of connected calls (%)"), required=False)
     call_talk_weight = PercentField(label=_("Weight of talk time (%)"), required=False)
-    call_floor = PercentField(label=_("Floor (% of each target; 0: none)"), required=False)
+    call_floor = PercentField(label=_("Floor, percent of each target (0: none)"), required=False)
 
     class Meta:
         model = Plan
@@ -429,9 +429,9 @@ class AssignForm(forms.Form):
     """An assignment of the plan: a team or a member, and its days."""
 
     team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.none(), required=False,
-                                  empty_label=_("—"))  # fmt: skip
+                                  empty_label="—")  # fmt: skip
     member = forms.ModelChoiceField(label=_("or a member"), queryset=Member.objects.none(), required=False,
-                                    empty_label=_("—"),
+                                    empty_label="—",
                                     help_text=_("A member's own plan wins over their team's."))  # fmt: skip
     start_date = forms.DateField(label=_("First day"), widget=forms.DateInput(attrs={"type": "date"}))
     end_date = forms.DateField(label=_("Last day"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
