@@ -185,6 +185,10 @@ class AmountsField(forms.CharField):
 
     default_error_messages = {"invalid": _("Give the amounts for 1st, 2nd, … in yuan: e.g. 800, 500, 300.")}
 
+    def has_changed(self, initial, data) -> bool:
+        # As text: an empty field is no change (its cleaned value, [], is not the empty initial "").
+        return str(data or "").strip() != str(initial or "").strip()
+
     def to_python(self, value):
         text = super().to_python(value)
         if not text:
