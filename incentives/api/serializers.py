@@ -6,25 +6,25 @@ from rest_framework import serializers
 from incentives.models import CommissionTier, Milestone, Modifier, Plan, PlanAllowance, PlanAssignment, RankingAward
 
 
-class TierSerializer(serializers.ModelSerializer):
+class PayPlanTierSerializer(serializers.ModelSerializer):
     class Meta:
         model = CommissionTier
         fields = ["from_completion", "rate"]
 
 
-class ModifierSerializer(serializers.ModelSerializer):
+class PayPlanModifierSerializer(serializers.ModelSerializer):
     class Meta:
         model = Modifier
         fields = ["kpi_key", "comparison", "threshold", "multiplier"]
 
 
-class MilestoneSerializer(serializers.ModelSerializer):
+class PayPlanMilestoneSerializer(serializers.ModelSerializer):
     class Meta:
         model = Milestone
         fields = ["kpi_key", "comparison", "threshold", "amount"]
 
 
-class RankingAwardSerializer(serializers.ModelSerializer):
+class PayPlanRankingAwardSerializer(serializers.ModelSerializer):
     amounts = serializers.ListField(child=serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0),
                                     help_text="Yuan for 1st, 2nd, …")  # fmt: skip
 
@@ -33,27 +33,27 @@ class RankingAwardSerializer(serializers.ModelSerializer):
         fields = ["kpi_key", "amounts"]
 
 
-class AllowanceSerializer(serializers.ModelSerializer):
+class PayPlanAllowanceSerializer(serializers.ModelSerializer):
     class Meta:
         model = PlanAllowance
         fields = ["name_zh", "name_en", "amount", "start_month", "end_month"]
 
 
-class PlanAssignmentSerializer(serializers.ModelSerializer):
+class PayPlanAssignmentSerializer(serializers.ModelSerializer):
     class Meta:
         model = PlanAssignment
         fields = ["id", "team", "member", "start_date", "end_date"]
 
 
-class PlanSerializer(serializers.ModelSerializer):
+class PayPlanSerializer(serializers.ModelSerializer):
     """A plan with its parts. Writing (HR and administrators): the parts given replace the plan's;
     an edit of a plan a locked statement used answers the new version (another id)."""
 
-    tiers = TierSerializer(many=True, required=False)
-    modifiers = ModifierSerializer(many=True, required=False)
-    milestones = MilestoneSerializer(many=True, required=False)
-    ranking_awards = RankingAwardSerializer(many=True, required=False)
-    allowances = AllowanceSerializer(many=True, required=False)
+    tiers = PayPlanTierSerializer(many=True, required=False)
+    modifiers = PayPlanModifierSerializer(many=True, required=False)
+    milestones = PayPlanMilestoneSerializer(many=True, required=False)
+    ranking_awards = PayPlanRankingAwardSerializer(many=True, required=False)
+    allowances = PayPlanAllowanceSerializer(many=True, required=False)
     assignments = serializers.SerializerMethodField(help_text="Its assignments to the teams and members you see.")
     grade_coefficients = serializers.DictField(child=serializers.DecimalField(max_digits=6, decimal_places=3,
                                                                               min_value=0),
@@ -72,7 +72,7 @@ class PlanSerializer(serializers.ModelSerializer):
 
     def get_assignments(self, plan: Plan) -> list[dict]:
         visible = self.context.get("assignments", {}).get(plan.pk, [])
-        return PlanAssignmentSerializer(visible, many=True).data
+        return PayPlanAssignmentSerializer(visible, many=True).data
 
     def validate(self, attrs):
         # The rules themselves (plan_parts_validate) run in the service, with the parts.

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import django_filters
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
@@ -14,12 +15,24 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
-from incentives.api.serializers import PlanSerializer
+from incentives.api.serializers import PayPlanSerializer
 from incentives.models import CommissionTier, Milestone, Modifier, Plan, PlanAllowance, RankingAward
 from incentives.selectors.plans import PlanParts, plan_parts_read
 from incentives.selectors.statements import plan_assignments_visible, plan_list
 from incentives.services.plans import PLAN_FIELDS, plan_create, plan_update, viewer_edits_plans
+from teams.api.filters import IdFilter
 from teams.selectors.scoping import viewer_get
+
+
+class PlanFilter(django_filters.FilterSet):
+    """?store=<id> (an id the user may not see matches nothing), ?kind=general|telesales."""
+
+    store = IdFilter(field_name="store_id")
+
+    class Meta:
+        model = Plan
+        fields = ["store", "kind"]
+
 
 PART_MODELS = {"tiers": CommissionTier, "modifiers": Modifier, "milestones": Milestone,
                "ranking_awards": RankingAward, "allowances": PlanAllowance}  # fmt: skip
@@ -30,15 +43,13 @@ def _json_number(value: Decimal) -> int | float:
 
 
 class PlanViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin,
-    viewsets.GenericViewSet,
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet,
 ):  # fmt: skip
-    serializer_class = PlanSerializer
+    serializer_class = PayPlanSerializer
     search_fields = ["name"]
     ordering_fields = ["name", "version"]
     ordering = ["name", "-version"]
-    filterset_fields = ["store", "kind"]
-    http_method_names = ["get", "post", "patch", "head", "options"]
+    filterset_class = PlanFilter
 
     @property
     def viewer(self):
