@@ -6,7 +6,8 @@ statements (incentives/calc.py) in the same order: base salary; performance pay 
 grade (or score); the call assessment (worded by incentives/lines.py, as on the statement);
 commission on the GMV or the amount won (the plan's commission base) by flat rate or tiers of
 target completion; the cap; KPI multipliers and milestones whose KPI is one of the given values
-(GMV, inquiry-to-payment rate, refunded order rate, connected calls, talk time, amount won).
+(GMV, inquiry-to-payment rate, refunded order rate, connected calls, talk time, amount won); the
+plan's recurring allowances of the month (worded by incentives/lines.py, as on the statement).
 What depends on others (team PK, rankings) or on KPIs not given is listed as not estimated.
 `estimate_prefill` reads the member's month to prefill the form from the same data the statement
 uses (incentives/services/statements.py): with the prefilled numbers the estimate is the draft
