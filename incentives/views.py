@@ -474,7 +474,7 @@ def plan_rules(plan: Plan) -> list[tuple[str, str]]:
         rules.append((_("Ranking award"), _("Top %(count)s of the team by %(kpi)s: %(amounts)s.") % {
             "count": len(award.amounts), "kpi": _kpi_label(award.kpi_key), "amounts": amounts}))  # fmt: skip
     for allowance in plan.allowances.all():
-        rules.append((_("Allowance"), allowance_text(allowance=allowance) + "."))
+        rules.append((_("Allowance"), allowance_text(allowance=allowance)))
     return rules
 
 
