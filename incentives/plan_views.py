@@ -60,6 +60,13 @@ def _refused(request: HttpRequest, error: ValidationError | PermissionDenied) ->
         messages.error(request, text)
 
 
+def _form_refused(request: HttpRequest, form) -> None:
+    """A small form posted from the plan's page: its errors as messages there."""
+    for errors in form.errors.values():
+        for text in errors:
+            messages.error(request, text)
+
+
 def _simulate_form(plan: Plan | None, data=None) -> SimulateForm:
     """The month and team or store to simulate on: the plan's store (any store: every store)."""
     stores = Store.objects.order_by("name")
@@ -208,9 +215,7 @@ def plan_assign_view(request: HttpRequest, pk: int) -> HttpResponse:
     _editor_required(request)
     form = AssignForm(request.POST, plan=plan, prefix="assign")
     if not form.is_valid():
-        for errors in form.errors.values():
-            for text in errors:
-                messages.error(request, text)
+        _form_refused(request, form)
         return redirect("incentives:plan_detail", pk=plan.pk)
     data = form.cleaned_data
     try:
@@ -245,9 +250,7 @@ def assignment_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     _editor_required(request)
     form = AssignmentDaysForm(request.POST, prefix=f"a{assignment.pk}")
     if not form.is_valid():
-        for errors in form.errors.values():
-            for text in errors:
-                messages.error(request, text)
+        _form_refused(request, form)
         return redirect("incentives:plan_detail", pk=assignment.plan_id)
     try:
         plan_assignment_update(actor=request.user, assignment=assignment, start_date=form.cleaned_data["start_date"],
