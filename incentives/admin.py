@@ -1,5 +1,7 @@
-"""Admin for incentives: plans are edited here for now (with their tiers, multipliers, milestones,
-ranking awards and assignments inline); statements and badges can be looked at and corrected."""
+"""Admin for incentives: plans can be looked at here (HR edits them in the product, /pay/plans/,
+which keeps their versions); a plan that no locked statement used can still be corrected here,
+with the same validation (incentives/services/plans.py), a version a locked statement used is
+read-only. Statements and badges can be looked at and corrected."""
 
 from decimal import Decimal
 
@@ -16,26 +18,30 @@ from incentives.models import (
     Milestone,
     Modifier,
     Plan,
+    PlanAllowance,
     PlanAssignment,
     RankingAward,
     Statement,
     StatementLine,
 )
-from incentives.services.plans import plan_tier_rates_validate
+from incentives.selectors.plans import plan_is_final
+from incentives.services.plans import plan_tiers_validate
 
 
 class CommissionTierFormSet(BaseInlineFormSet):
-    """A telesales plan's tiers: every rate within 1.5%–3%, and at least one tier when tiered.
-    `self.instance` is the plan as edited on the same page (its new kind and mode)."""
+    """The tiers, as the product's editor checks them (plan_tiers_validate): ascending starts, at
+    least one tier when tiered, a telesales plan's rates within 1.5%–3%. `self.instance` is the
+    plan as edited on the same page (its new kind and mode)."""
 
     def clean(self):
         super().clean()
         if any(self.errors):
             return
         kept = [f.cleaned_data for f in self.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")]
-        rates = [Decimal(row["rate"]) for row in kept if row.get("rate") is not None]
+        tiers = sorted((Decimal(row["from_completion"]), Decimal(row["rate"])) for row in kept
+                       if row.get("rate") is not None and row.get("from_completion") is not None)  # fmt: skip
         try:
-            plan_tier_rates_validate(plan=self.instance, rates=rates)
+            plan_tiers_validate(plan=self.instance, tiers=tiers)
         except ValidationError as error:
             raise ValidationError(error.messages) from error
 
@@ -61,6 +67,11 @@ class RankingAwardInline(admin.TabularInline):
     extra = 0
 
 
+class PlanAllowanceInline(admin.TabularInline):
+    model = PlanAllowance
+    extra = 0
+
+
 class PlanAssignmentInline(admin.TabularInline):
     model = PlanAssignment
     extra = 0
@@ -73,7 +84,16 @@ class PlanAdmin(admin.ModelAdmin):
                     "commission_base", "tier_mode", "commission_cap"]  # fmt: skip
     list_filter = ["store", "kind", "commission_mode", "commission_base", "tier_mode"]
     search_fields = ["name", "description"]
-    inlines = [CommissionTierInline, ModifierInline, MilestoneInline, RankingAwardInline, PlanAssignmentInline]
+    readonly_fields = ["version", "replaces", "retired_at"]
+    inlines = [CommissionTierInline, ModifierInline, MilestoneInline, RankingAwardInline, PlanAllowanceInline,
+               PlanAssignmentInline]  # fmt: skip
+
+    def has_change_permission(self, request, obj=None):
+        # A version a locked statement was computed with, or a retired one, is never changed here:
+        # the product's editor makes a new version of it.
+        if obj is not None and (obj.retired_at is not None or plan_is_final(plan=obj)):
+            return False
+        return super().has_change_permission(request, obj)
 
 
 @admin.register(PlanAssignment)

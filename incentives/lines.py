@@ -18,6 +18,7 @@ from metrics.formatting import money_display, number_display
 from metrics.messages import (
     MessageData,
     Param,
+    bilingual,
     kpi_label,
     message,
     message_render,
@@ -65,6 +66,26 @@ def performance_pending(*, month: dt.date, count: int) -> MessageData:
     """Why performance pay is 0 while the month's appraisal has `count` KPI items without data
     that HR has not decided on (its total and grade are empty until then)."""
     return message("incentives.performance_pending", month=month_text(month), count=count)
+
+
+@dataclass(frozen=True)
+class AllowanceLine:
+    amount: Decimal
+    explanation: MessageData
+
+    @property
+    def explanation_text(self) -> str:
+        return message_render(message=self.explanation)
+
+
+def allowance_lines(*, plan: Plan, allowances: list) -> list[AllowanceLine]:
+    """The plan's recurring allowances (PlanAllowance, those paid in the month), one line each:
+    their name in the reader's language (either when only one was written), the plan, yuan."""
+    return [
+        AllowanceLine(calc.money(a.amount), message("incentives.allowance", name=bilingual(zh=a.name_zh, en=a.name_en),
+                                                    plan=plan.name, amount=money(a.amount)))
+        for a in allowances
+    ]  # fmt: skip
 
 
 def count_text(value: Decimal) -> str:

@@ -63,6 +63,7 @@ messages_register(
         "incentives.clawback": _(
             "Order %(order)s, paid out in %(month)s, was refunded %(refund)s later: commission at %(rate)s taken back."
         ),
+        "incentives.allowance": _("%(name)s, a recurring allowance of plan %(plan)s: %(amount)s a month."),
         # A line's KPI value ("412", "¥1,000.00", "1,500 min"): one parameter, formatted by its type.
         "incentives.value": "%(value)s",
         # --- badge details (incentives/services/badges.py) ---------------------------------------

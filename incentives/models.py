@@ -123,14 +123,25 @@ class Plan(models.Model):
         help_text=_("A part below this share of its target pays nothing: 0.6 = 60%. 0: no floor."),
     )  # fmt: skip
     created_at = models.DateTimeField(auto_now_add=True)
+    # Versions (docs/incentives.md, "Editing plans"): a plan a locked statement was computed with
+    # is never changed; saving an edit to it makes a new row (version + 1, `replaces` the old one)
+    # and retires the old one, which keeps showing on the statements computed with it.
+    version = models.PositiveIntegerField(_("version"), default=1)
+    replaces = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="replaced_by",
+                                 verbose_name=_("replaces"))  # fmt: skip
+    retired_at = models.DateTimeField(_("retired"), null=True, blank=True)
 
     class Meta:
-        ordering = ["name"]
+        ordering = ["name", "-version"]
         verbose_name = _("incentive plan")
         verbose_name_plural = _("incentive plans")
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_retired(self) -> bool:
+        return self.retired_at is not None
 
     @property
     def is_telesales(self) -> bool:
@@ -142,6 +153,40 @@ class Plan(models.Model):
 
     def clean(self):
         errors: dict[str, list] = {}
+        for name in ("base_salary", "performance_pay", "call_pay"):
+            if getattr(self, name) is not None and getattr(self, name) < 0:
+                errors.setdefault(name, []).append(ValidationError(_("An amount cannot be negative.")))
+        if self.commission_cap is not None and self.commission_cap < 0:
+            errors.setdefault("commission_cap", []).append(
+                ValidationError(_("The commission cap cannot be negative (empty: no cap)."))
+            )
+        for name in ("flat_rate", "pk_bonus_rate"):
+            if getattr(self, name) is not None and not 0 <= getattr(self, name) <= 1:
+                errors.setdefault(name, []).append(ValidationError(_("A rate lies between 0% and 100%.")))
+        coefficients = self.grade_coefficients if isinstance(self.grade_coefficients, dict) else None
+        try:
+            valid = coefficients is not None and all(
+                str(grade).strip() and Decimal(str(value)) >= 0 for grade, value in coefficients.items()
+            )
+        except (ArithmeticError, ValueError):
+            valid = False
+        if not valid:
+            errors.setdefault("grade_coefficients", []).append(
+                ValidationError(_("Give each grade a coefficient of 0 or more, e.g. S 1.5, A 1.2, B 1.0."))
+            )
+        if self.pk_kpi_key and (error := _kpi_error(self.pk_kpi_key)) is not None:
+            errors.setdefault("pk_kpi_key", []).append(error)
+        if self.pk_bonus_rate and not self.pk_kpi_key:
+            errors.setdefault("pk_kpi_key", []).append(
+                ValidationError(_("Choose the KPI the weekly team PK is decided by (or set no PK bonus)."))
+            )
+        if self.pk_kpi_key and self.commission_mode == CommissionMode.NONE and self.pk_bonus_rate:
+            errors.setdefault("pk_bonus_rate", []).append(
+                ValidationError(_("The team PK adds to commission: choose a commission first."))
+            )
+        for name in ("call_connected_weight", "call_talk_weight"):
+            if getattr(self, name) is not None and not 0 <= getattr(self, name) <= 1:
+                errors.setdefault(name, []).append(ValidationError(_("A weight lies between 0% and 100%.")))
         if self.call_pay:
             if self.call_connected_weight + self.call_talk_weight != 1:
                 errors.setdefault("call_talk_weight", []).append(
@@ -173,68 +218,179 @@ class Plan(models.Model):
             raise ValidationError(errors)
 
 
+def _kpi_error(kpi_key: str) -> ValidationError | None:
+    from metrics.registry import KPI_BY_KEY
+
+    if kpi_key in KPI_BY_KEY:
+        return None
+    return ValidationError(_("Choose a KPI from the list."), code="kpi")
+
+
 class CommissionTier(models.Model):
     """From this target completion (inclusive) on, this rate; e.g. 0 → 1.5%, 1.0 → 2.5%, 1.5 → 3%."""
 
     plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="tiers")
-    from_completion = models.DecimalField(max_digits=6, decimal_places=4)
-    rate = models.DecimalField(max_digits=6, decimal_places=5)
+    from_completion = models.DecimalField(_("from target completion"), max_digits=6, decimal_places=4)
+    rate = models.DecimalField(_("rate"), max_digits=6, decimal_places=5)
 
     class Meta:
         ordering = ["plan", "from_completion"]
         constraints = [models.UniqueConstraint(fields=["plan", "from_completion"], name="tier_unique_start")]
+        verbose_name = _("commission tier")
+        verbose_name_plural = _("commission tiers")
 
     def __str__(self) -> str:
         return f"{self.from_completion}: {self.rate}"
+
+    def clean(self):
+        errors = {}
+        if self.from_completion is not None and self.from_completion < 0:
+            errors["from_completion"] = ValidationError(_("A tier's start cannot be negative."))
+        if self.rate is not None and not 0 <= self.rate <= 1:
+            errors["rate"] = ValidationError(_("A rate lies between 0% and 100%."))
+        if errors:
+            raise ValidationError(errors)
 
 
 class Modifier(models.Model):
     """A KPI gate or multiplier on commission: when the KPI compares true, multiply by this."""
 
     plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="modifiers")
-    kpi_key = models.CharField(max_length=40)
-    comparison = models.CharField(max_length=2, choices=Comparison)
-    threshold = models.DecimalField(max_digits=16, decimal_places=6)
-    multiplier = models.DecimalField(max_digits=6, decimal_places=4)
+    kpi_key = models.CharField(_("KPI"), max_length=40)
+    comparison = models.CharField(_("comparison"), max_length=2, choices=Comparison)
+    threshold = models.DecimalField(_("threshold"), max_digits=16, decimal_places=6)
+    multiplier = models.DecimalField(_("multiplier"), max_digits=6, decimal_places=4)
+
+    class Meta:
+        ordering = ["pk"]
+        verbose_name = _("KPI gate or multiplier")
+        verbose_name_plural = _("KPI gates and multipliers")
 
     def __str__(self) -> str:
         return f"{self.kpi_key} {self.comparison} {self.threshold} ×{self.multiplier}"
+
+    def clean(self):
+        errors = {}
+        if (error := _kpi_error(self.kpi_key)) is not None:
+            errors["kpi_key"] = error
+        if self.multiplier is not None and self.multiplier < 0:
+            errors["multiplier"] = ValidationError(_("A multiplier cannot be negative (0 is a gate: no commission)."))
+        if errors:
+            raise ValidationError(errors)
 
 
 class Milestone(models.Model):
     """A bonus when the month's KPI compares true: e.g. inquiry-to-payment rate ≥ 10% → 500."""
 
     plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="milestones")
-    kpi_key = models.CharField(max_length=40)
-    comparison = models.CharField(max_length=2, choices=Comparison)
-    threshold = models.DecimalField(max_digits=16, decimal_places=6)
-    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    kpi_key = models.CharField(_("KPI"), max_length=40)
+    comparison = models.CharField(_("comparison"), max_length=2, choices=Comparison)
+    threshold = models.DecimalField(_("threshold"), max_digits=16, decimal_places=6)
+    amount = models.DecimalField(_("amount (yuan)"), max_digits=12, decimal_places=2)
+
+    class Meta:
+        ordering = ["pk"]
+        verbose_name = _("milestone bonus")
+        verbose_name_plural = _("milestone bonuses")
 
     def __str__(self) -> str:
         return f"{self.kpi_key} {self.comparison} {self.threshold} → {self.amount}"
+
+    def clean(self):
+        errors = {}
+        if (error := _kpi_error(self.kpi_key)) is not None:
+            errors["kpi_key"] = error
+        if self.amount is not None and self.amount <= 0:
+            errors["amount"] = ValidationError(_("A bonus is more than ¥0."))
+        if errors:
+            raise ValidationError(errors)
 
 
 class RankingAward(models.Model):
     """The month's top N of the member's team by a KPI: amounts for 1st, 2nd, …"""
 
     plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="ranking_awards")
-    kpi_key = models.CharField(max_length=40)
-    amounts = models.JSONField(default=list, help_text=_("Amounts for 1st, 2nd, …, e.g. [800, 500, 300]."))
+    kpi_key = models.CharField(_("KPI"), max_length=40)
+    amounts = models.JSONField(_("amounts (yuan)"), default=list,
+                               help_text=_("Amounts for 1st, 2nd, …, e.g. [800, 500, 300]."))  # fmt: skip
+
+    class Meta:
+        ordering = ["pk"]
+        verbose_name = _("ranking award")
+        verbose_name_plural = _("ranking awards")
 
     def __str__(self) -> str:
         return f"{self.kpi_key} top {len(self.amounts)}"
+
+    def clean(self):
+        errors = {}
+        if (error := _kpi_error(self.kpi_key)) is not None:
+            errors["kpi_key"] = error
+        amounts = self.amounts if isinstance(self.amounts, list) else None
+        try:
+            valid = bool(amounts) and all(Decimal(str(a)) >= 0 for a in amounts)
+        except (ArithmeticError, ValueError):
+            valid = False
+        if not valid:
+            errors["amounts"] = ValidationError(
+                _("Give the amounts for 1st, 2nd, … in yuan, none negative: e.g. 800, 500, 300.")
+            )
+        if errors:
+            raise ValidationError(errors)
+
+
+class PlanAllowance(models.Model):
+    """A recurring allowance of the plan (差旅补贴 ¥300 a month): a statement line of kind
+    "allowance" every month of `start_month` … `end_month` (first days; empty: open)."""
+
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="allowances")
+    name_zh = models.CharField(_("name in Chinese"), max_length=60, blank=True)
+    name_en = models.CharField(_("name in English"), max_length=60, blank=True)
+    amount = models.DecimalField(_("amount (yuan a month)"), max_digits=12, decimal_places=2)
+    start_month = models.DateField(_("from month"), null=True, blank=True)
+    end_month = models.DateField(_("to month"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["pk"]
+        verbose_name = _("allowance")
+        verbose_name_plural = _("allowances")
+
+    def __str__(self) -> str:
+        return self.name_zh or self.name_en
+
+    def applies_to(self, month) -> bool:
+        """Whether it is paid in the month (any day of it)."""
+        month = month.replace(day=1)
+        return (self.start_month is None or self.start_month <= month) and (
+            self.end_month is None or month <= self.end_month
+        )
+
+    def clean(self):
+        errors = {}
+        if not (self.name_zh or "").strip() and not (self.name_en or "").strip():
+            errors["name_zh"] = ValidationError(_("Name the allowance (in Chinese, English or both)."))
+        if self.amount is not None and self.amount <= 0:
+            errors["amount"] = ValidationError(_("An allowance is more than ¥0 a month."))
+        if self.start_month and self.end_month and self.end_month < self.start_month:
+            errors["end_month"] = ValidationError(_("The last month comes after the first."))
+        if errors:
+            raise ValidationError(errors)
 
 
 class PlanAssignment(models.Model):
     """A plan for a member, or for everyone in a team, over days (end inclusive, empty: open)."""
 
-    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="assignments")
-    member = models.ForeignKey(Member, null=True, blank=True, on_delete=models.CASCADE, related_name="plan_assignments")
-    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.CASCADE, related_name="plan_assignments")
-    start_date = models.DateField()
-    end_date = models.DateField(null=True, blank=True)
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="assignments", verbose_name=_("plan"))
+    member = models.ForeignKey(Member, null=True, blank=True, on_delete=models.CASCADE, related_name="plan_assignments",
+                               verbose_name=_("member"))  # fmt: skip
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.CASCADE, related_name="plan_assignments",
+                             verbose_name=_("team"))  # fmt: skip
+    start_date = models.DateField(_("first day"))
+    end_date = models.DateField(_("last day"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("plan assignment")
+        verbose_name_plural = _("plan assignments")
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(member__isnull=False) | models.Q(team__isnull=False), name="assignment_has_scope"
@@ -299,6 +455,8 @@ class LineKind(models.TextChoices):
     RANKING = "ranking", _("Ranking award")
     CALLS = "calls", _("Call assessment")
     CLAWBACK = "clawback", _("Clawback")
+    # Computed from the plan's recurring allowances (PlanAllowance); manual lines may share the kind.
+    ALLOWANCE = "allowance", _("Allowance")
 
 
 class StatementLine(models.Model):

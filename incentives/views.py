@@ -39,6 +39,7 @@ from incentives.forms import (
 from incentives.lines import count_text, minutes_text
 from incentives.models import CommissionBase, CommissionMode, Plan, Statement, StatementState, TierMode
 from incentives.selectors.estimate import estimate, estimate_prefill, member_stores
+from incentives.selectors.plans import allowance_text
 from incentives.selectors.statements import (
     month_end,
     pay_stores,
@@ -59,6 +60,7 @@ from incentives.selectors.statements import (
     viewer_oversees_pay,
 )
 from incentives.services.manual_lines import manual_line_create, manual_line_delete, manual_line_update
+from incentives.services.plans import viewer_edits_plans
 from incentives.services.statements import plan_for, statement_approve, statement_lock, statements_refresh
 from metrics.formatting import kpi_display
 from metrics.registry import KPI_BY_KEY
@@ -463,7 +465,7 @@ def _estimator(request: HttpRequest, member: Member, today: dt.date) -> dict:
                 refund_rate=values.get("refund_rate"), appraisal_grade=values.get("grade") or None,
                 appraisal_score=values.get("score"), connected_calls=values.get("connected_calls"),
                 talk_minutes=values.get("talk_minutes"), won_amount=values.get("won"),
-                appraisal_pending=inputs["appraisal_pending"],
+                appraisal_pending=inputs["appraisal_pending"], month=month,
             )  # fmt: skip
     else:
         # Unedited: the exact figures of the month (the form shows them rounded to its precision).
@@ -594,18 +596,23 @@ def plan_rules(plan: Plan) -> list[tuple[str, str]]:
         amounts = ", ".join(_money(Decimal(str(a))) for a in award.amounts)
         rules.append((_("Ranking award"), _("Top %(count)s of the team by %(kpi)s: %(amounts)s.") % {
             "count": len(award.amounts), "kpi": _kpi_label(award.kpi_key), "amounts": amounts}))  # fmt: skip
+    for allowance in plan.allowances.all():
+        rules.append((_("Allowance"), allowance_text(allowance=allowance)))
     return rules
 
 
 @login_required
 def plans_view(request: HttpRequest) -> HttpResponse:
     viewer = _viewer(request)
-    page = Paginator(plan_list(viewer=viewer), PLANS_PAGE_SIZE).get_page(request.GET.get("page"))
+    retired = request.GET.get("retired") == "1"  # retired versions too (they show on the statements they paid)
+    plans = plan_list(viewer=viewer)
+    if not retired:
+        plans = plans.filter(retired_at__isnull=True)
+    page = Paginator(plans, PLANS_PAGE_SIZE).get_page(request.GET.get("page"))
     plans = list(page.object_list)
     assignments = plan_assignments_visible(viewer=viewer, plans=plans)
     page.object_list = [(plan, plan_rules(plan), assignments.get(plan.pk, [])) for plan in plans]
     return render(request, "incentives/plans.html", {
         "page": page, "oversees": viewer_oversees_pay(viewer=viewer), "today": timezone.localdate(),
-        "can_edit": request.user.is_superuser
-                    or (request.user.is_staff and request.user.has_perm("incentives.change_plan")),
+        "can_edit": viewer_edits_plans(viewer=viewer), "retired": retired,
     })  # fmt: skip

@@ -1,11 +1,13 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from incentives.api.views import ManualLineViewSet, StatementViewSet
+from incentives.api.plans import PlanViewSet
+from incentives.api.statements import ManualLineViewSet, StatementViewSet
 
 # No root of its own: perfmgmt/urls.py serves one API root listing every app's collections.
 router = DefaultRouter()
 router.include_root_view = False
+router.register("plans", PlanViewSet, basename="plan")
 router.register("statements", StatementViewSet, basename="statement")
 
 # A statement's manual lines, under it (plain paths: a router prefix with the statement's id

@@ -6,7 +6,8 @@ statements (incentives/calc.py) in the same order: base salary; performance pay 
 grade (or score); the call assessment (worded by incentives/lines.py, as on the statement);
 commission on the GMV or the amount won (the plan's commission base) by flat rate or tiers of
 target completion; the cap; KPI multipliers and milestones whose KPI is one of the given values
-(GMV, inquiry-to-payment rate, refunded order rate, connected calls, talk time, amount won).
+(GMV, inquiry-to-payment rate, refunded order rate, connected calls, talk time, amount won); the
+plan's recurring allowances of the month (worded by incentives/lines.py, as on the statement).
 What depends on others (team PK, rankings) or on KPIs not given is listed as not estimated.
 `estimate_prefill` reads the member's month to prefill the form from the same data the statement
 uses (incentives/services/statements.py): with the prefilled numbers the estimate is the draft
@@ -25,8 +26,9 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from incentives import calc
-from incentives.lines import SECONDS_PER_MINUTE, call_assessment_lines, performance_pending, yuan
+from incentives.lines import SECONDS_PER_MINUTE, allowance_lines, call_assessment_lines, performance_pending, yuan
 from incentives.models import CommissionBase, CommissionMode, LineKind, ManualLine, Plan, Statement, TierMode
+from incentives.selectors.plans import plan_parts_read
 from metrics.formatting import kpi_display
 from metrics.messages import message_render
 from metrics.models import Target
@@ -109,6 +111,7 @@ def estimate(
     talk_minutes: Decimal | None = None,
     won_amount: Decimal | None = None,
     appraisal_pending: tuple[dt.date, int] | None = None,
+    month: dt.date | None = None,
 ) -> Estimate:
     """The month's pay under `plan` if the member reaches these values. Rates are fractions
     (0.12 = 12%), money is yuan, talk time minutes. The commission base is, as on the statement,
@@ -116,7 +119,9 @@ def estimate(
     on deals the amount won; `target` is the target of that (GMV, or amount won). Connected calls
     and talk time not given count as 0 in the call assessment. `appraisal_pending`: (month, KPI
     items) when the month's appraisal lacks data awaiting HR's decision; without a grade or score
-    given, performance pay is then 0 and says why, as on the statement."""
+    given, performance pay is then 0 and says why, as on the statement. `month`: the month
+    estimated, for the plan's recurring allowances of that month (None: every allowance)."""
+    parts = plan_parts_read(plan=plan)
     gmv = Decimal(gmv)
     refunded = Decimal(refunds or 0)
     talk_seconds = None if talk_minutes is None else Decimal(talk_minutes) * SECONDS_PER_MINUTE
@@ -154,10 +159,9 @@ def estimate(
             lines.append(EstimateLine(LineKind.COMMISSION, calc.money(commission), text))
         else:
             completion = (reached / target) if target else None
-            tiers = [(t.from_completion, t.rate) for t in plan.tiers.all()]
-            parts = calc.tiered_commission(base=base, completion=completion, tiers=tiers,
+            bands = calc.tiered_commission(base=base, completion=completion, tiers=parts.tier_pairs,
                                            marginal=plan.tier_mode == TierMode.MARGINAL)  # fmt: skip
-            commission = sum((p.amount for p in parts), Decimal(0))
+            commission = sum((p.amount for p in bands), Decimal(0))
             marginal = plan.tier_mode == TierMode.MARGINAL
             if on_deals:
                 if completion is None:
@@ -176,13 +180,13 @@ def estimate(
             text = text % {"done": done, "gmv": yuan(base), "won": yuan(base)} + net
             lines.append(EstimateLine(
                 LineKind.COMMISSION, calc.money(commission), text,
-                tuple(EstimatePart(p.rate, calc.money(p.base), calc.money(p.amount)) for p in parts),
+                tuple(EstimatePart(p.rate, calc.money(p.base), calc.money(p.amount)) for p in bands),
             ))  # fmt: skip
         if plan.commission_cap is not None and commission > plan.commission_cap:
             capped = _("Commission capped at %(cap)s.") % {"cap": yuan(plan.commission_cap)}
             lines.append(EstimateLine(LineKind.COMMISSION, calc.money(plan.commission_cap - commission), capped))
             commission = plan.commission_cap
-        for modifier in plan.modifiers.all():
+        for modifier in parts.modifiers:
             if modifier.kpi_key not in ESTIMATED_KPIS or values.get(modifier.kpi_key) is None:
                 left_out.append(_("Commission × %(multiplier)s when %(kpi)s %(cmp)s %(threshold)s.") % {
                     "multiplier": modifier.multiplier.normalize(), "kpi": _label(modifier.kpi_key),
@@ -205,7 +209,7 @@ def estimate(
         if plan.pk_kpi_key and plan.pk_bonus_rate:
             left_out.append(_("Team PK: +%(rate)s commission in the weeks your team wins by %(kpi)s.")
                             % {"rate": _percent(plan.pk_bonus_rate), "kpi": _label(plan.pk_kpi_key)})  # fmt: skip
-    for milestone in plan.milestones.all():
+    for milestone in parts.milestones:
         if milestone.kpi_key not in ESTIMATED_KPIS or values.get(milestone.kpi_key) is None:
             left_out.append(_("Bonus %(amount)s when %(kpi)s %(cmp)s %(threshold)s.") % {
                 "amount": yuan(milestone.amount), "kpi": _label(milestone.kpi_key),
@@ -222,10 +226,13 @@ def estimate(
                     "threshold": _shown(milestone.kpi_key, milestone.threshold), "amount": yuan(milestone.amount),
                 },
             ))  # fmt: skip
-    for award in plan.ranking_awards.all():
+    for award in parts.ranking_awards:
         amounts = ", ".join(yuan(Decimal(str(a))) for a in award.amounts)
         left_out.append(_("Ranking award by %(kpi)s within your team: %(amounts)s.")
                         % {"kpi": _label(award.kpi_key), "amounts": amounts})  # fmt: skip
+    allowances = parts.allowances if month is None else parts.allowances_of(month)
+    lines += [EstimateLine(LineKind.ALLOWANCE, line.amount, line.explanation_text)
+              for line in allowance_lines(plan=plan, allowances=allowances)]  # fmt: skip
     return Estimate(plan=plan, lines=lines, not_estimated=left_out, completion=completion)
 
 
@@ -429,7 +436,7 @@ def estimate_prefill(*, member: Member, store: Store, plan: Plan, today: dt.date
         "target": so_far.won_target if on_deals else so_far.target, "refund_rate": so_far.refund_rate,
         "appraisal_grade": grade or None, "appraisal_score": score, "connected_calls": so_far.connected_calls,
         "talk_minutes": so_far.talk_minutes_exact, "won_amount": so_far.won,
-        "appraisal_pending": (so_far.month, pending) if pending else None,
+        "appraisal_pending": (so_far.month, pending) if pending else None, "month": so_far.month,
     }  # fmt: skip
     return Prefill(so_far=so_far, inputs=inputs,
                    left_out=statement_left_out(member=member, store=store, month=so_far.month),

@@ -280,12 +280,15 @@ def statement_member_list(*, member_id: int) -> QuerySet[Statement]:
 
 def plan_list(*, viewer: Viewer) -> QuerySet[Plan]:
     """Plans the viewer may read: HR and admins all; managers those of their stores (and the
-    plans for any store); leads and staff the plans assigned to the members and teams they see."""
+    plans for any store); leads and staff the plans assigned to the members and teams they see;
+    everyone the plan versions of the statements they may open (a locked statement shows the
+    version it was computed with, retired or not)."""
     plans = Plan.objects.select_related("store").prefetch_related(
         "tiers",
         "modifiers",
         "milestones",
         "ranking_awards",
+        "allowances",
         Prefetch(
             "assignments",
             queryset=PlanAssignment.objects.select_related("member", "team__store").order_by("-start_date"),
@@ -298,6 +301,7 @@ def plan_list(*, viewer: Viewer) -> QuerySet[Plan]:
     q = Q(pk__in=PlanAssignment.objects.filter(
         Q(member__in=member_list(viewer=viewer)) | Q(team__in=team_list(viewer=viewer))
     ).values("plan_id"))  # fmt: skip
+    q |= Q(pk__in=statement_list(viewer=viewer).exclude(plan__isnull=True).values("plan_id"))
     if viewer.managed_store_ids:
         q |= Q(store_id__in=viewer.managed_store_ids) | Q(store__isnull=True)
     return plans.filter(q)

@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 
 from incentives import calc
 from incentives.models import LineKind, ManualLineKind, Plan, Statement, StatementState
+from incentives.selectors.plans import allowance_text, plan_label
 from incentives.services.statements import month_end
 from metrics.registry import KPI_BY_KEY
 from perfmgmt.exports import (
@@ -44,6 +45,7 @@ SUMMARY_KINDS = (
     LineKind.PK,
     LineKind.MILESTONE,
     LineKind.RANKING,
+    LineKind.ALLOWANCE,
     LineKind.CLAWBACK,
 )
 # Then one column per kind of manual line (awards, allowances, deductions, corrections).
@@ -80,6 +82,7 @@ def _kind_meanings() -> dict[str, str]:
         LineKind.CLAWBACK: _(
             "Commission taken back on an order refunded after a locked statement paid commission on it."
         ),
+        LineKind.ALLOWANCE: _("A recurring allowance of the plan (e.g. travel), paid every month it applies to."),
     }
 
 
@@ -167,7 +170,7 @@ def _summary_rows(ws, statements: list[Statement], teams: dict) -> list[list]:
         rows.append([
             *_who(ws, statement, teams.get((statement.member_id, statement.store_id))),
             _cell(ws, _state_text(statement)),
-            _cell(ws, statement.plan.name if statement.plan else ""),
+            _cell(ws, plan_label(plan=statement.plan) if statement.plan else ""),
             *(_cell(ws, sums[kind] if kind in present else None, MONEY) for kind in (*SUMMARY_KINDS, *MANUAL_KINDS)),
             _cell(ws, statement.total, MONEY),
             _cell(ws, statement.adjustment, MONEY),
@@ -259,6 +262,7 @@ def _plan_texts(plan: Plan) -> list[str]:
                            for m in plan.milestones.all())  # fmt: skip
     ranking = "; ".join(f"{_kpi_label(r.kpi_key)}: {', '.join(str(a) for a in r.amounts)}"
                         for r in plan.ranking_awards.all())  # fmt: skip
+    allowances = "; ".join(allowance_text(allowance=a) for a in plan.allowances.all())
     pk = f"{_kpi_label(plan.pk_kpi_key)} +{_percent(plan.pk_bonus_rate)}" if plan.pk_kpi_key else ""
     calls = ""
     if plan.call_pay:
@@ -274,7 +278,7 @@ def _plan_texts(plan: Plan) -> list[str]:
         if plan.call_floor:
             calls += " (" + _("floor %(floor)s") % {"floor": _percent(plan.call_floor)} + ")"
     return [scaling, commission, modifiers, pk, milestones, ranking, str(plan.get_kind_display()), calls,
-            str(plan.get_commission_base_display())]  # fmt: skip
+            str(plan.get_commission_base_display()), allowances]  # fmt: skip
 
 
 def _definition_rows(ws, statements: list[Statement]) -> list[list]:
@@ -296,12 +300,12 @@ def _definition_rows(ws, statements: list[Statement]) -> list[list]:
             _("Plan"), _("Store"), str(LineKind.BASE.label), str(LineKind.PERFORMANCE.label), _("Performance scaling"),
             str(LineKind.COMMISSION.label), str(LineKind.MODIFIER.label), str(LineKind.PK.label),
             str(LineKind.MILESTONE.label), str(LineKind.RANKING.label), capfirst(_("kind")),
-            str(LineKind.CALLS.label), capfirst(_("commission base")),
+            str(LineKind.CALLS.label), capfirst(_("commission base")), str(LineKind.ALLOWANCE.label),
         )])  # fmt: skip
         for plan in sorted(plans.values(), key=lambda p: (p.name, p.pk)):
             texts = _plan_texts(plan)
             rows.append([
-                _cell(ws, plan.name), _cell(ws, plan.store.name if plan.store_id else ""),
+                _cell(ws, plan_label(plan=plan)), _cell(ws, plan.store.name if plan.store_id else ""),
                 _cell(ws, plan.base_salary, MONEY), _cell(ws, plan.performance_pay, MONEY),
                 *(_cell(ws, text) for text in texts),
             ])  # fmt: skip
@@ -330,7 +334,7 @@ def payouts_export(*, month: dt.date, store: Store | None = None, lang: str = "z
         for row in _line_rows(lines, statements, teams):
             lines.append(row)
         definitions = workbook.create_sheet(_sheet_title(_("Definitions"), used))
-        _widths(definitions, [20, 14, 72, 12, 12, 28, 36, 32, 20, 32, 14, 40, 24])
+        _widths(definitions, [20, 14, 72, 12, 12, 28, 36, 32, 20, 32, 14, 40, 24, 32])
         for row in _definition_rows(definitions, statements):
             definitions.append(row)
         buffer = io.BytesIO()

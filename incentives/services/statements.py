@@ -28,7 +28,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from incentives import calc
-from incentives.lines import call_assessment_lines, performance_pending
+from incentives.lines import allowance_lines, call_assessment_lines, performance_pending
 from incentives.models import (
     CommissionBase,
     CommissionedOrder,
@@ -42,6 +42,7 @@ from incentives.models import (
     TierMode,
 )
 from incentives.selectors.estimate import gmv_target
+from incentives.selectors.plans import PlanParts, plan_parts_read
 from metrics.messages import (
     MessageData,
     Param,
@@ -264,20 +265,27 @@ class MonthFigures:
         return self._teams[team_id]
 
 
-def statement_compute(*, member: Member, store: Store, month: dt.date, figures: MonthFigures | None = None) -> Computed:
+def statement_compute(
+    *, member: Member, store: Store, month: dt.date, figures: MonthFigures | None = None, plan: PlanParts | None = None
+) -> Computed:
     """The statement's lines from the data (nothing is written). Explanations are messages
     (metrics/messages.py): each reader sees them in their own language. `figures`: the
-    store-month's shared figures when several members are computed in one pass."""
+    store-month's shared figures when several members are computed in one pass. `plan`: compute
+    under this plan and its parts (saved or only in memory: the editor's draft, simulated)
+    instead of the member's plan of the month (plan_for)."""
     month = month.replace(day=1)
     figures = figures or MonthFigures(store=store, month=month)
-    return _compute(member, store, month, figures)
-
-
-def _compute(member: Member, store: Store, month: dt.date, figures: MonthFigures) -> Computed:
-    end = month_end(month)
-    plan = plan_for(member=member, store=store, month=month)
+    if plan is None:
+        assigned = plan_for(member=member, store=store, month=month)
+        plan = None if assigned is None else plan_parts_read(plan=assigned)
     if plan is None:
         return Computed(None, [], [])
+    return _compute(member, store, month, figures, plan)
+
+
+def _compute(member: Member, store: Store, month: dt.date, figures: MonthFigures, parts: PlanParts) -> Computed:
+    end = month_end(month)
+    plan = parts.plan
     lines: list[Line] = []
     if plan.base_salary:
         lines.append(
@@ -358,14 +366,13 @@ def _compute(member: Member, store: Store, month: dt.date, figures: MonthFigures
             target = gmv_target(member=member, month=month, kpi_key=kpi_key)
             reached = Decimal(kpis.get(kpi_key) or 0)
             completion = (reached / target) if target else None
-            tiers = [(t.from_completion, t.rate) for t in plan.tiers.all()]
-            parts = calc.tiered_commission(
-                base=base, completion=completion, tiers=tiers, marginal=plan.tier_mode == TierMode.MARGINAL
+            bands = calc.tiered_commission(
+                base=base, completion=completion, tiers=parts.tier_pairs, marginal=plan.tier_mode == TierMode.MARGINAL
             )
-            commission = sum((p.amount for p in parts), Decimal(0))
+            commission = sum((p.amount for p in bands), Decimal(0))
             how = joined(
                 [nested(message("incentives.tier_part", rate=percent(p.rate, places=2), base=money(calc.money(p.base))))
-                 for p in parts] or ["—"],
+                 for p in bands] or ["—"],
                 separator="; ",
             )  # fmt: skip
             if completion is None:
@@ -397,7 +404,7 @@ def _compute(member: Member, store: Store, month: dt.date, figures: MonthFigures
                 )
             )
             commission = plan.commission_cap
-        for modifier in plan.modifiers.all():
+        for modifier in parts.modifiers:
             value = kpis.get(modifier.kpi_key)
             if calc.compares(None if value is None else Decimal(str(value)), modifier.comparison, modifier.threshold):
                 extra = commission * (modifier.multiplier - 1)
@@ -418,7 +425,7 @@ def _compute(member: Member, store: Store, month: dt.date, figures: MonthFigures
         commissioned = [(o, rate) for o in orders]  # deals: none (no refunds, no clawback)
         if plan.pk_kpi_key and plan.pk_bonus_rate:
             lines += _pk_lines(plan, member, store, month, items, rate, figures)
-    for milestone in plan.milestones.all():
+    for milestone in parts.milestones:
         value = kpis.get(milestone.kpi_key)
         if calc.compares(None if value is None else Decimal(str(value)), milestone.comparison, milestone.threshold):
             lines.append(
@@ -433,7 +440,9 @@ def _compute(member: Member, store: Store, month: dt.date, figures: MonthFigures
                     _value(milestone.kpi_key, value),
                 )
             )  # fmt: skip
-    lines += _ranking_lines(plan, member, store, month, figures)
+    lines += _ranking_lines(parts, member, store, month, figures)
+    lines += [Line(LineKind.ALLOWANCE, line.amount, line.explanation)
+              for line in allowance_lines(plan=plan, allowances=parts.allowances_of(month))]  # fmt: skip
     lines += _clawback_lines(member, store, month)
     return Computed(plan, lines, commissioned)
 
@@ -474,8 +483,9 @@ def _pk_lines(
     return lines
 
 
-def _ranking_lines(plan: Plan, member: Member, store: Store, month: dt.date, figures: MonthFigures) -> list[Line]:
-    awards = list(plan.ranking_awards.all())
+def _ranking_lines(parts: PlanParts, member: Member, store: Store, month: dt.date, figures: MonthFigures
+                   ) -> list[Line]:  # fmt: skip
+    awards = parts.ranking_awards
     if not awards:
         return []
     end = month_end(month)
@@ -591,12 +601,13 @@ def statement_refresh(
     keeps its lines and gets the difference as a proposed adjustment (cleared when equal);
     `leave_locked`: a locked one is returned as it is. Idempotent: the same data gives the same rows."""
     month = month.replace(day=1)
-    computed = statement_compute(member=member, store=store, month=month, figures=figures)
     statement = Statement.objects.select_for_update().filter(member=member, store=store, month=month).first()
-    if computed.plan is None and statement is None:
-        return None
     if leave_locked and statement is not None and statement.state == StatementState.LOCKED:
         return statement
+    computed = statement_compute(member=member, store=store, month=month, figures=figures,
+                                 plan=_locked_plan(statement))  # fmt: skip
+    if computed.plan is None and statement is None:
+        return None
     if statement is None:
         statement = Statement.objects.create(member=member, store=store, month=month, plan=computed.plan)
     # Manual lines are their own rows (ManualLine): only the computed lines are rewritten or
@@ -615,6 +626,15 @@ def statement_refresh(
     statement.computed_at = timezone.now()
     statement.save()
     return statement
+
+
+def _locked_plan(statement: Statement | None) -> PlanParts | None:
+    """A locked statement is computed again (its proposed adjustment, the lock's commission
+    orders) with the plan version it was computed with, never a later one: an edit of the plan
+    changes the statements still open, not what was paid."""
+    if statement is None or statement.plan is None or statement.state != StatementState.LOCKED:
+        return None
+    return plan_parts_read(plan=statement.plan)
 
 
 def statements_refresh(*, store: Store, month: dt.date) -> list[Statement]:
@@ -707,7 +727,9 @@ def statement_lock(*, viewer: Viewer, user, statement: Statement) -> Statement:
     if statement.awaits_reapproval:
         raise ValidationError(_("A manual line changed after the manager approved this statement: the store's "
                                 "manager approves it again before it is locked."))  # fmt: skip
-    computed = statement_compute(member=statement.member, store=statement.store, month=statement.month)
+    # With the version its lines were computed with (an edit after approval may have made a newer one).
+    own = plan_parts_read(plan=statement.plan) if statement.plan is not None else None
+    computed = statement_compute(member=statement.member, store=statement.store, month=statement.month, plan=own)
     CommissionedOrder.objects.bulk_create(
         [
             CommissionedOrder(

@@ -84,7 +84,7 @@ def _shown(field, value: Any) -> str:
         return str(value["text"])
     if isinstance(value, list):
         return ", ".join(_shown(field, item) for item in value)
-    if field is not None and field.choices:
+    if field is not None and getattr(field, "choices", None):
         return str(dict(field.flatchoices).get(value, value))
     if isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-":
         try:
@@ -99,7 +99,13 @@ def change_fields(*, record: ChangeRecord) -> list[FieldChange]:
     shown = []
     for name, (before, after) in record.changes.items():
         field = _field(record.object_type, name)
-        label = str(field.verbose_name) if field is not None and hasattr(field, "verbose_name") else name
+        if field is not None and hasattr(field, "verbose_name"):
+            label = str(field.verbose_name)
+        elif field is not None and field.is_relation and field.related_model is not None:
+            # A summary of related rows (a pay plan's tiers): the related model's plural name.
+            label = str(field.related_model._meta.verbose_name_plural)
+        else:
+            label = name
         shown.append(FieldChange(label[:1].upper() + label[1:], _shown(field, before), _shown(field, after)))
     return shown
 

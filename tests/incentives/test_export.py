@@ -128,10 +128,10 @@ def records(ws) -> list[dict]:
 
 
 SUMMARY_HEADER = ["Employee number", "Name", "Store", "Team", "State", "Plan", "Base salary", "Performance pay",
-                  "Call assessment", "Commission", "KPI multiplier", "Team PK", "Milestone bonus", "Ranking award", "Clawback",
-                  "Award", "One-off allowance", "Deduction", "Correction", "Total pay",
+                  "Call assessment", "Commission", "KPI multiplier", "Team PK", "Milestone bonus", "Ranking award", "Allowance",
+                  "Clawback", "Award", "One-off allowance", "Deduction", "Correction", "Total pay",
                   "Proposed adjustment"]  # fmt: skip
-COMPUTED = SUMMARY_HEADER[6:15]  # the computed kinds' columns, then the manual kinds' (none in this month)
+COMPUTED = SUMMARY_HEADER[6:16]  # the computed kinds' columns, then the manual kinds' (none in this month)
 
 
 def test_a_summary_row_per_statement_with_amounts_by_kind_total_and_adjustment(payouts):
@@ -147,20 +147,20 @@ def test_a_summary_row_per_statement_with_amounts_by_kind_total_and_adjustment(p
         ("未来衣橱旗舰店", "售前X", "Lead 赵"), ("未来衣橱旗舰店", "售后Y", "Carol 张"),
     ]  # fmt: skip
     a, b, lead = rows[1], rows[2], rows[3]
-    assert a["Employee number"] == "+E1001" and a["Plan"] == "客服标准方案"
+    assert a["Employee number"] == "+E1001" and a["Plan"] == "客服标准方案 (version 1)"
     assert a["State"] == "Approved by the manager" and b["State"] == "Locked by HR" and lead["State"] == "Draft"
     # A at 150% of 2,000: 2,000 × 1.5% + 1,000 × 2.5% = 55; conversion 100% ≥ 40%: +10% = 5.50; the team won
     # the week of 3 August: +5% of that week's commission, 3,000 × (60.50 / 3,000) × 5% = 3.025 → 3.03;
     # milestone 500; first in the team: 800. No appraisal: 0.
     # No call assessment in this plan: an empty cell, not 0.
-    assert [a[h] for h in [*COMPUTED, "Total pay"]] == [4000, 0, None, 55, 5.5, 3.03, 500, 800, None, 5363.53]
-    assert [a[h] for h in SUMMARY_HEADER[15:19]] == [None] * 4  # no manual line: empty cells
+    assert [a[h] for h in [*COMPUTED, "Total pay"]] == [4000, 0, None, 55, 5.5, 3.03, 500, 800, None, None, 5363.53]
+    assert [a[h] for h in SUMMARY_HEADER[16:20]] == [None] * 4  # no manual line: empty cells
     # The late order, after approval: 4,000 at 200% → commission 85, +8.50, PK 4,000 × (93.50 / 4,000) × 5%
     # = 4.675 → 4.68: 5,398.18, that is 34.65 more.
     assert a["Proposed adjustment"] == 34.65
     # B: 1,000 × 1.5% = 15, +1.50, PK 1,000 × (16.50 / 1,000) × 5% = 0.825 → 0.83, 500, second: 500.
     assert [b[h] for h in [*COMPUTED, "Total pay", "Proposed adjustment"]] == [
-        4000, 0, None, 15, 1.5, 0.83, 500, 500, None, 5017.33, None]  # fmt: skip
+        4000, 0, None, 15, 1.5, 0.83, 500, 500, None, None, 5017.33, None]  # fmt: skip
     assert [lead[h] for h in ("Base salary", "Commission", "Ranking award", "Total pay")] == [4000, 0, None, 4000]
     for row in rows:
         statement = Statement.objects.get(member__display_name=row["Name"])
@@ -238,13 +238,14 @@ def test_definitions_give_line_kinds_states_and_the_plans_rules(payouts):
     assert kinds["clawback"][0] == "Clawback" and "refunded" in kinds["clawback"][2]
     start = rows.index(["State", "Key", "Definition", *[None] * (len(rows[0]) - 3)])
     assert [r[1] for r in rows[start + 1 : start + 4]] == ["draft", "approved", "locked"]
-    plan = next(r for r in rows if r[0] == "客服标准方案")
+    plan = next(r for r in rows if r[0] == "客服标准方案 (version 1)")
     assert plan[2:4] == [4000, 2000] and plan[4] == "S ×1.5, A ×1.2, B ×1.0, C ×0.8, D ×0.5"
     assert plan[5] == "Marginal: each tier's rate on its part: ≥ 0% → 1.5%; ≥ 100% → 2.5%; ≥ 150% → 3%"
     assert plan[6] == "Refunded order rate > 25% → ×0.8; Inquiry-to-payment rate ≥ 40% → ×1.1"
     assert plan[7] == "GMV +5%" and plan[8] == "Inquiry-to-payment rate ≥ 10% → 500.00"
     assert plan[9] == "GMV: 800, 500, 300"
     assert plan[10:13] == ["General", None, "Credited shop GMV, net of refunds"]  # kind, call assessment, base
+    assert plan[13:] == [None]  # no recurring allowance
 
 
 def test_headers_in_chinese_and_in_english(payouts):

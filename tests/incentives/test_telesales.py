@@ -152,7 +152,7 @@ def test_the_admin_refuses_a_telesales_tier_outside_the_range(org, client_for):
             "pk_bonus_rate": "0", "call_pay": "0", "call_connected_weight": "0.5", "call_talk_weight": "0.5",
             "call_floor": "0", "tiers-TOTAL_FORMS": "2", "tiers-INITIAL_FORMS": "0",
             "tiers-0-from_completion": "0", "tiers-0-rate": "0.015", "tiers-1-from_completion": "1", "tiers-1-rate": "0.05"}  # fmt: skip
-    for prefix in ("modifiers", "milestones", "ranking_awards", "assignments"):
+    for prefix in ("modifiers", "milestones", "ranking_awards", "allowances", "assignments"):
         data |= {f"{prefix}-TOTAL_FORMS": "0", f"{prefix}-INITIAL_FORMS": "0"}
     with translation.override("en"):
         refused = client.post(reverse("admin:incentives_plan_add"), data, HTTP_ACCEPT_LANGUAGE="en")
@@ -317,7 +317,7 @@ def test_the_payout_export_has_the_call_lines_and_the_deals(org, tele):
     assert records[3]["Deals"] == "L-1 客户甲 20000.00; L-2 客户乙 10000.00"
     assert records[1]["KPI"] == "Connected outbound calls" and records[1]["KPI value"] == "412"
     definitions = [list(r) for r in book["Definitions"].iter_rows(values_only=True)]
-    plan = next(r for r in definitions if r[0] == "电销方案")
+    plan = next(r for r in definitions if r[0] == "电销方案 (version 1)")
     assert plan[10:13] == ["Telesales", "1000.00: Connected outbound calls 400 × 50%; talk time 2000 min × 50% "
                            "(floor 60%)", "Amount of the deals won"]  # fmt: skip
     assert Statement.objects.get().state == StatementState.DRAFT

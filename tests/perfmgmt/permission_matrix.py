@@ -20,6 +20,7 @@ Status tokens, one per role in ROLES order:
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -141,6 +142,33 @@ def month(w: World) -> str:
 
 def _column(name: str) -> Callable[[Any], set[int]]:
     return lambda data: {row[name] for row in data["results"]}
+
+
+def plan_form(w: World, name: str) -> dict:
+    """The plan editor's form as a browser sends it: plan PA's fields under another name, no rows."""
+    data = {
+        "name": name,
+        "store": w.s1.pk,
+        "kind": "general",
+        "description": "",
+        "base_salary": "3000",
+        "performance_pay": "0",
+        "commission_mode": "none",
+        "commission_base": "gmv",
+        "flat_rate": "",
+        "tier_mode": "cumulative",
+        "commission_cap": "",
+        "pk_kpi_key": "",
+        "pk_bonus_rate": "",
+        "call_pay": "0",
+        "call_connected_weight": "50",
+        "call_talk_weight": "50",
+        "call_floor": "0",
+        "save": "1",
+    }
+    for prefix in ("grades", "tiers", "modifiers", "milestones", "ranking", "allowances"):
+        data |= {f"{prefix}-TOTAL_FORMS": "0", f"{prefix}-INITIAL_FORMS": "0"}
+    return data
 
 
 PLAN_TEXT = "The buyer waits for the 618 price; offer the bundle with free installation by Friday."
@@ -358,6 +386,45 @@ MATRIX: dict[str, list[Case]] = {
         "statement", staff_a="A A2", staff_b="B", lead_y="", manager_s2="", hr="", admin=""))],
     "incentives:plans": [Case(S("L 200 200 200 200 200 200"), rows=R(
         "plan", staff_a="PA PX", staff_b="PX", lead_y="", manager_s2="PZ", hr="*", admin="*"))],
+    "incentives:plan_create": [
+        Case(S("L 403 403 403 403 200 200")),
+        Case(S("L 403 403 403 403 302 302"), method="post", data=lambda w: plan_form(w, "Matrix plan"),
+             note="to the new plan's page",
+             effect=E("a plan created", lambda w: w.plan_named("Matrix plan"), "hr admin")),
+    ],
+    "incentives:plan_detail": [Case(S("L 200 404 404 404 200 200"), kwargs=pk("plan_a"))],
+    "incentives:plan_edit": [
+        Case(S("L 403 404 404 404 200 200"), kwargs=pk("plan_a")),
+        Case(S("L 403 404 404 404 302>incentives:plan_detail 302>incentives:plan_detail"), method="post",
+             kwargs=pk("plan_a"), data=lambda w: plan_form(w, "方案-Alice 改"),
+             effect=E("plan PA renamed", lambda w: w.plan_named("方案-Alice 改"), "hr admin")),
+    ],
+    "incentives:plan_copy": [Case(
+        S("L 403 404 404 404 302 302"), method="post", kwargs=pk("plan_a"), data=lambda w: {},
+        note="to the copy's editor", effect=E("plan PA copied", lambda w: w.plan_copies(w.plan_a) == 1, "hr admin"))],
+    "incentives:plan_retire": [Case(
+        S("L 404 404 404 404 302>incentives:plan_detail 302>incentives:plan_detail"), method="post",
+        kwargs=pk("plan_unused"), data=lambda w: {},
+        effect=E("the unused plan retired", lambda w: w.plan_retired(w.plan_unused), "hr admin"))],
+    "incentives:plan_simulate": [
+        Case(S("L 403 404 404 404 200 200"), kwargs=pk("plan_a")),
+        Case(S("L 403 403 404 404 200 200"), kwargs=pk("plan_x"),
+             query=lambda w: {"sim-month": month(w), "sim-scope": f"team-{w.x.pk}"},
+             rows=R("member", hr="A B LX", admin="A B LX")),
+    ],
+    "incentives:plan_assign": [Case(
+        S("L 403 404 404 404 302>incentives:plan_detail 302>incentives:plan_detail"), method="post",
+        kwargs=pk("plan_a"), data=lambda w: {"assign-member": w.b.pk, "assign-start_date": w.today.isoformat()},
+        effect=E("plan PA given to B", lambda w: w.plan_assigned(w.plan_a, w.b), "hr admin"))],
+    "incentives:plan_assignment_edit": [Case(
+        S("L 403 403 404 404 302 302"), method="post", kwargs=pk("assignment_x"), note="to its plan's page",
+        data=lambda w: {f"a{w.assignment_x.pk}-start_date": "2020-01-01", f"a{w.assignment_x.pk}-end_date": "2030-12-31"},
+        effect=E("team X's plan ends in 2030", lambda w: w.assignment_end(w.assignment_x) == dt.date(2030, 12, 31),
+                 "hr admin"))],
+    "incentives:plan_assignment_delete": [Case(
+        S("L 404 404 404 403 302 302"), method="post", kwargs=pk("assignment_z"), data=lambda w: {},
+        note="to its plan's page; another store's manager sees it, but may not change it",
+        effect=E("team Z's plan assignment removed", lambda w: not w.exists(w.assignment_z), "hr admin"))],
     "incentives:recompute": [Case(
         S("L 403 403 403 302>incentives:statements 302>incentives:statements 302>incentives:statements"),
         method="post", data=lambda w: {"store": w.s1.pk, "month": month(w)},
@@ -429,6 +496,20 @@ MATRIX: dict[str, list[Case]] = {
         S("401 403 403 403 404 403 201"), api=True, method="post", kwargs=pk("account_a"),
         data=lambda w: {"member": w.b.pk, "start_date": w.today.isoformat()},
         effect=E("account A now belongs to B", lambda w: w.account_holder(w.account_a) == w.b.pk, "admin"))],
+    # --- API: pay plans -----------------------------------------------------------------------------
+    "plan-list": [
+        Case(S("401 200 200 200 200 200 200"), api=True, rows=R(
+            "plan", staff_a="PA PX", staff_b="PX", lead_y="", manager_s2="PZ", hr="*", admin="*")),
+        Case(S("401 403 403 403 403 201 201"), api=True, method="post",
+             data=lambda w: {"name": "Matrix API plan", "base_salary": "2800.00"},
+             effect=E("a plan created", lambda w: w.plan_named("Matrix API plan"), "hr admin")),
+    ],
+    "plan-detail": [
+        Case(S("401 200 404 404 404 200 200"), api=True, kwargs=pk("plan_a")),
+        Case(S("401 403 404 404 404 200 200"), api=True, method="patch", kwargs=pk("plan_a"),
+             data=lambda w: {"name": "方案-Alice API"},
+             effect=E("plan PA renamed", lambda w: w.plan_named("方案-Alice API"), "hr admin")),
+    ],
     # --- API: KPIs and dashboards -------------------------------------------------------------------
     "kpis": [
         Case(S("401 200 200 200 200 200 200"), api=True, query=lambda w: {"level": "member"},

@@ -242,6 +242,31 @@ class World:
                     data.update({f"{i.prefix}rubric-{level}-zh": zh, f"{i.prefix}rubric-{level}-en": en})
         return data | changes
 
+    def plan_named(self, name: str) -> bool:
+        from incentives.models import Plan
+
+        return Plan.objects.filter(name=name).exists()
+
+    def plan_copies(self, plan) -> int:
+        from incentives.models import Plan
+
+        return Plan.objects.filter(name__startswith=plan.name).exclude(pk=plan.pk).count()
+
+    def plan_retired(self, plan) -> bool:
+        from incentives.models import Plan
+
+        return Plan.objects.get(pk=plan.pk).retired_at is not None
+
+    def plan_assigned(self, plan, member) -> bool:
+        from incentives.models import PlanAssignment
+
+        return PlanAssignment.objects.filter(plan=plan, member=member).exists()
+
+    def assignment_end(self, assignment) -> dt.date | None:
+        from incentives.models import PlanAssignment
+
+        return PlanAssignment.objects.filter(pk=assignment.pk).values_list("end_date", flat=True).first()
+
     def target_name(self, target) -> str | None:
         from metrics.models import Target
 
@@ -411,8 +436,11 @@ def world_build() -> World:
     }
     start = dt.date(2020, 1, 1)
     PlanAssignment.objects.create(plan=plans["PA"], member=w.a, start_date=start)
-    PlanAssignment.objects.create(plan=plans["PX"], team=w.x, start_date=start)
-    PlanAssignment.objects.create(plan=plans["PZ"], team=w.z, start_date=start)
+    w.assignment_x = PlanAssignment.objects.create(plan=plans["PX"], team=w.x, start_date=start)
+    w.assignment_z = PlanAssignment.objects.create(plan=plans["PZ"], team=w.z, start_date=start)
+    w.plan_a, w.plan_x = plans["PA"], plans["PX"]
+    # A plan of S1 that nobody is on (any more): HR may retire it.
+    w.plan_unused = Plan.objects.create(name="方案-停用", store=w.s1, base_salary=Decimal(2000))
     statements = {}
     for key, member, store, plan, when, state in (
         ("A", w.a, w.s1, plans["PA"], month, "draft"), ("A2", w.a, w.s1, plans["PA"], w.month2, "approved"),

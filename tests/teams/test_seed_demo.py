@@ -40,7 +40,7 @@ from reviews.models import (
     RaterRole,
     Rating,
 )
-from teams.models import AccountAssignment, Member, PlatformAccount, Store, Team, TeamKind
+from teams.models import AccountAssignment, ChangeRecord, Member, PlatformAccount, Store, Team, TeamKind
 from teams.selectors.scoping import member_list, viewer_get
 
 pytestmark = pytest.mark.django_db
@@ -186,6 +186,15 @@ def _check_incentives(today: dt.date, out: str) -> None:
     assert last.filter(lines__kind="performance", lines__amount__gt=0).distinct().count() == 28
     telesales = last.filter(member__memberships__team__kind=TeamKind.TELESALES)
     assert telesales.count() == 5 and telesales.filter(lines__kind="calls").distinct().count() == 5
+    # The telesales plan's phone allowance, on each of its statements (and no one else's).
+    assert set(last.filter(lines__kind="allowance").values_list("pk", flat=True)) == set(
+        telesales.values_list("pk", flat=True))  # fmt: skip
+    # Plans are set up by HR through the plan services: each in the change log, by HR.
+    hr = get_user_model().objects.get(username="hr")
+    plans = ChangeRecord.objects.filter(area="pay_plans", object_type="incentives.plan", action="created")
+    assert plans.count() == 3 and set(plans.values_list("actor", flat=True)) == {hr.pk}
+    assert ChangeRecord.objects.filter(area="pay_plans", object_type="incentives.planassignment").count() == len(
+        set(PlanAssignment.objects.values_list("pk", flat=True)))  # fmt: skip
     assert last.filter(member__memberships__team__kind=TeamKind.ONLINE_SALES, lines__kind="commission",
                        lines__amount__gt=0).exists()  # fmt: skip
     assert last.filter(lines__kind="commission", lines__amount__gt=0).exists()
