@@ -64,6 +64,13 @@ messages_register(
             "Order %(order)s, paid out in %(month)s, was refunded %(refund)s later: commission at %(rate)s taken back."
         ),
         "incentives.allowance": _("%(name)s, a recurring allowance of plan %(plan)s: %(amount)s a month."),
+        # --- a plan's parts as the change log shows them (incentives/services/plans.py) -----------
+        "incentives.change_tier": "≥ %(start)s → %(rate)s",
+        "incentives.change_modifier": "%(kpi)s %(cmp)s %(threshold)s → × %(multiplier)s",
+        "incentives.change_milestone": "%(kpi)s %(cmp)s %(threshold)s → %(amount)s",
+        "incentives.change_ranking": "%(kpi)s: %(amounts)s",
+        "incentives.change_allowance": _("%(name)s %(amount)s a month"),
+        "incentives.change_allowance_months": _("%(name)s %(amount)s a month, %(first)s – %(last)s"),
         # A line's KPI value ("412", "¥1,000.00", "1,500 min"): one parameter, formatted by its type.
         "incentives.value": "%(value)s",
         # --- badge details (incentives/services/badges.py) ---------------------------------------

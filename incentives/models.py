@@ -493,7 +493,9 @@ class StatementLine(models.Model):
 
 
 def _user_name(user) -> str:
-    return (user.get_full_name() or user.get_username()) if user is not None else "—"
+    from teams.selectors.organisation import user_display_name
+
+    return user_display_name(user=user)
 
 
 class ManualLineKind(models.TextChoices):

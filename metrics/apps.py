@@ -13,3 +13,9 @@ class MetricsConfig(AppConfig):
 
         # Every app's message templates (metrics/messages.py), before any page renders a message.
         autodiscover_modules("message_keys")
+
+        # The change log (teams) shows values that are messages in the reader's language.
+        from metrics.messages import message_render_if_message
+        from teams.selectors.changes import change_value_renderer_register
+
+        change_value_renderer_register(renderer=message_render_if_message)

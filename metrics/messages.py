@@ -138,6 +138,14 @@ def month_text(month: dt.date) -> str:
 # --- rendering -----------------------------------------------------------------------------------
 
 
+def message_render_if_message(value: Any) -> str | None:
+    """`value` rendered when it is a message (a key and its parameters), else None: how the change
+    log (teams) shows values that are generated sentences (registered in MetricsConfig.ready)."""
+    if isinstance(value, dict) and isinstance(value.get("key"), str):
+        return message_render(message=value)
+    return None
+
+
 def message_render(*, message: MessageData | None, fallback: str = "") -> str:
     """The message in the active language; `fallback` (the row's literal text) when there is no
     message or it cannot be rendered (a key no longer registered: logged, never an error page)."""

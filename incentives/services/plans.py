@@ -21,11 +21,10 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from itertools import pairwise
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from incentives.models import (
@@ -44,8 +43,20 @@ from incentives.models import (
     TierMode,
     telesales_rate_error,
 )
-from incentives.selectors.plans import PlanParts, allowance_text, plan_is_final, plan_parts_read
-from metrics.registry import KPI_BY_KEY
+from incentives.selectors.plans import PlanParts, plan_is_final, plan_parts_read
+from metrics.messages import (
+    MessageData,
+    bilingual,
+    choice,
+    joined,
+    kpi_label,
+    kpi_value,
+    message,
+    money,
+    month_text,
+    number,
+    percent,
+)
 from teams.models import ChangeArea, Member, Store, Team, TeamMembership
 from teams.selectors.scoping import viewer_get
 from teams.services.changes import change_record, fields_snapshot
@@ -137,12 +148,13 @@ def plan_parts_validate(*, parts: PlanParts) -> None:
         for name, messages in error.message_dict.items():
             errors[name].extend(messages)
     for name in PART_NAMES:
-        for number, row in enumerate(getattr(parts, name), start=1):
+        for row_number, row in enumerate(getattr(parts, name), start=1):
             try:
                 row.full_clean(exclude=["plan"], validate_unique=False)
             except ValidationError as error:
                 for messages in error.message_dict.values():
-                    errors[name] += [_("Row %(number)s: %(error)s") % {"number": number, "error": m} for m in messages]
+                    errors[name] += [_("Row %(number)s: %(error)s") % {"number": row_number, "error": m}
+                                     for m in messages]  # fmt: skip
     try:
         plan_tiers_validate(plan=parts.plan, tiers=[(t.from_completion, t.rate) for t in parts.tiers])
     except ValidationError as error:
@@ -154,38 +166,31 @@ def plan_parts_validate(*, parts: PlanParts) -> None:
 # --- the change log ---------------------------------------------------------------------------------
 
 
-def _number(value) -> str:
-    return f"{Decimal(str(value)).normalize():f}"
+def _allowance_summary(allowance) -> MessageData:
+    name = bilingual(zh=allowance.name_zh, en=allowance.name_en)
+    if not (allowance.start_month or allowance.end_month):
+        return message("incentives.change_allowance", name=name, amount=money(allowance.amount))
+    return message("incentives.change_allowance_months", name=name, amount=money(allowance.amount),
+                   first=month_text(allowance.start_month) if allowance.start_month else "…",
+                   last=month_text(allowance.end_month) if allowance.end_month else "…")  # fmt: skip
 
 
-def _percent(rate) -> str:
-    return f"{_number(Decimal(str(rate)) * 100)}%"
-
-
-def _threshold(kpi_key: str, value) -> str:
-    kpi = KPI_BY_KEY.get(kpi_key)
-    return _percent(value) if kpi is not None and kpi.is_rate else _number(value)
-
-
-def _kpi(kpi_key: str) -> str:
-    kpi = KPI_BY_KEY.get(kpi_key)
-    return str(kpi.label) if kpi is not None else kpi_key
-
-
-def _parts_summary(parts: PlanParts) -> dict[str, list[str]]:
-    """Each part as short texts, in the site's language (the change log keeps what it records)."""
-    sign = {"ge": "≥", "gt": ">", "le": "≤", "lt": "<"}
-    with translation.override(settings.LANGUAGE_CODE):
-        return {
-            "tiers": [f"≥ {_percent(t.from_completion)} → {_percent(t.rate)}" for t in parts.tiers],
-            "modifiers": [f"{_kpi(m.kpi_key)} {sign.get(m.comparison, m.comparison)} "
-                          f"{_threshold(m.kpi_key, m.threshold)} → ×{_number(m.multiplier)}" for m in parts.modifiers],
-            "milestones": [f"{_kpi(m.kpi_key)} {sign.get(m.comparison, m.comparison)} "
-                           f"{_threshold(m.kpi_key, m.threshold)} → {_number(m.amount)}" for m in parts.milestones],
-            "ranking_awards": [f"{_kpi(r.kpi_key)}: {', '.join(_number(a) for a in r.amounts)}"
-                               for r in parts.ranking_awards],
-            "allowances": [allowance_text(allowance=a) for a in parts.allowances],
-        }  # fmt: skip
+def _parts_summary(parts: PlanParts) -> dict[str, list[MessageData]]:
+    """Each part as a short message, read in each reader's language on the change log."""
+    return {
+        "tiers": [message("incentives.change_tier", start=percent(t.from_completion, places=2),
+                          rate=percent(t.rate, places=3)) for t in parts.tiers],
+        "modifiers": [message("incentives.change_modifier", kpi=kpi_label(m.kpi_key), cmp=choice("comparison",
+                              m.comparison), threshold=kpi_value(m.kpi_key, m.threshold),
+                              multiplier=number(m.multiplier, places=2)) for m in parts.modifiers],
+        "milestones": [message("incentives.change_milestone", kpi=kpi_label(m.kpi_key), cmp=choice("comparison",
+                               m.comparison), threshold=kpi_value(m.kpi_key, m.threshold), amount=money(m.amount))
+                       for m in parts.milestones],
+        "ranking_awards": [message("incentives.change_ranking", kpi=kpi_label(r.kpi_key),
+                                   amounts=joined([money(a) for a in r.amounts], separator=", "))
+                           for r in parts.ranking_awards],
+        "allowances": [_allowance_summary(a) for a in parts.allowances],
+    }  # fmt: skip
 
 
 def plan_snapshot(*, parts: PlanParts) -> dict:

@@ -10,6 +10,14 @@ register = template.Library()
 
 
 @register.filter
+def user_name(user) -> str:
+    """{{ statement.approved_by|user_name }}: full name, else login, else "—" (no user)."""
+    from teams.selectors.organisation import user_display_name
+
+    return user_display_name(user=user or None)
+
+
+@register.filter
 def minutes(value: dt.timedelta | None) -> int:
     """Whole minutes of a duration, rounded up (a lockout of 90 s reads "2 minutes")."""
     return math.ceil(value.total_seconds() / 60) if value else 0

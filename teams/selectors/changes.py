@@ -7,6 +7,7 @@ names), a choice's label, a related object's name as it was, dates and yes/no as
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,11 +76,26 @@ def _field(object_type: str, name: str):
         return None  # a model or field that no longer exists: its name stands for it
 
 
+# Values an app above teams knows how to show in the reader's language (a generated sentence kept
+# as a message, which metrics renders): each renderer returns the text, or None for a value that
+# is not of its kind. teams imports none of those apps; they register here when they start.
+_VALUE_RENDERERS: list[Callable[[Any], str | None]] = []
+
+
+def change_value_renderer_register(*, renderer: Callable[[Any], str | None]) -> None:
+    if renderer not in _VALUE_RENDERERS:
+        _VALUE_RENDERERS.append(renderer)
+
+
 def _shown(field, value: Any) -> str:
     if value is None or value == "" or value == []:
         return EMPTY
     if isinstance(value, bool):
         return _("yes") if value else _("no")
+    for renderer in _VALUE_RENDERERS:
+        shown = renderer(value)
+        if shown is not None:
+            return shown
     if isinstance(value, dict) and "text" in value:
         return str(value["text"])
     if isinstance(value, list):

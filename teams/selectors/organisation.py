@@ -96,3 +96,11 @@ def account_assign_member_choices(*, viewer: Viewer, store_ids: set[int]) -> dic
         .order_by("display_name")
         for store_id in store_ids
     }
+
+
+def user_display_name(*, user) -> str:
+    """How a page names a user: their full name, else their login; "—" for none (a deleted user,
+    a change made by the system)."""
+    if user is None:
+        return "—"
+    return user.get_full_name() or user.get_username()

@@ -339,19 +339,33 @@ def test_the_simulation_equals_the_statements_the_plan_then_produces_and_writes_
 # --- the change log ----------------------------------------------------------------------------------------------
 
 
+def _shown(record, language: str) -> dict[str, tuple[str, str]]:
+    """The record's fields as the change log shows them in `language`, by field name."""
+    from django.utils import translation
+
+    from teams.selectors.changes import change_fields
+
+    with translation.override(language):
+        shown = change_fields(record=record)
+    return {name: (f.before, f.after) for name, f in zip(record.changes, shown, strict=True)}
+
+
 def test_every_change_of_a_plan_is_in_the_change_log_with_before_and_after(paid):
     org = paid
     hr = org.users["hr"]
     plan = plan_create(actor=hr, parts=draft(commission_mode="tiered", tiers=[("0", "0.01")]))
     created = ChangeRecord.objects.get(object_type="incentives.plan", action="created")
     assert (created.area, created.actor, created.label) == ("pay_plans", hr, "客服方案")
-    assert created.changes["base_salary"] == [None, "3000.00"] and created.changes["tiers"] == [None, ["≥ 0% → 1%"]]
+    assert created.changes["base_salary"] == [None, "3000.00"]
+    assert _shown(created, "en")["tiers"] == ("—", "≥ 0% → 1%")
     plan_update(actor=hr, plan=plan, parts=draft(commission_mode="tiered", tiers=[("0", "0.01"), ("1", "0.02")],
                                                  allowances=[("差旅补贴", "", "300", None, None)]))  # fmt: skip
     changed = ChangeRecord.objects.get(object_type="incentives.plan", action="changed")
-    # Only what changed; the parts summarised in the site's language (Chinese).
-    assert changed.changes == {"tiers": [["≥ 0% → 1%"], ["≥ 0% → 1%", "≥ 100% → 2%"]],
-                               "allowances": [[], ["差旅补贴 每月 ¥300.00"]]}  # fmt: skip
+    # Only what changed; the parts kept as messages, read in each reader's language.
+    assert set(changed.changes) == {"tiers", "allowances"}
+    assert _shown(changed, "en") == {"tiers": ("≥ 0% → 1%", "≥ 0% → 1%, ≥ 100% → 2%"),
+                                     "allowances": ("—", "差旅补贴 ¥300.00 a month")}  # fmt: skip
+    assert _shown(changed, "zh-hans")["allowances"] == ("—", "差旅补贴 每月 ¥300.00")
     assignment = plan_assign(actor=hr, plan=plan, team=org.x, start_date=AUGUST)
     plan_assignment_update(actor=hr, assignment=assignment, start_date=AUGUST, end_date=dt.date(2026, 8, 31))
     plan_assignment_delete(actor=hr, assignment=assignment)

@@ -170,6 +170,21 @@ def test_hr_locks_an_approved_statement_but_not_a_draft(org, pay, client_for):
     assert [m.level_tag for m in response.context["messages"]][-1] == "error"
 
 
+def test_a_statement_approved_and_locked_by_users_since_deleted_names_nobody(org, pay, client_for):
+    """The approver and the locker are kept as users that may be deleted later (SET_NULL): the
+    page names nobody (—) instead of failing (it answered 500)."""
+    statement = statement_of(org.a)
+    statement_approve(viewer=viewer_get(user=org.users["manager_s1"]), user=org.users["manager_s1"],
+                      statement=statement)  # fmt: skip
+    Statement.objects.filter(pk=statement.pk).update(approved_by=None, state=StatementState.LOCKED,
+                                                     locked_at=statement.approved_at, locked_by=None)  # fmt: skip
+    page = client_for(org.users["hr"]).get(reverse("incentives:statement", args=[statement.pk]),
+                                           HTTP_ACCEPT_LANGUAGE="en")  # fmt: skip
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "approved by — on" in html and "locked by — on" in html
+
+
 def test_bulk_approve_and_lock(org, pay, client_for):
     a, b, c, d = (statement_of(m).pk for m in (org.a, org.b, org.c, org.d))
     manager = client_for(org.users["manager_s1"])
