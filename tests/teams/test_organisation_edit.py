@@ -338,3 +338,23 @@ def test_a_member_with_no_account_moves_without_recompute(org, announced):
     membership_move(member=member, team=org.x, start_date=D(2026, 6, 1))
     assert announced == [(StoreDays(org.s1.pk, D(2026, 6, 1), None, recredit=False),)]
 
+
+def test_the_demo_organisation_is_made_through_the_services():
+    from django.contrib.auth import get_user_model
+
+    from teams.services.demo import demo_organisation_create
+
+    logins = demo_organisation_create(password="pw-for-test-1", today=D(2026, 12, 1))
+    assert [login.username for login in logins] == ["manager", "lead", "staff1", "staff2", "sales1", "tele1", "hr",
+                                                    "admin"]  # fmt: skip
+    made = {kind: ChangeRecord.objects.filter(object_type=kind, action=ChangeAction.CREATED).count()
+            for kind in ("teams.store", "teams.team", "teams.member", "teams.teammembership", "teams.platformaccount",
+                         "teams.accountassignment", "auth.user", "teams.rolegrant")}  # fmt: skip
+    assert made == {"teams.store": 3, "teams.team": 7, "teams.member": 33, "teams.teammembership": 33,
+                    "teams.platformaccount": 33, "teams.accountassignment": 30, "auth.user": 8,
+                    "teams.rolegrant": 3}  # fmt: skip
+    # The leads were set through team_update (a lead must be in the team), by the system.
+    assert ChangeRecord.objects.filter(object_type="teams.team", action=ChangeAction.CHANGED).count() == 7
+    assert not ChangeRecord.objects.filter(actor__isnull=False).exists()
+    admin = get_user_model().objects.get(username="admin")
+    assert admin.is_superuser and admin.is_staff and admin.check_password("pw-for-test-1")
