@@ -73,8 +73,11 @@ class StoreForm(forms.Form):
     """A store's name and settings; `editable` names the fields the viewer may change (a manager
     does not rename a store: imports find it by the name the platform's exports give it)."""
 
-    name = forms.CharField(label=_("Store name"), max_length=120,
-                           help_text=_("Exactly as the platform's exports name the store (店铺名称)."))  # fmt: skip
+    name = forms.CharField(
+        label=_("Store name"),
+        max_length=120,
+        help_text=_("Exactly as the store-name column of the platform's exports writes it."),
+    )
     platform = forms.ChoiceField(label=_("Platform"), choices=Platform.choices, initial=Platform.TAOBAO)
     time_zone = forms.ChoiceField(label=_("Time zone"), initial=settings.TIME_ZONE,
                                   help_text=_("The store's days and hours. Fixed once data is imported."))  # fmt: skip
@@ -126,7 +129,7 @@ class MemberForm(forms.Form):
     employee_number = forms.CharField(label=_("Employee number"), max_length=40, required=False)
     hire_date = forms.DateField(label=_("Hire date"), required=False, widget=DayInput())
     confirmed_date = forms.DateField(label=_("Confirmed on"), required=False, widget=DayInput(),
-                                     help_text=_("The day the probation was passed (转正)."))  # fmt: skip
+                                     help_text=_("The day the probation was passed."))  # fmt: skip
     leave_date = forms.DateField(
         label=_("Leave date"),
         required=False,

@@ -92,7 +92,7 @@ class MemberWriteSerializer(serializers.Serializer):
     display_name = serializers.CharField(max_length=120)
     employee_number = serializers.CharField(max_length=40, required=False, allow_blank=True, allow_null=True)
     hire_date = DayField(required=False, allow_null=True)
-    confirmed_date = DayField(required=False, allow_null=True, help_text=_("The end of probation (转正)."))
+    confirmed_date = DayField(required=False, allow_null=True, help_text=_("The day the probation was passed."))
     leave_date = DayField(
         required=False,
         allow_null=True,

@@ -5,12 +5,12 @@ team or member a request names that is outside the writer's stores answers 404 a
 page would."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.generics import get_object_or_404  # a malformed id answers 404 too, as in DRF's own views
 from rest_framework.response import Response
 
 from teams.api.filters import MemberFilter, PlatformAccountFilter, RoleGrantFilter, TeamFilter, UserFilter
@@ -65,7 +65,10 @@ from teams.services.users import (
     user_password_reset,
 )
 
-OUT_OF_SCOPE = OpenApiResponse(description="A store, team or member the request names is not among the writer's.")
+OUT_OF_SCOPE = OpenApiResponse(description="A store, team, member or user the request names is not among the writer's.")
+REFUSED = OpenApiResponse(
+    description="Refused for this login: one's own, the last active administrator, or deactivated."
+)
 
 
 def api_validation_error(error: DjangoValidationError) -> ValidationError:
@@ -331,7 +334,7 @@ class UserViewSet(mixins.CreateModelMixin, ScopedViewSet):
     def _manageable(self, pk):
         return get_object_or_404(user_list_manageable(viewer=self._manager()), pk=pk)
 
-    @extend_schema(request=None, responses={200: PasswordLinkSerializer},
+    @extend_schema(request=None, responses={200: PasswordLinkSerializer, 400: REFUSED},
                    summary="A new one-time link to set the password; the current password stops working")  # fmt: skip
     @action(detail=True, methods=["post"], url_path="password-link")
     def password_link(self, request, pk=None, format=None):
@@ -339,13 +342,16 @@ class UserViewSet(mixins.CreateModelMixin, ScopedViewSet):
         link = _call(user_password_reset, actor=request.user, user=user, base_url=request.build_absolute_uri("/"))
         return Response(_link_json(request, link))
 
-    @extend_schema(request=None, responses={200: UserSerializer}, summary="Deactivate: no sign-in, token or link")
+    @extend_schema(request=None, responses={200: UserSerializer, 400: REFUSED},
+                   summary="Deactivate: no sign-in, token or link")  # fmt: skip
     @action(detail=True, methods=["post"])
     def deactivate(self, request, pk=None, format=None):
         user = _call(user_active_set, actor=request.user, user=self._manageable(pk), active=False)
         return Response(UserSerializer(self.get_queryset().get(pk=user.pk)).data)
 
-    @extend_schema(request=None, responses={200: UserSerializer}, summary="Reactivate a deactivated login")
+    @extend_schema(
+        request=None, responses={200: UserSerializer, 400: REFUSED}, summary="Reactivate a deactivated login"
+    )
     @action(detail=True, methods=["post"])
     def reactivate(self, request, pk=None, format=None):
         user = _call(user_active_set, actor=request.user, user=self._manageable(pk), active=True)
@@ -354,7 +360,7 @@ class UserViewSet(mixins.CreateModelMixin, ScopedViewSet):
 
 @extend_schema_view(
     list=extend_schema(summary="Role grants: all for administrators and HR, your stores' for managers"),
-    create=extend_schema(request=RoleGrantCreateSerializer, responses={201: RoleGrantSerializer},
+    create=extend_schema(request=RoleGrantCreateSerializer, responses={201: RoleGrantSerializer, 404: OUT_OF_SCOPE},
                          summary="Grant a role (administrators)"),
     destroy=extend_schema(summary="Revoke a role (administrators)"),
 )  # fmt: skip

@@ -261,7 +261,9 @@ def member_list_editable(*, viewer: Viewer) -> QuerySet[Member]:
 def user_list(*, viewer: Viewer) -> QuerySet:
     """Logins the viewer may see on the users page: all for administrators and HR; a manager's,
     those of the members they may edit; nobody else's."""
-    users = get_user_model().objects.select_related("member").prefetch_related("role_grants__store")
+    users = (
+        get_user_model().objects.select_related("member").prefetch_related("role_grants__store", "member__teams_led")
+    )
     if viewer.is_admin or viewer.is_hr:
         return users
     if not viewer.is_manager:
