@@ -15,7 +15,8 @@ $(STAMP): requirements/dev.txt
 	touch $@
 
 ## Migrate, load demo data into an empty database, serve on http://127.0.0.1:8000 with a Celery worker
-## (HOST and PORT pick another address: PORT=8001 make run).
+## (HOST and PORT pick another address: PORT=8001 make run; PERFMGMT_DEMO=0 make run starts empty,
+## and the first visit opens the set-up page).
 run: $(STAMP)
 	PYTHON=$(PY) bash bin/serve
 

@@ -6,6 +6,7 @@ changes.
   imports either).
 - A change of who held an account or of a member's team on some days (teams' history_changed):
   the recompute of those store-days is queued on commit (metrics.services.kpis).
+- Whether a store has imported facts (teams' store_data_exists): its time zone is then fixed.
 - Rollup rows that change without a rebuild: deleting a team nulls its rollup rows' team, and
   deleting a member removes theirs (the foreign keys' SET_NULL and CASCADE), in every month. The
   cached rollup months and dashboards of the stores concerned are keyed by versions that only a
@@ -21,7 +22,7 @@ from django.dispatch import Signal, receiver
 from metrics.db import store_all_months_bump
 from metrics.models import MemberDay
 from teams.models import Member, Team
-from teams.signals import history_changed
+from teams.signals import history_changed, store_data_exists
 
 # Sent by metrics.services.kpis once a store's rollups of some local days were rebuilt (after an
 # import, a range, nightly or full recompute, a change of the histories), once per store and
@@ -38,6 +39,14 @@ def history_changed_recompute(sender, spans, **kwargs) -> None:
     from metrics.services.kpis import kpis_history_recompute_queue
 
     transaction.on_commit(lambda: kpis_history_recompute_queue(spans=spans))
+
+
+@receiver(store_data_exists, dispatch_uid="metrics.store_data_exists")
+def store_has_facts(sender, store, **kwargs) -> bool:
+    """Imported facts keep the local day they were read in: the store has some, or not."""
+    from metrics.services.kpis import store_fact_days
+
+    return store_fact_days(store=store) is not None
 
 
 # The stores are read from the member-days (indexed by team and by member): every inquiry

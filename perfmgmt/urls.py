@@ -10,6 +10,7 @@ from metrics.api.urls import router as metrics_router
 from perfmgmt.schema import ApiNotFoundView
 from perfmgmt.views import TokenObtainView, favicon, healthz
 from reviews.api.urls import router as reviews_router
+from teams.access_views import PasswordSetDoneView, PasswordSetView, setup_view
 from teams.api.urls import router as teams_router
 from teams.views import home
 
@@ -18,6 +19,9 @@ account_urls = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
+    # The one-time link of an invitation or of a new password link (teams/services/users.py).
+    path("set-password/<uidb64>/<token>/", PasswordSetView.as_view(), name="password_set"),
+    path("set-password/done/", PasswordSetDoneView.as_view(), name="password_set_done"),
 ]
 
 # The API's root lists the collections of every app's router (each router alone would list its own).
@@ -45,6 +49,7 @@ api_urls = [
 
 urlpatterns = [
     path("", home, name="home"),
+    path("setup/", setup_view, name="setup"),
     path("accounts/", include(account_urls)),
     path("org/", include("teams.urls")),
     path("data/", include("metrics.urls")),

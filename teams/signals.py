@@ -7,3 +7,8 @@ from django.dispatch import Signal
 # teams.services.history.StoreDays, the days of each store whose figures the change can move.
 # Receivers act on commit: metrics queues the recompute of those days (metrics/signals.py).
 history_changed = Signal()
+
+# Sent to ask whether an app above holds data of a store read in the store's time zone (facts
+# whose local day was fixed when they were imported), with `store`. A receiver returns True when
+# it does: the store's time zone can then no longer change (teams.services.organisation).
+store_data_exists = Signal()

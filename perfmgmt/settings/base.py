@@ -54,6 +54,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # No user at all yet: every page leads to the set-up page (teams/middleware.py).
+    "teams.middleware.SetupRedirectMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes requires, so that it sees the outcome of authentication.
@@ -107,6 +109,9 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# A one-time link to set a password (an invitation, or a new link from a manager) works once, for
+# this many days (Django's password-reset tokens; teams/services/users.py).
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_LINK_DAYS", default=7) * 24 * 3600  # seconds
 
 # Repeated failed logins: after AXES_FAILURE_LIMIT failures for one username from one address
 # the pair is locked for AXES_COOLOFF_MINUTES; the lockout page says so and until when.
@@ -303,10 +308,12 @@ LOGGING = {
     },
 }
 
-# E-mail (alerts): EMAIL_URL such as smtp+tls://user:password@smtp.example.com:587; without it
-# messages are printed to the console.
+# E-mail (alerts, password links): EMAIL_URL such as smtp+tls://user:password@smtp.example.com:587;
+# without it alerts are printed to the console and password links are only shown to whoever made
+# them (a link in a log is a password anyone reading the log could set).
 EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
-if env.str("EMAIL_URL", default=""):
+EMAIL_CONFIGURED = bool(env.str("EMAIL_URL", default=""))
+if EMAIL_CONFIGURED:
     vars().update(env.email_url("EMAIL_URL"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="perfmgmt@localhost")
 

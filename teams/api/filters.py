@@ -9,7 +9,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from metrics.selectors.periods import DATE_MAX, DATE_MIN
-from teams.models import Member, PlatformAccount, Team
+from teams.models import Member, PlatformAccount, Role, RoleGrant, Team
 
 # Primary keys are BigAutoField: a larger number cannot be an id (and NumberFilter's decimal of 30
 # digits reached SQLite as an OverflowError: a 500).
@@ -113,3 +113,19 @@ class PlatformAccountFilter(django_filters.FilterSet):
 
     def filter_assigned(self, queryset, name, value):
         return queryset.filter(current_member_id__isnull=not value)
+
+
+class UserFilter(django_filters.FilterSet):
+    is_active = StrictBooleanFilter(field_name="is_active", label="is_active")
+    role = django_filters.ChoiceFilter(field_name="role_grants__role", choices=Role.choices, distinct=True,
+                                       label="role")  # fmt: skip
+    store = IdFilter(field_name="role_grants__store", distinct=True, label="store")
+
+
+class RoleGrantFilter(django_filters.FilterSet):
+    user = IdFilter(field_name="user_id", label="user")
+    store = IdFilter(field_name="store_id", label="store")
+
+    class Meta:
+        model = RoleGrant
+        fields = ["role", "user", "store"]

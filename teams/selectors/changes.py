@@ -16,11 +16,19 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Q, QuerySet
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from teams.models import ChangeRecord
 from teams.selectors.scoping import Viewer
 
 EMPTY = "—"
+# Labels of what a record may hold that is no field of its model, or whose model's label reads
+# wrongly here (a user's "active" is the members' word for someone still employed).
+EXTRA_FIELDS = {
+    # A new one-time link to set a user's password (teams.services.users): the day it expires.
+    ("auth.user", "password_link"): gettext_lazy("one-time link to set the password, valid until"),
+    ("auth.user", "is_active"): gettext_lazy("can sign in"),
+}
 
 
 def viewer_reads_changes(*, viewer: Viewer) -> bool:
@@ -115,7 +123,9 @@ def change_fields(*, record: ChangeRecord) -> list[FieldChange]:
     shown = []
     for name, (before, after) in record.changes.items():
         field = _field(record.object_type, name)
-        if field is not None and hasattr(field, "verbose_name"):
+        if (record.object_type, name) in EXTRA_FIELDS:
+            label = str(EXTRA_FIELDS[(record.object_type, name)])
+        elif field is not None and hasattr(field, "verbose_name"):
             label = str(field.verbose_name)
         elif field is not None and field.is_relation and field.related_model is not None:
             # A summary of related rows (a pay plan's tiers): the related model's plural name.

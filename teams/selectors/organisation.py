@@ -7,10 +7,14 @@ from teams.selectors.scoping import (
     Viewer,
     assignable_account_list,
     member_list,
+    member_list_editable,
     platform_account_annotate_current,
     platform_account_list,
     store_list,
+    store_list_editable,
     team_list,
+    team_list_editable,
+    user_list,
 )
 
 
@@ -95,6 +99,20 @@ def account_assign_member_choices(*, viewer: Viewer, store_ids: set[int]) -> dic
         .distinct()
         .order_by("display_name")
         for store_id in store_ids
+    }
+
+
+def getting_started_get(*, viewer: Viewer) -> dict[str, int]:
+    """How far the viewer's part of the set-up has come: stores, teams, members, platform accounts
+    (and those still unassigned), and the members with a login."""
+    members = member_list_editable(viewer=viewer)
+    return {
+        "stores": store_list_editable(viewer=viewer).count(),
+        "teams": team_list_editable(viewer=viewer).count(),
+        "members": members.filter(active=True).count(),
+        "accounts": assignable_account_list(viewer=viewer).count(),
+        "unassigned": account_unassigned_list(viewer=viewer).count(),
+        "logins": user_list(viewer=viewer).filter(member__in=members).count(),
     }
 
 

@@ -8,14 +8,23 @@ Rules:
 - team lead: the teams they lead and the members who belong or belonged to them;
 - staff: themselves only (their own member, accounts and teams).
 A user may hold several of these at once; what they see is the union.
+
+Who may change the organisation and its logins (the "…_editable" and "…_manageable" selectors):
+- admin: everything: creates stores, grants and revokes every role;
+- manager: the settings of the stores granted to them, their teams, members (those who belong or
+  belonged to one of their teams), team moves into their teams, platform accounts, and the logins
+  of their members who hold no role (invite, new password link, deactivate); never a role grant;
+- HR, team leads and staff: nothing (HR reads the users and their roles).
+Something a role may never change answers 403; something outside the editor's stores 404.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 
 from teams.models import (
     AccountAssignment,
@@ -65,6 +74,30 @@ class Viewer:
     @property
     def can_assign_accounts(self) -> bool:
         return self.is_admin or self.is_manager
+
+    @property
+    def can_edit_organisation(self) -> bool:
+        """Stores' settings, teams, members, moves and platform accounts (in the editable stores)."""
+        return self.is_admin or self.is_manager
+
+    @property
+    def can_create_stores(self) -> bool:
+        return self.is_admin
+
+    @property
+    def can_read_users(self) -> bool:
+        """The users page: administrators and HR every login, managers their members' logins."""
+        return self.is_admin or self.is_hr or self.is_manager
+
+    @property
+    def can_manage_users(self) -> bool:
+        """Invite, send a new password link, deactivate: administrators, managers (their members)."""
+        return self.is_admin or self.is_manager
+
+    @property
+    def can_grant_roles(self) -> bool:
+        """A grant widens who reads a whole store's pay and appraisals: administrators only."""
+        return self.is_admin
 
     @property
     def role_keys(self) -> list[str]:
@@ -196,3 +229,76 @@ def platform_account_annotate_current(accounts: QuerySet[PlatformAccount]) -> Qu
         current_member_id=Subquery(open_assignment.values("member_id")[:1]),
         current_member_name=Subquery(open_assignment.values("member__display_name")[:1]),
     )
+
+
+# --- who may change what ------------------------------------------------------------------------
+
+
+def store_list_editable(*, viewer: Viewer) -> QuerySet[Store]:
+    """Stores whose settings, teams and platform accounts the viewer may change."""
+    if viewer.is_admin:
+        return Store.objects.all()
+    return Store.objects.filter(pk__in=viewer.managed_store_ids)
+
+
+def team_list_editable(*, viewer: Viewer) -> QuerySet[Team]:
+    """Teams the viewer may rename, re-lead and move members into: those of the editable stores."""
+    teams = Team.objects.select_related("store", "lead")
+    if viewer.is_admin:
+        return teams
+    return teams.filter(store_id__in=viewer.managed_store_ids)
+
+
+def member_list_editable(*, viewer: Viewer) -> QuerySet[Member]:
+    """Members the viewer may edit, move and invite: everyone for administrators; for managers,
+    those who belong or belonged to a team of their stores (as they see them)."""
+    if viewer.is_admin:
+        return Member.objects.all()
+    in_stores = TeamMembership.objects.filter(team__store_id__in=viewer.managed_store_ids).values("member_id")
+    return Member.objects.filter(pk__in=in_stores)
+
+
+def user_list(*, viewer: Viewer) -> QuerySet:
+    """Logins the viewer may see on the users page: all for administrators and HR; a manager's,
+    those of the members they may edit; nobody else's."""
+    users = (
+        get_user_model().objects.select_related("member").prefetch_related("role_grants__store", "member__teams_led")
+    )
+    if viewer.is_admin or viewer.is_hr:
+        return users
+    if not viewer.is_manager:
+        return users.none()
+    return users.filter(member__in=member_list_editable(viewer=viewer))
+
+
+def user_list_manageable(*, viewer: Viewer) -> QuerySet:
+    """Logins whose password link and active flag the viewer may change: every other login for
+    administrators; for managers, their members' logins that hold no role (a login with a role is
+    the administrators' to manage: a manager must not take over a peer's or HR's account). Never
+    one's own (the header's "change password" is for that)."""
+    users = user_list(viewer=viewer).exclude(pk=viewer.user_id)
+    if viewer.is_admin:
+        return users
+    if not viewer.is_manager:
+        return users.none()
+    granted = RoleGrant.objects.filter(user=OuterRef("pk"))
+    return users.filter(is_superuser=False, is_staff=False).exclude(Exists(granted))
+
+
+def role_grant_list(*, viewer: Viewer) -> QuerySet[RoleGrant]:
+    """Role grants the viewer may read: all for administrators and HR; managers, those of their stores."""
+    grants = RoleGrant.objects.select_related("user", "store")
+    if viewer.is_admin or viewer.is_hr:
+        return grants
+    return grants.filter(store_id__in=viewer.managed_store_ids)
+
+
+# The store fields each editor may change: a store's name is how imports find it (the platform's
+# exports name their store), so only administrators rename one.
+STORE_SETTINGS = ("platform", "time_zone", "attribution_window_hours", "stuck_deal_days", "stuck_deal_response_hours")
+
+
+def store_fields_editable(*, viewer: Viewer) -> tuple[str, ...]:
+    if viewer.is_admin:
+        return ("name", *STORE_SETTINGS)
+    return STORE_SETTINGS if viewer.is_manager else ()

@@ -47,6 +47,12 @@ def _json_value(value: Any) -> Any:
     return value
 
 
+def _blank_as_none(value: Any) -> Any:
+    """An empty text or list is no value, as None is: "" → None is no change (a new user's
+    empty e-mail address, an employee number cleared to None)."""
+    return None if value in ("", []) else value
+
+
 def fields_snapshot(*, instance: models.Model, fields: Iterable[str]) -> dict[str, Any]:
     """The named fields of `instance` as JSON values: what a change record compares. A foreign key
     is read as the related object (its id and its name); a many-to-many field as its objects."""
@@ -103,7 +109,7 @@ def change_record_build(
     changes = {
         name: [_json_value(old.get(name)), _json_value(new.get(name))]
         for name in [*old, *(key for key in new if key not in old)]
-        if _json_value(old.get(name)) != _json_value(new.get(name))
+        if _blank_as_none(_json_value(old.get(name))) != _blank_as_none(_json_value(new.get(name)))
     }
     if action == ChangeAction.CHANGED and not changes:
         return None

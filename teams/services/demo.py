@@ -4,22 +4,14 @@ per role. Used by `seed_demo` (and `make run` on an empty database)."""
 import datetime as dt
 from dataclasses import dataclass
 
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from teams.models import (
-    AccountAssignment,
-    Member,
-    Platform,
-    PlatformAccount,
-    Role,
-    RoleGrant,
-    Store,
-    Team,
-    TeamKind,
-    TeamMembership,
-)
+from teams.models import Platform, Role, TeamKind
+from teams.services.accounts import account_assign
+from teams.services.members import member_create
+from teams.services.organisation import platform_account_create, store_create, team_create, team_update
+from teams.services.users import role_grant_create, user_create
 
 # Store names as the shared generator of shop exports writes them; an account name starts
 # with the store's first four characters, as Taobao sub-accounts do (`衣衣风尚:客服05`).
@@ -90,78 +82,59 @@ class DemoLogin:
 
 
 def demo_organisation_create(*, password: str, today: dt.date | None = None) -> list[DemoLogin]:
-    """Create the demo organisation and users. Refuses to run twice (the stores exist)."""
+    """Create the demo organisation and users through the organisation's own services (as a
+    company would on its pages, so the demo exercises them; each change is in the change log, made
+    by the system). Refuses to run twice (the stores exist)."""
     today = today or timezone.localdate()
     start = today - dt.timedelta(days=180)
-    User = get_user_model()
     with transaction.atomic():
-        stores = Store.objects.bulk_create(Store(name=name, platform=platform) for name, platform in DEMO_STORES)
-        teams = Team.objects.bulk_create(
-            Team(store=stores[store_index], name=name, kind=kind) for store_index, name, kind, _ in DEMO_TEAMS
-        )
-        members = Member.objects.bulk_create(
-            Member(
-                display_name=name,
-                employee_number=f"E{1001 + i}",
-                hire_date=start - dt.timedelta(days=30 * (i % 7)),
-            )
-            for i, name in enumerate(DEMO_NAMES)
-        )
-        memberships, accounts, agent, service = [], [], 0, []
+        stores = [store_create(actor=None, name=name, platform=platform) for name, platform in DEMO_STORES]
+        teams = [team_create(actor=None, store=stores[store_index], name=name, kind=kind)
+                 for store_index, name, kind, _ in DEMO_TEAMS]  # fmt: skip
+        firsts = _first_agent_indexes()
+        # New hires of the sales teams (seed 002's qualification rate): hired three to five months
+        # ago; most passed probation (转正), one has not yet.
+        first_sales, first_tele = firsts[-2], firsts[-1]  # the two sales teams come last
+        members, accounts, agent, service = [], [], 0, []
         for team, (store_index, _name, kind, size) in zip(teams, DEMO_TEAMS, strict=True):
             for number in range(size):
-                memberships.append(TeamMembership(member=members[agent], team=team, start_date=start))
+                hire_date, confirmed_date = start - dt.timedelta(days=30 * (agent % 7)), None
+                offset = agent - first_sales
+                if offset >= 0 and offset % 3 == 0:
+                    hire_date = today - dt.timedelta(days=100 + 10 * offset)
+                    confirmed_date = None if offset == 3 else hire_date + dt.timedelta(days=91)
+                members.append(member_create(
+                    actor=None, display_name=DEMO_NAMES[agent], employee_number=f"E{1001 + agent}",
+                    hire_date=hire_date, confirmed_date=confirmed_date, team=team, start_date=start,
+                ))  # fmt: skip
                 word = ACCOUNT_WORD.get(kind, "客服")
                 serial = agent + 1 if kind not in SALES_KINDS else number + 1
-                accounts.append(
-                    PlatformAccount(
-                        store=stores[store_index], name=f"{stores[store_index].name[:4]}:{word}{serial:02d}"
-                    )
-                )
+                name = f"{stores[store_index].name[:4]}:{word}{serial:02d}"
+                accounts.append(platform_account_create(actor=None, store=stores[store_index], name=name))
                 service.append(kind not in SALES_KINDS)
                 agent += 1
-        TeamMembership.objects.bulk_create(memberships)
-        accounts = PlatformAccount.objects.bulk_create(accounts)
         # The last service account of each store stays unassigned, so the assign-accounts page has work.
         last_of_store = {
             account.store_id: account.pk for account, is_service in zip(accounts, service, strict=True) if is_service
         }
-        AccountAssignment.objects.bulk_create(
-            AccountAssignment(account=account, member=members[i], start_date=start)
-            for i, account in enumerate(accounts)
-            if account.pk not in last_of_store.values()
-        )
-        firsts = _first_agent_indexes()
+        for i, account in enumerate(accounts):
+            if account.pk not in last_of_store.values():
+                account_assign(account=account, member=members[i], start_date=start)
         for team, first in zip(teams, firsts, strict=True):
-            team.lead = members[first]
-        Team.objects.bulk_update(teams, ["lead"])
+            team_update(actor=None, team=team, lead=members[first])
 
-        def user(username: str, first_name: str, **extra) -> "User":
-            account = User(username=username, first_name=first_name, **extra)
-            account.set_password(password)
-            account.save()
-            return account
-
-        manager = user("manager", "店长 Manager")
-        RoleGrant.objects.bulk_create(RoleGrant(user=manager, role=Role.MANAGER, store=s) for s in stores[:2])
-        hr = user("hr", "人事 HR")
-        RoleGrant.objects.create(user=hr, role=Role.HR)
-        user("admin", "管理员 Admin", is_staff=True, is_superuser=True)
-        # New hires of the sales teams (seed 002's qualification rate): hired three to five months
-        # ago; most passed probation (转正), one has not yet.
-        first_sales, first_tele = firsts[-2], firsts[-1]  # the two sales teams come last
-        for offset, member in enumerate(members[first_sales:]):
-            if offset % 3 == 0:
-                member.hire_date = today - dt.timedelta(days=100 + 10 * offset)
-                member.confirmed_date = None if offset == 3 else member.hire_date + dt.timedelta(days=91)
-        Member.objects.bulk_update(members[first_sales:], ["hire_date", "confirmed_date"])
+        manager = user_create(actor=None, username="manager", password=password, first_name="店长 Manager")
+        for store in stores[:2]:
+            role_grant_create(actor=None, user=manager, role=Role.MANAGER, store=store)
+        hr = user_create(actor=None, username="hr", password=password, first_name="人事 HR")
+        role_grant_create(actor=None, user=hr, role=Role.HR)
+        user_create(actor=None, username="admin", password=password, first_name="管理员 Admin", is_superuser=True)
         # The lead of the first team and two of its agents log in as themselves; so do one
         # online salesperson and one telesales agent.
         logins = (("lead", members[0]), ("staff1", members[1]), ("staff2", members[2]),
                   ("sales1", members[first_sales + 1]), ("tele1", members[first_tele + 1]))  # fmt: skip
         for username, member in logins:
-            member.user = user(username, member.display_name)
-        Member.objects.bulk_update([member for _username, member in logins], ["user"])
+            user_create(actor=None, username=username, password=password, first_name=member.display_name, member=member)
     return [
         DemoLogin("manager", "manager", f"{stores[0].name}, {stores[1].name}"),
         DemoLogin("lead", "team lead", f"{teams[0]} ({members[0].display_name})"),

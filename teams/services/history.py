@@ -169,3 +169,16 @@ def history_watch(*, member_ids: Iterable[int] = (), account_ids: Iterable[int] 
     pending.extend(_spans(before, _histories_read(member_ids, account_ids)))
     if outer is None and pending:
         history_changed.send(sender=StoreDays, spans=_merged(pending))
+
+
+def store_days_announce(*, store_id: int, recredit: bool) -> None:
+    """Announce every day of a store as changed, as a change of the histories would: a setting
+    that every day's figures depend on changed (the attribution window: orders are credited
+    again). Inside a watch it joins the watch's announcement; the recompute is cut to the days
+    with data (metrics.services.kpis)."""
+    span = StoreDays(store_id, dt.date.min, None, recredit=recredit)
+    pending = _pending.get()
+    if pending is not None:
+        pending.append(span)
+    else:
+        history_changed.send(sender=StoreDays, spans=(span,))

@@ -136,6 +136,22 @@ def api_manual_line(w: World) -> dict:
     return {"statement_pk": w.statement_a.pk, "pk": w.manual_a.pk}
 
 
+def user(name: str) -> Callable[[World], dict]:
+    """The URL kwargs of a user's pages (users are the world's `users[name]`)."""
+    return lambda w: {"pk": w.user_pk(name)}
+
+
+def store_form(w: World, **overrides) -> dict:
+    data = {
+        "platform": "tmall",
+        "time_zone": "Asia/Shanghai",
+        "attribution_window_hours": "48",
+        "stuck_deal_days": "7",
+        "stuck_deal_response_hours": "12",
+    }
+    return {**data, **overrides}
+
+
 def month(w: World) -> str:
     return f"{w.month:%Y-%m}"
 
@@ -206,6 +222,104 @@ MATRIX: dict[str, list[Case]] = {
         effect=E("account A now belongs to B", lambda w: w.account_holder(w.account_a) == w.b.pk, "admin"))],
     "teams:change_list": [Case(S("L 403 403 403 403 200 200")), Case(S("L 403 403 403 403 200 200"),
                                                                       query=lambda w: {"export": "xlsx"})],
+    # --- organisation: creating and changing it (issue 19): administrators everywhere, managers in
+    # their stores (manager_s2 runs S2: S1's things are 404 to them), HR, leads and staff never (403).
+    "setup": [
+        Case(S("404 404 404 404 404 404 404"), note="gone once the installation has a user"),
+        Case(S("404 404 404 404 404 404 404"), method="post", data=lambda w: {"user-username": "x"},
+             effect=E("a second administrator", lambda w: w.store_named("矩阵店"), "")),
+    ],
+    "password_set": [Case(S("200 200 200 200 200 200 200"), kwargs=lambda w: {"uidb64": "MQ", "token": "bad-token"},
+                          note="an invalid link says so, to anyone")],
+    "password_set_done": [Case(S("200 200 200 200 200 200 200"))],
+    "teams:getting_started": [Case(S("L 403 403 403 200 403 200"))],
+    "teams:store_create": [
+        Case(S("L 403 403 403 403 403 200")),
+        Case(S("L 403 403 403 403 403 302>teams:team_list"), method="post",
+             data=lambda w: store_form(w, name="矩阵店"),
+             effect=E("a store created", lambda w: w.store_named("矩阵店"), "admin")),
+    ],
+    "teams:store_edit": [
+        Case(S("L 403 403 403 404 403 200"), kwargs=pk("s1")),
+        Case(S("L 403 403 403 404 403 302>teams:store_list"), method="post", kwargs=pk("s1"),
+             data=lambda w: store_form(w, name=w.s1.name),
+             effect=E("S1's window is 48 hours", lambda w: w.store_setting(w.s1, "attribution_window_hours") == 48,
+                      "admin")),
+        Case(S("L 403 403 403 302>teams:store_list 403 302>teams:store_list"), method="post", kwargs=pk("s2"),
+             data=lambda w: store_form(w, name=w.s2.name), note="a manager changes their own store's settings",
+             effect=E("S2's window is 48 hours", lambda w: w.store_setting(w.s2, "attribution_window_hours") == 48,
+                      "manager_s2 admin")),
+    ],
+    "teams:team_create": [
+        Case(S("L 403 403 403 200 403 200")),
+        Case(S("L 403 403 403 404 403 302>teams:member_create"), method="post",
+             data=lambda w: {"store": w.s1.pk, "name": "矩阵组", "kind": "presales"},
+             effect=E("a team of S1 created", lambda w: w.team_named(w.s1, "矩阵组"), "admin")),
+        Case(S("L 403 403 403 302>teams:member_create 403 302>teams:member_create"), method="post",
+             data=lambda w: {"store": w.s2.pk, "name": "矩阵组", "kind": "presales"},
+             note="a manager creates a team in their own store",
+             effect=E("a team of S2 created", lambda w: w.team_named(w.s2, "矩阵组"), "manager_s2 admin")),
+    ],
+    "teams:team_edit": [
+        Case(S("L 403 403 403 404 403 200"), kwargs=pk("x")),
+        Case(S("L 403 403 403 404 403 302>teams:team_list"), method="post", kwargs=pk("x"),
+             data=lambda w: {"name": "售前X二", "kind": "presales", "lead": w.lead_x.pk},
+             effect=E("team X renamed", lambda w: w.team_named(w.s1, "售前X二"), "admin")),
+    ],
+    "teams:member_create": [
+        Case(S("L 403 403 403 200 403 200")),
+        Case(S("L 403 403 403 404 403 302"), method="post", data=lambda w: {"display_name": "矩阵成员", "team": w.x.pk},
+             effect=E("a member added to team X", lambda w: w.member_in("矩阵成员", w.x), "admin")),
+        Case(S("L 403 403 403 302 403 302"), method="post", data=lambda w: {"display_name": "矩阵成员", "team": w.z.pk},
+             effect=E("a member added to team Z", lambda w: w.member_in("矩阵成员", w.z), "manager_s2 admin")),
+    ],
+    "teams:member_edit": [
+        Case(S("L 403 403 403 404 403 200"), kwargs=pk("a")),
+        Case(S("L 403 403 403 404 403 302>teams:member_detail"), method="post", kwargs=pk("a"),
+             data=lambda w: {"display_name": w.a.display_name, "employee_number": w.a.employee_number,
+                             "hire_date": "2025-01-01", "confirmed_date": "2025-04-01", "active": "on"},
+             effect=E("A's probation ended", lambda w: w.member_field(w.a, "confirmed_date") is not None, "admin")),
+    ],
+    "teams:member_move": [
+        Case(S("L 403 403 403 404 403 200"), kwargs=pk("a")),
+        Case(S("L 403 403 403 404 403 302>teams:member_detail"), method="post", kwargs=pk("a"),
+             data=lambda w: {"team": w.y.pk, "start_date": w.today.isoformat()},
+             effect=E("A moved to team Y", lambda w: w.team_now(w.a) == w.y.pk, "admin")),
+    ],
+    "teams:account_create": [
+        Case(S("L 403 403 403 200 403 200")),
+        Case(S("L 403 403 403 404 403 302>teams:account_list"), method="post",
+             data=lambda w: {"store": w.s1.pk, "name": "未来衣橱:矩阵"},
+             effect=E("an account of S1 created", lambda w: w.account_named(w.s1, "未来衣橱:矩阵"), "admin")),
+    ],
+    # --- logins and roles (issue 19): managers their members' logins without a role, administrators
+    # every login and every role; HR reads.
+    "teams:user_list": [Case(S("L 403 403 403 200 200 200"), rows=R(
+        "member", manager_s2="", hr="A B LX LY", admin="A B LX LY"))],
+    "teams:user_detail": [Case(S("L 403 403 403 404 200 200"), kwargs=user("staff_a"),
+                               rows=R("member", hr="A", admin="A"))],
+    "teams:user_invite": [
+        Case(S("L 403 403 403 200 403 200")),
+        Case(S("L 403 403 403 404 403 200"), method="post", data=lambda w: {"member": w.c.pk, "username": "carol"},
+             note="the link is shown on the answer",
+             effect=E("C has a login", lambda w: w.has_login(w.c), "admin")),
+        Case(S("L 403 403 403 200 403 200"), method="post", data=lambda w: {"member": w.d.pk, "username": "dan"},
+             note="a manager invites a member of their store",
+             effect=E("D has a login", lambda w: w.has_login(w.d), "manager_s2 admin")),
+    ],
+    "teams:user_password_link": [Case(
+        S("L 403 403 403 404 403 200"), method="post", kwargs=user("staff_a"),
+        effect=E("staff_a's password stopped", lambda w: not w.password_usable("staff_a"), "admin"))],
+    "teams:user_active": [Case(
+        S("L 403 403 403 404 403 302>teams:user_detail"), method="post", kwargs=user("staff_a"),
+        data=lambda w: {"active": "0"},
+        effect=E("staff_a deactivated", lambda w: not w.login_active("staff_a"), "admin"))],
+    "teams:role_grant_create": [Case(
+        S("L 403 403 403 403 403 302>teams:user_detail"), method="post", kwargs=user("staff_b"),
+        data=lambda w: {"role": "hr"}, effect=E("staff_b is HR", lambda w: w.has_grant("staff_b", "hr"), "admin"))],
+    "teams:role_grant_delete": [Case(
+        S("L 403 403 403 403 403 302"), method="post", kwargs=lambda w: {"pk": w.grant_pk("hr")},
+        effect=E("HR's grant revoked", lambda w: not w.has_grant("hr", "hr"), "admin"))],
     # --- imports and KPI definitions ----------------------------------------------------------------
     "metrics:kpi_definitions": [Case(S("L 200 200 200 200 200 200"))],
     "metrics:batch_list": [Case(S("L 403 403 403 200 403 200"), rows=R("batch", manager_s2="S2", admin="*"))],
@@ -480,17 +594,63 @@ MATRIX: dict[str, list[Case]] = {
         rows=R("member", staff_a="A", staff_b="A", hr="A", admin="A"))],
     # --- API: organisation --------------------------------------------------------------------------
     "api-root": [Case(S("401 200 200 200 200 200 200"), api=True)],
-    "store-list": [Case(S("401 200 200 200 200 200 200"), api=True, rows=R(
-        "store", staff_a="S1", staff_b="S1", lead_y="S1", manager_s2="S2", hr="*", admin="*"))],
-    "store-detail": [Case(S("401 200 200 200 404 200 200"), api=True, kwargs=pk("s1"))],
-    "team-list": [Case(S("401 200 200 200 200 200 200"), api=True, rows=R(
-        "team", staff_a="X", staff_b="X", lead_y="Y", manager_s2="Z", hr="*", admin="*"))],
-    "team-detail": [Case(S("401 200 200 404 404 200 200"), api=True, kwargs=pk("x"))],
-    "member-list": [Case(S("401 200 200 200 200 200 200"), api=True, rows=R(
-        "member", staff_a="A", staff_b="B", lead_y="C LY", manager_s2="D", hr="*", admin="*"))],
-    "member-detail": [Case(S("401 200 404 404 404 200 200"), api=True, kwargs=pk("a"))],
-    "platform-account-list": [Case(S("401 200 200 200 200 200 200"), api=True, rows=R(
-        "account", staff_a="a", staff_b="b", lead_y="c", manager_s2="d u2", hr="*", admin="*"))],
+    "store-list": [
+        Case(S("401 200 200 200 200 200 200"), api=True, rows=R(
+            "store", staff_a="S1", staff_b="S1", lead_y="S1", manager_s2="S2", hr="*", admin="*")),
+        Case(S("401 403 403 403 403 403 201"), api=True, method="post", data=lambda w: {"name": "矩阵店"},
+             effect=E("a store created", lambda w: w.store_named("矩阵店"), "admin")),
+    ],
+    "store-detail": [
+        Case(S("401 200 200 200 404 200 200"), api=True, kwargs=pk("s1")),
+        Case(S("401 403 403 403 404 403 200"), api=True, method="patch", kwargs=pk("s1"),
+             data=lambda w: {"stuck_deal_days": 9},
+             effect=E("S1's deals stuck after 9 days", lambda w: w.store_setting(w.s1, "stuck_deal_days") == 9,
+                      "admin")),
+        Case(S("401 403 403 403 200 403 200"), api=True, method="patch", kwargs=pk("s2"),
+             data=lambda w: {"stuck_deal_days": 9}, note="a manager changes their own store's settings",
+             effect=E("S2's deals stuck after 9 days", lambda w: w.store_setting(w.s2, "stuck_deal_days") == 9,
+                      "manager_s2 admin")),
+    ],
+    "team-list": [
+        Case(S("401 200 200 200 200 200 200"), api=True, rows=R(
+            "team", staff_a="X", staff_b="X", lead_y="Y", manager_s2="Z", hr="*", admin="*")),
+        Case(S("401 403 403 403 404 403 201"), api=True, method="post",
+             data=lambda w: {"store": w.s1.pk, "name": "矩阵组"},
+             effect=E("a team of S1 created", lambda w: w.team_named(w.s1, "矩阵组"), "admin")),
+        Case(S("401 403 403 403 201 403 201"), api=True, method="post",
+             data=lambda w: {"store": w.s2.pk, "name": "矩阵组"}, note="a manager creates a team in their own store",
+             effect=E("a team of S2 created", lambda w: w.team_named(w.s2, "矩阵组"), "manager_s2 admin")),
+    ],
+    "team-detail": [
+        Case(S("401 200 200 404 404 200 200"), api=True, kwargs=pk("x")),
+        Case(S("401 403 403 403 404 403 200"), api=True, method="patch", kwargs=pk("x"),
+             data=lambda w: {"name": "售前X二"},
+             effect=E("team X renamed", lambda w: w.team_named(w.s1, "售前X二"), "admin")),
+    ],
+    "member-list": [
+        Case(S("401 200 200 200 200 200 200"), api=True, rows=R(
+            "member", staff_a="A", staff_b="B", lead_y="C LY", manager_s2="D", hr="*", admin="*")),
+        Case(S("401 403 403 403 404 403 201"), api=True, method="post",
+             data=lambda w: {"display_name": "矩阵成员", "team": w.x.pk},
+             effect=E("a member added to team X", lambda w: w.member_in("矩阵成员", w.x), "admin")),
+    ],
+    "member-detail": [
+        Case(S("401 200 404 404 404 200 200"), api=True, kwargs=pk("a")),
+        Case(S("401 403 403 403 404 403 200"), api=True, method="patch", kwargs=pk("a"),
+             data=lambda w: {"confirmed_date": "2025-04-01"},
+             effect=E("A's probation ended", lambda w: w.member_field(w.a, "confirmed_date") is not None, "admin")),
+    ],
+    "member-moves": [Case(
+        S("401 403 403 403 404 403 201"), api=True, method="post", kwargs=pk("a"),
+        data=lambda w: {"team": w.y.pk, "start_date": w.today.isoformat()},
+        effect=E("A moved to team Y", lambda w: w.team_now(w.a) == w.y.pk, "admin"))],
+    "platform-account-list": [
+        Case(S("401 200 200 200 200 200 200"), api=True, rows=R(
+            "account", staff_a="a", staff_b="b", lead_y="c", manager_s2="d u2", hr="*", admin="*")),
+        Case(S("401 403 403 403 404 403 201"), api=True, method="post",
+             data=lambda w: {"store": w.s1.pk, "name": "未来衣橱:矩阵"},
+             effect=E("an account of S1 created", lambda w: w.account_named(w.s1, "未来衣橱:矩阵"), "admin")),
+    ],
     "platform-account-detail": [Case(S("401 200 404 404 404 200 200"), api=True, kwargs=pk("account_a"))],
     "platform-account-assign": [Case(
         S("401 403 403 403 404 403 201"), api=True, method="post", kwargs=pk("account_a"),
@@ -509,6 +669,36 @@ MATRIX: dict[str, list[Case]] = {
         Case(S("401 403 404 404 404 200 200"), api=True, method="patch", kwargs=pk("plan_a"),
              data=lambda w: {"name": "方案-Alice API"},
              effect=E("plan PA renamed", lambda w: w.plan_named("方案-Alice API"), "hr admin")),
+    ],
+    # --- API: logins and roles ------------------------------------------------------------------------
+    "user-list": [
+        Case(S("401 403 403 403 200 200 200"), api=True),
+        Case(S("401 403 403 403 404 403 201"), api=True, method="post",
+             data=lambda w: {"member": w.c.pk, "username": "carol"},
+             effect=E("C has a login", lambda w: w.has_login(w.c), "admin")),
+        Case(S("401 403 403 403 201 403 201"), api=True, method="post",
+             data=lambda w: {"member": w.d.pk, "username": "dan"}, note="a manager invites a member of their store",
+             effect=E("D has a login", lambda w: w.has_login(w.d), "manager_s2 admin")),
+    ],
+    "user-detail": [Case(S("401 403 403 403 404 200 200"), api=True, kwargs=user("staff_a"))],
+    "user-password-link": [Case(
+        S("401 403 403 403 404 403 200"), api=True, method="post", kwargs=user("staff_a"),
+        effect=E("staff_a's password stopped", lambda w: not w.password_usable("staff_a"), "admin"))],
+    "user-deactivate": [Case(
+        S("401 403 403 403 404 403 200"), api=True, method="post", kwargs=user("staff_a"),
+        effect=E("staff_a deactivated", lambda w: not w.login_active("staff_a"), "admin"))],
+    "user-reactivate": [Case(S("401 403 403 403 404 403 200"), api=True, method="post", kwargs=user("staff_a"),
+                             note="an active login stays active")],
+    "role-grant-list": [
+        Case(S("401 403 403 403 200 200 200"), api=True),
+        Case(S("401 403 403 403 403 403 201"), api=True, method="post",
+             data=lambda w: {"user": w.user_pk("staff_b"), "role": "hr"},
+             effect=E("staff_b is HR", lambda w: w.has_grant("staff_b", "hr"), "admin")),
+    ],
+    "role-grant-detail": [
+        Case(S("401 403 403 403 404 200 200"), api=True, kwargs=lambda w: {"pk": w.grant_pk("hr")}),
+        Case(S("401 403 403 403 403 403 204"), api=True, method="delete", kwargs=lambda w: {"pk": w.grant_pk("hr")},
+             effect=E("HR's grant revoked", lambda w: not w.has_grant("hr", "hr"), "admin")),
     ],
     # --- API: KPIs and dashboards -------------------------------------------------------------------
     "kpis": [

@@ -171,8 +171,9 @@ def test_the_api_root_lists_every_collection_and_each_link_answers(org, api_for)
     """One root for the whole API (each app's router has none of its own)."""
     api = api_for(org.users["admin"])
     links = api.get("/api/").json()
-    assert {"stores", "teams", "members", "platform-accounts", "imports/batches", "targets", "behaviour-records",
-            "promotions", "pipeline/stuck-deals", "appraisal-templates", "statements", "plans"} == set(links)  # fmt: skip
+    assert {"stores", "teams", "members", "platform-accounts", "users", "role-grants", "imports/batches", "targets",
+            "behaviour-records", "promotions", "pipeline/stuck-deals", "appraisal-templates", "statements",
+            "plans"} == set(links)  # fmt: skip
     for name, url in links.items():
         assert url == f"http://testserver/api/{name}/"
         assert api.get(url).status_code == 200, name

@@ -272,6 +272,75 @@ class World:
 
         return Target.objects.filter(pk=target.pk).values_list("name", flat=True).first()
 
+    # --- the organisation and its logins (issue 19) ---
+
+    def user_pk(self, name: str) -> int:
+        return self.users[name].pk
+
+    def grant_pk(self, name: str) -> int:
+        """The pk of the user's one grant, remembered: a cell that revokes it asks again after."""
+        from teams.models import RoleGrant
+
+        known = self.__dict__.setdefault("_grant_pks", {})
+        if name not in known:
+            known[name] = RoleGrant.objects.filter(user=self.users[name]).values_list("pk", flat=True).get()
+        return known[name]
+
+    def store_setting(self, store, name: str):
+        from teams.models import Store
+
+        return Store.objects.filter(pk=store.pk).values_list(name, flat=True).get()
+
+    def store_named(self, name: str) -> bool:
+        from teams.models import Store
+
+        return Store.objects.filter(name=name).exists()
+
+    def team_named(self, store, name: str) -> bool:
+        from teams.models import Team
+
+        return Team.objects.filter(store=store, name=name).exists()
+
+    def member_in(self, name: str, team) -> bool:
+        from teams.models import TeamMembership
+
+        return TeamMembership.objects.filter(member__display_name=name, team=team, end_date__isnull=True).exists()
+
+    def member_field(self, member, name: str):
+        from teams.models import Member
+
+        return Member.objects.filter(pk=member.pk).values_list(name, flat=True).get()
+
+    def team_now(self, member) -> int | None:
+        from teams.models import TeamMembership
+
+        rows = TeamMembership.objects.filter(member=member, end_date__isnull=True)
+        return rows.values_list("team_id", flat=True).first()
+
+    def account_named(self, store, name: str) -> bool:
+        from teams.models import PlatformAccount
+
+        return PlatformAccount.objects.filter(store=store, name=name).exists()
+
+    def has_login(self, member) -> bool:
+        from teams.models import Member
+
+        return Member.objects.filter(pk=member.pk, user__isnull=False).exists()
+
+    def password_usable(self, name: str) -> bool:
+        self.users[name].refresh_from_db()
+        return self.users[name].has_usable_password()
+
+    def login_active(self, name: str) -> bool:
+        from django.contrib.auth import get_user_model
+
+        return get_user_model().objects.filter(pk=self.users[name].pk, is_active=True).exists()
+
+    def has_grant(self, name: str, role: str) -> bool:
+        from teams.models import RoleGrant
+
+        return RoleGrant.objects.filter(user=self.users[name], role=role).exists()
+
 
 def world_build() -> World:
     from axes.models import AccessAttempt, AccessFailureLog, AccessLog

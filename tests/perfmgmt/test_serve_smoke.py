@@ -176,3 +176,48 @@ def test_the_wait_gives_up_on_a_live_process_that_prints_nothing(tmp_path):
     finally:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+
+
+@pytest.mark.slow
+def test_make_run_without_the_demo_starts_empty_and_the_first_visit_sets_it_up(tmp_path):
+    """PERFMGMT_DEMO=0: no demo; every page leads to the set-up page, which (with its CSRF token,
+    as a browser sends it) creates the administrator and the first store, signs them in and lands
+    on what to do next; afterwards the set-up page is gone."""
+    import http.cookiejar
+    import re
+    import urllib.parse
+
+    process, log, port = _serve(tmp_path, PERFMGMT_DEMO="0")
+    base = f"http://127.0.0.1:{port}"
+    jar = http.cookiejar.CookieJar()
+    browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+
+    def fetch(path: str, data: dict | None = None):
+        body = urllib.parse.urlencode(data).encode() if data is not None else None
+        request = urllib.request.Request(base + path, data=body, headers={"Referer": base + path})  # noqa: S310 - http://
+        try:
+            with browser.open(request, timeout=10) as response:
+                return response.status, response.geturl(), response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.geturl(), error.read().decode()
+        except OSError:
+            return None
+
+    try:
+        status, url, page = _wait_for(lambda: fetch("/"), process=process, logs=[log], what="the first page")
+        assert (status, urllib.parse.urlparse(url).path) == (200, "/setup/")
+        assert 'name="user-password1"' in page and "设置 perfmgmt" in page
+        assert "Loading the demo data" not in log.read_text() and "PERFMGMT_DEMO=0" in log.read_text()
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)[1]
+        status, url, page = fetch("/setup/", {
+            "csrfmiddlewaretoken": token, "user-username": "boss", "user-password1": "Wen-9-tulips-Quay",
+            "user-password2": "Wen-9-tulips-Quay", "store-name": "未来衣橱旗舰店", "store-platform": "tmall",
+            "store-time_zone": "Asia/Shanghai", "store-attribution_window_hours": "24", "store-stuck_deal_days": "7",
+            "store-stuck_deal_response_hours": "12",
+        })  # fmt: skip
+        assert (status, urllib.parse.urlparse(url).path) == (200, "/org/start/") and "导入花名册" in page
+        assert fetch("/setup/")[0] == 404
+        status, url, page = fetch("/org/stores/")
+        assert status == 200 and "未来衣橱旗舰店" in page
+    finally:
+        _stop(process, tmp_path)
