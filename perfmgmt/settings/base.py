@@ -316,6 +316,11 @@ EMAIL_CONFIGURED = bool(env.str("EMAIL_URL", default=""))
 if EMAIL_CONFIGURED:
     vars().update(env.email_url("EMAIL_URL"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="perfmgmt@localhost")
+# The site's address as its users reach it (https://perfmgmt.example.com): links that background
+# jobs e-mail (the invitations of the logins a roster import creates) are built on it, since a
+# worker has no request to take the address from. Empty: those links are not e-mailed, and a
+# manager sends them from the users page.
+SITE_URL = env.str("PERFMGMT_SITE_URL", default="")
 
 # Imports of shop exports.
 IMPORT_MAX_FILE_MB = env.int("IMPORT_MAX_FILE_MB", default=200)

@@ -151,15 +151,19 @@ def roster_accounts_split(*, text: str | None) -> tuple[str, ...]:
 
 
 def roster_invitations_send(*, users: Sequence[AbstractBaseUser], actor: AbstractBaseUser | None) -> None:
-    """Invite the users a roster created (a one-time link to set their password).
+    """Invite the logins a roster created (each with no usable password, linked to its member):
+    their one-time links are e-mailed once the import commits, to those with an e-mail address,
+    when e-mail is set up and the site knows its address (PERFMGMT_SITE_URL: a worker has no
+    request to take it from). Otherwise the store's manager sends each link from the users page."""
+    from teams.services.users import users_invitation_send
 
-    The hook where the invitation service of the people pages is connected: the roster creates
-    each user with no usable password, linked to their member, and hands them here, in the
-    import's transaction. Not connected yet: until it is, nothing is sent, and the users are
-    invited from the member's page."""
-    if users:
-        names = ", ".join(user.get_username() for user in users)
-        logger.info("roster: %s users created, to be invited: %s", len(users), names)
+    if not users:
+        return
+    if not (settings.SITE_URL and settings.EMAIL_CONFIGURED):
+        logger.info("roster: %s logins created; their invitations are sent from the users page (e-mail or "
+                    "PERFMGMT_SITE_URL not set)", len(users))  # fmt: skip
+        return
+    users_invitation_send(users=users, base_url=settings.SITE_URL)
 
 
 # --- reading what the organisation says now ---------------------------------------------------

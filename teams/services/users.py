@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urljoin
 
@@ -172,6 +173,13 @@ def user_invite(
         name = first_name or (member.display_name if member else "")
         user = user_create(actor=actor, username=username, first_name=name, email=email, member=member)
         return _password_link(user=user, base_url=base_url)
+
+
+def users_invitation_send(*, users: Sequence[AbstractBaseUser], base_url: str) -> list[PasswordLink]:
+    """The one-time links of logins just made without a password (a roster import's): e-mailed,
+    on commit, to those who have an e-mail address when e-mail is set up. Nothing is changed: a
+    link comes from the login's state, so the users page can make the same kind of link later."""
+    return [_password_link(user=user, base_url=base_url) for user in users if user.email and user.is_active]
 
 
 def user_password_reset(*, actor: AbstractBaseUser | None, user, base_url: str) -> PasswordLink:

@@ -315,6 +315,32 @@ def test_from_first_activity_starts_a_never_held_account_on_its_first_chat(tmp_p
 # --- users ----------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("site_url", ["https://perfmgmt.example.com", ""])
+def test_the_logins_a_roster_creates_get_their_invitation_by_e_mail_once_it_commits(
+    tmp_path, store, settings, site_url, django_capture_on_commit_callbacks
+):
+    """With e-mail set up and the site's address known, each new login with an e-mail address is
+    sent its one-time link after the import commits; without the address no link can be built in
+    a worker, and nothing is sent (the manager sends it from the users page)."""
+    from django.core import mail
+
+    settings.EMAIL_CONFIGURED, settings.SITE_URL = True, site_url
+    lines = [
+        f"E001,王芳,{STORE},售前一组,未来衣橱:客服01,2026-07-01,,,wangfang,wang@example.com",
+        f"E002,张伟,{STORE},售后组,未来衣橱:客服03,2026-07-01,,,zhangwei,",
+    ]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert _counts(_import(_roster(tmp_path, lines))) == (2, 0, 0, 0)
+    if not site_url:
+        assert mail.outbox == []
+        return
+    assert [m.to for m in mail.outbox] == [["wang@example.com"]]  # 张伟 has no address
+    assert "https://perfmgmt.example.com/accounts/set-password/" in mail.outbox[0].body
+    with django_capture_on_commit_callbacks(execute=True):
+        _import(_roster(tmp_path, lines, name="again.csv"))  # nothing new: nobody invited again
+    assert len(mail.outbox) == 1
+
+
 def test_a_login_creates_a_user_with_no_password_and_hands_it_to_the_invitation(tmp_path, store, monkeypatch):
     invited = []
     monkeypatch.setattr("teams.services.roster.roster_invitations_send",

@@ -106,8 +106,12 @@ def test_empty_database_roster_then_shop_data_gives_member_kpis(
     sessions = Counter(chat["客服"] for chat in chats)
     per_store = Counter(chat["店铺名称"] for chat in chats)
     first = max(per_store, key=lambda store: len({c["客服"] for c in chats if c["店铺名称"] == store}))
-    # Step 1: the company's first store (the others are named by the roster and created by it).
-    store_id = Store.objects.create(name=first, platform=Platform.JD, time_zone="Asia/Shanghai").pk
+    # Step 1: the company's first store, through the API (the others are named by the roster and
+    # created by it). The administrator stands for `createsuperuser` (or the set-up page).
+    created = api.post("/api/stores/", {"name": first, "platform": Platform.JD, "time_zone": "Asia/Shanghai",
+                                        "attribution_window_hours": 24}, format="json")  # fmt: skip
+    assert created.status_code == 201, created.content
+    store_id = created.json()["id"]
 
     # Step 2: the roster.
     text, members = _roster(chats, first)
