@@ -204,7 +204,9 @@ if REDIS_URL:
     CELERY_BROKER_TRANSPORT_OPTIONS = REDIS_BROKER_TRANSPORT_OPTIONS
     CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 3  # seconds, the result backend's
 else:
-    CELERY_BROKER_URL = "filesystem://"
+    # The file transport ignores the host; naming one keeps kombu from warning "No hostname was
+    # supplied" on every connection (each `import_data` run printed it).
+    CELERY_BROKER_URL = "filesystem://localhost/"
     CELERY_BROKER_TRANSPORT_OPTIONS = file_broker_options(CELERY_BROKER_DIR)
     CELERY_RESULT_BACKEND = f"file://{CELERY_BROKER_DIR / 'results'}"
 # Cache: dashboards keep computed pages here, keyed by the data version of their stores (see

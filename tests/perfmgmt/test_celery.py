@@ -21,7 +21,7 @@ def test_broker_is_redis_when_redis_url_is_set():
         assert app.conf.broker_url.startswith("redis://")
         assert str(app.conf.result_backend).startswith("redis://")
     else:
-        assert app.conf.broker_url == "filesystem://"
+        assert app.conf.broker_url == "filesystem://localhost/"
         assert str(app.conf.result_backend).startswith("file://")
     assert not app.conf.task_always_eager
 
