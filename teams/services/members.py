@@ -16,7 +16,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from teams.models import AccountAssignment, ChangeArea, Member, Team, TeamMembership
-from teams.services.changes import change_record, fields_snapshot
+from teams.services.changes import change_record, change_record_build, change_records_create, fields_snapshot
 from teams.services.history import history_watch
 
 MEMBER_FIELDS = ("display_name", "employee_number", "hire_date", "confirmed_date", "leave_date", "active")
@@ -278,9 +278,46 @@ def members_deactivate_departed(*, today: dt.date, member_ids: list[int] | None 
         if not ids:
             return 0
         leave_date = Subquery(Member.objects.filter(pk=OuterRef("member_id")).values("leave_date")[:1])
+        # The change log holds what the job ends, as it holds the same change made on a page: by
+        # "the system" (no actor), each member's active flag and each period's end date.
+        ending = {
+            model: list(
+                model.objects.filter(
+                    member_id__in=ids, end_date__isnull=True, start_date__lte=F("member__leave_date")
+                ).select_related("member", "team__store" if model is TeamMembership else "account__store")
+            )
+            for model in (TeamMembership, AccountAssignment)
+        }
         with history_watch(member_ids=ids):
             for model in (TeamMembership, AccountAssignment):
                 model.objects.filter(
                     member_id__in=ids, end_date__isnull=True, start_date__lte=F("member__leave_date")
                 ).update(end_date=leave_date)
-        return Member.objects.filter(id__in=ids).update(active=False)
+        changed = Member.objects.filter(id__in=ids).update(active=False)
+        change_records_create(records=_departure_records(ids=ids, ending=ending))
+        return changed
+
+
+def _departure_records(*, ids: list[int], ending: dict) -> list:
+    """The change records of members_deactivate_departed: rows as they were before it, ended on
+    each member's leave date, and the members made inactive (store: their team's, when known)."""
+    records, store_of = [], {}
+    for model, fields in ((TeamMembership, MEMBERSHIP_FIELDS), (AccountAssignment, ASSIGNMENT_FIELDS)):
+        for row in ending[model]:
+            before = fields_snapshot(instance=row, fields=fields)
+            row.end_date = row.member.leave_date
+            store = row.team.store if model is TeamMembership else row.account.store
+            if model is TeamMembership:
+                store_of[row.member_id] = store
+            after = fields_snapshot(instance=row, fields=fields)
+            records.append(
+                change_record_build(
+                    actor=None, area=ChangeArea.ORGANISATION, target=row, before=before, after=after, store=store
+                )
+            )
+    for member in Member.objects.filter(id__in=ids):
+        after = fields_snapshot(instance=member, fields=MEMBER_FIELDS)
+        records.append(change_record_build(actor=None, area=ChangeArea.ORGANISATION, target=member,
+                                           before={**after, "active": True}, after=after,
+                                           store=store_of.get(member.pk)))  # fmt: skip
+    return records

@@ -99,3 +99,28 @@ def test_the_change_log_downloads_one_line_per_field_changed(org, client_for):
 def test_only_hr_and_administrators_read_the_change_log(org, client_for, who):
     _records(org)
     assert client_for(org.users[who]).get(reverse("teams:change_list")).status_code == 403
+
+
+def test_the_nightly_departures_are_in_the_change_log_by_the_system(org):
+    from teams.models import AccountAssignment, TeamMembership
+    from teams.services.members import members_deactivate_departed
+    from tests.factories import AccountAssignmentFactory, MemberFactory
+
+    leaver = MemberFactory(display_name="离职者", leave_date=dt.date(2026, 5, 31))
+    TeamMembershipFactory(member=leaver, team=org.x, start_date=dt.date(2026, 1, 1))
+    AccountAssignmentFactory(member=leaver, start_date=dt.date(2026, 1, 1))
+    MemberFactory(display_name="明天离职", leave_date=dt.date(2026, 6, 1))  # still working on 1 June
+    assert members_deactivate_departed(today=dt.date(2026, 6, 1)) == 1
+
+    records = {record.object_type: record for record in ChangeRecord.objects.all()}
+    assert set(records) == {"teams.member", "teams.teammembership", "teams.accountassignment"}
+    assert all(record.actor is None and record.action == ChangeAction.CHANGED for record in records.values())
+    assert records["teams.member"].changes == {"active": [True, False]}
+    assert records["teams.member"].label == "离职者" and records["teams.member"].store == org.x.store
+    for model in (TeamMembership, AccountAssignment):
+        row = model.objects.get(member=leaver)
+        assert records[model._meta.label_lower].changes == {"end_date": [None, "2026-05-31"]}
+        assert records[model._meta.label_lower].object_id == str(row.pk)
+    # A second run changes nothing and records nothing.
+    assert members_deactivate_departed(today=dt.date(2026, 6, 1)) == 0
+    assert ChangeRecord.objects.count() == 3
