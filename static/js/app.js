@@ -10,6 +10,15 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   }
 
+  // An open menu of the bar (organisation, user) closes on a click elsewhere or on Escape.
+  const menus = [...document.querySelectorAll("details.nav-menu, details.user-menu")];
+  document.addEventListener("click", (event) => {
+    menus.forEach((menu) => { if (menu.open && !menu.contains(event.target)) menu.open = false; });
+  });
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") menus.forEach((menu) => { menu.open = false; });
+  });
+
   // data-confirm on a form or on its submit button: ask before submitting; Cancel keeps the page.
   document.addEventListener("submit", (event) => {
     const source = (event.submitter && event.submitter.closest("[data-confirm]")) || event.target.closest("[data-confirm]");

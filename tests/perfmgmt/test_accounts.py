@@ -103,3 +103,27 @@ def test_navigation_depends_on_role(client, org):
     manager_nav = client.get(reverse("home")).content.decode()
     assert f'href="{reverse("teams:member_list")}"' in manager_nav
     assert "Assign accounts" in manager_nav
+
+
+def test_the_organisation_pages_share_one_menu_and_the_api_and_admin_sit_in_the_user_menu(client, org):
+    """An administrator's bar held 17 links and wrapped to three lines at 1366 px in English."""
+    import re
+
+    admin = org.users["admin"]  # a superuser
+    client.cookies["django_language"] = "en"
+    client.force_login(admin)
+    page = client.get(reverse("teams:member_list")).content.decode()
+    nav = re.search(r'<nav id="main-nav".*?</nav>', page, re.S).group(0)
+    menu = re.search(r'<details class="nav-menu">.*?</details>', nav, re.S).group(0)
+    assert '<summary class="current">Organisation</summary>' in menu  # a page of the menu is open
+    for name in ("store_list", "team_list", "member_list", "account_list", "user_list", "change_list"):
+        assert f'href="{reverse(f"teams:{name}")}"' in menu
+    assert len(re.findall(r"<a ", nav)) - len(re.findall(r"<a ", menu)) <= 9  # the rest of the bar
+    user_menu = re.search(r'<details class="user-menu">.*?</details>', page, re.S).group(0)
+    assert f'href="{reverse("swagger_ui")}"' in user_menu and f'href="{reverse("admin:index")}"' in user_menu
+    home = client.get(reverse("home")).content.decode()
+    assert "<summary>Organisation</summary>" in home  # not marked current elsewhere
+    # Staff have no organisation menu: their one page of it (their accounts) stays in the bar.
+    client.force_login(org.users["staff_a"])
+    staff = client.get(reverse("home")).content.decode()
+    assert 'class="nav-menu"' not in staff and f'href="{reverse("teams:account_list")}"' in staff
