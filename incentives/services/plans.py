@@ -436,7 +436,11 @@ def plan_assignment_update(
     """Change an assignment's days. Overlaps with another assignment of the same team or member
     are refused. The open statements of the months of the old and the new span recompute."""
     _require_editor(actor)
-    assignment = PlanAssignment.objects.select_for_update().select_related("plan", "team").get(pk=assignment.pk)
+    # Only this row is locked (of self): PostgreSQL refuses FOR UPDATE on the nullable side of the
+    # outer join select_related makes for a nullable key (SQLite has no row locks and let it pass).
+    assignment = (
+        PlanAssignment.objects.select_for_update(of=("self",)).select_related("plan", "team").get(pk=assignment.pk)
+    )
     before = fields_snapshot(instance=assignment, fields=ASSIGNMENT_FIELDS)
     old_start, old_end = assignment.start_date, assignment.end_date
     assignment.start_date, assignment.end_date = start_date, end_date

@@ -252,7 +252,9 @@ def role_grant_create(*, actor: AbstractBaseUser | None, user, role: str, store:
 def role_grant_delete(*, actor: AbstractBaseUser | None, grant: RoleGrant) -> None:
     """Revoke a role. Never the last active administrator's."""
     with transaction.atomic():
-        grant = RoleGrant.objects.select_for_update().select_related("user", "store").get(pk=grant.pk)
+        # Only this row is locked (of self): PostgreSQL refuses FOR UPDATE on the nullable side of the
+        # outer join select_related makes for a nullable key (SQLite has no row locks and let it pass).
+        grant = RoleGrant.objects.select_for_update(of=("self",)).select_related("user", "store").get(pk=grant.pk)
         if grant.role == Role.ADMIN and not _administrators(exclude_grant_id=grant.pk).exists():
             raise ValidationError(_("%(username)s is the last active administrator: grant the role to someone "
                                     "else first.") % {"username": grant.user.get_username()})  # fmt: skip
