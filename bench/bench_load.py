@@ -503,7 +503,7 @@ def drain(host: str, timeout: float = 180) -> float:
     while time.monotonic() - started < timeout and quick < 3:
         begin = time.monotonic()
         with contextlib.suppress(requests.RequestException):
-            requests.get(f"{host}/healthz", timeout=timeout)
+            requests.get(f"{host}/healthz?live", timeout=timeout)
         quick = quick + 1 if time.monotonic() - begin < 0.1 else 0
         time.sleep(0.5)
     return time.monotonic() - started
@@ -1020,7 +1020,7 @@ def measure(args: argparse.Namespace, base_url: str, built_s: float | None, star
             [sys.executable, "-m", "celery", "-A", "perfmgmt", "worker", "--loglevel", "info", "--concurrency", "2"],
             env, OUT / "worker.log", signal.SIGTERM,
         )  # fmt: skip
-        wait_for("gunicorn", lambda: http_ok(f"{host}/healthz"), 60, gunicorn, OUT / "gunicorn.log")
+        wait_for("gunicorn", lambda: http_ok(f"{host}/healthz?live"), 60, gunicorn, OUT / "gunicorn.log")
         wait_for("the Celery worker", worker_ping, 90, worker, OUT / "worker.log")
         print(f"serving {host} (gunicorn: {server}) with a Celery worker (2 processes)")
         if not args.no_calibration:

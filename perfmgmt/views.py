@@ -1,5 +1,4 @@
 from axes.helpers import get_cool_off
-from django.db import connection
 from django.http import HttpRequest, HttpResponseRedirect, JsonResponse
 from django.templatetags.static import static
 from django.utils.translation import gettext as _
@@ -12,16 +11,20 @@ from rest_framework.exceptions import Throttled, ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.throttling import ScopedRateThrottle
 
+from perfmgmt.health import dependencies_check
+
 
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
-    """Liveness and database reachability, for container health checks and load balancers."""
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-    except Exception as error:
-        return JsonResponse({"status": "error", "database": str(error.__class__.__name__)}, status=503)
-    return JsonResponse({"status": "ok"})
+    """Each dependency's state, for monitoring: 200 when the database, the cache, the broker and a
+    worker (seen within the last 100 s) are all up, else 503; the body names each one, "ok" or why
+    not. With `?live`, only this web process and its database, for container health checks and load
+    balancers: a web process keeps serving while Redis or the workers are away (docs/deploy.md)."""
+    answers = dependencies_check(live="live" in request.GET)
+    down = [name for name, problem in answers.items() if problem]
+    body = {"status": "error" if down else "ok", "down": down}
+    body.update({name: problem or "ok" for name, problem in answers.items()})
+    return JsonResponse(body, status=503 if down else 200)
 
 
 @require_safe

@@ -8,6 +8,7 @@ import environ
 from csp.constants import NONE, SELF, UNSAFE_HASHES
 from django.utils.log import DEFAULT_LOGGING
 
+from perfmgmt.cache import redis_cache_settings
 from perfmgmt.file_broker import file_broker_options
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -212,8 +213,10 @@ else:
 # Cache: dashboards keep computed pages here, keyed by the data version of their stores (see
 # metrics.selectors.cache). Redis when REDIS_URL is set; otherwise files under VAR_DIR,
 # which the web server and the worker share (a per-process memory cache would not be).
+# The Redis cache fails open: with Redis down or silent, pages are computed from the database
+# (perfmgmt/cache.py: short socket timeouts and a circuit breaker).
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {"default": redis_cache_settings(url=REDIS_URL)}
 else:
     CACHES = {
         "default": {

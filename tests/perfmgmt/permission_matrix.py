@@ -201,7 +201,8 @@ MATRIX: dict[str, list[Case]] = {
     ],
     "password_change": [Case(S("L 200 200 200 200 200 200"))],
     "password_change_done": [Case(S("L 200 200 200 200 200 200"))],
-    "healthz": [Case(S("200 200 200 200 200 200 200"))],
+    # Liveness (the container health check); the full /healthz also needs a worker, which none runs here.
+    "healthz": [Case(S("200 200 200 200 200 200 200"), query=lambda w: {"live": ""})],
     "favicon": [Case(S("302 302 302 302 302 302 302"), note="to the static icon")],
     "set_language": [Case(S("302 302 302 302 302 302 302"), method="post", data=lambda w: {"language": "en"})],
     # --- organisation -----------------------------------------------------------------------------

@@ -258,7 +258,7 @@ def test_production_answers_https_only_with_hsts_policy_and_secure_cookies(produ
     client = Client()
     plain = client.get(reverse("login"))
     assert plain.status_code == 301 and plain["Location"] == f"https://testserver{reverse('login')}"
-    assert client.get(reverse("healthz")).status_code == 200  # the container's health check, inside
+    assert client.get(reverse("healthz"), {"live": ""}).status_code == 200  # the container's health check, inside
     https = {"HTTP_X_FORWARDED_PROTO": "https"}  # as the TLS-terminating proxy sets it
     page = client.get(reverse("login"), **https)
     assert page.status_code == 200
