@@ -237,6 +237,13 @@ CELERY_BEAT_LOCK_TTL = env.int("CELERY_BEAT_LOCK_TTL", default=60)  # seconds (R
 # Publishing to a broker that does not answer: 3 tries within about a second, then the caller hears of it.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Broker lost while running: reconnect for as long as it takes (every 2, 4, … up to 30 s), where
+# Celery's default gives up after 100 tries (about 50 minutes) and the worker exits. Tasks already
+# running carry on (their acks_late message is acknowledged on the new connection): an import
+# that commits without Redis is not thrown away and run again (docs/faults.md).
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 
 REST_FRAMEWORK = {
     # Token first: DRF takes the first class's WWW-Authenticate header, so a request without valid

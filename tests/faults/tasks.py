@@ -26,3 +26,13 @@ def _probe_send_record(sender=None, **kwargs) -> None:
     if sender == PROBE_TASK and os.environ.get("FAULTS_DIR"):
         with (Path(os.environ["FAULTS_DIR"]) / "sends.log").open("a", encoding="utf-8") as handle:
             handle.write(f"{time.time():.3f} {os.getpid()}\n")
+
+
+@shared_task(bind=True, acks_late=True)
+def sleep_probe(self, path: str, seconds: float) -> None:
+    """Append 'start <task id>' to `path`, sleep `seconds`, append 'end <task id>'."""
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(f"start {self.request.id}\n")
+    time.sleep(seconds)
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(f"end {self.request.id}\n")
