@@ -7,6 +7,7 @@ from pathlib import Path
 import environ
 from csp.constants import NONE, SELF, UNSAFE_HASHES
 from django.utils.log import DEFAULT_LOGGING
+from kombu import Exchange, Queue
 
 from perfmgmt.file_broker import file_broker_options
 
@@ -244,6 +245,26 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_RETRY = True
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
+# Two queues: imports and the KPI updates that follow them on "imports", everything else (cache
+# warm-ups, alerts, badges, statements, purges) on the default "celery", so an upload never waits
+# behind a warm-up. A worker started without -Q consumes both (CELERY_TASK_QUEUES); bin/serve and
+# docker-compose.yml add a worker for "imports" only (docs/deploy.md).
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+IMPORTS_QUEUE = "imports"
+CELERY_TASK_QUEUES = [
+    Queue(name, Exchange(name), routing_key=name) for name in (CELERY_TASK_DEFAULT_QUEUE, IMPORTS_QUEUE)
+]
+CELERY_TASK_ROUTES = {
+    name: {"queue": IMPORTS_QUEUE}
+    for name in (
+        "metrics.tasks.import_batch_run_task",
+        "metrics.tasks.kpis_after_import_task",
+        "metrics.tasks.kpis_recompute_range_task",
+        "metrics.tasks.kpis_attribution_task",
+        "metrics.tasks.kpis_partition_task",
+        "metrics.tasks.followups_deliver_task",
+    )
+}
 
 REST_FRAMEWORK = {
     # Token first: DRF takes the first class's WWW-Authenticate header, so a request without valid

@@ -36,3 +36,27 @@ def sleep_probe(self, path: str, seconds: float) -> None:
     time.sleep(seconds)
     with open(path, "a", encoding="utf-8") as handle:
         handle.write(f"end {self.request.id}\n")
+
+
+def _slow_warm_ups(seconds: float, log: Path) -> None:
+    """Make every cache warm-up of this worker take `seconds` longer, logging 'warm start <store>'
+    and 'warm end <store>' to `log`: a warm-up of a big store, for tests/faults/test_import_queue.py."""
+    from metrics.services import dashboards
+
+    warm = dashboards.dashboards_warm
+
+    def slow(*, store):
+        with log.open("a", encoding="utf-8") as handle:
+            handle.write(f"warm start {store.pk}\n")
+        time.sleep(seconds)
+        try:
+            return warm(store=store)
+        finally:
+            with log.open("a", encoding="utf-8") as handle:
+                handle.write(f"warm end {store.pk}\n")
+
+    dashboards.dashboards_warm = slow
+
+
+if os.environ.get("FAULTS_SLOW_WARM_S"):
+    _slow_warm_ups(float(os.environ["FAULTS_SLOW_WARM_S"]), Path(os.environ["FAULTS_DIR"]) / "warm.log")

@@ -77,7 +77,9 @@ class PrivateRedis:
             return False
 
     def queued(self) -> int:
-        return redis.Redis.from_url(self.url).llen("celery")
+        """Messages waiting in the app's queues (imports have one of their own)."""
+        client = redis.Redis.from_url(self.url)
+        return sum(client.llen(queue.name) for queue in settings.CELERY_TASK_QUEUES)
 
 
 @pytest.fixture
