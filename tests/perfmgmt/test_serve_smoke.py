@@ -161,12 +161,14 @@ def test_make_run_serves_the_login_page_with_demo_logins(tmp_path):
         # A worker that dies (here SIGKILL, as the OOM killer would) is started again (bin/supervise).
         killed = _pid(tmp_path / "run" / "worker-imports.pid")
         os.kill(killed, signal.SIGKILL)
+        started = time.monotonic()
         _wait_for(
             lambda: True if imports_log.read_text().count("ready.") == 2 else None,
             process=process,
             logs=[log, imports_log],
             what="the imports worker started again",
         )
+        print(f"\nimports worker ready again {time.monotonic() - started:.1f} s after its SIGKILL")
         assert _pid(tmp_path / "run" / "worker-imports.pid") != killed
         assert "the Celery worker (imports queue) exited with status 137; starting it again in 1 s" in log.read_text()
 
