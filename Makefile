@@ -48,8 +48,10 @@ lock:
 	uv pip compile pyproject.toml --extra dev --python-version 3.11 --no-header -o requirements/dev.txt
 	uv pip compile requirements/bench.in -c requirements/dev.txt --python-version 3.11 --no-header -o requirements/bench.txt
 
+## A worker with beat, for every queue, on its own (beside `manage.py runserver`); started again if it
+## exits (bin/supervise). make run starts its own two workers: docs/deploy.md.
 worker: $(STAMP)
-	$(VENV)/bin/celery -A perfmgmt worker -B -l info
+	bash bin/supervise "Celery worker" - $(PY) -m celery -A perfmgmt worker -B -l info
 
 clean:
 	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache

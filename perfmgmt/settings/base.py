@@ -7,6 +7,7 @@ from pathlib import Path
 import environ
 from csp.constants import NONE, SELF, UNSAFE_HASHES
 from django.utils.log import DEFAULT_LOGGING
+from kombu import Exchange, Queue
 
 from perfmgmt.cache import redis_cache_settings
 from perfmgmt.file_broker import file_broker_options
@@ -240,6 +241,33 @@ CELERY_BEAT_LOCK_TTL = env.int("CELERY_BEAT_LOCK_TTL", default=60)  # seconds (R
 # Publishing to a broker that does not answer: 3 tries within about a second, then the caller hears of it.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Broker lost while running: reconnect for as long as it takes (every 2, 4, … up to 30 s), where
+# Celery's default gives up after 100 tries (about 50 minutes) and the worker exits. Tasks already
+# running carry on (their acks_late message is acknowledged on the new connection): an import
+# that commits without Redis is not thrown away and run again (docs/faults.md).
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
+# Two queues: imports and the KPI updates that follow them on "imports", everything else (cache
+# warm-ups, alerts, badges, statements, purges) on the default "celery", so an upload never waits
+# behind a warm-up. A worker started without -Q consumes both (CELERY_TASK_QUEUES); bin/serve and
+# docker-compose.yml add a worker for "imports" only (docs/deploy.md).
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+IMPORTS_QUEUE = "imports"
+CELERY_TASK_QUEUES = [
+    Queue(name, Exchange(name), routing_key=name) for name in (CELERY_TASK_DEFAULT_QUEUE, IMPORTS_QUEUE)
+]
+CELERY_TASK_ROUTES = {
+    name: {"queue": IMPORTS_QUEUE}
+    for name in (
+        "metrics.tasks.import_batch_run_task",
+        "metrics.tasks.kpis_after_import_task",
+        "metrics.tasks.kpis_recompute_range_task",
+        "metrics.tasks.kpis_attribution_task",
+        "metrics.tasks.kpis_partition_task",
+        "metrics.tasks.followups_deliver_task",
+    )
+}
 
 REST_FRAMEWORK = {
     # Token first: DRF takes the first class's WWW-Authenticate header, so a request without valid

@@ -13,6 +13,7 @@ import shutil
 import socket
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 import redis
@@ -44,16 +45,21 @@ def _free_port() -> int:
 
 
 class PrivateRedis:
-    """A redis-server of this test only, on a spare port, without persistence."""
+    """A redis-server of this test only, on a spare port: without persistence, or with an
+    append-only file in `data_dir` (as docker-compose.yml runs it), so a restart keeps its queues."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, *, data_dir: Path | None = None) -> None:
         self.port = port
         self.url = f"redis://127.0.0.1:{port}/0"
+        self.data_dir = data_dir
         self.process = None
 
     def start(self) -> None:
+        persistence = (
+            ["--appendonly", "no"] if self.data_dir is None else ["--appendonly", "yes", "--dir", str(self.data_dir)]
+        )
         self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", *persistence],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -71,7 +77,9 @@ class PrivateRedis:
             return False
 
     def queued(self) -> int:
-        return redis.Redis.from_url(self.url).llen("celery")
+        """Messages waiting in the app's queues (imports have one of their own)."""
+        client = redis.Redis.from_url(self.url)
+        return sum(client.llen(queue.name) for queue in settings.CELERY_TASK_QUEUES)
 
 
 @pytest.fixture
@@ -91,7 +99,8 @@ def broker(url: str, options: dict):
     saved = conf.broker_url, conf.broker_transport_options
 
     def repoint(new_url, new_options):
-        conf.broker_url, conf.broker_transport_options = new_url, new_options
+        # The app reads Django's CELERY_* settings: the namespaced key is the one Celery reads first.
+        conf["CELERY_BROKER_URL"], conf["CELERY_BROKER_TRANSPORT_OPTIONS"] = new_url, new_options
         # As after a fork: the pools are looked up again for the new configuration (kombu keeps
         # one per broker URL and options, so the original ones come back untouched afterwards).
         app._pool = None

@@ -56,3 +56,36 @@ def test_beat_schedule_names_registered_tasks():
     from kombu.utils.imports import symbol_by_name
 
     assert issubclass(symbol_by_name(settings.CELERY_BEAT_SCHEDULER), DatabaseScheduler)
+
+
+IMPORT_QUEUE_TASKS = {
+    "metrics.tasks.import_batch_run_task",
+    "metrics.tasks.kpis_after_import_task",
+    "metrics.tasks.kpis_recompute_range_task",
+    "metrics.tasks.kpis_attribution_task",
+    "metrics.tasks.kpis_partition_task",
+    "metrics.tasks.followups_deliver_task",  # the outbox of follow-ups, routed by name
+}
+
+
+def _queue(name: str) -> str:
+    return app.amqp.router.route({}, name)["queue"].name
+
+
+def test_imports_and_kpi_updates_have_a_queue_of_their_own():
+    """An upload never waits behind a cache warm-up (docs/deploy.md): imports and the KPI updates
+    that follow them go to "imports", every other task to the default queue."""
+    app.loader.import_default_modules()
+    for name in IMPORT_QUEUE_TASKS:
+        assert _queue(name) == "imports", name
+    ours = [name for name in app.tasks if name.split(".")[0] in ("metrics", "teams", "incentives", "reviews")]
+    assert "metrics.tasks.dashboards_warm_task" in ours and "metrics.tasks.targets_check_task" in ours
+    for name in set(ours) - IMPORT_QUEUE_TASKS:
+        assert _queue(name) == "celery", name
+    # A worker started without -Q (make worker, compose's worker, start_worker in tests) takes both.
+    assert set(app.amqp.queues) == {"celery", "imports"}
+    # Each queue has its own exchange: a message for one is never delivered to the other too.
+    assert {q.name: (q.exchange.name, q.routing_key) for q in app.amqp.queues.values()} == {
+        "celery": ("celery", "celery"),
+        "imports": ("imports", "imports"),
+    }

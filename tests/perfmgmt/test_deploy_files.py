@@ -115,3 +115,30 @@ def test_deploy_guide_names_only_commands_and_services_that_exist(compose):
         a for action in Command().create_parser("manage.py", "recompute_kpis")._actions for a in action.option_strings
     }
     assert {"--full", "--queue"} <= options
+
+
+def _queues_of(argv: list[str]) -> set[str]:
+    """The queues a `celery worker` command line consumes (without -Q: every declared queue)."""
+    from django.conf import settings
+
+    if "-Q" not in argv:
+        return {queue.name for queue in settings.CELERY_TASK_QUEUES}
+    return set(argv[argv.index("-Q") + 1].split(","))
+
+
+def test_compose_runs_workers_for_every_queue_and_one_for_imports_alone(compose):
+    """An upload never waits behind a warm-up: some worker takes each queue, and one takes only
+    "imports" (docs/deploy.md). Each worker is started again when it exits."""
+    from django.conf import settings
+
+    workers = {
+        name: service["command"]
+        for name, service in compose["services"].items()
+        if "worker" in service.get("command", [])
+    }
+    consumed = set().union(*(_queues_of(argv) for argv in workers.values()))
+    assert consumed == {queue.name for queue in settings.CELERY_TASK_QUEUES}
+    assert any(_queues_of(argv) == {settings.IMPORTS_QUEUE} for argv in workers.values())
+    for name in workers:
+        assert compose["services"][name]["restart"] == "unless-stopped", name
+        assert "healthcheck" in compose["services"][name], name

@@ -101,6 +101,15 @@ def _serve(tmp_path: Path, **extra: str) -> tuple[subprocess.Popen, Path, int]:
     return process, log, port
 
 
+def _pid(path: Path) -> int:
+    """The pid in a worker's pid file (celery --pidfile)."""
+    return int(path.read_text().strip())
+
+
+def _command_line(pid: int) -> str:
+    return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+
+
 def _stop(process: subprocess.Popen, tmp_path: Path) -> None:
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGKILL)
@@ -136,14 +145,34 @@ def test_make_run_serves_the_login_page_with_demo_logins(tmp_path):
         status, _, icon = _fetch(f"{base}/favicon.ico")
         assert status == 200 and icon[:4] == b"\x00\x00\x01\x00"
 
-        # The worker started beside the server is up on the file broker.
+        # The workers started beside the server are up on the file broker: one for every queue, one
+        # for imports only (docs/deploy.md).
+        imports_log = tmp_path / "log" / "worker-imports.log"
+        for name, path in (("default", worker_log), ("imports", imports_log)):
+            _wait_for(
+                lambda path=path: True if path.exists() and "ready." in path.read_text() else None,
+                process=process,
+                logs=[log, path],
+                what=f"the {name} worker",
+            )
+        assert "-Q celery,imports" in _command_line(_pid(tmp_path / "run" / "worker.pid"))
+        assert "-Q imports" in _command_line(_pid(tmp_path / "run" / "worker-imports.pid"))
+
+        # A worker that dies (here SIGKILL, as the OOM killer would) is started again (bin/supervise).
+        killed = _pid(tmp_path / "run" / "worker-imports.pid")
+        os.kill(killed, signal.SIGKILL)
+        started = time.monotonic()
         _wait_for(
-            lambda: True if worker_log.exists() and "ready." in worker_log.read_text() else None,
+            lambda: True if imports_log.read_text().count("ready.") == 2 else None,
             process=process,
-            logs=[log, worker_log],
-            what="the worker",
+            logs=[log, imports_log],
+            what="the imports worker started again",
         )
-        # Ctrl-C stops the server and the worker, and leaves no process behind.
+        print(f"\nimports worker ready again {time.monotonic() - started:.1f} s after its SIGKILL")
+        assert _pid(tmp_path / "run" / "worker-imports.pid") != killed
+        assert "the Celery worker (imports queue) exited with status 137; starting it again in 1 s" in log.read_text()
+
+        # Ctrl-C stops the server and the workers, and leaves no process behind.
         os.killpg(process.pid, signal.SIGINT)
         assert process.wait(timeout=SILENCE) is not None
         leftovers = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True).stdout.split()
