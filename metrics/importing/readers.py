@@ -520,43 +520,59 @@ def _cell_text(value) -> str:
     return str(value)
 
 
-# A cell or a row element, with or without a namespace prefix (<c r="A1">, <x:row>); not <col>,
-# <cfRule>, <rowBreaks>. Text cannot hold a raw "<", so these are tags (or comments: counted too).
-_CELL_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c[\s/>]")
-_ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row[\s/>]")
+# The sheet's root element, and the namespace prefix its elements carry (none, or "x:" and such).
+_ROOT_TAG = re.compile(rb"<([A-Za-z_][\w.-]*:)?worksheet[\s>]")
+
+
+def _tag_pattern(prefix: bytes, name: bytes) -> re.Pattern:
+    """An element's start tag: <c r="A1">, <c>, <c/> (not <col>, <cfRule>); <row r="7"> (not
+    <rowBreaks>). Text cannot hold a raw "<", so only tags match (and comments: on the safe
+    side). Starting with a literal, the pattern is searched for about as fast as bytes.find."""
+    return re.compile(re.escape(b"<" + prefix + name) + rb"[\s/>]")
+
+
+# A cell takes at least 4 bytes of XML (<c/>): a row in fewer bytes than this cannot be too wide.
+_WIDE_ROW_BYTES = 4 * _EXCEL_MAX_COLUMNS
 
 
 def _xlsx_cells_check(path: Path, *, sheet: str) -> None:
     """Count the sheet's cells in its XML as it is decompressed, before openpyxl parses any of it:
     refused past IMPORT_MAX_XLSX_CELLS, or at a row wider than Excel allows (openpyxl holds a
-    row's cells at once). Memory: one block of the XML; time: about a second per 100 MB of XML
-    (docs/faults.md, "Bad files"), where openpyxl takes minutes for the same."""
+    row's cells at once). Memory: one block of the XML; time: decompressing it and a search for
+    two tags (docs/faults.md, "Bad files"), where openpyxl builds every cell."""
     limit = settings.IMPORT_MAX_XLSX_CELLS
     try:
         with zipfile.ZipFile(path) as archive:
             member = dict(_xlsx_sheets(archive))[sheet]
-            cells, row_cells, tail = 0, 0, b""
+            cells, open_row, tail = 0, 0, b""  # open_row: cells so far of the row the last block ended in
+            cell_tag = row_tag = None
             with archive.open(member) as stream:
                 while True:
                     block = stream.read(_XML_BLOCK)
                     buffer = tail + block
+                    if cell_tag is None:
+                        root = _ROOT_TAG.search(buffer)
+                        prefix = (root.group(1) or b"") if root else b""
+                        cell_tag, row_tag = _tag_pattern(prefix, b"c"), _tag_pattern(prefix, b"row")
                     # Up to the last "<": a tag cut by the end of the block is counted with the next.
                     cut = buffer.rfind(b"<") if block else len(buffer)
-                    cut = len(buffer) if cut < 0 else cut
-                    # The first piece continues the row the previous block ended in.
-                    first, *rows = _ROW_TAG.split(buffer[:cut])
-                    continued = len(_CELL_TAG.findall(first))
-                    row_cells, cells = row_cells + continued, cells + continued
-                    widest = row_cells
-                    for segment in rows:
-                        row_cells = len(_CELL_TAG.findall(segment))
-                        cells += row_cells
-                        widest = max(widest, row_cells)
+                    piece = buffer[: len(buffer) if cut < 0 else cut]
+                    cells += len(cell_tag.findall(piece))
+                    first, *rows = row_tag.split(piece)
+                    open_row += len(cell_tag.findall(first))
+                    widest = open_row
+                    if rows:
+                        # Only a long row can be too wide: counted, the others not.
+                        widest = max(
+                            [widest, *(len(cell_tag.findall(r)) for r in rows[:-1] if len(r) > _WIDE_ROW_BYTES)]
+                        )
+                        open_row = len(cell_tag.findall(rows[-1]))
+                        widest = max(widest, open_row)
                     if widest > _EXCEL_MAX_COLUMNS:
                         raise ImportRefused("metrics.import_xlsx_row_too_wide", limit=number_param(_EXCEL_MAX_COLUMNS))
                     if cells > limit:
                         raise ImportRefused("metrics.import_xlsx_cells", limit=number_param(limit))
-                    tail = buffer[cut:]
+                    tail = buffer[len(piece) :]
                     if not block:
                         break
     except (zipfile.BadZipFile, zlib.error, EOFError, KeyError):
