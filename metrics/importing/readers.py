@@ -1,9 +1,10 @@
 """Read any real-world export as a stream of string chunks, without loading the file.
 
 CSV: UTF-8 (with or without BOM), GB18030/GBK (what Chinese Excel writes) or UTF-16 (Excel's
-"Unicode text"), comma, tab or semicolon separated. XLSX: the first sheet or a named one, read
-in openpyxl's streaming mode after checks against zip bombs. Everything else is refused with a
-message a person can act on.
+"Unicode text"), comma, tab or semicolon separated. XLSX: the first sheet or a named one; its
+header read from the sheet's XML at a bounded cost (what an upload request does), its rows in
+openpyxl's streaming mode after checks against zip bombs and a count of its cells. Everything
+else is refused with a message a person can act on.
 """
 
 from __future__ import annotations
@@ -252,8 +253,6 @@ _HEAD_BYTES = 16 * 1024 * 1024
 _XML_BLOCK = 1024 * 1024  # bytes decompressed and parsed at a time
 # Excel's own limits; a sheet beyond them was not written by Excel or an export.
 _EXCEL_MAX_COLUMNS = 16_384
-_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-_DOC_RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 
 
 class _Stop(Exception):
@@ -318,7 +317,8 @@ def _xlsx_sheets(archive: zipfile.ZipFile) -> list[tuple[str, str]]:
 
     def sheet(name: str, attrs: dict) -> None:
         if _local(name) == "sheet":
-            listed.append((attrs.get("name", ""), attrs.get(f"{_DOC_RELS} id", "")))
+            # r:id, whichever namespace the relationships have (transitional or strict OOXML).
+            listed.append((attrs.get("name", ""), next((v for k, v in attrs.items() if k.endswith(" id")), "")))
 
     unreadable = ImportRefused("metrics.import_xlsx_unreadable", error="workbook.xml")
     _xml_read(archive, "xl/_rels/workbook.xml.rels", {"StartElementHandler": relationship}, budget=_HEAD_BYTES,
