@@ -29,6 +29,10 @@ messages_register(
         "metrics.import_too_big": _(
             "The file is %(size)s MB; the limit is %(limit)s MB. Split the export by date range."
         ),
+        # Sizes through messages.megabytes (one decimal), the file's and the limit's alike.
+        "metrics.import_file_over_limit": _(
+            "The file is %(size)s MB, over the %(limit)s MB limit. Split the export by date range."
+        ),
         "metrics.import_empty": _("The file is empty."),
         "metrics.import_not_table": _(
             "This is not a table: save the export as CSV (UTF-8 or GBK) or as an .xlsx workbook."
@@ -49,6 +53,19 @@ messages_register(
         "metrics.import_xlsx_damaged": _("The workbook is damaged: it cannot be opened as .xlsx."),
         "metrics.import_xlsx_bomb": _(
             "The workbook unpacks to %(size)s MB, more than a real export does; it was not opened."
+        ),
+        "metrics.import_xlsx_unpacked_over_limit": _(
+            "The workbook unpacks to %(size)s MB, over the %(limit)s MB limit; it was not opened."
+        ),
+        "metrics.import_xlsx_cells": _(
+            "The sheet has more than %(limit)s cells (rows × columns), more than an import reads. "
+            "Split the export by date range, or delete the columns it does not need."
+        ),
+        "metrics.import_xlsx_row_too_wide": _(
+            "A row of the sheet has more than %(limit)s cells, more than Excel allows; the workbook was not read."
+        ),
+        "metrics.import_xlsx_head_too_big": _(
+            "The sheet's first rows take more than %(limit)s MB, more than a real export's; the workbook was not read."
         ),
         "metrics.import_xlsx_unreadable": _(
             "The workbook cannot be read (%(error)s). Open it in Excel and save it again as .xlsx."

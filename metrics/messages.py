@@ -18,6 +18,8 @@ Parameters are typed, so each is formatted by the project's one formatter for it
     kpi_value("gmv", 1234.5)           the KPI's value in its unit   (kpi_display)
     kpi_label("gmv")                   the KPI's name                (registry label)
     number(Decimal("12.5"), places=1)  12.5, grouped                 (number_display)
+    megabytes(2_097_153)               2.0: a size in MB, one decimal  (number_display; every size
+                                       a message gives, a file's and its limit alike)
     choice("tier_mode", "marginal")    a TextChoices label           (registered choices)
     bilingual(zh="销售额", en="GMV")    the name in the reader's language (people's bilingual names)
     nested(message(...))               another message
@@ -37,7 +39,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterable, Mapping
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db.models import Choices
@@ -108,6 +110,14 @@ def kpi_label(key: str) -> dict[str, str]:
 
 def number(value: Decimal | int | float | str, *, places: int = 0) -> dict[str, Any]:
     return {"number": str(value), "places": places}
+
+
+def megabytes(size_bytes: int | float) -> dict[str, Any]:
+    """A size in bytes as megabytes (MiB, as the limits are set) with one decimal: 2,097,153 →
+    2.0. The one formatter of sizes: a size and the limit it is compared with read in the same
+    unit and rounding, the template saying "over the limit" where both round alike."""
+    mb = (Decimal(size_bytes) / (1024 * 1024)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    return number(mb, places=1)
 
 
 def choice(name: str, value: str) -> dict[str, str]:

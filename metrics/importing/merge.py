@@ -141,7 +141,12 @@ class Staging:
             cursor.execute(f"CREATE TEMPORARY TABLE {self.table} ({column_sql})")
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, exc_type, exc, traceback) -> None:
+        if connection.connection is None or (exc_type is not None and not connection.is_usable()):
+            # The session is gone (pg_terminate_backend, a restart, the network): its temporary
+            # table went with it. A cursor here would open a new session (Django reconnects a
+            # connection that fails its health check) and hide that the connection was lost.
+            return
         with connection.cursor() as cursor:
             cursor.execute(f"DROP TABLE IF EXISTS {self.table}")
 

@@ -105,14 +105,24 @@ def import_batch_create(
         if isinstance(file, Path):
             handle.close()
     try:
-        facts = file_inspect(path=Path(batch.file.path), kind=kind, store=store, sheet=sheet, mapping=mapping)
-    except ImportRefused as refusal:
-        return _batch_refused(batch, refusal)
-    batch.kind = facts.kind
-    batch.encoding, batch.sheet = facts.encoding, facts.sheet
-    batch.column_mapping = facts.proposal
-    batch.status = ImportStatus.NEEDS_MAPPING if facts.missing else ImportStatus.QUEUED
-    batch.save()
+        try:
+            facts = file_inspect(path=Path(batch.file.path), kind=kind, store=store, sheet=sheet, mapping=mapping)
+        except ImportRefused as refusal:
+            return _batch_refused(batch, refusal)
+        except Exception:
+            # A file no check foresaw: refused with the generic message (the error logged), never
+            # an error page; the batch keeps the file for whoever looks into it.
+            logger.exception("import batch of %s: inspecting the file failed", name)
+            return _batch_refused(batch, ImportRefused("metrics.import_unexpected"))
+        batch.kind = facts.kind
+        batch.encoding, batch.sheet = facts.encoding, facts.sheet
+        batch.column_mapping = facts.proposal
+        batch.status = ImportStatus.NEEDS_MAPPING if facts.missing else ImportStatus.QUEUED
+        batch.save()
+    except BaseException:
+        # No batch row refers to the stored file: remove it rather than leave an orphan.
+        batch.file.delete(save=False)
+        raise
     return batch
 
 
@@ -303,9 +313,25 @@ def import_batch_run(*, batch: ImportBatch, chunk_rows: int | None = None) -> Im
 def _connection_lost(error: Exception) -> bool:
     """A database error after which the connection is dead. The driver's own errors count too:
     COPY (Staging.load) calls psycopg2 directly, without Django's error wrapping."""
+    if isinstance(error, _ConnectionLost):
+        return True
     if not isinstance(error, (DatabaseError, InterfaceError, connection.Database.Error)):
         return False
     return connection.connection is None or not connection.is_usable()
+
+
+class _ConnectionLost(Exception):
+    """A database error in the merge transaction after which the session was dead, recognised
+    where it happened: leaving the transaction may already open a new session (Django reconnects
+    a connection that fails its health check), and a check after it would see a live one and call
+    a killed session (pg_terminate_backend) an unexpected error."""
+
+
+def _session_dead() -> bool:
+    """The current connection is closed or broken (psycopg2: `closed` non-zero once the server
+    closed it; psycopg 3: `broken`), without a query: the transaction may be aborted."""
+    raw = connection.connection
+    return raw is None or bool(getattr(raw, "closed", False)) or bool(getattr(raw, "broken", False))
 
 
 # After a lost connection the batch's outcome is written on a new one. A restarted PostgreSQL
@@ -369,12 +395,17 @@ def _run(batch: ImportBatch, chunk_rows: int) -> None:
             _batch_error(batch, message("metrics.import_rows_invalid", count=rejected))
             return
         with transaction.atomic():
-            created = _stores_create(resolver)
-            staging.stores_rename(created)
-            counts = staging.merge(batch_id=batch.pk, present_fields=present, now=timezone.now())
-            # The outcome is committed with the rows: a connection lost or a worker killed after
-            # the commit leaves a batch that says what was written, never "failed" over its rows.
-            _batch_succeeded(batch, counts.store_ids, counts.inserted, counts.updated, counts.unchanged)
+            try:
+                created = _stores_create(resolver)
+                staging.stores_rename(created)
+                counts = staging.merge(batch_id=batch.pk, present_fields=present, now=timezone.now())
+                # The outcome is committed with the rows: a connection lost or a worker killed after
+                # the commit leaves a batch that says what was written, never "failed" over its rows.
+                _batch_succeeded(batch, counts.store_ids, counts.inserted, counts.updated, counts.unchanged)
+            except (DatabaseError, connection.Database.Error) as error:
+                if _session_dead():
+                    raise _ConnectionLost(str(error)) from error
+                raise
         staging.statistics_refresh(counts)
     if counts.history:
         logger.info("import batch %s added %s lead stage changes", batch.pk, counts.history)
@@ -559,8 +590,18 @@ def roster_import(*, store: Store | None, file: Path | UploadedFile, **options) 
     return _import(ImportKind.ROSTER, store=store, file=file, **options)
 
 
+# A stored upload with no batch row is an orphan only once its upload is surely over: the file is
+# written before the request inspects it and commits the batch, which takes at most the web
+# server's request timeout (gunicorn --timeout 60 s in docker-compose.yml). A day is far beyond
+# that, and far below the retention period; the daily purge (03:30) then deletes such a file
+# within 24 to 48 hours of its upload.
+_ORPHAN_GRACE = dt.timedelta(hours=24)
+
+
 def import_files_purge(*, now: dt.datetime | None = None) -> int:
-    """Delete original files older than IMPORT_RETENTION_DAYS; the batch records stay.
+    """Delete original files older than IMPORT_RETENTION_DAYS; the batch records stay. Also delete
+    stored uploads that no batch refers to (an upload whose request crashed or was rolled back
+    after its file was written), once older than _ORPHAN_GRACE.
 
     Returns how many batches lost their file (a file shared by a failed upload and the batch that
     imported its valid rows counts for both). Idempotent: purged batches are marked and skipped.
@@ -577,4 +618,31 @@ def import_files_purge(*, now: dt.datetime | None = None) -> int:
         batch.file.delete(save=False)  # one file-system call each: files are not rows
         purged.append(batch.pk)
     ImportBatch.objects.filter(pk__in=purged).update(file_deleted_at=now, file="")
+    _orphan_files_delete(before=now - _ORPHAN_GRACE)
     return len(purged)
+
+
+def _orphan_files_delete(*, before: dt.datetime) -> int:
+    """Delete files under the uploads folder (models._upload_to: imports/) that no batch refers
+    to and that were last written before `before`. Returns how many."""
+    storage = ImportBatch._meta.get_field("file").storage
+    # Listed first, then compared with the batches: a batch committed in between keeps its file.
+    stored, folders = [], ["imports"]
+    while folders:
+        folder = folders.pop()
+        try:
+            subfolders, files = storage.listdir(folder)
+        except FileNotFoundError:  # nothing uploaded yet
+            continue
+        folders.extend(f"{folder}/{name}" for name in subfolders)
+        stored.extend(f"{folder}/{name}" for name in files)
+    if not stored:
+        return 0
+    referred = set(ImportBatch.objects.exclude(file="").values_list("file", flat=True))
+    deleted = 0
+    for name in stored:
+        if name not in referred and storage.get_modified_time(name) < before:
+            logger.info("deleting %s: an uploaded file no import batch refers to", name)
+            storage.delete(name)
+            deleted += 1
+    return deleted

@@ -359,6 +359,10 @@ SITE_URL = env.str("PERFMGMT_SITE_URL", default="")
 IMPORT_MAX_FILE_MB = env.int("IMPORT_MAX_FILE_MB", default=200)
 IMPORT_MAX_XLSX_UNPACKED_MB = env.int("IMPORT_MAX_XLSX_UNPACKED_MB", default=1024)
 IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=5_000_000)
+# Cells of an XLSX sheet (rows × columns, counted as its XML streams, before openpyxl parses it):
+# openpyxl read about 70,000 cells per CPU second in our measurement, so this bounds a sheet's
+# read to about 2.5 minutes; larger exports go as CSV. docs/faults.md, "Bad files".
+IMPORT_MAX_XLSX_CELLS = env.int("IMPORT_MAX_XLSX_CELLS", default=10_000_000)
 IMPORT_CHUNK_ROWS = env.int("IMPORT_CHUNK_ROWS", default=100_000)  # rows read, checked and staged at a time
 IMPORT_MAX_REPORTED_ERRORS = env.int("IMPORT_MAX_REPORTED_ERRORS", default=1000)
 IMPORT_RETENTION_DAYS = env.int("IMPORT_RETENTION_DAYS", default=90)  # original files kept this long
