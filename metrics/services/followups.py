@@ -86,13 +86,16 @@ def followups_held() -> Iterator[None]:
 
 
 def followups_done(*, batch: ImportBatch) -> None:
-    """The batch's KPI update was run by the caller, in its own process (import_data)."""
+    """The batch's KPI update was run outside a follow-up's task (kpis_after_import called in the
+    caller's process: import_data, the demo): its recorded update, not yet taken by a worker, is
+    done. One a worker runs is left to that worker."""
     now = timezone.now()
-    Followup.objects.filter(batch=batch, task=KPIS_AFTER_IMPORT_TASK, status=FollowupStatus.PENDING).update(
+    waiting = [FollowupStatus.PENDING, FollowupStatus.QUEUED]
+    if Followup.objects.filter(batch=batch, task=KPIS_AFTER_IMPORT_TASK, status__in=waiting).update(
         status=FollowupStatus.DONE, started_at=now, finished_at=now
-    )
-    ImportBatch.objects.filter(pk=batch.pk).update(kpis_status=KpisStatus.DONE)
-    batch.kpis_status = KpisStatus.DONE
+    ):
+        ImportBatch.objects.filter(pk=batch.pk).update(kpis_status=KpisStatus.DONE)
+        batch.kpis_status = KpisStatus.DONE
 
 
 def followup_deliver(*, followup_id: int) -> bool:

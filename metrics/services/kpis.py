@@ -138,6 +138,8 @@ def _leads_touch(batch: ImportBatch) -> dict[int, tuple[set[str], set[dt.date]]]
 
 def kpis_after_import(*, batch: ImportBatch) -> RecomputeReport:
     """Bring attribution and rollups up to date with what `batch` inserted or changed."""
+    from metrics.services.followups import followups_done
+
     report = RecomputeReport()
     for store_id, (buyers, days) in _batch_touch(batch).items():
         store = Store.objects.get(pk=store_id)
@@ -158,6 +160,9 @@ def kpis_after_import(*, batch: ImportBatch) -> RecomputeReport:
         report.stores += 1
         report.store_ids.append(store_id)
         _rebuilt_announce(store, report)
+    # Run here (import_data, the demo, tests) rather than by its worker: the batch's recorded
+    # update is done; a worker that takes its message later finds nothing to track.
+    followups_done(batch=batch)
     return report
 
 
@@ -199,9 +204,9 @@ def kpis_history_recompute_queue(*, spans: Iterable[StoreDays]) -> list[tuple[in
         start, end = max(span.start, days[0]), min(span.end or days[1], days[1])
         if start > end:
             continue
-        # Begun before the task can start: its warm-up ends it, and ending first would leave a
-        # notice no warm-up ends.
-        dashboards_refresh_begin(store_ids=[store.pk])
+        # Begun (once the change commits: a rolled-back change says nothing) before the task can
+        # start: its warm-up ends it, and ending first would leave a notice no warm-up ends.
+        transaction.on_commit(lambda pk=store.pk: dashboards_refresh_begin(store_ids=[pk]))
         followup_record(
             task="metrics.tasks.kpis_recompute_range_task",
             args=[store.pk, start.isoformat(), end.isoformat()],

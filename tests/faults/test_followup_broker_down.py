@@ -10,6 +10,7 @@ test stops and starts again on the same port.
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 import time
 
 import pytest
@@ -20,15 +21,26 @@ from django.utils import translation
 from metrics import tasks
 from metrics.models import Followup, ImportBatch, ImportKind, ImportStatus, Order
 from metrics.services import imports as import_services
-from metrics.services.followups import followups_deliver, followups_done, followups_held
+from metrics.services.followups import followups_deliver, followups_held
 from metrics.services.imports import chats_import, import_batch_create
 from metrics.services.kpis import kpis_after_import
 from metrics.services.segments import buyer_segments_refresh
 from tests.faults.conftest import wait_until, worker_args
 from tests.faults.shopdata import exports_write, facts_only, rollups_snapshot, shop_create
-from tests.faults.test_broker_down import broker, private_redis  # noqa: F401 (a fixture)
+from tests.faults.test_broker_down import PrivateRedis, _free_port, broker
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def private_redis():
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+    server = PrivateRedis(_free_port())
+    server.start()
+    yield server
+    server.stop()
+
 
 START, DAYS, ORDERS = dt.date(2026, 1, 1), 60, 3_000
 
@@ -42,8 +54,7 @@ def test_redis_stopped_after_an_import_commits_its_kpi_update_waits_and_is_deliv
         chats_file, orders_file = exports_write(tmp_path / "data", orders=ORDERS, start=START, days=DAYS)
         with followups_held():  # the chats' KPIs are updated here, as import_data does
             chats = chats_import(store=None, file=chats_file, user=None)
-        kpis_after_import(batch=chats)
-        followups_done(batch=chats)
+        kpis_after_import(batch=chats)  # its follow-up done
         batch = import_batch_create(file=orders_file, user=None, kind=ImportKind.ORDERS)
         assert batch.status == ImportStatus.QUEUED
 

@@ -46,7 +46,13 @@ def _imported(tmp_path, org, task_queue) -> tuple[ImportBatch, Followup]:
     [
         ("succeeded", "pending", False, "Imported; figures updating", "已导入；数据更新中"),
         ("succeeded", "running", False, "Imported; figures updating", "已导入；数据更新中"),
-        ("succeeded", "retrying", False, "Imported; figures failed to update, retrying", "已导入；数据更新失败，正在重试"),
+        (
+            "succeeded",
+            "retrying",
+            False,
+            "Imported; figures failed to update, retrying",
+            "已导入；数据更新失败，正在重试",
+        ),
         ("succeeded", "failed", False, "Imported; figures failed to update", "已导入；数据更新失败"),
         ("succeeded", "done", False, "Imported", "已导入"),
         ("succeeded", "", False, "Imported", "已导入"),
@@ -157,7 +163,9 @@ def test_an_import_whose_worker_vanished_is_queued_again_once_then_offered_to_ru
     client = client_for(org.users["manager_s1"])
     page = client.get(reverse("metrics:batch_detail", args=[batch.pk]))
     assert b'data-testid="interrupted"' in page.content and b'data-testid="run-again"' in page.content
-    assert client_for(org.users["manager_s2"]).post(reverse("metrics:batch_run_again", args=[batch.pk])).status_code == 404
+    assert (
+        client_for(org.users["manager_s2"]).post(reverse("metrics:batch_run_again", args=[batch.pk])).status_code == 404
+    )
 
     client = client_for(org.users["manager_s1"])
     with task_queue._capture(execute=True):

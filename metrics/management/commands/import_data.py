@@ -30,7 +30,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, kind: str, file: Path, store: str | None, map: list[str], sheet, skip_invalid, **options):
         from metrics.importing.schema import missing_required
-        from metrics.services.followups import followups_done, followups_held
+        from metrics.services.followups import followups_held
         from metrics.services.imports import import_batch_create, import_batch_run
         from metrics.services.kpis import kpis_after_import
         from teams.models import Store
@@ -81,8 +81,7 @@ class Command(BaseCommand):
             if batch.inserted or batch.updated:
                 self.stderr.write("organisation updated; a worker recomputes the KPIs of the days with data it changed")
             return
-        report = kpis_after_import(batch=batch)
-        followups_done(batch=batch)
+        report = kpis_after_import(batch=batch)  # its recorded follow-up is then done
         self.stderr.write(
             f"KPIs updated: {report.partitions} day ranges, {report.orders_recredited} orders re-credited"
         )
