@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from kombu.exceptions import KombuError
 
@@ -106,25 +106,26 @@ def followup_deliver(*, followup_id: int) -> bool:
 
     now = timezone.now()
     claimed = Followup.objects.filter(pk=followup_id, status=FollowupStatus.PENDING)
-    if not claimed.update(status=FollowupStatus.QUEUED, attempted_at=now):
+    # The attempt is counted before the publish: a worker may take the message (and look the
+    # follow-up up by the attempt in its id) before this process is back from publishing it.
+    if not claimed.update(status=FollowupStatus.QUEUED, attempted_at=now, attempts=F("attempts") + 1):
         return True  # delivered by someone else, or not pending any more
     followup = Followup.objects.get(pk=followup_id)
-    attempts = followup.attempts + 1
     # Its module imported first: a web process has not necessarily loaded every app's tasks.
     importlib.import_module(followup.task.rpartition(".")[0])
     try:
         app.tasks[followup.task].apply_async(
-            args=followup.args, kwargs=followup.kwargs, task_id=f"{TASK_ID_PREFIX}{followup.pk}-{attempts}"
+            args=followup.args, kwargs=followup.kwargs, task_id=f"{TASK_ID_PREFIX}{followup.pk}-{followup.attempts}"
         )
     except (KombuError, OSError) as error:
         # Publishing retries are bounded (CELERY_TASK_PUBLISH_RETRY_POLICY, broker socket timeouts).
         logger.warning("follow-up %s (%s) could not be queued, it stays pending: the task broker is unreachable (%s)",
                        followup.pk, followup.task, error)  # fmt: skip
-        Followup.objects.filter(pk=followup_id).update(status=FollowupStatus.PENDING)
+        Followup.objects.filter(pk=followup_id, status=FollowupStatus.QUEUED).update(
+            status=FollowupStatus.PENDING, attempts=F("attempts") - 1
+        )
         return False
-    Followup.objects.filter(pk=followup_id, status=FollowupStatus.QUEUED).update(
-        attempts=attempts, delivered_at=timezone.now()
-    )
+    Followup.objects.filter(pk=followup_id).update(delivered_at=timezone.now())
     return True
 
 
