@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from incentives.selectors.badges import member_badges_recent
 from metrics.forms import DashboardFilterForm
 from metrics.registry import Level
-from metrics.selectors.cache import dashboard_cached, stores_refreshing
+from metrics.selectors.cache import dashboard_cached
 from metrics.selectors.dashboard_pages import (
     member_dashboard_cached,
     member_home_store,
@@ -37,6 +37,7 @@ from metrics.selectors.dashboards import (
     kpi_choices,
     store_overview_get,
 )
+from metrics.selectors.followups import figures_notice
 from metrics.selectors.periods import DEFAULT_PRESET, Period, period_resolve, store_today
 from metrics.target_forms import percent_initial
 from perfmgmt.exports import XLSX_CONTENT_TYPE, csv_bytes, xlsx_bytes
@@ -191,7 +192,7 @@ def team_dashboard_view(request: HttpRequest) -> HttpResponse:
             "sort_descending": dashboard.descending,
             "can_import": viewer_get(user=request.user).can_assign_accounts,
             "pipeline_url": None if dashboard.is_service else _pipeline_url(),
-            "refreshing": stores_refreshing(store_ids=[team.store_id]),
+            **figures_notice(store_ids=[team.store_id]),
         },
     )
 
@@ -276,7 +277,7 @@ def member_dashboard_view(request: HttpRequest, pk: int) -> HttpResponse:
             "back_query": period_query(page.preset, page.period),
             "can_see_team": team_list_overseen(viewer=viewer).exists(),
             "pipeline_url": None if dashboard.is_service else _pipeline_url(),
-            "refreshing": stores_refreshing(store_ids=[page.store.pk] if page.store else []),
+            **figures_notice(store_ids=[page.store.pk] if page.store else []),
         },
     )
 
@@ -367,6 +368,6 @@ def store_overview_view(request: HttpRequest) -> HttpResponse:
             "period_query": page.period_query,
             "today": page.today,
             "staff_cost_form": cost_form if cost_form.fields["store"].queryset.exists() else None,
-            "refreshing": stores_refreshing(store_ids=page.store_ids),
+            **figures_notice(store_ids=page.store_ids),
         },
     )

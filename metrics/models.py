@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from metrics.messages import message_render
@@ -35,6 +35,20 @@ class ImportStatus(models.TextChoices):
     SUCCEEDED = "succeeded", _("Imported")
     FAILED = "failed", _("Failed, nothing imported")  # rejected rows, or the queue or database lost
     REFUSED = "refused", _("File refused")
+    # Its worker stopped (killed, host lost) and the automatic re-run was used up: a manager may
+    # run it again from the kept file (docs/faults.md).
+    INTERRUPTED = "interrupted", _("Interrupted")
+
+
+class KpisStatus(models.TextChoices):
+    """The KPI update that follows a succeeded import (metrics.services.followups)."""
+
+    NONE = "", _("None")  # nothing follows: not imported (yet), or a roster
+    PENDING = "pending", _("Figures updating")
+    RUNNING = "running", _("Figures updating")
+    DONE = "done", _("Figures up to date")
+    RETRYING = "retrying", _("Figures failed to update, retrying")  # failed or interrupted once
+    FAILED = "failed", _("Figures failed to update")  # failed or interrupted again: "Run again"
 
 
 def _upload_to(instance: "ImportBatch", filename: str) -> str:
@@ -99,6 +113,14 @@ class ImportBatch(models.Model):
         verbose_name=_("valid rows of"),
     )
 
+    # Liveness of the run: refreshed every FOLLOWUP_HEARTBEAT_SECONDS by the worker running it, so a
+    # vanished worker is seen after WORK_STALE_SECONDS instead of the broker's visibility timeout.
+    heartbeat_at = models.DateTimeField(_("last sign of life"), null=True, blank=True)
+    # Runs queued after the first (0: the first run): a message of an earlier run is ignored.
+    attempt = models.PositiveSmallIntegerField(_("attempt"), default=0)
+    interrupted_at = models.DateTimeField(_("interrupted at"), null=True, blank=True)
+    kpis_status = models.CharField(_("figures"), max_length=16, choices=KpisStatus, default="", blank=True)
+
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["kind", "status"]), models.Index(fields=["sha256"])]
@@ -114,7 +136,53 @@ class ImportBatch(models.Model):
 
     @property
     def is_finished(self) -> bool:
-        return self.status in (ImportStatus.SUCCEEDED, ImportStatus.FAILED, ImportStatus.REFUSED)
+        return self.status in (
+            ImportStatus.SUCCEEDED,
+            ImportStatus.FAILED,
+            ImportStatus.REFUSED,
+            ImportStatus.INTERRUPTED,
+        )
+
+    @property
+    def status_label(self) -> str:
+        """The status as people read it: an import is "Imported" only once its figures are up to
+        date, and a re-run after an interruption says so."""
+        if self.status == ImportStatus.SUCCEEDED and self.kpis_status not in ("", KpisStatus.DONE):
+            if self.kpis_status in (KpisStatus.PENDING, KpisStatus.RUNNING):
+                return gettext("Imported; figures updating")
+            if self.kpis_status == KpisStatus.RETRYING:
+                return gettext("Imported; figures failed to update, retrying")
+            return gettext("Imported; figures failed to update")
+        if self.interrupted_at and self.status == ImportStatus.QUEUED:
+            return gettext("Interrupted; queued to run again")
+        if self.interrupted_at and self.status == ImportStatus.RUNNING:
+            return gettext("Interrupted; importing again")
+        return self.get_status_display()
+
+    @property
+    def status_tone(self) -> str:
+        """The badge's colour: ok, bad, warn or "" (in progress)."""
+        if self.status == ImportStatus.SUCCEEDED:
+            return (
+                "warn"
+                if self.kpis_status in (KpisStatus.RETRYING, KpisStatus.FAILED)
+                else ("" if self.kpis_status in (KpisStatus.PENDING, KpisStatus.RUNNING) else "ok")
+            )
+        if self.status in (ImportStatus.FAILED, ImportStatus.REFUSED, ImportStatus.INTERRUPTED):
+            return "bad"
+        return "warn" if self.status == ImportStatus.NEEDS_MAPPING or self.interrupted_at else ""
+
+    @property
+    def figures_current(self) -> bool:
+        """Imported and its KPIs rebuilt (or none follow)."""
+        return self.status == ImportStatus.SUCCEEDED and self.kpis_status in ("", KpisStatus.DONE)
+
+    @property
+    def can_run_again(self) -> bool:
+        """Interrupted twice, or its figures failed twice: a manager may run it again (no upload)."""
+        return self.status == ImportStatus.INTERRUPTED or (
+            self.status == ImportStatus.SUCCEEDED and self.kpis_status == KpisStatus.FAILED
+        )
 
     @property
     def progress_percent(self) -> int:
@@ -863,3 +931,43 @@ class TargetAlert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.target_id} {self.kind} {self.day}"
+
+
+class FollowupStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")  # recorded, not (or no longer) on the broker
+    QUEUED = "queued", _("Queued")  # published to the broker
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+    INTERRUPTED = "interrupted", _("Interrupted")  # its worker stopped sending heartbeats
+
+
+class Followup(models.Model):
+    """A task that must run because some work committed (an outbox row): recorded in the work's
+    transaction, published once it commits, and again by followups_deliver_task (every minute)
+    and at each worker's start while the broker could not take it. The task runs with the id
+    `followup-<id>-<attempts>`, by which the worker marks it running, done or failed and keeps
+    its heartbeat (metrics.services.followups). Every task sent so is idempotent."""
+
+    task = models.CharField(_("task"), max_length=200)
+    args = models.JSONField(default=list, blank=True)
+    kwargs = models.JSONField(default=dict, blank=True)
+    # Whose figures it updates: a store, or the stores of an import batch (the dashboards' notice).
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, null=True, blank=True, related_name="followups")
+    status = models.CharField(max_length=16, choices=FollowupStatus, default=FollowupStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)  # times published
+    created_at = models.DateTimeField(auto_now_add=True)
+    attempted_at = models.DateTimeField(null=True, blank=True)  # last publish tried
+    delivered_at = models.DateTimeField(null=True, blank=True)  # last publish the broker took
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status"])]
+        verbose_name = _("follow-up task")
+        verbose_name_plural = _("follow-up tasks")
+
+    def __str__(self) -> str:
+        return f"{self.task}{tuple(self.args)} ({self.status})"

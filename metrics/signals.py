@@ -15,7 +15,6 @@ changes.
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.db.models.signals import pre_delete
 from django.dispatch import Signal, receiver
 
@@ -34,11 +33,12 @@ store_days_rebuilt = Signal()
 
 @receiver(history_changed, dispatch_uid="metrics.history_changed")
 def history_changed_recompute(sender, spans, **kwargs) -> None:
-    """Who held an account, or which team a member was in, changed on some days: once that
-    commits, those days of the stores concerned are re-credited and rebuilt."""
+    """Who held an account, or which team a member was in, changed on some days: those days of
+    the stores concerned are re-credited and rebuilt. Recorded in the change's transaction and
+    queued once it commits (a follow-up: a broker down then does not lose it)."""
     from metrics.services.kpis import kpis_history_recompute_queue
 
-    transaction.on_commit(lambda: kpis_history_recompute_queue(spans=spans))
+    kpis_history_recompute_queue(spans=spans)
 
 
 @receiver(store_data_exists, dispatch_uid="metrics.store_data_exists")

@@ -1,24 +1,88 @@
+import logging
+
 from celery import chain, shared_task
+from celery.signals import task_postrun, task_prerun, worker_ready
+
+logger = logging.getLogger(__name__)
 
 
 # No result kept: the batch row is the outcome, and the web process that queues this task would
 # otherwise subscribe to a result it never reads, a second Redis round trip that, with Redis down,
 # retries for 20 s before the upload hears of it (docs/faults.md).
 @shared_task(acks_late=True, ignore_result=True)
-def import_batch_run_task(batch_id: int) -> str:
+def import_batch_run_task(batch_id: int, attempt: int = 0) -> str:
     """Import one uploaded file. Idempotent: a batch that already finished is left as it is; one
-    left running by a killed worker is imported again when its message is redelivered."""
-    from metrics.models import ImportBatch, ImportKind
+    left running by a killed worker is imported again when its message is redelivered. `attempt`:
+    the batch's run (0 the first; more after an interruption); a message of an earlier run is
+    ignored. The KPI update that follows was recorded with the import's rows (a Followup)."""
+    from metrics.models import ImportBatch
+    from metrics.services.followups import work_heartbeat
     from metrics.services.imports import import_batch_run
 
     batch = ImportBatch.objects.filter(pk=batch_id).first()
     if batch is None:
         return "missing"
-    batch = import_batch_run(batch=batch)
-    # A roster adds no facts: the days whose holder or team it changed were queued on its commit.
-    if batch.status == "succeeded" and batch.kind != ImportKind.ROSTER:
-        kpis_after_import_task.delay(batch.pk)
+    if batch.attempt != attempt:
+        return "superseded"
+    with work_heartbeat(model=ImportBatch, pk=batch.pk):
+        batch = import_batch_run(batch=batch)
     return batch.status
+
+
+@shared_task(ignore_result=True)
+def followups_deliver_task() -> dict:
+    """Every minute (perfmgmt/celery.py) and at each worker's start: work whose worker vanished is
+    marked interrupted and queued again once; follow-ups the broker could not take are sent."""
+    from metrics.services.followups import followups_deliver
+
+    return vars(followups_deliver())
+
+
+# Follow-ups (metrics.services.followups) run with ids `followup-<id>-<attempt>`: the worker marks
+# them running (with a heartbeat while they run), then done or failed. Other tasks are untouched.
+_beating: dict[str, object] = {}
+
+
+@task_prerun.connect(dispatch_uid="metrics.followup_prerun")
+def _followup_prerun(task_id=None, task=None, **kwargs) -> None:
+    from metrics.models import Followup
+    from metrics.services.followups import followup_id_parse, followup_started, work_heartbeat
+
+    parsed = followup_id_parse(task_id=task_id)
+    if parsed is None or not followup_started(followup_id=parsed[0], attempt=parsed[1]):
+        return
+    beat = work_heartbeat(model=Followup, pk=parsed[0])
+    beat.__enter__()
+    _beating[task_id] = beat
+
+
+@task_postrun.connect(dispatch_uid="metrics.followup_postrun")
+def _followup_postrun(task_id=None, state=None, **kwargs) -> None:
+    from metrics.services.followups import followup_finished, followup_id_parse
+
+    beat = _beating.pop(task_id, None)
+    if beat is None:
+        return
+    beat.__exit__(None, None, None)
+    parsed = followup_id_parse(task_id=task_id)
+    followup_finished(followup_id=parsed[0], attempt=parsed[1], succeeded=state == "SUCCESS")
+
+
+@worker_ready.connect(dispatch_uid="metrics.followups_at_worker_start")
+def _followups_at_worker_start(sender=None, **kwargs) -> None:
+    """A worker starting (after a crash, a deploy, the broker back) delivers what waits at once,
+    without waiting for the beat's next minute."""
+    from django.db import connection
+
+    from metrics.services.followups import followups_deliver
+
+    try:
+        report = followups_deliver()
+        logger.info("follow-ups at the worker's start: %s", vars(report))
+    except Exception:  # the worker starts all the same; the periodic job tries again
+        logger.exception("follow-ups could not be delivered at the worker's start")
+    finally:
+        connection.close()  # the main process forks new pool processes: they must not share it
 
 
 @shared_task

@@ -11,6 +11,7 @@ urlpatterns = [
     path("imports/<int:pk>/", views.batch_detail_view, name="batch_detail"),
     path("imports/<int:pk>/map/", views.batch_map_view, name="batch_map"),
     path("imports/<int:pk>/import-valid/", views.batch_import_valid_view, name="batch_import_valid"),
+    path("imports/<int:pk>/run-again/", views.batch_run_again_view, name="batch_run_again"),
     path("imports/<int:pk>/errors.csv", views.batch_errors_csv_view, name="batch_errors_csv"),
     path("imports/<int:pk>/file/", views.batch_file_view, name="batch_file"),
 ]

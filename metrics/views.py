@@ -16,10 +16,12 @@ from metrics.importing.readers import ImportRefused
 from metrics.models import ImportKind, ImportStatus
 from metrics.selectors.imports import (
     import_batch_list,
+    import_batch_run_again_allowed,
     import_batch_valid_rows_offer,
     importable_store_list,
     viewer_can_import,
 )
+from metrics.services.followups import import_batch_run_again
 from metrics.services.imports import (
     import_batch_create,
     import_batch_inspect,
@@ -123,8 +125,30 @@ def _batch_for(request: HttpRequest, pk: int):
 def batch_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     batch = _batch_for(request, pk)
     errors = queryset_paginate(request=request, queryset=batch.row_errors.all(), per_page=50)
-    offer = import_batch_valid_rows_offer(batch=batch, viewer=viewer_get(user=request.user))
-    return render(request, "metrics/batch_detail.html", {"batch": batch, "errors": errors, "offer": offer})
+    viewer = viewer_get(user=request.user)
+    offer = import_batch_valid_rows_offer(batch=batch, viewer=viewer)
+    return render(
+        request,
+        "metrics/batch_detail.html",
+        {
+            "batch": batch,
+            "errors": errors,
+            "offer": offer,
+            "run_again_allowed": batch.can_run_again and import_batch_run_again_allowed(batch=batch, viewer=viewer),
+        },
+    )
+
+
+@login_required
+@require_POST
+def batch_run_again_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Run again, from the kept file, an import whose worker stopped twice (or its KPI update that
+    failed twice): no upload; the batch's page shows its progress."""
+    batch = _batch_for(request, pk)
+    if not import_batch_run_again_allowed(batch=batch, viewer=viewer_get(user=request.user)):
+        raise Http404  # a batch of a store the viewer does not import into
+    import_batch_run_again(batch=batch)
+    return redirect("metrics:batch_detail", pk=batch.pk)
 
 
 @login_required

@@ -59,6 +59,14 @@ app.conf.beat_schedule = {
         "task": "metrics.tasks.import_files_purge_task",
         "schedule": crontab(hour=3, minute=30),
     },
+    # Every minute: follow-ups (an import's KPI update, a recompute after a change of accounts or
+    # teams) that the broker could not take when their work committed are sent, and imports and
+    # KPI updates whose worker stopped beating (WORK_STALE_SECONDS) are marked interrupted and
+    # queued again once. A minute keeps a lost worker's work found within about four minutes.
+    "followups-deliver": {
+        "task": "metrics.tasks.followups_deliver_task",
+        "schedule": 60.0,  # seconds
+    },
 }
 
 

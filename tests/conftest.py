@@ -153,6 +153,15 @@ def _site_language():
     translation.deactivate()
 
 
+class _Call(tuple):
+    """(task, args, kwargs) of a queued call, with the task id it was given (or None)."""
+
+    def __new__(cls, task, args, kwargs, *, task_id=None):
+        call = super().__new__(cls, (task, args, kwargs))
+        call.task_id = task_id
+        return call
+
+
 class TaskQueue:
     """Celery tasks queued (apply_async/delay) during a test, kept instead of sent, and run in
     this process in the order they were queued by run_all(): a worker without a broker."""
@@ -171,11 +180,25 @@ class TaskQueue:
     def run_all(self) -> list[str]:
         """Run every queued task, then those they queue, each as a worker would: its on-commit
         callbacks run when it returns. Returns the names run."""
+        from metrics.services.followups import followup_finished, followup_id_parse, followup_started
+
         ran = []
         while self.calls:
-            task, args, kwargs = self.calls.pop(0)
-            with self._capture(execute=True):
-                task(*args, **kwargs)
+            call = self.calls.pop(0)
+            task, args, kwargs = call
+            # A follow-up (metrics.services.followups) is marked running, then done or failed, as
+            # the worker's task_prerun and task_postrun handlers do.
+            followup = followup_id_parse(task_id=getattr(call, "task_id", None))
+            if followup:
+                followup_started(followup_id=followup[0], attempt=followup[1])
+            succeeded = False
+            try:
+                with self._capture(execute=True):
+                    task(*args, **kwargs)
+                succeeded = True
+            finally:
+                if followup:
+                    followup_finished(followup_id=followup[0], attempt=followup[1], succeeded=succeeded)
             ran.append(task.name.rsplit(".", 1)[-1])
         return ran
 
@@ -187,7 +210,7 @@ def task_queue(monkeypatch, django_capture_on_commit_callbacks) -> TaskQueue:
     queue = TaskQueue(django_capture_on_commit_callbacks)
 
     def apply_async(self, args=None, kwargs=None, **options):
-        queue.calls.append((self, tuple(args or ()), dict(kwargs or {})))
+        queue.calls.append(_Call(self, tuple(args or ()), dict(kwargs or {}), task_id=options.get("task_id")))
 
     monkeypatch.setattr(Task, "apply_async", apply_async)
     return queue

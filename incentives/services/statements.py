@@ -679,11 +679,9 @@ def statements_follow_data(*, store: Store, month: dt.date) -> list[Statement]:
 
 def statements_follow_queue(*, store_id: int, months: list[dt.date]) -> list[dt.date]:
     """Queue statements_follow_data for those of the store's months that have a statement still
-    open to change (call on commit, after the rebuild); returns the months queued. Broker
-    unreachable: logged; the nightly job recomputes the current month's statements anyway."""
-    from kombu.exceptions import KombuError
-
-    from incentives.tasks import statements_follow_data_task
+    open to change (call on commit, after the rebuild); returns the months queued. Follow-ups
+    (metrics.services.followups): a broker unreachable now does not lose them."""
+    from metrics.services.followups import followup_record
 
     open_months = set(
         Statement.objects.filter(store_id=store_id, month__in=months)
@@ -692,12 +690,9 @@ def statements_follow_queue(*, store_id: int, months: list[dt.date]) -> list[dt.
     )
     queued = []
     for month in sorted(open_months):
-        try:
-            statements_follow_data_task.delay(store_id, month.isoformat())
-        except (KombuError, OSError):
-            logger.exception("statements of store %s, %s, could not be queued: the task broker is unreachable",
-                             store_id, f"{month:%Y-%m}")  # fmt: skip
-            continue
+        followup_record(
+            task="incentives.tasks.statements_follow_data_task", args=[store_id, month.isoformat()], store_id=store_id
+        )
         queued.append(month)
     return queued
 

@@ -14,8 +14,8 @@ from rest_framework.views import APIView
 
 from metrics.dashboard_views import member_page_resolve, stores_page_resolve, team_page_resolve
 from metrics.registry import Kpi, Level, Unit, kpis_for
-from metrics.selectors.cache import stores_refreshing
 from metrics.selectors.dashboards import TargetRow
+from metrics.selectors.followups import figures_notice
 from metrics.selectors.periods import PRESETS
 from teams.api.filters import IdQueryField, QueryDateField
 from teams.selectors.scoping import viewer_get
@@ -121,6 +121,11 @@ TEAM_DASHBOARD = _obj(
         # True while the store's data are being refreshed after an import (docs/dashboards.md): the
         # figures may be from before it, until the store's warm-up ends (at most ten minutes).
         "updating": {"type": "boolean"},
+        "interrupted": {
+            "type": "boolean",
+            "description": "A KPI update of these stores failed or lost its worker; "
+            "it is retried, or a manager runs it again from the import's page.",
+        },
         "team": ID_NAME,
         "period": PERIOD,
         "previous_period": PERIOD,
@@ -169,6 +174,11 @@ MEMBER_PAGE = _obj(
         # True while the store's data are being refreshed after an import (docs/dashboards.md): the
         # figures may be from before it, until the store's warm-up ends (at most ten minutes).
         "updating": {"type": "boolean"},
+        "interrupted": {
+            "type": "boolean",
+            "description": "A KPI update of these stores failed or lost its worker; "
+            "it is retried, or a manager runs it again from the import's page.",
+        },
         "team": {**ID_NAME, "nullable": True},
         "today": DATE,
         "spans": _list(_obj({"label": STRING, "start": DATE, "end": DATE})),
@@ -199,6 +209,11 @@ STORE_OVERVIEW = _obj(
         # True while the store's data are being refreshed after an import (docs/dashboards.md): the
         # figures may be from before it, until the store's warm-up ends (at most ten minutes).
         "updating": {"type": "boolean"},
+        "interrupted": {
+            "type": "boolean",
+            "description": "A KPI update of these stores failed or lost its worker; "
+            "it is retried, or a manager runs it again from the import's page.",
+        },
         "stores": _list(
             _obj(
                 {
@@ -238,6 +253,12 @@ def _form_check(form) -> None:
         raise NotFound(_("No such store or team among those you oversee."))
     if errors:
         raise ValidationError({name: list(messages) for name, messages in errors.items()})
+
+
+def _notice(*, store_ids) -> dict[str, bool]:
+    """`updating` and `interrupted`, as the pages' notice (metrics.selectors.followups)."""
+    notice = figures_notice(store_ids=store_ids)
+    return {"updating": notice["refreshing"], "interrupted": notice["kpis_interrupted"]}
 
 
 def _exact(value):
@@ -368,7 +389,7 @@ class TeamDashboardApi(APIView):
                     "period": _period(d.period),
                     "previous_period": _period(d.previous),
                     "has_data": d.has_data,
-                    "updating": stores_refreshing(store_ids=[page.team.store_id]),
+                    **_notice(store_ids=[page.team.store_id]),
                     # service; pipeline and/or calls for online and telesales teams
                     "families": [str(f) for f in d.families],
                     "cards": [
@@ -431,7 +452,7 @@ def _member_payload(page) -> dict:
     return _exact(
         {
             "member": {"id": page.member.pk, "name": page.member.display_name},
-            "updating": stores_refreshing(store_ids=[page.store.pk] if page.store else []),
+            **_notice(store_ids=[page.store.pk] if page.store else []),
             "team": None if d.team is None else {"id": d.team.pk, "name": d.team.name},
             "today": d.today,
             "spans": [{"label": label, **_period(span)} for label, span in d.spans],
@@ -513,7 +534,7 @@ class StoreOverviewApi(APIView):
             _exact(
                 {
                     "period": _period(page.period),
-                    "updating": stores_refreshing(store_ids=page.store_ids),
+                    **_notice(store_ids=page.store_ids),
                     "stores": [
                         {
                             "id": r.store.pk,

@@ -5,7 +5,9 @@ from teams.models import Store
 
 
 class ImportBatchSerializer(serializers.ModelSerializer):
-    status_display = serializers.CharField(source="get_status_display", read_only=True)
+    # "Imported" only once the import's figures are up to date ("Imported; figures updating" before).
+    status_display = serializers.CharField(source="status_label", read_only=True)
+    can_run_again = serializers.BooleanField(read_only=True)
     progress_percent = serializers.IntegerField(read_only=True)
     is_finished = serializers.BooleanField(read_only=True)
     stores = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
@@ -18,6 +20,7 @@ class ImportBatchSerializer(serializers.ModelSerializer):
             "file_name", "sha256", "size_bytes", "encoding", "sheet", "column_mapping", "skip_invalid",
             "rows_total", "rows_processed", "inserted", "updated", "unchanged", "rejected",
             "error_message", "duration_ms", "created_at", "started_at", "finished_at", "rerun_of",
+            "kpis_status", "heartbeat_at", "attempt", "interrupted_at", "can_run_again",
         ]  # fmt: skip
         read_only_fields = fields
 

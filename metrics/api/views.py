@@ -1,5 +1,5 @@
 """Import API: upload a file, poll its batch, list batches, map columns, read rejected rows, import
-the valid rows of a batch that failed over invalid rows."""
+the valid rows of a batch that failed over invalid rows, run an interrupted batch again."""
 
 import json
 
@@ -23,10 +23,12 @@ from metrics.importing.readers import ImportRefused
 from metrics.models import ImportBatch, ImportStatus
 from metrics.selectors.imports import (
     import_batch_list,
+    import_batch_run_again_allowed,
     import_batch_valid_rows_offer,
     importable_store_list,
     viewer_can_import,
 )
+from metrics.services.followups import import_batch_run_again
 from metrics.services.imports import (
     import_batch_create,
     import_batch_map,
@@ -152,6 +154,28 @@ class ImportBatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         if rerun.status == ImportStatus.FAILED:  # the job queue is unreachable: error_message says so
             return Response(ImportBatchSerializer(rerun).data, status=status.HTTP_503_SERVICE_UNAVAILABLE)
         return Response(ImportBatchSerializer(rerun).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=None,
+        responses={
+            202: OpenApiResponse(ImportBatchSerializer, description="Queued again (the batch or its KPI update)."),
+            409: OpenApiResponse(
+                description="Nothing to run again: the batch is not interrupted and its figures did not fail."
+            ),
+        },
+    )
+    @action(detail=True, methods=["post"], url_path="run-again", filter_backends=[])
+    def run_again(self, request, pk=None, format=None):
+        """Run again, from the kept file and without uploading it again, an import whose worker
+        stopped twice (status `interrupted`), or the KPI update of an import whose figures failed
+        twice (`kpis_status` `failed`). Poll the batch as an upload."""
+        batch = self.get_object()
+        if not import_batch_run_again_allowed(batch=batch, viewer=viewer_get(user=request.user)):
+            raise NotFound  # a batch of a store the user does not import into
+        if not batch.can_run_again:
+            return Response({"detail": _("There is nothing to run again.")}, status=status.HTTP_409_CONFLICT)
+        batch = import_batch_run_again(batch=batch)
+        return Response(ImportBatchSerializer(batch).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(responses={200: ImportRowErrorSerializer(many=True)})
     @action(detail=True, methods=["get"], filter_backends=[])  # the list's filters are not the rows'

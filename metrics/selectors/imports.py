@@ -95,6 +95,14 @@ class ValidRowsOffer:
     rerun: ImportBatch | None  # the batch importing (or that imported) the valid rows
 
 
+def import_batch_run_again_allowed(*, batch: ImportBatch, viewer: Viewer) -> bool:
+    """Whether the viewer may run an interrupted batch (or its failed KPI update) again: the
+    managers of its store and admins, as for importing its valid rows."""
+    return viewer_can_import(viewer=viewer) and (
+        batch.store_id is None or importable_store_list(viewer=viewer).filter(pk=batch.store_id).exists()
+    )
+
+
 def import_batch_valid_rows_offer(*, batch: ImportBatch, viewer: Viewer) -> ValidRowsOffer | None:
     """The offer on a failed or refused batch's page (None for any other batch). Managers of the
     batch's store and admins may take it; a file that names its stores is imported again only into

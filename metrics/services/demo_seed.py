@@ -39,6 +39,7 @@ from metrics.selectors.decomposition import (
 from metrics.selectors.kpis import kpi_table
 from metrics.selectors.periods import Period, store_today
 from metrics.services.demo import demo_exports_write, demo_pipeline_exports_write
+from metrics.services.followups import followups_done, followups_held
 from metrics.services.imports import calls_import, chats_import, leads_import, orders_import, traffic_import
 from metrics.services.kpis import kpis_recompute_store_full
 from metrics.services.targets import (
@@ -84,6 +85,7 @@ def demo_data_import(*, orders: int = 50_000, days: int = 90, progress: Callable
     }
     last_day = timezone.localdate() - dt.timedelta(days=1)
     report = []
+    batches = []
 
     def done(line: str) -> None:
         report.append(line)
@@ -117,15 +119,20 @@ def demo_data_import(*, orders: int = 50_000, days: int = 90, progress: Callable
             imports += [("leads", leads_import, pipeline.leads), ("calls", calls_import, pipeline.calls)]
         for number, (label, importer, path) in enumerate(imports, start=1):
             progress(f"  importing {label} ({number}/{len(imports)})…")
-            batch = importer(store=None, file=path, user=None)
+            # The KPIs are computed below, in full: the imports' KPI updates are not sent to a worker.
+            with followups_held():
+                batch = importer(store=None, file=path, user=None)
             if batch.status != ImportStatus.SUCCEEDED:
                 raise RuntimeError(f"demo {label} import failed: {batch.error_message}")
+            batches.append(batch)
             done(f"  imported {batch.inserted:>7} {label} ({batch.duration_ms} ms)")
     stores = list(Store.objects.order_by("id"))
     for number, store in enumerate(stores, start=1):
         progress(f"  computing the KPIs of {store.name} ({number}/{len(stores)})…")
         computed = kpis_recompute_store_full(store=store)
         done(f"  KPIs of {store.name}: {computed.partitions} months, {computed.orders_recredited} orders credited")
+    for batch in batches:
+        followups_done(batch=batch)
     return report
 
 

@@ -339,10 +339,16 @@ def _session_dead() -> bool:
 _RECONNECT_DELAYS = (0.5, 1, 2, 4, 8)  # seconds
 
 
+# Written by others while the import runs: its KPI update's worker, the heartbeat, the check for
+# vanished workers (metrics.services.followups). The run's final save leaves them as they are.
+_NOT_THE_RUNS = {"kpis_status", "heartbeat_at", "attempt", "interrupted_at"}
+
+
 def _batch_save(batch: ImportBatch) -> None:
+    fields = [f.name for f in ImportBatch._meta.concrete_fields if not f.primary_key and f.name not in _NOT_THE_RUNS]
     for delay in (*_RECONNECT_DELAYS, None):
         try:
-            batch.save()
+            batch.save(update_fields=fields)
             return
         except (OperationalError, InterfaceError):
             if delay is None or connection.in_atomic_block:
@@ -434,7 +440,12 @@ def _row_errors_save(batch: ImportBatch, frames: list[pd.DataFrame]) -> None:
 
 
 def _batch_succeeded(batch: ImportBatch, store_ids, inserted: int, updated: int, unchanged: int) -> None:
-    """Record the outcome; call in the transaction that wrote the rows."""
+    """Record the outcome and the KPI update that must follow it; call in the transaction that
+    wrote the rows, so a broker down or a worker killed after the commit cannot lose the update
+    (metrics.services.followups). A roster adds no facts: the days whose holder or team it changed
+    are recorded by the change of the histories."""
+    from metrics.services.followups import KPIS_AFTER_IMPORT_TASK, followup_record
+
     batch.stores.set(store_ids)
     batch.inserted, batch.updated, batch.unchanged = inserted, updated, unchanged
     ImportBatch.objects.filter(pk=batch.pk).update(
@@ -447,6 +458,9 @@ def _batch_succeeded(batch: ImportBatch, store_ids, inserted: int, updated: int,
         rejected=batch.rejected,
     )
     batch.status = ImportStatus.SUCCEEDED
+    if batch.kind != ImportKind.ROSTER:
+        store_id = batch.store_id or (store_ids[0] if len(store_ids) == 1 else None)
+        followup_record(task=KPIS_AFTER_IMPORT_TASK, args=[batch.pk], store_id=store_id, batch=batch)
 
 
 # --- rosters (花名册): rows applied to the organisation, not merged into a fact table -------------

@@ -24,7 +24,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
-from kombu.exceptions import KombuError
 
 from metrics.models import ImportBatch, ImportKind
 from metrics.services.attribution import attribution_recompute
@@ -139,6 +138,8 @@ def _leads_touch(batch: ImportBatch) -> dict[int, tuple[set[str], set[dt.date]]]
 
 def kpis_after_import(*, batch: ImportBatch) -> RecomputeReport:
     """Bring attribution and rollups up to date with what `batch` inserted or changed."""
+    from metrics.services.followups import followups_done
+
     report = RecomputeReport()
     for store_id, (buyers, days) in _batch_touch(batch).items():
         store = Store.objects.get(pk=store_id)
@@ -159,6 +160,9 @@ def kpis_after_import(*, batch: ImportBatch) -> RecomputeReport:
         report.stores += 1
         report.store_ids.append(store_id)
         _rebuilt_announce(store, report)
+    # Run here (import_data, the demo, tests) rather than by its worker: the batch's recorded
+    # update is done; a worker that takes its message later finds nothing to track.
+    followups_done(batch=batch)
     return report
 
 
@@ -180,17 +184,16 @@ def kpis_recompute_range(*, store: Store, start: dt.date, end: dt.date, recredit
 
 
 def kpis_history_recompute_queue(*, spans: Iterable[StoreDays]) -> list[tuple[int, dt.date, dt.date]]:
-    """Queue the recompute of the store-days a change of the histories touched (call on commit).
+    """Record the recompute of the store-days a change of the histories touched (call in the
+    change's transaction): a follow-up, published once the change commits and, were the broker
+    down then, by the next followups_deliver (metrics.services.followups). Never lost with it.
 
     Each span is cut to the store's days with data: an open span ends on the store's last day
     with data, and a span with no data in it queues nothing. From now to the warm-up that ends
     the task, the store's pages say that their figures are updating (and serve those from before
-    the change, which is what they are). Returns (store id, first day, last day) of each queued.
-
-    Broker unreachable: logged, nothing queued, the notice withdrawn; the change itself stands and
-    the nightly recompute catches up on the last 35 days."""
-    from metrics.services.dashboards import dashboards_refresh_begin, dashboards_refresh_end
-    from metrics.tasks import kpis_recompute_range_task
+    the change, which is what they are). Returns (store id, first day, last day) of each recorded."""
+    from metrics.services.dashboards import dashboards_refresh_begin
+    from metrics.services.followups import followup_record
 
     queued = []
     for span in spans:
@@ -201,16 +204,15 @@ def kpis_history_recompute_queue(*, spans: Iterable[StoreDays]) -> list[tuple[in
         start, end = max(span.start, days[0]), min(span.end or days[1], days[1])
         if start > end:
             continue
-        # Begun before the task can start: its warm-up ends it, and ending first would leave a
-        # notice no warm-up ends.
-        dashboards_refresh_begin(store_ids=[store.pk])
-        try:
-            kpis_recompute_range_task.delay(store.pk, start.isoformat(), end.isoformat(), recredit=span.recredit)
-        except (KombuError, OSError):
-            logger.exception("recompute of store %s, %s to %s, could not be queued: the task broker is unreachable",
-                             store.pk, start, end)  # fmt: skip
-            dashboards_refresh_end(store_id=store.pk)
-            continue
+        # Begun (once the change commits: a rolled-back change says nothing) before the task can
+        # start: its warm-up ends it, and ending first would leave a notice no warm-up ends.
+        transaction.on_commit(lambda pk=store.pk: dashboards_refresh_begin(store_ids=[pk]))
+        followup_record(
+            task="metrics.tasks.kpis_recompute_range_task",
+            args=[store.pk, start.isoformat(), end.isoformat()],
+            kwargs={"recredit": span.recredit},
+            store_id=store.pk,
+        )
         queued.append((store.pk, start, end))
     return queued
 

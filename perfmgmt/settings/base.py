@@ -268,6 +268,15 @@ CELERY_TASK_ROUTES = {
         "metrics.tasks.followups_deliver_task",
     )
 }
+# Work whose worker vanished (metrics.services.followups): a running import or follow-up refreshes
+# its heartbeat every FOLLOWUP_HEARTBEAT_SECONDS; one older than WORK_STALE_SECONDS is interrupted
+# (found by followups_deliver_task, every minute) and queued again WORK_AUTO_RETRIES times, then
+# offered as "Run again". 180 s is six beats: a beat on SQLite waits for the import's write
+# transaction (a merge of 100,000 orders holds it about 10 s), so only a dead worker misses six;
+# it is still twenty times shorter than the broker's visibility timeout (docs/faults.md).
+FOLLOWUP_HEARTBEAT_SECONDS = env.int("FOLLOWUP_HEARTBEAT_SECONDS", default=30)  # seconds
+WORK_STALE_SECONDS = env.int("WORK_STALE_SECONDS", default=180)  # seconds
+WORK_AUTO_RETRIES = 1
 
 REST_FRAMEWORK = {
     # Token first: DRF takes the first class's WWW-Authenticate header, so a request without valid

@@ -330,19 +330,16 @@ def appraisals_follow_data(*, store: Store, month: dt.date) -> list[Cycle]:
 def appraisals_follow_queue(*, store_id: int, months: list[dt.date]) -> bool:
     """Queue appraisals_follow_data_task for the store's months (call on commit, after the
     rebuild); it runs even for months without an open cycle, because the statements follow once it
-    ends. Broker unreachable: logged, False; the nightly jobs recompute the current month."""
-    from kombu.exceptions import KombuError
-
-    from reviews.tasks import appraisals_follow_data_task
+    ends. A follow-up (metrics.services.followups): a broker unreachable now does not lose it."""
+    from metrics.services.followups import followup_record
 
     if not months:
         return False
-    try:
-        appraisals_follow_data_task.delay(store_id, [month.isoformat() for month in months])
-    except (KombuError, OSError):
-        logger.exception("appraisals and statements of store %s could not be queued: the task broker is unreachable",
-                         store_id)  # fmt: skip
-        return False
+    followup_record(
+        task="reviews.tasks.appraisals_follow_data_task",
+        args=[store_id, [month.isoformat() for month in months]],
+        store_id=store_id,
+    )
     return True
 
 

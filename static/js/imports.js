@@ -25,6 +25,7 @@ document.addEventListener("DOMContentLoaded", () => {
   }
 
   // Poll each running batch once a second; reload when it finishes, to show the full result.
+  // (A batch whose figures are updating is polled too, by a hidden element.)
   const bars = document.querySelectorAll("[data-batch-progress]");
   bars.forEach((bar) => {
     const poll = async () => {
@@ -36,7 +37,8 @@ document.addEventListener("DOMContentLoaded", () => {
         bar.textContent = `${batch.progress_percent}%`;
         const status = bar.parentElement.querySelector("[data-status]");
         if (status) status.textContent = batch.status_display;
-        if (batch.is_finished) {
+        // Imported with its figures still updating: polled until they are current (or failed).
+        if (batch.is_finished && !["pending", "running", "retrying"].includes(batch.kpis_status)) {
           window.location.reload();
           return;
         }

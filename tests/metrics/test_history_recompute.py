@@ -38,11 +38,15 @@ def shop(tmp_path) -> Shop:
     return shop
 
 
-def test_the_queue_cuts_each_span_to_the_days_with_data(shop, task_queue):
+def test_the_queue_cuts_each_span_to_the_days_with_data(shop, task_queue, django_capture_on_commit_callbacks):
     other = TeamFactory().store  # a store without data
-    queued = kpis_history_recompute_queue(
-        spans=[StoreDays(shop.store.pk, D(2026, 8, 10), None, True), StoreDays(other.pk, D(2026, 8, 10), None, True)]
-    )
+    with django_capture_on_commit_callbacks(execute=True):  # recorded, then sent on commit
+        queued = kpis_history_recompute_queue(
+            spans=[
+                StoreDays(shop.store.pk, D(2026, 8, 10), None, True),
+                StoreDays(other.pk, D(2026, 8, 10), None, True),
+            ]
+        )
     # Open: to the store's last day with data (the order of the 20th); no data, nothing queued.
     assert queued == [(shop.store.pk, D(2026, 8, 10), D(2026, 8, 20))]
     assert task_queue.of("kpis_recompute_range_task") == [(shop.store.pk, "2026-08-10", "2026-08-20", True)]
@@ -51,7 +55,8 @@ def test_the_queue_cuts_each_span_to_the_days_with_data(shop, task_queue):
     assert kpis_history_recompute_queue(spans=[StoreDays(shop.store.pk, D(2026, 1, 1), D(2026, 7, 31), False)]) == []
     assert kpis_history_recompute_queue(spans=[StoreDays(shop.store.pk, D(2026, 8, 21), None, True)]) == []
     # Bounded on both sides by the data.
-    kpis_history_recompute_queue(spans=[StoreDays(shop.store.pk, D(2026, 7, 1), D(2026, 12, 31), False)])
+    with django_capture_on_commit_callbacks(execute=True):
+        kpis_history_recompute_queue(spans=[StoreDays(shop.store.pk, D(2026, 7, 1), D(2026, 12, 31), False)])
     assert task_queue.of("kpis_recompute_range_task")[1] == (shop.store.pk, "2026-08-03", "2026-08-20", False)
 
 

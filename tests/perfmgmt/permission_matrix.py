@@ -336,6 +336,11 @@ MATRIX: dict[str, list[Case]] = {
         Case(S("L 403 403 403 404 403 302>metrics:batch_detail"), method="post", kwargs=pk("batch_s1"),
              note="an imported batch has no valid rows left to import: sent back to its page, with the reason"),
     ],
+    "metrics:batch_run_again": [
+        Case(S("L 405 405 405 405 405 405"), kwargs=pk("batch_s1"), note="a POST button only"),
+        Case(S("L 403 403 403 404 403 302>metrics:batch_detail"), method="post", kwargs=pk("batch_s1"),
+             note="an imported batch with current figures has nothing to run again: sent back to its page"),
+    ],
     "metrics:batch_errors_csv": [Case(S("L 403 403 403 404 403 200"), kwargs=pk("batch_s1"))],
     "metrics:batch_file": [Case(S("L 403 403 403 404 403 200"), kwargs=pk("batch_s1"))],
     # --- dashboards -------------------------------------------------------------------------------
@@ -736,6 +741,8 @@ MATRIX: dict[str, list[Case]] = {
     "import-batch-errors": [Case(S("401 403 403 403 404 403 200"), api=True, kwargs=pk("batch_s1"))],
     "import-batch-import-valid": [Case(S("401 403 403 403 404 403 409"), api=True, method="post",
                                        kwargs=pk("batch_s1"), note="an imported batch has no valid rows left to import")],
+    "import-batch-run-again": [Case(S("401 403 403 403 404 403 409"), api=True, method="post",
+                                    kwargs=pk("batch_s1"), note="an imported batch has nothing to run again")],
     "import-batch-mapping": [Case(S("401 403 403 403 404 403 400"), api=True, method="post", kwargs=pk("batch_s1"),
                                   data=lambda w: {}, note="an imported batch needs no mapping")],
     # --- API: targets, counts, promotions -----------------------------------------------------------

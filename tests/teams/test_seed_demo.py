@@ -16,6 +16,7 @@ from metrics.models import (
     Call,
     Campaign,
     ChatSession,
+    Followup,
     ImportBatch,
     Lead,
     LeadStageChange,
@@ -64,6 +65,9 @@ def test_seed_demo_builds_the_organisation_and_role_logins(settings):
     # 90 days up to yesterday, imported through the importers.
     yesterday = timezone.localdate() - dt.timedelta(days=1)
     assert ImportBatch.objects.filter(status="succeeded").count() == 5  # orders, chats, traffic, leads, calls
+    # The demo computes the KPIs itself: no import reads "figures updating", nothing is left for a worker.
+    assert all(batch.figures_current for batch in ImportBatch.objects.all())
+    assert not Followup.objects.exclude(status="done").exists()
     assert 500 < Order.objects.count() <= 600
     assert ChatSession.objects.count() == 840
     assert TrafficDay.objects.count() == 3 * 5 * 90

@@ -1,3 +1,4 @@
+import contextlib
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -29,6 +30,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, kind: str, file: Path, store: str | None, map: list[str], sheet, skip_invalid, **options):
         from metrics.importing.schema import missing_required
+        from metrics.services.followups import followups_held
         from metrics.services.imports import import_batch_create, import_batch_run
         from metrics.services.kpis import kpis_after_import
         from teams.models import Store
@@ -60,7 +62,10 @@ class Command(BaseCommand):
                 f"refused: required columns are missing: {missing}. The file's columns: "
                 f"{', '.join(batch.column_mapping.values()) or '(none recognised)'}; pass --map FIELD=HEADER"
             )
-        batch = import_batch_run(batch=batch)
+        # The KPIs of facts are updated below, in this process: not sent to a worker as well. A
+        # roster's recomputes are (they are a worker's job, as for an upload).
+        with followups_held() if batch.kind != ImportKind.ROSTER else contextlib.nullcontext():
+            batch = import_batch_run(batch=batch)
         counts = ("inserted", "updated", "unchanged", "rejected")
         self.stdout.write(" ".join(f"{name}={getattr(batch, name)}" for name in counts))
         if batch.encoding or batch.sheet:
@@ -76,7 +81,7 @@ class Command(BaseCommand):
             if batch.inserted or batch.updated:
                 self.stderr.write("organisation updated; a worker recomputes the KPIs of the days with data it changed")
             return
-        report = kpis_after_import(batch=batch)
+        report = kpis_after_import(batch=batch)  # its recorded follow-up is then done
         self.stderr.write(
             f"KPIs updated: {report.partitions} day ranges, {report.orders_recredited} orders re-credited"
         )
