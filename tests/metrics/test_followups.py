@@ -176,6 +176,13 @@ def test_an_import_whose_worker_vanished_is_queued_again_once_then_offered_to_ru
     task_queue.run_all()
     batch.refresh_from_db()
     assert batch.status == ImportStatus.SUCCEEDED and batch.inserted == 1
+    # The page keeps saying that it was interrupted and run again, in the reader's language.
+    client.cookies["django_language"] = "en"
+    facts = client.get(reverse("metrics:batch_detail", args=[batch.pk])).content.decode()
+    assert "<dt>Interrupted</dt>" in facts and "; run again 2 times</dd>" in facts
+    client.cookies["django_language"] = "zh-hans"
+    facts = client.get(reverse("metrics:batch_detail", args=[batch.pk])).content.decode()
+    assert "<dt>已中断</dt>" in facts and "；已重新运行 2 次</dd>" in facts
 
 
 def test_a_live_import_is_left_alone(tmp_path, org, task_queue):
