@@ -248,6 +248,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_RETRY = True
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
+# Celery 5.7.0's consumer exits when closing the lost connection fails; ours reconnects (perfmgmt/worker.py).
+CELERY_WORKER_CONSUMER = "perfmgmt.worker:Consumer"
 # Two queues: imports and the KPI updates that follow them on "imports", everything else (cache
 # warm-ups, alerts, badges, statements, purges) on the default "celery", so an upload never waits
 # behind a warm-up. A worker started without -Q consumes both (CELERY_TASK_QUEUES); bin/serve and

@@ -1,7 +1,7 @@
 """Redis stopped while a worker runs a task: the worker's main process survives, reconnects when
 Redis is back, finishes and acknowledges the interrupted task and takes new ones (docs/faults.md).
 
-Celery 5.7.0 killed the worker here: on the connection loss it collected the broken connection,
+Celery 5.7.0's own consumer killed the worker here (perfmgmt.worker's keeps it alive): on the connection loss it collected the broken connection,
 then closed it once more; the second close restored the running task's message through a
 transport whose client the first had already cleared, and `_connparams` raised
 AttributeError("'NoneType' object has no attribute 'hostname'"), "Unrecoverable error". It takes
