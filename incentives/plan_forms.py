@@ -31,6 +31,7 @@ from incentives.models import (
 )
 from incentives.selectors.plans import PlanParts
 from incentives.services.plans import DEFAULT_GRADE_COEFFICIENTS, plan_parts_validate
+from metrics.formatting import decimal_plain, percent_plain
 from metrics.registry import KPI_BY_KEY, Level, kpis_for
 from reviews.forms import MonthField
 from teams.models import Member, Store, Team
@@ -63,7 +64,7 @@ def _json_number(value: Decimal) -> int | float:
 
 def _percent(value) -> str | None:
     """A stored fraction as the form shows it: 0.025 → "2.5", 0.5 → "50"."""
-    return None if value is None else f"{(Decimal(value) * HUNDRED).normalize():f}"
+    return None if value is None else percent_plain(value)
 
 
 def _errors_to(form: forms.Form, error: ValidationError, fields: dict[str, str] | None = None) -> None:
@@ -145,7 +146,7 @@ class _KpiRuleForm(RowForm):
 
     @staticmethod
     def _threshold_initial(row) -> Decimal:
-        return _percent(row.threshold) if _rate_kpi(row.kpi_key) else f"{Decimal(row.threshold).normalize():f}"
+        return _percent(row.threshold) if _rate_kpi(row.kpi_key) else decimal_plain(row.threshold)
 
 
 class ModifierForm(_KpiRuleForm):
@@ -162,7 +163,7 @@ class ModifierForm(_KpiRuleForm):
     @classmethod
     def initial_of(cls, row: Modifier) -> dict:
         return {"kpi_key": row.kpi_key, "comparison": row.comparison, "threshold": cls._threshold_initial(row),
-                "multiplier": f"{Decimal(row.multiplier).normalize():f}"}  # fmt: skip
+                "multiplier": decimal_plain(row.multiplier)}  # fmt: skip
 
 
 class MilestoneForm(_KpiRuleForm):

@@ -23,6 +23,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from metrics.formatting import decimal_plain, percent_plain
 from metrics.registry import KPI_BY_KEY, Direction, Unit
 from reviews import scoring
 from reviews.forms import MonthField, TeamChoiceField
@@ -146,14 +147,11 @@ def editor_prototypes() -> dict[str, Row]:
 
 
 def _text(value: Decimal | None) -> str:
-    if value is None:
-        return ""
-    text = f"{Decimal(value).normalize():f}"
-    return text
+    return "" if value is None else decimal_plain(value)
 
 
 def _percent_text(fraction: Decimal | None) -> str:
-    return "" if fraction is None else _text(Decimal(fraction) * HUNDRED)
+    return "" if fraction is None else percent_plain(fraction)
 
 
 def _kpi_text(key: str, value: Decimal | None) -> str:

@@ -26,6 +26,7 @@ from incentives import calc
 from incentives.models import LineKind, ManualLineKind, Plan, Statement, StatementState
 from incentives.selectors.plans import allowance_text, plan_label
 from incentives.services.statements import month_end
+from metrics.formatting import decimal_plain
 from metrics.registry import KPI_BY_KEY
 from perfmgmt.exports import (
     MONEY,
@@ -225,7 +226,7 @@ def _deals_text(deals: list[dict] | None) -> str:
 
 def _number(value: Decimal) -> str:
     """A Decimal without trailing zeros or exponent: 100, 1.5, 0.8."""
-    return f"{Decimal(value).normalize():f}"
+    return decimal_plain(value)
 
 
 def _percent(rate: Decimal) -> str:

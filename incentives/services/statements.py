@@ -43,6 +43,7 @@ from incentives.models import (
 )
 from incentives.selectors.estimate import gmv_target
 from incentives.selectors.plans import PlanParts, plan_parts_read
+from metrics.formatting import decimal_plain
 from metrics.messages import (
     MessageData,
     Param,
@@ -157,7 +158,7 @@ def _threshold(key: str, threshold: Decimal) -> Param:
 
 def _plain(value: Decimal) -> str:
     """A coefficient, multiplier or score as written: 1.2, 0.5, 78.5."""
-    return f"{Decimal(value).normalize():f}"
+    return decimal_plain(value)
 
 
 def _member_kpis(member: Member, store: Store, start: dt.date, end: dt.date) -> dict:

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from django.utils import translation
 
-from metrics.formatting import EMPTY, d3_format, kpi_display
+from metrics.formatting import EMPTY, d3_format, decimal_plain, kpi_display, percent_plain
 from metrics.registry import kpi_get
 
 
@@ -34,3 +34,10 @@ def test_long_durations_read_in_hours():
         assert kpi_display(kpi_get("avg_first_response_s"), 12.34) == "12.3 s"
     with translation.override("zh-hans"):
         assert kpi_display(kpi_get("talk_time"), 7200) == "2.0 小时"
+
+
+def test_plain_numbers_and_percentages_as_typed_into_a_form():
+    assert [decimal_plain(v) for v in (Decimal("100.00"), Decimal("1.50"), Decimal("0.0250"), 3000)] == [
+        "100", "1.5", "0.025", "3000"
+    ]  # fmt: skip
+    assert [percent_plain(v) for v in (Decimal("0.025"), Decimal("0.5000"), Decimal("1.5"))] == ["2.5", "50", "150"]
