@@ -29,7 +29,7 @@ def _measure(mode: str, path: Path) -> None:
 
     django.setup()
     from metrics.importing.readers import ImportRefused, source_open
-    from metrics.services.imports import file_inspect
+    from metrics.importing.services import file_inspect
 
     started = time.monotonic()
     try:

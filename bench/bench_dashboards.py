@@ -58,8 +58,8 @@ def cache_redis_url() -> str | None:
 
 def load_data_set(data: Path) -> None:
     """Import the CSVs, give every account a member in its store's team, recompute every store."""
-    from metrics.services.imports import chats_import, orders_import, traffic_import
-    from metrics.services.kpis import kpis_recompute_store_full
+    from metrics.importing.services import chats_import, orders_import, traffic_import
+    from metrics.kpis.services import kpis_recompute_store_full
     from teams.models import AccountAssignment, Member, PlatformAccount, Store, Team, TeamMembership
 
     print("importing the data set …", flush=True)
@@ -79,8 +79,8 @@ def load_data_set(data: Path) -> None:
 
 def segments_fill() -> None:
     """Fill the RFM summary of every store that has none (a data set loaded by another bench)."""
+    from metrics.kpis.segments import buyer_segments_refresh
     from metrics.models import BuyerSegmentCount
-    from metrics.services.segments import buyer_segments_refresh
     from teams.models import Store
 
     for store in Store.objects.order_by("pk"):
@@ -174,7 +174,7 @@ def measure(
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from metrics.selectors.rollup_frames import rollup_memory_clear
+    from metrics.kpis.frames import rollup_memory_clear
 
     def nothing_cached() -> None:
         cache.clear()
@@ -322,7 +322,7 @@ def main() -> int:
 
     # The morning's views: what the warm-up task (run after every import's KPIs and the nightly
     # recompute) caches, then requested as a manager or staff member opens them.
-    from metrics.services.dashboards import dashboards_warm
+    from metrics.dashboards.services import dashboards_warm
     from teams.models import Member, Team
 
     print()

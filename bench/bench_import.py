@@ -45,8 +45,8 @@ def main() -> int:
     from django.core.management import call_command
     from django.db import connection
 
+    from metrics.importing.services import import_batch_create, import_batch_run
     from metrics.models import ImportStatus
-    from metrics.services.imports import import_batch_create, import_batch_run
 
     call_command("migrate", verbosity=0)
     results = {}
@@ -123,8 +123,8 @@ def _calls_file(path: Path, rows: int) -> None:
 
 
 def _calls_bench(path: Path, rows: int, connection) -> None:
+    from metrics.importing.services import import_batch_create, import_batch_run
     from metrics.models import ImportStatus
-    from metrics.services.imports import import_batch_create, import_batch_run
     from teams.models import Store
 
     if not path.exists():

@@ -136,8 +136,8 @@ def main() -> int:
     django.setup()
     from django.core.management import call_command
 
-    from metrics.services.imports import chats_import, orders_import, traffic_import
-    from metrics.services.kpis import kpis_after_import
+    from metrics.importing.services import chats_import, orders_import, traffic_import
+    from metrics.kpis.services import kpis_after_import
     from metrics.tasks import kpis_full_recompute_signature
     from teams.models import AccountAssignment, Member, PlatformAccount, Store, Team, TeamMembership
 

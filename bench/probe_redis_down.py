@@ -27,7 +27,7 @@ from pathlib import Path
 import requests
 
 ROOT = Path(__file__).resolve().parents[1]
-PASSWORD = "demo12345"  # noqa: S105 (the demo logins' default, teams/management/commands/seed_demo.py)
+PASSWORD = "demo12345"  # noqa: S105 (the demo logins' default, perfmgmt/management/commands/seed_demo.py)
 TIMEOUT = 60  # seconds, any one request
 
 

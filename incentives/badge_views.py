@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from incentives.services.badges import WALL_DAYS, badge_wall, badge_wall_teams
-from metrics.selectors.periods import store_today
+from perfmgmt.common.periods import store_today
 from teams.models import TeamMembership
 from teams.selectors.scoping import viewer_get
 

@@ -1,4 +1,4 @@
-"""The month's payout workbook for download (the rules: perfmgmt/export_views.py)."""
+"""The month's payout workbook for download (the rules: teams/export_views.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from incentives.services.export import payouts_export
-from perfmgmt.export_views import monthly_workbook_response
+from teams.export_views import monthly_workbook_response
 
 
 @login_required

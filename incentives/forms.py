@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from incentives import calc
 from incentives.models import CommissionBase, ManualLineKind, Plan, StatementState
-from reviews.forms import MonthField
+from perfmgmt.common.forms import MonthField
 from teams.models import Store, Team
 
 HUNDRED = Decimal(100)

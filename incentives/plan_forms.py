@@ -33,7 +33,7 @@ from incentives.selectors.plans import PlanParts
 from incentives.services.plans import DEFAULT_GRADE_COEFFICIENTS, plan_parts_validate
 from metrics.formatting import decimal_plain, percent_plain
 from metrics.registry import KPI_BY_KEY, Level, kpis_for
-from reviews.forms import MonthField
+from perfmgmt.common.forms import MonthField
 from teams.models import Member, Store, Team
 
 HUNDRED = Decimal(100)

@@ -55,7 +55,7 @@ def incentives_nightly_task() -> list[str]:
     the badges of its last two complete days (one night's slack if a run is missed)."""
     import datetime as dt
 
-    from metrics.selectors.periods import store_today
+    from perfmgmt.common.periods import store_today
     from teams.models import Store
 
     ids = []

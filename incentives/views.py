@@ -64,9 +64,9 @@ from incentives.services.plans import viewer_edits_plans
 from incentives.services.statements import plan_for, statement_approve, statement_lock, statements_refresh
 from metrics.formatting import kpi_display
 from metrics.registry import KPI_BY_KEY
-from metrics.selectors.periods import store_today
-from metrics.target_forms import percent_initial
-from perfmgmt.listing import queryset_paginate, queryset_sort
+from metrics.targets.forms import percent_initial
+from perfmgmt.common.listing import queryset_paginate, queryset_sort
+from perfmgmt.common.periods import store_today
 from teams.models import Member, Store
 from teams.selectors.scoping import Viewer, viewer_get
 

@@ -13,7 +13,7 @@ import pandas as pd
 from django.db import connection
 
 from metrics.importing.readers import csv_bytes_of
-from metrics.selectors.periods import months_between
+from perfmgmt.common.periods import months_between
 
 
 def frame_query(sql: str, params: Sequence = (), columns: Sequence[str] = ()) -> pd.DataFrame:

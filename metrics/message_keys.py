@@ -11,7 +11,7 @@ from teams.models import TeamKind
 
 messages_register(
     templates={
-        # --- generated target names (metrics/services/targets.py, the demo) ---------------------
+        # --- generated target names (metrics/targets/services.py, the demo) ---------------------
         "metrics.target_paid_orders_needed": _("Paid orders needed"),
         "metrics.target_paying_buyers_needed": _("Paying buyers needed"),
         "metrics.target_inquiring_buyers_needed": _("Inquiring buyers needed"),
@@ -25,7 +25,7 @@ messages_register(
         # The root of a decomposition saved without a name of its own.
         "metrics.target_revenue": _("%(scope)s revenue %(start)s – %(end)s"),
         "metrics.target_returning_new": _("Returning customers %(returning)s, new customers %(new)s."),
-        # --- why an import was refused or failed (metrics/importing, metrics/services/imports.py) -
+        # --- why an import was refused or failed (metrics/importing, metrics/importing/services.py) -
         "metrics.import_too_big": _(
             "The file is %(size)s MB; the limit is %(limit)s MB. Split the export by date range."
         ),

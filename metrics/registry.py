@@ -2,7 +2,7 @@
 
 Dashboards, targets, appraisals, incentive rules and exports refer to KPIs by key only. A KPI's
 value at a level (member, team, store) is one measure, or a ratio of two measures, or their
-difference; measures are what the rollups store or count (see metrics/selectors/kpis.py). No
+difference; measures are what the rollups store or count (see metrics/kpis/selectors.py). No
 other module writes a KPI formula.
 
 Levels: "member" KPIs belong to the period in which the chat session started (cohort by

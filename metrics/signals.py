@@ -5,7 +5,7 @@ changes.
   appraisal cycles of those months again, then incentives' statements follow; metrics never
   imports either).
 - A change of who held an account or of a member's team on some days (teams' history_changed):
-  the recompute of those store-days is queued on commit (metrics.services.kpis).
+  the recompute of those store-days is queued on commit (metrics.kpis.services).
 - Whether a store has imported facts (teams' store_data_exists): its time zone is then fixed.
 - Rollup rows that change without a rebuild: deleting a team nulls its rollup rows' team, and
   deleting a member removes theirs (the foreign keys' SET_NULL and CASCADE), in every month. The
@@ -23,7 +23,7 @@ from metrics.models import MemberDay
 from teams.models import Member, Team
 from teams.signals import history_changed, store_data_exists
 
-# Sent by metrics.services.kpis once a store's rollups of some local days were rebuilt (after an
+# Sent by metrics.kpis.services once a store's rollups of some local days were rebuilt (after an
 # import, a range, nightly or full recompute, a change of the histories), once per store and
 # run, with `store_id` and `ranges`: a tuple of (first day, last day), both inclusive. The
 # rebuilds run in autocommit, so they are committed when a task sends it; receivers act on
@@ -36,7 +36,7 @@ def history_changed_recompute(sender, spans, **kwargs) -> None:
     """Who held an account, or which team a member was in, changed on some days: those days of
     the stores concerned are re-credited and rebuilt. Recorded in the change's transaction and
     queued once it commits (a follow-up: a broker down then does not lose it)."""
-    from metrics.services.kpis import kpis_history_recompute_queue
+    from metrics.kpis.services import kpis_history_recompute_queue
 
     kpis_history_recompute_queue(spans=spans)
 
@@ -44,7 +44,7 @@ def history_changed_recompute(sender, spans, **kwargs) -> None:
 @receiver(store_data_exists, dispatch_uid="metrics.store_data_exists")
 def store_has_facts(sender, store, **kwargs) -> bool:
     """Imported facts keep the local day they were read in: the store has some, or not."""
-    from metrics.services.kpis import store_fact_days
+    from metrics.kpis.services import store_fact_days
 
     return store_fact_days(store=store) is not None
 

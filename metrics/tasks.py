@@ -15,9 +15,9 @@ def import_batch_run_task(batch_id: int, attempt: int = 0) -> str:
     left running by a killed worker is imported again when its message is redelivered. `attempt`:
     the batch's run (0 the first; more after an interruption); a message of an earlier run is
     ignored. The KPI update that follows was recorded with the import's rows (a Followup)."""
+    from metrics.followups.services import work_heartbeat
+    from metrics.importing.services import import_batch_run
     from metrics.models import ImportBatch
-    from metrics.services.followups import work_heartbeat
-    from metrics.services.imports import import_batch_run
 
     batch = ImportBatch.objects.filter(pk=batch_id).first()
     if batch is None:
@@ -33,20 +33,20 @@ def import_batch_run_task(batch_id: int, attempt: int = 0) -> str:
 def followups_deliver_task() -> dict:
     """Every minute (perfmgmt/celery.py) and at each worker's start: work whose worker vanished is
     marked interrupted and queued again once; follow-ups the broker could not take are sent."""
-    from metrics.services.followups import followups_deliver
+    from metrics.followups.services import followups_deliver
 
     return vars(followups_deliver())
 
 
-# Follow-ups (metrics.services.followups) run with ids `followup-<id>-<attempt>`: the worker marks
+# Follow-ups (metrics.followups.services) run with ids `followup-<id>-<attempt>`: the worker marks
 # them running (with a heartbeat while they run), then done or failed. Other tasks are untouched.
 _beating: dict[str, object] = {}
 
 
 @task_prerun.connect(dispatch_uid="metrics.followup_prerun")
 def _followup_prerun(task_id=None, task=None, **kwargs) -> None:
+    from metrics.followups.services import followup_id_parse, followup_started, work_heartbeat
     from metrics.models import Followup
-    from metrics.services.followups import followup_id_parse, followup_started, work_heartbeat
 
     parsed = followup_id_parse(task_id=task_id)
     if parsed is None or not followup_started(followup_id=parsed[0], attempt=parsed[1]):
@@ -58,7 +58,7 @@ def _followup_prerun(task_id=None, task=None, **kwargs) -> None:
 
 @task_postrun.connect(dispatch_uid="metrics.followup_postrun")
 def _followup_postrun(task_id=None, state=None, **kwargs) -> None:
-    from metrics.services.followups import followup_finished, followup_id_parse
+    from metrics.followups.services import followup_finished, followup_id_parse
 
     beat = _beating.pop(task_id, None)
     if beat is None:
@@ -74,7 +74,7 @@ def _followups_at_worker_start(sender=None, **kwargs) -> None:
     without waiting for the beat's next minute."""
     from django.db import connection
 
-    from metrics.services.followups import followups_deliver
+    from metrics.followups.services import followups_deliver
 
     try:
         report = followups_deliver()
@@ -88,7 +88,7 @@ def _followups_at_worker_start(sender=None, **kwargs) -> None:
 @shared_task
 def import_files_purge_task() -> int:
     """Daily: original export files past the retention period are deleted (see perfmgmt/celery.py)."""
-    from metrics.services.imports import import_files_purge
+    from metrics.importing.services import import_files_purge
 
     return import_files_purge()
 
@@ -101,9 +101,9 @@ def import_files_purge_task() -> int:
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def kpis_after_import_task(batch_id: int) -> dict:
     """After an import: attribution of the touched buyers, rollups of the touched days."""
+    from metrics.dashboards.services import dashboards_refresh_begin, dashboards_refresh_end
+    from metrics.kpis.services import kpis_after_import
     from metrics.models import ImportBatch, ImportKind, ImportStatus
-    from metrics.services.dashboards import dashboards_refresh_begin, dashboards_refresh_end
-    from metrics.services.kpis import kpis_after_import
 
     batch = ImportBatch.objects.filter(pk=batch_id, status=ImportStatus.SUCCEEDED).first()
     if batch is None:
@@ -133,7 +133,7 @@ def kpis_after_import_task(batch_id: int) -> dict:
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def buyer_segments_refresh_task(store_id: int, _previous=None) -> int:
     """RFM segment sizes of one store as of its last day with data (idempotent)."""
-    from metrics.services.segments import buyer_segments_refresh
+    from metrics.kpis.segments import buyer_segments_refresh
     from teams.models import Store
 
     store = Store.objects.filter(pk=store_id).first()
@@ -144,7 +144,7 @@ def buyer_segments_refresh_task(store_id: int, _previous=None) -> int:
 def dashboards_warm_task(store_id: int, _previous=None) -> int:
     """Cache the store's default dashboards (every team's and member's last 30 days) after its
     data changed, so the morning's first page view is served from the cache."""
-    from metrics.services.dashboards import dashboards_refresh_end, dashboards_warm
+    from metrics.dashboards.services import dashboards_refresh_end, dashboards_warm
     from teams.models import Store
 
     store = Store.objects.filter(pk=store_id).first()
@@ -160,9 +160,9 @@ def kpis_recompute_range_task(store_id: int, start: str, end: str, recredit: boo
     dates): nightly, from recompute_kpis, and after a change of the histories (metrics/signals.py)."""
     import datetime as dt
 
-    from metrics.services.dashboards import dashboards_refresh_begin
-    from metrics.services.kpis import kpis_recompute_range
-    from metrics.services.segments import buyer_segments_refresh
+    from metrics.dashboards.services import dashboards_refresh_begin
+    from metrics.kpis.segments import buyer_segments_refresh
+    from metrics.kpis.services import kpis_recompute_range
     from teams.models import Store
 
     store = Store.objects.get(pk=store_id)
@@ -178,8 +178,8 @@ def kpis_recompute_range_task(store_id: int, start: str, end: str, recredit: boo
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def kpis_attribution_task(store_id: int) -> int:
     """Full attribution of one store's orders (the first step of a full recompute)."""
-    from metrics.services.attribution import attribution_recompute
-    from metrics.services.dashboards import dashboards_refresh_begin
+    from metrics.dashboards.services import dashboards_refresh_begin
+    from metrics.kpis.attribution import attribution_recompute
     from teams.models import Store
 
     dashboards_refresh_begin(store_ids=[store_id])  # ended by the warm-up that ends the chain
@@ -191,7 +191,7 @@ def kpis_partition_task(_previous, store_id: int, start: str, end: str) -> int:
     """Rebuild the rollups of one (store, month) partition; `_previous` is the chain's result."""
     import datetime as dt
 
-    from metrics.services.rollups import rollup_partition_recompute
+    from metrics.kpis.rollups import rollup_partition_recompute
     from metrics.signals import store_days_rebuilt
     from teams.models import Store
 
@@ -223,7 +223,7 @@ def kpis_full_recompute_signature(store_ids: list[int]):
     """A Celery group: per store, full attribution then its months' partitions in parallel."""
     from celery import group
 
-    from metrics.services.kpis import month_ranges, store_fact_days
+    from metrics.kpis.services import month_ranges, store_fact_days
     from teams.models import Store
 
     per_store = []
@@ -251,7 +251,7 @@ def kpis_full_recompute_signature(store_ids: list[int]):
 def targets_check_task(store_id: int, _previous=None) -> int:
     """Raise the alerts a store's running targets have earned (after its KPIs changed, and each
     morning); each is raised once, so running this twice raises nothing more."""
-    from metrics.services.targets import target_alerts_check
+    from metrics.targets.services import target_alerts_check
     from teams.models import Store
 
     store = Store.objects.filter(pk=store_id).first()
@@ -274,7 +274,7 @@ def stuck_deals_detect_task(store_id: int, _previous=None) -> int:
     """Record a store's deals stuck in negotiation and close those that left it (after a leads
     import, and hourly); each stay is recorded and announced once, so running this twice adds
     nothing. `_previous` lets it follow another task in a chain."""
-    from metrics.services.deals import stuck_deals_detect
+    from metrics.pipeline.services import stuck_deals_detect
     from teams.models import Store
 
     store = Store.objects.filter(pk=store_id).first()

@@ -1,4 +1,4 @@
-"""HR's appraisal workbook for download (the rules: perfmgmt/export_views.py)."""
+"""HR's appraisal workbook for download (the rules: teams/export_views.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from perfmgmt.export_views import monthly_workbook_response
 from reviews.services.export import appraisals_export
+from teams.export_views import monthly_workbook_response
 
 
 @login_required

@@ -13,6 +13,7 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from metrics.registry import KPI_BY_KEY, Unit
+from perfmgmt.common.forms import MonthField
 from reviews.models import AppraisalTemplate, CycleState, DecisionKind, Item, ItemDecision, Rating
 from reviews.selectors.appraisals import month_end
 from teams.models import Store, Team
@@ -33,18 +34,6 @@ def month_parse(text: str | None) -> dt.date | None:
 
 def month_previous(today: dt.date) -> dt.date:
     return (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
-
-
-class MonthField(forms.DateField):
-    """A month typed as YYYY-MM (the browser's month picker), cleaned to its first day."""
-
-    widget = forms.DateInput(attrs={"type": "month", "placeholder": "YYYY-MM"}, format="%Y-%m")
-    input_formats = ["%Y-%m"]
-    default_error_messages = {"invalid": _("Enter a month as YYYY-MM.")}
-
-    def to_python(self, value):
-        day = super().to_python(value)
-        return day.replace(day=1) if day else day
 
 
 # --- the overview ---------------------------------------------------------------------------------

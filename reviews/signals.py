@@ -11,8 +11,8 @@ from __future__ import annotations
 from django.db import transaction
 from django.dispatch import Signal, receiver
 
-from metrics.selectors.periods import months_between
 from metrics.signals import store_days_rebuilt
+from perfmgmt.common.periods import months_between
 
 # Sent by reviews.tasks.appraisals_follow_data_task once the open cycles of a store's months were
 # scored again after a rebuild (also when there was no cycle to score), with `store_id` and

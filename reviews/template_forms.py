@@ -25,8 +25,9 @@ from django.utils.translation import gettext_lazy
 
 from metrics.formatting import decimal_plain, percent_plain
 from metrics.registry import KPI_BY_KEY, Direction, Unit
+from perfmgmt.common.forms import MonthField
 from reviews import scoring
-from reviews.forms import MonthField, TeamChoiceField
+from reviews.forms import TeamChoiceField
 from reviews.models import ItemKind, ScoringRule
 from reviews.template_spec import LEVELS, DimensionSpec, ItemSpec, TemplateSpec, member_kpis, rubric_empty
 from teams.models import Store, Team

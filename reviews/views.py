@@ -31,7 +31,7 @@ from django.views.decorators.http import require_POST
 from metrics.formatting import EMPTY, kpi_display
 from metrics.messages import message_render
 from metrics.registry import KPI_BY_KEY, Direction
-from perfmgmt.listing import PAGE_SIZE
+from perfmgmt.common.listing import PAGE_SIZE
 from reviews import scoring
 from reviews.forms import (
     WITHDRAW,

@@ -16,7 +16,7 @@ from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from perfmgmt.listing import queryset_paginate, queryset_sort
+from perfmgmt.common.listing import queryset_paginate, queryset_sort
 from teams.forms import InviteForm, RoleGrantForm, SetupUserForm, StoreForm, form_service_errors
 from teams.models import Role
 from teams.selectors.scoping import (

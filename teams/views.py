@@ -16,8 +16,8 @@ from django.utils.http import content_disposition_header, url_has_allowed_host_a
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from perfmgmt.exports import XLSX_CONTENT_TYPE, csv_bytes, xlsx_bytes
-from perfmgmt.listing import queryset_paginate, queryset_sort
+from perfmgmt.common.exports import XLSX_CONTENT_TYPE, csv_bytes, xlsx_bytes
+from perfmgmt.common.listing import queryset_paginate, queryset_sort
 from teams.forms import (
     AccountAssignForm,
     MemberForm,

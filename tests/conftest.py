@@ -132,7 +132,7 @@ def _empty_cache():
     """Cached dashboards and rollups of one test are never seen by the next."""
     from django.core.cache import cache
 
-    from metrics.selectors.rollup_frames import rollup_memory_clear
+    from metrics.kpis.frames import rollup_memory_clear
 
     cache.clear()
     rollup_memory_clear()
@@ -180,13 +180,13 @@ class TaskQueue:
     def run_all(self) -> list[str]:
         """Run every queued task, then those they queue, each as a worker would: its on-commit
         callbacks run when it returns. Returns the names run."""
-        from metrics.services.followups import followup_finished, followup_id_parse, followup_started
+        from metrics.followups.services import followup_finished, followup_id_parse, followup_started
 
         ran = []
         while self.calls:
             call = self.calls.pop(0)
             task, args, kwargs = call
-            # A follow-up (metrics.services.followups) is marked running, then done or failed, as
+            # A follow-up (metrics.followups.services) is marked running, then done or failed, as
             # the worker's task_prerun and task_postrun handlers do.
             followup = followup_id_parse(task_id=getattr(call, "task_id", None))
             if followup:

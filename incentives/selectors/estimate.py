@@ -13,7 +13,7 @@ What depends on others (team PK, rankings) or on KPIs not given is listed as not
 uses (incentives/services/statements.py): with the prefilled numbers the estimate is the draft
 statement's total less the lines it leaves out (team PK, ranking awards, clawbacks, and every
 manual line: "manual, not estimated"). Its "at this
-pace" figures are metrics.selectors.pace's forecast, the one every target page shows.
+pace" figures are metrics.targets.pace's forecast, the one every target page shows.
 """
 
 from __future__ import annotations
@@ -30,13 +30,13 @@ from incentives.lines import SECONDS_PER_MINUTE, allowance_lines, call_assessmen
 from incentives.models import CommissionBase, CommissionMode, LineKind, ManualLine, Plan, Statement, TierMode
 from incentives.selectors.plans import plan_parts_read
 from metrics.formatting import kpi_display
+from metrics.kpis.selectors import kpi_table
 from metrics.messages import message_render
 from metrics.models import Target
 from metrics.registry import KPI_BY_KEY, Level
-from metrics.selectors.kpis import kpi_table
-from metrics.selectors.pace import Forecast, counted_through, forecast_get, stores_last_day
-from metrics.selectors.periods import month_last
-from metrics.selectors.targets import target_pace, target_pace_weights
+from metrics.targets.pace import Forecast, counted_through, forecast_get, stores_last_day
+from metrics.targets.selectors import target_pace, target_pace_weights
+from perfmgmt.common.periods import month_last
 from teams.models import Member, Store, TeamMembership
 
 GMV, CONVERSION, REFUND_RATE, REFUNDS = "gmv", "inquiry_to_payment_rate", "refund_order_rate", "refund_amount"
@@ -268,7 +268,7 @@ def _performance(plan: Plan, grade: str | None, score: Decimal | None,
 @dataclass(frozen=True)
 class MonthSoFar:
     """The member's month in a store up to its last day with data, read as the statement reads it,
-    and each measure's forecast at the month's end (`pace`, by measure key: metrics.selectors.pace,
+    and each measure's forecast at the month's end (`pace`, by measure key: metrics.targets.pace,
     at the pace rule of the member's target of that measure, else even)."""
 
     month: dt.date

@@ -30,10 +30,10 @@ from django.utils.translation import get_language
 
 from incentives import calc
 from incentives.models import Badge, BadgeRule
+from metrics.kpis.selectors import kpi_table
 from metrics.messages import MessageData, Param, choice, kpi_value, message, message_render, money, percent
 from metrics.models import ChatSession, MemberDay, Order
 from metrics.registry import KPI_BY_KEY, Level
-from metrics.selectors.kpis import kpi_table
 from teams.models import Member, Store, Team, TeamMembership
 from teams.selectors.scoping import Viewer, team_list_overseen
 

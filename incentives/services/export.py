@@ -28,12 +28,12 @@ from incentives.selectors.plans import allowance_text, plan_label
 from incentives.services.statements import month_end
 from metrics.formatting import decimal_plain
 from metrics.registry import KPI_BY_KEY
-from perfmgmt.exports import (
+from perfmgmt.common.exports import (
     MONEY,
 )
-from perfmgmt.exports import xlsx_column_widths as _widths
-from perfmgmt.exports import xlsx_sheet_title as _sheet_title
-from perfmgmt.exports import xlsx_value_cell as _cell
+from perfmgmt.common.exports import xlsx_column_widths as _widths
+from perfmgmt.common.exports import xlsx_sheet_title as _sheet_title
+from perfmgmt.common.exports import xlsx_value_cell as _cell
 from teams.models import Store, Team, TeamMembership
 
 # The summary's amount columns: the kinds of line summed into each, in the statement's order.

@@ -43,7 +43,10 @@ from incentives.models import (
 )
 from incentives.selectors.estimate import gmv_target
 from incentives.selectors.plans import PlanParts, plan_parts_read
+from metrics.dashboards.selectors import ranked_count, ranks
 from metrics.formatting import decimal_plain
+from metrics.kpis.rollups import stage_order
+from metrics.kpis.selectors import kpi_table
 from metrics.messages import (
     MessageData,
     Param,
@@ -61,9 +64,6 @@ from metrics.messages import (
 )
 from metrics.models import Lead, LeadStage, LeadStageChange, Order
 from metrics.registry import KPI_BY_KEY, Level
-from metrics.selectors.dashboards import ranked_count, ranks
-from metrics.selectors.kpis import kpi_table
-from metrics.services.rollups import stage_order
 from reviews.selectors.appraisals import appraisal_for_pay, appraisal_pending_count
 from teams.models import AccountAssignment, Member, Store, Team, TeamMembership
 from teams.selectors.scoping import Viewer
@@ -187,7 +187,7 @@ class DealWon:
 
 def _deals_won(member: Member, store: Store, start: dt.date, end: dt.date) -> list[DealWon]:
     """The deals the member won between start and end, counted as the won_amount KPI counts them
-    (metrics/services/rollups.py): each entry into the won stage in the stage history, on its
+    (metrics/kpis/rollups.py): each entry into the won stage in the stage history, on its
     local day, by the account on that change when the account was assigned to the member that
     day; a change that repeats "won" (a later export showing the same stage) is no new win. The
     amount is the lead's as last exported, else the change's. A deal reported lost later keeps
@@ -681,8 +681,8 @@ def statements_follow_data(*, store: Store, month: dt.date) -> list[Statement]:
 def statements_follow_queue(*, store_id: int, months: list[dt.date]) -> list[dt.date]:
     """Queue statements_follow_data for those of the store's months that have a statement still
     open to change (call on commit, after the rebuild); returns the months queued. Follow-ups
-    (metrics.services.followups): a broker unreachable now does not lose them."""
-    from metrics.services.followups import followup_record
+    (metrics.followups.services): a broker unreachable now does not lose them."""
+    from metrics.followups.services import followup_record
 
     open_months = set(
         Statement.objects.filter(store_id=store_id, month__in=months)

@@ -1,11 +1,11 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from metrics.api.dashboards import MemberDashboardApi, MyDashboardApi, StoreOverviewApi, TeamDashboardApi
-from metrics.api.kpis import KpiView
-from metrics.api.pipeline import StuckDealViewSet
-from metrics.api.targets import BehaviourRecordViewSet, DecomposeApi, PromotionViewSet, TargetViewSet
-from metrics.api.views import ImportBatchViewSet
+from metrics.dashboards.api import MemberDashboardApi, MyDashboardApi, StoreOverviewApi, TeamDashboardApi
+from metrics.importing.api import ImportBatchViewSet
+from metrics.kpis.api import KpiView
+from metrics.pipeline.api import StuckDealViewSet
+from metrics.targets.api import BehaviourRecordViewSet, DecomposeApi, PromotionViewSet, TargetViewSet
 
 # No root of its own: perfmgmt/urls.py serves one API root listing every app's collections.
 router = DefaultRouter()

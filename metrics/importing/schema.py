@@ -386,7 +386,7 @@ FIELDS: dict[str, tuple[Field, ...]] = {
         ),
     ),
     # A roster (花名册) as HR keeps it: one row per member. Not a fact table: the rows are applied
-    # to the organisation by teams.services.roster (metrics.services.imports).
+    # to the organisation by teams.services.roster (metrics.importing.services).
     ImportKind.ROSTER: (
         Field(
             "employee_number",

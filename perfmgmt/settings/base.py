@@ -196,7 +196,7 @@ REDIS_BROKER_TRANSPORT_OPTIONS = {
     # still running would be handed to a second worker (docs/faults.md).
     "visibility_timeout": env.int("CELERY_BROKER_VISIBILITY_TIMEOUT", default=3600),  # seconds
     # Redis down or silent: a publish (an upload queuing its import) fails within seconds instead
-    # of hanging the request; the import is then marked failed (metrics.services.imports).
+    # of hanging the request; the import is then marked failed (metrics.importing.services).
     "socket_connect_timeout": 3,  # seconds
     "socket_timeout": 5,  # seconds (a blocking read; the worker polls with 1 s reads)
 }
@@ -212,7 +212,7 @@ else:
     CELERY_BROKER_TRANSPORT_OPTIONS = file_broker_options(CELERY_BROKER_DIR)
     CELERY_RESULT_BACKEND = f"file://{CELERY_BROKER_DIR / 'results'}"
 # Cache: dashboards keep computed pages here, keyed by the data version of their stores (see
-# metrics.selectors.cache). Redis when REDIS_URL is set; otherwise files under VAR_DIR,
+# metrics.kpis.cache). Redis when REDIS_URL is set; otherwise files under VAR_DIR,
 # which the web server and the worker share (a per-process memory cache would not be).
 # The Redis cache fails open: with Redis down or silent, pages are computed from the database
 # (perfmgmt/cache.py: short socket timeouts and a circuit breaker).
@@ -227,6 +227,10 @@ else:
             "OPTIONS": {"MAX_ENTRIES": 5000},
         }
     }
+# Cached pages and rollup pieces are pickled objects that name their classes' modules: when a
+# release moves such a module, it changes this prefix so that it never reads what an older release
+# cached (the old entries expire on their own).
+CACHES["default"]["KEY_PREFIX"] = "v21"
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_ACKS_LATE = True
@@ -270,7 +274,7 @@ CELERY_TASK_ROUTES = {
         "metrics.tasks.followups_deliver_task",
     )
 }
-# Work whose worker vanished (metrics.services.followups): a running import or follow-up refreshes
+# Work whose worker vanished (metrics.followups.services): a running import or follow-up refreshes
 # its heartbeat every FOLLOWUP_HEARTBEAT_SECONDS; one older than WORK_STALE_SECONDS is interrupted
 # (found by followups_deliver_task, every minute) and queued again WORK_AUTO_RETRIES times, then
 # offered as "Run again". 180 s is six beats: a beat on SQLite waits for the import's write
@@ -390,7 +394,7 @@ DATA_UPLOAD_MAX_NUMBER_FILES = 100  # files of one upload ("drop several exports
 PROBATION_MONTHS = env.int("PROBATION_MONTHS", default=3)
 
 # The KPI selectors read day rollups a store's month of a table at a time, cached by the month's
-# version (metrics.selectors.rollup_frames): in the cache above, compressed, and decoded in each
+# version (metrics.kpis.frames): in the cache above, compressed, and decoded in each
 # process's memory up to this budget (MB per process, and a quarter more for buyer codes; a month of
 # a store with 330,000 orders and 470,000 chats a year is about 5 MB, docs/deploy.md).
 ROLLUP_MEMORY_MB = env.int("ROLLUP_MEMORY_MB", default=256)

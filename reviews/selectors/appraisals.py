@@ -8,10 +8,10 @@ from decimal import Decimal
 
 from django.db.models import Q, QuerySet
 
+from metrics.dashboards.selectors import ranks
+from metrics.kpis.selectors import kpi_table
 from metrics.models import Target
 from metrics.registry import KPI_BY_KEY, Direction, Level
-from metrics.selectors.dashboards import ranks
-from metrics.selectors.kpis import kpi_table
 from reviews import scoring
 from reviews.models import (
     Appraisal,

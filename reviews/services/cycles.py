@@ -330,8 +330,8 @@ def appraisals_follow_data(*, store: Store, month: dt.date) -> list[Cycle]:
 def appraisals_follow_queue(*, store_id: int, months: list[dt.date]) -> bool:
     """Queue appraisals_follow_data_task for the store's months (call on commit, after the
     rebuild); it runs even for months without an open cycle, because the statements follow once it
-    ends. A follow-up (metrics.services.followups): a broker unreachable now does not lose it."""
-    from metrics.services.followups import followup_record
+    ends. A follow-up (metrics.followups.services): a broker unreachable now does not lose it."""
+    from metrics.followups.services import followup_record
 
     if not months:
         return False

@@ -3,7 +3,7 @@ row per member, and a definitions sheet (every item's weight, KPI, definition an
 the grade bands).
 
 Headers are in the chosen language. No cell can become a formula: every text goes through
-perfmgmt.exports (written as text; one that starts like a formula also gets Excel's quote
+perfmgmt.common.exports (written as text; one that starts like a formula also gets Excel's quote
 prefix). Money is a number with two decimals, rates are fractions shown as percentages, scores
 are 0–100 with two decimals. A finalised cycle shows its frozen scores."""
 
@@ -20,12 +20,12 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from metrics.registry import KPI_BY_KEY, Direction, Kpi, Unit
-from perfmgmt.exports import (
+from perfmgmt.common.exports import (
     MONEY,
 )
-from perfmgmt.exports import xlsx_column_widths as _widths
-from perfmgmt.exports import xlsx_sheet_title as _sheet_title
-from perfmgmt.exports import xlsx_value_cell as _cell
+from perfmgmt.common.exports import xlsx_column_widths as _widths
+from perfmgmt.common.exports import xlsx_sheet_title as _sheet_title
+from perfmgmt.common.exports import xlsx_value_cell as _cell
 from reviews import scoring
 from reviews.models import (
     Appraisal,

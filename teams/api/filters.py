@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from metrics.selectors.periods import DATE_MAX, DATE_MIN
+from perfmgmt.common.periods import DATE_MAX, DATE_MIN
 from teams.models import Member, PlatformAccount, Role, RoleGrant, Team
 
 # Primary keys are BigAutoField: a larger number cannot be an id (and NumberFilter's decimal of 30

@@ -175,7 +175,7 @@ def store_days_announce(*, store_id: int, recredit: bool) -> None:
     """Announce every day of a store as changed, as a change of the histories would: a setting
     that every day's figures depend on changed (the attribution window: orders are credited
     again). Inside a watch it joins the watch's announcement; the recompute is cut to the days
-    with data (metrics.services.kpis)."""
+    with data (metrics.kpis.services)."""
     span = StoreDays(store_id, dt.date.min, None, recredit=recredit)
     pending = _pending.get()
     if pending is not None:

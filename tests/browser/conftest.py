@@ -36,8 +36,8 @@ def site(live_server):
 
     live_server makes each test transactional (the server thread must see committed rows), so the
     database is flushed after every test and the data is built again for each: about a second."""
-    from metrics.services.demo_seed import demo_data_import
-    from teams.services.demo import demo_organisation_create
+    from perfmgmt.demo.organisation import demo_organisation_create
+    from perfmgmt.demo.seed import demo_data_import
 
     demo_organisation_create(password=PASSWORD)
     demo_data_import(orders=3000, days=40)

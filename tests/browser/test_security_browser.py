@@ -59,8 +59,9 @@ def _seed(live_server) -> World:
     from incentives.services.manual_lines import manual_line_create
     from incentives.services.statements import statement_approve, statement_refresh
     from metrics.models import ImportBatch
-    from metrics.selectors.periods import store_today
-    from metrics.services.demo_seed import (
+    from perfmgmt.common.periods import store_today
+    from perfmgmt.demo.organisation import demo_organisation_create
+    from perfmgmt.demo.seed import (
         DEMO_PLAN,
         demo_appraisals_create,
         demo_data_import,
@@ -69,7 +70,6 @@ def _seed(live_server) -> World:
     from reviews.models import Appraisal, CycleState
     from teams.models import PlatformAccount, Team, TeamKind
     from teams.selectors.scoping import Viewer
-    from teams.services.demo import demo_organisation_create
 
     demo_organisation_create(password=PASSWORD)
     demo_data_import(orders=2000, days=40)
@@ -323,8 +323,8 @@ def test_the_browsable_api_and_its_docs_run_under_the_policy(browser, live_serve
     with its filters, search and ordering, a detail with its extra actions, and the Swagger docs,
     without a CSP violation or any console error; each page links the site's icon, and
     /favicon.ico answers with it."""
+    from perfmgmt.demo.organisation import demo_organisation_create
     from teams.models import PlatformAccount, Role, RoleGrant
-    from teams.services.demo import demo_organisation_create
 
     demo_organisation_create(password=PASSWORD)
     store = RoleGrant.objects.filter(role=Role.MANAGER, user__username="manager").order_by("pk").first().store

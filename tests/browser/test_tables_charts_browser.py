@@ -22,9 +22,9 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
+from metrics.importing.services import chats_import, orders_import
+from metrics.kpis.services import kpis_after_import
 from metrics.models import Lead, LeadStage, LeadStageChange
-from metrics.services.imports import chats_import, orders_import
-from metrics.services.kpis import kpis_after_import
 from teams.models import AccountAssignment, Member, Store, Team, TeamKind
 from tests.browser.support import assert_figures_drawn, browser_required, screenshot
 from tests.metrics.helpers import CHAT_HEADER, ORDER_HEADER, write

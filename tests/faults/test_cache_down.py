@@ -19,7 +19,7 @@ import redis
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from metrics.selectors.rollup_frames import rollup_memory_clear
+from metrics.kpis.frames import rollup_memory_clear
 from perfmgmt.cache import redis_cache_settings
 from perfmgmt.health import WORKER_SEEN_SECONDS, worker_heartbeat_write
 from perfmgmt.models import WorkerHeartbeat

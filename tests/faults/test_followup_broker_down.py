@@ -19,12 +19,12 @@ from django.db import transaction
 from django.utils import translation
 
 from metrics import tasks
+from metrics.followups.services import followups_deliver, followups_held
+from metrics.importing import services as import_services
+from metrics.importing.services import chats_import, import_batch_create
+from metrics.kpis.segments import buyer_segments_refresh
+from metrics.kpis.services import kpis_after_import
 from metrics.models import Followup, ImportBatch, ImportKind, ImportStatus, Order
-from metrics.services import imports as import_services
-from metrics.services.followups import followups_deliver, followups_held
-from metrics.services.imports import chats_import, import_batch_create
-from metrics.services.kpis import kpis_after_import
-from metrics.services.segments import buyer_segments_refresh
 from tests.faults.conftest import wait_until, worker_args
 from tests.faults.shopdata import exports_write, facts_only, rollups_snapshot, shop_create
 from tests.faults.test_broker_down import PrivateRedis, _free_port, broker

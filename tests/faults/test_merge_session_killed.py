@@ -17,8 +17,8 @@ import pytest
 from django.db import connection
 from django.utils import translation
 
+from metrics.importing.services import import_batch_create, import_batch_run
 from metrics.models import ImportStatus, Order
-from metrics.services.imports import import_batch_create, import_batch_run
 from teams.models import Store
 from tests.faults.conftest import wait_until
 from tests.metrics.helpers import ORDER_HEADER, order_line, write

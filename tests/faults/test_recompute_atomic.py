@@ -1,14 +1,14 @@
 """A range recompute stopped right after it re-credited orders leaves neither the new credit nor
 half-rebuilt days behind, so a rerun rebuilds every day, including those outside the range whose
-credit moved (metrics.services.kpis._credit_with_moved_days, docs/faults.md)."""
+credit moved (metrics.kpis.services._credit_with_moved_days, docs/faults.md)."""
 
 import datetime as dt
 
 import pytest
 
+from metrics.importing.services import chats_import, orders_import
+from metrics.kpis import services as kpis
 from metrics.models import InquiryBuyerDay, Order
-from metrics.services import kpis
-from metrics.services.imports import chats_import, orders_import
 from tests.faults.shopdata import exports_write, facts_only, rollups_snapshot, shop_create
 
 pytestmark = pytest.mark.django_db

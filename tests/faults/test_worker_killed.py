@@ -11,8 +11,8 @@ import time
 import pytest
 from django.conf import settings
 
+from metrics.importing.services import chats_import, orders_import
 from metrics.models import MemberDay
-from metrics.services.imports import chats_import, orders_import
 from metrics.tasks import kpis_recompute_range_task
 from perfmgmt.celery import app
 from tests.faults.conftest import wait_until, worker_args

@@ -17,9 +17,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 
+from metrics.followups.services import followups_deliver
+from metrics.importing.services import import_batch_create, import_batch_queue
 from metrics.models import Followup, ImportBatch, ImportKind, ImportStatus, KpisStatus, Order
-from metrics.services.followups import followups_deliver
-from metrics.services.imports import import_batch_create, import_batch_queue
 from perfmgmt.celery import app
 from tests.factories import UserFactory
 from tests.faults.conftest import wait_until, worker_args

@@ -29,9 +29,9 @@ from incentives.models import (
 )
 from incentives.services.export import payouts_export
 from incentives.services.statements import statement_approve, statement_lock, statements_refresh
+from metrics.importing.services import chats_import, orders_import
+from metrics.kpis.services import kpis_after_import
 from metrics.models import Target
-from metrics.services.imports import chats_import, orders_import
-from metrics.services.kpis import kpis_after_import
 from teams.selectors.scoping import viewer_get
 from tests.metrics.helpers import CHAT_HEADER, ORDER_HEADER, write
 

@@ -3,9 +3,9 @@
 import datetime as dt
 from pathlib import Path
 
-from metrics.selectors.kpis import kpi_table
-from metrics.services.imports import chats_import, orders_import
-from metrics.services.kpis import kpis_after_import
+from metrics.importing.services import chats_import, orders_import
+from metrics.kpis.selectors import kpi_table
+from metrics.kpis.services import kpis_after_import
 from teams.models import Store
 from tests.factories import (
     AccountAssignmentFactory,

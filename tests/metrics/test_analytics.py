@@ -4,7 +4,8 @@ import datetime as dt
 
 import pytest
 
-from metrics.selectors.analytics import (
+from metrics.importing.services import traffic_import
+from metrics.kpis.analytics import (
     churn_risk_list,
     conversion_heatmap,
     first_response_distribution,
@@ -12,8 +13,7 @@ from metrics.selectors.analytics import (
     member_alerts,
     rfm_buyers,
 )
-from metrics.services.imports import traffic_import
-from metrics.services.kpis import kpis_after_import
+from metrics.kpis.services import kpis_after_import
 from tests.metrics.helpers import write
 from tests.metrics.test_kpis import Shop
 

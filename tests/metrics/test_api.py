@@ -14,9 +14,11 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def queued(monkeypatch):
-    from metrics.services import imports
+    from metrics.importing import services as imports
 
-    monkeypatch.setattr("metrics.api.views.import_batch_queue", lambda *, batch: imports.import_batch_run(batch=batch))
+    monkeypatch.setattr(
+        "metrics.importing.api.import_batch_queue", lambda *, batch: imports.import_batch_run(batch=batch)
+    )
 
 
 def _upload(*lines, header=ORDER_HEADER, name="o.csv"):

@@ -13,8 +13,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import translation
 
+from metrics.importing.services import import_batch_create, import_batch_run, import_files_purge
 from metrics.models import ImportBatch, ImportStatus, Order
-from metrics.services.imports import import_batch_create, import_batch_run, import_files_purge
 from tests.metrics.helpers import ORDER_HEADER, order_line
 from tests.metrics.xlsx_files import xlsx_write
 
@@ -122,7 +122,7 @@ def test_an_upload_whose_inspection_crashes_is_refused_not_a_500(api_for, org, m
     def crash(*args, **kwargs):
         raise RuntimeError("a file no check foresaw")
 
-    monkeypatch.setattr("metrics.services.imports.source_open", crash)
+    monkeypatch.setattr("metrics.importing.services.source_open", crash)
     api = api_for(org.users["manager_s1"])
     upload = SimpleUploadedFile("o.csv", _orders_bytes(rows=3))
     response = api.post(reverse("import-batch-list"), {"file": upload, "store": org.s1.pk}, format="multipart")
@@ -246,10 +246,10 @@ def test_the_upload_request_reads_only_the_header_of_a_workbook(
 ):
     """With the sheet's size undeclared, openpyxl read every row in the request to count them
     (the probe's web worker: 19.1 s); now the request reads the header's XML and nothing else."""
-    from metrics.services import imports
+    from metrics.importing import services as imports
 
     queued = []
-    monkeypatch.setattr("metrics.api.views.import_batch_queue", lambda *, batch: queued.append(batch.pk))
+    monkeypatch.setattr("metrics.importing.api.import_batch_queue", lambda *, batch: queued.append(batch.pk))
     path = xlsx_write(tmp_path / "o.xlsx", header=ORDER_HEADER.split(","), row=ORDER_CELLS, rows=3_000,
                       dimension=dimension)  # fmt: skip
     api = api_for(org.users["manager_s1"])

@@ -9,8 +9,8 @@ import pytest
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from metrics.services.imports import chats_import, orders_import
-from metrics.services.kpis import kpis_after_import
+from metrics.importing.services import chats_import, orders_import
+from metrics.kpis.services import kpis_after_import
 from teams.models import StaffCost
 from tests.metrics.helpers import CHAT_HEADER, ORDER_HEADER, write
 
@@ -174,8 +174,8 @@ def test_the_api_returns_the_same_figures_scoped_by_role(org, sales, api_for):
 
 
 def test_warmed_default_views_are_served_without_computing(org, sales, client_for, monkeypatch):
-    from metrics.selectors import dashboards
-    from metrics.services.dashboards import dashboards_warm
+    from metrics.dashboards import selectors as dashboards
+    from metrics.dashboards.services import dashboards_warm
 
     # Two teams of S1 and their three members today (A, B, the lead in X; C in Y), in both languages.
     assert dashboards_warm(store=org.s1) == 2 * (2 + 4)
@@ -185,8 +185,8 @@ def test_warmed_default_views_are_served_without_computing(org, sales, client_fo
 
     monkeypatch.setattr(dashboards, "team_dashboard_get", refuse)
     monkeypatch.setattr(dashboards, "member_dashboard_get", refuse)
-    monkeypatch.setattr("metrics.selectors.dashboard_pages.team_dashboard_get", refuse)
-    monkeypatch.setattr("metrics.selectors.dashboard_pages.member_dashboard_get", refuse)
+    monkeypatch.setattr("metrics.dashboards.pages.team_dashboard_get", refuse)
+    monkeypatch.setattr("metrics.dashboards.pages.member_dashboard_get", refuse)
     manager = client_for(org.users["manager_s1"])
     for team in (org.x, org.y):
         assert manager.get("/dashboard/", {"team": team.pk}, HTTP_ACCEPT_LANGUAGE="en").status_code == 200
@@ -198,7 +198,7 @@ def test_warmed_default_views_are_served_without_computing(org, sales, client_fo
 
 
 def test_during_an_imports_refresh_the_pages_say_their_figures_are_updating(org, sales, client_for, api_for):
-    from metrics.services.dashboards import dashboards_refresh_begin, dashboards_refresh_end
+    from metrics.dashboards.services import dashboards_refresh_begin, dashboards_refresh_end
 
     api = api_for(org.users["manager_s1"])
     answers = ["/api/dashboards/team/", f"/api/dashboards/members/{org.a.pk}/", "/api/dashboards/stores/"]
@@ -224,7 +224,7 @@ def test_during_an_imports_refresh_the_pages_say_their_figures_are_updating(org,
 
 
 def test_targets_show_on_the_cards_and_on_the_members_own_page_and_api(org, sales, client_for, api_for):
-    from metrics.services.targets import campaign_create, target_create
+    from metrics.targets.services import campaign_create, target_create
     from teams.selectors.scoping import viewer_get
 
     manager = org.users["manager_s1"]

@@ -7,11 +7,8 @@ from decimal import Decimal
 import pytest
 from django.utils import translation
 
-from metrics.models import Behaviour, BuyerSegmentCount, Campaign, CampaignPhase, StoreDataVersion
-from metrics.registry import kpi_get
-from metrics.selectors.cache import dashboard_cached
-from metrics.selectors.dashboard_pages import team_dashboard_cached
-from metrics.selectors.dashboards import (
+from metrics.dashboards.pages import team_dashboard_cached
+from metrics.dashboards.selectors import (
     NO_DATA,
     member_dashboard_get,
     ranked_count,
@@ -21,11 +18,14 @@ from metrics.selectors.dashboards import (
     store_overview_get,
     team_dashboard_get,
 )
-from metrics.selectors.kpis import kpi_table
-from metrics.selectors.periods import Period, period_resolve, store_today
-from metrics.services.rollups import rollup_partition_recompute
-from metrics.services.segments import buyer_segments_refresh
-from metrics.services.targets import behaviour_record_set, campaign_create, target_create
+from metrics.kpis.cache import dashboard_cached
+from metrics.kpis.rollups import rollup_partition_recompute
+from metrics.kpis.segments import buyer_segments_refresh
+from metrics.kpis.selectors import kpi_table
+from metrics.models import Behaviour, BuyerSegmentCount, Campaign, CampaignPhase, StoreDataVersion
+from metrics.registry import kpi_get
+from metrics.targets.services import behaviour_record_set, campaign_create, target_create
+from perfmgmt.common.periods import Period, period_resolve, store_today
 from teams.models import Store
 from teams.selectors.scoping import Viewer
 from teams.services.costs import staff_cost_set
@@ -231,8 +231,8 @@ def test_cached_dashboards_are_recomputed_when_the_store_data_changes(shop):
 def test_while_a_store_refreshes_the_pages_computed_before_are_served(shop):
     """An import's refresh (KPIs to warm-up) serves the page computed before the data changed
     instead of computing it again on data still changing; after it, the page is computed."""
-    from metrics.selectors.cache import stores_refreshing
-    from metrics.services.dashboards import dashboards_refresh_begin, dashboards_refresh_end
+    from metrics.dashboards.services import dashboards_refresh_begin, dashboards_refresh_end
+    from metrics.kpis.cache import stores_refreshing
 
     other = Store.objects.create(name="另一家店")
     calls = []

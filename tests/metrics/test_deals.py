@@ -8,8 +8,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from metrics.models import LeadStage, StuckDeal
-from metrics.selectors.periods import Period
-from metrics.selectors.pipeline import (
+from metrics.pipeline.selectors import (
     AMBER,
     CLOSED,
     GREEN,
@@ -29,8 +28,9 @@ from metrics.selectors.pipeline import (
     stuck_deal_sla,
     stuck_deals_filter,
 )
-from metrics.services.deals import stuck_deal_plan_submit, stuck_deal_respond, stuck_deals_detect
+from metrics.pipeline.services import stuck_deal_plan_submit, stuck_deal_respond, stuck_deals_detect
 from metrics.tasks import stuck_deals_detect_task
+from perfmgmt.common.periods import Period
 from teams.models import AccountAssignment
 from teams.selectors.scoping import viewer_get
 from tests.factories import (

@@ -12,8 +12,8 @@ import plotly.io as pio
 import pytest
 from django.utils import translation
 
+from metrics.dashboards import figures
 from metrics.registry import kpi_get
-from metrics.selectors import figures
 
 DAYS = [dt.date(2026, 8, 1), dt.date(2026, 8, 2), dt.date(2026, 8, 3)]
 LINKS = ["/d/1", "/d/2", "/d/3"]

@@ -1,6 +1,6 @@
 """Follow-ups (an import's KPI update, recorded with its rows) and work whose worker vanished:
 the batch's status texts per state in both languages, the automatic retry, "Run again" on the page
-and the API, and the dashboards' notice (metrics.services.followups; docs/faults.md)."""
+and the API, and the dashboards' notice (metrics.followups.services; docs/faults.md)."""
 
 from __future__ import annotations
 
@@ -12,14 +12,14 @@ from django.utils import timezone, translation
 from kombu.exceptions import OperationalError
 
 from metrics import tasks
-from metrics.models import Followup, ImportBatch, ImportStatus, KpisStatus
-from metrics.services.followups import (
+from metrics.followups.services import (
     followup_finished,
     followup_started,
     followups_deliver,
     import_batch_run_again,
 )
-from metrics.services.imports import import_batch_create
+from metrics.importing.services import import_batch_create
+from metrics.models import Followup, ImportBatch, ImportStatus, KpisStatus
 from tests.metrics.helpers import ORDER_HEADER, order_line, write
 
 pytestmark = pytest.mark.django_db

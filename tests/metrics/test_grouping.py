@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from metrics.selectors import grouping
-from metrics.selectors.grouping import Columns, KeyCodes
+from metrics.kpis import grouping
+from metrics.kpis.grouping import Columns, KeyCodes
 
 RNG = np.random.default_rng(20261207)
 

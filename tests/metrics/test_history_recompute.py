@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import pytest
 
+from metrics.kpis.cache import stores_refreshing
+from metrics.kpis.services import kpis_history_recompute_queue
 from metrics.models import MemberDay, Order
-from metrics.selectors.cache import stores_refreshing
-from metrics.services.kpis import kpis_history_recompute_queue
 from teams.models import Role
 from teams.services.accounts import account_assign
 from teams.services.history import StoreDays
@@ -102,7 +102,7 @@ def test_a_team_move_rebuilds_the_days_without_re_crediting(shop, task_queue, mo
         membership_move(member=a, team=other, start_date=D(2026, 8, 10))
     assert task_queue.of("kpis_recompute_range_task") == [(shop.store.pk, "2026-08-10", "2026-08-20", False)]
     # A team does not move an order's credit: the recompute does not read the orders again.
-    monkeypatch.setattr("metrics.services.kpis.attribution_recompute", lambda **kw: 1 / 0)
+    monkeypatch.setattr("metrics.kpis.services.attribution_recompute", lambda **kw: 1 / 0)
     task_queue.run_all()
     teams = dict(MemberDay.objects.filter(member=a).values_list("date", "team_id"))
     assert teams == {D(2026, 8, 3): shop.team.pk, D(2026, 8, 20): other.pk}

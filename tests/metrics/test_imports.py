@@ -13,8 +13,7 @@ from django.db import connection
 from django.utils import translation
 
 from metrics.importing.merge import Staging
-from metrics.models import ChatSession, ColumnMapping, ImportStatus, Order, TrafficDay
-from metrics.services.imports import (
+from metrics.importing.services import (
     chats_import,
     import_batch_create,
     import_batch_map,
@@ -22,6 +21,7 @@ from metrics.services.imports import (
     orders_import,
     traffic_import,
 )
+from metrics.models import ChatSession, ColumnMapping, ImportStatus, Order, TrafficDay
 from teams.models import PlatformAccount, Store
 from tests.metrics.helpers import CHAT_HEADER, ORDER_HEADER, order_line, write
 
@@ -637,8 +637,8 @@ def test_two_overlapping_imports_at_the_same_time_end_with_the_right_rows(tmp_pa
 def test_original_files_are_purged_after_the_retention_period(tmp_path, store, settings):
     from django.utils import timezone
 
+    from metrics.importing.services import import_files_purge
     from metrics.models import ImportBatch
-    from metrics.services.imports import import_files_purge
 
     settings.IMPORT_RETENTION_DAYS = 30
     old = orders_import(store=None, file=_orders(tmp_path, order_line("P1"), name="old.csv"), user=None)
@@ -661,8 +661,8 @@ def test_original_files_are_purged_after_the_retention_period(tmp_path, store, s
 def test_the_valid_rows_of_a_failed_import_are_imported_from_its_kept_file(tmp_path, store):
     from django.core.exceptions import ValidationError
 
+    from metrics.importing.services import import_batch_valid_rows_import
     from metrics.models import ImportBatch
-    from metrics.services.imports import import_batch_valid_rows_import
 
     path = _orders(tmp_path, order_line("G1"), order_line("B1", paid="abc"), order_line("G2"))
     failed = orders_import(store=None, file=path, user=None)
@@ -687,8 +687,8 @@ def test_the_valid_rows_are_not_offered_when_the_failure_was_not_about_rows(tmp_
     from django.core.exceptions import ValidationError
     from django.utils import timezone
 
+    from metrics.importing.services import import_batch_valid_rows_import, import_files_purge
     from metrics.models import ImportBatch
-    from metrics.services.imports import import_batch_valid_rows_import, import_files_purge
 
     def refusal(batch) -> str:
         with pytest.raises(ValidationError) as raised:
@@ -718,8 +718,8 @@ def test_the_valid_rows_are_not_offered_when_the_failure_was_not_about_rows(tmp_
 def test_a_file_shared_with_the_import_of_its_valid_rows_goes_with_the_uploads_retention(tmp_path, store, settings):
     from django.utils import timezone
 
+    from metrics.importing.services import import_batch_valid_rows_import, import_files_purge
     from metrics.models import ImportBatch
-    from metrics.services.imports import import_batch_valid_rows_import, import_files_purge
 
     settings.IMPORT_RETENTION_DAYS = 30
     failed = orders_import(store=None, file=_orders(tmp_path, order_line("P1"), order_line("P2", paid="x")), user=None)

@@ -11,8 +11,8 @@ from django.core.management import CommandError, call_command
 from django.utils import translation
 
 from metrics.importing.schema import kind_detect
+from metrics.importing.services import roster_import
 from metrics.models import ImportBatch, ImportKind, ImportStatus
-from metrics.services.imports import roster_import
 from teams.models import (
     AccountAssignment,
     ChangeRecord,
@@ -147,7 +147,7 @@ def test_english_headers_in_an_xlsx_workbook(tmp_path, store):
 
 
 def test_unusual_headers_are_mapped_once_and_remembered_for_the_store(tmp_path, store):
-    from metrics.services.imports import import_batch_create, import_batch_map, import_batch_run
+    from metrics.importing.services import import_batch_create, import_batch_map, import_batch_run
 
     header = "员工号码,员工,所属团队,使用账号,到岗日"
     path = write(tmp_path / "hr.csv", [header, "E001,王芳,售前组,未来衣橱:客服01,2026-07-01"])
@@ -169,7 +169,7 @@ CHAT_HEADER = "会话ID,店铺名称,客服,买家会员名,咨询时间,首次�
 
 def _chats(tmp_path, store: Store, sessions: list[tuple[str, str]]):
     """One answered chat per (account, local day), imported through the importer."""
-    from metrics.services.imports import chats_import
+    from metrics.importing.services import chats_import
 
     lines = [
         f"S{n:05d},{store.name},{account},tb_{n},{day} 10:00:00,{day} 10:00:20,{day} 10:05:00,3,3"

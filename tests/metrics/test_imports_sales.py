@@ -12,6 +12,13 @@ from django.urls import reverse
 from django.utils import translation
 
 from metrics.importing.schema import kind_detect
+from metrics.importing.services import (
+    calls_import,
+    import_batch_create,
+    import_batch_map,
+    import_batch_run,
+    leads_import,
+)
 from metrics.models import (
     Call,
     ColumnMapping,
@@ -21,7 +28,6 @@ from metrics.models import (
     LeadStage,
     LeadStageChange,
 )
-from metrics.services.imports import calls_import, import_batch_create, import_batch_map, import_batch_run, leads_import
 from teams.models import AccountAssignment, PlatformAccount, Store
 from tests.metrics.helpers import CHAT_HEADER, ORDER_HEADER, write
 
@@ -602,9 +608,11 @@ def test_upload_page_lists_the_new_formats(client_for, org):
 
 
 def test_api_accepts_the_new_kinds(api_for, org, monkeypatch):
-    from metrics.services import imports
+    from metrics.importing import services as imports
 
-    monkeypatch.setattr("metrics.api.views.import_batch_queue", lambda *, batch: imports.import_batch_run(batch=batch))
+    monkeypatch.setattr(
+        "metrics.importing.api.import_batch_queue", lambda *, batch: imports.import_batch_run(batch=batch)
+    )
     api = api_for(org.users["manager_s1"])
     upload = SimpleUploadedFile("calls.csv", (SAMPLES / "calls.csv").read_bytes())
     response = api.post(
@@ -626,7 +634,7 @@ def test_cli_imports_the_new_kinds(store, monkeypatch, capsys):
         recomputed.append(batch.kind)
         return Report()
 
-    monkeypatch.setattr("metrics.services.kpis.kpis_after_import", recompute)
+    monkeypatch.setattr("metrics.kpis.services.kpis_after_import", recompute)
     call_command("import_data", "leads", str(SAMPLES / "leads.csv"), "--store", store.name)
     call_command("import_data", "calls", str(SAMPLES / "calls.csv"), "--store", store.name)
     assert capsys.readouterr().out.splitlines() == [

@@ -104,7 +104,7 @@ def test_api_scoping_by_role(shop, api_for):
 def test_api_rows_are_computed_once_per_query_until_the_data_change(shop, api_for, monkeypatch):
     """The pages of one answer (and the same query again) share one computation; an import
     (which moves the store's data version) makes the next request compute the new figures."""
-    from metrics.selectors import kpi_exports
+    from metrics.kpis import exports as kpi_exports
 
     computed = []
     original = kpi_exports.kpi_export_rows

@@ -9,9 +9,9 @@ from celery.contrib.testing.worker import start_worker
 from django.core.management import call_command
 from django.db import connection
 
+from metrics.kpis.rollups import rollup_partition_recompute
+from metrics.kpis.services import month_ranges
 from metrics.models import InquiryBuyerDay, MemberDay, StoreBuyerDay, StoreDay
-from metrics.services.kpis import month_ranges
-from metrics.services.rollups import rollup_partition_recompute
 from perfmgmt.celery import app
 from teams.models import Store
 from tests.metrics.test_kpis import Shop
@@ -102,10 +102,10 @@ def test_two_recomputes_of_one_partition_at_once_never_double_count(tmp_path):
 @pytest.mark.django_db
 def test_an_imports_refresh_lasts_from_its_kpis_to_its_warm_up(tmp_path, monkeypatch):
     from metrics import tasks
+    from metrics.dashboards.pages import team_dashboard_cached
+    from metrics.kpis.cache import data_versions, stores_refreshing
     from metrics.models import ImportBatch
-    from metrics.selectors.cache import data_versions, stores_refreshing
-    from metrics.selectors.dashboard_pages import team_dashboard_cached
-    from metrics.selectors.periods import DEFAULT_PRESET, period_resolve, store_today
+    from perfmgmt.common.periods import DEFAULT_PRESET, period_resolve, store_today
 
     shop = _shop(tmp_path)
     other = Store.objects.create(name="另一家店")
@@ -125,19 +125,19 @@ def test_an_imports_refresh_lasts_from_its_kpis_to_its_warm_up(tmp_path, monkeyp
     assert tasks.dashboards_warm_task(shop.store.pk) > 0
     assert not stores_refreshing(store_ids=[shop.store.pk])
     # The warm-up computed the new data's pages (not the old ones the refresh was serving).
-    monkeypatch.setattr("metrics.selectors.dashboard_pages.team_dashboard_get", lambda **kw: 1 / 0)
+    monkeypatch.setattr("metrics.dashboards.pages.team_dashboard_get", lambda **kw: 1 / 0)
     assert team_dashboard_cached(team=shop.team, preset=DEFAULT_PRESET, period=period).team == shop.team
 
     # A warm-up that fails ends the refresh all the same (fresh pages, slower, rather than old ones).
     tasks.kpis_after_import_task(batch.pk)
     assert stores_refreshing(store_ids=[shop.store.pk])
-    monkeypatch.setattr("metrics.services.dashboards.dashboards_warm", lambda **kw: 1 / 0)
+    monkeypatch.setattr("metrics.dashboards.services.dashboards_warm", lambda **kw: 1 / 0)
     with pytest.raises(ZeroDivisionError):
         tasks.dashboards_warm_task(shop.store.pk)
     assert not stores_refreshing(store_ids=[shop.store.pk])
 
     # KPIs that fail leave no refresh behind: no warm-up would end it.
-    monkeypatch.setattr("metrics.services.kpis.kpis_after_import", lambda **kw: 1 / 0)
+    monkeypatch.setattr("metrics.kpis.services.kpis_after_import", lambda **kw: 1 / 0)
     with pytest.raises(ZeroDivisionError):
         tasks.kpis_after_import_task(batch.pk)
     assert not stores_refreshing(store_ids=[shop.store.pk])

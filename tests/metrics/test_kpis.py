@@ -6,9 +6,9 @@ from decimal import Decimal
 
 import pytest
 
+from metrics.importing.services import orders_import
+from metrics.kpis.services import kpis_after_import, kpis_recompute_store_full
 from metrics.models import InquiryBuyerDay, MemberDay, Order, StoreBuyerDay, StoreDay
-from metrics.services.imports import orders_import
-from metrics.services.kpis import kpis_after_import, kpis_recompute_store_full
 from teams.services.members import membership_move
 from tests.factories import (
     TeamFactory,

@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 from django.core.management import call_command
 
+from metrics.importing.services import chats_import, orders_import, traffic_import
+from metrics.kpis.services import kpis_recompute_store_full
 from metrics.registry import kpis_for
-from metrics.services.imports import chats_import, orders_import, traffic_import
-from metrics.services.kpis import kpis_recompute_store_full
 from teams.models import AccountAssignment, Member, PlatformAccount, Store, Team, TeamMembership
 
 pytestmark = pytest.mark.django_db

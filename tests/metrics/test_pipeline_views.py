@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from metrics.models import LeadStage, StuckDeal
-from metrics.services.deals import stuck_deals_detect
+from metrics.pipeline.services import stuck_deals_detect
 from tests.factories import CallFactory, lead_path
 
 DAY = dt.timedelta(days=1)

@@ -10,10 +10,10 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext, override_settings
 
 from metrics.db import store_months_bump
+from metrics.kpis import frames as rollup_frames
+from metrics.kpis.frames import month_versions, piece_key, rollup_frames_get, rollup_memory_clear
+from metrics.kpis.rollups import rollup_partition_recompute
 from metrics.models import ChatSession, InquiryBuyerDay, MemberDay, StoreBuyerDay
-from metrics.selectors import rollup_frames
-from metrics.selectors.rollup_frames import month_versions, piece_key, rollup_frames_get, rollup_memory_clear
-from metrics.services.rollups import rollup_partition_recompute
 from teams.models import TeamMembership
 from tests.factories import MemberFactory, StoreFactory, TeamFactory
 from tests.metrics.helpers import AUGUST, Shop

@@ -9,10 +9,8 @@ from decimal import Decimal
 import pytest
 from django.utils import translation
 
-from metrics.models import LeadStage, MemberDay
-from metrics.registry import kpis_for
-from metrics.selectors.dashboard_pages import team_dashboard_cached
-from metrics.selectors.dashboards import (
+from metrics.dashboards.pages import team_dashboard_cached
+from metrics.dashboards.selectors import (
     CARD_KPIS,
     calls_by_hour_get,
     pipeline_funnel_get,
@@ -20,7 +18,9 @@ from metrics.selectors.dashboards import (
     team_dashboard_get,
     team_families,
 )
-from metrics.selectors.periods import Period, store_today
+from metrics.models import LeadStage, MemberDay
+from metrics.registry import kpis_for
+from perfmgmt.common.periods import Period, store_today
 from teams.models import Member, PlatformAccount, Role, Store, Team, TeamKind
 from tests.factories import (
     AccountAssignmentFactory,
@@ -382,7 +382,7 @@ def test_the_store_overview_works_with_sales_teams(org, recent, client_for, api_
 
 
 def test_the_warm_up_covers_sales_teams(org, recent, client_for, monkeypatch):
-    from metrics.services.dashboards import dashboards_warm
+    from metrics.dashboards.services import dashboards_warm
 
     # Three teams and four members today, in both languages.
     assert dashboards_warm(store=org.store) == 2 * (3 + 4)
@@ -390,8 +390,8 @@ def test_the_warm_up_covers_sales_teams(org, recent, client_for, monkeypatch):
     def refuse(**kwargs):
         raise AssertionError("computed on request although warmed")
 
-    monkeypatch.setattr("metrics.selectors.dashboard_pages.team_dashboard_get", refuse)
-    monkeypatch.setattr("metrics.selectors.dashboard_pages.member_dashboard_get", refuse)
+    monkeypatch.setattr("metrics.dashboards.pages.team_dashboard_get", refuse)
+    monkeypatch.setattr("metrics.dashboards.pages.member_dashboard_get", refuse)
     manager = client_for(org.users["manager"])
     for team in (org.tele, org.online, org.presales):
         assert manager.get("/dashboard/", {"team": team.pk}, HTTP_ACCEPT_LANGUAGE="en").status_code == 200

@@ -25,10 +25,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from metrics.kpis.rollups import rollup_partition_recompute
+from metrics.kpis.selectors import kpi_table, measures_member
+from metrics.kpis.services import kpis_after_import, kpis_recompute_store_full, store_fact_days
 from metrics.models import CallDirection, ImportBatch, ImportKind, LeadStage, MemberDay, Target
-from metrics.selectors.kpis import kpi_table, measures_member
-from metrics.services.kpis import kpis_after_import, kpis_recompute_store_full, store_fact_days
-from metrics.services.rollups import rollup_partition_recompute
 from teams.models import Store, TeamKind
 from tests.factories import (
     AccountAssignmentFactory,

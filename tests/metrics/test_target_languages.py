@@ -10,8 +10,8 @@ from django.urls import reverse
 from django.utils import translation
 
 from metrics.models import Behaviour, Target, TargetTier
-from metrics.selectors.decomposition import member_shares, revenue_decompose
-from metrics.services.targets import DecompositionSave, campaign_create, decomposition_save, target_update
+from metrics.targets.decomposition import member_shares, revenue_decompose
+from metrics.targets.services import DecompositionSave, campaign_create, decomposition_save, target_update
 from teams.selectors.scoping import viewer_get
 from tests.metrics.test_targets import seed_001
 

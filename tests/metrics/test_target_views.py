@@ -19,7 +19,7 @@ from metrics.models import (
     TargetAlertKind,
     TargetTier,
 )
-from metrics.selectors.periods import store_today
+from perfmgmt.common.periods import store_today
 from teams.models import TeamKind
 
 pytestmark = pytest.mark.django_db

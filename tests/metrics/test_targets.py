@@ -12,11 +12,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from metrics.models import Behaviour, StoreDay, Target, TargetAlert, TargetTier
-from metrics.selectors.decomposition import DecompositionInput, decomposition_history, member_shares, revenue_decompose
-from metrics.selectors.pace import forecast_get
-from metrics.selectors.periods import Period, period_last_complete, store_today
-from metrics.selectors.targets import store_weekday_history, store_weekday_weights, target_list, targets_progress
-from metrics.services.targets import (
+from metrics.targets.decomposition import DecompositionInput, decomposition_history, member_shares, revenue_decompose
+from metrics.targets.pace import forecast_get
+from metrics.targets.selectors import store_weekday_history, store_weekday_weights, target_list, targets_progress
+from metrics.targets.services import (
     DecompositionSave,
     behaviour_record_set,
     campaign_create,
@@ -24,6 +23,7 @@ from metrics.services.targets import (
     target_alerts_check,
     target_create,
 )
+from perfmgmt.common.periods import Period, period_last_complete, store_today
 from teams.models import Role, TeamKind
 from teams.selectors.scoping import viewer_get
 from tests.factories import RoleGrantFactory, StoreFactory, TeamFactory, UserFactory
@@ -292,7 +292,7 @@ def test_weekday_weights_count_each_weekday_as_often_as_the_others():
 
 
 def test_a_plan_weighed_by_weekday_follows_the_stores_weekdays_whatever_the_team_sells(shop):
-    from metrics.target_views import DecomposeFigures, decompose_plan
+    from metrics.targets.views import DecomposeFigures, decompose_plan
 
     # A team with no shop sales of its own (online sales): the store's weekdays weigh its days.
     sellers = TeamFactory(store=shop.store, kind=TeamKind.ONLINE_SALES, name="线上销售")

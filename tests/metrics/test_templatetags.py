@@ -7,10 +7,10 @@ import pytest
 from django.test.html import parse_html
 from django.utils import translation
 
+from metrics.dashboards.forms import DashboardFilterForm
+from metrics.dashboards.selectors import LeaderRow, kpi_choices
 from metrics.formatting import kpi_display
-from metrics.forms import DashboardFilterForm
 from metrics.registry import kpi_get
-from metrics.selectors.dashboards import LeaderRow, kpi_choices
 from metrics.templatetags.kpis import leaderboard_rows, sparkline
 from perfmgmt.templatetags.formatting import select_field
 from teams.models import Member, Store, Team

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def queued(monkeypatch):
     """Run queued imports inline (what the worker does), recording which batches were queued."""
-    from metrics.services import imports
+    from metrics.importing import services as imports
 
     ran = []
 
@@ -24,8 +24,8 @@ def queued(monkeypatch):
         ran.append(batch.pk)
         imports.import_batch_run(batch=batch)
 
-    monkeypatch.setattr("metrics.views.import_batch_queue", run_now)
-    monkeypatch.setattr("metrics.api.views.import_batch_queue", run_now)
+    monkeypatch.setattr("metrics.importing.views.import_batch_queue", run_now)
+    monkeypatch.setattr("metrics.importing.api.import_batch_queue", run_now)
     return ran
 
 
@@ -212,8 +212,8 @@ def test_a_failed_import_offers_to_import_its_valid_rows_without_choosing_the_fi
 
 def test_importing_the_valid_rows_is_queued_after_the_commit(client_for, org, queued, monkeypatch,
                                                             django_capture_on_commit_callbacks):  # fmt: skip
-    from metrics import views
-    from metrics.services import imports
+    from metrics.importing import services as imports
+    from metrics.importing import views
     from metrics.tasks import import_batch_run_task
 
     client = client_for(org.users["manager_s1"])

@@ -432,7 +432,7 @@ MATRIX: dict[str, list[Case]] = {
         "appraisal", staff_a="A", staff_b="B", lead_y="", manager_s2="", hr="", admin=""))],
     "reviews:export": [
         Case(S("L 403 403 403 404 200 200"), query=lambda w: {"month": month(w), "store": w.s1.pk},
-             note="a store the manager does not manage: 404 (perfmgmt/export_views.py), existing or not",
+             note="a store the manager does not manage: 404 (teams/export_views.py), existing or not",
              rows=R("member", hr="A B LX", admin="A B LX")),
         Case(S("L 403 403 403 200 200 200"), query=lambda w: {"month": month(w)},
              note="a manager's own store is chosen for them",

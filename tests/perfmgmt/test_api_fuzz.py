@@ -27,6 +27,8 @@ from rest_framework.test import APIClient
 from incentives.models import ManualLineKind, Plan, PlanAssignment, Statement
 from incentives.services.manual_lines import manual_line_create
 from incentives.services.statements import statements_refresh
+from metrics.importing.services import chats_import, import_batch_create, import_batch_run, orders_import
+from metrics.kpis.services import kpis_after_import
 from metrics.models import (
     Behaviour,
     BehaviourRecord,
@@ -37,10 +39,8 @@ from metrics.models import (
     StuckDeal,
     TargetTier,
 )
-from metrics.services.deals import stuck_deals_detect
-from metrics.services.imports import chats_import, import_batch_create, import_batch_run, orders_import
-from metrics.services.kpis import kpis_after_import
-from metrics.services.targets import behaviour_record_set, campaign_create, target_create
+from metrics.pipeline.services import stuck_deals_detect
+from metrics.targets.services import behaviour_record_set, campaign_create, target_create
 from teams.selectors.scoping import viewer_get
 from tests.factories import (
     PASSWORD,

@@ -65,8 +65,8 @@ def _month_end(month: dt.date) -> dt.date:
 def _sell(w: World, tmp_path, month: dt.date, sales: list[tuple[str, int, str]], tag: str) -> None:
     """(account key, day of `month`, yuan): a chat answered in seconds and its order paid 20 minutes
     later, through the importers (so the KPIs, badges and statements have real data)."""
-    from metrics.services.imports import chats_import, orders_import
-    from metrics.services.kpis import kpis_after_import
+    from metrics.importing.services import chats_import, orders_import
+    from metrics.kpis.services import kpis_after_import
 
     chats, orders = [], []
     for n, (key, day, amount) in enumerate(sales):
@@ -97,17 +97,17 @@ def _generate(w: World, tmp_path) -> None:
     )
     from incentives.services.badges import badges_award
     from incentives.services.statements import statement_refresh
+    from metrics.importing.services import orders_import
     from metrics.models import Order, PeriodKind, PhaseKind, Target
-    from metrics.selectors.periods import Period
-    from metrics.services.imports import orders_import
-    from metrics.services.targets import (
+    from metrics.targets.forms import period_members
+    from metrics.targets.services import (
         DecompositionSave,
         campaign_create,
         decomposition_save,
         target_alerts_check,
     )
-    from metrics.target_forms import period_members
-    from metrics.target_views import DecomposeFigures, decompose_plan
+    from metrics.targets.views import DecomposeFigures, decompose_plan
+    from perfmgmt.common.periods import Period
     from reviews.models import Appraisal, CycleState, Item, ItemKind
     from reviews.services.cycles import cycle_advance, rating_set
     from teams.models import TeamKind

@@ -18,6 +18,7 @@ from incentives.legacy_texts import (
 )
 from incentives.models import StatementLine
 from incentives.services.statements import statement_refresh
+from metrics.importing.services import orders_import
 from metrics.legacy_texts import imports_convert, targets_convert
 from metrics.messages import (
     choice,
@@ -32,7 +33,6 @@ from metrics.messages import (
     percent,
 )
 from metrics.models import ImportBatch, ImportRowError, Target
-from metrics.services.imports import orders_import
 from reviews.legacy_texts import audit_convert, descriptions_convert
 from reviews.models import AppraisalTemplate, AuditEntry, Cycle
 from tests.incentives.test_statement_languages import rules  # noqa: F401 - the fixture

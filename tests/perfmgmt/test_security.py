@@ -343,7 +343,7 @@ def test_an_upload_over_the_size_limit_is_refused_with_its_reason_and_writes_not
 
 
 def test_xlsx_export_sheet_names_are_made_valid_and_text_stays_text():
-    from perfmgmt.exports import xlsx_bytes
+    from perfmgmt.common.exports import xlsx_bytes
 
     for name in ("leaderboard-" + HOSTILE_TEAM, "a/b", "[x]", "History", "'quoted'", "x" * 40, ""):
         book = load_workbook(io.BytesIO(xlsx_bytes(["name", "=header"], [[name, Decimal("1.5")]], sheet=name)))
@@ -387,10 +387,10 @@ def hostile(org, tmp_path) -> Hostile:
     with formulas and HTML as invalid values; an appraisal cycle and pay statements of the month."""
     from incentives.models import Plan, PlanAssignment
     from incentives.services.statements import statements_refresh
-    from metrics.selectors.periods import store_today
-    from metrics.services.demo_seed import DEMO_PLAN
-    from metrics.services.imports import chats_import, orders_import
-    from metrics.services.kpis import kpis_after_import, kpis_recompute_store_full
+    from metrics.importing.services import chats_import, orders_import
+    from metrics.kpis.services import kpis_after_import, kpis_recompute_store_full
+    from perfmgmt.common.periods import store_today
+    from perfmgmt.demo.seed import DEMO_PLAN
     from reviews.services.cycles import cycle_create
     from reviews.services.templates import appraisal_templates_ensure
     from teams.models import PlatformAccount

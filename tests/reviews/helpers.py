@@ -3,8 +3,8 @@
 import datetime as dt
 from decimal import Decimal
 
-from metrics.services.imports import chats_import, orders_import
-from metrics.services.kpis import kpis_after_import
+from metrics.importing.services import chats_import, orders_import
+from metrics.kpis.services import kpis_after_import
 from reviews.models import AppraisalTemplate, DecisionKind, Dimension, Item, ItemKind, ItemScore, ItemStatus
 from reviews.services.cycles import item_decision_set
 from teams.selectors.scoping import viewer_get

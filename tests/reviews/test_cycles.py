@@ -8,10 +8,10 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import translation
 
+from metrics.importing.services import chats_import, orders_import
+from metrics.kpis.services import kpis_after_import
 from metrics.messages import message_render
 from metrics.models import Target
-from metrics.services.imports import chats_import, orders_import
-from metrics.services.kpis import kpis_after_import
 from reviews import scoring
 from reviews.models import AuditEntry, CycleState, Item, ItemKind, ItemScore
 from reviews.services.cycles import comment_set, cycle_advance, cycle_create, cycle_data_changes, rating_set

@@ -120,8 +120,8 @@ def test_a_rolled_back_change_queues_no_recompute(org, announced, django_capture
 def test_the_assign_page_and_the_api_queue_the_recompute_on_commit(org, client_for, api_for, monkeypatch,
                                                                   django_capture_on_commit_callbacks):  # fmt: skip
     queued = []
-    monkeypatch.setattr("metrics.services.kpis.kpis_history_recompute_queue", lambda *, spans: queued.append(spans))
-    # Recorded in the change's transaction (a follow-up: metrics.services.followups), sent on commit.
+    monkeypatch.setattr("metrics.kpis.services.kpis_history_recompute_queue", lambda *, spans: queued.append(spans))
+    # Recorded in the change's transaction (a follow-up: metrics.followups.services), sent on commit.
     with django_capture_on_commit_callbacks(execute=True):
         response = client_for(org.users["manager_s1"]).post(
             f"/org/accounts/{org.unassigned_s1.pk}/assign/",

@@ -66,7 +66,7 @@ def test_a_new_attribution_window_recomputes_the_store_and_its_time_zone_is_fixe
     store_update(actor=None, store=org.s1, attribution_window_hours=12)
     assert announced == [(StoreDays(org.s1.pk, D.min, None, recredit=True),)]
     store_update(actor=None, store=org.s1, time_zone="Asia/Tokyo")  # no data yet: allowed
-    monkeypatch.setattr("metrics.services.kpis.store_fact_days", lambda *, store: (D(2026, 8, 1), D(2026, 8, 31)))
+    monkeypatch.setattr("metrics.kpis.services.store_fact_days", lambda *, store: (D(2026, 8, 1), D(2026, 8, 31)))
     with translation.override("en"), pytest.raises(Exception, match="its time zone can no longer change"):
         store_update(actor=None, store=org.s1, time_zone="Asia/Shanghai")
     org.s1.refresh_from_db()
@@ -342,7 +342,7 @@ def test_a_member_with_no_account_moves_without_recompute(org, announced):
 def test_the_demo_organisation_is_made_through_the_services():
     from django.contrib.auth import get_user_model
 
-    from teams.services.demo import demo_organisation_create
+    from perfmgmt.demo.organisation import demo_organisation_create
 
     logins = demo_organisation_create(password="pw-for-test-1", today=D(2026, 12, 1))
     assert [login.username for login in logins] == ["manager", "lead", "staff1", "staff2", "sales1", "tele1", "hr",

@@ -27,7 +27,7 @@ from metrics.models import (
     TargetAlert,
     TrafficDay,
 )
-from metrics.selectors.periods import store_today
+from perfmgmt.common.periods import store_today
 from reviews.models import (
     Appraisal,
     AuditEntry,
@@ -237,8 +237,8 @@ def test_demo_stuck_deal_plans_and_answers_come_after_the_deal_was_flagged():
     """Deals flagged by the replayed mornings and deals flagged only by the last run, at the
     moment of seeding: every plan is dated after its deal's flag, every answer after its plan,
     both before the moment of seeding."""
-    from metrics.services.demo_seed import demo_pipeline_followups_create
-    from teams.services.demo import demo_organisation_create
+    from perfmgmt.demo.organisation import demo_organisation_create
+    from perfmgmt.demo.seed import demo_pipeline_followups_create
     from tests.factories import lead_path
 
     demo_organisation_create(password="pw-for-test-1")

@@ -4,8 +4,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from incentives.models import Statement, StatementLine
 from incentives.services.export import payouts_export
-from perfmgmt.commands import month_and_store_parse, out_folder_check
-from perfmgmt.exports import LANGUAGES
+from perfmgmt.common.exports import LANGUAGES
+from teams.commands import month_and_store_parse, out_folder_check
 
 
 class Command(BaseCommand):

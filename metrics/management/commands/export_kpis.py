@@ -4,8 +4,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from metrics.kpis.selectors import GRAINS
 from metrics.registry import Level
-from metrics.selectors.kpis import GRAINS
 
 
 class Command(BaseCommand):
@@ -23,8 +23,8 @@ class Command(BaseCommand):
     def handle(self, *args, level, grain, start, end, store, format, out, **options):
         from django.utils import timezone
 
-        from metrics.selectors.kpi_exports import kpi_export_columns, kpi_export_rows
-        from perfmgmt.exports import csv_bytes, json_bytes, xlsx_bytes
+        from metrics.kpis.exports import kpi_export_columns, kpi_export_rows
+        from perfmgmt.common.exports import csv_bytes, json_bytes, xlsx_bytes
         from teams.models import Store
 
         # call_command passes options as given, without the parser's type: accept ISO strings too.

@@ -29,10 +29,10 @@ class Command(BaseCommand):
         parser.add_argument("--skip-invalid", action="store_true", help="Import the valid rows, report the others.")
 
     def handle(self, *args, kind: str, file: Path, store: str | None, map: list[str], sheet, skip_invalid, **options):
+        from metrics.followups.services import followups_held
         from metrics.importing.schema import missing_required
-        from metrics.services.followups import followups_held
-        from metrics.services.imports import import_batch_create, import_batch_run
-        from metrics.services.kpis import kpis_after_import
+        from metrics.importing.services import import_batch_create, import_batch_run
+        from metrics.kpis.services import kpis_after_import
         from teams.models import Store
 
         if not file.is_file():

@@ -21,7 +21,7 @@ class Command(BaseCommand):
     def handle(self, *args, store, start, end, full, queue, timeout, **options):
         from django.utils import timezone
 
-        from metrics.services.kpis import kpis_recompute_range, kpis_recompute_store_full
+        from metrics.kpis.services import kpis_recompute_range, kpis_recompute_store_full
         from metrics.tasks import kpis_full_recompute_signature, kpis_recompute_range_task
         from teams.models import Store
 

@@ -2,10 +2,10 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from perfmgmt.commands import month_and_store_parse, out_folder_check
-from perfmgmt.exports import LANGUAGES
+from perfmgmt.common.exports import LANGUAGES
 from reviews.models import Cycle
 from reviews.services.export import appraisals_export
+from teams.commands import month_and_store_parse, out_folder_check
 
 
 class Command(BaseCommand):

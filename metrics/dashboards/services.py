@@ -1,0 +1,53 @@
+"""Warming the dashboards' cache: the views people open every morning are computed by a worker
+right after the data changes, so the first manager of the day does not wait for them."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Q
+from django.utils import translation
+
+from metrics.dashboards.pages import member_dashboard_cached, member_home_store, team_dashboard_cached
+from metrics.kpis.cache import REFRESH_MAX_SECONDS, dashboards_fresh_only, refreshing_key
+from perfmgmt.common.periods import DEFAULT_PRESET, period_resolve, store_today
+from teams.models import Member, Store, Team
+
+
+def dashboards_warm(*, store: Store) -> int:
+    """Compute and cache, in every language, the default view (the last 30 days) of each team of
+    the store and of each member in those teams today. Returns the number of pages computed.
+
+    Idempotent: it only fills the cache, keyed by the store's data version."""
+    today = store_today(store)
+    period = period_resolve(preset=DEFAULT_PRESET, today=today)
+    teams = list(Team.objects.filter(store=store).select_related("store"))
+    in_team_today = Q(memberships__team__in=teams, memberships__start_date__lte=today) & (
+        Q(memberships__end_date__isnull=True) | Q(memberships__end_date__gte=today)
+    )
+    members = list(Member.objects.filter(in_team_today).distinct())
+    computed = 0
+    for language, _name in settings.LANGUAGES:
+        # Computed on the new data even while the store's refresh serves pages from before it.
+        with translation.override(language), dashboards_fresh_only():
+            for team in teams:
+                team_dashboard_cached(team=team, preset=DEFAULT_PRESET, period=period)
+                computed += 1
+            for member in members:
+                home = member_home_store(member)
+                if home is None or home.pk != store.pk:
+                    continue  # their page follows another store's day; that store warms it
+                member_dashboard_cached(member=member, store=home, today=today, period=period)
+                computed += 1
+    return computed
+
+
+def dashboards_refresh_begin(*, store_ids) -> None:
+    """The stores' data are about to change and their default pages to be computed again: until
+    dashboards_refresh_end (or REFRESH_MAX_SECONDS), cached pages computed before are served."""
+    cache.set_many({refreshing_key(store_id): 1 for store_id in set(store_ids)}, REFRESH_MAX_SECONDS)
+
+
+def dashboards_refresh_end(*, store_id: int) -> None:
+    """The store's refresh is over: the next request of a page computed before it computes it again."""
+    cache.delete(refreshing_key(store_id))
