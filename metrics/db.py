@@ -6,13 +6,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import secrets
 from collections.abc import Sequence
 
 import pandas as pd
 from django.db import connection
 
-from metrics.importing.readers import csv_bytes_of
 from perfmgmt.common.periods import months_between
 
 
@@ -116,3 +116,16 @@ def store_all_months_bump(store_ids) -> None:
     StoreMonthVersion.objects.bulk_update(months, ["version"], batch_size=500)  # one UPDATE per 500
     for store_id in store_ids:
         store_data_version_bump(store_id)
+
+
+def csv_bytes_of(frame: pd.DataFrame) -> io.BytesIO:
+    """A frame as CSV without header, for COPY … FROM STDIN: a null is an unquoted empty cell,
+    an empty string a quoted one. Arrow's writer, many times faster than DataFrame.to_csv."""
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
+    buffer = io.BytesIO()
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    pa_csv.write_csv(table, buffer, write_options=pa_csv.WriteOptions(include_header=False, quoting_style="needed"))
+    buffer.seek(0)
+    return buffer

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 import pandas as pd
 from django.db import connection, transaction
 
+from metrics.db import csv_bytes_of
 from metrics.importing.normalize import STAGING_COLUMNS
-from metrics.importing.readers import csv_bytes_of
 from metrics.importing.schema import KEYS
 from metrics.models import Call, ChatSession, ImportKind, Lead, LeadStage, LeadStageChange, Order, TrafficDay
 

@@ -227,7 +227,7 @@ def openpyxl_calls(monkeypatch):
 @pytest.fixture
 def cells_checks(monkeypatch):
     """Every count of a sheet's cells (the import's first read of a workbook's rows)."""
-    from metrics.importing import readers
+    from metrics.importing import xlsx as readers
 
     calls = []
     real = getattr(readers, "_xlsx_cells_check", None)  # None before issue 20: then openpyxl_calls tell
@@ -318,7 +318,7 @@ def test_a_row_wider_than_excel_allows_is_refused_before_it_is_parsed(tmp_path, 
 
 
 def test_a_workbook_whose_first_rows_are_huge_is_refused_at_upload(tmp_path, monkeypatch, openpyxl_calls):
-    from metrics.importing import readers
+    from metrics.importing import xlsx as readers
 
     monkeypatch.setattr(readers, "_HEAD_BYTES", 1024 * 1024, raising=False)  # 16 MB in production
     noise = os.urandom(600 * 1024).hex()  # 1.2 MB that deflate cannot shrink 200 to 1
