@@ -35,7 +35,6 @@ from metrics.kpis.analytics import (
     response_shares,
 )
 from metrics.kpis.frames import rollup_frames_get
-from metrics.kpis.rollups import on_day_join
 from metrics.kpis.selectors import MemberRows, kpi_table, member_rows_load
 from metrics.models import (
     OPEN_STAGES,
@@ -67,6 +66,7 @@ from metrics.targets.selectors import (
 )
 from perfmgmt.common.periods import Period, store_today
 from teams.models import Member, StaffCost, Store, Team, TeamKind, TeamMembership
+from teams.selectors.history import account_holder_join_sql, member_team_join_sql
 
 # The cards of the team dashboard, in the order of the issue: what a manager checks first.
 CARD_KPIS = (
@@ -763,10 +763,11 @@ def age_bucket_label(low: int, high: int | None) -> str:
 
 
 def _owner_join(account: str, day: str, *, team: bool) -> str:
-    """The owner's member on the day (and that member's team on the day), as the rollups join."""
-    sql = " " + on_day_join("aa", "teams_accountassignment", "account_id", account, day)
+    """The owner's member on the day (and that member's team on the day), by the rollups' rule
+    (teams.selectors.history). A `day` given as a parameter (%s) is used four times per join."""
+    sql = " " + account_holder_join_sql(alias="aa", account=account, day=day)
     if team:
-        sql += " " + on_day_join("tm", "teams_teammembership", "member_id", "aa.member_id", day)
+        sql += " " + member_team_join_sql(alias="tm", member="aa.member_id", day=day)
     return sql
 
 
@@ -854,7 +855,7 @@ def stage_ageing_get(
     leads = frame_query(
         f"SELECT l.id, l.stage, l.stage_changed_date FROM metrics_lead l"  # noqa: S608
         f"{_owner_join('l.account_id', '%s', team=team_id is not None)} WHERE l.store_id = %s{stage_in}{where}",
-        [as_of, as_of, *([as_of, as_of] if team_id is not None else []), store.pk, *stage_params, *params],
+        [*[as_of] * 4, *([as_of] * 4 if team_id is not None else []), store.pk, *stage_params, *params],
         ["lead", "stage", "since"],
     ).drop_duplicates("lead")
     counts = {stage: [0] * len(AGE_BUCKETS) for stage in stages}

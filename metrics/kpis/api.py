@@ -12,7 +12,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.views import APIView
 
 from metrics.kpis.exports import kpi_export_columns, kpi_export_rows_cached
-from metrics.kpis.selectors import GRAINS
+from metrics.kpis.grouping import GRAINS
 from metrics.registry import Level
 from teams.api.filters import IdQueryField, QueryDateField
 from teams.selectors.scoping import member_list, store_list, team_list, viewer_get

@@ -20,8 +20,8 @@ from django.db import connection, transaction
 
 from metrics.db import frame_insert, frame_query, store_lock
 from metrics.importing.merge import ANALYZE_AFTER_ROWS
-from metrics.kpis.history import member_of_account_on
 from teams.models import Store
+from teams.selectors.history import assignment_periods_read, periods_on_day
 
 ATTRIBUTION_LOCK = 7401
 _EPOCH_SQL = {
@@ -91,7 +91,9 @@ def attribution_recompute(
             ["session", "session_key", "buyer", "at", "date", "account"],
         )
         credit = _match(orders, chats, window_s=store.attribution_window_hours * 3600)
-        credit["member"] = member_of_account_on(credit[["account", "date"]])
+        credit["member"] = periods_on_day(
+            keys=credit["account"], days=credit["date"], periods=assignment_periods_read()
+        )
         changed = _changed(orders, credit)
         result.orders_changed = len(changed)
         if not changed.empty:

@@ -49,7 +49,7 @@ from django.db import connection
 
 from metrics.kpis import grouping
 from metrics.kpis.grouping import Columns
-from metrics.kpis.rollups import SALES_DAY_MEASURES
+from metrics.kpis.sql import SALES_DAY_MEASURES
 from metrics.models import StoreMonthVersion
 from perfmgmt.common.periods import month_last, months_between
 

@@ -23,7 +23,9 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 
 from metrics.db import store_data_version_bump, store_lock, store_months_bump
-from metrics.models import CallDirection, LeadStage
+from metrics.kpis.sql import SALES_DAY_MEASURES, SQL_INTENT, SQL_LEAD, SQL_LOST, SQL_NEGOTIATION, SQL_WON, stage_order
+from metrics.models import CallDirection
+from teams.selectors.history import account_holder_join_sql, member_team_join_sql
 
 ROLLUP_LOCK = 7402
 _TABLES = ("metrics_memberday", "metrics_inquirybuyerday", "metrics_storeday", "metrics_storebuyerday")
@@ -42,23 +44,15 @@ def _response_seconds() -> str:
     return _seconds_between("c.first_response_at", "c.started_at")
 
 
-def on_day_join(alias: str, table: str, key: str, key_value: str, day: str) -> str:
-    """LEFT JOIN of a dated history (start and end both inclusive, end empty while open)."""
-    return (
-        f"LEFT JOIN {table} {alias} ON {alias}.{key} = {key_value} AND {day} >= {alias}.start_date "
-        f"AND ({alias}.end_date IS NULL OR {day} <= {alias}.end_date)"
-    )
-
-
 def _sessions() -> str:
     """The partition's chat sessions with their member and team of the day."""
     return (
         f"SELECT c.id, c.started_date AS date, c.started_hour AS hour, c.buyer, aa.member_id, tm.team_id, "
         f"c.first_response_at IS NULL AS unanswered, {_response_seconds()} AS response "
         "FROM metrics_chatsession c "
-        + on_day_join("aa", "teams_accountassignment", "account_id", "c.account_id", "c.started_date")
+        + account_holder_join_sql(alias="aa", account="c.account_id", day="c.started_date")
         + " "
-        + on_day_join("tm", "teams_teammembership", "member_id", "aa.member_id", "c.started_date")
+        + member_team_join_sql(alias="tm", member="aa.member_id", day="c.started_date")
         + " WHERE c.store_id = %s AND c.started_date BETWEEN %s AND %s"
     )
 
@@ -75,21 +69,6 @@ def _seconds_between(later: str, earlier: str) -> str:
 
 
 # Stage names are code constants (LeadStage), written into the SQL as literals.
-_LEAD, _INTENT, _NEGOTIATION = f"'{LeadStage.LEAD}'", f"'{LeadStage.INTENT}'", f"'{LeadStage.NEGOTIATION}'"
-_WON, _LOST = f"'{LeadStage.WON}'", f"'{LeadStage.LOST}'"
-
-
-def stage_rank(alias: str) -> str:
-    """A stage's place in the pipeline: lead 0, intent 1, negotiation 2, won or lost 3."""
-    return f"CASE {alias}.stage WHEN {_LEAD} THEN 0 WHEN {_INTENT} THEN 1 WHEN {_NEGOTIATION} THEN 2 ELSE 3 END"
-
-
-def stage_order(alias: str, descending: bool = False) -> str:
-    """Order of a lead's stage changes: by time, then (same second) by pipeline order, then id."""
-    way = " DESC" if descending else ""
-    return f"{alias}.changed_at{way}, {stage_rank(alias)}{way}, {alias}.id{way}"
-
-
 def _stage_entries() -> str:
     """The history of every lead with a stage change in the partition, as stage entries.
 
@@ -125,13 +104,6 @@ def _when(condition: str, value: str = "1") -> str:
 
 # MemberDay measures filled by the sales branches, in the order of the SELECTs below (the KPI
 # selectors read the same columns).
-SALES_DAY_MEASURES = (
-    "dials", "connected_dials", "talk_seconds", "inbound_calls",
-    "new_leads", "leads_to_intent", "intent_entries", "intents_to_negotiation", "negotiation_entries",
-    "negotiations_won", "lead_stage_seconds", "lead_stage_exits", "intent_stage_seconds", "intent_stage_exits",
-    "negotiation_stage_seconds", "negotiation_stage_exits", "won_deals", "closed_deals", "won_cents",
-    "collected_cents", "cycle_seconds", "new_customers", "new_product_cents", "priced_cents", "guide_price_cents",
-)  # fmt: skip
 _SERVICE_MEASURES = ("sessions", "unanswered", "response", "w15", "w30", "w180", "paid_orders", "refunded", "items",
                      "gmv", "refund")  # fmt: skip
 
@@ -154,9 +126,9 @@ def _calls_branch() -> str:
     }
     return (
         f"SELECT c.started_date AS date, aa.member_id, tm.team_id, {_branch(measures)} FROM metrics_call c "
-        + on_day_join("aa", "teams_accountassignment", "account_id", "c.account_id", "c.started_date")
+        + account_holder_join_sql(alias="aa", account="c.account_id", day="c.started_date")
         + " "
-        + on_day_join("tm", "teams_teammembership", "member_id", "aa.member_id", "c.started_date")
+        + member_team_join_sql(alias="tm", member="aa.member_id", day="c.started_date")
         + " WHERE c.store_id = %s AND c.started_date BETWEEN %s AND %s AND aa.member_id IS NOT NULL"
         " GROUP BY c.started_date, aa.member_id, tm.team_id"
     )
@@ -174,16 +146,16 @@ def _new_leads_branch() -> str:
         "new_leads": "COUNT(*)",
         "leads_to_intent": _when(
             "EXISTS (SELECT 1 FROM metrics_leadstagechange n WHERE n.lead_id = l.lead_pk "
-            f"AND n.stage IN ({_INTENT}, {_NEGOTIATION}, {_WON}))"
+            f"AND n.stage IN ({SQL_INTENT}, {SQL_NEGOTIATION}, {SQL_WON}))"
         ),
     }
     return (
         f"SELECT l.created_date AS date, aa.member_id, tm.team_id, {_branch(measures)} FROM ("
         f" SELECT l.id AS lead_pk, l.created_date, {first_owner} AS account_id FROM metrics_lead l"
         " WHERE l.store_id = %s AND l.created_date BETWEEN %s AND %s) l "
-        + on_day_join("aa", "teams_accountassignment", "account_id", "l.account_id", "l.created_date")
+        + account_holder_join_sql(alias="aa", account="l.account_id", day="l.created_date")
         + " "
-        + on_day_join("tm", "teams_teammembership", "member_id", "aa.member_id", "l.created_date")
+        + member_team_join_sql(alias="tm", member="aa.member_id", day="l.created_date")
         + " WHERE aa.member_id IS NOT NULL GROUP BY l.created_date, aa.member_id, tm.team_id"
     )
 
@@ -192,22 +164,22 @@ def _stage_events_branch() -> str:
     """Stage entries, exits and closes of the partition, on the change's local day, for the member
     of the owner's account on that change that day. Parameters: store, first day, last day, store
     (the entries), store (customers' first wins), first day, last day."""
-    won = f"e.stage = {_WON}"
+    won = f"e.stage = {SQL_WON}"
     amount = "COALESCE(l.amount_cents, e.amount_cents)"  # the deal as last exported, else as seen then
     stay = _seconds_between("e.changed_at", "e.left_at")
     measures = {
-        "intent_entries": _when(f"e.stage = {_INTENT}"),
-        "intents_to_negotiation": _when(f"e.stage = {_INTENT} AND {_reached('e', f'{_NEGOTIATION}, {_WON}')}"),
-        "negotiation_entries": _when(f"e.stage = {_NEGOTIATION}"),
-        "negotiations_won": _when(f"e.stage = {_NEGOTIATION} AND {_reached('e', _WON)}"),
-        "lead_stage_seconds": _when(f"e.left_stage = {_LEAD}", stay),
-        "lead_stage_exits": _when(f"e.left_stage = {_LEAD}"),
-        "intent_stage_seconds": _when(f"e.left_stage = {_INTENT}", stay),
-        "intent_stage_exits": _when(f"e.left_stage = {_INTENT}"),
-        "negotiation_stage_seconds": _when(f"e.left_stage = {_NEGOTIATION}", stay),
-        "negotiation_stage_exits": _when(f"e.left_stage = {_NEGOTIATION}"),
+        "intent_entries": _when(f"e.stage = {SQL_INTENT}"),
+        "intents_to_negotiation": _when(f"e.stage = {SQL_INTENT} AND {_reached('e', f'{SQL_NEGOTIATION}, {SQL_WON}')}"),
+        "negotiation_entries": _when(f"e.stage = {SQL_NEGOTIATION}"),
+        "negotiations_won": _when(f"e.stage = {SQL_NEGOTIATION} AND {_reached('e', SQL_WON)}"),
+        "lead_stage_seconds": _when(f"e.left_stage = {SQL_LEAD}", stay),
+        "lead_stage_exits": _when(f"e.left_stage = {SQL_LEAD}"),
+        "intent_stage_seconds": _when(f"e.left_stage = {SQL_INTENT}", stay),
+        "intent_stage_exits": _when(f"e.left_stage = {SQL_INTENT}"),
+        "negotiation_stage_seconds": _when(f"e.left_stage = {SQL_NEGOTIATION}", stay),
+        "negotiation_stage_exits": _when(f"e.left_stage = {SQL_NEGOTIATION}"),
         "won_deals": _when(won),
-        "closed_deals": _when(f"e.stage IN ({_WON}, {_LOST})"),
+        "closed_deals": _when(f"e.stage IN ({SQL_WON}, {SQL_LOST})"),
         "won_cents": _when(won, f"COALESCE({amount}, 0)"),
         "collected_cents": _when(won, "COALESCE(l.collected_cents, 0)"),
         "cycle_seconds": _when(won, _seconds_between("e.changed_at", "l.created_at")),
@@ -224,16 +196,16 @@ def _stage_events_branch() -> str:
         "SELECT w.id FROM ("
         " SELECT w.id, ROW_NUMBER() OVER (PARTITION BY wl.customer ORDER BY w.changed_at, w.id) AS nth"
         " FROM metrics_leadstagechange w JOIN metrics_lead wl ON wl.id = w.lead_id"
-        f" WHERE w.store_id = %s AND w.stage = {_WON} AND wl.customer <> ''"
+        f" WHERE w.store_id = %s AND w.stage = {SQL_WON} AND wl.customer <> ''"
         ") w WHERE w.nth = 1"
     )
     return (
         f"SELECT e.changed_date AS date, aa.member_id, tm.team_id, {_branch(measures)} "
         f"FROM ({_stage_entries()}) e JOIN metrics_lead l ON l.id = e.lead_id "
         f"LEFT JOIN ({first_wins}) fw ON fw.id = e.id "
-        + on_day_join("aa", "teams_accountassignment", "account_id", "e.account_id", "e.changed_date")
+        + account_holder_join_sql(alias="aa", account="e.account_id", day="e.changed_date")
         + " "
-        + on_day_join("tm", "teams_teammembership", "member_id", "aa.member_id", "e.changed_date")
+        + member_team_join_sql(alias="tm", member="aa.member_id", day="e.changed_date")
         + " WHERE e.changed_date BETWEEN %s AND %s AND aa.member_id IS NOT NULL"
         " GROUP BY e.changed_date, aa.member_id, tm.team_id"
     )
@@ -285,7 +257,7 @@ def rollup_partition_recompute(*, store, start: dt.date, end: dt.date) -> Partit
             " UNION ALL"
             f" SELECT o.credited_date AS date, o.credited_member_id AS member_id, tm.team_id, {_branch(orders)}"
             "  FROM metrics_order o "
-            + on_day_join("tm", "teams_teammembership", "member_id", "o.credited_member_id", "o.credited_date")
+            + member_team_join_sql(alias="tm", member="o.credited_member_id", day="o.credited_date")
             + f"  WHERE o.store_id = %s AND o.credited_date BETWEEN %s AND %s AND {paid} AND {created_near}"
             "  AND o.credited_member_id IS NOT NULL GROUP BY o.credited_date, o.credited_member_id, tm.team_id"
             f" UNION ALL {_calls_branch()}"

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from metrics.kpis.selectors import GRAINS
+from metrics.kpis.grouping import GRAINS
 from metrics.registry import Level
 
 
