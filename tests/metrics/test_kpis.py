@@ -10,9 +10,7 @@ from metrics.importing.services import orders_import
 from metrics.kpis.services import kpis_after_import, kpis_recompute_store_full
 from metrics.models import InquiryBuyerDay, MemberDay, Order, StoreBuyerDay, StoreDay
 from teams.services.members import membership_move
-from tests.factories import (
-    TeamFactory,
-)
+from tests.factories import TeamFactory, TeamMembershipFactory
 from tests.metrics.helpers import ORDER_HEADER, Shop, write
 
 pytestmark = pytest.mark.django_db
@@ -118,6 +116,23 @@ def test_a_member_who_moved_teams_counts_in_each_team_for_its_days(tmp_path):
     assert (teams[shop.team.pk]["sessions"], teams[shop.team.pk]["gmv"]) == (2, Decimal("200.00"))
     assert (teams[other.pk]["sessions"], teams[other.pk]["gmv"]) == (3, Decimal("300.00"))
     assert shop.row("A")["sessions"] == 5  # the member keeps all of them
+
+
+def test_a_member_in_two_teams_on_a_day_counts_once_for_the_team_of_the_rule(tmp_path):
+    """Overlapping memberships (an administrator's edit can leave them): the day counts once, for
+    the membership that started last (teams.selectors.history), not once per team."""
+    shop = Shop(tmp_path)
+    other = TeamFactory(store=shop.store, name="售后")
+    TeamMembershipFactory(member=shop.members["A"], team=other, start_date=dt.date(2026, 8, 1))
+    shop.chat("A", "b1", dt.datetime(2026, 8, 10, 10))
+    shop.order("b1", dt.datetime(2026, 8, 10, 11), "100.00")
+    shop.chat("A", "b2", dt.datetime(2026, 7, 31, 10))  # before the overlap: the first team's
+    shop.load()
+    assert shop.row("A")["sessions"] == 1
+    assert shop.row("A", start=dt.date(2026, 7, 1), end=dt.date(2026, 8, 31))["sessions"] == 2
+    teams = {row["entity_id"]: row for row in shop.table(level="team").to_dict("records")}
+    assert (teams[other.pk]["sessions"], teams[other.pk]["gmv"]) == (1, Decimal("100.00"))
+    assert shop.team.pk not in teams or teams[shop.team.pk]["sessions"] == 0
 
 
 def test_a_late_chat_changes_an_orders_credit(tmp_path):
