@@ -29,7 +29,8 @@ from metrics.models import (
     StuckDeal,
 )
 from perfmgmt.common.periods import Period, store_today
-from teams.models import AccountAssignment, Member, Role, RoleGrant, Store, TeamMembership
+from teams.models import Member, Role, RoleGrant, Store, TeamMembership
+from teams.selectors.history import account_holder_subquery
 from teams.selectors.scoping import Viewer, member_list
 
 PLAN_MIN_LENGTH = 20  # a plan names the blocker, the next step and a date: a sentence at least
@@ -220,12 +221,9 @@ def stuck_deal_responder_emails(*, deal: StuckDeal, day: dt.date) -> set[str]:
 
 
 def lead_owner_on(day: dt.date) -> Subquery:
-    """For a queryset of leads (or anything with an account_id): the member the account was
-    assigned to on the local day `day` (start and end inclusive)."""
-    assignment = AccountAssignment.objects.filter(account_id=OuterRef("account_id"), start_date__lte=day).filter(
-        Q(end_date__isnull=True) | Q(end_date__gte=day)
-    )
-    return Subquery(assignment.order_by("-start_date").values("member_id")[:1])
+    """For a queryset of leads (or anything with an account_id): the member holding the account on
+    the local day `day` (the one rule of teams.selectors.history)."""
+    return account_holder_subquery(day=day)
 
 
 # --- a lead's stage history --------------------------------------------------------------------
@@ -429,13 +427,10 @@ class HourGrid:
         return Decimal(self.total_hits) / Decimal(self.total) if self.total else None
 
 
-def _on_account_day(member_ids: list[int], day_field: str) -> Exists:
-    """The row's account was assigned to one of the members on the row's local day."""
-    return Exists(
-        AccountAssignment.objects.filter(
-            account_id=OuterRef("account_id"), member_id__in=member_ids, start_date__lte=OuterRef(day_field)
-        ).filter(Q(end_date__isnull=True) | Q(end_date__gte=OuterRef(day_field)))
-    )
+def _held_by(rows: QuerySet, member_ids: list[int], day_field: str) -> QuerySet:
+    """The rows whose account was held by one of the members on the row's local day (the one rule
+    of teams.selectors.history)."""
+    return rows.alias(holder=account_holder_subquery(day=F(day_field))).filter(holder__in=member_ids)
 
 
 def call_hours_grid(
@@ -448,7 +443,7 @@ def call_hours_grid(
         store=store, direction=CallDirection.OUTBOUND, started_date__gte=period.start, started_date__lte=period.end
     )
     if member_ids is not None:
-        calls = calls.filter(_on_account_day(member_ids, "started_date"))
+        calls = _held_by(calls, member_ids, "started_date")
     grouped = (
         calls.annotate(weekday=ExtractIsoWeekDay("started_date"))
         .values("weekday", "started_hour")
@@ -478,7 +473,7 @@ def stage_advance_hours_grid(*, store: Store, period: Period, member_ids: list[i
         store=store, stage__in=ADVANCE_STAGES, changed_date__gte=period.start, changed_date__lte=period.end
     )
     if member_ids is not None:
-        changes = changes.filter(_on_account_day(member_ids, "changed_date"))
+        changes = _held_by(changes, member_ids, "changed_date")
     grouped = (
         changes.annotate(weekday=ExtractIsoWeekDay("changed_date"), hour=ExtractHour("changed_at", tzinfo=zone))
         .values("weekday", "hour")
