@@ -24,11 +24,14 @@ def d3_format(kpi: Kpi) -> str:
     return D3_FORMATS[kpi.unit]
 
 
-def share_display(value) -> str:
-    """A fraction as a percentage with one decimal, in the active language: 0.4567 → 45.7%."""
+def share_display(value, *, places: int = 1) -> str:
+    """A fraction as a percentage with exactly `places` decimals, in the active language, as KPI
+    values and shares of a whole show (0.4567 → 45.7%; columns of figures line up). Rules and
+    thresholds people set use percent_display."""
     if value is None or (isinstance(value, float) and value != value):  # None or NaN
         return EMPTY
-    return f"{number_format(Decimal(str(round(float(value) * 100, 1))), 1, use_l10n=True, force_grouping=True)}%"
+    shown = (Decimal(str(value)) * 100).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return f"{number_format(shown, places, use_l10n=True, force_grouping=True)}%"
 
 
 def count_display(value) -> str:

@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from metrics.formatting import EMPTY
+from metrics.formatting import share_display
 from metrics.models import StuckDeal
 from metrics.pipeline.selectors import (
     AMBER_STALE_SHARE,
@@ -95,12 +95,6 @@ def _int_or_none(value: str | None) -> int | None:
 def _bounded(value: str | None, default: int, low: int, high: int) -> int:
     number = _int_or_none(value)
     return default if number is None else max(low, min(high, number))
-
-
-def _percent(value: Decimal | None, places: int = 1) -> str:
-    if value is None:
-        return EMPTY
-    return f"{number_format(round(value * 100, places), places, use_l10n=True)}%"
 
 
 def _period(request: HttpRequest, store: Store, default_days: int) -> tuple[Period, str]:
@@ -362,7 +356,7 @@ def health_view(request: HttpRequest) -> HttpResponse:
             "row": row,
             "label": HEALTH_STATUSES[row.status][0],
             "badge": HEALTH_STATUSES[row.status][1],
-            "stale_share": _percent(row.stale_share, 0),
+            "stale_share": share_display(row.stale_share, places=0),
             "average_days": "—"
             if row.average_stage_days is None
             else number_format(row.average_stage_days, 1, use_l10n=True),
@@ -380,8 +374,8 @@ def health_view(request: HttpRequest) -> HttpResponse:
             "rows": shown,
             "sort": requested,
             "hours": store.stuck_deal_response_hours,
-            "amber_share": _percent(AMBER_STALE_SHARE, 0),
-            "red_share": _percent(RED_STALE_SHARE, 0),
+            "amber_share": share_display(AMBER_STALE_SHARE, places=0),
+            "red_share": share_display(RED_STALE_SHARE, places=0),
             "own_only": not members or (len(members) == 1 and members[0].pk == viewer.member_id),
         }
     )
@@ -405,7 +399,7 @@ def _grid_rows(grid: HourGrid, rates: bool) -> list[tuple[str, list[dict | None]
             shown.append(
                 {
                     "cell": cell,
-                    "text": _percent(cell.rate, 0),
+                    "text": share_display(cell.rate, places=0),
                     "shade": f"{0.08 + 0.6 * shade:.2f}",
                     "title": (
                         _("%(hits)s of %(count)s calls connected") % {"hits": cell.hits, "count": cell.count}
@@ -456,11 +450,11 @@ def best_hours_view(request: HttpRequest) -> HttpResponse:
             "min_calls": min_calls,
             "calls": calls,
             "calls_rows": _grid_rows(calls, rates=True),
-            "calls_rate": _percent(calls.rate),
-            "calls_best": [(_slot(c), _percent(c.rate), c.hits, c.count) for c in calls.best],
+            "calls_rate": share_display(calls.rate),
+            "calls_best": [(_slot(c), share_display(c.rate), c.hits, c.count) for c in calls.best],
             "advances": advances,
             "advances_rows": _grid_rows(advances, rates=False),
-            "advances_best": [(_slot(c), _percent(c.rate), c.count) for c in advances.best],
+            "advances_best": [(_slot(c), share_display(c.rate), c.count) for c in advances.best],
         }
     )
     return render(request, "pipeline/best_hours.html", context)

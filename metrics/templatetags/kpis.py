@@ -8,7 +8,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
-from metrics.formatting import change_display, count_display, kpi_display
+from metrics.formatting import change_display, count_display, kpi_display, share_display
 from metrics.registry import kpi_get
 
 register = template.Library()
@@ -38,9 +38,8 @@ def get_item(mapping, key):
 
 @register.filter
 def percent(value, decimals: int = 1) -> str:
-    if value is None:
-        return "—"
-    return f"{float(value) * 100:.{int(decimals)}f}%"
+    """A fraction as a percentage with `decimals` decimals (metrics.formatting.share_display)."""
+    return share_display(value, places=int(decimals))
 
 
 @register.simple_tag

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from django.utils import translation
 
-from metrics.formatting import EMPTY, d3_format, decimal_plain, kpi_display, percent_plain
+from metrics.formatting import EMPTY, d3_format, decimal_plain, kpi_display, percent_plain, share_display
 from metrics.registry import kpi_get
 
 
@@ -41,3 +41,19 @@ def test_plain_numbers_and_percentages_as_typed_into_a_form():
         "100", "1.5", "0.025", "3000"
     ]  # fmt: skip
     assert [percent_plain(v) for v in (Decimal("0.025"), Decimal("0.5000"), Decimal("1.5"))] == ["2.5", "50", "150"]
+
+
+def test_a_share_looks_the_same_on_every_page_in_each_language():
+    """One formatter for a share or a KPI rate (metrics.formatting.share_display): the template
+    filter and the pipeline pages call it; fixed decimals, half up, grouped, a dash when empty.
+    Before, the filter printed 1234.6% ungrouped and the pipeline pages rounded half to even."""
+    from metrics.pipeline import views as pipeline_views
+    from metrics.templatetags.kpis import percent
+
+    for language in ("en", "zh-hans"):
+        with translation.override(language):
+            assert percent(12.3456) == share_display(12.3456) == "1,234.6%"
+            assert percent(Decimal("0.125"), 0) == share_display(Decimal("0.125"), places=0) == "13%"
+            assert percent(None) == share_display(None) == EMPTY
+            assert share_display(float("nan")) == EMPTY
+    assert not hasattr(pipeline_views, "_percent")
