@@ -30,6 +30,7 @@ from metrics.kpis.rollups import rollup_partition_recompute
 from metrics.kpis.segments import buyer_segments_refresh
 from metrics.models import ImportBatch, ImportKind
 from metrics.signals import store_days_rebuilt
+from perfmgmt.common.periods import month_last
 from teams.models import Store
 from teams.services.history import StoreDays
 
@@ -64,8 +65,7 @@ def month_ranges(start: dt.date, end: dt.date) -> list[tuple[dt.date, dt.date]]:
     """start … end cut at month boundaries: the units full recomputes fan out by."""
     ranges, first = [], start
     while first <= end:
-        next_month = (first.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
-        last = min(end, next_month - dt.timedelta(days=1))
+        last = min(end, month_last(first))
         ranges.append((first, last))
         first = last + dt.timedelta(days=1)
     return ranges

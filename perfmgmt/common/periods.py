@@ -84,9 +84,32 @@ def store_today(store, now: dt.datetime | None = None) -> dt.date:
     return timezone.localdate(now, timezone=zoneinfo.ZoneInfo(store.time_zone))
 
 
+# --- calendar months: the one home of month arithmetic (a month is named by its first day) -----
+
+
+def month_first(day: dt.date) -> dt.date:
+    """The first day of the day's calendar month."""
+    return day.replace(day=1)
+
+
 def month_last(day: dt.date) -> dt.date:
     """The last day of the day's calendar month."""
     return (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+
+
+def month_next(day: dt.date) -> dt.date:
+    """The first day of the calendar month after the day's."""
+    return month_last(day) + dt.timedelta(days=1)
+
+
+def month_previous(day: dt.date) -> dt.date:
+    """The first day of the calendar month before the day's."""
+    return month_first(month_first(day) - dt.timedelta(days=1))
+
+
+def month_period(day: dt.date) -> Period:
+    """The day's whole calendar month."""
+    return Period(month_first(day), month_last(day))
 
 
 def months_between(start: dt.date, end: dt.date) -> list[dt.date]:
@@ -94,7 +117,7 @@ def months_between(start: dt.date, end: dt.date) -> list[dt.date]:
     months, month = [], start.replace(day=1)
     while month <= end:
         months.append(month)
-        month = month_last(month) + dt.timedelta(days=1)
+        month = month_next(month)
     return months
 
 
