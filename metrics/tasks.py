@@ -88,7 +88,7 @@ def _followups_at_worker_start(sender=None, **kwargs) -> None:
 @shared_task
 def import_files_purge_task() -> int:
     """Daily: original export files past the retention period are deleted (see perfmgmt/celery.py)."""
-    from metrics.importing.services import import_files_purge
+    from metrics.importing.files import import_files_purge
 
     return import_files_purge()
 

@@ -20,16 +20,8 @@ import numpy as np
 import pandas as pd
 
 from metrics.importing.readers import Chunk
-from metrics.importing.schema import (
-    CALL_DIRECTIONS,
-    FIELDS,
-    LEAD_STAGES,
-    ORDER_STATUSES,
-    TEAM_KINDS,
-    YES_NO,
-    Field,
-    FieldType,
-)
+from metrics.importing.schema import FIELDS, Field, FieldType
+from metrics.importing.vocabularies import CALL_DIRECTIONS, LEAD_STAGES, ORDER_STATUSES, TEAM_KINDS, YES_NO
 from metrics.messages import MessageData, message
 from metrics.models import ImportKind, OrderStatus
 

@@ -8,7 +8,6 @@ do both in the calling process. Either way the same code runs.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import logging
@@ -23,24 +22,24 @@ from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
-from django.db.models import Q
 from django.utils import timezone, translation
 from kombu.exceptions import KombuError
 
 from metrics.importing.merge import Staging
 from metrics.importing.normalize import StoreResolver, chunk_check
 from metrics.importing.readers import ImportRefused, Source, file_size_check, source_open
-from metrics.importing.schema import field_by_name, kind_detect, mapping_propose, missing_required
+from metrics.importing.roster import roster_errors_frame, roster_rows_of
+from metrics.importing.schema import kind_detect, mapping_propose, missing_required
 from metrics.importing.selectors import (
     account_first_activity_days,
     import_batch_rerun_get,
     import_batch_valid_rows_refusal,
 )
-from metrics.messages import MessageData, choice, message, message_render
+from metrics.messages import MessageData, message, message_render
 from metrics.models import ColumnMapping, ImportBatch, ImportKind, ImportRowError, ImportStatus
 from teams.models import Store
 from teams.selectors.scoping import viewer_get
-from teams.services.roster import RosterError, RosterRow, roster_apply
+from teams.services.roster import roster_apply
 
 logger = logging.getLogger(__name__)
 
@@ -481,7 +480,7 @@ def _roster_run(batch: ImportBatch, source: Source, resolver: StoreResolver, chu
         frames.append(checked.rows)  # a roster is a few thousand rows at most: kept whole
         ImportBatch.objects.filter(pk=batch.pk).update(rows_processed=read, rows_total=max(read, source.rows_estimate))
     batch.rows_total = batch.rows_processed = read
-    rows = _roster_rows(pd.concat(frames, ignore_index=True)) if frames else []
+    rows = roster_rows_of(frame=pd.concat(frames, ignore_index=True)) if frames else []
     user = batch.created_by
     viewer = viewer_get(user=user) if user else None
     with transaction.atomic():
@@ -499,62 +498,11 @@ def _roster_run(batch: ImportBatch, source: Source, resolver: StoreResolver, chu
         batch.rejected = rejected + outcome.rejected
         if outcome.written:
             _batch_succeeded(batch, outcome.store_ids, outcome.inserted, outcome.updated, outcome.unchanged)
-    errors.append(_roster_errors(outcome.errors, mapping))
+    errors.append(roster_errors_frame(errors=outcome.errors, mapping=mapping))
     _row_errors_save(batch, [frame for frame in errors if not frame.empty])
     if not outcome.written:
         batch.status = ImportStatus.FAILED
         _batch_error(batch, message("metrics.import_rows_invalid", count=batch.rejected))
-
-
-def _roster_rows(frame: pd.DataFrame) -> list[RosterRow]:
-    """The checked cells as typed rows (dates, yes/no; None for empty optional cells)."""
-
-    def day(value) -> dt.date | None:
-        return dt.date.fromisoformat(value) if isinstance(value, str) and value else None
-
-    def yes(value) -> bool | None:
-        return None if value is None or value == "" or pd.isna(value) else bool(int(value))
-
-    frame = frame.astype(object).where(frame.notna(), None)
-    return [
-        RosterRow(
-            line=int(row.line),
-            store_id=int(row.store_id),
-            employee_number=row.employee_number,
-            name=row.name,
-            team=row.team,
-            hire_date=day(row.hire_date),
-            team_kind=row.team_kind or None,
-            accounts=row.accounts,
-            leave_date=day(row.leave_date),
-            leader=yes(row.leader),
-            login=row.login or "",
-            email=row.email or "",
-            move_date=day(row.move_date),
-            from_first_activity=bool(yes(row.from_first_activity)),
-        )
-        for row in frame.itertuples(index=False)
-    ]
-
-
-def _roster_errors(errors: list[RosterError], mapping: dict[str, str]) -> pd.DataFrame:
-    """The roster's row errors as the pipeline keeps them: the file's column, a message."""
-
-    def reason(error: RosterError) -> str:
-        params = {k: choice("team_kind", v) if k == "kind" else v for k, v in error.params.items()}
-        return json.dumps(message(f"metrics.roster_{error.problem.value}", **params), ensure_ascii=False)
-
-    def column(error: RosterError) -> str:
-        return mapping.get(error.field) or str(field_by_name(ImportKind.ROSTER, error.field).label)
-
-    return pd.DataFrame(
-        {
-            "line": [error.line for error in errors],
-            "column": [column(error) for error in errors],
-            "value": [error.value for error in errors],
-            "reason": [reason(error) for error in errors],
-        }
-    )
 
 
 def _stores_create(resolver: StoreResolver) -> dict[int, int]:
@@ -602,61 +550,3 @@ def roster_import(*, store: Store | None, file: Path | UploadedFile, **options) 
     """Import a roster (花名册) now, in this process: members, teams, accounts and logins; the
     recompute of the days whose holder or team changed is queued on commit."""
     return _import(ImportKind.ROSTER, store=store, file=file, **options)
-
-
-# A stored upload with no batch row is an orphan only once its upload is surely over: the file is
-# written before the request inspects it and commits the batch, which takes at most the web
-# server's request timeout (gunicorn --timeout 60 s in docker-compose.yml). A day is far beyond
-# that, and far below the retention period; the daily purge (03:30) then deletes such a file
-# within 24 to 48 hours of its upload.
-_ORPHAN_GRACE = dt.timedelta(hours=24)
-
-
-def import_files_purge(*, now: dt.datetime | None = None) -> int:
-    """Delete original files older than IMPORT_RETENTION_DAYS; the batch records stay. Also delete
-    stored uploads that no batch refers to (an upload whose request crashed or was rolled back
-    after its file was written), once older than _ORPHAN_GRACE.
-
-    Returns how many batches lost their file (a file shared by a failed upload and the batch that
-    imported its valid rows counts for both). Idempotent: purged batches are marked and skipped.
-    """
-    now = now or timezone.now()
-    cutoff = now - dt.timedelta(days=settings.IMPORT_RETENTION_DAYS)
-    # A batch that imported the valid rows of a failed one shares its file: the file goes when the
-    # upload's retention ends, for both.
-    expired = ImportBatch.objects.filter(
-        Q(created_at__lt=cutoff) | Q(rerun_of__created_at__lt=cutoff), file_deleted_at__isnull=True
-    ).exclude(file="")
-    purged = []
-    for batch in expired.only("id", "file").iterator():
-        batch.file.delete(save=False)  # one file-system call each: files are not rows
-        purged.append(batch.pk)
-    ImportBatch.objects.filter(pk__in=purged).update(file_deleted_at=now, file="")
-    _orphan_files_delete(before=now - _ORPHAN_GRACE)
-    return len(purged)
-
-
-def _orphan_files_delete(*, before: dt.datetime) -> int:
-    """Delete files under the uploads folder (models._upload_to: imports/) that no batch refers
-    to and that were last written before `before`. Returns how many."""
-    storage = ImportBatch._meta.get_field("file").storage
-    # Listed first, then compared with the batches: a batch committed in between keeps its file.
-    stored, folders = [], ["imports"]
-    while folders:
-        folder = folders.pop()
-        try:
-            subfolders, files = storage.listdir(folder)
-        except FileNotFoundError:  # nothing uploaded yet
-            continue
-        folders.extend(f"{folder}/{name}" for name in subfolders)
-        stored.extend(f"{folder}/{name}" for name in files)
-    if not stored:
-        return 0
-    referred = set(ImportBatch.objects.exclude(file="").values_list("file", flat=True))
-    deleted = 0
-    for name in stored:
-        if name not in referred and storage.get_modified_time(name) < before:
-            logger.info("deleting %s: an uploaded file no import batch refers to", name)
-            storage.delete(name)
-            deleted += 1
-    return deleted

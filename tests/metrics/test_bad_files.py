@@ -13,7 +13,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import translation
 
-from metrics.importing.services import import_batch_create, import_batch_run, import_files_purge
+from metrics.importing.files import import_files_purge
+from metrics.importing.services import import_batch_create, import_batch_run
 from metrics.models import ImportBatch, ImportStatus, Order
 from tests.metrics.helpers import ORDER_HEADER, order_line
 from tests.metrics.xlsx_files import xlsx_write

@@ -637,7 +637,7 @@ def test_two_overlapping_imports_at_the_same_time_end_with_the_right_rows(tmp_pa
 def test_original_files_are_purged_after_the_retention_period(tmp_path, store, settings):
     from django.utils import timezone
 
-    from metrics.importing.services import import_files_purge
+    from metrics.importing.files import import_files_purge
     from metrics.models import ImportBatch
 
     settings.IMPORT_RETENTION_DAYS = 30
@@ -687,7 +687,8 @@ def test_the_valid_rows_are_not_offered_when_the_failure_was_not_about_rows(tmp_
     from django.core.exceptions import ValidationError
     from django.utils import timezone
 
-    from metrics.importing.services import import_batch_valid_rows_import, import_files_purge
+    from metrics.importing.files import import_files_purge
+    from metrics.importing.services import import_batch_valid_rows_import
     from metrics.models import ImportBatch
 
     def refusal(batch) -> str:
@@ -718,7 +719,8 @@ def test_the_valid_rows_are_not_offered_when_the_failure_was_not_about_rows(tmp_
 def test_a_file_shared_with_the_import_of_its_valid_rows_goes_with_the_uploads_retention(tmp_path, store, settings):
     from django.utils import timezone
 
-    from metrics.importing.services import import_batch_valid_rows_import, import_files_purge
+    from metrics.importing.files import import_files_purge
+    from metrics.importing.services import import_batch_valid_rows_import
     from metrics.models import ImportBatch
 
     settings.IMPORT_RETENTION_DAYS = 30

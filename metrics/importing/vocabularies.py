@@ -1,0 +1,136 @@
+"""What platforms and people write in a coded cell (an order's status, a lead's stage, a call's
+direction, a team's kind, yes or no), in Chinese and English, mapped to the product's values; the
+normaliser folds case, width and spaces before looking a text up."""
+
+from metrics.models import CallDirection, LeadStage, OrderStatus
+from teams.models import TeamKind
+
+# Platform status texts, Chinese (Taobao/Tmall wording) and English (API codes and plain words).
+ORDER_STATUSES: dict[str, str] = {
+    "等待买家付款": OrderStatus.PENDING_PAYMENT,
+    "待付款": OrderStatus.PENDING_PAYMENT,
+    "买家已付款，等待卖家发货": OrderStatus.PAID,
+    "买家已付款,等待卖家发货": OrderStatus.PAID,
+    "等待卖家发货": OrderStatus.PAID,
+    "待发货": OrderStatus.PAID,
+    "卖家已发货，等待买家确认": OrderStatus.SHIPPED,
+    "卖家已发货,等待买家确认": OrderStatus.SHIPPED,
+    "等待买家确认收货": OrderStatus.SHIPPED,
+    "已发货": OrderStatus.SHIPPED,
+    "交易成功": OrderStatus.COMPLETED,
+    "已完成": OrderStatus.COMPLETED,
+    "交易关闭": OrderStatus.CLOSED,
+    "已关闭": OrderStatus.CLOSED,
+    "wait_buyer_pay": OrderStatus.PENDING_PAYMENT,
+    "pending payment": OrderStatus.PENDING_PAYMENT,
+    "awaiting payment": OrderStatus.PENDING_PAYMENT,
+    "wait_seller_send_goods": OrderStatus.PAID,
+    "paid": OrderStatus.PAID,
+    "awaiting shipment": OrderStatus.PAID,
+    "wait_buyer_confirm_goods": OrderStatus.SHIPPED,
+    "shipped": OrderStatus.SHIPPED,
+    "trade_finished": OrderStatus.COMPLETED,
+    "completed": OrderStatus.COMPLETED,
+    "finished": OrderStatus.COMPLETED,
+    "trade_closed": OrderStatus.CLOSED,
+    "trade_closed_by_taobao": OrderStatus.CLOSED,
+    "closed": OrderStatus.CLOSED,
+    "cancelled": OrderStatus.CLOSED,
+}
+
+# CRM stage texts (Chinese wording of common CRMs, and English). Folded like statuses; a text not
+# listed here is a row error: a stage guessed wrong would corrupt every pipeline KPI.
+LEAD_STAGES: dict[str, str] = {
+    "线索": LeadStage.LEAD,
+    "新线索": LeadStage.LEAD,
+    "潜在客户": LeadStage.LEAD,
+    "意向": LeadStage.INTENT,
+    "有意向": LeadStage.INTENT,
+    "意向客户": LeadStage.INTENT,
+    "谈判": LeadStage.NEGOTIATION,
+    "商务谈判": LeadStage.NEGOTIATION,
+    "议价": LeadStage.NEGOTIATION,
+    "成单": LeadStage.WON,
+    "赢单": LeadStage.WON,
+    "已成交": LeadStage.WON,
+    "成交": LeadStage.WON,
+    "签约": LeadStage.WON,
+    "已签约": LeadStage.WON,
+    "丢单": LeadStage.LOST,
+    "输单": LeadStage.LOST,
+    "已流失": LeadStage.LOST,
+    "流失": LeadStage.LOST,
+    "失败": LeadStage.LOST,
+    "lead": LeadStage.LEAD,
+    "new": LeadStage.LEAD,
+    "new lead": LeadStage.LEAD,
+    "prospect": LeadStage.LEAD,
+    "intent": LeadStage.INTENT,
+    "interested": LeadStage.INTENT,
+    "qualified": LeadStage.INTENT,
+    "negotiation": LeadStage.NEGOTIATION,
+    "negotiating": LeadStage.NEGOTIATION,
+    "won": LeadStage.WON,
+    "closed won": LeadStage.WON,
+    "deal won": LeadStage.WON,
+    "lost": LeadStage.LOST,
+    "closed lost": LeadStage.LOST,
+    "deal lost": LeadStage.LOST,
+}
+
+CALL_DIRECTIONS: dict[str, str] = {
+    "呼出": CallDirection.OUTBOUND,
+    "外呼": CallDirection.OUTBOUND,
+    "去电": CallDirection.OUTBOUND,
+    "outbound": CallDirection.OUTBOUND,
+    "outgoing": CallDirection.OUTBOUND,
+    "out": CallDirection.OUTBOUND,
+    "呼入": CallDirection.INBOUND,
+    "来电": CallDirection.INBOUND,
+    "inbound": CallDirection.INBOUND,
+    "incoming": CallDirection.INBOUND,
+    "in": CallDirection.INBOUND,
+}
+
+# Team kinds as rosters write them (the roster's 团队类型); unknown text is an error.
+TEAM_KINDS: dict[str, str] = {
+    "售前": TeamKind.PRESALES,
+    "售前客服": TeamKind.PRESALES,
+    "客服": TeamKind.PRESALES,
+    "售后": TeamKind.AFTERSALES,
+    "售后客服": TeamKind.AFTERSALES,
+    "线上销售": TeamKind.ONLINE_SALES,
+    "网络销售": TeamKind.ONLINE_SALES,
+    "网销": TeamKind.ONLINE_SALES,
+    "电销": TeamKind.TELESALES,
+    "电话销售": TeamKind.TELESALES,
+    "运营": TeamKind.OPERATIONS,
+    "presales": TeamKind.PRESALES,
+    "pre sales": TeamKind.PRESALES,
+    "pre sales service": TeamKind.PRESALES,
+    "customer service": TeamKind.PRESALES,
+    "aftersales": TeamKind.AFTERSALES,
+    "after sales": TeamKind.AFTERSALES,
+    "after sales service": TeamKind.AFTERSALES,
+    "online sales": TeamKind.ONLINE_SALES,
+    "telesales": TeamKind.TELESALES,
+    "operations": TeamKind.OPERATIONS,
+}
+
+# Yes/no cells, as 1/0 (the staging column is an integer on every database).
+YES_NO: dict[str, int] = {
+    "是": 1,
+    "已接通": 1,
+    "接通": 1,
+    "y": 1,
+    "yes": 1,
+    "true": 1,
+    "1": 1,
+    "否": 0,
+    "未接通": 0,
+    "未接": 0,
+    "n": 0,
+    "no": 0,
+    "false": 0,
+    "0": 0,
+}
