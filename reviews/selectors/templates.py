@@ -16,7 +16,7 @@ from reviews.models import AppraisalTemplate, Cycle, CycleState, Dimension, Item
 from reviews.selectors.appraisals import cycle_compute, members_of_cycle
 from reviews.template_spec import TemplateSpec, json_number, template_spec_cleaned, template_spec_validate
 from teams.models import Member, Team
-from teams.selectors.scoping import Viewer
+from teams.selectors.scoping import Viewer, viewer_manages_cycle
 
 FINAL_STATES = (CycleState.FINALISED, CycleState.PUBLISHED)
 
@@ -56,12 +56,13 @@ def template_in_final_use(*, template: AppraisalTemplate) -> bool:
 def template_cycles(*, viewer: Viewer, template: AppraisalTemplate) -> QuerySet[Cycle]:
     """The cycles that use this version of the template that the viewer may see (their whole
     cycles: HR and admins all, managers and leads theirs), newest month first."""
-    from reviews.selectors.appraisals import cycle_list, viewer_manages_cycle
+    from reviews.selectors.appraisals import cycle_list
 
     cycles = cycle_list(viewer=viewer).filter(template=template).order_by("-month", "store__name")
     if viewer.sees_everything:
         return cycles
-    return cycles.filter(pk__in=[c.pk for c in cycles if viewer_manages_cycle(viewer=viewer, cycle=c)])
+    managed = [c.pk for c in cycles if viewer_manages_cycle(viewer=viewer, store_id=c.store_id, team_id=c.team_id)]
+    return cycles.filter(pk__in=managed)
 
 
 def template_versions(*, template: AppraisalTemplate) -> list[AppraisalTemplate]:
