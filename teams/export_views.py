@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from perfmgmt.common.exports import LANGUAGES, XLSX_CONTENT_TYPE, month_parse
 from teams.models import Store
-from teams.selectors.scoping import viewer_get
+from teams.web import viewer_for_request
 
 
 def monthly_workbook_response(
@@ -29,7 +29,7 @@ def monthly_workbook_response(
 ) -> HttpResponse:
     """`build(month=, store=, lang=)` as an xlsx download. `refused`: the message for whoever may
     not export at all; `foreign_store`: for a manager asking for another store."""
-    viewer = viewer_get(user=request.user)
+    viewer = viewer_for_request(request=request)
     if not (viewer.sees_everything or viewer.is_manager):
         raise PermissionDenied(refused)
     try:
