@@ -50,6 +50,8 @@ from reviews.selectors.appraisals import (
     cycle_list,
     month_end,
     viewer_decides_items,
+    viewer_is_peer,
+    viewer_rates_as_manager,
 )
 from reviews.selectors.cycle_pages import appraisal_mine, cycle_overview, cycle_page
 from reviews.selectors.sheets import appraisal_neighbours, appraisal_ratings, appraisal_sheet, bands_text
@@ -255,7 +257,7 @@ def review_view(request: HttpRequest, pk: int) -> HttpResponse:
     manages = viewer_manages_cycle(viewer=viewer, store_id=cycle.store_id, team_id=cycle.team_id)
     if not (manages or viewer.sees_everything):
         raise PermissionDenied(_("Only the team's managers and HR review an appraisal."))
-    can_rate = (manages and cycle.state in MANAGER_EDITABLE) or (viewer.is_hr and cycle.state == CycleState.CALIBRATION)
+    can_rate = viewer_rates_as_manager(viewer=viewer, cycle=cycle)
     can_comment = manages and cycle.state in MANAGER_EDITABLE
     sheet = appraisal_sheet(appraisal=appraisal)
 
@@ -354,8 +356,7 @@ def peer_view(request: HttpRequest, pk: int) -> HttpResponse:
     viewer = viewer_for_request(request=request)
     appraisal = get_object_or_404(Appraisal.objects.select_related("cycle", "member"), pk=pk)
     cycle = appraisal.cycle
-    teammate = (viewer.member_id is not None and viewer.member_id != appraisal.member_id
-                and cycle.appraisals.filter(member_id=viewer.member_id).exists())  # fmt: skip
+    teammate = viewer_is_peer(viewer=viewer, appraisal=appraisal)
     if not teammate:
         raise Http404
     sheet = appraisal_sheet(appraisal=appraisal)

@@ -62,6 +62,22 @@ def viewer_moves_cycle(*, viewer: Viewer, cycle: Cycle, to: str) -> bool:
     return hr  # finalise and publish are HR's
 
 
+def viewer_rates_as_manager(*, viewer: Viewer, cycle: Cycle) -> bool:
+    """The manager's ratings: the cycle's managers give them in manager review and calibration,
+    HR changes them in calibration. (The service also refuses a lead's own appraisal.)"""
+    manages = viewer_manages_cycle(viewer=viewer, store_id=cycle.store_id, team_id=cycle.team_id)
+    return (manages and cycle.state in MANAGER_EDITABLE) or (viewer.is_hr and cycle.state == CycleState.CALIBRATION)
+
+
+def viewer_is_peer(*, viewer: Viewer, appraisal: Appraisal) -> bool:
+    """A teammate of the appraised member: another member appraised in the same cycle."""
+    return (
+        viewer.member_id is not None
+        and viewer.member_id != appraisal.member_id
+        and appraisal.cycle.appraisals.filter(member_id=viewer.member_id).exists()
+    )
+
+
 def viewer_decides_items(*, viewer: Viewer, cycle: Cycle) -> bool:
     """HR (and admins) decide on KPI items without data while the cycle is in a state for it."""
     return viewer_runs_appraisals(viewer=viewer) and cycle.state in DECISION_EDITABLE

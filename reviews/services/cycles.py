@@ -43,7 +43,9 @@ from reviews.selectors.appraisals import (
     cycle_compute,
     cycle_evidence,
     members_of_cycle,
+    viewer_is_peer,
     viewer_moves_cycle,
+    viewer_rates_as_manager,
 )
 from teams.models import Store, Team
 from teams.selectors.scoping import Viewer, viewer_manages_cycle
@@ -141,17 +143,15 @@ def _cycle_move(*, viewer: Viewer, user, cycle: Cycle, to: str, reason: str) -> 
 
 
 def _editable_role(viewer: Viewer, appraisal: Appraisal, role: str) -> bool:
-    cycle, state = appraisal.cycle, appraisal.cycle.state
+    state = appraisal.cycle.state
     if role == RaterRole.SELF:
         return viewer.member_id == appraisal.member_id and state in SELF_EDITABLE
     if role == RaterRole.PEER:
-        return (viewer.member_id is not None and viewer.member_id != appraisal.member_id and state in PEER_EDITABLE
-                and cycle.appraisals.filter(member_id=viewer.member_id).exists())  # fmt: skip
+        return state in PEER_EDITABLE and viewer_is_peer(viewer=viewer, appraisal=appraisal)
     if role == RaterRole.MANAGER:
         if viewer.member_id is not None and viewer.member_id == appraisal.member_id:
             return False  # a team lead is appraised too, but never as their own manager
-        manages = viewer_manages_cycle(viewer=viewer, store_id=cycle.store_id, team_id=cycle.team_id)
-        return (manages and state in MANAGER_EDITABLE) or (viewer.is_hr and state == CycleState.CALIBRATION)
+        return viewer_rates_as_manager(viewer=viewer, cycle=appraisal.cycle)
     return False
 
 
