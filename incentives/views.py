@@ -63,7 +63,12 @@ from metrics.targets.forms import percent_initial
 from perfmgmt.common.listing import queryset_paginate, queryset_sort
 from perfmgmt.common.periods import store_today
 from teams.models import Member, Store
-from teams.selectors.scoping import Viewer
+from teams.selectors.scoping import (
+    Viewer,
+    viewer_approves_statements,
+    viewer_exports_store,
+    viewer_locks_statements,
+)
 from teams.web import viewer_for_request
 
 ORDERS_SHOWN = 50  # order ids listed under a line; the rest are counted
@@ -150,9 +155,10 @@ def statements_view(request: HttpRequest) -> HttpResponse:
         "filters": shown_filters, "month": month, "store": store, "team": team, "state": state, "page": page,
         "sort": sort, "summary": summary, "can_recompute": viewer_can_recompute(viewer=viewer, store=store),
         "recompute_stores": [s for s in stores if viewer_can_recompute(viewer=viewer, store=s)],
-        "can_bulk_approve": viewer.is_admin or viewer.is_manager, "can_bulk_lock": viewer.is_admin or viewer.is_hr,
+        "can_bulk_approve": viewer_approves_statements(viewer=viewer),
+        "can_bulk_lock": viewer_locks_statements(viewer=viewer),
         "any_selectable": any(row.selectable for row in page.object_list),
-        "can_export": viewer.sees_everything or (store is not None and store.pk in viewer.managed_store_ids),
+        "can_export": viewer_exports_store(viewer=viewer, store_id=store.pk if store is not None else None),
         "previous_month": _month_previous(month), "next_month": month_end(month) + dt.timedelta(days=1),
         "query": request.GET.urlencode(),
         "month_has_any": summary.count > 0 or statement_list(viewer=viewer, month=month, store=store).exists(),

@@ -28,8 +28,6 @@ from reviews.selectors.templates import (
     template_list,
     template_preview,
     template_versions,
-    viewer_edits_templates,
-    viewer_reads_templates,
 )
 from reviews.services.templates import (
     appraisal_template_copy,
@@ -51,7 +49,13 @@ from reviews.template_forms import (
     store_choices,
 )
 from reviews.template_spec import template_spec_cleaned, template_spec_of, template_spec_validate
-from teams.selectors.scoping import Viewer, store_list, team_list
+from teams.selectors.scoping import (
+    Viewer,
+    store_list,
+    team_list,
+    viewer_edits_appraisal_templates,
+    viewer_reads_appraisal_templates,
+)
 from teams.web import viewer_for_request
 
 PREVIEW, SAVE = "preview", "save"
@@ -59,14 +63,14 @@ PREVIEW, SAVE = "preview", "save"
 
 def _reader(request: HttpRequest) -> Viewer:
     viewer = viewer_for_request(request=request)
-    if not viewer_reads_templates(viewer=viewer):
+    if not viewer_reads_appraisal_templates(viewer=viewer):
         raise PermissionDenied(_("Appraisal templates are for HR, store managers and team leads."))
     return viewer
 
 
 def _editor_check(request: HttpRequest) -> Viewer:
     viewer = viewer_for_request(request=request)
-    if not viewer_edits_templates(viewer=viewer):
+    if not viewer_edits_appraisal_templates(viewer=viewer):
         raise PermissionDenied(_("Only HR and administrators edit appraisal templates."))
     return viewer
 
@@ -82,7 +86,7 @@ def template_list_view(request: HttpRequest) -> HttpResponse:
         templates = templates.filter(retired_at__isnull=True)
     return render(request, "reviews/template_list.html", {
         "templates": list(templates), "show_retired": show_retired,
-        "edits": viewer_edits_templates(viewer=viewer),
+        "edits": viewer_edits_appraisal_templates(viewer=viewer),
         "retired_count": template_list(viewer=viewer).filter(retired_at__isnull=False).count(),
     })  # fmt: skip
 
@@ -112,7 +116,7 @@ def template_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
         "template": template, "dimensions": rows, "versions": template_versions(template=template),
         "current": template_current(template=template),
         "cycles": template_cycles(viewer=viewer, template=template)[:50],
-        "final_use": template_in_final_use(template=template), "edits": viewer_edits_templates(viewer=viewer),
+        "final_use": template_in_final_use(template=template), "edits": viewer_edits_appraisal_templates(viewer=viewer),
         "bands_text": bands_text(bands=template.bands), "bands": bands,
     })  # fmt: skip
 

@@ -48,7 +48,7 @@ from reviews.selectors.appraisals import (
     viewer_rates_as_manager,
 )
 from teams.models import Store, Team
-from teams.selectors.scoping import Viewer, viewer_manages_cycle
+from teams.selectors.scoping import Viewer, viewer_manages_cycle, viewer_runs_appraisals
 
 logger = logging.getLogger(__name__)
 
@@ -215,7 +215,7 @@ def _decision_text(decision: ItemDecision | None) -> str:
 def _decision_check(viewer: Viewer, appraisal: Appraisal, item: Item, reason: str) -> Cycle:
     """HR (or an administrator), a KPI item of the appraisal's template, a state that allows it,
     a reason. Returns the cycle, locked for the change."""
-    if not (viewer.is_hr or viewer.is_admin):
+    if not viewer_runs_appraisals(viewer=viewer):
         raise PermissionDenied(_("Only HR decides on KPI items without data."))
     cycle = Cycle.objects.select_for_update().get(pk=appraisal.cycle_id)
     if cycle.state not in DECISION_EDITABLE:

@@ -356,3 +356,36 @@ def viewer_runs_appraisals(*, viewer: Viewer) -> bool:
 def viewer_edits_plans(*, viewer: Viewer) -> bool:
     """HR and administrators edit, copy, retire, assign and simulate pay plans."""
     return viewer.is_hr or viewer.is_admin
+
+
+def viewer_reads_appraisal_templates(*, viewer: Viewer) -> bool:
+    """HR and administrators, and those who open cycles (store managers, team leads), read the
+    appraisal templates they may use; staff never."""
+    return viewer_opens_cycles(viewer=viewer)
+
+
+def viewer_edits_appraisal_templates(*, viewer: Viewer) -> bool:
+    """HR and administrators write appraisal templates."""
+    return viewer.is_hr or viewer.is_admin
+
+
+def viewer_approves_statements(*, viewer: Viewer) -> bool:
+    """Store managers approve their stores' pay statements (administrators any): the month's
+    list offers them the bulk approval."""
+    return viewer.is_admin or viewer.is_manager
+
+
+def viewer_locks_statements(*, viewer: Viewer) -> bool:
+    """HR and administrators lock approved pay statements: the month's list offers them the bulk lock."""
+    return viewer.is_admin or viewer.is_hr
+
+
+def viewer_exports_workbooks(*, viewer: Viewer) -> bool:
+    """A month's HR workbooks (appraisals, payouts): HR, administrators and store managers."""
+    return viewer.sees_everything or viewer.is_manager
+
+
+def viewer_exports_store(*, viewer: Viewer, store_id: int | None) -> bool:
+    """The workbook of one store (None: of every store): HR and administrators any, managers the
+    stores they manage."""
+    return viewer.sees_everything or (store_id is not None and store_id in viewer.managed_store_ids)

@@ -6,10 +6,16 @@ import pytest
 from teams.selectors.scoping import (
     store_list_for_cycles,
     team_list_for_cycles,
+    viewer_approves_statements,
+    viewer_edits_appraisal_templates,
     viewer_edits_plans,
+    viewer_exports_store,
+    viewer_exports_workbooks,
     viewer_get,
+    viewer_locks_statements,
     viewer_manages_cycle,
     viewer_opens_cycles,
+    viewer_reads_appraisal_templates,
     viewer_runs_appraisals,
     viewer_sees_cycle,
 )
@@ -64,3 +70,27 @@ def test_a_cycles_managers_and_who_sees_it_whole(org, username, scope, manages, 
     team_id = team.pk if team is not None else None
     assert viewer_manages_cycle(viewer=viewer, store_id=store_id, team_id=team_id) is manages
     assert viewer_sees_cycle(viewer=viewer, store_id=store_id, team_id=team_id) is sees
+
+
+# role → (reads templates, edits templates, approves, locks, exports, exports s1, exports every store)
+EXPECTED_MORE = {
+    "staff_a": (False, False, False, False, False, False, False),
+    "lead_x": (True, False, False, False, False, False, False),
+    "manager_s1": (True, False, True, False, True, True, False),
+    "manager_s2": (True, False, True, False, True, False, False),
+    "hr": (True, True, False, True, True, True, True),
+    "admin": (True, True, True, True, True, True, True),
+}
+
+
+@pytest.mark.parametrize("username", EXPECTED_MORE)
+def test_each_role_reads_and_edits_templates_approves_locks_and_exports_as_pinned(org, username):
+    reads, edits, approves, locks, exports, exports_s1, exports_all = EXPECTED_MORE[username]
+    viewer = viewer_get(user=org.users[username])
+    assert viewer_reads_appraisal_templates(viewer=viewer) is reads
+    assert viewer_edits_appraisal_templates(viewer=viewer) is edits
+    assert viewer_approves_statements(viewer=viewer) is approves
+    assert viewer_locks_statements(viewer=viewer) is locks
+    assert viewer_exports_workbooks(viewer=viewer) is exports
+    assert viewer_exports_store(viewer=viewer, store_id=org.s1.pk) is exports_s1
+    assert viewer_exports_store(viewer=viewer, store_id=None) is exports_all
