@@ -44,7 +44,7 @@ from reviews.selectors.appraisals import (
     viewer_moves_cycle,
 )
 from reviews.selectors.insights import cycle_insights
-from reviews.selectors.sheets import _percent, cycle_items
+from reviews.selectors.sheets import _percent, cycle_items  # one _percent for sheet and guide (issue 21)
 from teams.models import Store, Team
 from teams.selectors.scoping import Viewer, team_list_for_cycles, viewer_runs_appraisals, viewer_sees_cycle
 
