@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET
 from incentives.services.badges import WALL_DAYS, badge_wall, badge_wall_teams
 from perfmgmt.common.periods import store_today
 from teams.models import TeamMembership
-from teams.selectors.scoping import viewer_get
+from teams.web import viewer_for_request
 
 
 @login_required
@@ -22,7 +22,7 @@ from teams.selectors.scoping import viewer_get
 def badge_wall_view(request: HttpRequest) -> HttpResponse:
     """?team=<id>: that team's wall (one the viewer may open); without it, the viewer's own team's
     or the first they oversee."""
-    viewer = viewer_get(user=request.user)
+    viewer = viewer_for_request(request=request)
     teams = list(badge_wall_teams(viewer=viewer, today=store_today(None)))
     chosen = request.GET.get("team", "").strip()
     team = None

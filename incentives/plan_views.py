@@ -1,4 +1,5 @@
-"""The pay plan editor's pages (HR and administrators): a plan's page (its rules, versions and
+"""The plans' pages: the list of the plans the viewer may read, with their rules in words, and
+the pay plan editor's pages (HR and administrators): a plan's page (its rules, versions and
 assignments), create, copy, edit (a plan a locked statement used becomes a new version), retire,
 assign to teams and members for a span of days, and simulate a draft or a saved version on a past
 month for a team or a store. Managers, leads and staff read the plans they may see (plan_list).
@@ -9,20 +10,32 @@ services' refusals are shown as messages."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from incentives.models import Plan, PlanAssignment
+from incentives import calc
+from incentives.lines import count_text, minutes_text
+from incentives.models import CommissionBase, CommissionMode, Plan, PlanAssignment, TierMode
 from incentives.plan_forms import AssignForm, AssignmentDaysForm, PlanEditor, SimulateForm, month_default
-from incentives.selectors.plans import PlanParts, plan_is_final, plan_label, plan_parts_read, plan_versions
+from incentives.selectors.plans import (
+    PlanParts,
+    allowance_text,
+    plan_is_final,
+    plan_label,
+    plan_parts_read,
+    plan_versions,
+)
 from incentives.selectors.simulation import Simulation, plan_simulate
-from incentives.selectors.statements import plan_assignments_visible, plan_list
+from incentives.selectors.statements import plan_assignments_visible, plan_list, viewer_oversees_pay
 from incentives.services.plans import (
     plan_assign,
     plan_assignment_delete,
@@ -31,24 +44,21 @@ from incentives.services.plans import (
     plan_create,
     plan_retire,
     plan_update,
-    viewer_edits_plans,
 )
-from incentives.views import plan_rules
+from metrics.formatting import kpi_display
+from metrics.registry import KPI_BY_KEY
 from teams.models import Store, Team
-from teams.selectors.scoping import Viewer, viewer_get
-
-
-def _viewer(request: HttpRequest) -> Viewer:
-    return viewer_get(user=request.user)
+from teams.selectors.scoping import Viewer, viewer_edits_plans
+from teams.web import viewer_for_request
 
 
 def _plan_get(request: HttpRequest, pk: int) -> Plan:
     """The plan if the viewer may read it (else 404)."""
-    return get_object_or_404(plan_list(viewer=_viewer(request)), pk=pk)
+    return get_object_or_404(plan_list(viewer=viewer_for_request(request=request)), pk=pk)
 
 
 def _editor_required(request: HttpRequest) -> Viewer:
-    viewer = _viewer(request)
+    viewer = viewer_for_request(request=request)
     if not viewer_edits_plans(viewer=viewer):
         raise PermissionDenied(_("HR and administrators edit pay plans."))
     return viewer
@@ -87,12 +97,136 @@ def _simulation(form: SimulateForm, parts: PlanParts) -> Simulation | None:
     return plan_simulate(parts=parts, store=store, month=form.cleaned_data["month"], team=team)
 
 
+# --- the plans in words ----------------------------------------------------------------------------
+
+PLANS_PAGE_SIZE = 10
+
+
+def _money(value) -> str:
+    return kpi_display(KPI_BY_KEY["gmv"], value)
+
+
+def _percent(rate: Decimal) -> str:
+    return f"{(rate * 100).normalize():f}%"
+
+
+def _kpi_label(key: str) -> str:
+    return KPI_BY_KEY[key].label if key in KPI_BY_KEY else key
+
+
+def _kpi_value(key: str, value) -> str:
+    return kpi_display(KPI_BY_KEY[key], value) if key in KPI_BY_KEY else str(value)
+
+
+def _call_rules(plan: Plan) -> list[tuple[str, str]]:
+    """The call assessment in words: the pay, each part's target and weight, the floor."""
+    if not plan.call_pay:
+        return []
+    parts = []
+    if plan.call_connected_weight and plan.call_connected_target:
+        parts.append(_("%(weight)s for %(target)s connected outbound calls") % {
+            "weight": _percent(plan.call_connected_weight),
+            "target": count_text(plan.call_connected_target),
+        })  # fmt: skip
+    if plan.call_talk_weight and plan.call_talk_target_minutes:
+        minutes = Decimal(plan.call_talk_target_minutes)
+        parts.append(_("%(weight)s for %(target)s (%(hours)s h) of outbound talk time") % {
+            "weight": _percent(plan.call_talk_weight), "target": minutes_text(minutes),
+            "hours": f"{(minutes / 60).quantize(Decimal('0.1')).normalize():f}"})  # fmt: skip
+    text = _("%(amount)s a month: %(parts)s; each part pro rata to its monthly target, at most 100%%.") % {
+        "amount": _money(plan.call_pay), "parts": "; ".join(parts) or "—"}  # fmt: skip
+    if plan.call_floor:
+        text += " " + _("A part below %(floor)s of its target pays nothing.") % {"floor": _percent(plan.call_floor)}
+    return [(_("Call assessment"), text)]
+
+
+def plan_rules(plan: Plan) -> list[tuple[str, str]]:
+    """The plan's rules in words: (what, rule)."""
+    rules = []
+    if plan.base_salary:
+        rules.append((_("Base salary"), _("%(amount)s a month.") % {"amount": _money(plan.base_salary)}))
+    if plan.performance_pay:
+        if plan.performance_by_score:
+            text = _("%(amount)s × the month's appraisal score / 100.") % {"amount": _money(plan.performance_pay)}
+        else:
+            grades = ", ".join(f"{g} × {c}" for g, c in calc.grade_coefficients_ordered(plan.grade_coefficients)) or "—"
+            text = _("%(amount)s × the coefficient of the month's appraisal grade (%(grades)s).") % {
+                "amount": _money(plan.performance_pay), "grades": grades}  # fmt: skip
+        rules.append((_("Performance pay"), text))
+    rules += _call_rules(plan)
+    on_deals = plan.commission_base == CommissionBase.WON
+    if plan.commission_mode == CommissionMode.FLAT and on_deals:
+        rules.append((_("Commission"), _("%(rate)s of the amount of the deals won (no refunds on deals, so no "
+                                         "clawback).") % {"rate": _percent(plan.flat_rate)}))  # fmt: skip
+    elif plan.commission_mode == CommissionMode.FLAT:
+        rules.append((_("Commission"), _("%(rate)s of the credited GMV, net of refunds.")
+                      % {"rate": _percent(plan.flat_rate)}))  # fmt: skip
+    elif plan.commission_mode == CommissionMode.TIERED and on_deals:
+        tiers = "; ".join(
+            _("from %(completion)s of target: %(rate)s")
+            % {"completion": _percent(t.from_completion), "rate": _percent(t.rate)}
+            for t in plan.tiers.all()
+        ) or "—"  # fmt: skip
+        how = (_("each rate on its part of the amount won") if plan.tier_mode == TierMode.MARGINAL
+               else _("the rate of the highest tier reached on all of the amount won"))  # fmt: skip
+        rules.append((_("Commission"), _("On the deals won, tiered by amount-won target completion, %(how)s: "
+                                         "%(tiers)s. No refunds on deals, so no clawback.")
+                      % {"how": how, "tiers": tiers}))  # fmt: skip
+    elif plan.commission_mode == CommissionMode.TIERED:
+        tiers = "; ".join(
+            _("from %(completion)s of target: %(rate)s")
+            % {"completion": _percent(t.from_completion), "rate": _percent(t.rate)}
+            for t in plan.tiers.all()
+        ) or "—"  # fmt: skip
+        how = (_("each rate on its part of the GMV") if plan.tier_mode == TierMode.MARGINAL
+               else _("the rate of the highest tier reached on all of the GMV"))  # fmt: skip
+        rules.append((_("Commission"), _("Tiered by GMV target completion, %(how)s: %(tiers)s.")
+                      % {"how": how, "tiers": tiers}))  # fmt: skip
+    if plan.commission_mode != CommissionMode.NONE and plan.commission_cap is not None:
+        rules.append((_("Cap"), _("Commission is capped at %(cap)s a month.") % {"cap": _money(plan.commission_cap)}))
+    for m in plan.modifiers.all():
+        rules.append((_("KPI multiplier"), _("When %(kpi)s %(cmp)s %(threshold)s: commission × %(multiplier)s.") % {
+            "kpi": _kpi_label(m.kpi_key), "cmp": m.get_comparison_display(),
+            "threshold": _kpi_value(m.kpi_key, m.threshold), "multiplier": m.multiplier.normalize()}))  # fmt: skip
+    if plan.pk_kpi_key and plan.pk_bonus_rate:
+        rules.append((_("Team PK"), _("Each week's champion team by %(kpi)s: +%(rate)s commission on that week's GMV.")
+                      % {"kpi": _kpi_label(plan.pk_kpi_key), "rate": _percent(plan.pk_bonus_rate)}))  # fmt: skip
+    for m in plan.milestones.all():
+        rules.append((_("Milestone bonus"), _("When %(kpi)s %(cmp)s %(threshold)s: %(amount)s.") % {
+            "kpi": _kpi_label(m.kpi_key), "cmp": m.get_comparison_display(),
+            "threshold": _kpi_value(m.kpi_key, m.threshold), "amount": _money(m.amount)}))  # fmt: skip
+    for award in plan.ranking_awards.all():
+        amounts = ", ".join(_money(Decimal(str(a))) for a in award.amounts)
+        rules.append((_("Ranking award"), _("Top %(count)s of the team by %(kpi)s: %(amounts)s.") % {
+            "count": len(award.amounts), "kpi": _kpi_label(award.kpi_key), "amounts": amounts}))  # fmt: skip
+    for allowance in plan.allowances.all():
+        rules.append((_("Allowance"), allowance_text(allowance=allowance)))
+    return rules
+
+
 # --- reading ----------------------------------------------------------------------------------------
 
 
 @login_required
+def plans_view(request: HttpRequest) -> HttpResponse:
+    viewer = viewer_for_request(request=request)
+    retired = request.GET.get("retired") == "1"  # retired versions too (they show on the statements they paid)
+    plans = plan_list(viewer=viewer)
+    if not retired:
+        plans = plans.filter(retired_at__isnull=True)
+    page = Paginator(plans, PLANS_PAGE_SIZE).get_page(request.GET.get("page"))
+    plans = list(page.object_list)
+    assignments = plan_assignments_visible(viewer=viewer, plans=plans)
+    page.object_list = [(plan, plan_rules(plan), assignments.get(plan.pk, [])) for plan in plans]
+    return render(request, "incentives/plans.html", {
+        "page": page, "oversees": viewer_oversees_pay(viewer=viewer), "today": timezone.localdate(),
+        "can_edit": viewer_edits_plans(viewer=viewer), "retired": retired,
+    })  # fmt: skip
+
+
+@login_required
 def plan_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
-    viewer = _viewer(request)
+    viewer = viewer_for_request(request=request)
     plan = _plan_get(request, pk)
     can_edit = viewer_edits_plans(viewer=viewer)
     assignments = plan_assignments_visible(viewer=viewer, plans=[plan]).get(plan.pk, [])
@@ -230,7 +364,7 @@ def plan_assign_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _assignment_get(request: HttpRequest, pk: int) -> PlanAssignment:
     """The assignment if the viewer sees its plan and its team or member (else 404)."""
-    viewer = _viewer(request)
+    viewer = viewer_for_request(request=request)
     assignment = get_object_or_404(
         PlanAssignment.objects.select_related("plan", "team__store", "member").filter(
             plan__in=plan_list(viewer=viewer).values("pk")

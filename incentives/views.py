@@ -36,16 +36,13 @@ from incentives.forms import (
     RecomputeForm,
     StatementFilterForm,
 )
-from incentives.lines import count_text, minutes_text
-from incentives.models import CommissionBase, CommissionMode, Plan, Statement, StatementState, TierMode
+from incentives.lines import minutes_text
+from incentives.models import CommissionBase, Statement, StatementState
 from incentives.selectors.estimate import estimate, estimate_prefill, member_stores
-from incentives.selectors.plans import allowance_text
 from incentives.selectors.statements import (
     month_end,
     pay_stores,
     pay_teams,
-    plan_assignments_visible,
-    plan_list,
     statement_adjustment,
     statement_list,
     statement_manual_lines,
@@ -60,26 +57,25 @@ from incentives.selectors.statements import (
     viewer_oversees_pay,
 )
 from incentives.services.manual_lines import manual_line_create, manual_line_delete, manual_line_update
-from incentives.services.plans import viewer_edits_plans
 from incentives.services.statements import plan_for, statement_approve, statement_lock, statements_refresh
-from metrics.formatting import kpi_display
 from metrics.registry import KPI_BY_KEY
 from metrics.targets.forms import percent_initial
 from perfmgmt.common.listing import queryset_paginate, queryset_sort
 from perfmgmt.common.periods import store_today
 from teams.models import Member, Store
-from teams.selectors.scoping import Viewer, viewer_get
+from teams.selectors.scoping import (
+    Viewer,
+    viewer_approves_statements,
+    viewer_exports_store,
+    viewer_locks_statements,
+)
+from teams.web import viewer_for_request
 
 ORDERS_SHOWN = 50  # order ids listed under a line; the rest are counted
 MINE_PAGE_SIZE = 12
-PLANS_PAGE_SIZE = 10
 # Any of these in the query: the estimator's form was submitted (the rest is prefilled).
 ESTIMATE_INPUTS = ("gmv", "won", "connected_calls", "talk_minutes")
 SORTS = {"member": "member__display_name", "store": "store__name", "state": "state", "total": "total"}
-
-
-def _viewer(request: HttpRequest) -> Viewer:
-    return viewer_get(user=request.user)
 
 
 def _errors_of(error: ValidationError | PermissionDenied) -> list[str]:
@@ -96,10 +92,6 @@ def _back_to_list(request: HttpRequest) -> HttpResponse:
     """The statements page with the filters the form was posted from (only a query string is kept)."""
     query = request.POST.get("next", "")
     return redirect(reverse("incentives:statements") + (query if query.startswith("?") else ""))
-
-
-def _money(value) -> str:
-    return kpi_display(KPI_BY_KEY["gmv"], value)
 
 
 # --- the month's statements ---------------------------------------------------------------------
@@ -120,7 +112,7 @@ class Row:
 
 @login_required
 def statements_view(request: HttpRequest) -> HttpResponse:
-    viewer = _viewer(request)
+    viewer = viewer_for_request(request=request)
     if not viewer_oversees_pay(viewer=viewer):
         return redirect("incentives:mine")
     stores = pay_stores(viewer=viewer)
@@ -163,9 +155,10 @@ def statements_view(request: HttpRequest) -> HttpResponse:
         "filters": shown_filters, "month": month, "store": store, "team": team, "state": state, "page": page,
         "sort": sort, "summary": summary, "can_recompute": viewer_can_recompute(viewer=viewer, store=store),
         "recompute_stores": [s for s in stores if viewer_can_recompute(viewer=viewer, store=s)],
-        "can_bulk_approve": viewer.is_admin or viewer.is_manager, "can_bulk_lock": viewer.is_admin or viewer.is_hr,
+        "can_bulk_approve": viewer_approves_statements(viewer=viewer),
+        "can_bulk_lock": viewer_locks_statements(viewer=viewer),
         "any_selectable": any(row.selectable for row in page.object_list),
-        "can_export": viewer.sees_everything or (store is not None and store.pk in viewer.managed_store_ids),
+        "can_export": viewer_exports_store(viewer=viewer, store_id=store.pk if store is not None else None),
         "previous_month": _month_previous(month), "next_month": month_end(month) + dt.timedelta(days=1),
         "query": request.GET.urlencode(),
         "month_has_any": summary.count > 0 or statement_list(viewer=viewer, month=month, store=store).exists(),
@@ -175,7 +168,7 @@ def statements_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def recompute_view(request: HttpRequest) -> HttpResponse:
-    viewer = _viewer(request)
+    viewer = viewer_for_request(request=request)
     allowed = [s.pk for s in pay_stores(viewer=viewer) if viewer_can_recompute(viewer=viewer, store=s)]
     if not allowed:
         raise PermissionDenied(_("The store's managers and HR recompute its statements."))
@@ -214,7 +207,7 @@ def recompute_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def bulk_view(request: HttpRequest) -> HttpResponse:
-    viewer = _viewer(request)
+    viewer = viewer_for_request(request=request)
     visible = statement_list(viewer=viewer)
     requested = [int(v) for v in request.POST.getlist("ids") if v.isdigit()]
     form = BulkForm(request.POST, ids=list(visible.filter(pk__in=requested).values_list("pk", flat=True)))
@@ -264,12 +257,12 @@ class LineRow:
 
 
 def _statement_get(request: HttpRequest, pk: int) -> Statement:
-    return get_object_or_404(statement_list(viewer=_viewer(request)), pk=pk)
+    return get_object_or_404(statement_list(viewer=viewer_for_request(request=request)), pk=pk)
 
 
 @login_required
 def statement_view(request: HttpRequest, pk: int) -> HttpResponse:
-    viewer = _viewer(request)
+    viewer = viewer_for_request(request=request)
     statement = _statement_get(request, pk)
     lines = [
         LineRow(
@@ -305,7 +298,7 @@ def statement_view(request: HttpRequest, pk: int) -> HttpResponse:
 def _manual_statement(request: HttpRequest, pk: int) -> tuple[Viewer, Statement]:
     """The statement whose manual lines the viewer changes: 404 outside their scope, 403 for a
     role that never changes them (staff, team leads)."""
-    viewer = _viewer(request)
+    viewer = viewer_for_request(request=request)
     statement = _statement_get(request, pk)
     if not viewer_manages_store_pay(viewer=viewer, store_id=statement.store_id):
         raise PermissionDenied(_("The store's managers and HR add manual lines to its statements."))
@@ -398,7 +391,7 @@ def manual_line_remove_view(request: HttpRequest, pk: int, line_pk: int) -> Http
 @login_required
 @require_POST
 def statement_approve_view(request: HttpRequest, pk: int) -> HttpResponse:
-    viewer = _viewer(request)
+    viewer = viewer_for_request(request=request)
     statement = _statement_get(request, pk)
     try:
         statement_approve(viewer=viewer, user=request.user, statement=statement)
@@ -413,7 +406,7 @@ def statement_approve_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def statement_lock_view(request: HttpRequest, pk: int) -> HttpResponse:
-    viewer = _viewer(request)
+    viewer = viewer_for_request(request=request)
     statement = _statement_get(request, pk)
     try:
         statement_lock(viewer=viewer, user=request.user, statement=statement)
@@ -483,7 +476,7 @@ def _estimator(request: HttpRequest, member: Member, today: dt.date) -> dict:
 
 @login_required
 def mine_view(request: HttpRequest) -> HttpResponse:
-    viewer = _viewer(request)
+    viewer = viewer_for_request(request=request)
     context = {"oversees": viewer_oversees_pay(viewer=viewer), "today": timezone.localdate()}
     if viewer.member_id is None:
         return render(request, "incentives/mine.html", {**context, "member": None})
@@ -497,122 +490,4 @@ def mine_view(request: HttpRequest) -> HttpResponse:
     page = Paginator(statements, MINE_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "incentives/mine.html", {
         **context, "member": member, "page": page, **_estimator(request, member, context["today"]),
-    })  # fmt: skip
-
-
-# --- plans --------------------------------------------------------------------------------------
-
-
-def _percent(rate: Decimal) -> str:
-    return f"{(rate * 100).normalize():f}%"
-
-
-def _kpi_label(key: str) -> str:
-    return KPI_BY_KEY[key].label if key in KPI_BY_KEY else key
-
-
-def _kpi_value(key: str, value) -> str:
-    return kpi_display(KPI_BY_KEY[key], value) if key in KPI_BY_KEY else str(value)
-
-
-def _call_rules(plan: Plan) -> list[tuple[str, str]]:
-    """The call assessment in words: the pay, each part's target and weight, the floor."""
-    if not plan.call_pay:
-        return []
-    parts = []
-    if plan.call_connected_weight and plan.call_connected_target:
-        parts.append(_("%(weight)s for %(target)s connected outbound calls") % {
-            "weight": _percent(plan.call_connected_weight),
-            "target": count_text(plan.call_connected_target),
-        })  # fmt: skip
-    if plan.call_talk_weight and plan.call_talk_target_minutes:
-        minutes = Decimal(plan.call_talk_target_minutes)
-        parts.append(_("%(weight)s for %(target)s (%(hours)s h) of outbound talk time") % {
-            "weight": _percent(plan.call_talk_weight), "target": minutes_text(minutes),
-            "hours": f"{(minutes / 60).quantize(Decimal('0.1')).normalize():f}"})  # fmt: skip
-    text = _("%(amount)s a month: %(parts)s; each part pro rata to its monthly target, at most 100%%.") % {
-        "amount": _money(plan.call_pay), "parts": "; ".join(parts) or "—"}  # fmt: skip
-    if plan.call_floor:
-        text += " " + _("A part below %(floor)s of its target pays nothing.") % {"floor": _percent(plan.call_floor)}
-    return [(_("Call assessment"), text)]
-
-
-def plan_rules(plan: Plan) -> list[tuple[str, str]]:
-    """The plan's rules in words: (what, rule)."""
-    rules = []
-    if plan.base_salary:
-        rules.append((_("Base salary"), _("%(amount)s a month.") % {"amount": _money(plan.base_salary)}))
-    if plan.performance_pay:
-        if plan.performance_by_score:
-            text = _("%(amount)s × the month's appraisal score / 100.") % {"amount": _money(plan.performance_pay)}
-        else:
-            grades = ", ".join(f"{g} × {c}" for g, c in calc.grade_coefficients_ordered(plan.grade_coefficients)) or "—"
-            text = _("%(amount)s × the coefficient of the month's appraisal grade (%(grades)s).") % {
-                "amount": _money(plan.performance_pay), "grades": grades}  # fmt: skip
-        rules.append((_("Performance pay"), text))
-    rules += _call_rules(plan)
-    on_deals = plan.commission_base == CommissionBase.WON
-    if plan.commission_mode == CommissionMode.FLAT and on_deals:
-        rules.append((_("Commission"), _("%(rate)s of the amount of the deals won (no refunds on deals, so no "
-                                         "clawback).") % {"rate": _percent(plan.flat_rate)}))  # fmt: skip
-    elif plan.commission_mode == CommissionMode.FLAT:
-        rules.append((_("Commission"), _("%(rate)s of the credited GMV, net of refunds.")
-                      % {"rate": _percent(plan.flat_rate)}))  # fmt: skip
-    elif plan.commission_mode == CommissionMode.TIERED and on_deals:
-        tiers = "; ".join(
-            _("from %(completion)s of target: %(rate)s")
-            % {"completion": _percent(t.from_completion), "rate": _percent(t.rate)}
-            for t in plan.tiers.all()
-        ) or "—"  # fmt: skip
-        how = (_("each rate on its part of the amount won") if plan.tier_mode == TierMode.MARGINAL
-               else _("the rate of the highest tier reached on all of the amount won"))  # fmt: skip
-        rules.append((_("Commission"), _("On the deals won, tiered by amount-won target completion, %(how)s: "
-                                         "%(tiers)s. No refunds on deals, so no clawback.")
-                      % {"how": how, "tiers": tiers}))  # fmt: skip
-    elif plan.commission_mode == CommissionMode.TIERED:
-        tiers = "; ".join(
-            _("from %(completion)s of target: %(rate)s")
-            % {"completion": _percent(t.from_completion), "rate": _percent(t.rate)}
-            for t in plan.tiers.all()
-        ) or "—"  # fmt: skip
-        how = (_("each rate on its part of the GMV") if plan.tier_mode == TierMode.MARGINAL
-               else _("the rate of the highest tier reached on all of the GMV"))  # fmt: skip
-        rules.append((_("Commission"), _("Tiered by GMV target completion, %(how)s: %(tiers)s.")
-                      % {"how": how, "tiers": tiers}))  # fmt: skip
-    if plan.commission_mode != CommissionMode.NONE and plan.commission_cap is not None:
-        rules.append((_("Cap"), _("Commission is capped at %(cap)s a month.") % {"cap": _money(plan.commission_cap)}))
-    for m in plan.modifiers.all():
-        rules.append((_("KPI multiplier"), _("When %(kpi)s %(cmp)s %(threshold)s: commission × %(multiplier)s.") % {
-            "kpi": _kpi_label(m.kpi_key), "cmp": m.get_comparison_display(),
-            "threshold": _kpi_value(m.kpi_key, m.threshold), "multiplier": m.multiplier.normalize()}))  # fmt: skip
-    if plan.pk_kpi_key and plan.pk_bonus_rate:
-        rules.append((_("Team PK"), _("Each week's champion team by %(kpi)s: +%(rate)s commission on that week's GMV.")
-                      % {"kpi": _kpi_label(plan.pk_kpi_key), "rate": _percent(plan.pk_bonus_rate)}))  # fmt: skip
-    for m in plan.milestones.all():
-        rules.append((_("Milestone bonus"), _("When %(kpi)s %(cmp)s %(threshold)s: %(amount)s.") % {
-            "kpi": _kpi_label(m.kpi_key), "cmp": m.get_comparison_display(),
-            "threshold": _kpi_value(m.kpi_key, m.threshold), "amount": _money(m.amount)}))  # fmt: skip
-    for award in plan.ranking_awards.all():
-        amounts = ", ".join(_money(Decimal(str(a))) for a in award.amounts)
-        rules.append((_("Ranking award"), _("Top %(count)s of the team by %(kpi)s: %(amounts)s.") % {
-            "count": len(award.amounts), "kpi": _kpi_label(award.kpi_key), "amounts": amounts}))  # fmt: skip
-    for allowance in plan.allowances.all():
-        rules.append((_("Allowance"), allowance_text(allowance=allowance)))
-    return rules
-
-
-@login_required
-def plans_view(request: HttpRequest) -> HttpResponse:
-    viewer = _viewer(request)
-    retired = request.GET.get("retired") == "1"  # retired versions too (they show on the statements they paid)
-    plans = plan_list(viewer=viewer)
-    if not retired:
-        plans = plans.filter(retired_at__isnull=True)
-    page = Paginator(plans, PLANS_PAGE_SIZE).get_page(request.GET.get("page"))
-    plans = list(page.object_list)
-    assignments = plan_assignments_visible(viewer=viewer, plans=plans)
-    page.object_list = [(plan, plan_rules(plan), assignments.get(plan.pk, [])) for plan in plans]
-    return render(request, "incentives/plans.html", {
-        "page": page, "oversees": viewer_oversees_pay(viewer=viewer), "today": timezone.localdate(),
-        "can_edit": viewer_edits_plans(viewer=viewer), "retired": retired,
     })  # fmt: skip

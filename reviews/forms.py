@@ -17,7 +17,7 @@ from perfmgmt.common.forms import MonthField
 from reviews.models import AppraisalTemplate, CycleState, DecisionKind, Item, ItemDecision, Rating
 from reviews.selectors.appraisals import month_end
 from teams.models import Store, Team
-from teams.selectors.scoping import Viewer
+from teams.selectors.scoping import Viewer, store_list_for_cycles, team_list_for_cycles
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 SCORES = [(n, str(n)) for n in range(1, 6)]
@@ -50,25 +50,6 @@ class OverviewFilterForm(forms.Form):
 
 
 # --- opening a cycle ------------------------------------------------------------------------------
-
-
-def cycle_stores(viewer: Viewer) -> QuerySet[Store]:
-    """Stores in which the viewer may open cycles: all for HR and admins, the managed ones, those
-    of the teams they lead."""
-    if viewer.sees_everything:
-        return Store.objects.order_by("name")
-    return Store.objects.filter(Q(pk__in=viewer.managed_store_ids) | Q(teams__in=viewer.led_team_ids)).distinct()
-
-
-def cycle_teams(viewer: Viewer) -> QuerySet[Team]:
-    teams = Team.objects.select_related("store").order_by("store__name", "name")
-    if viewer.sees_everything:
-        return teams
-    return teams.filter(Q(store_id__in=viewer.managed_store_ids) | Q(pk__in=viewer.led_team_ids))
-
-
-def can_open_cycles(viewer: Viewer) -> bool:
-    return viewer.sees_everything or viewer.is_manager or viewer.is_team_lead
 
 
 class TeamChoiceField(forms.ModelChoiceField):
@@ -108,9 +89,9 @@ class CycleForm(ErrorLinksMixin, forms.Form):
 
     def __init__(self, *args, viewer: Viewer, **kwargs):
         super().__init__(*args, **kwargs)
-        stores = cycle_stores(viewer)
+        stores = store_list_for_cycles(viewer=viewer)
         self.fields["store"].queryset = stores
-        self.fields["team"].queryset = cycle_teams(viewer)
+        self.fields["team"].queryset = team_list_for_cycles(viewer=viewer)
         # Current versions only: a retired one stays with the cycles that used it.
         self.fields["template"].queryset = AppraisalTemplate.objects.filter(
             Q(store__isnull=True) | Q(store__in=stores), retired_at__isnull=True

@@ -20,6 +20,7 @@ from metrics.formatting import percent_display
 from metrics.registry import KPI_BY_KEY
 from reviews.forms import month_previous
 from reviews.models import AppraisalTemplate, Dimension, ItemKind, RaterRole, ScoringRule
+from reviews.selectors.sheets import bands_text, rule_text
 from reviews.selectors.templates import (
     template_current,
     template_cycles,
@@ -27,8 +28,6 @@ from reviews.selectors.templates import (
     template_list,
     template_preview,
     template_versions,
-    viewer_edits_templates,
-    viewer_reads_templates,
 )
 from reviews.services.templates import (
     appraisal_template_copy,
@@ -50,26 +49,28 @@ from reviews.template_forms import (
     store_choices,
 )
 from reviews.template_spec import template_spec_cleaned, template_spec_of, template_spec_validate
-from reviews.views import bands_text, rule_text
-from teams.selectors.scoping import Viewer, store_list, team_list, viewer_get
+from teams.selectors.scoping import (
+    Viewer,
+    store_list,
+    team_list,
+    viewer_edits_appraisal_templates,
+    viewer_reads_appraisal_templates,
+)
+from teams.web import viewer_for_request
 
 PREVIEW, SAVE = "preview", "save"
 
 
-def _viewer(request: HttpRequest) -> Viewer:
-    return viewer_get(user=request.user)
-
-
 def _reader(request: HttpRequest) -> Viewer:
-    viewer = _viewer(request)
-    if not viewer_reads_templates(viewer=viewer):
+    viewer = viewer_for_request(request=request)
+    if not viewer_reads_appraisal_templates(viewer=viewer):
         raise PermissionDenied(_("Appraisal templates are for HR, store managers and team leads."))
     return viewer
 
 
 def _editor_check(request: HttpRequest) -> Viewer:
-    viewer = _viewer(request)
-    if not viewer_edits_templates(viewer=viewer):
+    viewer = viewer_for_request(request=request)
+    if not viewer_edits_appraisal_templates(viewer=viewer):
         raise PermissionDenied(_("Only HR and administrators edit appraisal templates."))
     return viewer
 
@@ -85,7 +86,7 @@ def template_list_view(request: HttpRequest) -> HttpResponse:
         templates = templates.filter(retired_at__isnull=True)
     return render(request, "reviews/template_list.html", {
         "templates": list(templates), "show_retired": show_retired,
-        "edits": viewer_edits_templates(viewer=viewer),
+        "edits": viewer_edits_appraisal_templates(viewer=viewer),
         "retired_count": template_list(viewer=viewer).filter(retired_at__isnull=False).count(),
     })  # fmt: skip
 
@@ -107,16 +108,16 @@ def template_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
             raters = [(RaterRole(role).label, percent_display(weight, places=2)) for role, weight in (
                 (RaterRole.MANAGER, item.manager_weight), (RaterRole.SELF, item.self_weight),
                 (RaterRole.PEER, item.peer_weight)) if weight > 0]  # fmt: skip
-            items.append({"item": item, "kpi": kpi, "rule": rule_text(item, kpi) if kpi else "", "raters": raters,
-                          "weight": percent_display(item.weight, places=2)})  # fmt: skip
+            items.append({"item": item, "kpi": kpi, "rule": rule_text(item=item, kpi=kpi) if kpi else "",
+                          "raters": raters, "weight": percent_display(item.weight, places=2)})  # fmt: skip
         rows.append({"dimension": dimension, "items": items, "weight": percent_display(dimension.weight, places=2)})
     bands = [(b, percent_display(b.guide, places=2)) for b in template.bands]
     return render(request, "reviews/template_detail.html", {
         "template": template, "dimensions": rows, "versions": template_versions(template=template),
         "current": template_current(template=template),
         "cycles": template_cycles(viewer=viewer, template=template)[:50],
-        "final_use": template_in_final_use(template=template), "edits": viewer_edits_templates(viewer=viewer),
-        "bands_text": bands_text(template.bands), "bands": bands,
+        "final_use": template_in_final_use(template=template), "edits": viewer_edits_appraisal_templates(viewer=viewer),
+        "bands_text": bands_text(bands=template.bands), "bands": bands,
     })  # fmt: skip
 
 

@@ -26,7 +26,6 @@ from teams.selectors.scoping import (
     store_list,
     user_list,
     user_list_manageable,
-    viewer_get,
 )
 from teams.services.setup import AlreadySetUp, installation_is_empty, installation_set_up
 from teams.services.users import (
@@ -37,6 +36,7 @@ from teams.services.users import (
     user_invite,
     user_password_reset,
 )
+from teams.web import viewer_for_request
 
 # --- the first visit of an empty installation -----------------------------------------------------
 
@@ -72,21 +72,21 @@ def setup_view(request: HttpRequest) -> HttpResponse:
 
 
 def _reader(request: HttpRequest) -> Viewer:
-    viewer = viewer_get(user=request.user)
+    viewer = viewer_for_request(request=request)
     if not viewer.can_read_users:
         raise PermissionDenied(_("Logins are managed by managers and administrators; HR reads them."))
     return viewer
 
 
 def _manager_of_logins(request: HttpRequest) -> Viewer:
-    viewer = viewer_get(user=request.user)
+    viewer = viewer_for_request(request=request)
     if not viewer.can_manage_users:
         raise PermissionDenied(_("Only managers and administrators invite people and manage their logins."))
     return viewer
 
 
 def _granter(request: HttpRequest) -> Viewer:
-    viewer = viewer_get(user=request.user)
+    viewer = viewer_for_request(request=request)
     if not viewer.can_grant_roles:
         raise PermissionDenied(_("Only administrators grant and revoke roles."))
     return viewer

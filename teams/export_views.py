@@ -16,7 +16,8 @@ from django.utils.translation import gettext as _
 
 from perfmgmt.common.exports import LANGUAGES, XLSX_CONTENT_TYPE, month_parse
 from teams.models import Store
-from teams.selectors.scoping import viewer_get
+from teams.selectors.scoping import viewer_exports_store, viewer_exports_workbooks
+from teams.web import viewer_for_request
 
 
 def monthly_workbook_response(
@@ -29,8 +30,8 @@ def monthly_workbook_response(
 ) -> HttpResponse:
     """`build(month=, store=, lang=)` as an xlsx download. `refused`: the message for whoever may
     not export at all; `foreign_store`: for a manager asking for another store."""
-    viewer = viewer_get(user=request.user)
-    if not (viewer.sees_everything or viewer.is_manager):
+    viewer = viewer_for_request(request=request)
+    if not viewer_exports_workbooks(viewer=viewer):
         raise PermissionDenied(refused)
     try:
         month: dt.date = month_parse(request.GET.get("month", ""))
@@ -42,7 +43,7 @@ def monthly_workbook_response(
     if not viewer.sees_everything:
         # Managers: their stores only. Another store is "not found", whether it exists or not, as
         # every object outside someone's scope (docs/roles.md).
-        if store_id and int(store_id) not in viewer.managed_store_ids:
+        if store_id and not viewer_exports_store(viewer=viewer, store_id=int(store_id)):
             raise Http404(foreign_store)
         if not store_id:
             if len(viewer.managed_store_ids) != 1:

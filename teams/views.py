@@ -47,7 +47,6 @@ from teams.selectors.scoping import (
     team_list,
     team_list_editable,
     user_list,
-    viewer_get,
 )
 from teams.services.accounts import account_assign
 from teams.services.members import member_create, member_update, membership_move
@@ -58,6 +57,7 @@ from teams.services.organisation import (
     team_create,
     team_update,
 )
+from teams.web import viewer_for_request
 
 
 def _int_or_none(value: str | None) -> int | None:
@@ -69,7 +69,7 @@ def _int_or_none(value: str | None) -> int | None:
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    summary = home_summary_get(viewer=viewer_get(user=request.user))
+    summary = home_summary_get(viewer=viewer_for_request(request=request))
     return render(request, "teams/home.html", {"summary": summary})
 
 
@@ -77,11 +77,11 @@ def home(request: HttpRequest) -> HttpResponse:
 def store_list_view(request: HttpRequest) -> HttpResponse:
     stores, sort = queryset_sort(
         request=request,
-        queryset=store_list(viewer=viewer_get(user=request.user)),
+        queryset=store_list(viewer=viewer_for_request(request=request)),
         fields={"name": "name", "platform": "platform", "tz": "time_zone"},
         default="name",
     )
-    viewer = viewer_get(user=request.user)
+    viewer = viewer_for_request(request=request)
     return render(
         request,
         "teams/store_list.html",
@@ -95,7 +95,7 @@ def store_list_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def team_list_view(request: HttpRequest) -> HttpResponse:
-    viewer = viewer_get(user=request.user)
+    viewer = viewer_for_request(request=request)
     teams = team_list(viewer=viewer)
     store_id = _int_or_none(request.GET.get("store"))
     kind = request.GET.get("kind", "")
@@ -126,7 +126,7 @@ def team_list_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def member_list_view(request: HttpRequest) -> HttpResponse:
-    viewer = viewer_get(user=request.user)
+    viewer = viewer_for_request(request=request)
     members = member_list_with_team(viewer=viewer)
     search = request.GET.get("q", "").strip()
     team_id = _int_or_none(request.GET.get("team"))
@@ -159,7 +159,7 @@ def member_list_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def member_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
-    viewer = viewer_get(user=request.user)
+    viewer = viewer_for_request(request=request)
     try:
         member = member_detail_get(viewer=viewer, member_id=pk)
     except Member.DoesNotExist:
@@ -175,7 +175,7 @@ def member_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def account_list_view(request: HttpRequest) -> HttpResponse:
-    viewer = viewer_get(user=request.user)
+    viewer = viewer_for_request(request=request)
     status = request.GET.get("status", "unassigned" if viewer.can_assign_accounts else "")
     if status not in ("", "assigned", "unassigned"):
         status = ""
@@ -227,7 +227,7 @@ def account_list_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def account_assign_view(request: HttpRequest, pk: int) -> HttpResponse:
-    viewer = viewer_get(user=request.user)
+    viewer = viewer_for_request(request=request)
     if not viewer.can_assign_accounts:
         raise PermissionDenied(_("Only managers assign platform accounts."))
     account = get_object_or_404(assignable_account_list(viewer=viewer), pk=pk)
@@ -277,7 +277,7 @@ def _date_or_none(value: str | None) -> dt.date | None:
 def change_list_view(request: HttpRequest) -> HttpResponse:
     """Every change to the set-up, newest first, with filters; `?export=csv|xlsx` downloads the
     filtered rows (one line per field changed)."""
-    viewer = viewer_get(user=request.user)
+    viewer = viewer_for_request(request=request)
     if not (viewer.is_hr or viewer.is_admin):
         raise PermissionDenied(_("The change log is for HR and administrators."))
     selected = {
@@ -334,7 +334,7 @@ def _changes_export(request: HttpRequest, records) -> HttpResponse:
 
 def _editor(request: HttpRequest) -> Viewer:
     """The viewer, if their role may change the organisation at all (else 403)."""
-    viewer = viewer_get(user=request.user)
+    viewer = viewer_for_request(request=request)
     if not viewer.can_edit_organisation:
         raise PermissionDenied(_("Only managers and administrators change the organisation."))
     return viewer
@@ -353,7 +353,7 @@ def _form_page(request, template: str, **context) -> HttpResponse:
 
 @login_required
 def store_create_view(request: HttpRequest) -> HttpResponse:
-    viewer = viewer_get(user=request.user)
+    viewer = viewer_for_request(request=request)
     if not viewer.can_create_stores:
         raise PermissionDenied(_("Only administrators create stores."))
     form = StoreForm(request.POST or None)

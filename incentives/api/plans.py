@@ -19,9 +19,9 @@ from incentives.api.serializers import PayPlanSerializer
 from incentives.models import CommissionTier, Milestone, Modifier, Plan, PlanAllowance, RankingAward
 from incentives.selectors.plans import PlanParts, plan_parts_read
 from incentives.selectors.statements import plan_assignments_visible, plan_list
-from incentives.services.plans import PLAN_FIELDS, plan_create, plan_update, viewer_edits_plans
+from incentives.services.plans import PLAN_FIELDS, plan_create, plan_update
 from teams.api.filters import IdFilter
-from teams.selectors.scoping import viewer_get
+from teams.selectors.scoping import viewer_edits_plans, viewer_get
 
 
 class PlanFilter(django_filters.FilterSet):

@@ -58,7 +58,7 @@ from metrics.messages import (
     percent,
 )
 from teams.models import ChangeArea, Member, Store, Team, TeamMembership
-from teams.selectors.scoping import viewer_get
+from teams.selectors.scoping import viewer_edits_plans, viewer_get
 from teams.services.changes import change_record, fields_snapshot
 
 # The plan's own fields an editor sets (and the change log compares).
@@ -86,11 +86,6 @@ TELESALES_TIERS: tuple[tuple[Decimal, Decimal], ...] = (
 )
 # The default grade letters and coefficients of a new plan (the built-in appraisal templates' S–D).
 DEFAULT_GRADE_COEFFICIENTS = {"S": "1.5", "A": "1.2", "B": "1.0", "C": "0.8", "D": "0.5"}
-
-
-def viewer_edits_plans(*, viewer) -> bool:
-    """HR and administrators edit, copy, retire, assign and simulate plans."""
-    return viewer.is_hr or viewer.is_admin
 
 
 def _require_editor(actor) -> None:

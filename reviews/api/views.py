@@ -16,14 +16,20 @@ from rest_framework.response import Response
 
 from reviews.api.serializers import PreviewRequestSerializer, PreviewSerializer, TemplateSerializer
 from reviews.models import AppraisalTemplate
-from reviews.selectors.templates import template_list, template_preview, viewer_edits_templates, viewer_reads_templates
+from reviews.selectors.templates import template_list, template_preview
 from reviews.services.templates import (
     appraisal_template_copy,
     appraisal_template_create,
     appraisal_template_retire,
     appraisal_template_update,
 )
-from teams.selectors.scoping import store_list, team_list, viewer_get
+from teams.selectors.scoping import (
+    store_list,
+    team_list,
+    viewer_edits_appraisal_templates,
+    viewer_get,
+    viewer_reads_appraisal_templates,
+)
 
 
 def _errors(error: DjangoValidationError) -> ValidationError:
@@ -57,7 +63,7 @@ class AppraisalTemplateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # the schema generator's instance
             return AppraisalTemplate.objects.none()
-        if not viewer_reads_templates(viewer=self.viewer):
+        if not viewer_reads_appraisal_templates(viewer=self.viewer):
             raise PermissionDenied(_("Appraisal templates are for HR, store managers and team leads."))
         templates = template_list(viewer=self.viewer)
         if self.action == "list" and self.request.query_params.get("retired") != "1":
@@ -65,7 +71,7 @@ class AppraisalTemplateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         return templates
 
     def _editor(self):
-        if not viewer_edits_templates(viewer=self.viewer):
+        if not viewer_edits_appraisal_templates(viewer=self.viewer):
             raise PermissionDenied(_("Only HR and administrators edit appraisal templates."))
 
     def _payload(self, data) -> TemplateSerializer:

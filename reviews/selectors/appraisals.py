@@ -14,6 +14,7 @@ from metrics.models import Target
 from metrics.registry import KPI_BY_KEY, Direction, Level
 from reviews import scoring
 from reviews.models import (
+    CYCLE_ORDER,
     Appraisal,
     Cycle,
     CycleState,
@@ -26,7 +27,7 @@ from reviews.models import (
     RaterRole,
     ScoringRule,
 )
-from teams.selectors.scoping import Viewer
+from teams.selectors.scoping import Viewer, viewer_manages_cycle, viewer_runs_appraisals
 
 # What each role may change in each state (enforced by the services).
 SELF_EDITABLE = {CycleState.SELF_REVIEW}
@@ -45,13 +46,41 @@ def month_end(month: dt.date) -> dt.date:
     return (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
 
 
-def viewer_manages_cycle(*, viewer: Viewer, cycle: Cycle) -> bool:
-    """The cycle's managers: admins, the store's managers, the team's lead."""
+def viewer_moves_cycle(*, viewer: Viewer, cycle: Cycle, to: str) -> bool:
+    """Whether the viewer may move the cycle to state `to`: one state on, the cycle's managers and
+    HR until calibration, HR alone to finalise and publish; HR reopens a locked cycle into
+    calibration. The cycle page offers these moves and the service enforces them."""
+    manages = viewer_manages_cycle(viewer=viewer, store_id=cycle.store_id, team_id=cycle.team_id)
+    hr = viewer_runs_appraisals(viewer=viewer)
+    current = CYCLE_ORDER.index(cycle.state)
+    if to == CycleState.CALIBRATION and cycle.locked:
+        return hr  # reopen
+    if CYCLE_ORDER.index(to) != current + 1:
+        return False
+    if to in (CycleState.SELF_REVIEW, CycleState.MANAGER_REVIEW, CycleState.CALIBRATION):
+        return manages or hr
+    return hr  # finalise and publish are HR's
+
+
+def viewer_rates_as_manager(*, viewer: Viewer, cycle: Cycle) -> bool:
+    """The manager's ratings: the cycle's managers give them in manager review and calibration,
+    HR changes them in calibration. (The service also refuses a lead's own appraisal.)"""
+    manages = viewer_manages_cycle(viewer=viewer, store_id=cycle.store_id, team_id=cycle.team_id)
+    return (manages and cycle.state in MANAGER_EDITABLE) or (viewer.is_hr and cycle.state == CycleState.CALIBRATION)
+
+
+def viewer_is_peer(*, viewer: Viewer, appraisal: Appraisal) -> bool:
+    """A teammate of the appraised member: another member appraised in the same cycle."""
     return (
-        viewer.is_admin
-        or cycle.store_id in viewer.managed_store_ids
-        or (cycle.team_id is not None and cycle.team_id in viewer.led_team_ids)
+        viewer.member_id is not None
+        and viewer.member_id != appraisal.member_id
+        and appraisal.cycle.appraisals.filter(member_id=viewer.member_id).exists()
     )
+
+
+def viewer_decides_items(*, viewer: Viewer, cycle: Cycle) -> bool:
+    """HR (and admins) decide on KPI items without data while the cycle is in a state for it."""
+    return viewer_runs_appraisals(viewer=viewer) and cycle.state in DECISION_EDITABLE
 
 
 def cycle_list(*, viewer: Viewer) -> QuerySet[Cycle]:
@@ -304,3 +333,32 @@ def appraisal_pending_count(*, appraisal: Appraisal | None) -> int:
     if appraisal is None or appraisal.total is not None:
         return 0
     return ItemScore.objects.filter(appraisal=appraisal, status=ItemStatus.INSUFFICIENT).count()
+
+
+@dataclass(frozen=True)
+class Change:
+    member: str
+    item: str
+    frozen: str | None
+    now: str | None
+
+
+def cycle_data_changes(*, cycle: Cycle) -> list[Change]:
+    """KPI values that differ now from those frozen at finalisation (a later re-import)."""
+    if not cycle.locked:
+        return []
+    items = {i.pk: i for i in Item.objects.filter(dimension__template=cycle.template, kind=ItemKind.KPI)}
+    appraisals = list(cycle.appraisals.select_related("member"))
+    evidence = cycle_evidence(cycle=cycle, member_ids=[a.member_id for a in appraisals])
+    changes = []
+    for appraisal in appraisals:
+        for pk, item in items.items():
+            entry = appraisal.frozen.get(str(pk)) or {}
+            # A value HR entered was not the data's: the data had none (nor for an excluded item).
+            frozen = entry.get("value") if entry.get("status", ItemStatus.SCORED) == ItemStatus.SCORED else None
+            now = evidence.values.get(appraisal.member_id, {}).get(item.kpi_key)
+            now_text = None if now is None else str(Decimal(str(now)).quantize(Decimal("0.000001")))
+            frozen_text = None if frozen is None else str(Decimal(frozen).quantize(Decimal("0.000001")))
+            if now_text != frozen_text:
+                changes.append(Change(appraisal.member.display_name, item.name, frozen_text, now_text))
+    return changes

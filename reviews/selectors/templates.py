@@ -16,20 +16,9 @@ from reviews.models import AppraisalTemplate, Cycle, CycleState, Dimension, Item
 from reviews.selectors.appraisals import cycle_compute, members_of_cycle
 from reviews.template_spec import TemplateSpec, json_number, template_spec_cleaned, template_spec_validate
 from teams.models import Member, Team
-from teams.selectors.scoping import Viewer
+from teams.selectors.scoping import Viewer, viewer_manages_cycle, viewer_reads_appraisal_templates
 
 FINAL_STATES = (CycleState.FINALISED, CycleState.PUBLISHED)
-
-
-def viewer_edits_templates(*, viewer: Viewer) -> bool:
-    """HR and administrators write templates."""
-    return viewer.is_hr or viewer.is_admin
-
-
-def viewer_reads_templates(*, viewer: Viewer) -> bool:
-    """HR and administrators, and those who open cycles (store managers, team leads) read the
-    templates they may use; staff never."""
-    return viewer.sees_everything or viewer.is_manager or viewer.is_team_lead
 
 
 def template_list(*, viewer: Viewer) -> QuerySet[AppraisalTemplate]:
@@ -40,7 +29,7 @@ def template_list(*, viewer: Viewer) -> QuerySet[AppraisalTemplate]:
     )
     if viewer.sees_everything:
         return templates
-    if not viewer_reads_templates(viewer=viewer):
+    if not viewer_reads_appraisal_templates(viewer=viewer):
         return templates.none()
     stores = set(viewer.managed_store_ids) | set(
         Team.objects.filter(pk__in=viewer.led_team_ids).values_list("store_id", flat=True)
@@ -56,12 +45,13 @@ def template_in_final_use(*, template: AppraisalTemplate) -> bool:
 def template_cycles(*, viewer: Viewer, template: AppraisalTemplate) -> QuerySet[Cycle]:
     """The cycles that use this version of the template that the viewer may see (their whole
     cycles: HR and admins all, managers and leads theirs), newest month first."""
-    from reviews.selectors.appraisals import cycle_list, viewer_manages_cycle
+    from reviews.selectors.appraisals import cycle_list
 
     cycles = cycle_list(viewer=viewer).filter(template=template).order_by("-month", "store__name")
     if viewer.sees_everything:
         return cycles
-    return cycles.filter(pk__in=[c.pk for c in cycles if viewer_manages_cycle(viewer=viewer, cycle=c)])
+    managed = [c.pk for c in cycles if viewer_manages_cycle(viewer=viewer, store_id=c.store_id, team_id=c.team_id)]
+    return cycles.filter(pk__in=managed)
 
 
 def template_versions(*, template: AppraisalTemplate) -> list[AppraisalTemplate]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -18,7 +17,6 @@ from django.utils.translation import ngettext
 from metrics.messages import MessageData, bilingual, choice, message
 from reviews import scoring
 from reviews.models import (
-    CYCLE_ORDER,
     Appraisal,
     AppraisalTemplate,
     AuditEntry,
@@ -45,10 +43,12 @@ from reviews.selectors.appraisals import (
     cycle_compute,
     cycle_evidence,
     members_of_cycle,
-    viewer_manages_cycle,
+    viewer_is_peer,
+    viewer_moves_cycle,
+    viewer_rates_as_manager,
 )
 from teams.models import Store, Team
-from teams.selectors.scoping import Viewer
+from teams.selectors.scoping import Viewer, viewer_manages_cycle, viewer_runs_appraisals
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ def cycle_create(*, viewer: Viewer, user, store: Store, team: Team | None, month
     """A month's cycle with an appraisal for every member in the team (or store) that month."""
     cycle = Cycle(store=store, team=team, month=month.replace(day=1), template=template, created_by=user,
                   **(deadlines or {}))  # fmt: skip
-    if not (viewer_manages_cycle(viewer=viewer, cycle=cycle) or viewer.is_hr):
+    if not (viewer_manages_cycle(viewer=viewer, store_id=cycle.store_id, team_id=cycle.team_id) or viewer.is_hr):
         raise PermissionDenied(_("Appraisal cycles are opened by HR, the store's managers or the team's lead."))
     if team is not None and team.store_id != store.pk:
         raise ValidationError({"team": _("The team belongs to another store.")})
@@ -81,25 +81,12 @@ def cycle_create(*, viewer: Viewer, user, store: Store, team: Team | None, month
     return cycle
 
 
-def _may_move(viewer: Viewer, cycle: Cycle, target: str) -> bool:
-    manages = viewer_manages_cycle(viewer=viewer, cycle=cycle)
-    hr = viewer.is_hr or viewer.is_admin
-    current = CYCLE_ORDER.index(cycle.state)
-    if target == CycleState.CALIBRATION and cycle.locked:
-        return hr  # reopen
-    if CYCLE_ORDER.index(target) != current + 1:
-        return False
-    if target in (CycleState.SELF_REVIEW, CycleState.MANAGER_REVIEW, CycleState.CALIBRATION):
-        return manages or hr
-    return hr  # finalise and publish are HR's
-
-
 def cycle_advance(*, viewer: Viewer, user, cycle: Cycle, to: str, reason: str = "") -> Cycle:
     """Move the cycle one state on (HR may also reopen a finalised or published cycle into
     calibration, with a reason). Finalising computes the scores a last time and freezes them; it
     is refused while a KPI item of an appraisal has no data and no decision of HR."""
     cycle = Cycle.objects.get(pk=cycle.pk)  # its state now, not as the caller last read it
-    if to == CycleState.FINALISED and _may_move(viewer, cycle, to):
+    if to == CycleState.FINALISED and viewer_moves_cycle(viewer=viewer, cycle=cycle, to=to):
         # Scored from today's data first, in a transaction of its own: when finalising is refused
         # for missing data, the cycle page still shows which members and items stop it.
         cycle_scores_refresh(cycle=cycle)
@@ -127,7 +114,7 @@ def _pending_refusal(cycle: Cycle) -> ValidationError | None:
 @transaction.atomic
 def _cycle_move(*, viewer: Viewer, user, cycle: Cycle, to: str, reason: str) -> Cycle:
     cycle = Cycle.objects.select_for_update().get(pk=cycle.pk)
-    if not _may_move(viewer, cycle, to):
+    if not viewer_moves_cycle(viewer=viewer, cycle=cycle, to=to):
         raise PermissionDenied(_("You may not move this cycle to %(state)s.") % {"state": CycleState(to).label})
     reopening = cycle.locked and to == CycleState.CALIBRATION
     if reopening and not reason.strip():
@@ -156,17 +143,15 @@ def _cycle_move(*, viewer: Viewer, user, cycle: Cycle, to: str, reason: str) -> 
 
 
 def _editable_role(viewer: Viewer, appraisal: Appraisal, role: str) -> bool:
-    cycle, state = appraisal.cycle, appraisal.cycle.state
+    state = appraisal.cycle.state
     if role == RaterRole.SELF:
         return viewer.member_id == appraisal.member_id and state in SELF_EDITABLE
     if role == RaterRole.PEER:
-        return (viewer.member_id is not None and viewer.member_id != appraisal.member_id and state in PEER_EDITABLE
-                and cycle.appraisals.filter(member_id=viewer.member_id).exists())  # fmt: skip
+        return state in PEER_EDITABLE and viewer_is_peer(viewer=viewer, appraisal=appraisal)
     if role == RaterRole.MANAGER:
         if viewer.member_id is not None and viewer.member_id == appraisal.member_id:
             return False  # a team lead is appraised too, but never as their own manager
-        manages = viewer_manages_cycle(viewer=viewer, cycle=cycle)
-        return (manages and state in MANAGER_EDITABLE) or (viewer.is_hr and state == CycleState.CALIBRATION)
+        return viewer_rates_as_manager(viewer=viewer, cycle=appraisal.cycle)
     return False
 
 
@@ -206,7 +191,7 @@ def comment_set(*, viewer: Viewer, user, appraisal: Appraisal, text: str, reason
     if viewer.member_id == appraisal.member_id and state in SELF_EDITABLE:
         field, old = "self_comment", appraisal.self_comment
     elif (
-        viewer_manages_cycle(viewer=viewer, cycle=appraisal.cycle)
+        viewer_manages_cycle(viewer=viewer, store_id=appraisal.cycle.store_id, team_id=appraisal.cycle.team_id)
         and state in MANAGER_EDITABLE
         and viewer.member_id != appraisal.member_id  # not one's own manager's comment
     ):
@@ -230,7 +215,7 @@ def _decision_text(decision: ItemDecision | None) -> str:
 def _decision_check(viewer: Viewer, appraisal: Appraisal, item: Item, reason: str) -> Cycle:
     """HR (or an administrator), a KPI item of the appraisal's template, a state that allows it,
     a reason. Returns the cycle, locked for the change."""
-    if not (viewer.is_hr or viewer.is_admin):
+    if not viewer_runs_appraisals(viewer=viewer):
         raise PermissionDenied(_("Only HR decides on KPI items without data."))
     cycle = Cycle.objects.select_for_update().get(pk=appraisal.cycle_id)
     if cycle.state not in DECISION_EDITABLE:
@@ -382,32 +367,3 @@ def _freeze(cycle: Cycle) -> None:
 
 def _text(value) -> str | None:
     return None if value is None else str(value)
-
-
-@dataclass(frozen=True)
-class Change:
-    member: str
-    item: str
-    frozen: str | None
-    now: str | None
-
-
-def cycle_data_changes(*, cycle: Cycle) -> list[Change]:
-    """KPI values that differ now from those frozen at finalisation (a later re-import)."""
-    if not cycle.locked:
-        return []
-    items = {i.pk: i for i in Item.objects.filter(dimension__template=cycle.template, kind=ItemKind.KPI)}
-    appraisals = list(cycle.appraisals.select_related("member"))
-    evidence = cycle_evidence(cycle=cycle, member_ids=[a.member_id for a in appraisals])
-    changes = []
-    for appraisal in appraisals:
-        for pk, item in items.items():
-            entry = appraisal.frozen.get(str(pk)) or {}
-            # A value HR entered was not the data's: the data had none (nor for an excluded item).
-            frozen = entry.get("value") if entry.get("status", ItemStatus.SCORED) == ItemStatus.SCORED else None
-            now = evidence.values.get(appraisal.member_id, {}).get(item.kpi_key)
-            now_text = None if now is None else str(Decimal(str(now)).quantize(Decimal("0.000001")))
-            frozen_text = None if frozen is None else str(Decimal(frozen).quantize(Decimal("0.000001")))
-            if now_text != frozen_text:
-                changes.append(Change(appraisal.member.display_name, item.name, frozen_text, now_text))
-    return changes

@@ -302,3 +302,90 @@ def store_fields_editable(*, viewer: Viewer) -> tuple[str, ...]:
     if viewer.is_admin:
         return ("name", *STORE_SETTINGS)
     return STORE_SETTINGS if viewer.is_manager else ()
+
+
+# --- the rules of the apps above teams ---------------------------------------------------------
+# Appraisals (reviews) and pay (incentives) depend on teams, never the reverse: their rules take the
+# ids and states they need as arguments instead of their models.
+
+
+def store_list_for_cycles(*, viewer: Viewer) -> QuerySet[Store]:
+    """Stores in which the viewer may open appraisal cycles: all for HR and admins, the managed
+    ones, those of the teams they lead."""
+    if viewer.sees_everything:
+        return Store.objects.order_by("name")
+    return Store.objects.filter(Q(pk__in=viewer.managed_store_ids) | Q(teams__in=viewer.led_team_ids)).distinct()
+
+
+def team_list_for_cycles(*, viewer: Viewer) -> QuerySet[Team]:
+    """Teams for which the viewer may open appraisal cycles: all for HR and admins, those of the
+    managed stores, those led."""
+    teams = Team.objects.select_related("store").order_by("store__name", "name")
+    if viewer.sees_everything:
+        return teams
+    return teams.filter(Q(store_id__in=viewer.managed_store_ids) | Q(pk__in=viewer.led_team_ids))
+
+
+def viewer_opens_cycles(*, viewer: Viewer) -> bool:
+    """HR, admins, store managers and team leads open appraisal cycles (and see the overview)."""
+    return viewer.sees_everything or viewer.is_manager or viewer.is_team_lead
+
+
+def viewer_manages_cycle(*, viewer: Viewer, store_id: int, team_id: int | None) -> bool:
+    """An appraisal cycle's managers (of a store's cycle, or of one team's): admins, the store's
+    managers, the team's lead."""
+    return (
+        viewer.is_admin
+        or store_id in viewer.managed_store_ids
+        or (team_id is not None and team_id in viewer.led_team_ids)
+    )
+
+
+def viewer_sees_cycle(*, viewer: Viewer, store_id: int, team_id: int | None) -> bool:
+    """HR, admins and the cycle's managers see a whole appraisal cycle; members only their own
+    appraisal."""
+    return viewer.sees_everything or viewer_manages_cycle(viewer=viewer, store_id=store_id, team_id=team_id)
+
+
+def viewer_runs_appraisals(*, viewer: Viewer) -> bool:
+    """HR and administrators run the appraisal workflow across stores: they finalise, publish and
+    reopen cycles and decide on KPI items without data (in the states the cycle allows)."""
+    return viewer.is_hr or viewer.is_admin
+
+
+def viewer_edits_plans(*, viewer: Viewer) -> bool:
+    """HR and administrators edit, copy, retire, assign and simulate pay plans."""
+    return viewer.is_hr or viewer.is_admin
+
+
+def viewer_reads_appraisal_templates(*, viewer: Viewer) -> bool:
+    """HR and administrators, and those who open cycles (store managers, team leads), read the
+    appraisal templates they may use; staff never."""
+    return viewer_opens_cycles(viewer=viewer)
+
+
+def viewer_edits_appraisal_templates(*, viewer: Viewer) -> bool:
+    """HR and administrators write appraisal templates."""
+    return viewer.is_hr or viewer.is_admin
+
+
+def viewer_approves_statements(*, viewer: Viewer) -> bool:
+    """Store managers approve their stores' pay statements (administrators any): the month's
+    list offers them the bulk approval."""
+    return viewer.is_admin or viewer.is_manager
+
+
+def viewer_locks_statements(*, viewer: Viewer) -> bool:
+    """HR and administrators lock approved pay statements: the month's list offers them the bulk lock."""
+    return viewer.is_admin or viewer.is_hr
+
+
+def viewer_exports_workbooks(*, viewer: Viewer) -> bool:
+    """A month's HR workbooks (appraisals, payouts): HR, administrators and store managers."""
+    return viewer.sees_everything or viewer.is_manager
+
+
+def viewer_exports_store(*, viewer: Viewer, store_id: int | None) -> bool:
+    """The workbook of one store (None: of every store): HR and administrators any, managers the
+    stores they manage."""
+    return viewer.sees_everything or (store_id is not None and store_id in viewer.managed_store_ids)

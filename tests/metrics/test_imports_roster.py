@@ -343,7 +343,7 @@ def test_the_logins_a_roster_creates_get_their_invitation_by_e_mail_once_it_comm
 
 def test_a_login_creates_a_user_with_no_password_and_hands_it_to_the_invitation(tmp_path, store, monkeypatch):
     invited = []
-    monkeypatch.setattr("teams.services.roster.roster_invitations_send",
+    monkeypatch.setattr("teams.services.roster.writing.roster_invitations_send",
                         lambda *, users, actor: invited.extend(u.username for u in users))  # fmt: skip
     lines = [
         f"E001,王芳,{STORE},售前一组,未来衣橱:客服01,2026-07-01,,,wangfang,wang@example.com",

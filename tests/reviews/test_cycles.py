@@ -14,7 +14,8 @@ from metrics.messages import message_render
 from metrics.models import Target
 from reviews import scoring
 from reviews.models import AuditEntry, CycleState, Item, ItemKind, ItemScore
-from reviews.services.cycles import comment_set, cycle_advance, cycle_create, cycle_data_changes, rating_set
+from reviews.selectors.appraisals import cycle_data_changes
+from reviews.services.cycles import comment_set, cycle_advance, cycle_create, rating_set
 from reviews.services.templates import appraisal_templates_ensure
 from teams.selectors.scoping import viewer_get
 from tests.metrics.helpers import CHAT_HEADER, ORDER_HEADER, write

@@ -23,10 +23,10 @@ from reviews.models import (
     ItemScore,
     ItemStatus,
 )
+from reviews.selectors.appraisals import cycle_data_changes
 from reviews.services.cycles import (
     cycle_advance,
     cycle_create,
-    cycle_data_changes,
     cycle_scores_refresh,
     item_decision_set,
     item_decision_withdraw,
