@@ -90,7 +90,7 @@ def stage_order(alias: str, descending: bool = False) -> str:
     return f"{alias}.changed_at{way}, {stage_rank(alias)}{way}, {alias}.id{way}"
 
 
-def _stage_entries() -> str:
+def stage_entries() -> str:
     """The history of every lead with a stage change in the partition, as stage entries.
 
     A change that repeats the stage before it (the export showed the same stage at a new time)
@@ -109,6 +109,19 @@ def _stage_entries() -> str:
         " ) AND h.store_id = %s"
         ") e WHERE e.prev_stage IS NULL OR e.prev_stage <> e.stage"
     )
+
+
+# A stage entry's deal amount (cents): the lead's as last exported, else the change's as seen then
+# (`e` a stage entry, `l` its lead); a won deal without either counts 0 in won_amount.
+DEAL_AMOUNT = "COALESCE(l.amount_cents, e.amount_cents)"
+WON_AMOUNT = f"COALESCE({DEAL_AMOUNT}, 0)"
+WON_ENTRY = f"e.stage = {_WON}"  # a stage entry (`e`) that is a deal won
+
+
+def entry_member_join() -> str:
+    """LEFT JOIN of the member a stage entry (`e`) counts for: the one its account was assigned
+    to on the change's local day (`aa.member_id`, NULL: nobody's)."""
+    return on_day_join("aa", "teams_accountassignment", "account_id", "e.account_id", "e.changed_date")
 
 
 def _reached(entry: str, stages: str) -> str:
@@ -192,8 +205,7 @@ def _stage_events_branch() -> str:
     """Stage entries, exits and closes of the partition, on the change's local day, for the member
     of the owner's account on that change that day. Parameters: store, first day, last day, store
     (the entries), store (customers' first wins), first day, last day."""
-    won = f"e.stage = {_WON}"
-    amount = "COALESCE(l.amount_cents, e.amount_cents)"  # the deal as last exported, else as seen then
+    won, amount = WON_ENTRY, DEAL_AMOUNT
     stay = _seconds_between("e.changed_at", "e.left_at")
     measures = {
         "intent_entries": _when(f"e.stage = {_INTENT}"),
@@ -208,7 +220,7 @@ def _stage_events_branch() -> str:
         "negotiation_stage_exits": _when(f"e.left_stage = {_NEGOTIATION}"),
         "won_deals": _when(won),
         "closed_deals": _when(f"e.stage IN ({_WON}, {_LOST})"),
-        "won_cents": _when(won, f"COALESCE({amount}, 0)"),
+        "won_cents": _when(won, WON_AMOUNT),
         "collected_cents": _when(won, "COALESCE(l.collected_cents, 0)"),
         "cycle_seconds": _when(won, _seconds_between("e.changed_at", "l.created_at")),
         "new_customers": _when(f"{won} AND fw.id IS NOT NULL"),
@@ -229,9 +241,9 @@ def _stage_events_branch() -> str:
     )
     return (
         f"SELECT e.changed_date AS date, aa.member_id, tm.team_id, {_branch(measures)} "
-        f"FROM ({_stage_entries()}) e JOIN metrics_lead l ON l.id = e.lead_id "
+        f"FROM ({stage_entries()}) e JOIN metrics_lead l ON l.id = e.lead_id "
         f"LEFT JOIN ({first_wins}) fw ON fw.id = e.id "
-        + on_day_join("aa", "teams_accountassignment", "account_id", "e.account_id", "e.changed_date")
+        + entry_member_join()
         + " "
         + on_day_join("tm", "teams_teammembership", "member_id", "aa.member_id", "e.changed_date")
         + " WHERE e.changed_date BETWEEN %s AND %s AND aa.member_id IS NOT NULL"
