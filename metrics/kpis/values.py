@@ -17,7 +17,14 @@ import numpy as np
 import pandas as pd
 
 from metrics.kpis.grouping import Columns
-from metrics.kpis.selectors import SALES_MEASURES, MemberRows, kpi_table, kpi_values, member_rows_load
+from metrics.kpis.selectors import (
+    SALES_MEASURES,
+    MemberRows,
+    kpi_table,
+    kpi_values,
+    measures_member,
+    member_rows_load,
+)
 from metrics.registry import Formula, Level, kpi_get
 
 
@@ -63,6 +70,21 @@ def member_kpi_table(
     if not _needs_sales_queries(only, Level.MEMBER):
         rows = dataclasses.replace(rows, has_sales=False)
     return kpi_table(level=Level.MEMBER, grain=grain, start=start, end=end, rows=rows, only=only)
+
+
+def member_measures_table(
+    *, grain: str, start: dt.date, end: dt.date, names: Iterable[str], store_ids=None, member_ids=None
+) -> pd.DataFrame:
+    """The engine's member measures `names` (sums of the day rollups: sessions, answered_30s, …)
+    per (store, member, period: entity_id, period_start), for a rule on a measure no KPI names
+    (every session of a day answered within 30 s). Rows as member_kpi_table's."""
+    names = list(names)
+    rows = member_rows_load(start=start, end=end, store_ids=store_ids, member_ids=member_ids)
+    if not any(name in SALES_MEASURES for name in names):
+        rows = dataclasses.replace(rows, has_sales=False)
+    measures = measures_member(level=Level.MEMBER, grain=grain, start=start, end=end, rows=rows)
+    measures = measures.rename(columns={"member_id": "entity_id"})
+    return measures[["store_id", "entity_id", "period_start", *names]]
 
 
 def member_kpis_get(*, member_id: int, store_id: int, start: dt.date, end: dt.date) -> dict:
