@@ -291,6 +291,28 @@ def test_a_buyer_served_by_two_members_counts_once_in_the_teams_inquiry_conversi
     assert history.inquiry_conversion == Decimal(str(team["inquiry_to_payment_rate"])).quantize(Decimal("0.0001"))
 
 
+def test_the_decomposition_prefill_is_the_engines_kpis_of_the_last_complete_month(shop):
+    # August as in the fixture; July and September add sales and chats outside the month.
+    for month, day in ((7, 30), (9, 2)):
+        shop.chat("A", f"out{month}", T(2026, month, day, 10))
+        shop.order(f"out{month}", T(2026, month, day, 11), "5000.00")
+        shop.chat("B", f"idle{month}", T(2026, month, day, 12))
+    shop.load()
+    history = decomposition_history(store_id=shop.store.pk, team_id=shop.team.pk,
+                                    period=Period(dt.date(2026, 10, 1), dt.date(2026, 10, 31)),
+                                    today=dt.date(2026, 9, 8))  # fmt: skip
+    team = shop.table(level="team").to_dict("records")[0]  # August
+    members = {row["entity_id"]: row for row in shop.table().to_dict("records")}
+
+    def places(value) -> Decimal:
+        return Decimal(str(value)).quantize(Decimal("0.0001"))
+
+    assert history.inquiry_conversion == places(team["inquiry_to_payment_rate"])
+    assert history.aov == team["aov"]
+    assert history.orders_per_buyer == places(Decimal(team["paid_orders"]) / team["paid_buyers"])
+    assert history.member_gmv == {member: row["gmv"] for member, row in members.items()}
+
+
 def _store_days(store, start: dt.date, end: dt.date, yuan_by_weekday: dict[int, int]) -> None:
     days = [start + dt.timedelta(days=n) for n in range((end - start).days + 1)]
     StoreDay.objects.bulk_create(
