@@ -61,8 +61,7 @@ from incentives.selectors.statements import (
 )
 from incentives.services.manual_lines import manual_line_create, manual_line_delete, manual_line_update
 from incentives.services.plans import viewer_edits_plans
-from incentives.services.statement_lines import plan_for
-from incentives.services.statements import statement_approve, statement_lock, statements_refresh
+from incentives.services.statements import plan_for, statement_approve, statement_lock, statements_refresh
 from metrics.formatting import kpi_display
 from metrics.registry import KPI_BY_KEY
 from metrics.targets.forms import percent_initial

@@ -23,6 +23,7 @@ from incentives import calc
 from incentives.models import CommissionedOrder, LineKind, Statement, StatementLine, StatementState
 from incentives.selectors.plans import PlanParts, plan_parts_read
 from incentives.services.statement_lines import Line, MonthFigures, month_end, statement_compute
+from incentives.services.statement_lines import plan_for as plan_for  # the pages' import (incentives.views)
 from metrics.models import Order
 from teams.models import Member, Store
 from teams.selectors.scoping import Viewer
