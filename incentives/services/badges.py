@@ -31,7 +31,7 @@ from django.utils.translation import get_language
 from incentives import calc
 from incentives.models import Badge, BadgeRule
 from metrics.kpis.selectors import kpi_table
-from metrics.kpis.values import member_kpi_table, member_measures_table
+from metrics.kpis.values import member_kpi_table_get, member_measures_get
 from metrics.messages import MessageData, Param, choice, kpi_value, message, message_render, money, percent
 from metrics.models import ChatSession, Order
 from metrics.registry import KPI_BY_KEY, Level
@@ -177,7 +177,7 @@ def _weekly_sprints(store: Store, start: dt.date, end: dt.date) -> list[Badge]:
     first = weeks[0] - dt.timedelta(weeks=SPRINT_WEEKS)
     # The members' GMV KPI per ISO week (a row for every week with day rollups: a week the
     # member worked, even without sales).
-    table = member_kpi_table(grain="week", start=first, end=weeks[-1] + dt.timedelta(days=6), only=["gmv"],
+    table = member_kpi_table_get(grain="week", start=first, end=weeks[-1] + dt.timedelta(days=6), only=["gmv"],
                              store_ids=[store.pk])  # fmt: skip
     gmv = {(int(r["entity_id"]), r["period_start"]): r["gmv"] for r in table.to_dict("records")}
     badges = []
@@ -196,7 +196,7 @@ def _weekly_sprints(store: Store, start: dt.date, end: dt.date) -> list[Badge]:
 def _perfect_responses(store: Store, start: dt.date, end: dt.date) -> list[Badge]:
     """Member-days of at least PERFECT_MIN_SESSIONS sessions (the sessions KPI) all answered
     within 30 s, from the KPI engine's day measures."""
-    days = member_measures_table(grain="day", start=start, end=end, names=["sessions", "answered_30s"],
+    days = member_measures_get(grain="day", start=start, end=end, names=["sessions", "answered_30s"],
                                  store_ids=[store.pk])  # fmt: skip
     perfect = days.loc[(days["sessions"] >= PERFECT_MIN_SESSIONS) & (days["answered_30s"] == days["sessions"])]
     return [

@@ -16,7 +16,7 @@ from metrics.kpis import grouping
 from metrics.kpis.frames import rollup_frames_get
 from metrics.kpis.grouping import Columns
 from metrics.kpis.selectors import MemberRows, member_rows_load
-from metrics.kpis.values import kpi_value_of, kpi_values_of, member_kpi_table
+from metrics.kpis.values import kpi_column_evaluate, kpi_evaluate, member_kpi_table_get
 from metrics.registry import Level
 
 
@@ -94,7 +94,7 @@ def conversion_cells(rows: Columns | pd.DataFrame) -> tuple[pd.DataFrame, pd.Dat
         cells = weekday * 24 + rows["hour"].astype(np.int64)
         paid = rows["paid"].astype(bool)
         found, inquiring, (paying,) = grouping.distinct_flagged(cells, _codes(rows["buyer"]), [paid])
-        rates = kpi_values_of(key="inquiry_to_payment_rate", level=Level.MEMBER,
+        rates = kpi_column_evaluate(key="inquiry_to_payment_rate", level=Level.MEMBER,
                               measures={"paid_buyers": paying, "inquiring_buyers": inquiring})  # fmt: skip
         grid[found] = [np.nan if rate is None else rate for rate in rates]
         counts[found] = inquiring
@@ -134,7 +134,7 @@ def response_shares(days: Columns | pd.DataFrame) -> dict[str, float | None]:
     if not sessions:
         return {"within_15s": None, "within_30s": None, "within_3min": None, "unanswered": None}
     # Within 15 s is a KPI (answered_15s_rate): its registry formula over the rows' sums.
-    within_15s = kpi_value_of(key="answered_15s_rate", level=Level.MEMBER,
+    within_15s = kpi_evaluate(key="answered_15s_rate", level=Level.MEMBER,
                               measures={"answered_15s": days["answered_15s"].sum(), "sessions": sessions})  # fmt: skip
     return {
         "within_15s": within_15s,
@@ -260,7 +260,7 @@ def alerts_from_rows(
 
     def window(start: dt.date, end: dt.date) -> dict[tuple[int, int], dict]:
         """(store, member) → the window's KPIs."""
-        table = member_kpi_table(grain="range", start=start, end=end, only=ALERT_KPIS, rows=rows)
+        table = member_kpi_table_get(grain="range", start=start, end=end, only=ALERT_KPIS, rows=rows)
         return {(int(r["store_id"]), int(r["entity_id"])): r for r in table.to_dict("records")}
 
     recent = window(recent_start, as_of)

@@ -28,7 +28,7 @@ from metrics.kpis.selectors import (
 from metrics.registry import Formula, Level, kpi_get
 
 
-def kpi_values_of(*, key: str, level: str, measures: Mapping[str, np.ndarray]) -> np.ndarray:
+def kpi_column_evaluate(*, key: str, level: str, measures: Mapping[str, np.ndarray]) -> np.ndarray:
     """The KPI's value for each row of measures the caller has summed over its own cut (an hour,
     a cell, a window), by the registry's formula: an object array, None where undefined (a ratio
     over zero). A measure the formula needs and `measures` lacks counts 0."""
@@ -36,9 +36,9 @@ def kpi_values_of(*, key: str, level: str, measures: Mapping[str, np.ndarray]) -
     return kpi_values(rows, level=level, only=[key])[key].to_numpy()
 
 
-def kpi_value_of(*, key: str, level: str, measures: Mapping[str, int | float]) -> object:
-    """One KPI value from one set of measures (kpi_values_of for a single row)."""
-    return kpi_values_of(key=key, level=level, measures={name: [value] for name, value in measures.items()})[0]
+def kpi_evaluate(*, key: str, level: str, measures: Mapping[str, int | float]) -> object:
+    """One KPI value from one set of measures (kpi_column_evaluate for a single row)."""
+    return kpi_column_evaluate(key=key, level=level, measures={name: [value] for name, value in measures.items()})[0]
 
 
 def _needs_sales_queries(keys: Iterable[str], level: str) -> bool:
@@ -49,7 +49,7 @@ def _needs_sales_queries(keys: Iterable[str], level: str) -> bool:
     )
 
 
-def member_kpi_table(
+def member_kpi_table_get(
     *,
     grain: str,
     start: dt.date,
@@ -72,12 +72,12 @@ def member_kpi_table(
     return kpi_table(level=Level.MEMBER, grain=grain, start=start, end=end, rows=rows, only=only)
 
 
-def member_measures_table(
+def member_measures_get(
     *, grain: str, start: dt.date, end: dt.date, names: Iterable[str], store_ids=None, member_ids=None
 ) -> pd.DataFrame:
     """The engine's member measures `names` (sums of the day rollups: sessions, answered_30s, …)
     per (store, member, period: entity_id, period_start), for a rule on a measure no KPI names
-    (every session of a day answered within 30 s). Rows as member_kpi_table's."""
+    (every session of a day answered within 30 s). Rows as member_kpi_table_get's."""
     names = list(names)
     rows = member_rows_load(start=start, end=end, store_ids=store_ids, member_ids=member_ids)
     if not any(name in SALES_MEASURES for name in names):
