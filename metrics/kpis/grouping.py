@@ -216,22 +216,3 @@ def lookup(keys: np.ndarray, found: np.ndarray, values: np.ndarray, default=0) -
     hit = found[position] == keys
     result[hit] = values[position[hit]]
     return result
-
-
-# The grains of a KPI table: a period is one day, ISO week, calendar month or quarter, or the whole range.
-GRAINS = ("day", "week", "month", "quarter", "range")
-
-
-def period_start(dates: pd.Series, *, grain: str, start: dt.date, as_dates: bool = True) -> pd.Series:
-    """First day of each date's period: ISO week (Monday), calendar month or quarter, or the range
-    (the rule of period_start_days, for a pandas series).
-
-    datetime.date values, or pandas timestamps with `as_dates=False` (faster to group by)."""
-    if grain not in GRAINS:
-        raise ValueError(f"unknown grain {grain!r}; one of {GRAINS}")
-    days = day_numbers(pd.to_datetime(dates)) if len(dates) else np.empty(0, dtype=np.int64)
-    first = pd.Series(
-        period_start_days(days, grain=grain, start=start).astype("datetime64[D]").astype("datetime64[s]"),
-        index=dates.index,
-    )
-    return first.dt.date if as_dates else first

@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 from metrics.kpis.grouping import Columns
-from metrics.kpis.sales_measures import SALES_MEASURES
 from metrics.kpis.selectors import (
+    SALES_MEASURES,
     MemberRows,
     kpi_table,
     kpi_values,
