@@ -1,5 +1,5 @@
 """The arithmetic of pay, on plain numbers: commission by flat rate or tiers (cumulative or
-marginal), caps, comparisons. Statements (incentives/services/statements.py) and the what-if
+marginal), caps, comparisons. Statements (incentives/services/statement_lines.py) and the what-if
 estimator both use these, so the page's estimate and the payslip cannot disagree."""
 
 from __future__ import annotations

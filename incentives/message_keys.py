@@ -11,7 +11,7 @@ from metrics.messages import messages_register
 
 messages_register(
     templates={
-        # --- statement lines (incentives/services/statements.py, incentives/lines.py) ---------
+        # --- statement lines (incentives/services/statement_lines.py, incentives/lines.py) ----
         "incentives.base_salary": _("Base salary of plan %(plan)s."),
         "incentives.no_appraisal": _("No appraisal for %(month)s yet: performance pay follows when it is scored."),
         # Plural by the `count` parameter (an int): one KPI item, several.

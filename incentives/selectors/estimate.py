@@ -10,7 +10,7 @@ target completion; the cap; KPI multipliers and milestones whose KPI is one of t
 plan's recurring allowances of the month (worded by incentives/lines.py, as on the statement).
 What depends on others (team PK, rankings) or on KPIs not given is listed as not estimated.
 `estimate_prefill` reads the member's month to prefill the form from the same data the statement
-uses (incentives/services/statements.py): with the prefilled numbers the estimate is the draft
+uses (incentives/services/statement_lines.py): with the prefilled numbers the estimate is the draft
 statement's total less the lines it leaves out (team PK, ranking awards, clawbacks, and every
 manual line: "manual, not estimated"). Its "at this
 pace" figures are metrics.targets.pace's forecast, the one every target page shows.

@@ -14,7 +14,7 @@ from django.db.models import Q
 from incentives import calc
 from incentives.models import Plan
 from incentives.selectors.plans import PlanParts
-from incentives.services.statements import MonthFigures, month_end, statement_compute, team_of
+from incentives.services.statement_lines import MonthFigures, month_end, statement_compute, team_of
 from teams.models import Member, Store, Team
 
 

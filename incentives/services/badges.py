@@ -24,15 +24,16 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import translation
 from django.utils.translation import get_language
 
 from incentives import calc
 from incentives.models import Badge, BadgeRule
 from metrics.kpis.selectors import kpi_table
+from metrics.kpis.values import member_kpi_table_get, member_measures_get
 from metrics.messages import MessageData, Param, choice, kpi_value, message, message_render, money, percent
-from metrics.models import ChatSession, MemberDay, Order
+from metrics.models import ChatSession, Order
 from metrics.registry import KPI_BY_KEY, Level
 from teams.models import Member, Store, Team, TeamMembership
 from teams.selectors.scoping import Viewer, team_list_overseen
@@ -40,7 +41,7 @@ from teams.selectors.scoping import Viewer, team_list_overseen
 LIGHTNING_DEAL, WEEKLY_SPRINT, PERFECT_RESPONSE = "lightning_deal", "weekly_sprint", "perfect_response"
 LIGHTNING_WITHIN = dt.timedelta(hours=1)
 SPRINT_WEEKS = 12
-PERFECT_MIN_SESSIONS = 50  # answered within 30 s: MemberDay.answered_30s
+PERFECT_MIN_SESSIONS = 50  # in a day, every one answered within 30 s (the engine's answered_30s measure)
 
 # The built-in badges' names and what earns them, in both languages (like the KPI registry).
 BADGE_NAMES: dict[str, dict[str, str]] = {
@@ -174,32 +175,34 @@ def _weekly_sprints(store: Store, start: dt.date, end: dt.date) -> list[Badge]:
     if not weeks:
         return []
     first = weeks[0] - dt.timedelta(weeks=SPRINT_WEEKS)
-    days = MemberDay.objects.filter(store=store, date__range=(first, weeks[-1] + dt.timedelta(days=6)))
-    gmv: dict[tuple[int, dt.date], int] = defaultdict(int)
-    for member_id, date, cents in days.values_list("member_id", "date", "gmv_cents"):
-        gmv[member_id, _monday(date)] += cents  # a week the member worked, even without sales
+    # The members' GMV KPI per ISO week (a row for every week with day rollups: a week the
+    # member worked, even without sales).
+    table = member_kpi_table_get(grain="week", start=first, end=weeks[-1] + dt.timedelta(days=6), only=["gmv"],
+                             store_ids=[store.pk])  # fmt: skip
+    gmv = {(int(r["entity_id"]), r["period_start"]): r["gmv"] for r in table.to_dict("records")}
     badges = []
-    for (member_id, monday), cents in sorted(gmv.items()):
-        if monday not in weeks or cents <= 0:
+    for (member_id, monday), yuan in sorted(gmv.items()):
+        if monday not in weeks or yuan <= 0:
             continue
         earlier = [gmv[member_id, monday - dt.timedelta(weeks=n)] for n in range(1, SPRINT_WEEKS + 1)
                    if (member_id, monday - dt.timedelta(weeks=n)) in gmv]  # fmt: skip
-        if earlier and cents > max(earlier):
-            detail = message("incentives.badge_sprint", week=money(Decimal(cents) / 100),
-                             best=money(Decimal(max(earlier)) / 100))  # fmt: skip
+        if earlier and yuan > max(earlier):
+            detail = message("incentives.badge_sprint", week=money(yuan), best=money(max(earlier)))
             badges.append(_badge(member_id=member_id, store=store, key=WEEKLY_SPRINT, period_start=monday,
                                  detail=detail))  # fmt: skip
     return badges
 
 
 def _perfect_responses(store: Store, start: dt.date, end: dt.date) -> list[Badge]:
-    days = MemberDay.objects.filter(
-        store=store, date__range=(start, end), sessions__gte=PERFECT_MIN_SESSIONS, answered_30s=F("sessions")
-    ).values_list("member_id", "date", "sessions")
+    """Member-days of at least PERFECT_MIN_SESSIONS sessions (the sessions KPI) all answered
+    within 30 s, from the KPI engine's day measures."""
+    days = member_measures_get(grain="day", start=start, end=end, names=["sessions", "answered_30s"],
+                                 store_ids=[store.pk])  # fmt: skip
+    perfect = days.loc[(days["sessions"] >= PERFECT_MIN_SESSIONS) & (days["answered_30s"] == days["sessions"])]
     return [
-        _badge(member_id=member_id, store=store, key=PERFECT_RESPONSE, period_start=date,
-               detail=message("incentives.badge_perfect", answered=sessions, sessions=sessions))
-        for member_id, date, sessions in days
+        _badge(member_id=int(member_id), store=store, key=PERFECT_RESPONSE, period_start=date,
+               detail=message("incentives.badge_perfect", answered=int(sessions), sessions=int(sessions)))
+        for member_id, date, sessions in perfect[["entity_id", "period_start", "sessions"]].itertuples(index=False)
     ]  # fmt: skip
 
 

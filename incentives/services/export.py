@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from incentives import calc
 from incentives.models import LineKind, ManualLineKind, Plan, Statement, StatementState
 from incentives.selectors.plans import allowance_text, plan_label
-from incentives.services.statements import month_end
+from incentives.services.statement_lines import month_end
 from metrics.formatting import decimal_plain
 from metrics.registry import KPI_BY_KEY
 from perfmgmt.common.exports import (

@@ -15,6 +15,9 @@ from metrics.db import frame_query, sql_filters
 from metrics.kpis import grouping
 from metrics.kpis.frames import rollup_frames_get
 from metrics.kpis.grouping import Columns
+from metrics.kpis.selectors import MemberRows, member_rows_load
+from metrics.kpis.values import kpi_column_evaluate, kpi_evaluate, member_kpi_table_get
+from metrics.registry import Level
 
 
 def _between(table: str, columns: list[str], start, end, where: str = "", params=()) -> pd.DataFrame:
@@ -91,7 +94,9 @@ def conversion_cells(rows: Columns | pd.DataFrame) -> tuple[pd.DataFrame, pd.Dat
         cells = weekday * 24 + rows["hour"].astype(np.int64)
         paid = rows["paid"].astype(bool)
         found, inquiring, (paying,) = grouping.distinct_flagged(cells, _codes(rows["buyer"]), [paid])
-        grid[found] = paying / inquiring
+        rates = kpi_column_evaluate(key="inquiry_to_payment_rate", level=Level.MEMBER,
+                              measures={"paid_buyers": paying, "inquiring_buyers": inquiring})  # fmt: skip
+        grid[found] = [np.nan if rate is None else rate for rate in rates]
         counts[found] = inquiring
     shape = {"index": range(7), "columns": range(24)}
     return pd.DataFrame(grid.reshape(7, 24), **shape), pd.DataFrame(counts.reshape(7, 24), **shape)
@@ -128,8 +133,11 @@ def response_shares(days: Columns | pd.DataFrame) -> dict[str, float | None]:
     sessions = days["sessions"].sum() if not days.empty else 0
     if not sessions:
         return {"within_15s": None, "within_30s": None, "within_3min": None, "unanswered": None}
+    # Within 15 s is a KPI (answered_15s_rate): its registry formula over the rows' sums.
+    within_15s = kpi_evaluate(key="answered_15s_rate", level=Level.MEMBER,
+                              measures={"answered_15s": days["answered_15s"].sum(), "sessions": sessions})  # fmt: skip
     return {
-        "within_15s": float(days["answered_15s"].sum() / sessions),
+        "within_15s": within_15s,
         "within_30s": float(days["answered_30s"].sum() / sessions),
         "within_3min": float(days["answered_180s"].sum() / sessions),
         "unanswered": float(days["unanswered_sessions"].sum() / sessions),
@@ -201,6 +209,7 @@ class Alert:
     kind: str  # "conversion_drop", "slower_response", "unanswered"
     recent: float
     baseline: float | None
+    store_id: int | None = None  # the store the member was judged in (each store on its own)
 
 
 def member_alerts(
@@ -213,30 +222,27 @@ def member_alerts(
     unanswered_share: float = 0.05,
     min_sessions: int = 20,
 ) -> list[Alert]:
-    """The last 7 days against the member's own previous 28: inquiry-to-payment conversion down
-    by `drop` (30%) or more, average first response up by `slower` (50%) or more, and an
-    unanswered share above `unanswered_share` (5%). Members with fewer than `min_sessions`
+    """The last 7 days against the member's own previous 28, in each store: inquiry-to-payment
+    conversion down by `drop` (30%) or more, average first response up by `slower` (50%) or more,
+    and an unanswered share above `unanswered_share` (5%). Members with fewer than `min_sessions`
     sessions in either window are not judged."""
-    baseline_start = as_of - dt.timedelta(days=34)
-    where, params = sql_filters(store_id=store_ids, member_id=member_ids)
-    days = _between(
-        "metrics_memberday",
-        ["date", "member_id", "sessions", "unanswered_sessions", "answered_sessions", "response_seconds"],
-        baseline_start, as_of, where, params,
-    )  # fmt: skip
-    buyers = _between(
-        "metrics_inquirybuyerday", ["date", "member_id", "buyer", "paid"], baseline_start, as_of,
-        where + " AND member_id IS NOT NULL", params,
-    )  # fmt: skip
+    rows = member_rows_load(
+        start=as_of - dt.timedelta(days=ALERT_DAYS - 1), end=as_of, store_ids=store_ids, member_ids=member_ids
+    )
     return alerts_from_rows(
-        days, buyers, as_of=as_of, drop=drop, slower=slower, unanswered_share=unanswered_share,
+        rows.days, rows.buyers, as_of=as_of, drop=drop, slower=slower, unanswered_share=unanswered_share,
         min_sessions=min_sessions,
     )  # fmt: skip
 
 
+ALERT_DAYS = 35  # the last 7 days and the 28 before them
+# The KPIs an alert compares (registry keys), each window's value from the KPI engine.
+ALERT_KPIS = ("sessions", "unanswered_sessions", "inquiry_to_payment_rate", "avg_first_response_s")
+
+
 def alerts_from_rows(
-    days: pd.DataFrame,
-    buyers: pd.DataFrame,
+    days: Columns | pd.DataFrame,
+    buyers: Columns | pd.DataFrame,
     *,
     as_of: dt.date,
     drop: float = 0.3,
@@ -244,74 +250,35 @@ def alerts_from_rows(
     unanswered_share: float = 0.05,
     min_sessions: int = 20,
 ) -> list[Alert]:
-    """member_alerts over member-day and buyer-day rows already read (they must cover the 35
-    days up to `as_of`; rows outside them are ignored)."""
-    recent_start, baseline_start = as_of - dt.timedelta(days=6), as_of - dt.timedelta(days=34)
+    """member_alerts over member-day and buyer-day rollup rows already read (MemberRows' days and
+    buyers; they must cover the 35 days up to `as_of`; rows outside them are ignored). Each
+    window's figures are the member's KPIs in the store (kpi_table over those rows)."""
+    recent_start, baseline_start = as_of - dt.timedelta(days=6), as_of - dt.timedelta(days=ALERT_DAYS - 1)
+    rows = MemberRows(Columns.of(days), Columns.of(buyers), Columns({}, 0))
+    if rows.days.empty:
+        return []
+
+    def window(start: dt.date, end: dt.date) -> dict[tuple[int, int], dict]:
+        """(store, member) → the window's KPIs."""
+        table = member_kpi_table_get(grain="range", start=start, end=end, only=ALERT_KPIS, rows=rows)
+        return {(int(r["store_id"]), int(r["entity_id"])): r for r in table.to_dict("records")}
+
+    recent = window(recent_start, as_of)
+    baseline = window(baseline_start, recent_start - dt.timedelta(days=1))
     alerts: list[Alert] = []
-    if days.empty:
-        return alerts
-    low, high, recent_from = (grouping.day_number(d) for d in (baseline_start, as_of, recent_start))
-    frames = []
-    for frame in (Columns.of(days), Columns.of(buyers)):
-        if frame.empty:
-            frames.append((frame, np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)))
-            continue
-        day = grouping.day_numbers(frame["date"])
-        inside = (day >= low) & (day <= high)
-        frame = frame.where(inside)
-        member = frame["member_id"].astype(np.int64)
-        frames.append((frame, member, (day[inside] >= recent_from).astype(np.int64)))
-    (days, day_members, day_recent), (buyers, buyer_members, buyer_recent) = frames
-    # One code per (member, recent or not): the member's place among all members, twice over.
-    members = grouping.sorted_unique(np.concatenate([day_members, buyer_members]))
-
-    def codes_of(member_ids: np.ndarray, recent: np.ndarray) -> np.ndarray:
-        return np.searchsorted(members, member_ids) * 2 + recent
-
-    def by_member(codes: np.ndarray, values) -> dict[tuple[int, bool], object]:
-        """Values keyed by (member id, recent or not)."""
-        return {
-            (int(members[code // 2]), bool(code % 2)): value for code, value in zip(codes.tolist(), values, strict=True)
-        }
-
-    columns = ["sessions", "unanswered_sessions", "answered_sessions", "response_seconds"]
-    found, sums = grouping.group_sums(codes_of(day_members, day_recent), days.matrix(columns))
-    totals = by_member(found, (dict(zip(columns, row, strict=True)) for row in sums.tolist()))
-    inquiring, paying = {}, {}
-    if len(buyers):
-        cells, inquired, (paid,) = grouping.distinct_flagged(
-            codes_of(buyer_members, buyer_recent), _codes(buyers["buyer"]), [buyers["paid"].astype(bool)]
-        )
-        inquiring, paying = by_member(cells, inquired.tolist()), by_member(cells, paid.tolist())
-
-    def get(member_id: int, recent: bool, column: str) -> float:
-        return float(totals.get((member_id, recent), {}).get(column, 0))
-
-    def buyers_of(member_id: int, recent: bool, *, paid: bool) -> float:
-        return float((paying if paid else inquiring).get((member_id, recent), 0))
-
-    for member_id in grouping.sorted_unique(day_members).tolist():
-        sessions = [get(member_id, flag, "sessions") for flag in (True, False)]
+    for store_id, member_id in sorted(recent, key=lambda key: (key[1], key[0])):
+        now, before = recent[store_id, member_id], baseline.get((store_id, member_id), {})
+        sessions = [int(now["sessions"] or 0), int(before.get("sessions") or 0)]
         if sessions[0] >= min_sessions:
-            share = get(member_id, True, "unanswered_sessions") / sessions[0]
+            share = int(now["unanswered_sessions"] or 0) / sessions[0]
             if share > unanswered_share:
-                alerts.append(Alert(int(member_id), "unanswered", share, None))
+                alerts.append(Alert(member_id, "unanswered", share, None, store_id))
         if sessions[0] < min_sessions or sessions[1] < min_sessions:
             continue
-        conversion = [
-            buyers_of(member_id, flag, paid=True) / inquired
-            if (inquired := buyers_of(member_id, flag, paid=False))
-            else None
-            for flag in (True, False)
-        ]
+        conversion = [now["inquiry_to_payment_rate"], before.get("inquiry_to_payment_rate")]
         if conversion[1] and conversion[0] is not None and conversion[0] <= conversion[1] * (1 - drop):
-            alerts.append(Alert(int(member_id), "conversion_drop", conversion[0], conversion[1]))
-        speed = [
-            get(member_id, flag, "response_seconds") / answered
-            if (answered := get(member_id, flag, "answered_sessions"))
-            else None
-            for flag in (True, False)
-        ]
+            alerts.append(Alert(member_id, "conversion_drop", conversion[0], conversion[1], store_id))
+        speed = [now["avg_first_response_s"], before.get("avg_first_response_s")]
         if speed[1] and speed[0] is not None and speed[0] >= speed[1] * (1 + slower):
-            alerts.append(Alert(int(member_id), "slower_response", speed[0], speed[1]))
+            alerts.append(Alert(member_id, "slower_response", speed[0], speed[1], store_id))
     return alerts

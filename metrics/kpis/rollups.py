@@ -23,7 +23,20 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 
 from metrics.db import store_data_version_bump, store_lock, store_months_bump
-from metrics.kpis.sql import SALES_DAY_MEASURES, SQL_INTENT, SQL_LEAD, SQL_LOST, SQL_NEGOTIATION, SQL_WON, stage_order
+from metrics.kpis.sql import (
+    DEAL_AMOUNT,
+    SALES_DAY_MEASURES,
+    SQL_INTENT,
+    SQL_LEAD,
+    SQL_LOST,
+    SQL_NEGOTIATION,
+    SQL_WON,
+    WON_AMOUNT,
+    WON_ENTRY,
+    entry_member_join,
+    stage_entries,
+    stage_order,
+)
 from metrics.models import CallDirection
 from teams.selectors.history import account_holder_join_sql, member_team_join_sql
 
@@ -66,28 +79,6 @@ def _seconds_between(later: str, earlier: str) -> str:
     if connection.vendor == "postgresql":
         return f"CAST(EXTRACT(EPOCH FROM ({later} - {earlier})) AS BIGINT)"
     return f"CAST(strftime('%%s', {later}) AS INTEGER) - CAST(strftime('%%s', {earlier}) AS INTEGER)"
-
-
-# Stage names are code constants (LeadStage), written into the SQL as literals.
-def _stage_entries() -> str:
-    """The history of every lead with a stage change in the partition, as stage entries.
-
-    A change that repeats the stage before it (the export showed the same stage at a new time)
-    is no new entry: it is dropped. Each entry carries the stage it left and when that stage was
-    entered (`left_stage`, `left_at`, NULL for a lead's first entry). Parameters: store, first
-    day, last day, store."""
-    return (
-        "SELECT e.id, e.lead_id, e.stage, e.changed_at, e.changed_date, e.account_id, e.amount_cents, "
-        f" LAG(e.stage) OVER (PARTITION BY e.lead_id ORDER BY {stage_order('e')}) AS left_stage, "
-        f" LAG(e.changed_at) OVER (PARTITION BY e.lead_id ORDER BY {stage_order('e')}) AS left_at "
-        "FROM ("
-        " SELECT h.id, h.lead_id, h.stage, h.changed_at, h.changed_date, h.account_id, h.amount_cents, "
-        f"  LAG(h.stage) OVER (PARTITION BY h.lead_id ORDER BY {stage_order('h')}) AS prev_stage "
-        " FROM metrics_leadstagechange h WHERE h.lead_id IN ("
-        "  SELECT t.lead_id FROM metrics_leadstagechange t WHERE t.store_id = %s AND t.changed_date BETWEEN %s AND %s"
-        " ) AND h.store_id = %s"
-        ") e WHERE e.prev_stage IS NULL OR e.prev_stage <> e.stage"
-    )
 
 
 def _reached(entry: str, stages: str) -> str:
@@ -164,8 +155,7 @@ def _stage_events_branch() -> str:
     """Stage entries, exits and closes of the partition, on the change's local day, for the member
     of the owner's account on that change that day. Parameters: store, first day, last day, store
     (the entries), store (customers' first wins), first day, last day."""
-    won = f"e.stage = {SQL_WON}"
-    amount = "COALESCE(l.amount_cents, e.amount_cents)"  # the deal as last exported, else as seen then
+    won, amount = WON_ENTRY, DEAL_AMOUNT
     stay = _seconds_between("e.changed_at", "e.left_at")
     measures = {
         "intent_entries": _when(f"e.stage = {SQL_INTENT}"),
@@ -180,7 +170,7 @@ def _stage_events_branch() -> str:
         "negotiation_stage_exits": _when(f"e.left_stage = {SQL_NEGOTIATION}"),
         "won_deals": _when(won),
         "closed_deals": _when(f"e.stage IN ({SQL_WON}, {SQL_LOST})"),
-        "won_cents": _when(won, f"COALESCE({amount}, 0)"),
+        "won_cents": _when(won, WON_AMOUNT),
         "collected_cents": _when(won, "COALESCE(l.collected_cents, 0)"),
         "cycle_seconds": _when(won, _seconds_between("e.changed_at", "l.created_at")),
         "new_customers": _when(f"{won} AND fw.id IS NOT NULL"),
@@ -201,9 +191,9 @@ def _stage_events_branch() -> str:
     )
     return (
         f"SELECT e.changed_date AS date, aa.member_id, tm.team_id, {_branch(measures)} "
-        f"FROM ({_stage_entries()}) e JOIN metrics_lead l ON l.id = e.lead_id "
+        f"FROM ({stage_entries()}) e JOIN metrics_lead l ON l.id = e.lead_id "
         f"LEFT JOIN ({first_wins}) fw ON fw.id = e.id "
-        + account_holder_join_sql(alias="aa", account="e.account_id", day="e.changed_date")
+        + entry_member_join()
         + " "
         + member_team_join_sql(alias="tm", member="aa.member_id", day="e.changed_date")
         + " WHERE e.changed_date BETWEEN %s AND %s AND aa.member_id IS NOT NULL"

@@ -51,7 +51,7 @@ def stores_have_sales_facts(*, store_ids) -> bool:
         return bool(cursor.fetchone()[0])
 
 
-def sales_measures(
+def sales_measures_get(
     *, level: str, grain: str, start: dt.date, end: dt.date, store_ids, member_ids, team_ids, has_sales: bool | None
 ) -> pd.DataFrame:
     """leads_touched, pipeline_cents, the four target measures, new_hires and qualified_new_hires

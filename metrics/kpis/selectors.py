@@ -25,7 +25,7 @@ from metrics.db import sql_in
 from metrics.kpis import grouping
 from metrics.kpis.frames import MEMBER_SUMS, STORE_SUMS, rollup_frames_get
 from metrics.kpis.grouping import GRAINS, Columns, period_start  # noqa: F401 (GRAINS: re-read by the API and the command)
-from metrics.kpis.sales import sales_measures, stores_have_sales_facts
+from metrics.kpis.sales import sales_measures_get, stores_have_sales_facts
 from metrics.registry import Formula, Kpi, Level, Unit, kpis_for
 from teams.models import Store
 
@@ -141,7 +141,7 @@ def _member_measures(*, level: str, grain: str, start: dt.date, end: dt.date, ro
     end (`_rows_of`); None when there are none."""
     entity = "member_id" if level == Level.MEMBER else "team_id"
     has_sales = rows.has_sales if rows.has_sales is not None else stores_have_sales_facts(store_ids=rows.store_ids)
-    sales = sales_measures(
+    sales = sales_measures_get(
         level=level, grain=grain, start=start, end=end,
         store_ids=rows.store_ids, member_ids=rows.member_ids, team_ids=rows.team_ids, has_sales=True,
     ) if has_sales else None  # fmt: skip

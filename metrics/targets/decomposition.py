@@ -22,6 +22,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from metrics.dashboards.selectors import team_families
 from metrics.kpis.selectors import kpi_table
+from metrics.kpis.values import scope_kpis_get
 from metrics.registry import Family, Level
 from metrics.targets.selectors import store_weekday_history
 from perfmgmt.common.periods import Period, period_last_complete, period_shape
@@ -265,13 +266,11 @@ def decomposition_history(*, store_id: int, team_id: int | None, period: Period,
     returning share and store conversion; the members' GMV. The weekday weights are the
     store's, as a target paced by weekday uses them (store_weekday_history, before the period)."""
     before = period_last_complete(period=period, today=today)
-    store = kpi_table(level=Level.STORE, grain="range", start=before.start, end=before.end, store_ids=[store_id])
-    store_row = store.iloc[0].to_dict() if len(store) else {}
+    store_row = scope_kpis_get(level=Level.STORE, store_id=store_id, start=before.start, end=before.end)
     scope_row = store_row
-    if team_id:
-        team = kpi_table(level=Level.TEAM, grain="range", start=before.start, end=before.end, store_ids=[store_id],
-                         team_ids=[team_id])  # fmt: skip
-        scope_row = team.iloc[0].to_dict() if len(team) else {}
+    if team_id:  # the team-level KPIs: distinct buyers over the team, never a sum of its members'
+        scope_row = scope_kpis_get(level=Level.TEAM, store_id=store_id, start=before.start, end=before.end,
+                                   entity_id=team_id)  # fmt: skip
 
     def dec(value, places: str = "0.0001") -> Decimal | None:
         if value is None or value != value:  # absent, or NaN
@@ -301,8 +300,10 @@ def decomposition_history(*, store_id: int, team_id: int | None, period: Period,
 
 
 def _inquiry_conversion(row: dict, *, team: bool) -> Decimal | None:
-    """Paying buyers ÷ inquiring buyers, as the tree's tactic targets count them: a team's buyers
-    who paid after consulting it (its inquiry-to-payment rate), the store's paying buyers."""
+    """Paying buyers ÷ inquiring buyers, as the tree's tactic targets count them: a team's is its
+    inquiry-to-payment rate KPI (team level: a buyer two members served counts once); the store,
+    which has no such KPI in the registry, divides its two KPIs its tactic targets are set on
+    (paying_buyers, inquiring_buyers)."""
     if team:
         return row.get("inquiry_to_payment_rate")
     inquiring, paying = row.get("inquiring_buyers"), row.get("paying_buyers")

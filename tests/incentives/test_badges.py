@@ -248,3 +248,26 @@ def test_a_busy_wall_lists_the_newest_50_and_counts_them_all(org, client_for):
     assert len(result.latest) == 50 and result.latest[0].period_end == today
     content = page(client_for, org.users["lead_x"]).content.decode()
     assert content.count('data-badge="lightning_deal"') == 50 and "the newest 50 of 60" in content
+
+
+def test_badge_figures_are_the_engines_kpis(tmp_path):
+    from metrics.kpis.selectors import kpi_table
+
+    shop = Shop(tmp_path)
+    w1, w2 = dt.date(2026, 8, 3), dt.date(2026, 8, 10)
+    sell_week(shop, "A", w1, 100, "w1")
+    sell_week(shop, "A", w2, 300, "w2")
+    sell_week(shop, "A", w2 + dt.timedelta(weeks=1), 9000, "w3")  # after the window: not judged, not counted
+    day = dt.datetime(2026, 8, 12, 9, 0)
+    for n in range(50):  # B: 50 sessions on the 12th, all within 30 s; more on the days around it
+        shop.chat("B", f"B{n}", day + dt.timedelta(minutes=5 * n), answered_after_s=20)
+    for offset in (-1, 1):
+        shop.chat("B", f"B-{offset}", day + dt.timedelta(days=offset), answered_after_s=300)
+    shop.load()
+    badges_award(store=shop.store, start=w1, end=w2 + dt.timedelta(days=6))
+    weeks = kpi_table(level="member", grain="week", start=w1, end=w2 + dt.timedelta(days=6), store_ids=[shop.store.pk])
+    gmv = {(r["entity_id"], r["period_start"]): r["gmv"] for r in weeks.to_dict("records")}
+    a = shop.members["A"].pk
+    assert awarded(shop, WEEKLY_SPRINT) == {("A", w2): f"¥{gmv[a, w2]:,.2f} > ¥{gmv[a, w1]:,.2f}"}
+    sessions = shop.row("B", grain="day", start=day.date(), end=day.date())["sessions"]
+    assert awarded(shop, PERFECT_RESPONSE) == {("B", day.date()): f"{sessions}/{sessions} ≤ 30 s"} and sessions == 50

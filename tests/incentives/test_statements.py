@@ -164,3 +164,34 @@ def test_approval_keeps_the_lines_and_shows_a_different_result_as_a_proposal(org
     again = statement_refresh(member=org.b, store=org.s1, month=AUGUST)
     assert again.total == Decimal("2.00") and again.proposed_total == Decimal("10.00")
     assert Statement.objects.get(pk=statement.pk).lines.get(kind="commission").amount == Decimal("2.00")
+
+
+def test_a_statements_gmv_base_and_kpi_values_are_the_engines(org, paid):
+    from metrics.importing.services import chats_import, orders_import
+    from metrics.kpis.selectors import kpi_table
+    from metrics.kpis.services import kpis_after_import, kpis_recompute_store_full
+    from tests.metrics.helpers import CHAT_HEADER, ORDER_HEADER, write
+
+    # A's sale of 2 September: outside August's statement and its KPIs.
+    at = dt.datetime(2026, 9, 2, 10, 0)
+    chat = f"Ssep,{org.s1.name},{org.account_a.name},sep-buyer,{at:%Y-%m-%d %H:%M:%S},{at:%Y-%m-%d %H:%M:%S},,2,2"
+    order = (f"Osep,sep-buyer,700.00,700.00,交易成功,{at + dt.timedelta(minutes=5):%Y-%m-%d %H:%M:%S},"
+             f"{at + dt.timedelta(minutes=6):%Y-%m-%d %H:%M:%S},连衣裙,1,1,0.00,{org.s1.name}")  # fmt: skip
+    for importer, header, line in ((chats_import, CHAT_HEADER, chat), (orders_import, ORDER_HEADER, order)):
+        batch = importer(store=None, file=write(paid / f"sep{header[:2]}.csv", [header, line]), user=None)
+        kpis_after_import(batch=batch)
+    first = Order.objects.filter(credited_member_id=org.a.pk).order_by("created_at").first()
+    Order.objects.filter(pk=first.pk).update(refund_cents=5000)  # a refund of 50 on one of A's August orders
+    kpis_recompute_store_full(store=org.s1)
+    p = plan(org, commission_mode="flat", flat_rate=Decimal("0.1"))
+    Milestone.objects.create(plan=p, kpi_key="refund_order_rate", comparison="ge", threshold=Decimal("0.3"),
+                             amount=Decimal(1))  # fmt: skip
+    statement = statement_refresh(member=org.a, store=org.s1, month=AUGUST)
+    table = kpi_table(level="member", grain="range", start=AUGUST, end=dt.date(2026, 8, 31), store_ids=[org.s1.pk],
+                      member_ids=[org.a.pk])  # fmt: skip
+    engine = table.iloc[0].to_dict()
+    # The commission base is GMV net of refunds: 900 − 50, 10% = 85 (September's 700 is not in it).
+    commission = statement.lines.get(kind="commission")
+    assert commission.amount == (engine["gmv"] - engine["refund_amount"]) * Decimal("0.1") == Decimal("85.00")
+    # The milestone reads the engine's refund_order_rate: 1 of 3 paid orders.
+    assert engine["refund_order_rate"] == pytest.approx(1 / 3) and statement.lines.filter(kind="milestone").exists()

@@ -245,6 +245,34 @@ def test_a_won_stage_exported_again_is_not_a_second_deal(org, tele):
     assert [d["lead_id"] for d in statement.lines.get(kind="commission").deals] == ["L-1", "L-2"]
 
 
+def test_the_deals_on_a_statement_are_the_engines_won_deals_and_won_amount(org):
+    from metrics.kpis.services import kpis_recompute_store_full
+    from metrics.models import Lead
+    from tests.factories import LeadStageChangeFactory
+
+    plan = plan_telesales_create(store=org.s1, name="电销方案", base_salary=D(3000))
+    PlanAssignment.objects.create(plan=plan, member=org.a, start_date=dt.date(2026, 1, 1))
+    won(org, "L-1", "客户甲", "20000", 5)
+    won(org, "L-2", "客户乙", "10000.50", 20)
+    won(org, "L-JUL", "客户丙", "7000", 30, month=7)  # outside August, before and after
+    won(org, "L-SEP", "客户丁", "4000", 2, month=9)
+    won(org, "L-B", "客户戊", "50000", 6, account=org.account_b)  # B's
+    LeadStageChangeFactory(lead=Lead.objects.get(lead_id="L-1"), stage=LeadStage.WON, changed_at=at(25))  # again
+    kpis_recompute_store_full(store=org.s1)  # the rollups, from these facts
+    engine = kpi_row(org, org.a, AUGUST, dt.date(2026, 8, 31))
+    commission = statement_refresh(member=org.a, store=org.s1, month=AUGUST).lines.get(kind="commission")
+    assert [d["lead_id"] for d in commission.deals] == ["L-1", "L-2"] and engine["won_deals"] == 2
+    assert sum(D(d["amount"]) for d in commission.deals) == engine["won_amount"] == D("30000.50")
+
+
+def kpi_row(org, member, start: dt.date, end: dt.date) -> dict:
+    from metrics.kpis.selectors import kpi_table
+
+    table = kpi_table(level="member", grain="range", start=start, end=end, store_ids=[org.s1.pk],
+                      member_ids=[member.pk])  # fmt: skip
+    return table.iloc[0].to_dict()
+
+
 def test_deals_won_tiers_below_at_and_above_their_boundaries(tele):
     def commission(amount: str) -> D:
         return estimate(plan=tele, won_amount=D(amount), target=D(30000)).commission

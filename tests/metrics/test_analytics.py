@@ -133,3 +133,51 @@ def test_member_alerts_against_their_own_baseline(tmp_path):
     assert kinds == {(a, "conversion_drop"), (a, "slower_response"), (a, "unanswered")}
     slower = next(x for x in alerts if x.kind == "slower_response")
     assert slower.baseline == pytest.approx(10) and slower.recent == pytest.approx(60)
+
+
+# --- every value is the KPI engine's (issue 21) --------------------------------------------------
+
+
+def test_member_alerts_compare_the_engines_kpis_of_each_window(tmp_path):
+    shop = Shop(tmp_path)
+    as_of = dt.date(2026, 8, 31)  # recent: 25–31 August; baseline: 28 July – 24 August
+    for i in range(30):  # baseline: 30 buyers answered in 10 s, 15 of them pay
+        at = dt.datetime(2026, 7, 28 + i % 4, 10, i) if i < 8 else dt.datetime(2026, 8, 1 + i % 20, 10, i)
+        shop.chat("A", f"base{i}", at, answered_after_s=10)
+        if i % 2 == 0:
+            shop.order(f"base{i}", at + dt.timedelta(hours=1), "10.00")
+    for i in range(25):  # recent: answered in 60 s, 2 of 25 pay
+        at = dt.datetime(2026, 8, 25 + i % 7, 15, i)
+        shop.chat("A", f"late{i}", at, answered_after_s=60)
+        if i < 2:
+            shop.order(f"late{i}", at + dt.timedelta(hours=1), "10.00")
+    for i, month, day in ((0, 7, 1), (1, 7, 2), (2, 9, 1), (3, 9, 2)):  # outside both windows: fast, all paid
+        at = dt.datetime(2026, month, day, 9, i)
+        shop.chat("A", f"out{i}", at, answered_after_s=1)
+        shop.order(f"out{i}", at + dt.timedelta(minutes=5), "10.00")
+    shop.load()
+    alerts = {a.kind: a for a in member_alerts(as_of=as_of, store_ids=[shop.store.pk])}
+    recent = shop.row("A", start=dt.date(2026, 8, 25), end=as_of)
+    baseline = shop.row("A", start=dt.date(2026, 7, 28), end=dt.date(2026, 8, 24))
+    drop, slower = alerts["conversion_drop"], alerts["slower_response"]
+    assert (drop.recent, drop.baseline) == (recent["inquiry_to_payment_rate"], baseline["inquiry_to_payment_rate"])
+    assert (drop.recent, drop.baseline) == (pytest.approx(2 / 25), pytest.approx(0.5))
+    assert (slower.recent, slower.baseline) == (recent["avg_first_response_s"], baseline["avg_first_response_s"])
+    assert drop.store_id == shop.store.pk
+
+
+def test_the_heatmap_cell_and_the_15_second_share_are_the_engines_kpis(tmp_path):
+    shop = Shop(tmp_path)
+    monday = dt.datetime(2026, 8, 3, 21)
+    for i, (agent, reply) in enumerate((("A", 5), ("A", 20), ("B", 14), ("B", None))):
+        shop.chat(agent, f"m{i}", monday + dt.timedelta(minutes=i), answered_after_s=reply)
+    shop.chat("A", "m1", monday + dt.timedelta(minutes=9))  # a buyer of both: once in the team
+    shop.order("m1", monday + dt.timedelta(minutes=30), "10.00")
+    shop.chat("A", "july", dt.datetime(2026, 7, 27, 21), answered_after_s=99)  # a Monday 21:00 outside August
+    shop.order("july", dt.datetime(2026, 7, 27, 22), "10.00")
+    shop.load()
+    team = shop.table(level="team").to_dict("records")[0]
+    grid = conversion_heatmap(team_id=shop.team.pk, start=AUG[0], end=AUG[1])
+    assert grid.loc[0, 21] == pytest.approx(team["inquiry_to_payment_rate"]) == pytest.approx(1 / 4)
+    shares = first_response_distribution(start=AUG[0], end=AUG[1], member_ids=[shop.members["A"].pk])
+    assert shares["within_15s"] == shop.row("A")["answered_15s_rate"] == pytest.approx(1 / 3)  # 5 s of 5, 20, 20 s

@@ -271,6 +271,48 @@ def test_a_service_teams_figures_come_from_its_last_complete_month(shop):
     assert history.member_gmv[shop.members["A"].pk] == Decimal(900)
 
 
+def test_a_buyer_served_by_two_members_counts_once_in_the_teams_inquiry_conversion(tmp_path):
+    # Issue 21: the team's inquiry conversion is its inquiry-to-payment rate KPI (distinct buyers
+    # over the team), not its members' counts added up. "both" consults A, then B, and pays
+    # (credited to B's later session); "a" and "b" consult one member each and never pay.
+    shop = Shop(tmp_path)
+    shop.chat("A", "both", T(2026, 8, 4, 10))
+    shop.chat("B", "both", T(2026, 8, 4, 11))
+    shop.order("both", T(2026, 8, 4, 12), "100.00")
+    shop.chat("A", "a", T(2026, 8, 5, 10))
+    shop.chat("B", "b", T(2026, 8, 5, 11))
+    shop.load()
+    history = decomposition_history(store_id=shop.store.pk, team_id=shop.team.pk,
+                                    period=Period(dt.date(2026, 10, 1), dt.date(2026, 10, 31)),
+                                    today=dt.date(2026, 9, 8))  # fmt: skip
+    # 1 paying of 3 inquiring buyers; the members' counts added up would say 1 of 4.
+    assert history.inquiry_conversion == Decimal("0.3333")
+    team = shop.table(level="team").to_dict("records")[0]
+    assert history.inquiry_conversion == Decimal(str(team["inquiry_to_payment_rate"])).quantize(Decimal("0.0001"))
+
+
+def test_the_decomposition_prefill_is_the_engines_kpis_of_the_last_complete_month(shop):
+    # August as in the fixture; July and September add sales and chats outside the month.
+    for month, day in ((7, 30), (9, 2)):
+        shop.chat("A", f"out{month}", T(2026, month, day, 10))
+        shop.order(f"out{month}", T(2026, month, day, 11), "5000.00")
+        shop.chat("B", f"idle{month}", T(2026, month, day, 12))
+    shop.load()
+    history = decomposition_history(store_id=shop.store.pk, team_id=shop.team.pk,
+                                    period=Period(dt.date(2026, 10, 1), dt.date(2026, 10, 31)),
+                                    today=dt.date(2026, 9, 8))  # fmt: skip
+    team = shop.table(level="team").to_dict("records")[0]  # August
+    members = {row["entity_id"]: row for row in shop.table().to_dict("records")}
+
+    def places(value) -> Decimal:
+        return Decimal(str(value)).quantize(Decimal("0.0001"))
+
+    assert history.inquiry_conversion == places(team["inquiry_to_payment_rate"])
+    assert history.aov == team["aov"]
+    assert history.orders_per_buyer == places(Decimal(team["paid_orders"]) / team["paid_buyers"])
+    assert history.member_gmv == {member: row["gmv"] for member, row in members.items()}
+
+
 def _store_days(store, start: dt.date, end: dt.date, yuan_by_weekday: dict[int, int]) -> None:
     days = [start + dt.timedelta(days=n) for n in range((end - start).days + 1)]
     StoreDay.objects.bulk_create(
