@@ -79,9 +79,16 @@ _LEAD, _INTENT, _NEGOTIATION = f"'{LeadStage.LEAD}'", f"'{LeadStage.INTENT}'", f
 _WON, _LOST = f"'{LeadStage.WON}'", f"'{LeadStage.LOST}'"
 
 
+# A stage's place in the pipeline, the one rule for ordering stage changes (here) and for how far a
+# lead got (the pipeline funnel, metrics.pipeline.reports): won and lost both end it.
+STAGE_RANK = {LeadStage.LEAD: 0, LeadStage.INTENT: 1, LeadStage.NEGOTIATION: 2, LeadStage.WON: 3, LeadStage.LOST: 3}
+_LAST_RANK = max(STAGE_RANK.values())
+
+
 def stage_rank(alias: str) -> str:
-    """A stage's place in the pipeline: lead 0, intent 1, negotiation 2, won or lost 3."""
-    return f"CASE {alias}.stage WHEN {_LEAD} THEN 0 WHEN {_INTENT} THEN 1 WHEN {_NEGOTIATION} THEN 2 ELSE 3 END"
+    """A stage's place in the pipeline (STAGE_RANK) in SQL: lead 0, intent 1, negotiation 2, won or lost 3."""
+    whens = " ".join(f"WHEN '{stage}' THEN {rank}" for stage, rank in STAGE_RANK.items() if rank < _LAST_RANK)
+    return f"CASE {alias}.stage {whens} ELSE {_LAST_RANK} END"
 
 
 def stage_order(alias: str, descending: bool = False) -> str:

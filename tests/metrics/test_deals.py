@@ -8,6 +8,10 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from metrics.models import LeadStage, StuckDeal
+from metrics.pipeline.reports import (
+    call_hours_grid,
+    stage_advance_hours_grid,
+)
 from metrics.pipeline.selectors import (
     AMBER,
     CLOSED,
@@ -20,10 +24,8 @@ from metrics.pipeline.selectors import (
     RED,
     WAITING,
     HealthRow,
-    call_hours_grid,
     followup_health_report,
     health_status,
-    stage_advance_hours_grid,
     stuck_deal_list,
     stuck_deal_sla,
     stuck_deals_filter,
