@@ -10,7 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.response import Response
@@ -22,9 +22,24 @@ from metrics.dashboards.selectors.team import DEFAULT_TREND_KPI
 from metrics.followups.selectors import figures_notice
 from metrics.registry import Kpi, Level, Unit, kpis_for
 from metrics.targets.progress import TargetRow
-from perfmgmt.common.periods import DEFAULT_PRESET, PRESETS
+from perfmgmt.common.periods import DATE_MAX, DATE_MIN, DEFAULT_PRESET, PRESETS
 from teams.api.filters import IdQueryField, QueryDateField
 from teams.selectors.scoping import viewer_get
+
+
+def _years_pattern(first: int, last: int) -> str:
+    """A pattern of the dates whose year is first … last, the first and last years of centuries
+    (1900 … 2999; DATE_MIN and DATE_MAX are whole years): a JSON schema bounds no string, but a
+    pattern on its year does."""
+    centuries = "|".join(f"{century:02d}" for century in range(first // 100, last // 100 + 1))
+    return rf"^({centuries})[0-9]{{2}}-"
+
+
+@extend_schema_field({"type": "string", "format": "date", "pattern": _years_pattern(DATE_MIN.year, DATE_MAX.year)})
+class DashboardDayField(QueryDateField):
+    """A day of a dashboard's period, DATE_MIN … DATE_MAX (the field answers 400 outside them),
+    bounds the schema states through the year's pattern."""
+
 
 # The KPIs of a trend or a leaderboard: every member-level KPI (a team's page shows its families').
 KPI_KEYS = [kpi.key for kpi in kpis_for(Level.MEMBER)]
@@ -36,8 +51,8 @@ class PeriodQuerySerializer(serializers.Serializer):
     preset = serializers.ChoiceField(
         choices=list(PRESETS), required=False, help_text="Default last30; custom needs start and end."
     )
-    start = QueryDateField(help_text="First local day (preset=custom).")
-    end = QueryDateField(help_text="Last local day, inclusive (preset=custom; at most 400 days are shown).")
+    start = DashboardDayField(help_text="First local day (preset=custom).")
+    end = DashboardDayField(help_text="Last local day, inclusive (preset=custom; at most 400 days are shown).")
 
     def validate(self, attrs):
         if attrs.get("preset") == "custom" and not (attrs.get("start") and attrs.get("end")):
