@@ -43,8 +43,8 @@ from incentives.models import (
 )
 from incentives.selectors.estimate import gmv_target
 from incentives.selectors.plans import PlanParts, plan_parts_read
-from metrics.kpis.ranking import ranked_count, ranks
 from metrics.formatting import decimal_plain
+from metrics.kpis.ranking import ranked_count, ranks
 from metrics.kpis.rollups import stage_order
 from metrics.kpis.selectors import kpi_table
 from metrics.messages import (
