@@ -36,9 +36,9 @@ from incentives.models import (
 )
 from incentives.selectors.estimate import gmv_target
 from incentives.selectors.plans import PlanParts, plan_parts_read
-from metrics.dashboards.selectors import ranked_count, ranks
 from metrics.formatting import decimal_plain
 from metrics.kpis.deals import DealWon, deals_won_list
+from metrics.kpis.ranking import ranked_count, ranks
 from metrics.kpis.selectors import kpi_table
 from metrics.kpis.values import member_kpis_get
 from metrics.messages import (

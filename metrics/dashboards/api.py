@@ -1,24 +1,45 @@
 """The dashboards as JSON: the same data as the pages (same filters, same scoping, same cache),
-without the figures. Money is a string with two decimals, rates are fractions, undefined is null."""
+without the figures. Money is a string with two decimals, rates are fractions, undefined is null.
+
+Thin: the query is parsed by a serializer here (invalid values answer 400, where the pages fall
+back to defaults), then the same page functions as the HTML views (metrics.dashboards.pages) are
+called with typed arguments."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from metrics.dashboards.selectors import TargetRow
-from metrics.dashboards.views import member_page_resolve, stores_page_resolve, team_page_resolve
+from metrics.dashboards.figure_values import plain_number
+from metrics.dashboards.pages import MemberPage, member_page_get, sort_parse, stores_page_get, team_page_get
+from metrics.dashboards.selectors.team import DEFAULT_TREND_KPI
 from metrics.followups.selectors import figures_notice
 from metrics.registry import Kpi, Level, Unit, kpis_for
-from perfmgmt.common.periods import PRESETS
+from metrics.targets.progress import TargetRow
+from perfmgmt.common.periods import DATE_MAX, DATE_MIN, DEFAULT_PRESET, PRESETS
 from teams.api.filters import IdQueryField, QueryDateField
 from teams.selectors.scoping import viewer_get
+
+
+def _years_pattern(first: int, last: int) -> str:
+    """A pattern of the dates whose year is first … last, the first and last years of centuries
+    (1900 … 2999; DATE_MIN and DATE_MAX are whole years): a JSON schema bounds no string, but a
+    pattern on its year does."""
+    centuries = "|".join(f"{century:02d}" for century in range(first // 100, last // 100 + 1))
+    return rf"^({centuries})[0-9]{{2}}-"
+
+
+@extend_schema_field({"type": "string", "format": "date", "pattern": _years_pattern(DATE_MIN.year, DATE_MAX.year)})
+class DashboardDayField(QueryDateField):
+    """A day of a dashboard's period, DATE_MIN … DATE_MAX (the field answers 400 outside them),
+    bounds the schema states through the year's pattern."""
+
 
 # The KPIs of a trend or a leaderboard: every member-level KPI (a team's page shows its families').
 KPI_KEYS = [kpi.key for kpi in kpis_for(Level.MEMBER)]
@@ -30,8 +51,8 @@ class PeriodQuerySerializer(serializers.Serializer):
     preset = serializers.ChoiceField(
         choices=list(PRESETS), required=False, help_text="Default last30; custom needs start and end."
     )
-    start = QueryDateField(help_text="First local day (preset=custom).")
-    end = QueryDateField(help_text="Last local day, inclusive (preset=custom; at most 400 days are shown).")
+    start = DashboardDayField(help_text="First local day (preset=custom).")
+    end = DashboardDayField(help_text="Last local day, inclusive (preset=custom; at most 400 days are shown).")
 
     def validate(self, attrs):
         if attrs.get("preset") == "custom" and not (attrs.get("start") and attrs.get("end")):
@@ -240,19 +261,15 @@ STORE_OVERVIEW = _obj(
 )
 
 
-def _query_check(request, serializer_class) -> None:
+def _query(request, serializer_class) -> dict:
+    """The query's values, validated (400 otherwise)."""
     query = serializer_class(data=request.query_params)
     query.is_valid(raise_exception=True)
+    return query.validated_data
 
 
-def _form_check(form) -> None:
-    """What the shared page resolver's form refused beyond the query's types: a store or team the
-    user does not oversee (the same 404 as one that does not exist)."""
-    errors = form.errors if form.is_bound else {}
-    if "store" in errors or "team" in errors:
-        raise NotFound(_("No such store or team among those you oversee."))
-    if errors:
-        raise ValidationError({name: list(messages) for name, messages in errors.items()})
+def _period_args(query: dict) -> dict:
+    return {"preset": query.get("preset", DEFAULT_PRESET), "start": query.get("start"), "end": query.get("end")}
 
 
 def _notice(*, store_ids) -> dict[str, bool]:
@@ -274,6 +291,15 @@ def _exact(value):
 
 def _period(period) -> dict:
     return {"start": period.start, "end": period.end}
+
+
+def _days(days) -> list[str]:
+    return [day.isoformat() for day in days]
+
+
+def _numbers(values) -> list[float | None]:
+    """A trend's values as numbers (money too), as its chart draws them; null where undefined."""
+    return [plain_number(value) for value in values]
 
 
 def _number(kpi: Kpi | None, value):
@@ -373,13 +399,21 @@ class TeamDashboardApi(APIView):
         },
     )
     def get(self, request):
-        _query_check(request, TeamQuerySerializer)
+        query = _query(request, TeamQuerySerializer)
         if request.query_params.get("member"):  # the page opens the member's page instead
             raise ValidationError({"member": [_("Fetch /api/dashboards/members/{id}/ for one member.")]})
-        page = team_page_resolve(request)
-        if page.redirect_to:  # staff without a team to oversee: their own page is /api/dashboards/me/
+        sort, descending = sort_parse(query.get("sort"))
+        page = team_page_get(
+            viewer=viewer_get(user=request.user),
+            store_id=query.get("store"),
+            team_id=query.get("team"),
+            **_period_args(query),
+            trend_kpi=query.get("kpi", DEFAULT_TREND_KPI),
+            sort=sort,
+            descending=descending,
+        )
+        if page is None:  # staff without a team to oversee: their own page is /api/dashboards/me/
             raise PermissionDenied(_("The team dashboard is for managers, team leads and HR."))
-        _form_check(page.form)
         d = page.dashboard
         return Response(
             _exact(
@@ -407,8 +441,8 @@ class TeamDashboardApi(APIView):
                     ],
                     "trend": {
                         "kpi": d.trend_kpi.key,
-                        "days": d.trend["data"][0]["x"],
-                        "values": d.trend["data"][0]["y"],
+                        "days": _days(d.trend_days),
+                        "values": _numbers(d.trend_values),
                         "target": [_number(d.trend_kpi, v) for v in d.trend_targets],
                         "promotions": _bands(d.bands),
                     },
@@ -447,7 +481,7 @@ class TeamDashboardApi(APIView):
         )
 
 
-def _member_payload(page) -> dict:
+def _member_payload(page: MemberPage) -> dict:
     d = page.dashboard
     return _exact(
         {
@@ -466,9 +500,9 @@ def _member_payload(page) -> dict:
             "trend": {
                 "kpi": d.trend_kpi.key,
                 "period": _period(d.period),
-                "days": d.trend["data"][0]["x"],
-                "values": d.trend["data"][0]["y"],
-                "team_median": d.trend["data"][1]["y"],
+                "days": _days(d.trend_days),
+                "values": _numbers(d.trend_values),
+                "team_median": _numbers(d.trend_medians),
                 "promotions": _bands(d.bands),
             },
             "families": [str(f) for f in d.families],
@@ -490,9 +524,13 @@ class MemberDashboardApi(APIView):
         parameters=[TrendQuerySerializer], responses={200: OpenApiResponse(MEMBER_PAGE, description="Member page")}
     )
     def get(self, request, pk: int):
-        _query_check(request, TrendQuerySerializer)
-        page = member_page_resolve(request, pk)
-        _form_check(page.form)
+        query = _query(request, TrendQuerySerializer)
+        page = member_page_get(
+            viewer=viewer_get(user=request.user),
+            member_id=pk,
+            **_period_args(query),
+            trend_kpi=query.get("kpi", DEFAULT_TREND_KPI),
+        )
         return Response(_member_payload(page))
 
 
@@ -507,12 +545,16 @@ class MyDashboardApi(APIView):
         },
     )
     def get(self, request):
-        _query_check(request, TrendQuerySerializer)
-        member_id = viewer_get(user=request.user).member_id
-        if member_id is None:
+        query = _query(request, TrendQuerySerializer)
+        viewer = viewer_get(user=request.user)
+        if viewer.member_id is None:
             raise NotFound(_("Your account is not linked to a member."))
-        page = member_page_resolve(request, member_id)
-        _form_check(page.form)
+        page = member_page_get(
+            viewer=viewer,
+            member_id=viewer.member_id,
+            **_period_args(query),
+            trend_kpi=query.get("kpi", DEFAULT_TREND_KPI),
+        )
         return Response(_member_payload(page))
 
 
@@ -527,9 +569,8 @@ class StoreOverviewApi(APIView):
         },
     )
     def get(self, request):
-        _query_check(request, StoresQuerySerializer)
-        page = stores_page_resolve(request)
-        _form_check(page.form)
+        query = _query(request, StoresQuerySerializer)
+        page = stores_page_get(viewer=viewer_get(user=request.user), store_id=query.get("store"), **_period_args(query))
         return Response(
             _exact(
                 {

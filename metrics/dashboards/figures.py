@@ -1,13 +1,12 @@
 """Plotly figures of the dashboards, built here (not in templates) and drawn by plotly.js.
 
-Each function returns the figure as a plain dict (plotly's JSON), ready for `json_script`.
-A point that leads somewhere carries its URL in `customdata`: static/js/dashboards.js follows
-it on click (drill-down into a day or a member).
+Each function returns the figure as a plain dict (plotly's JSON), ready for `json_script`. A point
+that leads somewhere carries its URL in `customdata`: static/js/dashboards.js follows it on click.
 
 The dicts are written out directly rather than through `plotly.graph_objects`: its property
-validation and JSON round trip took 5–50 ms a figure. They are what that round trip made of
-the same figures (tests/metrics/test_figures.py has plotly validate them): numbers as plain
-int and float, NaN and infinities as None (null), and plotly's default template in the layout."""
+validation and JSON round trip took 5–50 ms a figure. They are what that round trip made of the
+same figures (tests/metrics/test_figures.py has plotly validate them): values as figure_values
+writes them, and plotly's default template in the layout."""
 
 from __future__ import annotations
 
@@ -15,17 +14,16 @@ import datetime as dt
 import functools
 import json
 import math
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from decimal import Decimal
+from collections.abc import Sequence
 
-import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from metrics.dashboards.figure_values import plain_label, plain_number, plain_texts, plain_value, plain_values
+from metrics.dashboards.selectors.team import Band  # a promotion phase: the data a band is drawn from
 from metrics.formatting import count_display, d3_format, share_display
 from metrics.registry import Kpi, Unit
 
@@ -59,47 +57,6 @@ _BLUES = (
     (0.875, "rgb(8,81,156)"),
     (1.0, "rgb(8,48,107)"),
 )
-
-
-def _plain(value):
-    """A value as plotly's JSON left it: numpy scalars as Python numbers, Decimal as float, NaN
-    and infinities as None (null); strings and ints as they are."""
-    if value is None or type(value) in (str, int, bool):
-        return value
-    if isinstance(value, float | Decimal):  # numpy's float64 is a float
-        number = float(value)
-        return number if math.isfinite(number) else None
-    if isinstance(value, np.generic):
-        return _plain(value.item())
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, str):
-        return str.__str__(value)  # a plain str, as JSON gives back
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if value is pd.NaT or value is pd.NA:
-        return None
-    if isinstance(value, dt.date | dt.time):
-        return value.isoformat()
-    return value
-
-
-def _plains(values: Iterable) -> list:
-    return [_plain(v) for v in values]
-
-
-def _string(value):
-    """A label as plotly takes it: a string, or a number written as one."""
-    if type(value) is str:
-        return value
-    if isinstance(value, str):
-        return str.__str__(value)
-    return str(value) if isinstance(value, int | float) else value
-
-
-def _texts(values: Iterable) -> list:
-    """Texts of points as plotly takes them: strings, anything else written as one, None kept."""
-    return [v if v is None or type(v) is str else str.__str__(v) if isinstance(v, str) else str(v) for v in values]
 
 
 # Every legend: one row (wrapping on a phone) at the bottom of the figure, placed in the figure's
@@ -136,37 +93,19 @@ def _layout(data: list[dict], *, height: int = 320, lines: Sequence[dict] = (), 
 
 def _vline(x, line: dict) -> dict:
     """What plotly's `add_vline` adds: a line at `x` over the plot's full height."""
-    x = _plain(x)
+    x = plain_value(x)
     return {"line": line, "type": "line", "x0": x, "x1": x, "xref": "x", "y0": 0, "y1": 1, "yref": "y domain"}
 
 
 def _hline(y, line: dict) -> dict:
     """What plotly's `add_hline` adds: a line at `y` over the plot's full width."""
-    y = _plain(y)
+    y = plain_value(y)
     return {"line": line, "type": "line", "x0": 0, "x1": 1, "xref": "x domain", "y0": y, "y1": y, "yref": "y"}
 
 
 def _axis_format(kpi: Kpi) -> dict:
     # Axis ticks of money without cents (hover shows them); other units as the hover.
     return _axis(tickformat=",.0f" if kpi.unit == Unit.MONEY else d3_format(kpi), rangemode="tozero")
-
-
-def _number(value) -> float | None:
-    if value is None:
-        return None
-    number = float(value)
-    return number if math.isfinite(number) else None  # NaN and infinities: null
-
-
-@dataclass(frozen=True)
-class Band:
-    """A promotion phase on a trend chart: a shaded band over its days, labelled at the top."""
-
-    start: dt.date
-    end: dt.date  # inclusive
-    kind: str  # preheat, peak or after: the band's colour
-    label: str  # short, on the chart
-    title: str  # on hover: the promotion, the phase and its days
 
 
 # Pre-heat warms up (amber), the peak is the sale itself (red), after cools down (green).
@@ -214,9 +153,9 @@ def _bands_layout(bands: Sequence[Band], days: Sequence[dt.date]) -> tuple[list[
         annotations.append(
             {
                 "font": {"color": colour, "size": 10},
-                "hovertext": _string(band.title),
+                "hovertext": plain_label(band.title),
                 "showarrow": False,
-                "text": _string(band.label),
+                "text": plain_label(band.label),
                 "x": middle.isoformat(sep=" "),
                 "xref": "x",
                 "y": 1,
@@ -246,13 +185,13 @@ def trend_figure(
     data = [
         {
             "connectgaps": False,
-            "customdata": _plains(links),
+            "customdata": plain_values(links),
             "hovertemplate": f"%{{x|%Y-%m-%d}}<br>%{{y:{number_format}}}<extra></extra>",
             "line": {"color": _PRIMARY, "width": 2},
             "mode": "lines+markers",
             "name": kpi.label,
             "x": x,
-            "y": [_number(v) for v in values],
+            "y": [plain_number(v) for v in values],
             "type": "scatter",
         }
     ]
@@ -264,14 +203,14 @@ def trend_figure(
                 "mode": "lines",
                 "name": _("Team median"),
                 "x": list(x),
-                "y": [_number(v) for v in medians],
+                "y": [plain_number(v) for v in medians],
                 "type": "scatter",
             }
         )
     annotations: list[dict] = []
     has_target = targets is not None and any(v is not None for v in targets)
     if has_target:
-        y = [_number(v) for v in targets]
+        y = [plain_number(v) for v in targets]
         data.append(
             {
                 "connectgaps": False,
@@ -290,7 +229,7 @@ def trend_figure(
                 "bgcolor": "rgba(255,255,255,0.8)",  # readable over the lines
                 "font": {"color": _ACCENT, "size": 11},
                 "showarrow": False,
-                "text": _string(target_label or _("Target")),
+                "text": plain_label(target_label or _("Target")),
                 "x": x[last],
                 "xanchor": "right",
                 "xref": "x",
@@ -332,8 +271,8 @@ def funnel_figure(*, steps: Sequence[tuple[str, int]]) -> dict:
     grouped in the page's language ("152,396", never "152.396k") and its share of the step before.
     When the first step outnumbers the smallest by more than FUNNEL_LOG_RATIO, the bars' axis is
     logarithmic (the page says so) and hidden: the labels carry the exact numbers."""
-    counts = [int(_plain(value) or 0) for _label, value in steps]
-    labels = [_string(label) for label, _value in steps]
+    counts = [int(plain_value(value) or 0) for _label, value in steps]
+    labels = [plain_label(label) for label, _value in steps]
     present = [count for count in counts if count > 0]
     log = bool(present) and max(present) > FUNNEL_LOG_RATIO * min(present)
     texts, hovers = [], []
@@ -396,7 +335,7 @@ def scatter_figure(
     """Volume vs price: members by paid orders (x) and AOV (y), the team medians as quadrant lines."""
     data = [
         {
-            "customdata": _plains(links),
+            "customdata": plain_values(links),
             "hovertemplate": "%{text}<br>"
             + _("Paid orders")
             + ": %{x:,d}<br>"
@@ -404,10 +343,10 @@ def scatter_figure(
             + ": ¥%{y:,.2f}<extra></extra>",
             "marker": {"color": _PRIMARY, "opacity": 0.8, "size": 11},
             "mode": "markers+text",
-            "text": _texts(names),
+            "text": plain_texts(names),
             "textposition": "top center",
-            "x": _plains(paid_orders),
-            "y": [_number(v) for v in aov],
+            "x": plain_values(paid_orders),
+            "y": [plain_number(v) for v in aov],
             "type": "scatter",
         }
     ]
@@ -439,7 +378,7 @@ def heatmap_figure(*, grid: pd.DataFrame, inquiring: pd.DataFrame | None = None,
     if cells.dtype.kind in "fiub":  # numbers: NaN is their only gap
         rates = [[v if math.isfinite(v) else None for v in row] for row in cells.astype(float).tolist()]
     else:
-        rates = [[None if pd.isna(v) else _number(v) for v in row] for row in cells]
+        rates = [[None if pd.isna(v) else plain_number(v) for v in row] for row in cells]
     counts = (
         [[int(v) for v in row] for row in inquiring.to_numpy().tolist()]
         if inquiring is not None
@@ -522,7 +461,7 @@ def response_figure(*, shares: dict[str, float | None]) -> dict:
             "text": [None if shares.get(k) is None else f"{shares[k]:.1%}" for k in labels],
             "textposition": "outside",
             "x": [labels[k] for k in labels],
-            "y": [_plain(shares.get(k)) for k in labels],
+            "y": [plain_value(shares.get(k)) for k in labels],
             "type": "bar",
         }
     ]
@@ -533,22 +472,22 @@ def stores_figure(*, names: Sequence[str], gmv: Sequence, staff: Sequence[int], 
     """GMV (bars) beside staff count (markers, right axis) per store: more staff ≠ more sales."""
     data = [
         {
-            "customdata": _plains(links),
+            "customdata": plain_values(links),
             "hovertemplate": "%{x}<br>" + _("GMV") + ": ¥%{y:,.2f}<extra></extra>",
             "marker": {"color": _PRIMARY},
             "name": _("GMV"),
-            "x": _plains(names),
-            "y": [_number(v) for v in gmv],
+            "x": plain_values(names),
+            "y": [plain_number(v) for v in gmv],
             "type": "bar",
         },
         {
-            "customdata": _plains(links),
+            "customdata": plain_values(links),
             "hovertemplate": "%{x}<br>" + _("Staff") + ": %{y:d}<extra></extra>",
             "marker": {"color": _ACCENT, "size": 14, "symbol": "diamond"},
             "mode": "markers",
             "name": _("Staff"),
-            "x": _plains(names),
-            "y": _plains(staff),
+            "x": plain_values(names),
+            "y": plain_values(staff),
             "yaxis": "y2",
             "type": "scatter",
         },
@@ -586,9 +525,9 @@ def ageing_figure(
         {
             "hovertemplate": f"{label} · %{{x}}: %{{y:,d}}<extra></extra>",
             "marker": {"color": colour},
-            "name": _string(label),
-            "x": _plains(buckets),
-            "y": _plains(counts[stage]),
+            "name": plain_label(label),
+            "x": plain_values(buckets),
+            "y": plain_values(counts[stage]),
             "type": "bar",
         }
         for (stage, label), colour in zip(stages, _STAGE_COLOURS, strict=False)
@@ -605,8 +544,8 @@ def ageing_figure(
             {
                 "font": {"color": "#ef4444", "size": 11},
                 "showarrow": False,
-                "text": _string(stuck_label),
-                "x": _plain(stuck_position),
+                "text": plain_label(stuck_label),
+                "x": plain_value(stuck_position),
                 "xref": "x",
                 "y": 1,
                 "yanchor": "bottom",
@@ -628,7 +567,7 @@ def calls_hour_figure(
             "marker": {"color": "#93c5fd"},
             "name": _("Outbound calls"),
             "x": x,
-            "y": _plains(dials),
+            "y": plain_values(dials),
             "type": "bar",
         },
         {
@@ -636,7 +575,7 @@ def calls_hour_figure(
             "marker": {"color": _PRIMARY},
             "name": _("Connected"),
             "x": list(x),
-            "y": _plains(connected),
+            "y": plain_values(connected),
             "type": "bar",
         },
         {
@@ -646,7 +585,7 @@ def calls_hour_figure(
             "mode": "lines+markers",
             "name": _("Connect rate"),
             "x": list(x),
-            "y": [_number(r) for r in rates],
+            "y": [plain_number(r) for r in rates],
             "yaxis": "y2",
             "type": "scatter",
         },

@@ -8,7 +8,10 @@ from django.core.cache import cache
 from django.db.models import Q
 from django.utils import translation
 
-from metrics.dashboards.pages import member_dashboard_cached, member_home_store, team_dashboard_cached
+# The warm-up fills the very cache entries a request reads: the pages (presentation, with their
+# figures) computed with the same arguments, so with the same cache key.
+from metrics.dashboards.pages import member_dashboard_cached, team_dashboard_cached
+from metrics.dashboards.selectors.member import member_home_store
 from metrics.kpis.cache import REFRESH_MAX_SECONDS, dashboards_fresh_only, refreshing_key
 from perfmgmt.common.periods import DEFAULT_PRESET, period_resolve, store_today
 from teams.models import Member, Store, Team
@@ -34,7 +37,7 @@ def dashboards_warm(*, store: Store) -> int:
                 team_dashboard_cached(team=team, preset=DEFAULT_PRESET, period=period)
                 computed += 1
             for member in members:
-                home = member_home_store(member)
+                home = member_home_store(member=member)
                 if home is None or home.pk != store.pk:
                     continue  # their page follows another store's day; that store warms it
                 member_dashboard_cached(member=member, store=home, today=today, period=period)

@@ -1,48 +1,30 @@
 """Dashboard pages: the team dashboard, the personal page, the store overview.
 
-Thin: parse the filters (all in the URL), resolve what the viewer may see through the scoping
-selectors, call one dashboard selector (cached by data version), render or export."""
+Thin: parse the filters (all in the URL) with DashboardFilterForm, call one page function of
+metrics.dashboards.pages with typed arguments (the API calls the same ones), render or export."""
 
 from __future__ import annotations
-
-import datetime as dt
-from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Max
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 
-from incentives.selectors.badges import member_badges_recent
 from metrics.dashboards.forms import DashboardFilterForm
-from metrics.dashboards.pages import (
-    member_dashboard_cached,
-    member_home_store,
-    period_query,
-    team_dashboard_cached,
-)
-from metrics.dashboards.selectors import (
-    DEFAULT_SORT,
-    DEFAULT_TREND_KPI,
-    PersonalDashboard,
-    StoreOverview,
-    TeamDashboard,
-    kpi_choices,
-    store_overview_get,
-)
+from metrics.dashboards.pages import member_page_get, period_query, sort_parse, stores_page_get, team_page_get
+from metrics.dashboards.selectors.team import DEFAULT_TREND_KPI
 from metrics.followups.selectors import figures_notice
-from metrics.kpis.cache import dashboard_cached
+from metrics.kpis.families import kpi_choices
 from metrics.registry import Level
 from metrics.targets.forms import percent_initial
 from perfmgmt.common.exports import XLSX_CONTENT_TYPE, csv_bytes, xlsx_bytes
-from perfmgmt.common.periods import DEFAULT_PRESET, Period, period_resolve, store_today
+from perfmgmt.common.periods import DEFAULT_PRESET
 from teams.forms import StaffCostForm
-from teams.models import Member, StaffCost, Store, Team
+from teams.models import Store
 from teams.selectors.scoping import member_list, store_list_overseen, team_list_overseen, viewer_get
 from teams.services.costs import staff_cost_set
 
@@ -54,20 +36,14 @@ def _pipeline_url() -> str:
     return reverse("pipeline:stuck_list")
 
 
-def _period(form: DashboardFilterForm, today: dt.date) -> tuple[str, Period]:
-    preset = form.value("preset", DEFAULT_PRESET)
-    return preset, period_resolve(preset=preset, today=today, start=form.value("start"), end=form.value("end"))
+def _period_args(form: DashboardFilterForm) -> dict:
+    """The period the filters ask for (bad values fall back to the defaults)."""
+    return {"preset": form.value("preset", DEFAULT_PRESET), "start": form.value("start"), "end": form.value("end")}
 
 
-def _query(request: HttpRequest, **changes) -> str:
-    params = request.GET.copy()
-    for key, value in changes.items():
-        if value is None:
-            params.pop(key, None)
-        else:
-            params[key] = value
-    params.pop("export", None)
-    return params.urlencode()
+def _pk(form: DashboardFilterForm, name: str) -> int | None:
+    chosen = form.value(name)
+    return chosen.pk if chosen is not None else None
 
 
 def _export(request: HttpRequest, *, name: str, columns: list[str], rows: list[list]) -> HttpResponse:
@@ -104,69 +80,35 @@ def _shown_form(form: DashboardFilterForm, **resolved) -> DashboardFilterForm:
     return shown
 
 
-@dataclass
-class TeamPage:
-    """A team dashboard request resolved: who, which team, which period, and the data."""
-
-    form: DashboardFilterForm
-    store: Store | None
-    team: Team | None = None
-    today: dt.date | None = None
-    preset: str = DEFAULT_PRESET
-    period: Period | None = None
-    member_query: str = ""
-    dashboard: TeamDashboard | None = None
-    redirect_to: str | None = None  # the page sends the user elsewhere instead
-
-
-def team_page_resolve(request: HttpRequest) -> TeamPage:
-    """Shared by the page and the API: scope, filters (bad values fall back to defaults), the
-    team (default: the first the viewer oversees in the chosen store), the cached dashboard."""
+@login_required
+def team_dashboard_view(request: HttpRequest) -> HttpResponse:
     viewer = viewer_get(user=request.user)
     teams = team_list_overseen(viewer=viewer).order_by("store__name", "name")
-    if not teams.exists():
-        if viewer.member_id:
-            return TeamPage(form=DashboardFilterForm(), store=None, redirect_to=reverse("dashboards:me"))
-        raise PermissionDenied(_("The team dashboard is for managers, team leads and HR."))
-    stores = Store.objects.filter(pk__in=teams.values("store_id")).order_by("name")
     form = DashboardFilterForm(
         request.GET or None,
-        stores=stores,
+        stores=Store.objects.filter(pk__in=teams.values("store_id")).order_by("name"),
         teams=teams,
         members=member_list(viewer=viewer).order_by("display_name"),
         kpis=kpi_choices(Level.TEAM),
     )
     form.is_valid()
-    store = form.value("store")
-    team = form.value("team") or (teams.filter(store=store).first() if store else None) or teams.first()
-    if store and team.store_id != store.pk:
-        team = teams.filter(store=store).first() or team
-    today = store_today(team.store)
-    preset, period = _period(form, today)
-    member_query = period_query(preset, period)
-    page = TeamPage(form, store, team, today, preset, period, member_query)
-    if form.value("member"):  # picking a member opens their page, for the same period
-        page.redirect_to = f"{reverse('dashboards:member', args=[form.value('member').pk])}?{member_query}"
-        return page
-    sort = request.GET.get("sort", DEFAULT_SORT).removeprefix("-")
-    descending = None if "sort" not in request.GET else not request.GET["sort"].startswith("-")
-    page.dashboard = team_dashboard_cached(
-        team=team,
-        preset=preset,
-        period=period,
+    member = form.value("member")
+    sort, descending = sort_parse(request.GET.get("sort"))
+    page = team_page_get(
+        viewer=viewer,
+        store_id=_pk(form, "store"),
+        team_id=_pk(form, "team"),
+        **_period_args(form),
         trend_kpi=form.value("kpi", DEFAULT_TREND_KPI),
         sort=sort,
         descending=descending,
+        with_dashboard=member is None,
     )
-    return page
-
-
-@login_required
-def team_dashboard_view(request: HttpRequest) -> HttpResponse:
-    page = team_page_resolve(request)
-    if page.redirect_to:
-        return redirect(page.redirect_to)
-    _form_messages(request, page.form)
+    if page is None:  # staff without a team to oversee: their own page
+        return redirect("dashboards:me")
+    if member is not None:  # picking a member opens their page, for the same period
+        return redirect(f"{reverse('dashboards:member', args=[member.pk])}?{page.member_query}")
+    _form_messages(request, form)
     dashboard, team, period = page.dashboard, page.team, page.period
     if request.GET.get("export") in EXPORT_FORMATS:
         columns = [_("Rank"), _("Member"), *(kpi.label for kpi in dashboard.columns)]
@@ -176,7 +118,7 @@ def team_dashboard_view(request: HttpRequest) -> HttpResponse:
         name = f"leaderboard-{team.name}-{period.start:%Y%m%d}-{period.end:%Y%m%d}"
         return _export(request, name=name, columns=columns, rows=rows)
     shown = _shown_form(
-        page.form, preset=page.preset, period=period, store=page.store, team=team, kpi=dashboard.trend_kpi.key
+        form, preset=page.preset, period=period, store=page.store, team=team, kpi=dashboard.trend_kpi.key
     )
     shown.fields["kpi"].choices = kpi_choices(Level.TEAM, families=dashboard.families)  # the team's own
     return render(
@@ -190,19 +132,11 @@ def team_dashboard_view(request: HttpRequest) -> HttpResponse:
             "preset": page.preset,
             "member_query": page.member_query,
             "sort_descending": dashboard.descending,
-            "can_import": viewer_get(user=request.user).can_assign_accounts,
+            "can_import": viewer.can_assign_accounts,
             "pipeline_url": None if dashboard.is_service else _pipeline_url(),
             **figures_notice(store_ids=[team.store_id]),
         },
     )
-
-
-def _member_or_404(request: HttpRequest, pk: int) -> Member:
-    member = member_list(viewer=viewer_get(user=request.user)).filter(pk=pk).first()
-    if member is None:
-        # The same answer for "does not exist" and "not yours": no probing of other people's ids.
-        raise Http404(_("No such member."))
-    return member
 
 
 @login_required
@@ -215,35 +149,16 @@ def my_dashboard_view(request: HttpRequest) -> HttpResponse:
     return member_dashboard_view(request, viewer.member_id)
 
 
-@dataclass
-class MemberPage:
-    form: DashboardFilterForm
-    member: Member
-    preset: str
-    period: Period
-    dashboard: PersonalDashboard
-    store: Store | None = None  # whose day and data the page follows
-
-
-def member_page_resolve(request: HttpRequest, pk: int) -> MemberPage:
-    member = _member_or_404(request, pk)
-    form = DashboardFilterForm(request.GET or None, kpis=kpi_choices(Level.MEMBER))
-    form.is_valid()
-    store = member_home_store(member)
-    today = store_today(store)
-    preset, period = _period(form, today)
-    dashboard = member_dashboard_cached(
-        member=member, store=store, today=today, period=period, trend_kpi=form.value("kpi", DEFAULT_TREND_KPI)
-    )
-    return MemberPage(form, member, preset, period, dashboard, store)
-
-
 @login_required
 def member_dashboard_view(request: HttpRequest, pk: int) -> HttpResponse:
-    page = member_page_resolve(request, pk)
-    _form_messages(request, page.form)
-    dashboard, member = page.dashboard, page.member
     viewer = viewer_get(user=request.user)
+    form = DashboardFilterForm(request.GET or None, kpis=kpi_choices(Level.MEMBER))
+    form.is_valid()
+    page = member_page_get(
+        viewer=viewer, member_id=pk, **_period_args(form), trend_kpi=form.value("kpi", DEFAULT_TREND_KPI)
+    )
+    _form_messages(request, form)
+    dashboard, member = page.dashboard, page.member
     if request.GET.get("export") in EXPORT_FORMATS:
         columns = [_("KPI")]
         for label, _span in dashboard.spans:
@@ -257,13 +172,12 @@ def member_dashboard_view(request: HttpRequest, pk: int) -> HttpResponse:
         name = f"kpis-{member.display_name}-{dashboard.today:%Y%m%d}"
         return _export(request, name=name, columns=columns, rows=rows)
     own = viewer.member_id == member.pk
-    form = _shown_form(page.form, preset=page.preset, period=page.period, kpi=dashboard.trend_kpi.key)
+    form = _shown_form(form, preset=page.preset, period=page.period, kpi=dashboard.trend_kpi.key)
     form.fields["kpi"].choices = kpi_choices(Level.MEMBER, families=dashboard.families)
     return render(
         request,
         "dashboards/member.html",
         {
-            "badges": member_badges_recent(member=member, today=dashboard.today) if own else [],
             "month_gmv": dashboard.cells["gmv"][2].value if own and "gmv" in dashboard.cells else None,
             # The estimator's conversion, prefilled like the GMV (the statement counts it too).
             "month_conversion": percent_initial(dashboard.cells["inquiry_to_payment_rate"][2].value)
@@ -280,47 +194,6 @@ def member_dashboard_view(request: HttpRequest, pk: int) -> HttpResponse:
             **figures_notice(store_ids=[page.store.pk] if page.store else []),
         },
     )
-
-
-@dataclass
-class StoresPage:
-    form: DashboardFilterForm
-    preset: str
-    period: Period
-    today: dt.date
-    period_query: str
-    overview: StoreOverview
-    store_ids: list[int]
-
-
-def stores_page_resolve(request: HttpRequest) -> StoresPage:
-    viewer = viewer_get(user=request.user)
-    stores = store_list_overseen(viewer=viewer).order_by("name")
-    if not stores.exists():
-        raise PermissionDenied(_("The store overview is for managers and HR."))
-    form = DashboardFilterForm(request.GET or None, stores=stores)
-    form.is_valid()
-    chosen = stores.filter(pk=form.value("store").pk) if form.value("store") else stores
-    today = store_today(chosen.first())
-    preset, period = _period(form, today)
-    team_url = reverse("dashboards:team")
-    filters = period_query(preset, period)
-    ids = list(chosen.values_list("pk", flat=True))
-    overview = dashboard_cached(
-        kind="stores",
-        store_ids=ids,
-        # Entered staff costs are not rollups: their last change is part of the key.
-        key=(
-            tuple(ids),
-            period,
-            filters,
-            str(StaffCost.objects.filter(store_id__in=ids).aggregate(Max("updated_at"))),
-        ),
-        compute=lambda: store_overview_get(
-            stores=chosen, period=period, store_link=lambda store_id: f"{team_url}?store={store_id}&{filters}"
-        ),
-    )
-    return StoresPage(form, preset, period, today, filters, overview, ids)
 
 
 def _cost_stores(request: HttpRequest):
@@ -344,8 +217,11 @@ def store_overview_view(request: HttpRequest) -> HttpResponse:
                 % {"store": data["store"].name, "month": data["month"].strftime("%Y-%m")},
             )
             return redirect(request.get_full_path())
-    page = stores_page_resolve(request)
-    _form_messages(request, page.form)
+    viewer = viewer_get(user=request.user)
+    form = DashboardFilterForm(request.GET or None, stores=store_list_overseen(viewer=viewer).order_by("name"))
+    form.is_valid()
+    page = stores_page_get(viewer=viewer, store_id=_pk(form, "store"), **_period_args(form))
+    _form_messages(request, form)
     overview, period = page.overview, page.period
     if request.GET.get("export") in EXPORT_FORMATS:
         columns = [_("Store"), _("Staff"), _("Daily inquiries"), _("Chat sessions"), _("GMV"), _("Paid orders"),
@@ -362,7 +238,7 @@ def store_overview_view(request: HttpRequest) -> HttpResponse:
         request,
         "dashboards/stores.html",
         {
-            "form": _shown_form(page.form, preset=page.preset, period=period, store=page.form.value("store")),
+            "form": _shown_form(form, preset=page.preset, period=period, store=form.value("store")),
             "o": overview,
             "preset": page.preset,
             "period_query": page.period_query,

@@ -85,4 +85,6 @@ def stores_refreshing(*, store_ids) -> bool:
 
 def dashboard_cached(*, kind: str, store_ids, key: tuple, compute: Callable[[], object]):
     """A dashboard's data, cached per language (figures carry translated labels)."""
-    return store_data_cached(prefix="dashboard", kind=kind, store_ids=store_ids, key=key, compute=compute)
+    # The prefix changes with the cached classes (pickled): issue 21 moved them to
+    # metrics.dashboards.presenters, where a page of the release before would not unpickle.
+    return store_data_cached(prefix="dashboard-21", kind=kind, store_ids=store_ids, key=key, compute=compute)

@@ -1,6 +1,7 @@
 """Reading the sales pipeline: stuck deals as a viewer may see them, who may act on one, the
-response-time status of a breakthrough plan, a lead's stage history, the follow-up health report
-per member and the "best hours" grids.
+response-time status of a breakthrough plan, a lead's stage history and the follow-up health
+report per member. The counts behind figures and grids (the funnel, the stage ageing, the calls
+by hour, the "best hours" grids) are in metrics.pipeline.reports.
 
 Scoping follows teams/selectors/scoping.py: admins and HR see every stuck deal (HR read-only);
 managers those of their stores; team leads those of the members of the teams they lead (in that
@@ -11,18 +12,15 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import ExtractHour, ExtractIsoWeekDay
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from metrics.models import (
     OPEN_STAGES,
-    Call,
-    CallDirection,
     Lead,
     LeadStage,
     LeadStageChange,
@@ -380,115 +378,3 @@ def followup_health_report(
     for row in rows.values():
         row.status = health_status(row)
     return list(rows.values())
-
-
-# --- best hours ---------------------------------------------------------------------------------
-
-WEEKDAYS = (1, 2, 3, 4, 5, 6, 7)  # ISO: Monday = 1
-BEST_SLOTS = 3
-MIN_CALLS = 10  # a slot needs this many outbound calls before its connect rate can be "best"
-ADVANCE_STAGES = (LeadStage.INTENT, LeadStage.NEGOTIATION, LeadStage.WON)
-
-
-@dataclass
-class HourCell:
-    weekday: int
-    hour: int
-    count: int = 0  # calls made / stage advances
-    hits: int = 0  # calls connected / (advances: same as count)
-    rate: Decimal | None = None  # connect rate / share of all advances
-    best: bool = False
-
-
-@dataclass
-class HourGrid:
-    cells: dict[tuple[int, int], HourCell] = field(default_factory=dict)
-    total: int = 0
-    total_hits: int = 0
-    best: list[HourCell] = field(default_factory=list)
-
-    @property
-    def hours(self) -> list[int]:
-        """The hours from the first to the last one with data (a compact table)."""
-        if not self.cells:
-            return []
-        hours = [h for _w, h in self.cells]
-        return list(range(min(hours), max(hours) + 1))
-
-    def cell(self, weekday: int, hour: int) -> HourCell | None:
-        return self.cells.get((weekday, hour))
-
-    @property
-    def rows(self) -> list[tuple[int, list[HourCell | None]]]:
-        return [(w, [self.cell(w, h) for h in self.hours]) for w in WEEKDAYS]
-
-    @property
-    def rate(self) -> Decimal | None:
-        return Decimal(self.total_hits) / Decimal(self.total) if self.total else None
-
-
-def _held_by(rows: QuerySet, member_ids: list[int], day_field: str) -> QuerySet:
-    """The rows whose account was held by one of the members on the row's local day (the one rule
-    of teams.selectors.history)."""
-    return rows.alias(holder=account_holder_subquery(day=F(day_field))).filter(holder__in=member_ids)
-
-
-def call_hours_grid(
-    *, store: Store, period: Period, member_ids: list[int] | None = None, min_calls: int = MIN_CALLS
-) -> HourGrid:
-    """Outbound calls by local weekday and start hour: connected ÷ made. `member_ids` None is
-    the whole store (also accounts not assigned to anyone). The best slots are the three highest
-    connect rates among slots with at least `min_calls` calls (ties: more calls first)."""
-    calls = Call.objects.filter(
-        store=store, direction=CallDirection.OUTBOUND, started_date__gte=period.start, started_date__lte=period.end
-    )
-    if member_ids is not None:
-        calls = _held_by(calls, member_ids, "started_date")
-    grouped = (
-        calls.annotate(weekday=ExtractIsoWeekDay("started_date"))
-        .values("weekday", "started_hour")
-        .annotate(made=Count("pk"), connected=Count("pk", filter=Q(connected=True)))
-    )
-    grid = HourGrid()
-    for row in grouped:
-        cell = HourCell(weekday=row["weekday"], hour=row["started_hour"], count=row["made"], hits=row["connected"])
-        cell.rate = Decimal(cell.hits) / Decimal(cell.count)
-        grid.cells[(cell.weekday, cell.hour)] = cell
-        grid.total += cell.count
-        grid.total_hits += cell.hits
-    eligible = [c for c in grid.cells.values() if c.count >= min_calls and c.hits]
-    eligible.sort(key=lambda c: (-c.rate, -c.count, c.weekday, c.hour))
-    grid.best = eligible[:BEST_SLOTS]
-    for cell in grid.best:
-        cell.best = True
-    return grid
-
-
-def stage_advance_hours_grid(*, store: Store, period: Period, member_ids: list[int] | None = None) -> HourGrid:
-    """Stage advances (a lead entering intent, negotiation or won) by the local weekday and hour
-    of the change: each slot's count and its share of all advances in the period. The best slots
-    are the three with the most advances (ties: earlier in the week and day)."""
-    zone = zoneinfo.ZoneInfo(store.time_zone)
-    changes = LeadStageChange.objects.filter(
-        store=store, stage__in=ADVANCE_STAGES, changed_date__gte=period.start, changed_date__lte=period.end
-    )
-    if member_ids is not None:
-        changes = _held_by(changes, member_ids, "changed_date")
-    grouped = (
-        changes.annotate(weekday=ExtractIsoWeekDay("changed_date"), hour=ExtractHour("changed_at", tzinfo=zone))
-        .values("weekday", "hour")
-        .annotate(advances=Count("pk"))
-    )
-    grid = HourGrid()
-    for row in grouped:
-        cell = HourCell(weekday=row["weekday"], hour=row["hour"], count=row["advances"], hits=row["advances"])
-        grid.cells[(cell.weekday, cell.hour)] = cell
-        grid.total += cell.count
-    grid.total_hits = grid.total
-    for cell in grid.cells.values():
-        cell.rate = Decimal(cell.count) / Decimal(grid.total)
-    ranked = sorted(grid.cells.values(), key=lambda c: (-c.count, c.weekday, c.hour))
-    grid.best = ranked[:BEST_SLOTS]
-    for cell in grid.best:
-        cell.best = True
-    return grid

@@ -25,14 +25,19 @@ from django.views.decorators.http import require_POST
 
 from metrics.formatting import share_display
 from metrics.models import StuckDeal
+from metrics.pipeline.reports import (
+    BEST_SLOTS,
+    MIN_CALLS,
+    HourGrid,
+    call_hours_grid,
+    stage_advance_hours_grid,
+)
 from metrics.pipeline.selectors import (
     AMBER_STALE_SHARE,
-    BEST_SLOTS,
     CLOSED_DEALS,
     DEAL_STATES,
     HEALTH_ORDER,
     HEALTH_STATUSES,
-    MIN_CALLS,
     OPEN,
     OVERDUE,
     PLAN_MIN_LENGTH,
@@ -41,12 +46,9 @@ from metrics.pipeline.selectors import (
     SLA_STATUSES,
     STALE_DAYS,
     TEXT_MAX_LENGTH,
-    HourGrid,
-    call_hours_grid,
     followup_health_report,
     lead_stage_history,
     pipeline_members,
-    stage_advance_hours_grid,
     stuck_deal_can_respond,
     stuck_deal_can_submit_plan,
     stuck_deal_deadline,

@@ -20,7 +20,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
-from metrics.dashboards.selectors import team_families
+from metrics.kpis.families import team_families
 from metrics.kpis.selectors import kpi_table
 from metrics.kpis.values import scope_kpis_get
 from metrics.registry import Family, Level

@@ -76,7 +76,7 @@ def sparkline(values, width: int = 96, height: int = 24) -> str:
 @register.simple_tag
 def rank_cell(rank: int | None, ranked: int | None = None) -> str:
     """A rank as people read it: "2", or "2 / 5" of the `ranked` members; an unranked member (see
-    metrics.dashboards.selectors.ranks) a dash that says why on hover and to screen readers."""
+    metrics.kpis.ranking.ranks) a dash that says why on hover and to screen readers."""
     if rank is None:
         return format_html(
             '<span class="unranked" title="{}">—<span class="visually-hidden"> {}</span></span>',

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from django.db.models import Q, QuerySet
 
-from metrics.dashboards.selectors import ranks
+from metrics.kpis.ranking import ranks
 from metrics.kpis.selectors import kpi_table
 from metrics.models import Target
 from metrics.registry import KPI_BY_KEY, Direction, Level

@@ -22,7 +22,7 @@ from incentives.models import (
 )
 from incentives.selectors.estimate import estimate, estimate_prefill, month_so_far
 from incentives.services.statements import statement_refresh
-from metrics.dashboards.selectors import member_dashboard_get
+from metrics.dashboards.presenters import member_dashboard_get
 from metrics.models import Target
 from metrics.targets.selectors import targets_progress
 from perfmgmt.common.periods import Period
@@ -111,7 +111,7 @@ def test_my_pay_prefills_the_statements_figures_and_says_what_it_leaves_out(org,
 
 
 def test_the_personal_pages_estimator_is_prefilled_with_the_months_conversion(org, month, client_for, monkeypatch):
-    monkeypatch.setattr("metrics.dashboards.views.store_today", lambda store, now=None: AUG_21)
+    monkeypatch.setattr("metrics.dashboards.pages.store_today", lambda store, now=None: AUG_21)
     html = client_for(org.users["staff_a"]).get("/dashboard/me/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     form = html[html.index('data-testid="estimator"') : html.index('data-testid="my-badges"')]
     assert 'name="conversion"' in form and 'value="75"' in form and 'value="2000' in form

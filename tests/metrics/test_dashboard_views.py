@@ -174,7 +174,6 @@ def test_the_api_returns_the_same_figures_scoped_by_role(org, sales, api_for):
 
 
 def test_warmed_default_views_are_served_without_computing(org, sales, client_for, monkeypatch):
-    from metrics.dashboards import selectors as dashboards
     from metrics.dashboards.services import dashboards_warm
 
     # Two teams of S1 and their three members today (A, B, the lead in X; C in Y), in both languages.
@@ -183,8 +182,8 @@ def test_warmed_default_views_are_served_without_computing(org, sales, client_fo
     def refuse(**kwargs):
         raise AssertionError("computed on request although warmed")
 
-    monkeypatch.setattr(dashboards, "team_dashboard_get", refuse)
-    monkeypatch.setattr(dashboards, "member_dashboard_get", refuse)
+    monkeypatch.setattr("metrics.dashboards.selectors.team.team_dashboard_get", refuse)
+    monkeypatch.setattr("metrics.dashboards.selectors.member.member_dashboard_get", refuse)
     monkeypatch.setattr("metrics.dashboards.pages.team_dashboard_get", refuse)
     monkeypatch.setattr("metrics.dashboards.pages.member_dashboard_get", refuse)
     manager = client_for(org.users["manager_s1"])

@@ -8,22 +8,17 @@ import pytest
 from django.utils import translation
 
 from metrics.dashboards.pages import team_dashboard_cached
-from metrics.dashboards.selectors import (
-    NO_DATA,
-    member_dashboard_get,
-    ranked_count,
-    ranks,
-    segments_get,
-    staff_cost_for,
-    store_overview_get,
-    team_dashboard_get,
-)
+from metrics.dashboards.presenters import member_dashboard_get, store_overview_get, team_dashboard_get
+from metrics.dashboards.selectors.stores import staff_cost_for
+from metrics.dashboards.selectors.team import segments_get
 from metrics.kpis.cache import dashboard_cached
+from metrics.kpis.ranking import ranked_count, ranks
 from metrics.kpis.rollups import rollup_partition_recompute
 from metrics.kpis.segments import buyer_segments_refresh
 from metrics.kpis.selectors import kpi_table
 from metrics.models import Behaviour, BuyerSegmentCount, Campaign, CampaignPhase, StoreDataVersion
 from metrics.registry import kpi_get
+from metrics.targets.selectors import NO_DATA
 from metrics.targets.services import behaviour_record_set, campaign_create, target_create
 from perfmgmt.common.periods import Period, period_resolve, store_today
 from teams.models import Store

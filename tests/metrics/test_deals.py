@@ -8,6 +8,10 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from metrics.models import LeadStage, StuckDeal
+from metrics.pipeline.reports import (
+    call_hours_grid,
+    stage_advance_hours_grid,
+)
 from metrics.pipeline.selectors import (
     AMBER,
     CLOSED,
@@ -20,10 +24,8 @@ from metrics.pipeline.selectors import (
     RED,
     WAITING,
     HealthRow,
-    call_hours_grid,
     followup_health_report,
     health_status,
-    stage_advance_hours_grid,
     stuck_deal_list,
     stuck_deal_sla,
     stuck_deals_filter,
@@ -358,6 +360,27 @@ def test_call_connect_rate_grid_by_hand(org):
         (4, 15), (3, 14), (3, 10)]  # fmt: skip
     assert call_hours_grid(store=org.s1, period=period, member_ids=[org.b.pk]).total == 0
     assert call_hours_grid(store=org.s1, period=period, member_ids=[org.a.pk]).total == 23
+
+
+def test_the_call_grids_connect_rate_is_the_engines_kpi(org):
+    from metrics.kpis.selectors import kpi_table
+    from metrics.kpis.services import kpis_recompute_store_full
+    from metrics.pipeline.reports import calls_by_hour_get
+
+    calls(org, at(WED, 14, 5), 9, 7)
+    calls(org, at(WED, 10, 30), 3, 1)
+    calls(org, at(WED - 7 * DAY, 14), 5, 5)  # before the period
+    calls(org, at(WED + 7 * DAY, 14), 4, 0)  # after it
+    kpis_recompute_store_full(store=org.s1)
+    period = Period(WED - DAY, WED + DAY)
+    table = kpi_table(level="member", grain="range", start=period.start, end=period.end, store_ids=[org.s1.pk],
+                      member_ids=[org.a.pk])  # fmt: skip
+    engine = table.iloc[0]["connect_rate"]
+    grid = call_hours_grid(store=org.s1, period=period, member_ids=[org.a.pk])
+    assert grid.rate == Decimal(str(engine)) and engine == pytest.approx(8 / 12)
+    assert grid.cell(3, 14).rate == Decimal(str(7 / 9))
+    by_hour = calls_by_hour_get(store_id=org.s1.pk, start=period.start, end=period.end, member_id=org.a.pk)
+    assert by_hour[14].rate == 7 / 9 and by_hour[10].rate == 1 / 3 and by_hour[9].rate is None
 
 
 def test_stage_advance_grid_by_hand(org):

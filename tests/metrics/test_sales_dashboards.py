@@ -10,15 +10,11 @@ import pytest
 from django.utils import translation
 
 from metrics.dashboards.pages import team_dashboard_cached
-from metrics.dashboards.selectors import (
-    CARD_KPIS,
-    calls_by_hour_get,
-    pipeline_funnel_get,
-    stage_ageing_get,
-    team_dashboard_get,
-    team_families,
-)
+from metrics.dashboards.presenters import team_dashboard_get
+from metrics.dashboards.selectors.team import CARD_KPIS
+from metrics.kpis.families import team_families
 from metrics.models import LeadStage, MemberDay
+from metrics.pipeline.reports import calls_by_hour_get, pipeline_funnel_get, stage_ageing_get
 from metrics.registry import kpis_for
 from perfmgmt.common.periods import Period, store_today
 from teams.models import Member, PlatformAccount, Role, Store, Team, TeamKind
@@ -194,6 +190,32 @@ def test_calls_by_hour_are_the_stores_local_hours_of_the_teams_outbound_calls(or
     assert hours[9].rate == pytest.approx(0.5) and hours[11].rate is None
     mine = calls_by_hour_get(store_id=org.store.pk, start=AUG.start, end=AUG.end, member_id=org.m2.pk)
     assert sum(h.dials for h in mine) == 1 and mine[10].dials == 1
+
+
+def test_one_stage_rank_orders_stage_changes_and_a_lost_lead_reaches_no_funnel_step():
+    """One rank of the pipeline's stages (metrics.kpis.sql.STAGE_RANK) for the rollups' order of
+    same-second changes and for the funnel's "reached": won and lost both end the pipeline (3),
+    and the funnel does not count a lost entry as reaching any step."""
+    from metrics.kpis.sql import STAGE_RANK, stage_rank
+
+    assert STAGE_RANK == {LEAD: 0, INTENT: 1, NEGOTIATION: 2, WON: 3, LOST: 3}
+    assert (
+        stage_rank("h") == "CASE h.stage WHEN 'lead' THEN 0 WHEN 'intent' THEN 1 WHEN 'negotiation' THEN 2 ELSE 3 END"
+    )
+
+
+def test_the_calls_chart_and_the_best_hours_grid_count_the_same_calls(org):
+    from metrics.pipeline.reports import call_hours_grid
+
+    for hour in (1, 1, 2):
+        CallFactory(store=org.store, account=org.acc1, started_at=dt.datetime(2026, 8, 3, hour, 30, tzinfo=UTC))
+    CallFactory(store=org.store, account=org.acc2, started_at=dt.datetime(2026, 8, 4, 2, 0, tzinfo=UTC))
+    for member in (org.m1, org.m2):
+        hours = calls_by_hour_get(store_id=org.store.pk, start=AUG.start, end=AUG.end, member_id=member.pk)
+        grid = call_hours_grid(store=org.store, period=AUG, member_ids=[member.pk])
+        by_hour = {h.hour: h.dials for h in hours if h.dials}
+        assert sum(by_hour.values()) == grid.total and grid.total > 0
+        assert by_hour == {hour: sum(c.count for (_w, h), c in grid.cells.items() if h == hour) for hour in by_hour}
 
 
 # --- the team dashboard ----------------------------------------------------------------------

@@ -8,8 +8,9 @@ from django.test.html import parse_html
 from django.utils import translation
 
 from metrics.dashboards.forms import DashboardFilterForm
-from metrics.dashboards.selectors import LeaderRow, kpi_choices
+from metrics.dashboards.selectors.team import LeaderRow
 from metrics.formatting import kpi_display
+from metrics.kpis.families import kpi_choices
 from metrics.registry import kpi_get
 from metrics.templatetags.kpis import leaderboard_rows, sparkline
 from perfmgmt.templatetags.formatting import select_field
