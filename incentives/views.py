@@ -40,7 +40,6 @@ from incentives.lines import minutes_text
 from incentives.models import CommissionBase, Statement, StatementState
 from incentives.selectors.estimate import estimate, estimate_prefill, member_stores
 from incentives.selectors.statements import (
-    month_end,
     pay_stores,
     pay_teams,
     statement_adjustment,
@@ -61,7 +60,7 @@ from incentives.services.statements import plan_for, statement_approve, statemen
 from metrics.registry import KPI_BY_KEY
 from metrics.targets.forms import percent_initial
 from perfmgmt.common.listing import queryset_paginate, queryset_sort
-from perfmgmt.common.periods import store_today
+from perfmgmt.common.periods import month_next, month_previous, store_today
 from teams.models import Member, Store
 from teams.selectors.scoping import (
     Viewer,
@@ -82,10 +81,6 @@ def _errors_of(error: ValidationError | PermissionDenied) -> list[str]:
     if isinstance(error, ValidationError):
         return list(error.messages)
     return [str(error)] if str(error) else [_("You may not do this.")]
-
-
-def _month_previous(today: dt.date) -> dt.date:
-    return (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
 
 
 def _back_to_list(request: HttpRequest) -> HttpResponse:
@@ -129,7 +124,7 @@ def statements_view(request: HttpRequest) -> HttpResponse:
             store = filters.cleaned_data.get("store")
             team = filters.cleaned_data.get("team")
             state = filters.cleaned_data.get("state") or ""
-    month = month or _month_previous(timezone.localdate())
+    month = month or month_previous(timezone.localdate())
     if store is None and team is not None:
         store = team.store
     if store is None and len(stores) == 1 and "store" not in request.GET:
@@ -159,7 +154,7 @@ def statements_view(request: HttpRequest) -> HttpResponse:
         "can_bulk_lock": viewer_locks_statements(viewer=viewer),
         "any_selectable": any(row.selectable for row in page.object_list),
         "can_export": viewer_exports_store(viewer=viewer, store_id=store.pk if store is not None else None),
-        "previous_month": _month_previous(month), "next_month": month_end(month) + dt.timedelta(days=1),
+        "previous_month": month_previous(month), "next_month": month_next(month),
         "query": request.GET.urlencode(),
         "month_has_any": summary.count > 0 or statement_list(viewer=viewer, month=month, store=store).exists(),
     })  # fmt: skip

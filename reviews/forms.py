@@ -14,8 +14,8 @@ from django.utils.translation import gettext_lazy as _
 
 from metrics.registry import KPI_BY_KEY, Unit
 from perfmgmt.common.forms import MonthField
+from perfmgmt.common.periods import month_last
 from reviews.models import AppraisalTemplate, CycleState, DecisionKind, Item, ItemDecision, Rating
-from reviews.selectors.appraisals import month_end
 from teams.models import Store, Team
 from teams.selectors.scoping import Viewer, store_list_for_cycles, team_list_for_cycles
 
@@ -30,10 +30,6 @@ def month_parse(text: str | None) -> dt.date | None:
         return dt.datetime.strptime((text or "").strip(), "%Y-%m").date()
     except ValueError:
         return None
-
-
-def month_previous(today: dt.date) -> dt.date:
-    return (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
 
 
 # --- the overview ---------------------------------------------------------------------------------
@@ -100,7 +96,7 @@ class CycleForm(ErrorLinksMixin, forms.Form):
     @staticmethod
     def initial_for(*, month: dt.date, store: Store | None = None, team: Team | None = None) -> dict:
         """Suggested values: the month, and deadlines 5, 10 and 15 days after its end."""
-        end = month_end(month)
+        end = month_last(month)
         return {
             "month": month,
             "store": team.store if team else store,

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 
 from metrics.formatting import percent_display
 from metrics.registry import KPI_BY_KEY
-from reviews.forms import month_previous
+from perfmgmt.common.periods import month_previous
 from reviews.models import AppraisalTemplate, Dimension, ItemKind, RaterRole, ScoringRule
 from reviews.selectors.sheets import bands_text, rule_text
 from reviews.selectors.templates import (

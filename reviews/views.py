@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from perfmgmt.common.listing import PAGE_SIZE
+from perfmgmt.common.periods import month_last, month_next, month_previous
 from reviews.forms import (
     WITHDRAW,
     AdvanceForm,
@@ -30,7 +31,6 @@ from reviews.forms import (
     DecisionForm,
     OverviewFilterForm,
     RatingsForm,
-    month_previous,
 )
 from reviews.models import (
     Appraisal,
@@ -48,7 +48,6 @@ from reviews.selectors.appraisals import (
     SELF_EDITABLE,
     appraisal_list,
     cycle_list,
-    month_end,
     viewer_decides_items,
     viewer_is_peer,
     viewer_rates_as_manager,
@@ -94,7 +93,7 @@ def _appraisal_get(request: HttpRequest, pk: int) -> Appraisal:
 
 
 def _dashboard_query(cycle: Cycle) -> str:
-    return f"preset=custom&start={cycle.month:%Y-%m-%d}&end={month_end(cycle.month):%Y-%m-%d}"
+    return f"preset=custom&start={cycle.month:%Y-%m-%d}&end={month_last(cycle.month):%Y-%m-%d}"
 
 
 # --- the overview -----------------------------------------------------------------------------------
@@ -145,7 +144,7 @@ def overview_view(request: HttpRequest) -> HttpResponse:
         "filters": shown, "month": month, "store": store, "page": page, "summary": overview.summary,
         "form": form, "open_form": any(request.GET.get(k) for k in ("new", "new_team", "new_store")),
         "language": get_language(), "previous_month": month_previous(month), "today": timezone.localdate(),
-        "next_month": (month_end(month) + dt.timedelta(days=1)),
+        "next_month": month_next(month),
     })  # fmt: skip
 
 

@@ -14,7 +14,8 @@ from django.db.models import Q
 from incentives import calc
 from incentives.models import Plan
 from incentives.selectors.plans import PlanParts
-from incentives.services.statement_lines import MonthFigures, month_end, statement_compute, team_of
+from incentives.services.statement_lines import MonthFigures, statement_compute, team_of
+from perfmgmt.common.periods import month_last
 from teams.models import Member, Store, Team
 
 
@@ -54,7 +55,7 @@ class Simulation:
 def simulation_members(*, store: Store, month: dt.date, team: Team | None = None) -> list[Member]:
     """The members a statement of the store's month is computed for (statements_refresh's), or
     those of one of its teams in the month, by name."""
-    end = month_end(month)
+    end = month_last(month)
     memberships = Q(memberships__start_date__lte=end) & (
         Q(memberships__end_date__isnull=True) | Q(memberships__end_date__gte=month)
     )
@@ -72,6 +73,6 @@ def plan_simulate(*, parts: PlanParts, store: Store, month: dt.date, team: Team 
     for member in simulation_members(store=store, month=month, team=team):
         current = statement_compute(member=member, store=store, month=month, figures=figures)
         draft = statement_compute(member=member, store=store, month=month, figures=figures, plan=parts)
-        rows.append(SimulationRow(member, team or team_of(member=member, store=store, day=month_end(month)),
+        rows.append(SimulationRow(member, team or team_of(member=member, store=store, day=month_last(month)),
                                   current.plan, current.total, draft.total))  # fmt: skip
     return Simulation(month=month, store=store, team=team, rows=rows)

@@ -21,14 +21,11 @@ from django.utils.translation import gettext
 
 from incentives.models import LineKind, ManualLine, Plan, PlanAssignment, Statement, StatementState
 from metrics.messages import message_render
+from perfmgmt.common.periods import month_last
 from teams.models import Store, Team, TeamMembership
 from teams.selectors.scoping import Viewer, member_list, team_list
 
 MANUAL = "manual"  # the proposed adjustment's row of the manual lines (no LineKind)
-
-
-def month_end(month: dt.date) -> dt.date:
-    return (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
 
 
 # --- who may do what ----------------------------------------------------------------------------
@@ -124,7 +121,7 @@ def statement_list(
     if team is not None:
         on_team = TeamMembership.objects.filter(team=team, member_id=OuterRef("member_id"))
         if month is not None:
-            on_team = on_team.filter(start_date__lte=month_end(month)).filter(
+            on_team = on_team.filter(start_date__lte=month_last(month)).filter(
                 Q(end_date__isnull=True) | Q(end_date__gte=month.replace(day=1))
             )
         statements = statements.filter(Exists(on_team), store_id=team.store_id)
@@ -197,12 +194,12 @@ def statement_teams(*, statements: list[Statement]) -> dict[int, str]:
     memberships = TeamMembership.objects.filter(
         member_id__in={s.member_id for s in statements},
         team__store_id__in={s.store_id for s in statements},
-        start_date__lte=month_end(max(months)),
+        start_date__lte=month_last(max(months)),
     ).filter(Q(end_date__isnull=True) | Q(end_date__gte=min(months)))
     names: dict[int, list[str]] = {}
     rows = list(memberships.values("member_id", "team__store_id", "team__name", "start_date", "end_date"))
     for statement in statements:
-        end = month_end(statement.month)
+        end = month_last(statement.month)
         names[statement.pk] = sorted(
             {
                 r["team__name"]

@@ -35,6 +35,7 @@ from metrics.kpis.values import member_kpi_table_get, member_measures_get
 from metrics.messages import MessageData, Param, choice, kpi_value, message, message_render, money, percent
 from metrics.models import ChatSession, Order
 from metrics.registry import KPI_BY_KEY, Level
+from perfmgmt.common.periods import month_last
 from teams.models import Member, Store, Team, TeamMembership
 from teams.selectors.scoping import Viewer, team_list_overseen
 
@@ -93,15 +94,11 @@ def _monday(day: dt.date) -> dt.date:
     return day - dt.timedelta(days=day.weekday())
 
 
-def _month_end(day: dt.date) -> dt.date:
-    return (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
-
-
 def period_end(period: str, start: dt.date) -> dt.date:
     if period == "week":
         return start + dt.timedelta(days=6)
     if period == "month":
-        return _month_end(start)
+        return month_last(start)
     return start
 
 
@@ -121,10 +118,10 @@ def _periods(period: str, start: dt.date, end: dt.date) -> list[dt.date]:
             monday += dt.timedelta(days=7)
     elif period == "month":
         first = start.replace(day=1)
-        while _month_end(first) <= end:
-            if _month_end(first) >= start:
+        while month_last(first) <= end:
+            if month_last(first) >= start:
                 firsts.append(first)
-            first = _month_end(first) + dt.timedelta(days=1)
+            first = month_last(first) + dt.timedelta(days=1)
     return firsts
 
 

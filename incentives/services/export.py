@@ -25,7 +25,6 @@ from django.utils.translation import gettext as _
 from incentives import calc
 from incentives.models import LineKind, ManualLineKind, Plan, Statement, StatementState
 from incentives.selectors.plans import allowance_text, plan_label
-from incentives.services.statement_lines import month_end
 from metrics.formatting import decimal_plain
 from metrics.registry import KPI_BY_KEY
 from perfmgmt.common.exports import (
@@ -34,6 +33,7 @@ from perfmgmt.common.exports import (
 from perfmgmt.common.exports import xlsx_column_widths as _widths
 from perfmgmt.common.exports import xlsx_sheet_title as _sheet_title
 from perfmgmt.common.exports import xlsx_value_cell as _cell
+from perfmgmt.common.periods import month_last
 from teams.models import Store, Team, TeamMembership
 
 # The summary's amount columns: the kinds of line summed into each, in the statement's order.
@@ -125,7 +125,7 @@ def _statements(month: dt.date, store: Store | None) -> list[Statement]:
 def _teams(statements: list[Statement], month: dt.date) -> dict[tuple[int, int], Team]:
     """Each (member, store)'s team on the month's last day (the team its statement's plan and
     ranking follow)."""
-    end = month_end(month)
+    end = month_last(month)
     memberships = (
         TeamMembership.objects.filter(
             member_id__in={s.member_id for s in statements},

@@ -58,17 +58,14 @@ from metrics.messages import (
 )
 from metrics.models import Order
 from metrics.registry import KPI_BY_KEY, Level
+from perfmgmt.common.periods import month_last
 from reviews.selectors.appraisals import appraisal_for_pay, appraisal_pending_count
 from teams.models import Member, Store, Team, TeamMembership
 
 
-def month_end(month: dt.date) -> dt.date:
-    return (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
-
-
 def plan_for(*, member: Member, store: Store, month: dt.date) -> Plan | None:
     """The member's own plan covering the month's last day, else their team's."""
-    end = month_end(month)
+    end = month_last(month)
     active = Q(start_date__lte=end) & (Q(end_date__isnull=True) | Q(end_date__gte=month))
     own = PlanAssignment.objects.filter(active, member=member).order_by("-start_date").first()
     if own:
@@ -181,7 +178,7 @@ class MonthFigures:
         no champion, so a week in which every team has zero has none (see ranks)."""
         if kpi_key not in self._champions:
             kpi = KPI_BY_KEY[kpi_key]
-            table = kpi_table(level=Level.TEAM, grain="week", start=self.month, end=month_end(self.month),
+            table = kpi_table(level=Level.TEAM, grain="week", start=self.month, end=month_last(self.month),
                               store_ids=[self.store.pk])  # fmt: skip
             winners: dict[dt.date, set[int]] = {}
             for week, rows in table.groupby("period_start"):
@@ -193,7 +190,7 @@ class MonthFigures:
     def team_members(self, team_id: int) -> list[dict]:
         """The month's KPI rows of the team's members (while in the team)."""
         if team_id not in self._teams:
-            table = kpi_table(level=Level.MEMBER, grain="range", start=self.month, end=month_end(self.month),
+            table = kpi_table(level=Level.MEMBER, grain="range", start=self.month, end=month_last(self.month),
                               store_ids=[self.store.pk], team_ids=[team_id])  # fmt: skip
             self._teams[team_id] = table.to_dict("records")
         return self._teams[team_id]
@@ -218,7 +215,7 @@ def statement_compute(
 
 
 def _compute(member: Member, store: Store, month: dt.date, figures: MonthFigures, parts: PlanParts) -> Computed:
-    end = month_end(month)
+    end = month_last(month)
     plan = parts.plan
     lines: list[Line] = []
     if plan.base_salary:
@@ -390,7 +387,7 @@ def _pk_lines(
     lines = []
     for monday, champions in sorted(figures.champion_weeks(plan.pk_kpi_key).items()):
         sunday = monday + dt.timedelta(days=6)
-        team = team_of(member=member, store=store, day=min(sunday, month_end(month)))
+        team = team_of(member=member, store=store, day=min(sunday, month_last(month)))
         if team is None or team.pk not in champions:
             continue
         week = [item for day, _amount, item in items if monday <= day <= sunday]
@@ -422,7 +419,7 @@ def _ranking_lines(parts: PlanParts, member: Member, store: Store, month: dt.dat
     awards = parts.ranking_awards
     if not awards:
         return []
-    end = month_end(month)
+    end = month_last(month)
     team = team_of(member=member, store=store, day=end)
     if team is None:
         return []

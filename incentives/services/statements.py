@@ -22,9 +22,10 @@ from django.utils.translation import gettext as _
 from incentives import calc
 from incentives.models import CommissionedOrder, LineKind, Statement, StatementLine, StatementState
 from incentives.selectors.plans import PlanParts, plan_parts_read
-from incentives.services.statement_lines import Line, MonthFigures, month_end, statement_compute
+from incentives.services.statement_lines import Line, MonthFigures, statement_compute
 from incentives.services.statement_lines import plan_for as plan_for  # the pages' import (incentives.views)
 from metrics.models import Order
+from perfmgmt.common.periods import month_last
 from teams.models import Member, Store
 from teams.selectors.scoping import Viewer
 
@@ -126,7 +127,7 @@ def _locked_plan(statement: Statement | None) -> PlanParts | None:
 
 def statements_refresh(*, store: Store, month: dt.date) -> list[Statement]:
     """Every member of the store's teams in the month who has a plan."""
-    end = month_end(month)
+    end = month_last(month)
     members = (
         Member.objects.filter(memberships__team__store=store, memberships__start_date__lte=end)
         .filter(Q(memberships__end_date__isnull=True) | Q(memberships__end_date__gte=month.replace(day=1)))

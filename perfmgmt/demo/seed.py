@@ -50,7 +50,7 @@ from metrics.targets.services import (
     target_create,
     target_update,
 )
-from perfmgmt.common.periods import Period, store_today
+from perfmgmt.common.periods import Period, month_period, month_previous, store_today
 from perfmgmt.demo.exports import demo_exports_write, demo_pipeline_exports_write
 from teams.models import Member, PlatformAccount, Role, RoleGrant, Store, Team, TeamKind
 from teams.selectors.scoping import viewer_get
@@ -163,11 +163,6 @@ def _quarter(day: dt.date) -> Period:
     return Period(first, after - dt.timedelta(days=1))
 
 
-def _month(day: dt.date) -> Period:
-    first = day.replace(day=1)
-    return Period(first, (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1))
-
-
 def _members_today(team: Team, today: dt.date) -> list[Member]:
     current = Q(memberships__team=team, memberships__start_date__lte=today) & (
         Q(memberships__end_date__isnull=True) | Q(memberships__end_date__gte=today)
@@ -238,7 +233,7 @@ def demo_plans_create(*, today: dt.date | None = None) -> DemoPlans:
         daily = Decimal(store_gmv.iloc[0]["gmv"] or 0) / HISTORY_DAYS if len(store_gmv) else Decimal(0)
         if daily <= 0:
             continue
-        quarter, month = _quarter(day), _month(day)
+        quarter, month = _quarter(day), month_period(day)
         q = (quarter.start.month - 1) // 3 + 1
         quarter_root = decomposition_save(
             viewer=viewer, user=user,
@@ -328,10 +323,6 @@ class DemoAppraisals:
     open: int
     appraisals: int  # last month's
     grades: dict[str, int]
-
-
-def _previous_month(month: dt.date) -> dt.date:
-    return (month - dt.timedelta(days=1)).replace(day=1)
 
 
 def _demo_month_targets(*, viewer, user, team: Team, members: list[Member], month: Period) -> None:
@@ -495,13 +486,15 @@ def demo_appraisals_create(*, today: dt.date | None = None) -> DemoAppraisals:
     for team in Team.objects.select_related("store").order_by("store_id", "pk"):
         day = today or store_today(team.store)
         this_month = day.replace(day=1)
-        last_month = _previous_month(this_month)
+        last_month = month_previous(this_month)
         sales = team.kind in (TeamKind.ONLINE_SALES, TeamKind.TELESALES)
         key = DEMO_TEMPLATES.get(team.kind, "sales-ability-attitude")
         rng = random.Random(team.pk * 100 + last_month.month)  # noqa: S311 - demo ratings, not secrets
         for month in (last_month, this_month):
             set_targets = _demo_sales_targets if sales else _demo_month_targets
-            set_targets(viewer=viewer, user=admin, team=team, members=_members_today(team, day), month=_month(month))
+            set_targets(
+                viewer=viewer, user=admin, team=team, members=_members_today(team, day), month=month_period(month)
+            )
             cycle = cycle_create(viewer=viewer, user=admin, store=team.store, team=team, month=month,
                                  template=templates[key])  # fmt: skip
             if month == last_month:
@@ -628,7 +621,7 @@ def demo_incentives_create(*, today: dt.date | None = None, progress: Callable[[
         progress(f"  last month's pay statements of {turn}, approved and locked…")
         day = today or store_today(store)
         this_month = day.replace(day=1)
-        last_month = _previous_month(this_month)
+        last_month = month_previous(this_month)
         for team in teams:
             if team.store_id == store.pk:
                 plan_assign(actor=hr, plan=plans.get(team.kind, plan), team=team, start_date=last_month)

@@ -12,6 +12,7 @@ from metrics.kpis.ranking import ranks
 from metrics.kpis.selectors import kpi_table
 from metrics.models import Target
 from metrics.registry import KPI_BY_KEY, Direction, Level
+from perfmgmt.common.periods import month_last
 from reviews import scoring
 from reviews.models import (
     CYCLE_ORDER,
@@ -40,10 +41,6 @@ DECISION_EDITABLE = {CycleState.MANAGER_REVIEW, CycleState.CALIBRATION}
 # The audit trail's field of a decision: the item's Chinese name and this (data, not words).
 DECISION_AUDIT_SUFFIX = " (decision)"
 AUDITED = {CycleState.MANAGER_REVIEW, CycleState.CALIBRATION, CycleState.FINALISED, CycleState.PUBLISHED}
-
-
-def month_end(month: dt.date) -> dt.date:
-    return (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
 
 
 def viewer_moves_cycle(*, viewer: Viewer, cycle: Cycle, to: str) -> bool:
@@ -109,7 +106,7 @@ def members_of_cycle(*, cycle: Cycle):
     """Members in the cycle's team (or store) for at least one day of the month."""
     from teams.models import Member
 
-    end = month_end(cycle.month)
+    end = month_last(cycle.month)
     on = Q(memberships__start_date__lte=end) & (
         Q(memberships__end_date__isnull=True) | Q(memberships__end_date__gte=cycle.month)
     )
@@ -126,7 +123,7 @@ class Evidence:
 
 
 def cycle_evidence(*, cycle: Cycle, member_ids: list[int]) -> Evidence:
-    end = month_end(cycle.month)
+    end = month_last(cycle.month)
     kwargs = {"team_ids": [cycle.team_id]} if cycle.team_id else {}
     table = kpi_table(level=Level.MEMBER, grain="range", start=cycle.month, end=end, store_ids=[cycle.store_id],
                       member_ids=member_ids, **kwargs)  # fmt: skip

@@ -22,13 +22,13 @@ from django.utils.translation import gettext_lazy as _
 
 from metrics.models import Target
 from metrics.registry import KPI_BY_KEY, Direction
+from perfmgmt.common.periods import month_last
 from reviews.models import Cycle, Item, ItemKind, ItemScore, Rating, ScoringRule
 from reviews.selectors.appraisals import (
     Evidence,
     cycle_evidence,
     item_kpi_score,
     item_rating_score,
-    month_end,
 )
 
 # (d) "well above the team median": at least this many times the median and this much above it.
@@ -258,7 +258,7 @@ def _item_results(cycle: Cycle, items: list[Item], evidence: Evidence, member_id
 
 def _month_targets(cycle: Cycle, member_ids: list[int], keys: set[str]) -> dict[tuple[int, str], Decimal]:
     """Members' targets for exactly the cycle's month, of KPIs the template does not score."""
-    found = Target.objects.filter(member_id__in=member_ids, start=cycle.month, end=month_end(cycle.month),
+    found = Target.objects.filter(member_id__in=member_ids, start=cycle.month, end=month_last(cycle.month),
                                   kpi_key__in=[k for k in KPI_BY_KEY if k not in keys]).order_by("pk")  # fmt: skip
     return {(t.member_id, t.kpi_key): t.value for t in found}
 

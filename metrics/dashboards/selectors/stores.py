@@ -3,7 +3,6 @@ staff member, staff cost where entered). Read by the stores page and its API onl
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -15,7 +14,7 @@ from django.utils.translation import gettext
 
 from metrics.kpis import grouping
 from metrics.kpis.frames import rollup_frames_get
-from perfmgmt.common.periods import Period
+from perfmgmt.common.periods import Period, month_last
 from teams.models import StaffCost, Store
 from teams.selectors.scoping import Viewer, store_list_overseen
 
@@ -56,7 +55,7 @@ def staff_cost_for(*, store_id: int, period: Period) -> object | None:
     for day in period.dates():
         cents = costs.get((day.year, day.month))
         if cents is not None:
-            month_days = ((day.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)).day
+            month_days = month_last(day).day
             total += Decimal(cents) / month_days
     return (total / 100).quantize(Decimal("0.01"))
 
