@@ -45,7 +45,7 @@ from incentives.services.plans import (
     plan_retire,
     plan_update,
 )
-from metrics.formatting import kpi_display
+from metrics.formatting import kpi_display, kpi_label_text, kpi_value_text, rate_display
 from metrics.registry import KPI_BY_KEY
 from teams.models import Store, Team
 from teams.selectors.scoping import Viewer, viewer_edits_plans
@@ -106,18 +106,6 @@ def _money(value) -> str:
     return kpi_display(KPI_BY_KEY["gmv"], value)
 
 
-def _percent(rate: Decimal) -> str:
-    return f"{(rate * 100).normalize():f}%"
-
-
-def _kpi_label(key: str) -> str:
-    return KPI_BY_KEY[key].label if key in KPI_BY_KEY else key
-
-
-def _kpi_value(key: str, value) -> str:
-    return kpi_display(KPI_BY_KEY[key], value) if key in KPI_BY_KEY else str(value)
-
-
 def _call_rules(plan: Plan) -> list[tuple[str, str]]:
     """The call assessment in words: the pay, each part's target and weight, the floor."""
     if not plan.call_pay:
@@ -125,18 +113,18 @@ def _call_rules(plan: Plan) -> list[tuple[str, str]]:
     parts = []
     if plan.call_connected_weight and plan.call_connected_target:
         parts.append(_("%(weight)s for %(target)s connected outbound calls") % {
-            "weight": _percent(plan.call_connected_weight),
+            "weight": rate_display(plan.call_connected_weight),
             "target": count_text(plan.call_connected_target),
         })  # fmt: skip
     if plan.call_talk_weight and plan.call_talk_target_minutes:
         minutes = Decimal(plan.call_talk_target_minutes)
         parts.append(_("%(weight)s for %(target)s (%(hours)s h) of outbound talk time") % {
-            "weight": _percent(plan.call_talk_weight), "target": minutes_text(minutes),
+            "weight": rate_display(plan.call_talk_weight), "target": minutes_text(minutes),
             "hours": f"{(minutes / 60).quantize(Decimal('0.1')).normalize():f}"})  # fmt: skip
     text = _("%(amount)s a month: %(parts)s; each part pro rata to its monthly target, at most 100%%.") % {
         "amount": _money(plan.call_pay), "parts": "; ".join(parts) or "—"}  # fmt: skip
     if plan.call_floor:
-        text += " " + _("A part below %(floor)s of its target pays nothing.") % {"floor": _percent(plan.call_floor)}
+        text += " " + _("A part below %(floor)s of its target pays nothing.") % {"floor": rate_display(plan.call_floor)}
     return [(_("Call assessment"), text)]
 
 
@@ -157,14 +145,14 @@ def plan_rules(plan: Plan) -> list[tuple[str, str]]:
     on_deals = plan.commission_base == CommissionBase.WON
     if plan.commission_mode == CommissionMode.FLAT and on_deals:
         rules.append((_("Commission"), _("%(rate)s of the amount of the deals won (no refunds on deals, so no "
-                                         "clawback).") % {"rate": _percent(plan.flat_rate)}))  # fmt: skip
+                                         "clawback).") % {"rate": rate_display(plan.flat_rate)}))  # fmt: skip
     elif plan.commission_mode == CommissionMode.FLAT:
         rules.append((_("Commission"), _("%(rate)s of the credited GMV, net of refunds.")
-                      % {"rate": _percent(plan.flat_rate)}))  # fmt: skip
+                      % {"rate": rate_display(plan.flat_rate)}))  # fmt: skip
     elif plan.commission_mode == CommissionMode.TIERED and on_deals:
         tiers = "; ".join(
             _("from %(completion)s of target: %(rate)s")
-            % {"completion": _percent(t.from_completion), "rate": _percent(t.rate)}
+            % {"completion": rate_display(t.from_completion), "rate": rate_display(t.rate)}
             for t in plan.tiers.all()
         ) or "—"  # fmt: skip
         how = (_("each rate on its part of the amount won") if plan.tier_mode == TierMode.MARGINAL
@@ -175,7 +163,7 @@ def plan_rules(plan: Plan) -> list[tuple[str, str]]:
     elif plan.commission_mode == CommissionMode.TIERED:
         tiers = "; ".join(
             _("from %(completion)s of target: %(rate)s")
-            % {"completion": _percent(t.from_completion), "rate": _percent(t.rate)}
+            % {"completion": rate_display(t.from_completion), "rate": rate_display(t.rate)}
             for t in plan.tiers.all()
         ) or "—"  # fmt: skip
         how = (_("each rate on its part of the GMV") if plan.tier_mode == TierMode.MARGINAL
@@ -186,19 +174,20 @@ def plan_rules(plan: Plan) -> list[tuple[str, str]]:
         rules.append((_("Cap"), _("Commission is capped at %(cap)s a month.") % {"cap": _money(plan.commission_cap)}))
     for m in plan.modifiers.all():
         rules.append((_("KPI multiplier"), _("When %(kpi)s %(cmp)s %(threshold)s: commission × %(multiplier)s.") % {
-            "kpi": _kpi_label(m.kpi_key), "cmp": m.get_comparison_display(),
-            "threshold": _kpi_value(m.kpi_key, m.threshold), "multiplier": m.multiplier.normalize()}))  # fmt: skip
+            "kpi": kpi_label_text(m.kpi_key), "cmp": m.get_comparison_display(),
+            "threshold": kpi_value_text(m.kpi_key, m.threshold), "multiplier": m.multiplier.normalize()}))  # fmt: skip
     if plan.pk_kpi_key and plan.pk_bonus_rate:
         rules.append((_("Team PK"), _("Each week's champion team by %(kpi)s: +%(rate)s commission on that week's GMV.")
-                      % {"kpi": _kpi_label(plan.pk_kpi_key), "rate": _percent(plan.pk_bonus_rate)}))  # fmt: skip
+                      % {"kpi": kpi_label_text(plan.pk_kpi_key),
+                         "rate": rate_display(plan.pk_bonus_rate)}))  # fmt: skip
     for m in plan.milestones.all():
         rules.append((_("Milestone bonus"), _("When %(kpi)s %(cmp)s %(threshold)s: %(amount)s.") % {
-            "kpi": _kpi_label(m.kpi_key), "cmp": m.get_comparison_display(),
-            "threshold": _kpi_value(m.kpi_key, m.threshold), "amount": _money(m.amount)}))  # fmt: skip
+            "kpi": kpi_label_text(m.kpi_key), "cmp": m.get_comparison_display(),
+            "threshold": kpi_value_text(m.kpi_key, m.threshold), "amount": _money(m.amount)}))  # fmt: skip
     for award in plan.ranking_awards.all():
         amounts = ", ".join(_money(Decimal(str(a))) for a in award.amounts)
         rules.append((_("Ranking award"), _("Top %(count)s of the team by %(kpi)s: %(amounts)s.") % {
-            "count": len(award.amounts), "kpi": _kpi_label(award.kpi_key), "amounts": amounts}))  # fmt: skip
+            "count": len(award.amounts), "kpi": kpi_label_text(award.kpi_key), "amounts": amounts}))  # fmt: skip
     for allowance in plan.allowances.all():
         rules.append((_("Allowance"), allowance_text(allowance=allowance)))
     return rules

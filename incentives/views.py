@@ -57,7 +57,7 @@ from incentives.selectors.statements import (
 )
 from incentives.services.manual_lines import manual_line_create, manual_line_delete, manual_line_update
 from incentives.services.statements import plan_for, statement_approve, statement_lock, statements_refresh
-from metrics.registry import KPI_BY_KEY
+from metrics.formatting import kpi_label_text
 from metrics.targets.forms import percent_initial
 from perfmgmt.common.listing import queryset_paginate, queryset_sort
 from perfmgmt.common.periods import month_next, month_previous, store_today
@@ -262,7 +262,7 @@ def statement_view(request: HttpRequest, pk: int) -> HttpResponse:
     lines = [
         LineRow(
             line,
-            KPI_BY_KEY[line.kpi_key].label if line.kpi_key in KPI_BY_KEY else line.kpi_key,
+            kpi_label_text(line.kpi_key),
             list(line.order_ids or [])[:ORDERS_SHOWN],
             max(len(line.order_ids or []) - ORDERS_SHOWN, 0),
             [{**deal, "amount": Decimal(deal["amount"])} for deal in (line.deals or [])[:ORDERS_SHOWN]],

@@ -10,7 +10,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
-from metrics.registry import Kpi, Unit
+from metrics.registry import KPI_BY_KEY, Kpi, Unit
 
 EMPTY = "—"
 
@@ -78,6 +78,30 @@ def number_display(value, *, places: int = 0) -> str:
         return EMPTY
     rounded = Decimal(str(value)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
     return number_format(rounded, places, use_l10n=True, force_grouping=True)
+
+
+# A rate of a pay plan or a rule is stored with up to 5 decimals (0.01255): as a percentage, 3.
+RULE_PERCENT_PLACES = 3
+
+
+def rate_display(rate) -> str:
+    """A rate or a threshold people set (a commission rate, a tier's start, a weight) exactly as
+    set, as a percentage: 0.01255 → 1.255%, 0.4 → 40% (percent_display, up to 3 decimals)."""
+    return percent_display(rate, places=RULE_PERCENT_PLACES)
+
+
+def kpi_label_text(key: str) -> str:
+    """A KPI's label in the active language; a key the registry does not know (a plan or a statement
+    line can outlive a KPI) shows as itself."""
+    kpi = KPI_BY_KEY.get(key)
+    return str(kpi.label) if kpi else key
+
+
+def kpi_value_text(key: str, value) -> str:
+    """A value of the KPI `key` as pages show it (kpi_display); of a key the registry does not know,
+    the value as it is."""
+    kpi = KPI_BY_KEY.get(key)
+    return kpi_display(kpi, value) if kpi else str(value)
 
 
 def kpi_display(kpi: Kpi, value) -> str:

@@ -128,10 +128,6 @@ def member_kpis() -> list:
     return kpis_for(Level.MEMBER)
 
 
-def _percent(fraction: Decimal) -> str:
-    return percent_display(fraction, places=2)
-
-
 class _Errors:
     def __init__(self) -> None:
         self.found: dict[str, list[str]] = {}
@@ -191,7 +187,7 @@ def _bands(errors: _Errors, bands: list[scoring.Band]) -> None:
     shares = [b.guide for b in bands]
     if all(s is not None for s in shares) and sum(shares) != ONE:
         errors.add("bands", _("The calibration guide's shares add up to %(sum)s, not 100%%.")
-                   % {"sum": _percent(sum(shares))})  # fmt: skip
+                   % {"sum": percent_display(sum(shares), places=2)})  # fmt: skip
 
 
 def _kpi_item(errors: _Errors, path: str, item: ItemSpec) -> None:
@@ -234,7 +230,8 @@ def _rating_item(errors: _Errors, path: str, item: ItemSpec) -> None:
         errors.add(f"{path}raters", _("A rater's weight is from 0 to 100%."))
     elif sum(raters) != ONE:
         errors.add(
-            f"{path}raters", _("The raters' weights add up to %(sum)s, not 100%%.") % {"sum": _percent(sum(raters))}
+            f"{path}raters",
+            _("The raters' weights add up to %(sum)s, not 100%%.") % {"sum": percent_display(sum(raters), places=2)},
         )
     levels = rubric_normalised(item.rubric_levels)
     for level in (1, LEVELS):
@@ -272,11 +269,11 @@ def template_spec_validate(*, spec: TemplateSpec) -> None:
         weights = [i.weight for i in dimension.items]
         if dimension.items and all(_weight_ok(w) for w in weights) and sum(weights) != ONE:
             errors.add(f"{path}items", _("The weights of this dimension's items add up to %(sum)s, not 100%%.")
-                       % {"sum": _percent(sum(weights))})  # fmt: skip
+                       % {"sum": percent_display(sum(weights), places=2)})  # fmt: skip
     weights = [d.weight for d in spec.dimensions]
     if spec.dimensions and all(_weight_ok(w) for w in weights) and sum(weights) != ONE:
         errors.add("dimensions", _("The dimensions' weights add up to %(sum)s, not 100%%.")
-                   % {"sum": _percent(sum(weights))})  # fmt: skip
+                   % {"sum": percent_display(sum(weights), places=2)})  # fmt: skip
     if errors.found:
         raise ValidationError(errors.found)
 

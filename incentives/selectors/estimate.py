@@ -29,11 +29,11 @@ from incentives import calc
 from incentives.lines import SECONDS_PER_MINUTE, allowance_lines, call_assessment_lines, performance_pending, yuan
 from incentives.models import CommissionBase, CommissionMode, LineKind, ManualLine, Plan, Statement, TierMode
 from incentives.selectors.plans import plan_parts_read
-from metrics.formatting import kpi_display
+from metrics.formatting import kpi_label_text, kpi_value_text, rate_display
 from metrics.kpis.selectors import kpi_table
 from metrics.messages import message_render
 from metrics.models import Target
-from metrics.registry import KPI_BY_KEY, Level
+from metrics.registry import Level
 from metrics.targets.pace import Forecast, counted_through, forecast_get, stores_last_day
 from metrics.targets.selectors import target_pace, target_pace_weights
 from perfmgmt.common.periods import month_last
@@ -83,18 +83,6 @@ class Estimate:
     def commission(self) -> Decimal:
         kinds = {LineKind.COMMISSION, LineKind.MODIFIER}
         return calc.money(sum((line.amount for line in self.lines if line.kind in kinds), Decimal(0)))
-
-
-def _percent(rate: Decimal) -> str:
-    return f"{rate * 100:.2f}%"
-
-
-def _shown(key: str, value) -> str:
-    return kpi_display(KPI_BY_KEY[key], value) if key in KPI_BY_KEY else str(value)
-
-
-def _label(key: str) -> str:
-    return KPI_BY_KEY[key].label if key in KPI_BY_KEY else key
 
 
 def estimate(
@@ -153,9 +141,12 @@ def estimate(
         if plan.commission_mode == CommissionMode.FLAT:
             commission = base * plan.flat_rate
             if on_deals:
-                text = _("%(rate)s of %(won)s won.") % {"rate": _percent(plan.flat_rate), "won": yuan(base)}
+                text = _("%(rate)s of %(won)s won.") % {
+                    "rate": rate_display(plan.flat_rate),
+                    "won": yuan(base),
+                }
             else:
-                text = _("%(rate)s of %(gmv)s GMV.") % {"rate": _percent(plan.flat_rate), "gmv": yuan(base)} + net
+                text = _("%(rate)s of %(gmv)s GMV.") % {"rate": rate_display(plan.flat_rate), "gmv": yuan(base)} + net
             lines.append(EstimateLine(LineKind.COMMISSION, calc.money(commission), text))
         else:
             completion = (reached / target) if target else None
@@ -189,8 +180,9 @@ def estimate(
         for modifier in parts.modifiers:
             if modifier.kpi_key not in ESTIMATED_KPIS or values.get(modifier.kpi_key) is None:
                 left_out.append(_("Commission × %(multiplier)s when %(kpi)s %(cmp)s %(threshold)s.") % {
-                    "multiplier": modifier.multiplier.normalize(), "kpi": _label(modifier.kpi_key),
-                    "cmp": modifier.get_comparison_display(), "threshold": _shown(modifier.kpi_key, modifier.threshold),
+                    "multiplier": modifier.multiplier.normalize(), "kpi": kpi_label_text(modifier.kpi_key),
+                    "cmp": modifier.get_comparison_display(),
+                    "threshold": kpi_value_text(modifier.kpi_key, modifier.threshold),
                 })  # fmt: skip
                 continue
             value = values[modifier.kpi_key]
@@ -199,21 +191,23 @@ def estimate(
                 lines.append(EstimateLine(
                     LineKind.MODIFIER, calc.money(extra),
                     _("%(kpi)s %(value)s %(cmp)s %(threshold)s: commission × %(multiplier)s.") % {
-                        "kpi": _label(modifier.kpi_key), "value": _shown(modifier.kpi_key, value),
+                        "kpi": kpi_label_text(modifier.kpi_key), "value": kpi_value_text(modifier.kpi_key, value),
                         "cmp": modifier.get_comparison_display(),
-                        "threshold": _shown(modifier.kpi_key, modifier.threshold),
+                        "threshold": kpi_value_text(modifier.kpi_key, modifier.threshold),
                         "multiplier": modifier.multiplier.normalize(),
                     },
                 ))  # fmt: skip
                 commission += extra
         if plan.pk_kpi_key and plan.pk_bonus_rate:
             left_out.append(_("Team PK: +%(rate)s commission in the weeks your team wins by %(kpi)s.")
-                            % {"rate": _percent(plan.pk_bonus_rate), "kpi": _label(plan.pk_kpi_key)})  # fmt: skip
+                            % {"rate": rate_display(plan.pk_bonus_rate),
+                               "kpi": kpi_label_text(plan.pk_kpi_key)})  # fmt: skip
     for milestone in parts.milestones:
         if milestone.kpi_key not in ESTIMATED_KPIS or values.get(milestone.kpi_key) is None:
             left_out.append(_("Bonus %(amount)s when %(kpi)s %(cmp)s %(threshold)s.") % {
-                "amount": yuan(milestone.amount), "kpi": _label(milestone.kpi_key),
-                "cmp": milestone.get_comparison_display(), "threshold": _shown(milestone.kpi_key, milestone.threshold),
+                "amount": yuan(milestone.amount), "kpi": kpi_label_text(milestone.kpi_key),
+                "cmp": milestone.get_comparison_display(),
+                "threshold": kpi_value_text(milestone.kpi_key, milestone.threshold),
             })  # fmt: skip
             continue
         value = values[milestone.kpi_key]
@@ -221,15 +215,16 @@ def estimate(
             lines.append(EstimateLine(
                 LineKind.MILESTONE, calc.money(milestone.amount),
                 _("%(kpi)s %(value)s %(cmp)s %(threshold)s: bonus %(amount)s.") % {
-                    "kpi": _label(milestone.kpi_key), "value": _shown(milestone.kpi_key, value),
+                    "kpi": kpi_label_text(milestone.kpi_key), "value": kpi_value_text(milestone.kpi_key, value),
                     "cmp": milestone.get_comparison_display(),
-                    "threshold": _shown(milestone.kpi_key, milestone.threshold), "amount": yuan(milestone.amount),
+                    "threshold": kpi_value_text(milestone.kpi_key, milestone.threshold),
+                    "amount": yuan(milestone.amount),
                 },
             ))  # fmt: skip
     for award in parts.ranking_awards:
         amounts = ", ".join(yuan(Decimal(str(a))) for a in award.amounts)
         left_out.append(_("Ranking award by %(kpi)s within your team: %(amounts)s.")
-                        % {"kpi": _label(award.kpi_key), "amounts": amounts})  # fmt: skip
+                        % {"kpi": kpi_label_text(award.kpi_key), "amounts": amounts})  # fmt: skip
     allowances = parts.allowances if month is None else parts.allowances_of(month)
     lines += [EstimateLine(LineKind.ALLOWANCE, line.amount, line.explanation_text)
               for line in allowance_lines(plan=plan, allowances=allowances)]  # fmt: skip

@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from incentives import calc
 from incentives.models import LineKind, ManualLineKind, Plan, Statement, StatementState
 from incentives.selectors.plans import allowance_text, plan_label
-from metrics.formatting import decimal_plain
+from metrics.formatting import decimal_plain, kpi_label_text, rate_display
 from metrics.registry import KPI_BY_KEY
 from perfmgmt.common.exports import (
     MONEY,
@@ -179,10 +179,6 @@ def _summary_rows(ws, statements: list[Statement], teams: dict) -> list[list]:
     return rows
 
 
-def _kpi_label(key: str) -> str:
-    return KPI_BY_KEY[key].label if key in KPI_BY_KEY else key
-
-
 def _line_rows(ws, statements: list[Statement], teams: dict) -> list[list]:
     header = [_("Employee number"), _("Name"), _("Store"), _("Team"), capfirst(_("state")), _("No."),
               capfirst(_("kind")), _("Amount"), _("Explanation"), _("KPI"), _("KPI value"), _("Order ids"),
@@ -197,7 +193,7 @@ def _line_rows(ws, statements: list[Statement], teams: dict) -> list[list]:
                 *_who(ws, statement, team), _cell(ws, state), number,
                 _cell(ws, str(line.get_kind_display())), _cell(ws, line.amount, MONEY),
                 _cell(ws, line.explanation_text),
-                _cell(ws, _kpi_label(line.kpi_key) if line.kpi_key else ""), _cell(ws, line.kpi_value_text),
+                _cell(ws, kpi_label_text(line.kpi_key) if line.kpi_key else ""), _cell(ws, line.kpi_value_text),
                 _cell(ws, ORDER_SEPARATOR.join(str(ref) for ref in line.order_ids or [])),
                 _cell(ws, _deals_text(line.deals)), _cell(ws, ""), _cell(ws, ""),
             ])  # fmt: skip
@@ -229,15 +225,11 @@ def _number(value: Decimal) -> str:
     return decimal_plain(value)
 
 
-def _percent(rate: Decimal) -> str:
-    return f"{_number(Decimal(rate) * 100)}%"
-
-
 def _comparison(kpi_key: str, comparison: str, threshold: Decimal) -> str:
     kpi = KPI_BY_KEY.get(kpi_key)
     sign = {"ge": "≥", "gt": ">", "le": "≤", "lt": "<"}.get(comparison, comparison)
-    shown = _percent(threshold) if kpi is not None and kpi.is_rate else _number(threshold)
-    return f"{_kpi_label(kpi_key)} {sign} {shown}"
+    shown = rate_display(threshold) if kpi is not None and kpi.is_rate else _number(threshold)
+    return f"{kpi_label_text(kpi_key)} {sign} {shown}"
 
 
 def _plan_texts(plan: Plan) -> list[str]:
@@ -248,9 +240,9 @@ def _plan_texts(plan: Plan) -> list[str]:
         scaling = ", ".join(
             f"{grade} ×{value}" for grade, value in calc.grade_coefficients_ordered(plan.grade_coefficients)
         )
-    tiers = "; ".join(f"≥ {_percent(t.from_completion)} → {_percent(t.rate)}" for t in plan.tiers.all())
+    tiers = "; ".join(f"≥ {rate_display(t.from_completion)} → {rate_display(t.rate)}" for t in plan.tiers.all())
     if plan.commission_mode == "flat":
-        commission = f"{plan.get_commission_mode_display()}: {_percent(plan.flat_rate)}"
+        commission = f"{plan.get_commission_mode_display()}: {rate_display(plan.flat_rate)}"
     elif plan.commission_mode == "tiered":
         commission = f"{plan.get_tier_mode_display()}: {tiers}"
     else:
@@ -261,23 +253,23 @@ def _plan_texts(plan: Plan) -> list[str]:
                           for m in plan.modifiers.all())  # fmt: skip
     milestones = "; ".join(f"{_comparison(m.kpi_key, m.comparison, m.threshold)} → {m.amount}"
                            for m in plan.milestones.all())  # fmt: skip
-    ranking = "; ".join(f"{_kpi_label(r.kpi_key)}: {', '.join(str(a) for a in r.amounts)}"
+    ranking = "; ".join(f"{kpi_label_text(r.kpi_key)}: {', '.join(str(a) for a in r.amounts)}"
                         for r in plan.ranking_awards.all())  # fmt: skip
     allowances = "; ".join(allowance_text(allowance=a) for a in plan.allowances.all())
-    pk = f"{_kpi_label(plan.pk_kpi_key)} +{_percent(plan.pk_bonus_rate)}" if plan.pk_kpi_key else ""
+    pk = f"{kpi_label_text(plan.pk_kpi_key)} +{rate_display(plan.pk_bonus_rate)}" if plan.pk_kpi_key else ""
     calls = ""
     if plan.call_pay:
         parts = []
         if plan.call_connected_weight and plan.call_connected_target:
-            parts.append(f"{_kpi_label('connected_dials')} {plan.call_connected_target} × "
-                         f"{_percent(plan.call_connected_weight)}")  # fmt: skip
+            parts.append(f"{kpi_label_text('connected_dials')} {plan.call_connected_target} × "
+                         f"{rate_display(plan.call_connected_weight)}")  # fmt: skip
         if plan.call_talk_weight and plan.call_talk_target_minutes:
             parts.append(_("talk time %(minutes)s min × %(weight)s") % {
-                "minutes": plan.call_talk_target_minutes, "weight": _percent(plan.call_talk_weight),
+                "minutes": plan.call_talk_target_minutes, "weight": rate_display(plan.call_talk_weight),
             })  # fmt: skip
         calls = f"{plan.call_pay}: " + "; ".join(parts)
         if plan.call_floor:
-            calls += " (" + _("floor %(floor)s") % {"floor": _percent(plan.call_floor)} + ")"
+            calls += " (" + _("floor %(floor)s") % {"floor": rate_display(plan.call_floor)} + ")"
     return [scaling, commission, modifiers, pk, milestones, ranking, str(plan.get_kind_display()), calls,
             str(plan.get_commission_base_display()), allowances]  # fmt: skip
 

@@ -14,7 +14,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Count, Q
 from django.utils.translation import gettext_lazy
 
-from metrics.formatting import EMPTY, kpi_display
+from metrics.formatting import EMPTY, kpi_display, share_display
 from metrics.messages import message_render
 from metrics.registry import KPI_BY_KEY
 from perfmgmt.common.listing import PAGE_SIZE
@@ -44,7 +44,7 @@ from reviews.selectors.appraisals import (
     viewer_moves_cycle,
 )
 from reviews.selectors.insights import cycle_insights
-from reviews.selectors.sheets import _percent, cycle_items  # one _percent for sheet and guide (issue 21)
+from reviews.selectors.sheets import cycle_items  # one _percent for sheet and guide (issue 21)
 from teams.models import Store, Team
 from teams.selectors.scoping import Viewer, team_list_for_cycles, viewer_runs_appraisals, viewer_sees_cycle
 
@@ -242,11 +242,11 @@ class GuideRow:
 
     @property
     def share_text(self) -> str:
-        return _percent(self.share)
+        return share_display(self.share, places=0)
 
     @property
     def guide_text(self) -> str:
-        return _percent(self.guide)
+        return share_display(self.guide, places=0)
 
     @property
     def bar(self) -> int:
@@ -271,7 +271,7 @@ def _guide(appraisals: list[Appraisal], bands: tuple[scoring.Band, ...]) -> list
 
 def guide_text(*, bands: tuple[scoring.Band, ...]) -> str:
     """The calibration guide as a sentence's part: "10% S, 20% A, …"."""
-    return ", ".join(f"{_percent(b.guide)} {b.grade}" for b in bands)
+    return ", ".join(f"{share_display(b.guide, places=0)} {b.grade}" for b in bands)
 
 
 def _change_rows(cycle: Cycle, items: list[Item]) -> list[dict]:

@@ -11,7 +11,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
-from metrics.formatting import EMPTY, kpi_display
+from metrics.formatting import kpi_display, share_display
 from metrics.registry import KPI_BY_KEY, Direction, Kpi
 from reviews import scoring
 from reviews.models import (
@@ -29,12 +29,6 @@ from reviews.models import (
 from reviews.selectors.appraisals import appraisal_dimension_scores
 
 HUNDRED = Decimal(100)
-
-
-def _percent(share: Decimal | None) -> str:
-    if share is None:
-        return EMPTY
-    return f"{number_format(round(share * HUNDRED, 0), 0, use_l10n=True)}%"
 
 
 @dataclass
@@ -94,7 +88,7 @@ class DimensionRow:
 
     @property
     def weight_percent(self) -> str:
-        return _percent(self.dimension.weight)
+        return share_display(self.dimension.weight, places=0)
 
 
 @dataclass

@@ -4,7 +4,17 @@ from decimal import Decimal
 
 from django.utils import translation
 
-from metrics.formatting import EMPTY, d3_format, decimal_plain, kpi_display, percent_plain, share_display
+from metrics.formatting import (
+    EMPTY,
+    d3_format,
+    decimal_plain,
+    kpi_display,
+    kpi_label_text,
+    kpi_value_text,
+    percent_plain,
+    rate_display,
+    share_display,
+)
 from metrics.registry import kpi_get
 
 
@@ -57,3 +67,24 @@ def test_a_share_looks_the_same_on_every_page_in_each_language():
             assert percent(None) == share_display(None) == EMPTY
             assert share_display(float("nan")) == EMPTY
     assert not hasattr(pipeline_views, "_percent")
+
+
+def test_rates_people_set_and_kpi_names_read_the_same_on_every_page():
+    """One formatter each for a rate people set (rate_display: exactly as set, up to 3 decimals),
+    a KPI's name and a KPI's value with a key the registry may have lost. Before, the pay estimate
+    showed a commission rate of 0.025 as "2.50%" and the plan page as "2.5%"."""
+    from incentives import plan_views
+    from incentives.selectors import estimate
+    from incentives.services import export
+
+    for language in ("en", "zh-hans"):
+        with translation.override(language):
+            assert rate_display(Decimal("0.025")) == "2.5%"
+            assert rate_display(Decimal("0.01255")) == "1.255%"
+            assert rate_display(Decimal("0.4")) == "40%"
+            assert kpi_label_text("gmv") == str(kpi_get("gmv").label)
+            assert kpi_label_text("retired_kpi") == "retired_kpi"
+            assert kpi_value_text("inquiry_to_payment_rate", 0.4567) == "45.7%"
+            assert kpi_value_text("retired_kpi", 3) == "3"
+    for module in (plan_views, estimate, export):
+        assert not {"_percent", "_kpi_label", "_shown", "_label"} & set(vars(module))
