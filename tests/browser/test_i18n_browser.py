@@ -16,8 +16,10 @@ from django.utils import translation
 from incentives.models import Plan, Statement, StatementLine
 from metrics.messages import message_render
 from metrics.models import Behaviour, Campaign, Target
+from perfmgmt.demo.incentives import demo_incentives_create
 from perfmgmt.demo.organisation import demo_organisation_create
-from perfmgmt.demo.seed import demo_data_import, demo_incentives_create, demo_plans_create
+from perfmgmt.demo.seed import demo_data_import
+from perfmgmt.demo.targets import demo_plans_create
 from teams.models import Member, Store, Team
 from tests.browser.support import PASSWORD, browser_required, log_in
 from tests.browser.test_dashboards_browser import screenshot

@@ -60,13 +60,11 @@ def _seed(live_server) -> World:
     from incentives.services.statements import statement_approve, statement_refresh
     from metrics.models import ImportBatch
     from perfmgmt.common.periods import store_today
+    from perfmgmt.demo.appraisals import demo_appraisals_create
+    from perfmgmt.demo.incentives import DEMO_PLAN
     from perfmgmt.demo.organisation import demo_organisation_create
-    from perfmgmt.demo.seed import (
-        DEMO_PLAN,
-        demo_appraisals_create,
-        demo_data_import,
-        demo_pipeline_followups_create,
-    )
+    from perfmgmt.demo.pipeline import demo_pipeline_followups_create
+    from perfmgmt.demo.seed import demo_data_import
     from reviews.models import Appraisal, CycleState
     from teams.models import PlatformAccount, Team, TeamKind
     from teams.selectors.scoping import Viewer

@@ -26,7 +26,7 @@ from metrics.dashboards.presenters import member_dashboard_get
 from metrics.models import Target
 from metrics.targets.selectors import targets_progress
 from perfmgmt.common.periods import Period
-from perfmgmt.demo.seed import DEMO_MILESTONES, DEMO_MODIFIERS, DEMO_PLAN, DEMO_RANKING, DEMO_TIERS
+from perfmgmt.demo.incentives import DEMO_MILESTONES, DEMO_MODIFIERS, DEMO_PLAN, DEMO_RANKING, DEMO_TIERS
 from reviews.models import Appraisal, AppraisalTemplate, Cycle, CycleState
 from reviews.services.templates import appraisal_templates_ensure
 from tests.incentives.test_views import sell

@@ -390,7 +390,7 @@ def hostile(org, tmp_path) -> Hostile:
     from metrics.importing.services import chats_import, orders_import
     from metrics.kpis.services import kpis_after_import, kpis_recompute_store_full
     from perfmgmt.common.periods import store_today
-    from perfmgmt.demo.seed import DEMO_PLAN
+    from perfmgmt.demo.incentives import DEMO_PLAN
     from reviews.services.cycles import cycle_create
     from reviews.services.templates import appraisal_templates_ensure
     from teams.models import PlatformAccount

@@ -238,7 +238,7 @@ def test_demo_stuck_deal_plans_and_answers_come_after_the_deal_was_flagged():
     moment of seeding: every plan is dated after its deal's flag, every answer after its plan,
     both before the moment of seeding."""
     from perfmgmt.demo.organisation import demo_organisation_create
-    from perfmgmt.demo.seed import demo_pipeline_followups_create
+    from perfmgmt.demo.pipeline import demo_pipeline_followups_create
     from tests.factories import lead_path
 
     demo_organisation_create(password="pw-for-test-1")

@@ -30,14 +30,12 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, password: str, force: bool, if_empty: bool, **options):
+        from perfmgmt.demo.appraisals import demo_appraisals_create
+        from perfmgmt.demo.incentives import demo_incentives_create
         from perfmgmt.demo.organisation import DEMO_USERNAMES, demo_organisation_create
-        from perfmgmt.demo.seed import (
-            demo_appraisals_create,
-            demo_data_import,
-            demo_incentives_create,
-            demo_pipeline_followups_create,
-            demo_plans_create,
-        )
+        from perfmgmt.demo.pipeline import demo_pipeline_followups_create
+        from perfmgmt.demo.seed import demo_data_import
+        from perfmgmt.demo.targets import demo_plans_create
 
         if if_empty and get_user_model().objects.exists():
             existing = get_user_model().objects.filter(username__in=DEMO_USERNAMES).values_list("username", flat=True)
