@@ -59,7 +59,7 @@ from incentives.selectors.statements import (
 from incentives.services.manual_lines import manual_line_create, manual_line_delete, manual_line_update
 from incentives.services.statements import plan_for, statement_approve, statement_lock, statements_refresh
 from metrics.registry import KPI_BY_KEY
-from metrics.targets.forms import percent_initial
+from perfmgmt.common.forms import percent_initial
 from perfmgmt.common.listing import queryset_paginate, queryset_sort
 from perfmgmt.common.periods import store_today
 from teams.models import Member, Store

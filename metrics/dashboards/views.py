@@ -38,8 +38,8 @@ from metrics.dashboards.selectors import (
 from metrics.followups.selectors import figures_notice
 from metrics.kpis.cache import dashboard_cached
 from metrics.registry import Level
-from metrics.targets.forms import percent_initial
 from perfmgmt.common.exports import XLSX_CONTENT_TYPE, csv_bytes, xlsx_bytes
+from perfmgmt.common.forms import percent_initial
 from perfmgmt.common.periods import DEFAULT_PRESET, Period, period_resolve, store_today
 from teams.forms import StaffCostForm
 from teams.models import Member, StaffCost, Store, Team

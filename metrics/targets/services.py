@@ -30,11 +30,20 @@ from metrics.models import (
     TargetTier,
 )
 from metrics.registry import KPI_BY_KEY, Direction
-from metrics.targets.decomposition import Decomposition
-from metrics.targets.selectors import ACHIEVED, BEHIND, target_can_edit, targets_progress
-from perfmgmt.common.periods import store_today
+from metrics.targets.decomposition import (
+    LEADS,
+    Decomposition,
+    DecompositionInput,
+    History,
+    decomposition_chain,
+    decomposition_history,
+    member_shares,
+    revenue_decompose,
+)
+from metrics.targets.selectors import ACHIEVED, BEHIND, targets_progress
+from perfmgmt.common.periods import Period, store_today
 from teams.models import Member, Store, Team
-from teams.selectors.scoping import Viewer
+from teams.selectors.scoping import Viewer, behaviour_record_can_set, promotion_can_plan, target_can_edit
 
 FIELDS = ("tier", "name", "kpi_key", "behaviour", "store", "team", "member", "period_kind", "start", "end", "phase",
           "value", "direction", "pace", "parent", "owner", "notes")  # fmt: skip
@@ -147,6 +156,68 @@ class DecompositionSave:
     # Only for a plan with leads (a team that works leads): a service team's plan has none.
     leads_behaviour: Behaviour | None
     name_msg: MessageData | None = None
+
+
+@dataclass(frozen=True)
+class DecompositionFigures:
+    """The figures a revenue target is worked back through, as typed on the page or sent to the API.
+    Rates and shares are fractions (0.35), money in yuan."""
+
+    revenue: Decimal
+    returning_share: Decimal
+    new_value_per_deal: Decimal
+    lead_conversion: Decimal | None  # None for a service team (decomposition_chain)
+    returning_order_value: Decimal
+    orders_per_buyer: Decimal
+    inquiry_conversion: Decimal | None
+    uv_conversion: Decimal | None
+    working_weekdays: tuple[int, ...]  # 0 = Monday
+    pace_by_weights: bool
+    split: str  # equal, last_period or manual (SPLITS)
+    manual_shares: dict[int, Decimal]  # member id → share (split=manual), scaled to add up to 1
+
+
+SPLITS = ("equal", "last_period", "manual")
+
+
+def decomposition_plan(
+    *, store: Store, team: Team | None, period: Period, figures: DecompositionFigures, members: list[Member]
+) -> tuple[Decomposition, History | None]:
+    """The plan for these figures (shared by the page and the API); the history (the store's
+    weekday weights, the members' GMV of the last complete period) only when weekday weights or
+    that split need it. A team that works no leads gets no leads, whatever lead conversion came.
+    ValueError when the figures cannot be worked back (no working day, shares that add up to
+    nothing). Writes nothing: decomposition_save saves a plan."""
+    history = None
+    if figures.pace_by_weights or figures.split == "last_period":
+        history = decomposition_history(
+            store_id=store.pk, team_id=team.pk if team else None, period=period, today=store_today(store)
+        )
+    member_ids = [m.pk for m in members]
+    if figures.split == "manual":
+        member_ids = [m for m in member_ids if figures.manual_shares.get(m, 0) > 0]
+    shares = member_shares(
+        split=figures.split,
+        member_ids=member_ids,
+        history=history.member_gmv if history else None,
+        manual=figures.manual_shares,
+    )
+    weights = history.weekday_weights if history and figures.pace_by_weights and history.weekday_weights else None
+    spec = DecompositionInput(
+        revenue=figures.revenue,
+        period=period,
+        returning_share=figures.returning_share,
+        new_value_per_deal=figures.new_value_per_deal,
+        lead_conversion=figures.lead_conversion if decomposition_chain(store=store, team=team) == LEADS else None,
+        returning_order_value=figures.returning_order_value,
+        orders_per_buyer=figures.orders_per_buyer,
+        inquiry_conversion=figures.inquiry_conversion,
+        uv_conversion=figures.uv_conversion,
+        working_weekdays=tuple(sorted(figures.working_weekdays)),
+        weekday_weights=weights,
+        member_shares=shares,
+    )
+    return revenue_decompose(spec), history
 
 
 def decomposition_default_name(*, scope: str, start: dt.date, end: dt.date) -> MessageData:
@@ -283,7 +354,7 @@ def campaign_create(
     """A promotion with its phases and each phase's focus targets: member-level KPIs for every
     team of the store, store-level ones for the store. Their names are messages ("<promotion> ·
     <phase> · <KPI>"), read in each reader's language."""
-    if not target_can_edit(viewer=viewer, store_id=store.pk, team_id=None, member_id=None):
+    if not promotion_can_plan(viewer=viewer, store_id=store.pk):
         raise PermissionDenied(_("Only the store's managers plan its promotions."))
     campaign = Campaign.objects.create(store=store, kind=kind, name=name)
     teams = list(Team.objects.filter(store=store))
@@ -313,8 +384,7 @@ def behaviour_record_set(*, viewer: Viewer, user, member: Member, behaviour: Beh
                          note: str = "") -> BehaviourRecord:  # fmt: skip
     """Staff record their own counts (a team lead or manager may correct them); recording the
     same behaviour and day again replaces the count."""
-    own = viewer.member_id == member.pk
-    if not own and not target_can_edit(viewer=viewer, store_id=behaviour.store_id, team_id=None, member_id=member.pk):
+    if not behaviour_record_can_set(viewer=viewer, member_id=member.pk, store_id=behaviour.store_id):
         raise PermissionDenied(_("You may record only your own counts."))
     if count < 0:
         raise ValidationError({"count": _("A count cannot be negative.")})
