@@ -16,6 +16,9 @@ Who may change the organisation and its logins (the "…_editable" and "…_mana
   of their members who hold no role (invite, new password link, deactivate); never a role grant;
 - HR, team leads and staff: nothing (HR reads the users and their roles).
 Something a role may never change answers 403; something outside the editor's stores 404.
+
+Who may set targets, record behaviour counts and plan promotions (the targets pages and API of
+metrics.targets): the last section, `target_can_set` and the rules after it.
 """
 
 from __future__ import annotations
