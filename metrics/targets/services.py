@@ -43,7 +43,7 @@ from metrics.targets.decomposition import (
 from metrics.targets.selectors import ACHIEVED, BEHIND, targets_progress
 from perfmgmt.common.periods import Period, store_today
 from teams.models import Member, Store, Team
-from teams.selectors.scoping import Viewer, behaviour_record_can_set, promotion_can_plan, target_can_edit
+from teams.selectors.scoping import Viewer, viewer_edits_target, viewer_plans_promotions, viewer_records_counts
 
 FIELDS = ("tier", "name", "kpi_key", "behaviour", "store", "team", "member", "period_kind", "start", "end", "phase",
           "value", "direction", "pace", "parent", "owner", "notes")  # fmt: skip
@@ -95,7 +95,9 @@ def default_direction(kpi_key: str) -> str:
 
 
 def _check_edit(viewer: Viewer, target: Target) -> None:
-    if not target_can_edit(viewer=viewer, store_id=target.store_id, team_id=target.team_id, member_id=target.member_id):
+    if not viewer_edits_target(
+        viewer=viewer, store_id=target.store_id, team_id=target.team_id, member_id=target.member_id
+    ):
         raise PermissionDenied(_("You may not set targets for this store, team or member."))
 
 
@@ -234,7 +236,7 @@ def decomposition_save(*, viewer: Viewer, user, plan: Decomposition, how: Decomp
     are messages, read in each reader's language (metrics/messages.py)."""
     period = plan.input.period
     store, team = how.store, how.team
-    if not target_can_edit(viewer=viewer, store_id=store.pk, team_id=team.pk if team else None, member_id=None):
+    if not viewer_edits_target(viewer=viewer, store_id=store.pk, team_id=team.pk if team else None, member_id=None):
         raise PermissionDenied(_("You may not set targets for this store or team."))
     leads_behaviour = how.leads_behaviour if plan.leads is not None else None
     pace = PaceMethod.WEEKDAYS if plan.weighted else PaceMethod.LINEAR
@@ -354,7 +356,7 @@ def campaign_create(
     """A promotion with its phases and each phase's focus targets: member-level KPIs for every
     team of the store, store-level ones for the store. Their names are messages ("<promotion> ·
     <phase> · <KPI>"), read in each reader's language."""
-    if not promotion_can_plan(viewer=viewer, store_id=store.pk):
+    if not viewer_plans_promotions(viewer=viewer, store_id=store.pk):
         raise PermissionDenied(_("Only the store's managers plan its promotions."))
     campaign = Campaign.objects.create(store=store, kind=kind, name=name)
     teams = list(Team.objects.filter(store=store))
@@ -384,7 +386,7 @@ def behaviour_record_set(*, viewer: Viewer, user, member: Member, behaviour: Beh
                          note: str = "") -> BehaviourRecord:  # fmt: skip
     """Staff record their own counts (a team lead or manager may correct them); recording the
     same behaviour and day again replaces the count."""
-    if not behaviour_record_can_set(viewer=viewer, member_id=member.pk, store_id=behaviour.store_id):
+    if not viewer_records_counts(viewer=viewer, member_id=member.pk, store_id=behaviour.store_id):
         raise PermissionDenied(_("You may record only your own counts."))
     if count < 0:
         raise ValidationError({"count": _("A count cannot be negative.")})

@@ -18,7 +18,7 @@ Who may change the organisation and its logins (the "…_editable" and "…_mana
 Something a role may never change answers 403; something outside the editor's stores 404.
 
 Who may set targets, record behaviour counts and plan promotions (the targets pages and API of
-metrics.targets): the last section, `target_can_set` and the rules after it.
+metrics.targets): the last section, `viewer_sets_targets` and the rules after it.
 """
 
 from __future__ import annotations
@@ -399,12 +399,12 @@ def viewer_exports_store(*, viewer: Viewer, store_id: int | None) -> bool:
 # serializers only ask. They take ids, not metrics' objects: teams never imports metrics.
 
 
-def target_can_set(*, viewer: Viewer) -> bool:
+def viewer_sets_targets(*, viewer: Viewer) -> bool:
     """Admins, managers and team leads set targets; HR and staff do not."""
     return viewer.is_admin or viewer.is_manager or viewer.is_team_lead
 
 
-def target_can_edit(*, viewer: Viewer, store_id: int, team_id: int | None, member_id: int | None) -> bool:
+def viewer_edits_target(*, viewer: Viewer, store_id: int, team_id: int | None, member_id: int | None) -> bool:
     """Whether the viewer may create, change or delete a target of this scope: admins anywhere;
     managers in their stores; team leads for their team and its members. HR and staff never
     (staff record behaviours, they do not set their own targets)."""
@@ -448,7 +448,7 @@ def member_list_target_editable(*, viewer: Viewer) -> QuerySet[Member]:
     return members.filter(pk__in=Member.objects.filter(q).values("pk"))
 
 
-def promotion_can_plan(*, viewer: Viewer, store_id: int | None = None) -> bool:
+def viewer_plans_promotions(*, viewer: Viewer, store_id: int | None = None) -> bool:
     """Promotions (their phases and focus targets) are planned by administrators (any store) and
     managers (their stores); without a store, whether the viewer plans promotions at all."""
     if store_id is None:
@@ -474,10 +474,10 @@ def member_list_recordable(*, viewer: Viewer) -> QuerySet[Member]:
     return Member.objects.filter(pk__in=Member.objects.filter(q).values("pk")).order_by("display_name")
 
 
-def behaviour_record_can_set(*, viewer: Viewer, member_id: int, store_id: int) -> bool:
+def viewer_records_counts(*, viewer: Viewer, member_id: int, store_id: int) -> bool:
     """Staff record their own counts; whoever may set the member's targets in the behaviour's
     store (a team lead, a manager, an admin) may correct them."""
-    return viewer.member_id == member_id or target_can_edit(
+    return viewer.member_id == member_id or viewer_edits_target(
         viewer=viewer, store_id=store_id, team_id=None, member_id=member_id
     )
 

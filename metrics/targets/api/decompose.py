@@ -52,10 +52,10 @@ from perfmgmt.common.periods import Period
 from teams.models import Member, Store, Team
 from teams.selectors.scoping import (
     store_list,
-    target_can_edit,
-    target_can_set,
     team_list,
+    viewer_edits_target,
     viewer_get,
+    viewer_sets_targets,
 )
 
 MEMBER_KEY = "^[0-9]{1,18}$"  # a member id as a JSON object's key
@@ -295,13 +295,13 @@ class DecomposeApi(APIView):
     )
     def post(self, request):
         viewer = viewer_get(user=request.user)
-        if not target_can_set(viewer=viewer):
+        if not viewer_sets_targets(viewer=viewer):
             raise PermissionDenied(_("Targets are set by managers, team leads and administrators."))
         payload = DecomposeRequestSerializer(data=request.data, viewer=viewer)
         payload.is_valid(raise_exception=True)
         q = payload.validated_data
         store, team = q["store"], q.get("team")
-        if not target_can_edit(viewer=viewer, store_id=store.pk, team_id=team.pk if team else None, member_id=None):
+        if not viewer_edits_target(viewer=viewer, store_id=store.pk, team_id=team.pk if team else None, member_id=None):
             raise PermissionDenied(_("You may not set targets for this store or team."))
         period = Period(q["start"], q["end"])
         members = member_list_active(store=store, team=team, period=period)

@@ -38,9 +38,9 @@ from metrics.targets.services import (
 )
 from teams.models import Store
 from teams.selectors.scoping import (
-    promotion_can_plan,
     store_list_promotable,
     viewer_get,
+    viewer_plans_promotions,
 )
 
 FOCUS_KEYS = [key for focus in PHASE_FOCUS.values() for key, _value in focus]
@@ -176,7 +176,7 @@ class PromotionViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.
 
     def create(self, request, *args, **kwargs):
         viewer = viewer_get(user=request.user)
-        if not promotion_can_plan(viewer=viewer):
+        if not viewer_plans_promotions(viewer=viewer):
             raise PermissionDenied(_("Promotions are planned by the store's managers."))
         payload = CampaignCreateSerializer(data=request.data, viewer=viewer)
         payload.is_valid(raise_exception=True)

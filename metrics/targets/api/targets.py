@@ -55,9 +55,9 @@ from teams.api.filters import IdQueryField
 from teams.selectors.scoping import (
     member_list,
     store_list,
-    target_can_set,
     team_list,
     viewer_get,
+    viewer_sets_targets,
 )
 
 STATUS_HELP = ", ".join(STATUSES)
@@ -233,7 +233,7 @@ class TargetViewSet(viewsets.ModelViewSet):
         return Response(TargetSerializer(target, context=self._with_progress([target])).data)
 
     def _check_role(self):
-        if not target_can_set(viewer=self.viewer):
+        if not viewer_sets_targets(viewer=self.viewer):
             raise PermissionDenied(_("Targets are set by managers, team leads and administrators."))
 
     def create(self, request, *args, **kwargs):

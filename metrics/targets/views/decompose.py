@@ -35,9 +35,9 @@ from perfmgmt.common.periods import Period, store_today
 from teams.models import Member
 from teams.selectors.scoping import (
     Viewer,
-    target_can_edit,
-    target_can_set,
+    viewer_edits_target,
     viewer_get,
+    viewer_sets_targets,
 )
 
 
@@ -147,7 +147,7 @@ def _weekday_shares(weights: dict[int, Decimal] | None) -> list[tuple[str, Decim
 
 def _decompose_scope_error(viewer: Viewer, form: DecomposeScopeForm) -> str | None:
     store, team = form.cleaned_data["store"], form.cleaned_data.get("team")
-    if target_can_edit(viewer=viewer, store_id=store.pk, team_id=team.pk if team else None, member_id=None):
+    if viewer_edits_target(viewer=viewer, store_id=store.pk, team_id=team.pk if team else None, member_id=None):
         return None
     if team is None and viewer.is_team_lead:
         return _("Team leads decompose their own team's target: choose your team.")
@@ -157,7 +157,7 @@ def _decompose_scope_error(viewer: Viewer, form: DecomposeScopeForm) -> str | No
 @login_required
 def decompose_view(request: HttpRequest) -> HttpResponse:
     viewer = viewer_get(user=request.user)
-    if not target_can_set(viewer=viewer):
+    if not viewer_sets_targets(viewer=viewer):
         raise PermissionDenied(_("Targets are set by managers, team leads and administrators."))
     today = timezone.localdate()
     posted = request.method == "POST"

@@ -26,8 +26,8 @@ from metrics.targets.views.rows import (
 )
 from perfmgmt.common.listing import queryset_paginate, queryset_sort
 from teams.selectors.scoping import (
-    promotion_can_plan,
     viewer_get,
+    viewer_plans_promotions,
 )
 
 
@@ -50,14 +50,14 @@ def promotion_list_view(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "targets/promotions.html",
-        {"page": page, "rows": rows, "sort": sort, "can_plan": promotion_can_plan(viewer=viewer)},
+        {"page": page, "rows": rows, "sort": sort, "can_plan": viewer_plans_promotions(viewer=viewer)},
     )
 
 
 @login_required
 def promotion_create_view(request: HttpRequest) -> HttpResponse:
     viewer = viewer_get(user=request.user)
-    if not promotion_can_plan(viewer=viewer):
+    if not viewer_plans_promotions(viewer=viewer):
         raise PermissionDenied(_("Promotions are planned by the store's managers."))
     defaults = {key: value for focus in PHASE_FOCUS.values() for key, value in focus}
     form = PromotionForm(request.POST or None, viewer=viewer, focus_defaults=defaults)

@@ -47,12 +47,12 @@ from perfmgmt.common.listing import queryset_paginate, queryset_sort
 from perfmgmt.common.periods import store_today
 from teams.selectors.scoping import (
     member_list_recordable,
-    promotion_can_plan,
     store_list,
-    target_can_edit,
-    target_can_set,
     team_list,
+    viewer_edits_target,
     viewer_get,
+    viewer_plans_promotions,
+    viewer_sets_targets,
 )
 
 
@@ -123,8 +123,8 @@ def target_list_view(request: HttpRequest) -> HttpResponse:
             "periods": list(PERIOD_FILTERS.items()),
             "selected": {"store": store_id, "team": team_id, "tier": tier, "status": status, "period": period},
             "filtered": bool(store_id or team_id or tier or status or period != "open"),
-            "can_set": target_can_set(viewer=viewer),
-            "can_plan_promotions": promotion_can_plan(viewer=viewer),
+            "can_set": viewer_sets_targets(viewer=viewer),
+            "can_plan_promotions": viewer_plans_promotions(viewer=viewer),
             "can_record": member_list_recordable(viewer=viewer).exists(),
             "unread_alerts": target_alert_unread_count(viewer=viewer),
         },
@@ -171,7 +171,7 @@ def target_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
                 (alert, value_shown(target, alert.actual), value_shown(target, alert.expected)) for alert in alerts
             ],
             "kpi": target_kpi(target),
-            "can_edit": target_can_edit(
+            "can_edit": viewer_edits_target(
                 viewer=viewer, store_id=target.store_id, team_id=target.team_id, member_id=target.member_id
             ),
             "today": store_today(target.store),
@@ -200,7 +200,7 @@ def _initial_from_parent(request: HttpRequest, visible: QuerySet[Target]) -> dic
 @login_required
 def target_create_view(request: HttpRequest) -> HttpResponse:
     viewer = viewer_get(user=request.user)
-    if not target_can_set(viewer=viewer):
+    if not viewer_sets_targets(viewer=viewer):
         raise PermissionDenied(_("Targets are set by managers, team leads and administrators."))
     today = timezone.localdate()
     initial = _initial_from_parent(request, target_list(viewer=viewer))
@@ -222,7 +222,9 @@ def target_create_view(request: HttpRequest) -> HttpResponse:
 def target_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     viewer = viewer_get(user=request.user)
     target = get_object_or_404(target_list(viewer=viewer), pk=pk)
-    if not target_can_edit(viewer=viewer, store_id=target.store_id, team_id=target.team_id, member_id=target.member_id):
+    if not viewer_edits_target(
+        viewer=viewer, store_id=target.store_id, team_id=target.team_id, member_id=target.member_id
+    ):
         raise PermissionDenied(_("You may not change this target."))
     form = TargetForm(request.POST or None, viewer=viewer, today=timezone.localdate(), instance=target)
     if request.method == "POST" and form.is_valid():
@@ -242,7 +244,9 @@ def target_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
 def target_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
     viewer = viewer_get(user=request.user)
     target = get_object_or_404(target_list(viewer=viewer), pk=pk)
-    if not target_can_edit(viewer=viewer, store_id=target.store_id, team_id=target.team_id, member_id=target.member_id):
+    if not viewer_edits_target(
+        viewer=viewer, store_id=target.store_id, team_id=target.team_id, member_id=target.member_id
+    ):
         raise PermissionDenied(_("You may not delete this target."))
     if request.method == "POST":
         name = target.name_text
