@@ -31,9 +31,9 @@ from incentives.models import (
 )
 from incentives.selectors.plans import PlanParts
 from incentives.services.plans import DEFAULT_GRADE_COEFFICIENTS, plan_parts_validate
-from metrics.formatting import decimal_plain, percent_plain
 from metrics.registry import KPI_BY_KEY, Level, kpis_for
 from perfmgmt.common.forms import MonthField
+from perfmgmt.common.numbers import decimal_plain, percent_plain
 from teams.models import Member, Store, Team
 
 HUNDRED = Decimal(100)
@@ -60,11 +60,6 @@ def _json_number(value: Decimal) -> int | float:
     """A yuan amount or a coefficient as JSON keeps it: 800, 1.2."""
     value = Decimal(value)
     return int(value) if value == value.to_integral_value() else float(value)
-
-
-def _percent(value) -> str | None:
-    """A stored fraction as the form shows it: 0.025 → "2.5", 0.5 → "50"."""
-    return None if value is None else percent_plain(value)
 
 
 def _errors_to(form: forms.Form, error: ValidationError, fields: dict[str, str] | None = None) -> None:
@@ -124,7 +119,7 @@ class TierForm(RowForm):
 
     @staticmethod
     def initial_of(row: CommissionTier) -> dict:
-        return {"from_completion": _percent(row.from_completion), "rate": _percent(row.rate)}
+        return {"from_completion": percent_plain(row.from_completion), "rate": percent_plain(row.rate)}
 
 
 class _KpiRuleForm(RowForm):
@@ -146,7 +141,7 @@ class _KpiRuleForm(RowForm):
 
     @staticmethod
     def _threshold_initial(row) -> Decimal:
-        return _percent(row.threshold) if _rate_kpi(row.kpi_key) else decimal_plain(row.threshold)
+        return percent_plain(row.threshold) if _rate_kpi(row.kpi_key) else decimal_plain(row.threshold)
 
 
 class ModifierForm(_KpiRuleForm):
@@ -278,7 +273,7 @@ class PlanForm(forms.ModelForm):
             self.fields[name].widget.attrs.update({"step": "0.01", "inputmode": "decimal", "min": "0"})
         if not self.is_bound and self.instance is not None:
             for name in self.PERCENT_DEFAULTS:
-                self.initial[name] = _percent(getattr(self.instance, name))
+                self.initial[name] = percent_plain(getattr(self.instance, name))
 
     # A percentage left empty: the model's default (no rate, no floor; the call weights 50/50).
     PERCENT_DEFAULTS = {"flat_rate": Decimal(0), "pk_bonus_rate": Decimal(0), "call_floor": Decimal(0),

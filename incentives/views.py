@@ -58,8 +58,8 @@ from incentives.selectors.statements import (
 from incentives.services.manual_lines import manual_line_create, manual_line_delete, manual_line_update
 from incentives.services.statements import plan_for, statement_approve, statement_lock, statements_refresh
 from metrics.formatting import kpi_label_text
-from metrics.targets.forms import percent_initial
 from perfmgmt.common.listing import queryset_paginate, queryset_sort
+from perfmgmt.common.numbers import percent_plain
 from perfmgmt.common.periods import month_next, month_previous, store_today
 from teams.models import Member, Store
 from teams.selectors.scoping import (
@@ -434,7 +434,8 @@ def _estimator(request: HttpRequest, member: Member, today: dt.date) -> dict:
     initial = {
         "store": store, "gmv": so_far.gmv, "refunds": so_far.refunds, "target": target,
         "grade": inputs["appraisal_grade"] or "", "score": inputs["appraisal_score"],
-        "conversion": percent_initial(so_far.conversion), "refund_rate": percent_initial(so_far.refund_rate),
+        "conversion": percent_plain(so_far.conversion, places="0.01"),
+        "refund_rate": percent_plain(so_far.refund_rate, places="0.01"),
         "won": so_far.won, "connected_calls": so_far.connected_calls, "talk_minutes": so_far.talk_minutes,
     }  # fmt: skip
     if any(key in request.GET for key in ESTIMATE_INPUTS):

@@ -61,17 +61,6 @@ def percent_display(fraction, *, places: int = 1) -> str:
     return f"{number_format(shown, decimals, use_l10n=True, force_grouping=True)}%"
 
 
-def decimal_plain(value) -> str:
-    """A number as typed into a form or a sheet's text: no grouping, no trailing zeros, no
-    exponent (100, 1.5, 0.025), the same in every language."""
-    return f"{Decimal(str(value)).normalize():f}"
-
-
-def percent_plain(fraction) -> str:
-    """A fraction as the percentage typed into a form, without the sign: 0.025 → "2.5"."""
-    return decimal_plain(Decimal(str(fraction)) * 100)
-
-
 def number_display(value, *, places: int = 0) -> str:
     """A plain number with grouping and `places` decimals: 1,500 or 12.5."""
     if value is None:

@@ -23,9 +23,9 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from metrics.formatting import decimal_plain, percent_plain
 from metrics.registry import KPI_BY_KEY, Direction, Unit
 from perfmgmt.common.forms import MonthField
+from perfmgmt.common.numbers import decimal_plain, percent_plain
 from reviews import scoring
 from reviews.forms import TeamChoiceField
 from reviews.models import ItemKind, ScoringRule
@@ -147,39 +147,31 @@ def editor_prototypes() -> dict[str, Row]:
 # --- showing: spec → rows -------------------------------------------------------------------------
 
 
-def _text(value: Decimal | None) -> str:
-    return "" if value is None else decimal_plain(value)
-
-
-def _percent_text(fraction: Decimal | None) -> str:
-    return "" if fraction is None else percent_plain(fraction)
-
-
 def _kpi_text(key: str, value: Decimal | None) -> str:
     kpi = KPI_BY_KEY.get(key)
-    return _percent_text(value) if kpi and kpi.unit == Unit.RATE else _text(value)
+    return percent_plain(value) if kpi and kpi.unit == Unit.RATE else decimal_plain(value)
 
 
 def editor_from_spec(*, spec: TemplateSpec) -> Editor:
     editor = Editor(values={"name_zh": spec.name_zh, "name_en": spec.name_en, "description": spec.description,
                             "description_en": spec.description_en, "store": str(spec.store_id or "")})  # fmt: skip
-    editor.bands = [Row(n, {"grade": b.grade, "lower": _text(b.lower), "guide": _percent_text(b.guide)})
+    editor.bands = [Row(n, {"grade": b.grade, "lower": decimal_plain(b.lower), "guide": percent_plain(b.guide)})
                     for n, b in enumerate(spec.bands)]  # fmt: skip
     for d, dimension in enumerate(spec.dimensions):
         row = DimensionRow(d, {"id": str(dimension.id or ""), "name_zh": dimension.name_zh,
-                               "name_en": dimension.name_en, "weight": _percent_text(dimension.weight)})  # fmt: skip
+                               "name_en": dimension.name_en, "weight": percent_plain(dimension.weight)})  # fmt: skip
         for i, item in enumerate(dimension.items):
             item_row = ItemRow(i, {
                 "id": str(item.id or ""), "name_zh": item.name_zh, "name_en": item.name_en, "kind": item.kind,
-                "weight": _percent_text(item.weight), "kpi_key": item.kpi_key, "rule": item.rule,
+                "weight": percent_plain(item.weight), "kpi_key": item.kpi_key, "rule": item.rule,
                 "floor": _kpi_text(item.kpi_key, item.floor),
                 "target_source": FIXED_TARGET if item.target is not None else MEMBER_TARGET,
                 "target": _kpi_text(item.kpi_key, item.target),
-                "manager_weight": _percent_text(item.manager_weight), "self_weight": _percent_text(item.self_weight),
-                "peer_weight": _percent_text(item.peer_weight), "rubric_zh": item.rubric_zh,
+                "manager_weight": percent_plain(item.manager_weight), "self_weight": percent_plain(item.self_weight),
+                "peer_weight": percent_plain(item.peer_weight), "rubric_zh": item.rubric_zh,
                 "rubric_en": item.rubric_en,
             })  # fmt: skip
-            item_row.thresholds = [Row(t, {"value": _kpi_text(item.kpi_key, v), "score": _text(s)})
+            item_row.thresholds = [Row(t, {"value": _kpi_text(item.kpi_key, v), "score": decimal_plain(s)})
                                    for t, (v, s) in enumerate(item.thresholds)]  # fmt: skip
             levels = item.rubric_levels or rubric_empty()
             item_row.rubric = [(n + 1, levels[n].get("zh", ""), levels[n].get("en", "")) for n in range(LEVELS)]

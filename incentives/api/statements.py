@@ -27,7 +27,7 @@ from rest_framework.response import Response
 from incentives.models import ManualLine, ManualLineKind, Statement, StatementState
 from incentives.selectors.statements import statement_list, viewer_manages_store_pay
 from incentives.services.manual_lines import manual_line_create, manual_line_delete, manual_line_update
-from metrics.targets.api import _django_errors
+from metrics.targets.api.fields import django_errors as _django_errors
 from teams.api.filters import IdQueryField
 from teams.selectors.scoping import viewer_get
 

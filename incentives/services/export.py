@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from incentives import calc
 from incentives.models import LineKind, ManualLineKind, Plan, Statement, StatementState
 from incentives.selectors.plans import allowance_text, plan_label
-from metrics.formatting import decimal_plain, kpi_label_text, rate_display
+from metrics.formatting import kpi_label_text, rate_display
 from metrics.registry import KPI_BY_KEY
 from perfmgmt.common.exports import (
     MONEY,
@@ -33,6 +33,7 @@ from perfmgmt.common.exports import (
 from perfmgmt.common.exports import xlsx_column_widths as _widths
 from perfmgmt.common.exports import xlsx_sheet_title as _sheet_title
 from perfmgmt.common.exports import xlsx_value_cell as _cell
+from perfmgmt.common.numbers import decimal_plain
 from perfmgmt.common.periods import month_last
 from teams.models import Store, Team, TeamMembership
 
@@ -220,15 +221,10 @@ def _deals_text(deals: list[dict] | None) -> str:
                                for d in deals or [])  # fmt: skip
 
 
-def _number(value: Decimal) -> str:
-    """A Decimal without trailing zeros or exponent: 100, 1.5, 0.8."""
-    return decimal_plain(value)
-
-
 def _comparison(kpi_key: str, comparison: str, threshold: Decimal) -> str:
     kpi = KPI_BY_KEY.get(kpi_key)
     sign = {"ge": "≥", "gt": ">", "le": "≤", "lt": "<"}.get(comparison, comparison)
-    shown = rate_display(threshold) if kpi is not None and kpi.is_rate else _number(threshold)
+    shown = rate_display(threshold) if kpi is not None and kpi.is_rate else decimal_plain(threshold)
     return f"{kpi_label_text(kpi_key)} {sign} {shown}"
 
 
@@ -249,7 +245,7 @@ def _plan_texts(plan: Plan) -> list[str]:
         commission = str(plan.get_commission_mode_display())
     if plan.commission_cap is not None:
         commission += f" ({capfirst(_('commission cap (yuan)'))} {plan.commission_cap})"
-    modifiers = "; ".join(f"{_comparison(m.kpi_key, m.comparison, m.threshold)} → ×{_number(m.multiplier)}"
+    modifiers = "; ".join(f"{_comparison(m.kpi_key, m.comparison, m.threshold)} → ×{decimal_plain(m.multiplier)}"
                           for m in plan.modifiers.all())  # fmt: skip
     milestones = "; ".join(f"{_comparison(m.kpi_key, m.comparison, m.threshold)} → {m.amount}"
                            for m in plan.milestones.all())  # fmt: skip

@@ -36,7 +36,6 @@ from incentives.models import (
 )
 from incentives.selectors.estimate import gmv_target
 from incentives.selectors.plans import PlanParts, plan_parts_read
-from metrics.formatting import decimal_plain
 from metrics.kpis.deals import DealWon, deals_won_list
 from metrics.kpis.ranking import ranked_count, ranks
 from metrics.kpis.selectors import kpi_table
@@ -58,6 +57,7 @@ from metrics.messages import (
 )
 from metrics.models import Order
 from metrics.registry import KPI_BY_KEY, Level
+from perfmgmt.common.numbers import decimal_plain
 from perfmgmt.common.periods import month_last
 from reviews.selectors.appraisals import appraisal_for_pay, appraisal_pending_count
 from teams.models import Member, Store, Team, TeamMembership

@@ -5,7 +5,10 @@ from metrics.dashboards.api import MemberDashboardApi, MyDashboardApi, StoreOver
 from metrics.importing.api import ImportBatchViewSet
 from metrics.kpis.api import KpiView
 from metrics.pipeline.api import StuckDealViewSet
-from metrics.targets.api import BehaviourRecordViewSet, DecomposeApi, PromotionViewSet, TargetViewSet
+from metrics.targets.api.decompose import DecomposeApi
+from metrics.targets.api.promotions import PromotionViewSet
+from metrics.targets.api.records import BehaviourRecordViewSet
+from metrics.targets.api.targets import TargetViewSet
 
 # No root of its own: perfmgmt/urls.py serves one API root listing every app's collections.
 router = DefaultRouter()

@@ -20,8 +20,8 @@ from metrics.dashboards.selectors.team import DEFAULT_TREND_KPI
 from metrics.followups.selectors import figures_notice
 from metrics.kpis.families import kpi_choices
 from metrics.registry import Level
-from metrics.targets.forms import percent_initial
 from perfmgmt.common.exports import XLSX_CONTENT_TYPE, csv_bytes, xlsx_bytes
+from perfmgmt.common.numbers import percent_plain
 from perfmgmt.common.periods import DEFAULT_PRESET
 from teams.forms import StaffCostForm
 from teams.models import Store
@@ -180,7 +180,7 @@ def member_dashboard_view(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "month_gmv": dashboard.cells["gmv"][2].value if own and "gmv" in dashboard.cells else None,
             # The estimator's conversion, prefilled like the GMV (the statement counts it too).
-            "month_conversion": percent_initial(dashboard.cells["inquiry_to_payment_rate"][2].value)
+            "month_conversion": percent_plain(dashboard.cells["inquiry_to_payment_rate"][2].value, places="0.01")
             if own and "inquiry_to_payment_rate" in dashboard.cells
             else "",
             "form": form,

@@ -1,4 +1,6 @@
-"""Targets: who may see and change them, and how far each has come, from the rollups.
+"""Targets: which a viewer sees (who may change them: teams.selectors.scoping), how far each has
+come, from the rollups, and the reads of the target pages and API (lists, alerts, promotions,
+staff's counts).
 
 Progress of a target on a day (metrics/targets/pace.py has the pace rule every page shares):
 - actual: the KPI at the target's scope over its days so far (up to the store's last day with
@@ -19,9 +21,19 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import Max, Min, Q, QuerySet, Sum
+from django.utils.translation import gettext_lazy
 
 from metrics.kpis.selectors import kpi_table
-from metrics.models import BehaviourRecord, PaceMethod, StoreDay, Target, TargetDirection
+from metrics.models import (
+    Behaviour,
+    BehaviourRecord,
+    Campaign,
+    PaceMethod,
+    StoreDay,
+    Target,
+    TargetAlert,
+    TargetDirection,
+)
 from metrics.registry import KPI_BY_KEY, Kpi, Level, Unit
 from metrics.targets.pace import (
     DayWeight,
@@ -31,8 +43,8 @@ from metrics.targets.pace import (
     stores_last_day,
     weekday_pace,
 )
-from perfmgmt.common.periods import Period
-from teams.models import TeamMembership
+from perfmgmt.common.periods import Period, store_today
+from teams.models import Member, Store, Team, TeamMembership
 from teams.selectors.scoping import Viewer, member_list, store_list, team_list_overseen
 
 MARGIN = Decimal("0.05")  # ahead / behind: 5% better or worse than expected
@@ -45,6 +57,24 @@ ACHIEVED, AHEAD, ON_PACE, BEHIND, MISSED, NOT_STARTED = (
     "not_started",
 )
 NO_DATA = "no_data"  # running, but no day of it has figures yet (a Monday before the week's import)
+# The status vocabulary of pages, API and exports, in the order pages list them: key → (label, badge).
+STATUSES = {
+    ACHIEVED: (gettext_lazy("Achieved"), "ok"),
+    AHEAD: (gettext_lazy("Ahead"), "ok"),
+    ON_PACE: (gettext_lazy("On pace"), "info"),
+    BEHIND: (gettext_lazy("Behind"), "warn"),
+    MISSED: (gettext_lazy("Missed"), "bad"),
+    NO_DATA: (gettext_lazy("No figures yet"), ""),
+    NOT_STARTED: (gettext_lazy("Not started"), ""),
+}
+# The list's period filters, against the viewer's today: key → label.
+PERIOD_FILTERS = {
+    "open": gettext_lazy("Running and upcoming"),
+    "current": gettext_lazy("Running"),
+    "upcoming": gettext_lazy("Upcoming"),
+    "past": gettext_lazy("Ended"),
+    "all": gettext_lazy("All"),
+}
 
 
 def target_list(*, viewer: Viewer) -> QuerySet[Target]:
@@ -64,23 +94,6 @@ def target_list(*, viewer: Viewer) -> QuerySet[Target]:
         q |= Q(team_id__in=own_teams, member__isnull=True) | Q(store_id__in=own_stores, team__isnull=True,
                                                                  member__isnull=True)  # fmt: skip
     return targets.filter(q).distinct()
-
-
-def target_can_edit(*, viewer: Viewer, store_id: int, team_id: int | None, member_id: int | None) -> bool:
-    """Admins anywhere; managers in their stores; team leads for their team and its members.
-    HR and staff never (staff record behaviours, they do not set their own targets)."""
-    if viewer.is_admin:
-        return True
-    if store_id in viewer.managed_store_ids:
-        return True
-    if not viewer.led_team_ids:
-        return False
-    if team_id is not None and member_id is None:
-        return team_id in viewer.led_team_ids
-    if member_id is not None:
-        teams = set(TeamMembership.objects.filter(member_id=member_id).values_list("team_id", flat=True))
-        return bool(teams & set(viewer.led_team_ids)) and (team_id is None or team_id in viewer.led_team_ids)
-    return False
 
 
 @dataclass(frozen=True)
@@ -314,3 +327,176 @@ def _pace_status(actual: Decimal, expected: Decimal | None, at_least: bool) -> s
     if ratio >= 1 - MARGIN:
         return ON_PACE
     return BEHIND
+
+
+# --- the reads of the pages and the API -----------------------------------------------------------
+
+
+def targets_progress_by_store(*, targets: list[Target]) -> dict[int, Progress]:
+    """Progress of targets of several stores, each as of its store's local today."""
+    by_store: dict[int, list[Target]] = {}
+    for target in targets:
+        by_store.setdefault(target.store_id, []).append(target)
+    result: dict[int, Progress] = {}
+    for store_targets in by_store.values():
+        result.update(targets_progress(store_targets, today=store_today(store_targets[0].store)))
+    return result
+
+
+def targets_with_status(*, targets: QuerySet[Target], status: str) -> tuple[list[Target], dict[int, Progress]]:
+    """The targets whose progress has this status (computed, not stored), with every target's progress."""
+    everything = list(targets)
+    progress = targets_progress_by_store(targets=everything)
+    return [t for t in everything if progress[t.pk].status == status], progress
+
+
+def target_list_filtered(
+    *,
+    viewer: Viewer,
+    today: dt.date | None = None,
+    period: str = "all",
+    store_id: int | None = None,
+    team_id: int | None = None,
+    member_id: int | None = None,
+    tier: str = "",
+    active_on: dt.date | None = None,
+) -> QuerySet[Target]:
+    """The targets the viewer sees, filtered: `period` one of PERIOD_FILTERS against `today` (needed
+    unless "all"); `active_on`, those whose days include it; an id the viewer may not see matches
+    nothing."""
+    targets = target_list(viewer=viewer)
+    if period == "current":
+        targets = targets.filter(start__lte=today, end__gte=today)
+    elif period == "upcoming":
+        targets = targets.filter(start__gt=today)
+    elif period == "past":
+        targets = targets.filter(end__lt=today)
+    elif period == "open":
+        targets = targets.filter(end__gte=today)
+    if store_id:
+        targets = targets.filter(store_id=store_id)
+    if team_id:
+        targets = targets.filter(team_id=team_id)
+    if member_id:
+        targets = targets.filter(member_id=member_id)
+    if tier:
+        targets = targets.filter(tier=tier)
+    if active_on is not None:
+        targets = targets.filter(start__lte=active_on, end__gte=active_on)
+    return targets
+
+
+def target_ancestors(*, target: Target, visible: QuerySet[Target]) -> list[Target]:
+    """The visible targets above this one, the root first."""
+    chain, node, seen = [], target, {target.pk}
+    while node.parent_id and node.parent_id not in seen:
+        parent = visible.filter(pk=node.parent_id).first()
+        if parent is None:
+            break
+        chain.append(parent)
+        seen.add(parent.pk)
+        node = parent
+    return list(reversed(chain))
+
+
+def target_descendant_count(*, target: Target) -> int:
+    """How many targets are below this one (all of them, seen or not: a delete removes them)."""
+    count, frontier = 0, [target.pk]
+    while frontier:
+        frontier = list(Target.objects.filter(parent_id__in=frontier).values_list("pk", flat=True))
+        count += len(frontier)
+    return count
+
+
+def member_list_active(*, store: Store, team: Team | None, period: Period) -> list[Member]:
+    """Active members of the team (or of the store's teams) at some time in the period."""
+    memberships = TeamMembership.objects.filter(team__store=store, start_date__lte=period.end).filter(
+        Q(end_date__isnull=True) | Q(end_date__gte=period.start)
+    )
+    if team is not None:
+        memberships = memberships.filter(team=team)
+    return list(
+        Member.objects.filter(pk__in=memberships.values("member_id"), active=True).order_by("display_name", "pk")
+    )
+
+
+def store_list_of_member(*, member: Member) -> QuerySet[Store]:
+    """The stores of the member's teams (past and present)."""
+    return Store.objects.filter(teams__memberships__member=member).distinct().order_by("name")
+
+
+def behaviour_list_of_member(*, member: Member) -> QuerySet[Behaviour]:
+    """The behaviours the member counts: those of the stores of their teams, by store and name."""
+    behaviours = Behaviour.objects.filter(store__in=store_list_of_member(member=member))
+    return behaviours.select_related("store").order_by("store__name", "name")
+
+
+def behaviour_record_list(
+    *,
+    member_id: int | None,
+    behaviour_id: int | None = None,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+) -> QuerySet[BehaviourRecord]:
+    """A member's counts, newest first (none without a member), from `start` to `end` inclusive."""
+    if member_id is None:
+        return BehaviourRecord.objects.none()
+    records = BehaviourRecord.objects.filter(member_id=member_id).select_related("behaviour", "recorded_by")
+    if behaviour_id is not None:
+        records = records.filter(behaviour_id=behaviour_id)
+    if start is not None:
+        records = records.filter(date__gte=start)
+    if end is not None:
+        records = records.filter(date__lte=end)
+    return records.order_by("-date", "behaviour__name", "pk")
+
+
+def target_list_of_member_behaviours(*, viewer: Viewer, member: Member, since: dt.date) -> list[Target]:
+    """The member's own behaviour targets the viewer sees, ending on or after `since`."""
+    targets = target_list(viewer=viewer).filter(behaviour__isnull=False, member=member, end__gte=since)
+    return list(targets.order_by("start", "name"))
+
+
+# --- alerts
+
+
+def _alerts_meant_for(viewer: Viewer) -> Q:
+    """Alerts meant for the viewer: of targets they own, their own, their teams' (as member or
+    lead) and their stores' (as manager)."""
+    q = Q(target__owner_id=viewer.user_id)
+    teams = set(viewer.led_team_ids)
+    if viewer.member_id:
+        q |= Q(target__member_id=viewer.member_id)
+        teams |= set(TeamMembership.objects.filter(member_id=viewer.member_id).values_list("team_id", flat=True))
+    if teams:
+        q |= Q(target__team_id__in=teams, target__member__isnull=True)
+    if viewer.managed_store_ids:
+        q |= Q(target__store_id__in=viewer.managed_store_ids, target__team__isnull=True, target__member__isnull=True)
+    return q
+
+
+def target_alert_list(*, viewer: Viewer, mine: bool) -> QuerySet[TargetAlert]:
+    """Alerts of the targets the viewer sees; `mine`: only those meant for them."""
+    alerts = TargetAlert.objects.filter(target__in=target_list(viewer=viewer).values("pk"))
+    if mine:
+        alerts = alerts.filter(_alerts_meant_for(viewer))
+    return alerts.select_related("target__store", "target__team", "target__member", "target__behaviour")
+
+
+def target_alert_unread_count(*, viewer: Viewer) -> int:
+    """Unread alerts meant for the viewer."""
+    return target_alert_list(viewer=viewer, mine=True).filter(read_at__isnull=True).count()
+
+
+# --- promotions
+
+
+def campaign_list(*, viewer: Viewer) -> QuerySet[Campaign]:
+    """Promotions of the stores the viewer sees, and those of every store."""
+    stores = store_list(viewer=viewer)
+    return Campaign.objects.filter(Q(store__in=stores) | Q(store__isnull=True)).select_related("store")
+
+
+def campaign_focus_targets(*, viewer: Viewer, campaigns: list[Campaign]) -> list[Target]:
+    """The focus targets of these promotions' phases that the viewer sees, by team and name."""
+    return list(target_list(viewer=viewer).filter(phase__campaign__in=campaigns).order_by("team__name", "name"))

@@ -30,11 +30,20 @@ from metrics.models import (
     TargetTier,
 )
 from metrics.registry import KPI_BY_KEY, Direction
-from metrics.targets.decomposition import Decomposition
-from metrics.targets.selectors import ACHIEVED, BEHIND, target_can_edit, targets_progress
-from perfmgmt.common.periods import store_today
+from metrics.targets.decomposition import (
+    LEADS,
+    Decomposition,
+    DecompositionInput,
+    History,
+    decomposition_chain,
+    decomposition_history,
+    member_shares,
+    revenue_decompose,
+)
+from metrics.targets.selectors import ACHIEVED, BEHIND, targets_progress
+from perfmgmt.common.periods import Period, store_today
 from teams.models import Member, Store, Team
-from teams.selectors.scoping import Viewer
+from teams.selectors.scoping import Viewer, viewer_edits_target, viewer_plans_promotions, viewer_records_counts
 
 FIELDS = ("tier", "name", "kpi_key", "behaviour", "store", "team", "member", "period_kind", "start", "end", "phase",
           "value", "direction", "pace", "parent", "owner", "notes")  # fmt: skip
@@ -86,7 +95,9 @@ def default_direction(kpi_key: str) -> str:
 
 
 def _check_edit(viewer: Viewer, target: Target) -> None:
-    if not target_can_edit(viewer=viewer, store_id=target.store_id, team_id=target.team_id, member_id=target.member_id):
+    if not viewer_edits_target(
+        viewer=viewer, store_id=target.store_id, team_id=target.team_id, member_id=target.member_id
+    ):
         raise PermissionDenied(_("You may not set targets for this store, team or member."))
 
 
@@ -149,6 +160,68 @@ class DecompositionSave:
     name_msg: MessageData | None = None
 
 
+@dataclass(frozen=True)
+class DecompositionFigures:
+    """The figures a revenue target is worked back through, as typed on the page or sent to the API.
+    Rates and shares are fractions (0.35), money in yuan."""
+
+    revenue: Decimal
+    returning_share: Decimal
+    new_value_per_deal: Decimal
+    lead_conversion: Decimal | None  # None for a service team (decomposition_chain)
+    returning_order_value: Decimal
+    orders_per_buyer: Decimal
+    inquiry_conversion: Decimal | None
+    uv_conversion: Decimal | None
+    working_weekdays: tuple[int, ...]  # 0 = Monday
+    pace_by_weights: bool
+    split: str  # equal, last_period or manual (SPLITS)
+    manual_shares: dict[int, Decimal]  # member id → share (split=manual), scaled to add up to 1
+
+
+SPLITS = ("equal", "last_period", "manual")
+
+
+def decomposition_plan(
+    *, store: Store, team: Team | None, period: Period, figures: DecompositionFigures, members: list[Member]
+) -> tuple[Decomposition, History | None]:
+    """The plan for these figures (shared by the page and the API); the history (the store's
+    weekday weights, the members' GMV of the last complete period) only when weekday weights or
+    that split need it. A team that works no leads gets no leads, whatever lead conversion came.
+    ValueError when the figures cannot be worked back (no working day, shares that add up to
+    nothing). Writes nothing: decomposition_save saves a plan."""
+    history = None
+    if figures.pace_by_weights or figures.split == "last_period":
+        history = decomposition_history(
+            store_id=store.pk, team_id=team.pk if team else None, period=period, today=store_today(store)
+        )
+    member_ids = [m.pk for m in members]
+    if figures.split == "manual":
+        member_ids = [m for m in member_ids if figures.manual_shares.get(m, 0) > 0]
+    shares = member_shares(
+        split=figures.split,
+        member_ids=member_ids,
+        history=history.member_gmv if history else None,
+        manual=figures.manual_shares,
+    )
+    weights = history.weekday_weights if history and figures.pace_by_weights and history.weekday_weights else None
+    spec = DecompositionInput(
+        revenue=figures.revenue,
+        period=period,
+        returning_share=figures.returning_share,
+        new_value_per_deal=figures.new_value_per_deal,
+        lead_conversion=figures.lead_conversion if decomposition_chain(store=store, team=team) == LEADS else None,
+        returning_order_value=figures.returning_order_value,
+        orders_per_buyer=figures.orders_per_buyer,
+        inquiry_conversion=figures.inquiry_conversion,
+        uv_conversion=figures.uv_conversion,
+        working_weekdays=tuple(sorted(figures.working_weekdays)),
+        weekday_weights=weights,
+        member_shares=shares,
+    )
+    return revenue_decompose(spec), history
+
+
 def decomposition_default_name(*, scope: str, start: dt.date, end: dt.date) -> MessageData:
     """The name of a decomposition's revenue target when nobody writes one."""
     return message("metrics.target_revenue", scope=scope, start=f"{start:%Y-%m-%d}", end=f"{end:%Y-%m-%d}")
@@ -163,7 +236,7 @@ def decomposition_save(*, viewer: Viewer, user, plan: Decomposition, how: Decomp
     are messages, read in each reader's language (metrics/messages.py)."""
     period = plan.input.period
     store, team = how.store, how.team
-    if not target_can_edit(viewer=viewer, store_id=store.pk, team_id=team.pk if team else None, member_id=None):
+    if not viewer_edits_target(viewer=viewer, store_id=store.pk, team_id=team.pk if team else None, member_id=None):
         raise PermissionDenied(_("You may not set targets for this store or team."))
     leads_behaviour = how.leads_behaviour if plan.leads is not None else None
     pace = PaceMethod.WEEKDAYS if plan.weighted else PaceMethod.LINEAR
@@ -283,7 +356,7 @@ def campaign_create(
     """A promotion with its phases and each phase's focus targets: member-level KPIs for every
     team of the store, store-level ones for the store. Their names are messages ("<promotion> ·
     <phase> · <KPI>"), read in each reader's language."""
-    if not target_can_edit(viewer=viewer, store_id=store.pk, team_id=None, member_id=None):
+    if not viewer_plans_promotions(viewer=viewer, store_id=store.pk):
         raise PermissionDenied(_("Only the store's managers plan its promotions."))
     campaign = Campaign.objects.create(store=store, kind=kind, name=name)
     teams = list(Team.objects.filter(store=store))
@@ -313,8 +386,7 @@ def behaviour_record_set(*, viewer: Viewer, user, member: Member, behaviour: Beh
                          note: str = "") -> BehaviourRecord:  # fmt: skip
     """Staff record their own counts (a team lead or manager may correct them); recording the
     same behaviour and day again replaces the count."""
-    own = viewer.member_id == member.pk
-    if not own and not target_can_edit(viewer=viewer, store_id=behaviour.store_id, team_id=None, member_id=member.pk):
+    if not viewer_records_counts(viewer=viewer, member_id=member.pk, store_id=behaviour.store_id):
         raise PermissionDenied(_("You may record only your own counts."))
     if count < 0:
         raise ValidationError({"count": _("A count cannot be negative.")})

@@ -16,11 +16,14 @@ Who may change the organisation and its logins (the "…_editable" and "…_mana
   of their members who hold no role (invite, new password link, deactivate); never a role grant;
 - HR, team leads and staff: nothing (HR reads the users and their roles).
 Something a role may never change answers 403; something outside the editor's stores 404.
+
+Who may set targets, record behaviour counts and plan promotions (the targets pages and API of
+metrics.targets): the last section, `viewer_sets_targets` and the rules after it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -389,3 +392,97 @@ def viewer_exports_store(*, viewer: Viewer, store_id: int | None) -> bool:
     """The workbook of one store (None: of every store): HR and administrators any, managers the
     stores they manage."""
     return viewer.sees_everything or (store_id is not None and store_id in viewer.managed_store_ids)
+
+
+# --- targets, promotions and staff's counts -----------------------------------------------------
+# The rules of the targets pages and API (metrics.targets), written here so that forms, views and
+# serializers only ask. They take ids, not metrics' objects: teams never imports metrics.
+
+
+def viewer_sets_targets(*, viewer: Viewer) -> bool:
+    """Admins, managers and team leads set targets; HR and staff do not."""
+    return viewer.is_admin or viewer.is_manager or viewer.is_team_lead
+
+
+def viewer_edits_target(*, viewer: Viewer, store_id: int, team_id: int | None, member_id: int | None) -> bool:
+    """Whether the viewer may create, change or delete a target of this scope: admins anywhere;
+    managers in their stores; team leads for their team and its members. HR and staff never
+    (staff record behaviours, they do not set their own targets)."""
+    if viewer.is_admin:
+        return True
+    if store_id in viewer.managed_store_ids:
+        return True
+    if not viewer.led_team_ids:
+        return False
+    if team_id is not None and member_id is None:
+        return team_id in viewer.led_team_ids
+    if member_id is not None:
+        teams = set(TeamMembership.objects.filter(member_id=member_id).values_list("team_id", flat=True))
+        return bool(teams & set(viewer.led_team_ids)) and (team_id is None or team_id in viewer.led_team_ids)
+    return False
+
+
+def store_list_target_editable(*, viewer: Viewer) -> QuerySet[Store]:
+    """Stores offered for a target: all for admins; those managed and those of the led teams."""
+    if viewer.is_admin:
+        return Store.objects.order_by("name")
+    q = Q(pk__in=viewer.managed_store_ids) | Q(teams__in=viewer.led_team_ids)
+    return Store.objects.filter(q).distinct().order_by("name")
+
+
+def team_list_target_editable(*, viewer: Viewer) -> QuerySet[Team]:
+    """Teams offered for a target: all for admins; those of the managed stores and those led."""
+    teams = Team.objects.select_related("store").order_by("store__name", "name")
+    if viewer.is_admin:
+        return teams
+    return teams.filter(Q(store_id__in=viewer.managed_store_ids) | Q(pk__in=viewer.led_team_ids))
+
+
+def member_list_target_editable(*, viewer: Viewer) -> QuerySet[Member]:
+    """Members offered for a target: all for admins; those who belong or belonged to a team of the
+    managed stores or to a led team."""
+    members = Member.objects.order_by("display_name")
+    if viewer.is_admin:
+        return members
+    q = Q(memberships__team__store_id__in=viewer.managed_store_ids) | Q(memberships__team_id__in=viewer.led_team_ids)
+    return members.filter(pk__in=Member.objects.filter(q).values("pk"))
+
+
+def viewer_plans_promotions(*, viewer: Viewer, store_id: int | None = None) -> bool:
+    """Promotions (their phases and focus targets) are planned by administrators (any store) and
+    managers (their stores); without a store, whether the viewer plans promotions at all."""
+    if store_id is None:
+        return viewer.is_admin or viewer.is_manager
+    return viewer.is_admin or store_id in viewer.managed_store_ids
+
+
+def store_list_promotable(*, viewer: Viewer) -> QuerySet[Store]:
+    """Stores whose promotions the viewer may plan: all for admins, the managed ones."""
+    if viewer.is_admin:
+        return Store.objects.order_by("name")
+    return Store.objects.filter(pk__in=viewer.managed_store_ids).order_by("name")
+
+
+def member_list_recordable(*, viewer: Viewer) -> QuerySet[Member]:
+    """Whose behaviour counts the viewer may record: their own; a team lead or manager, their
+    members'; admins, every active member."""
+    if viewer.is_admin:
+        return Member.objects.filter(active=True).order_by("display_name")
+    q = Q(memberships__team__store_id__in=viewer.managed_store_ids) | Q(memberships__team_id__in=viewer.led_team_ids)
+    if viewer.member_id:
+        q |= Q(pk=viewer.member_id)
+    return Member.objects.filter(pk__in=Member.objects.filter(q).values("pk")).order_by("display_name")
+
+
+def viewer_records_counts(*, viewer: Viewer, member_id: int, store_id: int) -> bool:
+    """Staff record their own counts; whoever may set the member's targets in the behaviour's
+    store (a team lead, a manager, an admin) may correct them."""
+    return viewer.member_id == member_id or viewer_edits_target(
+        viewer=viewer, store_id=store_id, team_id=None, member_id=member_id
+    )
+
+
+def viewer_acting(*, viewer: Viewer) -> Viewer:
+    """The viewer as one who changes what they see (marks alerts read): HR's reach is read-only,
+    so HR acts through their other roles only."""
+    return replace(viewer, is_hr=False)

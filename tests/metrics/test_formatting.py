@@ -7,15 +7,14 @@ from django.utils import translation
 from metrics.formatting import (
     EMPTY,
     d3_format,
-    decimal_plain,
     kpi_display,
     kpi_label_text,
     kpi_value_text,
-    percent_plain,
     rate_display,
     share_display,
 )
 from metrics.registry import kpi_get
+from perfmgmt.common.numbers import decimal_plain, percent_plain
 
 
 def test_days_keep_the_registry_decimals():
@@ -51,6 +50,11 @@ def test_plain_numbers_and_percentages_as_typed_into_a_form():
         "100", "1.5", "0.025", "3000"
     ]  # fmt: skip
     assert [percent_plain(v) for v in (Decimal("0.025"), Decimal("0.5000"), Decimal("1.5"))] == ["2.5", "50", "150"]
+    # One rule with a precision for forms' first values (perfmgmt.common.numbers); the targets' and
+    # the pay estimate's copy (perfmgmt.common.forms.plain) rounded half to even: 0.06125 → "6.12".
+    assert percent_plain(Decimal("0.06125"), places="0.01") == "6.13"
+    assert decimal_plain(Decimal("2.345"), places="0.01") == "2.35"
+    assert decimal_plain(None) == percent_plain(None) == ""
 
 
 def test_a_share_looks_the_same_on_every_page_in_each_language():

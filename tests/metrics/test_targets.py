@@ -334,7 +334,8 @@ def test_weekday_weights_count_each_weekday_as_often_as_the_others():
 
 
 def test_a_plan_weighed_by_weekday_follows_the_stores_weekdays_whatever_the_team_sells(shop):
-    from metrics.targets.views import DecomposeFigures, decompose_plan
+    from metrics.targets.services import DecompositionFigures as DecomposeFigures
+    from metrics.targets.services import decomposition_plan as decompose_plan
 
     # A team with no shop sales of its own (online sales): the store's weekdays weigh its days.
     sellers = TeamFactory(store=shop.store, kind=TeamKind.ONLINE_SALES, name="线上销售")

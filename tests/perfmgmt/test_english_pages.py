@@ -99,14 +99,15 @@ def _generate(w: World, tmp_path) -> None:
     from incentives.services.statements import statement_refresh
     from metrics.importing.services import orders_import
     from metrics.models import Order, PeriodKind, PhaseKind, Target
-    from metrics.targets.forms import period_members
+    from metrics.targets.selectors import member_list_active as period_members
+    from metrics.targets.services import DecompositionFigures as DecomposeFigures
     from metrics.targets.services import (
         DecompositionSave,
         campaign_create,
         decomposition_save,
         target_alerts_check,
     )
-    from metrics.targets.views import DecomposeFigures, decompose_plan
+    from metrics.targets.services import decomposition_plan as decompose_plan
     from perfmgmt.common.periods import Period
     from reviews.models import Appraisal, CycleState, Item, ItemKind
     from reviews.services.cycles import cycle_advance, rating_set
