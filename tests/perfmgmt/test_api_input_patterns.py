@@ -7,6 +7,7 @@ import random
 import re
 
 import pytest
+from django.urls import reverse
 from rest_framework import serializers
 
 from perfmgmt.common.periods import DATE_MAX, DATE_MIN
@@ -85,3 +86,15 @@ def test_the_decimal_pattern_matches_what_the_decimal_field_accepts(bounds):
     texts = {"", "-", ".", "0", "-0", "1", "1.", ".5", "0.5", "1.0000", "1.00001", "00.5", "-0.5", "99.9999", "100"}
     texts |= {"".join(rnd.choice("0123456789.-") for _ in range(rnd.randint(1, 9))) for _ in range(6000)}
     assert [text for text in sorted(texts) if bool(pattern.fullmatch(text)) is not _accepts(field, text)] == []
+
+
+@pytest.mark.django_db
+def test_days_and_months_outside_the_bounds_answer_400_not_500(org, api_for):
+    api = api_for(org.users["admin"])
+    # month=0000-01 matched the former pattern (\d{4}) and then failed date.fromisoformat: a 500.
+    for query in ({"month": "0000-01"}, {"month": "1899-12"}, {"month": "١٩٠٠-01"}):
+        response = api.get(reverse("statement-list"), query)
+        assert response.status_code == 400, (query, response.content)
+    assert api.get(reverse("statement-list"), {"month": "2026-05"}).status_code == 200
+    for end in ("0692-12-14", "2026-1-5"):
+        assert api.get(reverse("kpis"), {"end": end}).status_code == 400, end
