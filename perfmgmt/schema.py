@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from drf_spectacular import openapi
 from drf_spectacular.plumbing import ResolvedComponent
 from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.settings import api_settings
@@ -184,8 +185,26 @@ class AutoSchema(openapi.AutoSchema):
             codes.append("429")
         return codes
 
+    def _get_request_for_media_type(self, serializer, direction="request"):
+        # drf-spectacular describes a PATCH body as partial (nothing required), as DRF's
+        # UpdateModelMixin validates it. A view that validates it whole instead (a manual line's
+        # change, whose change_reason is required) says so with `validated_whole_on_patch`.
+        if self.method == "PATCH" and getattr(serializer, "validated_whole_on_patch", False):
+            self.method = "POST"
+            try:
+                return super()._get_request_for_media_type(serializer, direction)
+            finally:
+                self.method = "PATCH"
+        return super()._get_request_for_media_type(serializer, direction)
+
     def _map_serializer_field(self, field, direction, bypass_extensions=False):
         schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        # A field that accepts only the text its pattern matches says so (e.g. the API's days:
+        # teams.api.filters.DayField). Input only: a stored value may come from an imported file.
+        if direction == "request" and schema.get("type") == "string" and getattr(field, "input_pattern", None):
+            schema["pattern"] = field.input_pattern
+        if direction == "request" and isinstance(field, serializers.DecimalField) and schema.get("type") == "string":
+            schema["pattern"] = _decimal_pattern(field)
         # Input text with a NUL character is refused (400); say so, so that it is not valid input.
         # Not in responses: stored text comes from imported files as well.
         if (
@@ -196,6 +215,30 @@ class AutoSchema(openapi.AutoSchema):
         ):
             schema["pattern"] = NO_NUL_TEXT_PATTERN
         return schema
+
+
+def _decimal_pattern(field: serializers.DecimalField) -> str:
+    """The text a DecimalField accepts, for input: drf-spectacular's pattern also matches "", "-"
+    and "." (answered 400). At least one digit; leading zeros are free (DRF counts the digits of the
+    number); at most max_digits − decimal_places whole digits and decimal_places after the point
+    (trailing zeros count); a minus sign only before zero when min_value is 0 or more; a fraction
+    from 0 to 1 when those are the bounds. Other bounds stay in the field's description: a pattern
+    for "at most 12.5" is not worth reading. (Exponents such as "1e3" are accepted but not stated.)"""
+    places = field.decimal_places or 0
+    whole = field.max_whole_digits
+    point = f"\\.[0-9]{{0,{places}}}" if places else "\\."
+    only_fraction = f"\\.[0-9]{{1,{places}}}" if places else None
+    if field.min_value == 0 and field.max_value == 1:
+        body = f"0(?:{point})?|1(?:\\.0{{0,{places}}})?" + (f"|{only_fraction}" if only_fraction else "")
+    elif whole == 0:
+        body = only_fraction
+    else:
+        digits = "[0-9]+" if whole is None else f"[0-9]{{1,{whole}}}"
+        body = f"{digits}(?:{point})?" + (f"|{only_fraction}" if only_fraction else "")
+    if field.min_value is not None and field.min_value >= 0:
+        zero = f"0(?:\\.0{{0,{places}}})?" + (f"|\\.0{{1,{places}}}" if places else "")
+        return f"^(?:0*(?:{body})|-0*(?:{zero}))$"
+    return f"^-?0*(?:{body})$"
 
 
 def _query_parameters_describe(operation: dict) -> None:

@@ -91,7 +91,8 @@ class PlanViewSet(
                 rows = []
                 for row in data[name]:
                     if name == "ranking_awards":
-                        row = {**row, "amounts": [_json_number(a) for a in row["amounts"]]}
+                        # PATCH validates rows partially too: a row without amounts has none (refused below).
+                        row = {**row, "amounts": [_json_number(a) for a in row.get("amounts", [])]}
                     rows.append(model(**row))
                 parts[name] = rows
             else:

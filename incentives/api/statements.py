@@ -28,11 +28,9 @@ from incentives.models import ManualLine, ManualLineKind, Statement, StatementSt
 from incentives.selectors.statements import statement_list, viewer_manages_store_pay
 from incentives.services.manual_lines import manual_line_create, manual_line_delete, manual_line_update
 from metrics.targets.api.fields import django_errors as _django_errors
-from teams.api.filters import IdQueryField
+from perfmgmt.schema import NO_NUL_TEXT_PATTERN
+from teams.api.filters import MONTH_PATTERN, IdQueryField
 from teams.selectors.scoping import viewer_get
-
-MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
-
 
 # --- serializers ------------------------------------------------------------------------------
 
@@ -102,6 +100,8 @@ class ManualLineWriteSerializer(serializers.Serializer):
 
 
 class ManualLineChangeSerializer(ManualLineWriteSerializer):
+    # PATCH validates this whole (not partial): change_reason is required (perfmgmt.schema).
+    validated_whole_on_patch = True
     change_reason = serializers.CharField(max_length=500, help_text="Why this change: kept in the change log.")
 
     def __init__(self, *args, **kwargs):
@@ -202,7 +202,8 @@ REFUSED = OpenApiResponse(description="Staff and team leads never change manual 
         parameters=[
             OpenApiParameter(
                 "reason",
-                OpenApiTypes.STR,
+                # As the body's text fields: not empty, no NUL, at most 500 characters.
+                {"type": "string", "minLength": 1, "maxLength": 500, "pattern": NO_NUL_TEXT_PATTERN},
                 OpenApiParameter.QUERY,
                 required=True,
                 description="Why it is removed: kept in the change log.",

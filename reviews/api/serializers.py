@@ -13,6 +13,7 @@ from metrics.registry import KPI_BY_KEY
 from reviews import scoring
 from reviews.models import AppraisalTemplate, ItemKind, ScoringRule
 from reviews.template_spec import DimensionSpec, ItemSpec, TemplateSpec, template_spec_of
+from teams.api.filters import MonthOrDayField
 from teams.models import Store
 
 WEIGHT = {"max_digits": 6, "decimal_places": 4}
@@ -133,7 +134,7 @@ class TemplateSerializer(serializers.Serializer):
 class PreviewRequestSerializer(serializers.Serializer):
     template = TemplateSerializer(help_text="The draft, as a template's body.")
     team = serializers.IntegerField(help_text="A team the user may see.")
-    month = serializers.DateField(input_formats=["%Y-%m", "%Y-%m-%d"], help_text="YYYY-MM: the month scored.")
+    month = MonthOrDayField(help_text="YYYY-MM: the month scored.")
 
 
 class PreviewItemSerializer(serializers.Serializer):

@@ -2,6 +2,8 @@
 does not exist) matches nothing, so a filter never tells which ids exist. Values of the wrong type
 answer 400, as the schema says; an empty value means "not given", as in an HTML form."""
 
+import re
+
 import django_filters
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -39,9 +41,28 @@ class IdQueryField(serializers.IntegerField):
         super().__init__(**kwargs)
 
 
+# The days from DATE_MIN (1900-01-01) to DATE_MAX (2999-12-31) written YYYY-MM-DD, as a pattern the
+# schema states: 31-day and 30-day months, February to the 28th, and the 29th in leap years only
+# (1904 … 2996 by four, without 2100, 2200, 2300, 2500, 2600, 2700, 2900). [0-9], not \d: a
+# generator reads \d as any Unicode digit. tests/perfmgmt/test_api_input_patterns.py checks it day by day.
+_YEAR = "(?:19|2[0-9])[0-9]{2}"
+DAY_PATTERN = (
+    f"^(?:{_YEAR}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)"
+    "|02-(?:0[1-9]|1[0-9]|2[0-8]))|(?:(?:19|2[0-9])(?:0[48]|[2468][048]|[13579][26])|2[048]00)-02-29)$"
+)
+_DAY = re.compile(DAY_PATTERN)
+# The months of those years, YYYY-MM.
+MONTH_PATTERN = f"^{_YEAR}-(?:0[1-9]|1[0-2])$"
+_MONTH_OR_DAY = re.compile(f"{MONTH_PATTERN}|{DAY_PATTERN}")
+
+
 class DayField(serializers.DateField):
-    """A day (YYYY-MM-DD) from DATE_MIN to DATE_MAX, for input that periods are computed from.
-    (Not a pattern in the schema: generators must then filter dates by year, which is slow.)"""
+    """A day written YYYY-MM-DD, from DATE_MIN to DATE_MAX, for input that periods are computed from.
+    The schema states both with DAY_PATTERN (perfmgmt.schema reads `input_pattern`), and this field
+    accepts exactly what the pattern matches: not the other spellings DRF's ISO 8601 parsing lets
+    through ("2026-1-5", "20260105", "2026-W02-1")."""
+
+    input_pattern = DAY_PATTERN
 
     def to_internal_value(self, value):
         day = super().to_internal_value(value)
@@ -49,7 +70,25 @@ class DayField(serializers.DateField):
             raise serializers.ValidationError(
                 _("Choose a day from %(first)s to %(last)s.") % {"first": DATE_MIN, "last": DATE_MAX}
             )
+        if isinstance(value, str) and not _DAY.fullmatch(value):
+            self.fail("invalid", format="YYYY-MM-DD")
         return day
+
+
+@extend_schema_field({"type": "string"})  # not "format: date", which would refuse YYYY-MM
+class MonthOrDayField(serializers.DateField):
+    """A month, YYYY-MM (its first day), or a day of it, YYYY-MM-DD, from DATE_MIN to DATE_MAX."""
+
+    input_pattern = _MONTH_OR_DAY.pattern
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("input_formats", ["%Y-%m", "%Y-%m-%d"])
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, value):
+        if isinstance(value, str) and not _MONTH_OR_DAY.fullmatch(value):
+            self.fail("invalid", format="YYYY-MM")
+        return super().to_internal_value(value)
 
 
 class QueryDateField(DayField):

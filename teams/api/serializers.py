@@ -1,3 +1,5 @@
+import zoneinfo
+
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -35,12 +37,18 @@ def _limited(name: str, **kwargs) -> serializers.IntegerField:
     return serializers.IntegerField(min_value=low, max_value=high, **kwargs)
 
 
+@extend_schema_field({"type": "string", "enum": sorted(zoneinfo.available_timezones())})
+class TimeZoneField(serializers.CharField):
+    """An IANA zone name: the schema lists those the store's model accepts (its validator reads
+    the same `zoneinfo.available_timezones()`), and the model refuses any other with its message."""
+
+
 class StoreWriteSerializer(serializers.Serializer):
     """A store to create (a name at least) or change (any of these; managers all but the name)."""
 
     name = serializers.CharField(max_length=120, help_text=_("Exactly as the platform's exports name the store."))
     platform = serializers.ChoiceField(choices=Platform.choices, required=False)
-    time_zone = serializers.CharField(
+    time_zone = TimeZoneField(
         max_length=64, required=False, help_text=_("An IANA zone such as Asia/Shanghai; fixed once data is imported.")
     )
     attribution_window_hours = _limited("attribution_window_hours", required=False)

@@ -184,6 +184,15 @@ def test_the_api_reads_and_writes_plans_through_the_services(org, api_for):
                                                    "start_month": None, "end_month": None}]  # fmt: skip
 
 
+def test_a_patched_ranking_award_without_amounts_is_refused_not_a_500(org, api_for):
+    # PATCH validates the parts' rows partially as well: a row without amounts raised KeyError.
+    plan = Plan.objects.create(name="P", store=org.s1, base_salary=3000)
+    patched = api_for(org.users["hr"]).patch(
+        f"/api/plans/{plan.pk}/", {"ranking_awards": [{"kpi_key": "gmv"}]}, format="json"
+    )
+    assert patched.status_code == 400 and "ranking_awards" in patched.data, patched.content
+
+
 def test_the_plan_api_is_in_the_schema(client):
     schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").content.decode()
     assert "/api/plans/" in schema and "/api/plans/{id}/" in schema
