@@ -60,7 +60,8 @@ from metrics.registry import KPI_BY_KEY, Level
 from perfmgmt.common.numbers import decimal_plain
 from perfmgmt.common.periods import month_last
 from reviews.selectors.appraisals import appraisal_for_pay, appraisal_pending_count
-from teams.models import Member, Store, Team, TeamMembership
+from teams.models import Member, Store, Team
+from teams.selectors.history import member_team_on
 
 
 def plan_for(*, member: Member, store: Store, month: dt.date) -> Plan | None:
@@ -78,13 +79,9 @@ def plan_for(*, member: Member, store: Store, month: dt.date) -> Plan | None:
 
 
 def team_of(*, member: Member, store: Store, day: dt.date) -> Team | None:
-    membership = (
-        TeamMembership.objects.filter(member=member, team__store=store, start_date__lte=day)
-        .filter(Q(end_date__isnull=True) | Q(end_date__gte=day))
-        .select_related("team")
-        .first()
-    )
-    return membership.team if membership else None
+    """The member's team in the store on the day (the one rule of teams.selectors.history), whose
+    plan pays them when they have none of their own."""
+    return member_team_on(member_id=member.pk, day=day, store_id=store.pk)
 
 
 @dataclass

@@ -132,12 +132,11 @@ def member_team_subquery(*, day: dt.date | Expression, member: str = "member_id"
     return _chosen(TeamMembership.objects.filter(_covering(day), member_id=OuterRef(member)), "team_id")
 
 
-def member_team_on(*, member_id: int, day: dt.date) -> Team | None:
-    """The member's team on `day`, by the rule above (None when the member was in no team)."""
-    membership = (
-        TeamMembership.objects.filter(_covering(day), member_id=member_id)
-        .select_related("team__store")
-        .order_by("-start_date", "-id")
-        .first()
-    )
+def member_team_on(*, member_id: int, day: dt.date, store_id: int | None = None) -> Team | None:
+    """The member's team on `day`, by the rule above (None when the member was in no team); with
+    `store_id`, their team among that store's teams (a member can work in two stores at once)."""
+    memberships = TeamMembership.objects.filter(_covering(day), member_id=member_id)
+    if store_id is not None:
+        memberships = memberships.filter(team__store_id=store_id)
+    membership = memberships.select_related("team__store").order_by("-start_date", "-id").first()
     return membership.team if membership else None

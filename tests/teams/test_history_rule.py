@@ -147,6 +147,10 @@ def test_the_team_of_a_member_on_a_day_is_the_same_in_sql_pandas_and_the_orm(his
         for member, day, _ in cases
     ]
     one = [_pk(member_team_on(member_id=member.pk, day=day)) for member, day, _ in cases]
+    in_store = [_pk(member_team_on(member_id=m.pk, day=day, store_id=t.store_id if t else None)) for m, day, t in cases]
+    elsewhere = StoreFactory()
+    assert member_team_on(member_id=cases[1][0].pk, day=cases[1][1], store_id=elsewhere.pk) is None
+    assert in_store == expected
     assert sql == expected
     assert pandas == expected
     assert orm == expected
