@@ -26,7 +26,7 @@ from metrics.kpis import grouping
 from metrics.kpis.frames import MEMBER_SUMS, STORE_SUMS, rollup_frames_get
 from metrics.kpis.grouping import GRAINS, Columns, period_start  # noqa: F401 (GRAINS: re-read by the API and the command)
 from metrics.kpis.sales import sales_measures_get, stores_have_sales_facts
-from metrics.registry import Formula, Kpi, Level, Unit, kpis_for
+from metrics.registry import Formula, Kpi, Level, Unit, kpi_get, kpis_for
 from teams.models import Store
 
 _CENT = Decimal("0.01")
@@ -228,6 +228,9 @@ STORE_BUYER_MEASURES = (
     "store_inquiring_buyers",
     "repurchase_7d_buyers",
 )
+# The distinct-buyer measures read from the stores' paid buyer-days since their first paid day
+# (the costly part of a store table: skipped when no KPI asked for needs one).
+_PAID_BUYER_MEASURES = frozenset(STORE_BUYER_MEASURES) - {"store_inquiring_buyers"}
 REPURCHASE_DAYS = 7
 
 
@@ -241,8 +244,12 @@ def measures_store(*, grain: str, start: dt.date, end: dt.date, store_ids) -> pd
     return _as_frame(measures)
 
 
-def _store_measures(*, grain: str, start: dt.date, end: dt.date, store_ids) -> Columns | None:
+def _store_measures(
+    *, grain: str, start: dt.date, end: dt.date, store_ids, only: Iterable[str] | None = None
+) -> Columns | None:
     """Store measures per (store, period) as arrays (period_start: day numbers); None when none.
+    `only`: the KPIs (keys) the caller computes; the paid-buyer measures are left at 0 when none
+    of them needs one.
 
     Read from the stores' rollup months (metrics.kpis.frames) and counted with numpy:
     a year of a store is about a million buyer-days, which took the database and pandas a minute
@@ -266,23 +273,39 @@ def _store_measures(*, grain: str, start: dt.date, end: dt.date, store_ids) -> C
         _STORE_RENAMED.get(name, name): grouping.lookup(groups, found, column)
         for name, column in zip(_STORE_SUMS, sums.T, strict=True)
     }
+    paid_needed = only is None or any(
+        measure in _PAID_BUYER_MEASURES
+        for key in only
+        for measure in (kpi_get(key).formula(Level.STORE) or Formula()).measures
+    )
     measures.update(_store_buyer_measures(grain=grain, start=start, end=end, store_ids=store_ids, codes=codes,
-                                          groups=groups, inquiries=inquiries))  # fmt: skip
+                                          groups=groups, inquiries=inquiries, paid=paid_needed))  # fmt: skip
     store_of, period_days = codes.decode(groups)
     return Columns({"store_id": store_of, "period_start": period_days, **measures, "entity_id": store_of})
 
 
 def _store_buyer_measures(
-    *, grain: str, start: dt.date, end: dt.date, store_ids: list[int], codes, groups, inquiries: Columns
+    *,
+    grain: str,
+    start: dt.date,
+    end: dt.date,
+    store_ids: list[int],
+    codes,
+    groups,
+    inquiries: Columns,
+    paid: bool = True,
 ) -> dict[str, np.ndarray]:
     """The distinct-buyer measures of the store groups (`groups`, coded by `codes`): paying,
     repeat (two paid orders or more in the period), returning (first paid order in the store,
-    over all history, before the period), 7-day repurchase, and inquiring buyers."""
+    over all history, before the period), 7-day repurchase, and inquiring buyers. `paid` False:
+    inquiring buyers only (the others stay 0)."""
     measures = {name: np.zeros(len(groups), dtype=np.int64) for name in STORE_BUYER_MEASURES}
     if len(inquiries):
         inquiry_codes, keep = _codes_of_known(codes, inquiries, grain, start)
         found, counts = grouping.distinct_count(inquiry_codes, inquiries["buyer"][keep])
         measures["store_inquiring_buyers"] = grouping.lookup(groups, found, counts)
+    if not paid:
+        return measures
     # Paid buyer-days from the stores' first paid day (a buyer's first paid order decides whether
     # they return) to a week past the end (a repurchase within 7 days may fall after it).
     first_day = _first_paid_day(store_ids)
@@ -414,7 +437,8 @@ def kpi_table(
 
     Member and team tables may be computed from `rows` already read (see MemberRows)."""
     if level == Level.STORE:
-        measures = _store_measures(grain=grain, start=start, end=end, store_ids=store_ids)
+        only = None if only is None else list(only)
+        measures = _store_measures(grain=grain, start=start, end=end, store_ids=store_ids, only=only)
     else:
         rows = _rows_of(start=start, end=end, store_ids=store_ids, member_ids=member_ids, team_ids=team_ids, rows=rows)
         measures = _member_measures(level=level, grain=grain, start=start, end=end, rows=rows)

@@ -16,15 +16,16 @@ from metrics.kpis.ranking import ranked_count, ranks
 from metrics.kpis.rollups import rollup_partition_recompute
 from metrics.kpis.segments import buyer_segments_refresh
 from metrics.kpis.selectors import kpi_table
+from metrics.kpis.values import scope_kpis_get
 from metrics.models import Behaviour, BuyerSegmentCount, Campaign, CampaignPhase, StoreDataVersion
-from metrics.registry import kpi_get
+from metrics.registry import Level, kpi_get
 from metrics.targets.selectors import NO_DATA
 from metrics.targets.services import behaviour_record_set, campaign_create, target_create
 from perfmgmt.common.periods import Period, period_resolve, store_today
 from teams.models import Store
 from teams.selectors.scoping import Viewer
 from teams.services.costs import staff_cost_set
-from tests.factories import UserFactory
+from tests.factories import StoreFactory, UserFactory
 from tests.metrics.test_kpis import Shop
 
 pytestmark = pytest.mark.django_db
@@ -195,6 +196,24 @@ def test_store_overview_counts_staff_and_prorates_entered_cost(shop):
     assert row.gmv_per_staff == Decimal("400.00")
     assert row.staff_cost == Decimal("3100.00") and row.cost_share == pytest.approx(3100 / 1200)
     assert row.daily_inquiries == pytest.approx(9 / 31)
+
+
+def test_store_overview_shows_the_engines_store_kpis(shop):
+    """GMV, paid orders and UV are the engine's store KPIs (kpi_table at the store level, the
+    registry's formulas), for a store with rows and for one without (0); a table of a few KPIs
+    is the full table's values (the paid-buyer measures it skips feed none of them)."""
+    empty = StoreFactory()
+    overview = store_overview_get(stores=[shop.store, empty], period=AUG, store_link=link)
+    for row in overview.rows:
+        kpis = scope_kpis_get(level=Level.STORE, store_id=row.store.pk, start=AUG.start, end=AUG.end)
+        assert (row.gmv, row.paid_orders, row.uv) == (
+            kpis.get("gmv", Decimal("0.00")), kpis.get("paid_orders", 0), kpis.get("uv", 0))  # fmt: skip
+    assert overview.rows[0].gmv == Decimal("1200.00") and overview.rows[1].gmv == Decimal("0.00")
+    full = kpi_table(level=Level.STORE, grain="week", start=AUG.start, end=AUG.end, store_ids=[shop.store.pk])
+    few = kpi_table(level=Level.STORE, grain="week", start=AUG.start, end=AUG.end, store_ids=[shop.store.pk],
+                    only=["gmv", "inquiring_buyers", "inquiry_rate"])  # fmt: skip
+    assert few.to_dict("records") == full[list(few.columns)].to_dict("records")
+    assert full["paying_buyers"].sum() > 0
 
 
 def test_rfm_summary_is_written_per_store_and_read_as_of_a_day(shop):

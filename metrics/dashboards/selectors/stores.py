@@ -14,9 +14,13 @@ from django.utils.translation import gettext
 
 from metrics.kpis import grouping
 from metrics.kpis.frames import rollup_frames_get
+from metrics.kpis.selectors import kpi_table
+from metrics.registry import Level
 from perfmgmt.common.periods import Period, month_last
 from teams.models import StaffCost, Store
 from teams.selectors.scoping import Viewer, store_list_overseen
+
+_NO_GMV = Decimal("0.00")
 
 
 @dataclass(frozen=True)
@@ -60,19 +64,24 @@ def staff_cost_for(*, store_id: int, period: Period) -> object | None:
     return (total / 100).quantize(Decimal("0.01"))
 
 
+# The store KPIs the overview shows, by registry key (the engine computes them: kpi_table).
+_OVERVIEW_KPIS = ("gmv", "paid_orders", "uv")
+
+
 def store_overview_get(*, stores, period: Period) -> StoreOverview:
     """Stores side by side over the period: staff, daily inquiries, GMV, GMV per staff member and
-    staff cost where entered."""
+    staff cost where entered. GMV, paid orders and UV are the store KPIs of the engine; staff,
+    sessions and daily inquiries are not store KPIs of the registry and are counted here."""
     store_list = list(stores)
     ids = [s.pk for s in store_list]
-    frames = rollup_frames_get(
-        store_ids=ids, start=period.start, end=period.end, tables=("store_days", "days", "buyers")
-    )
-    # Per store: GMV, paid orders and UV; staff (members with a session) and their sessions; each
-    # day's distinct inquiring buyers, summed ("person-times" as the shops count them).
-    store_days, member_days, buyers = frames["store_days"], frames["days"], frames["buyers"]
-    found, sums = grouping.group_sums(store_days["store_id"], store_days.matrix(["gmv_cents", "paid_orders", "uv"]))
-    totals = {int(store): row.tolist() for store, row in zip(found, sums, strict=True)}
+    table = kpi_table(level=Level.STORE, grain="range", start=period.start, end=period.end, store_ids=ids,
+                      only=_OVERVIEW_KPIS)  # fmt: skip
+    kpis = {int(row["store_id"]): row for row in table.to_dict("records")}
+    frames = rollup_frames_get(store_ids=ids, start=period.start, end=period.end, tables=("days", "buyers"))
+    # Per store: staff (members with a session) and their sessions; each day's distinct inquiring
+    # buyers, summed ("person-times" as the shops count them; the registry's inquiring_buyers is
+    # distinct over the whole period, another figure).
+    member_days, buyers = frames["days"], frames["buyers"]
     worked = member_days.where(member_days["sessions"] > 0)
     staff_found, headcounts = grouping.distinct_count(worked["store_id"], worked["member_id"].astype(np.int64))
     headcount_of = dict(zip(staff_found.tolist(), headcounts.tolist(), strict=True))
@@ -88,8 +97,9 @@ def store_overview_get(*, stores, period: Period) -> StoreOverview:
         inquiries = dict(zip(store_ids[stores_of_days].tolist(), inquired[:, 0].tolist(), strict=True))
     rows = []
     for store in store_list:
-        gmv_cents, paid_orders, uv = totals.get(store.pk, (0, 0, 0))
-        gmv = (Decimal(gmv_cents) / 100).quantize(Decimal("0.01"))
+        # A store without a row in the KPI table has no store day in the period: 0 sold, 0 visitors.
+        store_kpis = kpis.get(store.pk, {})
+        gmv = store_kpis.get("gmv", _NO_GMV)
         headcount = headcount_of.get(store.pk, 0)
         cost = staff_cost_for(store_id=store.pk, period=period)
         inquired = inquiries.get(store.pk)
@@ -100,8 +110,8 @@ def store_overview_get(*, stores, period: Period) -> StoreOverview:
                 daily_inquiries=None if inquired is None else float(inquired) / period.days,
                 sessions=sessions_of.get(store.pk, 0),
                 gmv=gmv,
-                paid_orders=paid_orders,
-                uv=uv,
+                paid_orders=store_kpis.get("paid_orders", 0),
+                uv=store_kpis.get("uv", 0),
                 gmv_per_staff=(gmv / headcount).quantize(Decimal("0.01")) if headcount else None,
                 staff_cost=cost,
                 cost_share=float(cost / gmv) if cost is not None and gmv else None,
