@@ -30,10 +30,9 @@ from incentives.lines import SECONDS_PER_MINUTE, allowance_lines, call_assessmen
 from incentives.models import CommissionBase, CommissionMode, LineKind, ManualLine, Plan, Statement, TierMode
 from incentives.selectors.plans import plan_parts_read
 from metrics.formatting import kpi_label_text, kpi_value_text, rate_display
-from metrics.kpis.selectors import kpi_table
+from metrics.kpis.values import member_kpis_get
 from metrics.messages import message_render
 from metrics.models import Target
-from metrics.registry import Level
 from metrics.targets.pace import Forecast, counted_through, forecast_get, stores_last_day
 from metrics.targets.selectors import target_pace, target_pace_weights
 from perfmgmt.common.periods import month_last
@@ -343,12 +342,11 @@ def gmv_target(*, member: Member, month: dt.date, kpi_key: str = GMV) -> Decimal
 
 
 def _month_row(member: Member, store: Store, start: dt.date, end: dt.date | None) -> dict:
-    """The member's KPIs in the store over start … end, as the statement reads them."""
+    """The member's KPIs in the store over start … end: the statement's reader (member_kpis_get,
+    incentives/services/statement_lines.py); {} before the month has a counted day."""
     if end is None or end < start:
         return {}
-    table = kpi_table(level=Level.MEMBER, grain="range", start=start, end=end, store_ids=[store.pk],
-                      member_ids=[member.pk])  # fmt: skip
-    return table.iloc[0].to_dict() if len(table) else {}
+    return member_kpis_get(member_id=member.pk, store_id=store.pk, start=start, end=end)
 
 
 def month_so_far(*, member: Member, store: Store, today: dt.date) -> MonthSoFar:

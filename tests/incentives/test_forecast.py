@@ -10,6 +10,7 @@ import pytest
 from django.urls import reverse
 from django.utils import translation
 
+from incentives import calc
 from incentives.models import (
     CommissionTier,
     LineKind,
@@ -23,6 +24,7 @@ from incentives.models import (
 from incentives.selectors.estimate import estimate, estimate_prefill, month_so_far
 from incentives.services.statements import statement_refresh
 from metrics.dashboards.presenters import member_dashboard_get
+from metrics.kpis.values import member_kpis_get
 from metrics.models import Target
 from metrics.targets.selectors import targets_progress
 from perfmgmt.common.periods import Period
@@ -143,3 +145,34 @@ def test_a_statement_of_another_store_or_month_is_not_left_out(org, month):
     assert Statement.objects.filter(member=org.a).count() == 1
     september = estimate_prefill(member=org.a, store=org.s1, plan=plan, today=dt.date(2026, 9, 2))
     assert september.left_out == [] and september.so_far.gmv == Decimal("0.00")
+
+
+def test_the_estimate_reads_the_months_figures_through_the_statements_reader(org, month, tmp_path, monkeypatch):
+    """The estimator's month (month_so_far) and the statement read the member's KPIs through one
+    function, metrics.kpis.values.member_kpis_get, over the same member, store and month: A's
+    sales on 31 July and 1 September count in neither."""
+    sell(org, tmp_path, [("a", "O-A-JUL", 31, "700.00"), ("a", "", 30, None)], "jul", month=7)
+    sell(org, tmp_path, [("a", "O-A-SEP", 1, "900.00"), ("a", "", 1, None)], "sep", month=9)
+    calls = []
+
+    def reader(**kwargs):
+        calls.append(kwargs)
+        return member_kpis_get(**kwargs)
+
+    monkeypatch.setattr("incentives.selectors.estimate.member_kpis_get", reader)
+    so_far = month_so_far(member=org.a, store=org.s1, today=dt.date(2026, 8, 31))
+    end = dt.date(2026, 8, 31)
+    # The month's figures (then the complete days' for the pace: to the 30th).
+    assert calls[0] == {"member_id": org.a.pk, "store_id": org.s1.pk, "start": AUGUST, "end": end}
+    kpis = member_kpis_get(member_id=org.a.pk, store_id=org.s1.pk, start=AUGUST, end=end)  # the statement's reader
+    assert so_far.gmv == calc.money(Decimal(kpis["gmv"])) == Decimal("2000.00")  # not July's 700 nor September's 900
+    assert so_far.refunds == calc.money(Decimal(kpis["refund_amount"])) == Decimal("200.00")
+    assert so_far.conversion == calc.decimal_or_none(kpis["inquiry_to_payment_rate"]) == Decimal("0.75")
+    assert so_far.refund_rate == calc.decimal_or_none(kpis["refund_order_rate"])
+    assert (so_far.connected_calls, so_far.talk_seconds) == (int(kpis["connected_dials"]), int(kpis["talk_time"]))
+    assert so_far.won == calc.money(Decimal(kpis["won_amount"]))
+    # The statement of the same month asks the same reader the same question.
+    monkeypatch.setattr("incentives.services.statement_lines.member_kpis_get", reader)
+    asked = len(calls)
+    statement_refresh(member=org.a, store=org.s1, month=AUGUST)
+    assert calls[asked:] == calls[:1]

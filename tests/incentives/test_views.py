@@ -33,14 +33,14 @@ AUGUST = dt.date(2026, 8, 1)
 TIERS = (("0", "0.015"), ("1.0", "0.025"), ("1.5", "0.03"))
 
 
-def sell(org, tmp_path, sales: list[tuple], tag: str) -> None:
-    """(account key, order id, day of August, amount[, refund]): a chat and its paid order, through
-    the importers; an amount of None: a chat without an order."""
+def sell(org, tmp_path, sales: list[tuple], tag: str, *, month: int = 8) -> None:
+    """(account key, order id, day of August (or of `month` in 2026), amount[, refund]): a chat and
+    its paid order, through the importers; an amount of None: a chat without an order."""
     chats, orders = [], []
     for n, (key, order_id, day, amount, *refund) in enumerate(sales):
         account = getattr(org, f"account_{key}")
         store = account.store.name
-        at = dt.datetime(2026, 8, day, 10, 0)
+        at = dt.datetime(2026, month, day, 10, 0)
         buyer = f"{tag}-{key}{day}-{n}"
         chats.append(f"S{tag}{n},{store},{account.name},{buyer},{at:%Y-%m-%d %H:%M:%S},"
                      f"{at + dt.timedelta(seconds=15):%Y-%m-%d %H:%M:%S},,2,2")  # fmt: skip
