@@ -10,16 +10,15 @@ write cache entries, stay in metrics.dashboards.services."""
 from __future__ import annotations
 
 from django.conf import settings
-from django.db.models import Q
 from django.utils import translation
 
 # The warm-up fills the very cache entries a request reads: the pages computed with the same
 # arguments, so with the same cache key.
 from metrics.dashboards.pages import member_dashboard_cached, team_dashboard_cached
-from metrics.dashboards.selectors.member import member_home_store
+from metrics.dashboards.selectors.member import member_home_store, store_team_members_get
 from metrics.kpis.cache import dashboards_fresh_only
 from perfmgmt.common.periods import DEFAULT_PRESET, period_resolve, store_today
-from teams.models import Member, Store, Team
+from teams.models import Store
 
 
 def dashboards_warm(*, store: Store) -> int:
@@ -29,11 +28,7 @@ def dashboards_warm(*, store: Store) -> int:
     Idempotent: it only fills the cache, keyed by the store's data version."""
     today = store_today(store)
     period = period_resolve(preset=DEFAULT_PRESET, today=today)
-    teams = list(Team.objects.filter(store=store).select_related("store"))
-    in_team_today = Q(memberships__team__in=teams, memberships__start_date__lte=today) & (
-        Q(memberships__end_date__isnull=True) | Q(memberships__end_date__gte=today)
-    )
-    members = list(Member.objects.filter(in_team_today).distinct())
+    teams, members = store_team_members_get(store=store, day=today)
     computed = 0
     for language, _name in settings.LANGUAGES:
         # Computed on the new data even while the store's refresh serves pages from before it.
