@@ -322,7 +322,7 @@ def main() -> int:
 
     # The morning's views: what the warm-up task (run after every import's KPIs and the nightly
     # recompute) caches, then requested as a manager or staff member opens them.
-    from metrics.dashboards.services import dashboards_warm
+    from metrics.dashboards.warmup import dashboards_warm
     from teams.models import Member, Team
 
     print()

@@ -960,7 +960,7 @@ def measure(args: argparse.Namespace, base_url: str, built_s: float | None, star
     from django.core.management import call_command
     from django.db import connection
 
-    from metrics.dashboards.services import dashboards_warm
+    from metrics.dashboards.warmup import dashboards_warm
     from teams.models import Store
 
     call_command("migrate", verbosity=0)

@@ -144,7 +144,8 @@ def buyer_segments_refresh_task(store_id: int, _previous=None) -> int:
 def dashboards_warm_task(store_id: int, _previous=None) -> int:
     """Cache the store's default dashboards (every team's and member's last 30 days) after its
     data changed, so the morning's first page view is served from the cache."""
-    from metrics.dashboards.services import dashboards_refresh_end, dashboards_warm
+    from metrics.dashboards.services import dashboards_refresh_end
+    from metrics.dashboards.warmup import dashboards_warm
     from teams.models import Store
 
     store = Store.objects.filter(pk=store_id).first()

@@ -1,5 +1,5 @@
 """The dashboard pages, shared by the HTML views, the API and the task that warms the cache after
-each import (metrics.dashboards.services): the viewer's scope and the period resolved from typed
+each import (metrics.dashboards.warmup): the viewer's scope and the period resolved from typed
 arguments (each caller parses its own input: the views with DashboardFilterForm, the API with its
 serializers), the figures' links, and the cache.
 

@@ -1,48 +1,12 @@
-"""Warming the dashboards' cache: the views people open every morning are computed by a worker
-right after the data changes, so the first manager of the day does not wait for them."""
+"""The dashboards' cache around a change of the data: while a store's data change and its default
+pages are computed again (metrics.dashboards.warmup, run by metrics.tasks.dashboards_warm_task),
+the pages computed before are served."""
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Q
-from django.utils import translation
 
-# The warm-up fills the very cache entries a request reads: the pages (presentation, with their
-# figures) computed with the same arguments, so with the same cache key.
-from metrics.dashboards.pages import member_dashboard_cached, team_dashboard_cached
-from metrics.dashboards.selectors.member import member_home_store
-from metrics.kpis.cache import REFRESH_MAX_SECONDS, dashboards_fresh_only, refreshing_key
-from perfmgmt.common.periods import DEFAULT_PRESET, period_resolve, store_today
-from teams.models import Member, Store, Team
-
-
-def dashboards_warm(*, store: Store) -> int:
-    """Compute and cache, in every language, the default view (the last 30 days) of each team of
-    the store and of each member in those teams today. Returns the number of pages computed.
-
-    Idempotent: it only fills the cache, keyed by the store's data version."""
-    today = store_today(store)
-    period = period_resolve(preset=DEFAULT_PRESET, today=today)
-    teams = list(Team.objects.filter(store=store).select_related("store"))
-    in_team_today = Q(memberships__team__in=teams, memberships__start_date__lte=today) & (
-        Q(memberships__end_date__isnull=True) | Q(memberships__end_date__gte=today)
-    )
-    members = list(Member.objects.filter(in_team_today).distinct())
-    computed = 0
-    for language, _name in settings.LANGUAGES:
-        # Computed on the new data even while the store's refresh serves pages from before it.
-        with translation.override(language), dashboards_fresh_only():
-            for team in teams:
-                team_dashboard_cached(team=team, preset=DEFAULT_PRESET, period=period)
-                computed += 1
-            for member in members:
-                home = member_home_store(member=member)
-                if home is None or home.pk != store.pk:
-                    continue  # their page follows another store's day; that store warms it
-                member_dashboard_cached(member=member, store=home, today=today, period=period)
-                computed += 1
-    return computed
+from metrics.kpis.cache import REFRESH_MAX_SECONDS, refreshing_key
 
 
 def dashboards_refresh_begin(*, store_ids) -> None:

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from metrics.dashboards.forms import DashboardFilterForm
 from metrics.dashboards.pages import member_page_get, period_query, sort_parse, stores_page_get, team_page_get
-from metrics.dashboards.selectors.team import DEFAULT_TREND_KPI
+from metrics.dashboards.selectors.team import DEFAULT_TREND_KPI, store_list_of_teams_overseen
 from metrics.followups.selectors import figures_notice
 from metrics.kpis.families import kpi_choices
 from metrics.registry import Level
@@ -24,8 +24,13 @@ from perfmgmt.common.exports import XLSX_CONTENT_TYPE, csv_bytes, xlsx_bytes
 from perfmgmt.common.numbers import percent_plain
 from perfmgmt.common.periods import DEFAULT_PRESET
 from teams.forms import StaffCostForm
-from teams.models import Store
-from teams.selectors.scoping import member_list, store_list_overseen, team_list_overseen, viewer_get
+from teams.selectors.scoping import (
+    member_list,
+    store_list_editable,
+    store_list_overseen,
+    team_list_overseen,
+    viewer_get,
+)
 from teams.services.costs import staff_cost_set
 
 EXPORT_FORMATS = ("csv", "xlsx")
@@ -86,7 +91,7 @@ def team_dashboard_view(request: HttpRequest) -> HttpResponse:
     teams = team_list_overseen(viewer=viewer).order_by("store__name", "name")
     form = DashboardFilterForm(
         request.GET or None,
-        stores=Store.objects.filter(pk__in=teams.values("store_id")).order_by("name"),
+        stores=store_list_of_teams_overseen(viewer=viewer),
         teams=teams,
         members=member_list(viewer=viewer).order_by("display_name"),
         kpis=kpi_choices(Level.TEAM),
@@ -196,15 +201,11 @@ def member_dashboard_view(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _cost_stores(request: HttpRequest):
-    """Stores whose staff cost the user may enter: their managed stores (admins: all)."""
-    viewer = viewer_get(user=request.user)
-    return Store.objects.all() if viewer.is_admin else Store.objects.filter(pk__in=viewer.managed_store_ids)
-
-
 @login_required
 def store_overview_view(request: HttpRequest) -> HttpResponse:
-    cost_form = StaffCostForm(request.POST or None, stores=_cost_stores(request).order_by("name"))
+    # A store's staff cost is entered by those who change its settings: its managers (admins: all).
+    stores_costed = store_list_editable(viewer=viewer_get(user=request.user)).order_by("name")
+    cost_form = StaffCostForm(request.POST or None, stores=stores_costed)
     if request.method == "POST":
         if not cost_form.fields["store"].queryset.exists():
             raise PermissionDenied(_("Only the store's managers enter its staff cost."))

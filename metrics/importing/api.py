@@ -19,6 +19,7 @@ from metrics.importing.selectors import (
     import_batch_list,
     import_batch_run_again_allowed,
     import_batch_valid_rows_offer,
+    import_row_error_list,
     importable_store_list,
     viewer_can_import,
 )
@@ -181,5 +182,5 @@ class ImportBatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     @action(detail=True, methods=["get"], filter_backends=[])  # the list's filters are not the rows'
     def errors(self, request, pk=None, format=None):
         """The rejected rows of the batch (the first IMPORT_MAX_REPORTED_ERRORS of them)."""
-        page = self.paginate_queryset(self.get_object().row_errors.all())
+        page = self.paginate_queryset(import_row_error_list(batch=self.get_object()))
         return self.get_paginated_response(ImportRowErrorSerializer(page, many=True).data)

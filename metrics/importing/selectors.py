@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from django.db.models import Min, Q, QuerySet
 from django.utils.translation import gettext as _
 
-from metrics.models import Call, ChatSession, ImportBatch, ImportStatus, LeadStageChange
+from metrics.models import Call, ChatSession, ImportBatch, ImportKind, ImportRowError, ImportStatus, LeadStageChange
 from teams.models import Store
 from teams.selectors.scoping import Viewer
 
@@ -21,6 +21,15 @@ def importable_store_list(*, viewer: Viewer) -> QuerySet[Store]:
     if viewer.is_admin:
         return Store.objects.all()
     return Store.objects.filter(pk__in=viewer.managed_store_ids)
+
+
+def importable_store_default(*, viewer: Viewer) -> Store | None:
+    """The store a file goes to when the uploader names none: a manager's only store (an admin,
+    or a manager of several stores, names it or lets the file's rows tell)."""
+    if viewer.is_admin:
+        return None
+    stores = importable_store_list(viewer=viewer)
+    return stores.get() if stores.count() == 1 else None
 
 
 def account_first_activity_days(*, account_ids: list[int]) -> dict[int, dt.date]:
@@ -47,6 +56,29 @@ def import_batch_list(*, viewer: Viewer) -> QuerySet[ImportBatch]:
         | Q(stores__in=viewer.managed_store_ids)
         | Q(created_by_id=viewer.user_id)
     ).distinct()
+
+
+def import_batch_list_filtered(
+    *, viewer: Viewer, ids: list[int], kind: str, status: str, store_id: int | None
+) -> QuerySet[ImportBatch]:
+    """The viewer's batches (import_batch_list), narrowed to `ids` (the files of one upload), a
+    kind, a status and a store (the batch's store, or one of the stores its rows went to); an
+    empty or unknown value does not narrow."""
+    batches = import_batch_list(viewer=viewer)
+    if ids:
+        batches = batches.filter(pk__in=ids)
+    if kind in ImportKind.values:
+        batches = batches.filter(kind=kind)
+    if status in ImportStatus.values:
+        batches = batches.filter(status=status)
+    if store_id is not None:
+        batches = batches.filter(store_id=store_id) | batches.filter(stores=store_id)
+    return batches.distinct()
+
+
+def import_row_error_list(*, batch: ImportBatch) -> QuerySet[ImportRowError]:
+    """The rows of the batch that were refused, with why (their own order)."""
+    return batch.row_errors.all()
 
 
 # --- importing the valid rows of a failed batch ------------------------------------------------

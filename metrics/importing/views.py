@@ -16,8 +16,11 @@ from metrics.importing.forms import MappingForm, UploadForm
 from metrics.importing.readers import ImportRefused
 from metrics.importing.selectors import (
     import_batch_list,
+    import_batch_list_filtered,
     import_batch_run_again_allowed,
     import_batch_valid_rows_offer,
+    import_row_error_list,
+    importable_store_default,
     importable_store_list,
     viewer_can_import,
 )
@@ -44,21 +47,15 @@ def _viewer_importing(request: HttpRequest):
 @login_required
 def batch_list_view(request: HttpRequest) -> HttpResponse:
     viewer = _viewer_importing(request)
-    batches = import_batch_list(viewer=viewer)
     kind, status = request.GET.get("kind", ""), request.GET.get("status", "")
     store = request.GET.get("store", "")
-    ids = [int(x) for x in request.GET.get("ids", "").split(",") if x.isdigit()]
-    if ids:  # the files of one upload
-        batches = batches.filter(pk__in=ids)
-    if kind in ImportKind.values:
-        batches = batches.filter(kind=kind)
-    if status in ImportStatus.values:
-        batches = batches.filter(status=status)
-    if store.isdigit():
-        batches = batches.filter(store_id=int(store)) | batches.filter(stores=int(store))
+    ids = [int(x) for x in request.GET.get("ids", "").split(",") if x.isdigit()]  # the files of one upload
+    batches = import_batch_list_filtered(
+        viewer=viewer, ids=ids, kind=kind, status=status, store_id=int(store) if store.isdigit() else None
+    )
     batches, sort = queryset_sort(
         request=request,
-        queryset=batches.distinct(),
+        queryset=batches,
         fields={
             "created": "created_at",
             "file": "file_name",
@@ -89,8 +86,8 @@ def upload_view(request: HttpRequest) -> HttpResponse:
     stores = importable_store_list(viewer=viewer)
     form = UploadForm(request.POST or None, request.FILES or None, stores=stores)
     if request.method == "POST" and form.is_valid():
-        if not viewer.is_admin and form.cleaned_data["store"] is None and stores.count() == 1:
-            form.cleaned_data["store"] = stores.get()
+        if form.cleaned_data["store"] is None:
+            form.cleaned_data["store"] = importable_store_default(viewer=viewer)
         created = []
         for upload in form.cleaned_data["files"]:
             batch = import_batch_create(
@@ -124,7 +121,7 @@ def _batch_for(request: HttpRequest, pk: int):
 @login_required
 def batch_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     batch = _batch_for(request, pk)
-    errors = queryset_paginate(request=request, queryset=batch.row_errors.all(), per_page=50)
+    errors = queryset_paginate(request=request, queryset=import_row_error_list(batch=batch), per_page=50)
     viewer = viewer_get(user=request.user)
     offer = import_batch_valid_rows_offer(batch=batch, viewer=viewer)
     return render(
@@ -203,15 +200,16 @@ def batch_errors_csv_view(request: HttpRequest, pk: int) -> HttpResponse:
     response.write("\ufeff")  # a BOM, so that Excel opens the Chinese text as UTF-8
     writer = csv.writer(response)
     writer.writerow([_("line"), _("column"), _("value"), _("reason")])
-    for error in batch.row_errors.all().iterator():
+    errors = import_row_error_list(batch=batch)
+    for error in errors.iterator():
         writer.writerow([error.line, formula_safe(error.column), formula_safe(error.value), error.reason_text])
-    if batch.rejected > batch.row_errors.count():
+    if batch.rejected > errors.count():
         writer.writerow(
             [
                 "",
                 "",
                 "",
-                _("… and %(n)s more rows rejected") % {"n": batch.rejected - batch.row_errors.count()},
+                _("… and %(n)s more rows rejected") % {"n": batch.rejected - errors.count()},
             ]
         )
     return response

@@ -27,9 +27,9 @@ from metrics.models import (
     StuckDeal,
 )
 from perfmgmt.common.periods import Period, store_today
-from teams.models import Member, Role, RoleGrant, Store, TeamMembership
+from teams.models import Member, Role, RoleGrant, Store, Team, TeamMembership
 from teams.selectors.history import account_holder_subquery
-from teams.selectors.scoping import Viewer, member_list
+from teams.selectors.scoping import Viewer, member_list, team_list
 
 PLAN_MIN_LENGTH = 20  # a plan names the blocker, the next step and a date: a sentence at least
 RESPONSE_MIN_LENGTH = 10
@@ -171,6 +171,22 @@ def stuck_deals_filter(
     return deals
 
 
+def stuck_deal_counts_get(*, viewer: Viewer, now: dt.datetime | None = None) -> dict[str, int]:
+    """How many stuck deals the viewer sees are open, open without a plan, open and overdue."""
+    open_deals = stuck_deal_list(viewer=viewer).filter(closed_at__isnull=True)
+    return {
+        "open": open_deals.count(),
+        "no_plan": open_deals.filter(plan_submitted_at__isnull=True).count(),
+        "overdue": stuck_deals_filter(deals=open_deals, sla=OVERDUE, now=now).count(),
+    }
+
+
+def member_list_of_stuck_deals(*, viewer: Viewer) -> QuerySet[Member]:
+    """The members of the stuck deals the viewer sees (the list's member filter), by name."""
+    members = stuck_deal_list(viewer=viewer).values("member_id")
+    return Member.objects.filter(pk__in=members).order_by("display_name")
+
+
 def stuck_deal_can_submit_plan(*, viewer: Viewer, deal: StuckDeal) -> bool:
     """Only the member who owns the deal (its member at detection) writes the plan."""
     return viewer.member_id is not None and deal.member_id == viewer.member_id
@@ -257,6 +273,11 @@ def pipeline_members(*, viewer: Viewer, store: Store, team_id: int | None = None
     if team_id:
         in_store = in_store.filter(team_id=team_id)
     return member_list(viewer=viewer).filter(pk__in=in_store.values("member_id")).order_by("display_name", "pk")
+
+
+def pipeline_teams(*, viewer: Viewer, store: Store) -> list[Team]:
+    """The store's teams the viewer sees (the reports' team filter)."""
+    return list(team_list(viewer=viewer).filter(store=store))
 
 
 def viewer_oversees_store(*, viewer: Viewer, store: Store) -> bool:

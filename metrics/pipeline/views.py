@@ -39,7 +39,6 @@ from metrics.pipeline.selectors import (
     HEALTH_ORDER,
     HEALTH_STATUSES,
     OPEN,
-    OVERDUE,
     PLAN_MIN_LENGTH,
     RED_STALE_SHARE,
     RESPONSE_MIN_LENGTH,
@@ -48,9 +47,12 @@ from metrics.pipeline.selectors import (
     TEXT_MAX_LENGTH,
     followup_health_report,
     lead_stage_history,
+    member_list_of_stuck_deals,
     pipeline_members,
+    pipeline_teams,
     stuck_deal_can_respond,
     stuck_deal_can_submit_plan,
+    stuck_deal_counts_get,
     stuck_deal_deadline,
     stuck_deal_list,
     stuck_deal_response_time,
@@ -61,7 +63,7 @@ from metrics.pipeline.selectors import (
 from metrics.pipeline.services import stuck_deal_plan_submit, stuck_deal_respond
 from perfmgmt.common.listing import queryset_paginate, queryset_sort
 from perfmgmt.common.periods import MAX_RANGE_DAYS, Period, store_today
-from teams.models import Member, Store
+from teams.models import Store
 from teams.selectors.scoping import Viewer, store_list, team_list, viewer_get
 
 SORTS = {
@@ -171,14 +173,13 @@ def _deal_row(deal: StuckDeal, now: dt.datetime) -> DealRow:
 def stuck_list_view(request: HttpRequest) -> HttpResponse:
     viewer = viewer_get(user=request.user)
     now = timezone.now()
-    scoped = stuck_deal_list(viewer=viewer)
     state = request.GET.get("state", OPEN)
     state = state if state in (OPEN, CLOSED_DEALS, STATE_ALL) else OPEN
     sla = request.GET.get("sla", "")
     sla = sla if sla in SLA_STATUSES else ""
     store_id, team_id, member_id = (_int_or_none(request.GET.get(k)) for k in ("store", "team", "member"))
     deals = stuck_deals_filter(
-        deals=scoped,
+        deals=stuck_deal_list(viewer=viewer),
         store_id=store_id,
         team_id=team_id,
         member_id=member_id,
@@ -188,7 +189,6 @@ def stuck_list_view(request: HttpRequest) -> HttpResponse:
     )
     deals, sort = queryset_sort(request=request, queryset=deals, fields=SORTS, default="since")
     page = queryset_paginate(request=request, queryset=deals)
-    open_deals = scoped.filter(closed_at__isnull=True)
     return render(
         request,
         "pipeline/stuck_list.html",
@@ -202,14 +202,10 @@ def stuck_list_view(request: HttpRequest) -> HttpResponse:
             "sla_choices": [(key, label) for key, (label, _badge) in SLA_STATUSES.items()],
             "stores": store_list(viewer=viewer).order_by("name"),
             "teams": team_list(viewer=viewer),
-            "members": Member.objects.filter(pk__in=scoped.values("member_id")).order_by("display_name"),
+            "members": member_list_of_stuck_deals(viewer=viewer),
             "selected": {"store": store_id, "team": team_id, "member": member_id},
             "filtered": bool(store_id or team_id or member_id or sla or state != OPEN),
-            "counts": {
-                "open": open_deals.count(),
-                "no_plan": open_deals.filter(plan_submitted_at__isnull=True).count(),
-                "overdue": stuck_deals_filter(deals=open_deals, sla=OVERDUE, now=now).count(),
-            },
+            "counts": stuck_deal_counts_get(viewer=viewer, now=now),
         },
     )
 
@@ -340,7 +336,7 @@ def health_view(request: HttpRequest) -> HttpResponse:
     context: dict = {"stores": stores, "store": store, "stale_days": STALE_DAYS}
     if store is None:
         return render(request, "pipeline/health.html", context)
-    teams = list(team_list(viewer=viewer).filter(store=store))
+    teams = pipeline_teams(viewer=viewer, store=store)
     team_id = _int_or_none(request.GET.get("team"))
     team_id = team_id if any(t.pk == team_id for t in teams) else None
     period, period_error = _period(request, store, HEALTH_DEFAULT_DAYS)
@@ -425,7 +421,7 @@ def best_hours_view(request: HttpRequest) -> HttpResponse:
     context: dict = {"stores": stores, "store": store, "min_calls": MIN_CALLS, "best_slots": BEST_SLOTS}
     if store is None:
         return render(request, "pipeline/best_hours.html", context)
-    teams = list(team_list(viewer=viewer).filter(store=store))
+    teams = pipeline_teams(viewer=viewer, store=store)
     team_id = _int_or_none(request.GET.get("team"))
     team_id = team_id if any(t.pk == team_id for t in teams) else None
     members = list(pipeline_members(viewer=viewer, store=store, team_id=team_id))

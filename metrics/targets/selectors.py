@@ -420,6 +420,15 @@ def member_list_active(*, store: Store, team: Team | None, period: Period) -> li
     )
 
 
+def member_recording_get(*, viewer: Viewer, members: QuerySet[Member] | None = None) -> Member | None:
+    """Whose counts a viewer records when they pick no one: themselves (staff linked to a member),
+    else the first of `members` (those they may record for, by member_list_recordable; None: only
+    themselves). None when there is no one."""
+    if members is None:
+        return Member.objects.filter(pk=viewer.member_id).first() if viewer.member_id else None
+    return members.filter(pk=viewer.member_id).first() or members.first()
+
+
 def store_list_of_member(*, member: Member) -> QuerySet[Store]:
     """The stores of the member's teams (past and present)."""
     return Store.objects.filter(teams__memberships__member=member).distinct().order_by("name")
@@ -475,26 +484,35 @@ def _alerts_meant_for(viewer: Viewer) -> Q:
     return q
 
 
-def target_alert_list(*, viewer: Viewer, mine: bool) -> QuerySet[TargetAlert]:
-    """Alerts of the targets the viewer sees; `mine`: only those meant for them."""
+def target_alert_list(
+    *, viewer: Viewer, mine: bool, unread: bool = False, ids: list[int] | None = None
+) -> QuerySet[TargetAlert]:
+    """Alerts of the targets the viewer sees, newest first; `mine`: only those meant for them;
+    `unread`: only those not read yet; `ids`: only these (an id the viewer may not see matches nothing)."""
     alerts = TargetAlert.objects.filter(target__in=target_list(viewer=viewer).values("pk"))
     if mine:
         alerts = alerts.filter(_alerts_meant_for(viewer))
-    return alerts.select_related("target__store", "target__team", "target__member", "target__behaviour")
+    if unread:
+        alerts = alerts.filter(read_at__isnull=True)
+    if ids is not None:
+        alerts = alerts.filter(pk__in=ids)
+    alerts = alerts.select_related("target__store", "target__team", "target__member", "target__behaviour")
+    return alerts.order_by("-created_at", "-pk")
 
 
-def target_alert_unread_count(*, viewer: Viewer) -> int:
-    """Unread alerts meant for the viewer."""
-    return target_alert_list(viewer=viewer, mine=True).filter(read_at__isnull=True).count()
+def target_alert_unread_count(*, viewer: Viewer, mine: bool = True) -> int:
+    """Unread alerts meant for the viewer (`mine`, by default), or of every target they see."""
+    return target_alert_list(viewer=viewer, mine=mine, unread=True).count()
 
 
 # --- promotions
 
 
 def campaign_list(*, viewer: Viewer) -> QuerySet[Campaign]:
-    """Promotions of the stores the viewer sees, and those of every store."""
+    """Promotions of the stores the viewer sees, and those of every store, with their phases (by start)."""
     stores = store_list(viewer=viewer)
-    return Campaign.objects.filter(Q(store__in=stores) | Q(store__isnull=True)).select_related("store")
+    campaigns = Campaign.objects.filter(Q(store__in=stores) | Q(store__isnull=True)).select_related("store")
+    return campaigns.prefetch_related("phases")  # CampaignPhase's own order: by start
 
 
 def campaign_focus_targets(*, viewer: Viewer, campaigns: list[Campaign]) -> list[Target]:

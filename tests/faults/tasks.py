@@ -41,7 +41,7 @@ def sleep_probe(self, path: str, seconds: float) -> None:
 def _slow_warm_ups(seconds: float, log: Path) -> None:
     """Make every cache warm-up of this worker take `seconds` longer, logging 'warm start <store>'
     and 'warm end <store>' to `log`: a warm-up of a big store, for tests/faults/test_import_queue.py."""
-    from metrics.dashboards import services as dashboards
+    from metrics.dashboards import warmup as dashboards
 
     warm = dashboards.dashboards_warm
 

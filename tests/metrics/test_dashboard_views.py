@@ -174,7 +174,7 @@ def test_the_api_returns_the_same_figures_scoped_by_role(org, sales, api_for):
 
 
 def test_warmed_default_views_are_served_without_computing(org, sales, client_for, monkeypatch):
-    from metrics.dashboards.services import dashboards_warm
+    from metrics.dashboards.warmup import dashboards_warm
 
     # Two teams of S1 and their three members today (A, B, the lead in X; C in Y), in both languages.
     assert dashboards_warm(store=org.s1) == 2 * (2 + 4)

@@ -131,7 +131,7 @@ def test_an_imports_refresh_lasts_from_its_kpis_to_its_warm_up(tmp_path, monkeyp
     # A warm-up that fails ends the refresh all the same (fresh pages, slower, rather than old ones).
     tasks.kpis_after_import_task(batch.pk)
     assert stores_refreshing(store_ids=[shop.store.pk])
-    monkeypatch.setattr("metrics.dashboards.services.dashboards_warm", lambda **kw: 1 / 0)
+    monkeypatch.setattr("metrics.dashboards.warmup.dashboards_warm", lambda **kw: 1 / 0)
     with pytest.raises(ZeroDivisionError):
         tasks.dashboards_warm_task(shop.store.pk)
     assert not stores_refreshing(store_ids=[shop.store.pk])

@@ -404,7 +404,7 @@ def test_the_store_overview_works_with_sales_teams(org, recent, client_for, api_
 
 
 def test_the_warm_up_covers_sales_teams(org, recent, client_for, monkeypatch):
-    from metrics.dashboards.services import dashboards_warm
+    from metrics.dashboards.warmup import dashboards_warm
 
     # Three teams and four members today, in both languages.
     assert dashboards_warm(store=org.store) == 2 * (3 + 4)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from django.db.models import Q
 from django.http import Http404
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -179,3 +180,13 @@ def member_seen_get(*, viewer: Viewer, member_id: int) -> Member:
 def member_home_store(*, member: Member) -> Store | None:
     """The store whose day and data a member's page follows: that of their first team."""
     return Store.objects.filter(teams__memberships__member=member).order_by("pk").first()
+
+
+def store_team_members_get(*, store: Store, day: dt.date) -> tuple[list[Team], list[Member]]:
+    """The store's teams, and the members in any of them on the day (the pages the cache's
+    warm-up computes: metrics.dashboards.warmup)."""
+    teams = list(Team.objects.filter(store=store).select_related("store"))
+    in_team_on_day = Q(memberships__team__in=teams, memberships__start_date__lte=day) & (
+        Q(memberships__end_date__isnull=True) | Q(memberships__end_date__gte=day)
+    )
+    return teams, list(Member.objects.filter(in_team_on_day).distinct())

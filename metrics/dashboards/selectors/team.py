@@ -18,7 +18,7 @@ from decimal import Decimal
 
 import pandas as pd
 from django.core.exceptions import PermissionDenied
-from django.db.models import Max, Min, Q
+from django.db.models import Max, Min, Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -515,6 +515,11 @@ def alert_row(alert: Alert, names: dict[int, str]) -> AlertRow:
 
 
 # --- which team a viewer's team dashboard shows ------------------------------------------------
+
+
+def store_list_of_teams_overseen(*, viewer: Viewer) -> QuerySet[Store]:
+    """The stores of the teams whose dashboard the viewer may open (the filter's stores), by name."""
+    return Store.objects.filter(pk__in=team_list_overseen(viewer=viewer).values("store_id")).order_by("name")
 
 
 @dataclass(frozen=True)

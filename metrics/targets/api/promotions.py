@@ -160,7 +160,7 @@ class PromotionViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.
 
     def get_queryset(self):
         campaigns = campaign_list(viewer=viewer_get(user=self.request.user))
-        return campaigns.prefetch_related("phases").order_by("-created_at", "-pk")
+        return campaigns.order_by("-created_at", "-pk")
 
     def _context(self, campaigns: list[Campaign]) -> dict:
         viewer = viewer_get(user=self.request.user)

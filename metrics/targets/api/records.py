@@ -23,7 +23,7 @@ from metrics.targets.api.fields import (
     StrictIntegerField,
     django_errors,
 )
-from metrics.targets.selectors import behaviour_list_of_member, behaviour_record_list
+from metrics.targets.selectors import behaviour_list_of_member, behaviour_record_list, member_recording_get
 from metrics.targets.services import (
     behaviour_record_set,
 )
@@ -86,7 +86,7 @@ class BehaviourRecordViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, vie
 
     def create(self, request, *args, **kwargs):
         viewer = viewer_get(user=request.user)
-        member = Member.objects.filter(pk=viewer.member_id).first() if viewer.member_id else None
+        member = member_recording_get(viewer=viewer)
         if member is None:
             raise PermissionDenied(_("Counts are recorded by staff linked to a member."))
         payload = BehaviourRecordWriteSerializer(data=request.data, member=member)

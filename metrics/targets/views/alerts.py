@@ -10,7 +10,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from metrics.targets.selectors import target_alert_list
+from metrics.targets.selectors import target_alert_list, target_alert_unread_count
 from metrics.targets.services import (
     target_alerts_mark_read,
 )
@@ -31,14 +31,11 @@ def alert_list_view(request: HttpRequest) -> HttpResponse:
     scope = request.GET.get("scope", "mine")
     scope = scope if scope in ("mine", "all") else "mine"
     state = request.GET.get("state", "")
-    alerts = target_alert_list(viewer=viewer, mine=scope == "mine")
-    if state == "unread":
-        alerts = alerts.filter(read_at__isnull=True)
-    page = queryset_paginate(request=request, queryset=alerts.order_by("-created_at", "-pk"))
+    alerts = target_alert_list(viewer=viewer, mine=scope == "mine", unread=state == "unread")
+    page = queryset_paginate(request=request, queryset=alerts)
     rows = [
         (alert, value_shown(alert.target, alert.actual), value_shown(alert.target, alert.expected)) for alert in page
     ]
-    markable = target_alert_list(viewer=viewer_acting(viewer=viewer), mine=scope == "mine")
     return render(
         request,
         "targets/alerts.html",
@@ -47,7 +44,8 @@ def alert_list_view(request: HttpRequest) -> HttpResponse:
             "rows": rows,
             "scope": scope,
             "state": state,
-            "unread": markable.filter(read_at__isnull=True).count(),
+            # those the viewer may mark read (not as HR)
+            "unread": target_alert_unread_count(viewer=viewer_acting(viewer=viewer), mine=scope == "mine"),
         },
     )
 
@@ -58,10 +56,12 @@ def alert_read_view(request: HttpRequest) -> HttpResponse:
     """Mark the chosen alerts (or all of them) read. Alerts the viewer may not see, or sees only as
     HR, are ignored."""
     viewer = viewer_get(user=request.user)
-    alerts = target_alert_list(viewer=viewer_acting(viewer=viewer), mine=False).filter(read_at__isnull=True)
-    if request.POST.get("all") != "1":
-        ids = [i for i in (int_or_none(v) for v in request.POST.getlist("alert")) if i]
-        alerts = alerts.filter(pk__in=ids)
+    ids = (
+        None
+        if request.POST.get("all") == "1"
+        else [i for i in (int_or_none(v) for v in request.POST.getlist("alert")) if i]
+    )
+    alerts = target_alert_list(viewer=viewer_acting(viewer=viewer), mine=False, unread=True, ids=ids)
     marked = target_alerts_mark_read(alerts=alerts)
     if marked:
         messages.success(request, _("%(count)s alerts marked as read.") % {"count": marked})

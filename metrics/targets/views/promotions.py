@@ -7,12 +7,10 @@ from collections import defaultdict
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from metrics.models import CampaignPhase
 from metrics.targets.forms.promotions import PromotionForm
 from metrics.targets.selectors import campaign_focus_targets, campaign_list, targets_progress_by_store
 from metrics.targets.services import (
@@ -34,9 +32,7 @@ from teams.selectors.scoping import (
 @login_required
 def promotion_list_view(request: HttpRequest) -> HttpResponse:
     viewer = viewer_get(user=request.user)
-    campaigns = campaign_list(viewer=viewer).prefetch_related(
-        Prefetch("phases", queryset=CampaignPhase.objects.order_by("start"))
-    )
+    campaigns = campaign_list(viewer=viewer)
     campaigns, sort = queryset_sort(
         request=request, queryset=campaigns, fields={"created": "created_at", "name": "name"}, default="-created"
     )

@@ -17,6 +17,7 @@ from metrics.targets.forms.records import RecordForm, RecordPickForm
 from metrics.targets.selectors import (
     behaviour_list_of_member,
     behaviour_record_list,
+    member_recording_get,
     store_list_of_member,
     target_list_of_member_behaviours,
     targets_progress_by_store,
@@ -44,7 +45,7 @@ def record_view(request: HttpRequest) -> HttpResponse:
     source = request.POST if request.method == "POST" else request.GET
     pick = RecordPickForm(source, members=members, today=timezone.localdate())
     pick.is_valid()
-    member = pick.cleaned_data.get("member") or members.filter(pk=viewer.member_id).first() or members.first()
+    member = pick.cleaned_data.get("member") or member_recording_get(viewer=viewer, members=members)
     stores = list(store_list_of_member(member=member))
     today = store_today(stores[0] if stores else None)
     day = pick.cleaned_data.get("date") or today

@@ -1,5 +1,6 @@
-"""What the target pages show of a target and its progress: a row, the tree of rows, a folded row
-of many members' execution targets; and the small parsing helpers the pages share."""
+"""What the target pages show of a target and its progress: a row, a folded row of many members'
+execution targets (the tree they stand in: metrics.targets.tree); and the small parsing helpers
+the pages share."""
 
 from __future__ import annotations
 
@@ -8,12 +9,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
 from django.forms import Form
 from django.utils.formats import number_format
 
 from metrics.formatting import EMPTY, kpi_display
-from metrics.models import Target, TargetTier
+from metrics.models import Target
 from metrics.targets.forms.fields import HUNDRED
 from metrics.targets.selectors import (
     NOT_STARTED,
@@ -22,10 +22,7 @@ from metrics.targets.selectors import (
     target_kpi,
 )
 
-TIER_ORDER = {TargetTier.STRATEGY: 0, TargetTier.TACTIC: 1, TargetTier.EXECUTION: 2}
 ROOTS_PER_PAGE = 10
-MAX_DEPTH = 6
-EXECUTION_SHOWN = 6  # more execution targets of several members under one parent: folded into one row
 
 
 def int_or_none(value: str | None) -> int | None:
@@ -100,43 +97,6 @@ def progress_row(target: Target, progress: Progress | None, depth: int = 0) -> R
         status_label=str(label),
         badge=badge,
     )
-
-
-def child_key(target: Target) -> tuple:
-    member = target.member.display_name if target.member_id else ""
-    return (TIER_ORDER.get(target.tier, 9), target.start, target.team_id or 0, member, target.name_text, target.pk)
-
-
-def target_tree(roots: list[Target], visible: QuerySet[Target]) -> list[tuple[Target | list[Target], int]]:
-    """The roots with their visible descendants below them, depth first. Many execution targets
-    under one parent (every member's weeks) come as one list, to be folded into one row."""
-    children: dict[int, list[Target]] = defaultdict(list)
-    seen = {root.pk for root in roots}
-    frontier = list(seen)
-    for _depth in range(MAX_DEPTH):
-        if not frontier:
-            break
-        found = [t for t in visible.filter(parent_id__in=frontier) if t.pk not in seen]
-        for target in found:
-            children[target.parent_id].append(target)
-            seen.add(target.pk)
-        frontier = [t.pk for t in found]
-    ordered: list[tuple[Target | list[Target], int]] = []
-
-    def walk(node: Target, depth: int) -> None:
-        ordered.append((node, depth))
-        below = sorted(children[node.pk], key=child_key)
-        execution = [c for c in below if c.tier == TargetTier.EXECUTION]
-        fold = len(execution) > EXECUTION_SHOWN and len({c.member_id for c in execution}) > 1  # one's own: shown
-        for child in below:
-            if not (fold and child.tier == TargetTier.EXECUTION):
-                walk(child, depth + 1)
-        if fold:
-            ordered.append((execution, depth + 1))
-
-    for root in roots:
-        walk(root, 0)
-    return ordered
 
 
 @dataclass

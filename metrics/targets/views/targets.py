@@ -7,7 +7,6 @@ from collections import defaultdict
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Case, IntegerField, QuerySet, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -23,7 +22,6 @@ from metrics.targets.selectors import (
     target_descendant_count,
     target_kpi,
     target_list,
-    target_list_filtered,
     targets_progress_by_store,
     targets_with_status,
 )
@@ -32,20 +30,25 @@ from metrics.targets.services import (
     target_delete,
     target_update,
 )
+from metrics.targets.tree import (
+    target_alert_list_of_target,
+    target_children_list,
+    target_get,
+    target_list_for_page,
+    target_tree_get,
+)
 from metrics.targets.views.rows import (
     ROOTS_PER_PAGE,
-    TIER_ORDER,
-    child_key,
     folded_row,
     int_or_none,
     progress_row,
     service_errors,
-    target_tree,
     value_shown,
 )
 from perfmgmt.common.listing import queryset_paginate, queryset_sort
 from perfmgmt.common.periods import store_today
 from teams.selectors.scoping import (
+    Viewer,
     member_list_recordable,
     store_list,
     team_list,
@@ -60,7 +63,6 @@ from teams.selectors.scoping import (
 def target_list_view(request: HttpRequest) -> HttpResponse:
     viewer = viewer_get(user=request.user)
     today = timezone.localdate()
-    visible = target_list(viewer=viewer)
     store_id = int_or_none(request.GET.get("store"))
     team_id = int_or_none(request.GET.get("team"))
     tier = request.GET.get("tier", "")
@@ -69,14 +71,9 @@ def target_list_view(request: HttpRequest) -> HttpResponse:
     tier = tier if tier in TargetTier.values else ""
     status = status if status in STATUSES else ""
     period = period if period in PERIOD_FILTERS else "open"
-    targets = target_list_filtered(
-        viewer=viewer, today=today, period=period, store_id=store_id, team_id=team_id, tier=tier
-    )
     flat = bool(tier or status)
-    if not flat:  # the tree: roots are those whose parent is not listed
-        targets = targets.exclude(parent__in=targets.values("pk"))
-    targets = targets.annotate(
-        tier_order=Case(*(When(tier=t, then=Value(n)) for t, n in TIER_ORDER.items()), output_field=IntegerField())
+    targets = target_list_for_page(
+        viewer=viewer, today=today, period=period, store_id=store_id, team_id=team_id, tier=tier, roots_only=not flat
     )
     targets, sort = queryset_sort(
         request=request,
@@ -96,7 +93,7 @@ def target_list_view(request: HttpRequest) -> HttpResponse:
         rows = [progress_row(t, progress[t.pk]) for t in page]
     else:
         page = queryset_paginate(request=request, queryset=targets, per_page=25 if flat else ROOTS_PER_PAGE)
-        nodes = [(t, 0) for t in page] if flat else target_tree(list(page), visible)
+        nodes = [(t, 0) for t in page] if flat else target_tree_get(viewer=viewer, roots=list(page))
         every = [t for node, _depth in nodes for t in (node if isinstance(node, list) else [node])]
         progress = targets_progress_by_store(targets=every)
         by_id = {t.pk: t for t in every}
@@ -139,9 +136,9 @@ def target_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     viewer = viewer_get(user=request.user)
     visible = target_list(viewer=viewer)
     target = get_object_or_404(visible, pk=pk)
-    children = sorted(visible.filter(parent=target), key=child_key)
+    children = target_children_list(viewer=viewer, target=target)
     progress = targets_progress_by_store(targets=[target, *children])
-    alerts = list(target.alerts.all()[:50])
+    alerts = target_alert_list_of_target(target=target)
     execution: dict[str, list[Target]] = defaultdict(list)
     for child in children:
         if child.tier == TargetTier.EXECUTION and child.member_id:
@@ -179,9 +176,9 @@ def target_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _initial_from_parent(request: HttpRequest, visible: QuerySet[Target]) -> dict:
+def _initial_from_parent(request: HttpRequest, viewer: Viewer) -> dict:
     """ "Add a target below this one": the parent's store, team, days and the next tier."""
-    parent = visible.filter(pk=int_or_none(request.GET.get("parent"))).first()
+    parent = target_get(viewer=viewer, pk=int_or_none(request.GET.get("parent")))
     if parent is None:
         return {}
     lower = {TargetTier.STRATEGY: TargetTier.TACTIC, TargetTier.TACTIC: TargetTier.EXECUTION}
@@ -203,7 +200,7 @@ def target_create_view(request: HttpRequest) -> HttpResponse:
     if not viewer_sets_targets(viewer=viewer):
         raise PermissionDenied(_("Targets are set by managers, team leads and administrators."))
     today = timezone.localdate()
-    initial = _initial_from_parent(request, target_list(viewer=viewer))
+    initial = _initial_from_parent(request, viewer)
     form = TargetForm(request.POST or None, viewer=viewer, today=today, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
