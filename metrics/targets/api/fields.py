@@ -19,7 +19,7 @@ from rest_framework.exceptions import ValidationError
 
 from metrics.registry import KPIS
 from perfmgmt.common.periods import DATE_MAX, DATE_MIN
-from teams.api.filters import ID_SCHEMA, DayField
+from teams.api.filters import DAY_PATTERN, ID_SCHEMA, DayField
 
 
 def django_errors(error: DjangoValidationError) -> ValidationError:
@@ -40,14 +40,7 @@ def number_json(value: Decimal | None, places: int = 2) -> float | None:
 
 # --- days ---------------------------------------------------------------------------------------
 
-# Every real day from DATE_MIN (1900-01-01) to DATE_MAX (2999-12-31), as YYYY-MM-DD: days 1–28 of
-# any month, 29 and 30 of every month but February, 31 of the long months, and 29 February of
-# the leap years (every fourth year but 1900, 2100, 2200, 2300, 2500, 2600, 2700 and 2900).
-_YEAR = r"(?:19|2\d)\d\d"
-DAY_PATTERN = (
-    rf"^(?:{_YEAR}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)"
-    r"|(?:19|2\d)(?:0[48]|[2468][048]|[13579][26])-02-29|(?:2000|2400|2800)-02-29)$"
-)
+# The days DayField accepts (teams.api.filters.DAY_PATTERN: every real day DATE_MIN … DATE_MAX).
 DAY_SCHEMA = {
     "type": "string",
     "pattern": DAY_PATTERN,
